@@ -1,0 +1,55 @@
+"""Finding and Report: the flat records every rule produces."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str            # stable, e.g. "income", "score-sum", "formula-altered"
+    severity: str        # ERROR or WARNING
+    sheet: str           # sheet name as the user sees it ("" for a data file's top level)
+    cell: str            # A1 address ("" when there is no single cell)
+    message: str         # Chinese, for a bookkeeper
+    expected: Any = None
+    actual: Any = None
+    hint: str = ""
+
+    @property
+    def difference(self) -> Decimal | None:
+        if isinstance(self.expected, Decimal) and isinstance(self.actual, Decimal):
+            return self.actual - self.expected
+        return None
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        for k in ("expected", "actual"):
+            if isinstance(d[k], Decimal):
+                d[k] = str(d[k])
+        diff = self.difference
+        d["difference"] = str(diff) if diff is not None else None
+        return d
+
+
+@dataclass
+class Report:
+    file: str
+    findings: list[Finding] = field(default_factory=list)
+    score: dict = field(default_factory=dict)  # per report/sheet: {"stated":..., "computed":..., "grade":...}
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == ERROR for f in self.findings)
+
+    def flat(self, severity: str | None = ERROR) -> list[tuple[str, str, str]]:
+        """(code, sheet, cell) triples, for terse test assertions."""
+        return [(f.code, f.sheet, f.cell) for f in self.findings if severity is None or f.severity == severity]
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "ok": self.ok,
+                "findings": [f.to_json() for f in self.findings], "score": self.score}
