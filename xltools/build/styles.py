@@ -1,0 +1,80 @@
+"""How each role of a placed cell looks: one table, so the two sheets look like one form."""
+from __future__ import annotations
+
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+
+from ..spec.model import Field, Placed, PrintSetup
+
+THIN = Side(style="thin", color="000000")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")     # pale yellow: type here
+COMPUTED_FILL = PatternFill("solid", fgColor="EEF3F8")  # pale blue-grey: computed, locked
+CHECK_FONT_COLOR = "C00000"
+
+# Number formats by unit. Computed money hides zero, as the seed prints blank balances.
+FORMATS = {
+    "万元": "0.00", "元": "0.00", "人": "0", "%": "0.00%", "score": "General",
+    "date": 'yyyy"年"m"月"d"日"', "month": 'yyyy"年"m"月"',
+    "text": "@", "phone": "@", "postcode": "@", "choice": "@",
+}
+COMPUTED_FORMATS = {"万元": "0.00;-0.00;;@", "score": "0.##;-0.##;0;@"}
+
+ALIGN = {
+    "title": Alignment(horizontal="center", vertical="center", wrap_text=True),
+    "issuer": Alignment(horizontal="center", vertical="center"),
+    "section": Alignment(horizontal="left", vertical="center", wrap_text=True),
+    "caption": Alignment(horizontal="center", vertical="center", wrap_text=True),
+    "header": Alignment(horizontal="center", vertical="center", wrap_text=True),
+    "label": Alignment(horizontal="center", vertical="center", wrap_text=True),
+    "signer": Alignment(horizontal="right", vertical="center"),
+    "date": Alignment(horizontal="right", vertical="center"),
+    "check": Alignment(horizontal="left", vertical="center", wrap_text=True),
+}
+
+
+class Styler:
+    def __init__(self, pr: PrintSetup):
+        size = pr.body_size
+        self.fonts = {
+            "title": Font(name=pr.title_font, size=20, bold=True),
+            "issuer": Font(name=pr.font, size=15),
+            "section": Font(name=pr.font, size=size + 1.5, bold=True),
+            "caption": Font(name=pr.font, size=size, bold=True),
+            "header": Font(name=pr.font, size=size, bold=True),
+            "body": Font(name=pr.font, size=size),
+            "text": Font(name=pr.text_font, size=size + 1),
+            "check": Font(name=pr.font, size=9, color="808080"),
+        }
+
+    def apply(self, cell, p: Placed, f: Field | None) -> None:
+        role = p.role
+        if f is not None:
+            long_text = f.unit == "text" and (p.rows > 1 or p.align == "top")
+            cell.font = self.fonts["text" if long_text else "body"]
+            cell.number_format = (COMPUTED_FORMATS.get(f.unit) if f.kind == "computed" else None) \
+                or FORMATS.get(f.unit, "General")
+            horizontal = "right" if f.numeric else ("left" if long_text or p.cols > 2 else "center")
+            if f.unit in ("date", "month"):
+                horizontal = "center"
+            cell.alignment = Alignment(horizontal=horizontal, vertical="top" if long_text else "center",
+                                       wrap_text=True)
+            cell.fill = INPUT_FILL if f.kind == "input" else COMPUTED_FILL
+            cell.protection = Protection(locked=f.kind != "input")
+            return
+        cell.font = self.fonts.get(role, self.fonts["check" if role == "check" else "body"])
+        align = ALIGN.get(role, ALIGN["label"])
+        if p.align in ("left", "right"):
+            align = Alignment(horizontal=p.align, vertical="center", wrap_text=True)
+        cell.alignment = align
+
+
+def border_range(ws, p: Placed, outline_only: bool = False) -> None:
+    """Borders on every cell of a merged range (Excel draws a merged cell's border per cell)."""
+    for r in range(p.row, p.row + p.rows):
+        for c in range(p.col, p.col + p.cols):
+            if outline_only:
+                ws.cell(r, c).border = Border(
+                    left=THIN if c == p.col else None, right=THIN if c == p.col + p.cols - 1 else None,
+                    top=THIN if r == p.row else None, bottom=THIN if r == p.row + p.rows - 1 else None)
+            else:
+                ws.cell(r, c).border = BOX

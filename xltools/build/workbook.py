@@ -1,0 +1,221 @@
+"""spec -> the protected template workbook (templates/self_eval.xlsx)."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Font, PatternFill
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.workbook.protection import WorkbookProtection
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break, RowBreak
+
+from .. import formulas
+from ..spec.layout import a1, col_letter
+from ..spec.model import CHECK_COLUMN, PRINT_COLUMNS, Field, Report, Spec
+from . import protect
+from .finish import save_workbook
+from .styles import CHECK_FONT_COLOR, Styler, border_range
+
+FINGERPRINT_NAME = "xltools_template"   # workbook-scoped: which spec built this workbook
+REPORT_MARK = "xltools_report"          # sheet-scoped on every report sheet: its report id (copies keep it)
+
+
+def quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def cross_cell(spec: Spec) -> tuple[int, str]:
+    """Where the department sheet shows the cross-report check: beside its first 项目支出 row."""
+    first = spec.dept.cell(spec.cross.dept[0])
+    return int("".join(ch for ch in first if ch.isdigit())), spec.project.cell(spec.cross.project)
+
+
+def _validation(f: Field, ref: str, year: int) -> DataValidation | None:
+    """Chinese prompt and error for every input; a rule wherever the unit has one."""
+    label = f.label.replace("\n", "")[:60]
+    kw: dict = {"showInputMessage": True, "showErrorMessage": True, "allow_blank": True,
+                "promptTitle": "填报说明"[:32], "errorTitle": "输入有误", "errorStyle": "stop"}
+    if f.unit in ("万元", "元"):
+        dv = DataValidation(type="custom", formula1=f"AND(ISNUMBER({ref}),{ref}>=0,ROUND({ref},2)={ref})",
+                            prompt=f"{label}：填数字，单位{f.unit}，不小于 0，最多两位小数。",
+                            error=f"{label}须为不小于 0 的数字，最多两位小数（单位：{f.unit}）。", **kw)
+    elif f.unit == "人":
+        dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
+                            prompt=f"{label}：填整数（人）。", error=f"{label}须为不小于 0 的整数。", **kw)
+    elif f.unit == "score" and f.column == "weight":
+        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
+                            prompt=f"{label}：本指标分值，0 至 100；各指标分值合计应为 100。",
+                            error="分值须为 0 至 100 之间的数字。", **kw)
+    elif f.unit == "score":
+        weight = ref.replace(col_letter(8), col_letter(7), 1)   # 分值 sits just left of 得分
+        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=weight,
+                            prompt=f"{label}：0 至本行分值之间；可由评分功能自动填写。",
+                            error="得分须在 0 与本行分值之间。", **kw)
+    elif f.unit == "phone":
+        digits = f'SUBSTITUTE(SUBSTITUTE({ref},"-","")," ","")'
+        dv = DataValidation(type="custom", formula1=f"AND(LEN({digits})>=7,LEN({digits})<=12,ISNUMBER(--{digits}))",
+                            prompt=f"{label}：手机 11 位或带区号的固定电话，如 0730-1234567。",
+                            error=f"{label}格式不对：应为 7 至 12 位数字，可含“-”。", **kw)
+    elif f.unit == "postcode":
+        dv = DataValidation(type="custom", formula1=f"AND(LEN({ref})=6,ISNUMBER(--{ref}))",
+                            prompt=f"{label}：6 位数字。", error="邮编须为 6 位数字。", **kw)
+    elif f.unit in ("date", "month"):
+        lo, hi = (date(year - 1, 1, 1) - date(1899, 12, 30)).days, (date(year + 2, 12, 31) - date(1899, 12, 30)).days
+        dv = DataValidation(type="date", operator="between", formula1=str(lo), formula2=str(hi),
+                            prompt=f"{label}：填日期，如 {year + 1}-3-30。",
+                            error=f"{label}须为 {year - 1} 至 {year + 2} 年间的日期。", **kw)
+    elif f.unit == "choice":
+        dv = DataValidation(type="list", formula1='"' + ",".join(f.choices) + '"',
+                            prompt=f"{label}：从下拉列表中选择。", error=f"{label}只能从下拉列表中选择。", **kw)
+    else:
+        hint = "可填“≥95%”“≤10天”“达成”等" if f.column in ("target", "actual") else "填文字"
+        dv = DataValidation(type="textLength", operator="lessThanOrEqual", formula1="32767",
+                            prompt=f"{label}：{hint}。", error="文字过长（一个单元格最多 32767 字）。", **kw)
+    dv.add(ref)
+    return dv
+
+
+def _paint(ws, rep: Report, spec: Spec, styler: Styler) -> None:
+    for p in rep.placed:
+        if p.role == "box":
+            border_range(ws, p, outline_only=True)
+            continue
+        cell = ws.cell(p.row, p.col)
+        if p.rows > 1 or p.cols > 1:
+            ws.merge_cells(start_row=p.row, start_column=p.col, end_row=p.row + p.rows - 1,
+                           end_column=p.col + p.cols - 1)
+        f = rep.fields.get(p.field) if p.field else None
+        if f is None and p.role not in ("check",):
+            cell.value = p.text or None
+        styler.apply(cell, p, f)
+        if f is not None and f.default is not None:
+            cell.value = f.default if not isinstance(f.default, Decimal) else int(f.default) \
+                if f.default == int(f.default) else float(f.default)
+        if p.border and p.role not in ("title", "issuer", "check"):
+            border_range(ws, p)
+
+
+def _formulas(ws, rep: Report, spec: Spec, styler: Styler) -> None:
+    for key, text in formulas.report_formulas(rep, spec).items():
+        if key.startswith("check:"):
+            row = int(key[6:])
+            cell = ws.cell(row, CHECK_COLUMN)
+        else:
+            cell = ws[rep.cell(key)]
+        cell.value = "=" + text
+    if rep.id == "dept" and spec.cross:
+        row, project_cell = cross_cell(spec)
+        ws.cell(row, CHECK_COLUMN).value = "=" + formulas.excel_cross(spec, rep.cell, project_cell)
+    # Check cells and the cells they accuse turn red as soon as something does not add up.
+    red_fill = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
+    red_font = Font(color=CHECK_FONT_COLOR, bold=True)
+    check_col = col_letter(CHECK_COLUMN)
+    ws.conditional_formatting.add(f"{check_col}1:{check_col}{rep.last_row}",
+                                  FormulaRule(formula=[f'LEN({check_col}1)>0'], fill=red_fill, font=red_font))
+    for p in rep.placed:
+        if p.role == "check" and p.check.kind == "compare":
+            ws.conditional_formatting.add(rep.cell(p.check.left), FormulaRule(
+                formula=[f'LEN(${check_col}${p.row})>0'], fill=red_fill))
+
+
+def _print_setup(ws, rep: Report, spec: Spec) -> None:
+    pr = spec.print
+    for i, w in enumerate(pr.widths, start=1):
+        ws.column_dimensions[col_letter(i)].width = w
+    ws.column_dimensions[col_letter(CHECK_COLUMN)].width = pr.check_width
+    for row, pt in sorted(rep.row_heights.items()):
+        ws.row_dimensions[row].height = round(pt, 1)
+    ws.print_area = f"A1:{col_letter(PRINT_COLUMNS)}{rep.last_row}"
+    ps = ws.page_setup
+    ps.paperSize = ws.PAPERSIZE_A4
+    ps.orientation = "portrait"
+    ps.fitToWidth = 1
+    ps.fitToHeight = 0
+    ps.blackAndWhite = True          # shading marks inputs on screen; the printed form is plain
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    m = ws.page_margins
+    m.left, m.right, m.top, m.bottom, m.header, m.footer = 0.6, 0.6, 0.75, 0.75, 0.3, 0.3
+    ws.oddFooter.center.text = "第 &P 页"
+    ws.oddFooter.center.font = spec.print.font
+    ws.sheet_view.showGridLines = False
+    ws.row_breaks = RowBreak()
+    for row in rep.page_breaks:
+        ws.row_breaks.append(Break(id=row))
+
+
+def _names(wb, ws, rep: Report) -> None:
+    sheet_ref = quote_sheet(rep.sheet)
+    for f in rep.fields.values():
+        col = "".join(ch for ch in f.cell if ch.isalpha())
+        row = f.cell[len(col):]
+        dn = DefinedName(f.name, attr_text=f"{sheet_ref}!${col}${row}")
+        if rep.scope == "workbook":
+            wb.defined_names[f.name] = dn
+        else:
+            ws.defined_names[f.name] = dn
+    ws.defined_names[REPORT_MARK] = DefinedName(REPORT_MARK, attr_text=f'"{rep.id}"')
+
+
+def cached_values(rep: Report, spec: Spec, values: dict, checks: dict[int, str], cross: str = "") -> dict:
+    """{A1: value} of every formula cell of one report sheet, for finish.save_workbook."""
+    out = {}
+    for f in rep.computed:
+        v = values.get(f.name)
+        out[f.cell] = v if v is not None else ""
+    for row, text in checks.items():
+        out[a1(row, CHECK_COLUMN)] = text
+    if rep.id == "dept" and spec.cross:
+        out[a1(cross_cell(spec)[0], CHECK_COLUMN)] = cross
+    return out
+
+
+def input_defaults(rep: Report) -> dict:
+    return {f.name: f.default for f in rep.inputs if f.default is not None}
+
+
+def build_workbook(spec: Spec, password: str | None = None) -> Workbook:
+    wb = Workbook()
+    styler = Styler(spec.print)
+    sheets = {}
+    for rep in (spec.dept, spec.project):
+        ws = wb.active if not sheets else wb.create_sheet(rep.sheet)
+        ws.title = rep.sheet
+        sheets[rep.id] = ws
+        _paint(ws, rep, spec, styler)
+        _formulas(ws, rep, spec, styler)
+        for f in rep.inputs:
+            ws.add_data_validation(_validation(f, f.cell, spec.year))
+        _print_setup(ws, rep, spec)
+        _names(wb, ws, rep)
+        protect.apply(ws, password, spec.fingerprint)
+    # Hidden bookends: the department's cross check sums every project sheet placed between them.
+    first = wb.create_sheet(formulas.FIRST_BOOKEND, index=1)
+    last = wb.create_sheet(formulas.LAST_BOOKEND)
+    for ws in (first, last):
+        ws.sheet_state = "hidden"
+        ws["A1"] = "此表为项目表的边界标记，请勿删除；新增项目表请放在本表与“项目表尾”之间。"
+        protect.apply(ws, password, spec.fingerprint)
+    wb.defined_names[FINGERPRINT_NAME] = DefinedName(FINGERPRINT_NAME, attr_text=f'"{spec.fingerprint}"')
+    # Structure protection keeps sheets from being renamed or deleted by accident. It carries no
+    # password on purpose: a department with several projects must be able to switch it off
+    # (审阅 → 保护工作簿) to copy the project sheet, then switch it back on.
+    wb.security = WorkbookProtection(lockStructure=True)
+    wb.properties.creator = spec.bureau
+    wb.properties.title = f"{spec.region}{spec.year}年度绩效评价自评报告"
+    wb.active = 0
+    return wb
+
+
+def build_template(spec: Spec, out: str | Path, password: str | None = None) -> Path:
+    wb = build_workbook(spec, password)
+    cached = {}
+    for rep in (spec.dept, spec.project):
+        values, checks = formulas.evaluate(rep, spec, input_defaults(rep))
+        cached[rep.sheet] = cached_values(rep, spec, values, checks)
+    save_workbook(wb, out, cached)
+    return Path(out)

@@ -1,0 +1,166 @@
+"""Each rule of the spec as a native Excel formula AND its Python twin, side by side.
+
+The builder writes `excel_*` into the template; `evaluate()` computes the same values in Python
+for the cached values the builder and `fill` write, and for the checker. Keep each pair adjacent:
+a change to one without the other is caught by the LibreOffice round-trip test.
+
+Formulas are the lowest common denominator of Excel, WPS and LibreOffice: SUM/N/IF/ROUND/TEXT/
+COUNT/AND/OR only. SUM() rather than "+" because SUM ignores text, so a figure typed as text never
+turns a total into #VALUE! (the checker reports that cell instead).
+"""
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from .spec.model import Check, CopyRule, IndicatorTable, Report, Spec, SumRule
+
+CENT = Decimal("0.01")
+# Bookend sheets around the project sheets: `项目表头:项目表尾!F20` sums every copy placed
+# between them (a 3D reference; LibreOffice only accepts it unquoted, so the names have no spaces).
+FIRST_BOOKEND, LAST_BOOKEND = "项目表头", "项目表尾"
+
+
+def money(d: Decimal) -> str:
+    return f"{d.quantize(CENT, ROUND_HALF_UP)}"
+
+
+def num(value) -> Decimal | None:
+    """What SUM() sees in a cell: numbers count, text and blanks do not."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, (int, float)):
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return None
+
+
+def _abs(cell: str) -> str:
+    return re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", cell)
+
+
+# -- sums -------------------------------------------------------------------------------------
+def excel_sum(rule: SumRule, cell) -> str:
+    pos = [cell(t.name) for t in rule.terms if t.sign > 0]
+    neg = [cell(t.name) for t in rule.terms if t.sign < 0]
+    if rule.as_range and not neg:
+        return f"SUM({pos[0]}:{pos[-1]})"
+    out = f"SUM({','.join(pos)})" if pos else ""
+    out += "".join(f"-SUM({c})" for c in neg)
+    return out
+
+
+def value_sum(rule: SumRule, get) -> Decimal:
+    return sum((t.sign * (num(get(t.name)) or Decimal(0)) for t in rule.terms), Decimal(0))
+
+
+# -- copies (the 机构名称 repeated in later tables) ----------------------------------------------
+def excel_copy(rule: CopyRule, cell) -> str:
+    src = cell(rule.source)
+    return f'IF({src}="","",{src})'
+
+
+def value_copy(rule: CopyRule, get):
+    v = get(rule.source)
+    return "" if v is None or v == "" else v
+
+
+# -- grade ------------------------------------------------------------------------------------
+def excel_grade(table: IndicatorTable, spec: Spec, cell) -> str:
+    scores = table.names("score")
+    total = cell(table.score_field)
+    expr = f'"{spec.grades[-1].label}"'
+    for band in reversed(spec.grades[:-1]):
+        expr = f'IF({total}>={band.min},"{band.label}",{expr})'
+    return f'IF(COUNT({cell(scores[0])}:{cell(scores[-1])})=0,"",{expr})'
+
+
+def value_grade(table: IndicatorTable, spec: Spec, get) -> str:
+    if not any(num(get(n)) is not None for n in table.names("score")):
+        return ""
+    return spec.grade_of(num(get(table.score_field)) or Decimal(0))
+
+
+# -- inline checks ----------------------------------------------------------------------------
+def excel_check(check: Check, cell) -> str:
+    if check.kind == "compare" and check.op == "=":
+        left, right = cell(check.left), cell(check.right)
+        return (f'IF(ROUND(N({left})-N({right}),2)=0,"",'
+                f'"{check.message}：差额 "&TEXT(N({left})-N({right}),"0.00"))')
+    if check.kind == "compare":
+        left, right = cell(check.left), cell(check.right)
+        return f'IF(N({left})<=N({right}),"","{check.message}")'
+    if check.kind == "weights":
+        rng = f"{cell(check.left[0])}:{cell(check.left[-1])}"
+        return f'IF(SUM({rng})={check.right},"","{check.message}（现为 "&TEXT(SUM({rng}),"0.00")&"）")'
+    if check.kind == "score-range":
+        s, w = cell(check.left), cell(check.right)
+        return f'IF({s}="","",IF(AND(ISNUMBER({s}),{s}>=0,{s}<=N({w})),"","{check.message}"))'
+    raise ValueError(check.kind)
+
+
+def value_check(check: Check, get) -> str:
+    if check.kind == "compare":
+        left, right = num(get(check.left)) or Decimal(0), num(get(check.right)) or Decimal(0)
+        if check.op == "=":
+            diff = left - right
+            return "" if diff.quantize(CENT, ROUND_HALF_UP) == 0 else f"{check.message}：差额 {money(diff)}"
+        return "" if left <= right else check.message
+    if check.kind == "weights":
+        total = sum((num(get(n)) or Decimal(0) for n in check.left), Decimal(0))
+        return "" if total == check.right else f"{check.message}（现为 {money(total)}）"
+    if check.kind == "score-range":
+        s, w = get(check.left), num(get(check.right)) or Decimal(0)
+        if s is None or s == "":
+            return ""
+        s = num(s)
+        return "" if s is not None and 0 <= s <= w else check.message
+    raise ValueError(check.kind)
+
+
+# -- cross-report (department sheet against every project sheet) -------------------------------
+def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:
+    c = spec.cross
+    dept = ",".join(cell_dept(n) for n in c.dept)
+    projects = f"{FIRST_BOOKEND}:{LAST_BOOKEND}!{project_cell}"
+    return (f'IF(ROUND(SUM({dept})-SUM({projects}),2)=0,"",'
+            f'"项目支出与各项目表实际支出合计差额 "&TEXT(SUM({dept})-SUM({projects}),"0.00"))')
+
+
+def value_cross(spec: Spec, dept_get, project_values: list[Decimal]) -> str:
+    dept = sum((num(dept_get(n)) or Decimal(0) for n in spec.cross.dept), Decimal(0))
+    diff = dept - sum(project_values, Decimal(0))
+    return "" if diff.quantize(CENT, ROUND_HALF_UP) == 0 else f"项目支出与各项目表实际支出合计差额 {money(diff)}"
+
+
+# -- the whole report -------------------------------------------------------------------------
+def report_formulas(rep: Report, spec: Spec) -> dict[str, str]:
+    """field name or check cell (A1 in column I) -> formula text without '='."""
+    from .spec import topo_order
+    cell = rep.cell
+    out: dict[str, str] = {}
+    for rule in topo_order(rep):
+        out[rule.target] = excel_sum(rule, cell) if isinstance(rule, SumRule) else excel_copy(rule, cell)
+    for table in rep.indicator_tables:
+        out[table.grade_field] = excel_grade(table, spec, cell)
+    for p in rep.placed:
+        if p.role == "check":
+            out[f"check:{p.row}"] = excel_check(p.check, cell)
+    return out
+
+
+def evaluate(rep: Report, spec: Spec, inputs: dict) -> tuple[dict, dict[int, str]]:
+    """Inputs (by field name) -> every computed field's value and every check cell's text.
+
+    This is what Excel computes from the same inputs; blank inputs count as 0 in sums.
+    """
+    from .spec import topo_order
+    values = dict(inputs)
+    get = values.get
+    for rule in topo_order(rep):
+        values[rule.target] = value_sum(rule, get) if isinstance(rule, SumRule) else value_copy(rule, get)
+    for table in rep.indicator_tables:
+        values[table.grade_field] = value_grade(table, spec, get)
+    checks = {p.row: value_check(p.check, get) for p in rep.placed if p.role == "check"}
+    return values, checks

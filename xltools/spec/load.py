@@ -1,0 +1,249 @@
+"""Read a spec file (specs/YEAR.toml), validate it, lay it out and expand its rules.
+
+Every problem raises SpecError naming the file and the place in it (e.g.
+`specs/2022.toml: reports[0].rules[3] (id=basic)：未知字段 spend.foo`); nothing is written.
+"""
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from ..errors import SpecError
+from .layout import Layout, a1
+from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Grade, Placed, PrintSetup, Quotes, Report, Spec,
+                    SumRule, Term)
+
+DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "specs" / "2022.toml"
+
+
+def _dec(value, where: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise SpecError(f"{where}：{value!r} 不是数字") from None
+
+
+def parse_expr(expr: str, where: str) -> list[Term]:
+    """'a.b + c - d.e' -> terms. Only sums and differences: every rule of domain.md is one."""
+    terms, sign, token = [], 1, ""
+    for ch in expr + "+":
+        if ch in "+-" and token.strip():
+            terms.append(Term(sign, token.strip()))
+            token = ""
+            sign = 1 if ch == "+" else -1
+        elif ch in "+-":
+            sign = -sign if ch == "-" else sign
+        else:
+            token += ch
+    if not terms:
+        raise SpecError(f"{where}：表达式为空")
+    return terms
+
+
+def load_spec(path: str | Path | None = None, *, year: int | None = None, region: str | None = None) -> Spec:
+    path = Path(path) if path else DEFAULT_SPEC
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise SpecError(f"无法读取规格文件 {path}：{e.strerror}") from None
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise SpecError(f"{path}：TOML 格式错误（{e}）") from None
+    where = str(path)
+    try:
+        return _build(doc, where, raw, year, region)
+    except KeyError as e:
+        raise SpecError(f"{where}：缺少键 {e.args[0]}") from None
+
+
+def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
+    t = doc["template"]
+    year = int(year or t["year"])
+    region = region or t["region"]
+    fmt = {"year": year, "region": region, "bureau": t["bureau"].replace(t["region"], region, 1)}
+
+    grades = sorted((Grade(_dec(g["min"], f"{where}: grades[{i}].min"), g["label"])
+                     for i, g in enumerate(doc.get("grades", []))), key=lambda g: g.min, reverse=True)
+    if not grades or grades[-1].min != 0:
+        raise SpecError(f"{where}: grades：评价等次须从高到低列出，且最低一档下限为 0")
+    if len({g.min for g in grades}) != len(grades) or len({g.label for g in grades}) != len(grades):
+        raise SpecError(f"{where}: grades：评价等次的下限或名称重复")
+
+    pr = doc["print"]
+    printing = PrintSetup([float(w) for w in pr["widths"]], float(pr["check_width"]), pr["font"],
+                          pr.get("text_font", pr["font"]), pr["title_font"], float(pr["body_size"]))
+    if len(printing.widths) != 8:
+        raise SpecError(f"{where}: print.widths：须给出 A–H 共 8 列的列宽")
+    qualitative = {k: _dec(v, f"{where}: scoring.qualitative.{k}")
+                   for k, v in doc.get("scoring", {}).get("qualitative", {}).items()}
+
+    reports: dict[str, Report] = {}
+    seen_names: dict[str, str] = {}
+    for i, rd in enumerate(doc["reports"]):
+        place = f"{where}: reports[{i}]"
+        rep = Report(rd["id"], rd["sheet"], rd["scope"], rd["title"])
+        if rep.id in reports:
+            raise SpecError(f"{place}：报表 id {rep.id} 重复")
+        if rep.scope not in ("workbook", "sheet"):
+            raise SpecError(f"{place}.scope：应为 workbook 或 sheet")
+        targets = _rule_targets(rd, place)
+        Layout(rep, printing.widths, targets, fmt, place).run(rd["blocks"])
+        for name in rep.fields:
+            if name in seen_names:
+                raise SpecError(f"{place}：字段名 {name} 与报表 {seen_names[name]} 重复（定义名称须在整个工作簿唯一）")
+            seen_names[name] = rep.id
+        _expand_rules(rep, rd, place)
+        reports[rep.id] = rep
+    if set(reports) != {"dept", "project"}:
+        raise SpecError(f"{where}: reports：须有 id 为 dept 与 project 的两张报表")
+
+    cross = None
+    if "cross" in doc:
+        c = doc["cross"]
+        table, column = c["dept"].split(".")
+        dept_tab = reports["dept"].tables.get(table)
+        if dept_tab is None or column not in dept_tab.columns:
+            raise SpecError(f"{where}: cross.dept：未知字段 {c['dept']}")
+        if c["project"] not in reports["project"].fields:
+            raise SpecError(f"{where}: cross.project：未知字段 {c['project']}")
+        cross = CrossCheck(c["id"], c.get("severity", "warning"),
+                           tuple(dept_tab.name(column, k) for k in dept_tab.rows if k != dept_tab.total_row),
+                           c["project"], c["message"])
+    return Spec(where, year, region, fmt["bureau"], int(t["form_version"]), grades, qualitative, printing,
+                reports, cross, hashlib.sha256(raw).hexdigest())
+
+
+def _rule_targets(rd: dict, place: str) -> set[tuple[str, str]]:
+    out = set()
+    for j, rule in enumerate(rd.get("rules", [])):
+        target = rule.get("target", "")
+        if target.count(".") != 1:
+            raise SpecError(f"{place}.rules[{j}] (id={rule.get('id')})：target 应写成 表.列，实为 {target!r}")
+        out.add(tuple(target.split(".")))
+    return out
+
+
+def _expand_rules(rep: Report, rd: dict, place: str):
+    def field_of(ref: str, row: str | None, where: str) -> str:
+        if "." in ref:
+            table, column = ref.split(".", 1)
+            tab = rep.tables.get(table)
+            if tab is None or column not in tab.columns:
+                raise SpecError(f"{where}：未知字段 {ref}")
+            if row not in tab.rows:
+                raise SpecError(f"{where}：表 {table} 没有第 {row} 行")
+            name = tab.name(column, row)
+        else:
+            name = ref
+        if name not in rep.fields:
+            raise SpecError(f"{where}：未知字段 {ref}")
+        return name
+
+    for j, rule in enumerate(rd.get("rules", [])):
+        where = f"{place}.rules[{j}] (id={rule.get('id')})"
+        table, column = rule["target"].split(".")
+        tab = rep.tables.get(table)
+        if tab is None or column not in tab.columns:
+            raise SpecError(f"{where}：未知字段 {rule['target']}")
+        terms = parse_expr(rule["expr"], where)
+        for key in tab.rows:
+            if key == tab.total_row:
+                continue
+            rep.sums.append(SumRule(rule["id"], field_of(rule["target"], key, where),
+                                    tuple(Term(t.sign, field_of(t.name, key, where)) for t in terms),
+                                    rule["message"], rule.get("hint", "")))
+
+    # A table's total row is the column-wise sum of its other rows; `same_as` columns repeat text.
+    for bi, b in enumerate(rd["blocks"]):
+        if b.get("kind") not in ("table", "matrix"):
+            continue
+        tab = rep.tables[b["id"]]
+        if tab.total_row:
+            tr = b.get("total_rule", {})
+            for column in tab.columns:
+                target = tab.name(column, tab.total_row)
+                if target in rep.fields and rep.fields[target].numeric:
+                    rep.sums.append(SumRule(tr.get("id", "rows-to-total"), target,
+                                            tuple(Term(1, tab.name(column, k)) for k in tab.rows
+                                                  if k != tab.total_row),
+                                            tr.get("message", "合计应等于各行之和"), as_range=True))
+        for column in b.get("columns", []):
+            if "same_as" in column:
+                for key in tab.rows:
+                    rep.copies.append(CopyRule(tab.name(column["id"], key),
+                                               field_of(column["same_as"], key, f"{place}.blocks[{bi}]")))
+
+    for it in rep.indicator_tables:
+        rep.sums.append(SumRule("score-sum", it.score_field, tuple(Term(1, n) for n in it.names("score")),
+                                "综合得分应等于各指标得分之和", as_range=True))
+
+    for j, c in enumerate(rd.get("checks", [])):
+        where = f"{place}.checks[{j}] (id={c.get('id')})"
+        left, right = field_of(c["left"], None, where), field_of(c["right"], None, where)
+        if c["op"] not in ("=", "<="):
+            raise SpecError(f"{where}：op 只能是 = 或 <=")
+        check = Check(c["id"], "compare", left, c["op"], right, c["message"], c.get("severity", "error"), left)
+        rep.checks.append(check)
+        row = int("".join(ch for ch in rep.cell(left) if ch.isdigit()))
+        rep.placed.append(Placed(row=row, col=CHECK_COLUMN, role="check", check=check, border=False))
+    for p in rep.placed:
+        if p.role == "check" and p.check.kind in ("weights", "score-range"):
+            rep.checks.append(p.check)
+
+    if "quotes" in rd:
+        q = rd["quotes"]
+        if q["field"] not in rep.fields:
+            raise SpecError(f"{place}.quotes：未知字段 {q['field']}")
+        for phrase, ref in q["phrases"].items():
+            field_of(ref, "1", f"{place}.quotes.phrases.{phrase}")
+        rep.quotes = Quotes(q["field"], dict(q["phrases"]), q.get("org_table", "income"))
+
+    _check_dependencies(rep, place)
+
+
+def _check_dependencies(rep: Report, place: str):
+    """Every computed field has exactly one formula, and no formula depends on itself."""
+    producers = {}
+    for rule in list(rep.sums) + list(rep.copies):
+        if rule.target in producers:
+            raise SpecError(f"{place}：字段 {rule.target} 被两条规则计算")
+        producers[rule.target] = rule
+    for f in rep.computed:
+        if f.name not in producers and not any(f.name == it.grade_field for it in rep.indicator_tables):
+            raise SpecError(f"{place}：计算字段 {f.name} 没有规则给出公式")
+    for f in rep.inputs:
+        if f.name in producers:
+            raise SpecError(f"{place}：字段 {f.name} 是填报项，却又被规则 {producers[f.name].code} 计算")
+    order = topo_order(rep)   # raises on cycles
+    assert len(order) == len(producers)
+
+
+def topo_order(rep: Report) -> list:
+    """Sum and copy rules in an order where every rule comes after the rules it reads."""
+    rules = {r.target: r for r in list(rep.sums) + list(rep.copies)}
+    done, order, visiting = set(), [], set()
+
+    def deps(r):
+        return [t.name for t in r.terms] if isinstance(r, SumRule) else [r.source]
+
+    def visit(name):
+        if name in done or name not in rules:
+            return
+        if name in visiting:
+            raise SpecError(f"{rep.sheet}：规则循环引用，涉及字段 {name}")
+        visiting.add(name)
+        for d in deps(rules[name]):
+            visit(d)
+        visiting.discard(name)
+        done.add(name)
+        order.append(rules[name])
+
+    for name in rules:
+        visit(name)
+    return order
+
+
+__all__ = ["load_spec", "DEFAULT_SPEC", "topo_order", "a1"]

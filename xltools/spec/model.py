@@ -1,0 +1,227 @@
+"""The spec's data model: fields, placed cells, and the concrete rules every tool shares.
+
+A rule is declared once in the spec file (e.g. `spend.basic = spend.personnel + spend.public`)
+and expanded here into concrete instances over field names (`spend_basic_1 = …_1 + …_1`).
+The builder renders those instances as native formulas or inline check cells, the evaluator
+computes cached values with them, and the checker compares stated values against them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+PRINT_COLUMNS = 8          # A–H are printed
+CHECK_COLUMN = 9           # I holds the inline checks, outside the print area
+
+MONEY_UNITS = {"万元", "元"}
+NUMBER_UNITS = MONEY_UNITS | {"人", "%", "score"}
+
+
+@dataclass
+class Field:
+    name: str                      # stable ASCII name, also the Excel defined name
+    label: str                     # Chinese label, as a bookkeeper reads it
+    unit: str                      # 万元 元 人 % score text date month phone postcode choice signature
+    kind: str = "input"            # "input" or "computed"
+    report: str = ""               # report id ("dept" / "project")
+    required: bool = False
+    default: object = None         # prefilled value of an input (e.g. an indicator's weight)
+    choices: tuple[str, ...] = ()
+    table: str | None = None       # table id for table cells
+    column: str | None = None
+    row: str | None = None         # "1".."N" or a named row ("central", "total")
+    cell: str = ""                 # A1 on the report's sheet, filled by the layout
+    lower_is_better: bool = False  # indicators only: a cost or a duration
+
+    @property
+    def numeric(self) -> bool:
+        return self.unit in NUMBER_UNITS
+
+
+@dataclass
+class Placed:
+    """One rectangle of the sheet: a locked label, a field, or an inline check."""
+    row: int
+    col: int
+    rows: int = 1
+    cols: int = 1
+    role: str = "label"   # title issuer section caption header label input computed check blank signer date
+    text: str = ""
+    field: str | None = None
+    check: "Check | None" = None
+    align: str | None = None
+    border: bool = True
+
+
+@dataclass(frozen=True)
+class Term:
+    sign: int     # +1 or -1
+    name: str
+
+
+@dataclass(frozen=True)
+class SumRule:
+    """target = Σ sign·term; blank counts as 0. The target is a computed cell of the template."""
+    code: str
+    target: str
+    terms: tuple[Term, ...]
+    message: str
+    hint: str = ""
+    as_range: bool = False   # render as SUM(first:last) (a table's total row)
+
+
+@dataclass(frozen=True)
+class CopyRule:
+    """target shows the text of source (the 机构名称 repeated in later tables)."""
+    target: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """A relation a formula cannot enforce by construction: shown inline, checked by the checker.
+
+    kind "compare": left op right over values;  kind "weights": Σ terms == 100;
+    kind "score-range": 0 <= left <= right (score within weight).
+    """
+    code: str
+    kind: str
+    left: str | tuple[str, ...]
+    op: str
+    right: str | Decimal
+    message: str
+    severity: str = "error"
+    anchor: str = ""       # field whose row carries the inline check cell
+
+
+@dataclass
+class Indicator:
+    group1: str
+    group2: str
+    name: str
+    weight: Decimal
+    lower_is_better: bool = False
+
+
+@dataclass
+class IndicatorTable:
+    id: str
+    indicators: list[Indicator]
+    score_field: str
+    grade_field: str
+    column_labels: dict[str, str]
+
+    def names(self, column: str) -> list[str]:
+        return [f"{self.id}_{column}_{i}" for i in range(1, len(self.indicators) + 1)]
+
+
+@dataclass
+class Table:
+    id: str
+    columns: list[str]
+    rows: list[str]               # row keys, the total row (if any) last
+    total_row: str | None = None
+    caption: str = ""
+
+    def name(self, column: str, row: str) -> str:
+        return f"{self.id}_{column}_{row}"
+
+
+@dataclass
+class Quotes:
+    """Amounts the narrative quotes in 元, mapped to table columns (per 机构 row)."""
+    field: str
+    phrases: dict[str, str]       # phrase -> "table.column"
+    org_table: str = "income"
+
+
+@dataclass
+class Report:
+    id: str
+    sheet: str
+    scope: str                    # "workbook" or "sheet"
+    title: str
+    fields: dict[str, Field] = field(default_factory=dict)
+    placed: list[Placed] = field(default_factory=list)
+    row_heights: dict[int, float] = field(default_factory=dict)
+    page_breaks: list[int] = field(default_factory=list)
+    tables: dict[str, Table] = field(default_factory=dict)
+    indicator_tables: list[IndicatorTable] = field(default_factory=list)
+    sums: list[SumRule] = field(default_factory=list)
+    copies: list[CopyRule] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    quotes: Quotes | None = None
+    last_row: int = 0
+
+    def cell(self, name: str) -> str:
+        return self.fields[name].cell
+
+    @property
+    def inputs(self) -> list[Field]:
+        return [f for f in self.fields.values() if f.kind == "input"]
+
+    @property
+    def computed(self) -> list[Field]:
+        return [f for f in self.fields.values() if f.kind == "computed"]
+
+
+@dataclass(frozen=True)
+class Grade:
+    min: Decimal
+    label: str
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    code: str
+    severity: str
+    dept: tuple[str, ...]       # dept fields summed (e.g. spend_project_1..4)
+    project: str                # field summed over every project sheet
+    message: str
+
+
+@dataclass
+class PrintSetup:
+    widths: list[float]
+    check_width: float
+    font: str
+    text_font: str
+    title_font: str
+    body_size: float
+
+
+@dataclass
+class Spec:
+    path: str
+    year: int
+    region: str
+    bureau: str
+    form_version: int
+    grades: list[Grade]
+    qualitative: dict[str, Decimal]
+    print: PrintSetup
+    reports: dict[str, Report]
+    cross: CrossCheck | None
+    digest: str = ""               # sha256 of the spec text: the template's fingerprint
+
+    @property
+    def dept(self) -> Report:
+        return self.reports["dept"]
+
+    @property
+    def project(self) -> Report:
+        return self.reports["project"]
+
+    @property
+    def fingerprint(self) -> str:
+        return f"xltools:{self.region}:{self.year}:v{self.form_version}:{self.digest[:16]}"
+
+    def grade_of(self, score: Decimal) -> str:
+        for band in self.grades:          # sorted by min, descending
+            if score >= band.min:
+                return band.label
+        return self.grades[-1].label
+
+    def fields(self):
+        for report in self.reports.values():
+            yield from report.fields.values()
