@@ -1,0 +1,60 @@
+# Developer and CI entry points. `make test` is all a fresh Debian 12 machine (as root) needs.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Re-run setup only when the project's dependencies change (or after `make clean`).
+STAMP  := $(VENV)/.setup-done
+# System packages the office bridge (xltools/office.py) and its tests need.
+APT_PACKAGES := libreoffice-calc-nogui fonts-noto-cjk poppler-utils python3-uno
+
+.PHONY: setup system-packages test demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-packages
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	  || { echo "需要 Python 3.11 或更高版本：$$($(PYTHON) --version 2>&1)" >&2; exit 1; }
+	@# A venv without pip is a leftover of a failed run; Debian's python3 needs python3-venv for it.
+	@test -x $(BIN)/pip || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV) 2>/dev/null; } \
+	  || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null \
+	       && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# Installs LibreOffice, CJK fonts, pdftotext and the UNO bridge when any is missing and we are
+# root (CI and fresh machines); otherwise only says what is missing, the tests then skip.
+system-packages:
+	@missing=""; \
+	command -v soffice >/dev/null 2>&1 || missing="$$missing soffice"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing pdftotext"; \
+	{ command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi 'Noto Sans CJK'; } || missing="$$missing fonts-noto-cjk"; \
+	/usr/bin/python3 -c 'import uno' >/dev/null 2>&1 || missing="$$missing python3-uno"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "安装缺少的系统软件包：$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "提示：缺少$$missing，LibreOffice 相关测试将被跳过（以 root 运行 make setup 可自动安装）" >&2; \
+	  fi; \
+	fi
+
+test: setup
+	$(BIN)/python -m pytest
+
+demo: setup
+	@mkdir -p out
+	$(BIN)/xltools template -o out/self_eval.xlsx
+	$(BIN)/xltools fill examples/linxiang_2022.json -o out/linxiang_2022.xlsx
+	# check exits 1 here on purpose: the published 2022 seed contains real errors.
+	$(BIN)/xltools check out/linxiang_2022.xlsx examples/linxiang_2022.json || true
+	$(BIN)/xltools score out/linxiang_2022.xlsx -o out/linxiang_2022_scored.xlsx
+
+bench: setup
+	$(BIN)/python bench/check.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,406 @@
+"""The project's only bridge to LibreOffice headless: recalculate, export PDF, re-save in batch.
+
+Why it looks like this (LibreOffice 7.4 quirks):
+- LibreOffice ignores `fullCalcOnLoad` and keeps stale cached values of an .xlsx; only
+  `calculateAll()` over UNO recomputes them. So we drive it over UNO, not `--convert-to`.
+- `soffice --convert-to` silently stops after ~247 files in one call, and unoserver crashes
+  LO 7.4. A small UNO client that loads each document with Hidden=True works.
+- The `uno` module belongs to the system Python (python3-uno), not to our venv, so the UNO
+  client runs as a subprocess of that Python (`_WORKER` below) and talks JSON lines with us.
+  This module itself imports no uno and is safe to import anywhere.
+- One soffice process (private profile, named pipe) is started on first use and reused in this
+  Python process; it is shut down at exit, and restarted after a crash, a timeout or every
+  `BATCH` documents (its memory grows over long batches).
+"""
+
+from __future__ import annotations
+
+import atexit
+import glob
+import hashlib
+import json
+import os
+import queue
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Iterable
+
+from xltools.errors import XltoolsError
+
+START_TIMEOUT = 90.0   # seconds; the first start also creates the private profile
+DOC_TIMEOUT = 180.0    # seconds per document
+BATCH = 200            # documents per soffice process; well below the ~247 launcher limit
+
+# Store filters by output format.
+FILTERS = {
+    "xlsx": "Calc MS Excel 2007 XML",
+    "ods": "calc8",
+    "xls": "MS Excel 97",
+    "pdf": "calc_pdf_Export",
+}
+
+
+class OfficeError(XltoolsError):
+    """LibreOffice is missing, failed, timed out, or could not open or write a file."""
+
+
+def find_soffice() -> str | None:
+    """Path of the soffice launcher, or None. XLTOOLS_SOFFICE overrides the search."""
+    override = os.environ.get("XLTOOLS_SOFFICE")
+    if override:
+        return override if os.access(override, os.X_OK) else None
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    candidates = ["/usr/lib/libreoffice/program/soffice", *sorted(glob.glob("/opt/libreoffice*/program/soffice"))]
+    return next((c for c in candidates if os.access(c, os.X_OK)), None)
+
+
+def _find_uno_python(soffice: str) -> str:
+    """The Python that can `import uno`: LibreOffice's bundled one (TDF builds) or the system one."""
+    override = os.environ.get("XLTOOLS_UNO_PYTHON")
+    if override:
+        return override
+    bundled = Path(soffice).resolve().parent / "python"
+    if os.access(bundled, os.X_OK) and bundled.is_file():
+        return str(bundled)
+    return "/usr/bin/python3"
+
+
+# The UNO client. Runs under the uno-capable Python; argv: pipe name, connect timeout.
+# Protocol: one JSON object per line each way. It replies {"ok": true} once connected, then
+# one reply per request.
+_WORKER = r'''
+import json, os, sys, time
+proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
+os.dup2(2, 1)  # whatever uno or LibreOffice prints goes to the log, never into the protocol
+
+def reply(**kw):
+    proto.write(json.dumps(kw, ensure_ascii=False) + "\n")
+    proto.flush()
+
+try:
+    import uno
+    from com.sun.star.beans import PropertyValue
+except ImportError as e:
+    reply(ok=False, kind="no-uno", detail=str(e))
+    sys.exit(1)
+
+def props(**kw):
+    out = []
+    for k, v in kw.items():
+        p = PropertyValue()
+        p.Name, p.Value = k, v
+        out.append(p)
+    return tuple(out)
+
+pipe, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
+local = uno.getComponentContext()
+resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+while True:
+    try:
+        ctx = resolver.resolve("uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)
+        break
+    except Exception as e:  # NoConnectException until soffice listens
+        if time.monotonic() > deadline:
+            reply(ok=False, kind="connect", detail=repr(e))
+            sys.exit(1)
+        time.sleep(0.1)
+desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+reply(ok=True)
+
+def convert(src, dst, filter, recalc, sheet):
+    # Hidden: no window; MacroExecutionMode 0 / UpdateDocMode 0: never run macros or refresh
+    # external links of a file we were handed. ReadOnly leaves no .~lock file beside src, but
+    # it also silently ignores hiding sheets: the caller hands us a private copy for that.
+    try:
+        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
+            props(Hidden=True, ReadOnly=sheet is None, MacroExecutionMode=0, UpdateDocMode=0))
+    except Exception as e:
+        return dict(ok=False, kind="load", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+    if doc is None or not hasattr(doc, "Sheets"):
+        if doc is not None:
+            doc.close(True)
+        return dict(ok=False, kind="load", detail="不是电子表格")
+    try:
+        if recalc:
+            doc.calculateAll()
+        if sheet is not None:
+            sheets = doc.Sheets
+            if not sheets.hasByName(sheet):
+                return dict(ok=False, kind="sheet", detail=", ".join(sheets.ElementNames))
+            # The PDF export leaves out hidden sheets. Show the wanted one and make it active
+            # first: Calc will not hide the active sheet. Only this in-memory copy changes.
+            target = sheets.getByName(sheet)
+            target.IsVisible = True
+            doc.CurrentController.setActiveSheet(target)
+            for name in sheets.ElementNames:
+                if name != sheet:
+                    sheets.getByName(name).IsVisible = False
+        try:
+            doc.storeToURL(uno.systemPathToFileUrl(dst), props(FilterName=filter, Overwrite=True))
+        except Exception as e:
+            return dict(ok=False, kind="store", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+        return dict(ok=True)
+    finally:
+        try:
+            doc.close(True)
+        except Exception:
+            doc.dispose()
+
+for line in sys.stdin:
+    req = json.loads(line)
+    if req["op"] == "quit":
+        try:
+            desktop.terminate()
+        except Exception:
+            pass  # the bridge drops while soffice exits
+        reply(ok=True)
+        break
+    try:
+        reply(**convert(req["src"], req["dst"], req["filter"], req["recalc"], req["sheet"]))
+    except Exception as e:
+        reply(ok=False, kind="internal", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+'''
+
+
+class _Office:
+    """One soffice process plus the UNO client that drives it."""
+
+    def __init__(self) -> None:
+        soffice = find_soffice()
+        if soffice is None:
+            raise OfficeError(
+                "未找到 LibreOffice（soffice）。请安装：apt-get install libreoffice-calc-nogui python3-uno，"
+                "或以 root 运行 make setup"
+            )
+        self.pid = os.getpid()
+        self.tmp = Path(tempfile.mkdtemp(prefix="xltools-office-"))
+        self.log_path = self.tmp / "office.log"
+        self.log = open(self.log_path, "ab")
+        pipe = f"xltools-{os.getpid()}-{secrets.token_hex(4)}"
+        profile = (self.tmp / "profile").as_uri()
+        # soffice's sockets live in /tmp whatever TMPDIR says, and stay there when it is killed:
+        # our --accept pipe, and its single-instance pipe named by an MD5 of the profile URL.
+        ipc = "".join(f"{b:x}" for b in hashlib.md5(profile.encode("utf-16-le")).digest())
+        self.sockets = [Path(f"/tmp/OSL_PIPE_{os.getuid()}_{name}") for name in (pipe, f"SingleOfficeIPC_{ipc}")]
+        # Our venv's variables must not leak into LibreOffice's or the system Python's imports;
+        # LibreOffice's own temporary files go to our private folder, removed even after a crash.
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+        (self.tmp / "tmp").mkdir()
+        env["TMPDIR"] = str(self.tmp / "tmp")
+        # A private profile: no clash with a user's running LibreOffice or another of our processes,
+        # no first-start dialogs, no document recovery. A named pipe avoids picking a free port.
+        self.soffice = subprocess.Popen(
+            [soffice, "--headless", "--invisible", "--nologo", "--norestore", "--nodefault",
+             "--nolockcheck", f"-env:UserInstallation={profile}",
+             f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env,
+            start_new_session=True,  # its own process group: we can kill oosplash and soffice.bin together
+        )
+        python = _find_uno_python(soffice)
+        try:
+            self.worker = subprocess.Popen(
+                [python, "-c", _WORKER, pipe, str(START_TIMEOUT)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env,
+                start_new_session=True,
+            )
+        except OSError as e:
+            self.close(force=True)
+            raise OfficeError(f"无法运行 LibreOffice 的 Python（{python}）：{e}。请安装 python3-uno") from e
+        self.replies: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read_replies, daemon=True).start()
+        try:
+            ready = self._wait(START_TIMEOUT + 5, "启动")
+        except OfficeError:
+            self.close(force=True)
+            raise
+        if not ready.get("ok"):
+            self.close(force=True)
+            if ready.get("kind") == "no-uno":
+                raise OfficeError(f"{python} 无法导入 uno 模块（{ready.get('detail')}）。请安装 python3-uno")
+            raise OfficeError(f"无法连接 LibreOffice（{ready.get('detail')}）。{self._log_tail()}")
+
+    def _read_replies(self) -> None:
+        for line in self.worker.stdout:
+            try:
+                self.replies.put(json.loads(line))
+            except ValueError:
+                self.replies.put(dict(ok=False, kind="internal", detail=line.decode(errors="replace")))
+        self.replies.put(None)  # EOF: the worker died
+
+    def _wait(self, timeout: float, doing: str) -> dict:
+        """Next reply; OfficeError on timeout or if either process died."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                reply = self.replies.get(timeout=0.2)
+            except queue.Empty:
+                if self.soffice.poll() is not None:
+                    raise OfficeError(f"LibreOffice 在{doing}时意外退出（代码 {self.soffice.returncode}）。{self._log_tail()}")
+                if time.monotonic() > deadline:
+                    raise OfficeError(f"LibreOffice {doing}超时（{timeout:.0f} 秒），已终止。{self._log_tail()}")
+                continue
+            if reply is None:
+                raise OfficeError(f"LibreOffice 连接在{doing}时中断。{self._log_tail()}")
+            return reply
+
+    def _log_tail(self) -> str:
+        self.log.flush()
+        lines = [l for l in self.log_path.read_text(errors="replace").splitlines()
+                 if l.strip() and "javaldx" not in l]  # javaldx: harmless, Java is not installed
+        return f"日志：{' | '.join(lines[-5:])}" if lines else ""
+
+    def alive(self) -> bool:
+        return self.pid == os.getpid() and self.soffice.poll() is None and self.worker.poll() is None
+
+    def convert(self, src: Path, dst: Path, filter: str, recalc: bool, sheet: str | None, label: str) -> dict:
+        request = dict(op="convert", src=str(src), dst=str(dst), filter=filter, recalc=recalc, sheet=sheet)
+        try:
+            self.worker.stdin.write((json.dumps(request, ensure_ascii=False) + "\n").encode())
+            self.worker.stdin.flush()
+            return self._wait(DOC_TIMEOUT, f"处理 {label} ")
+        except (OSError, OfficeError) as e:
+            self.close(force=True)  # a hung or half-dead office is useless: the next call starts afresh
+            if isinstance(e, OfficeError):
+                raise
+            raise OfficeError(f"LibreOffice 连接中断（处理 {label} 时）。{self._log_tail()}") from e
+
+    def close(self, force: bool = False) -> None:
+        if self.pid != os.getpid():
+            return  # a forked child must not kill its parent's office
+        worker = getattr(self, "worker", None)
+        if not force and worker is not None and worker.poll() is None:
+            try:  # polite: desktop.terminate() lets soffice remove its profile lock and exit
+                worker.stdin.write(b'{"op": "quit"}\n')
+                worker.stdin.flush()
+                worker.wait(10)
+                self.soffice.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        for proc in (worker, self.soffice):
+            if proc is not None and proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+        self.log.close()
+        for socket in self.sockets:
+            socket.unlink(missing_ok=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+_office: _Office | None = None
+_lock = threading.RLock()
+
+
+def start() -> None:
+    """Start the shared LibreOffice now (it also starts on first use). OfficeError if it cannot."""
+    global _office
+    with _lock:
+        if _office is None or not _office.alive():
+            if _office is not None:
+                _office.close(force=True)
+            _office = None
+            _office = _Office()
+
+
+def shutdown() -> None:
+    """Stop the shared LibreOffice, if running. Called at exit."""
+    global _office
+    with _lock:
+        if _office is not None:
+            _office.close()
+            _office = None
+
+
+atexit.register(shutdown)
+
+
+def _convert(src: Path, dst: Path, filter: str, *, recalc: bool, sheet: str | None = None) -> Path:
+    """Run one document through LibreOffice; dst appears whole or not at all."""
+    src, dst = Path(src).resolve(), Path(dst).resolve()
+    if not src.is_file():
+        raise OfficeError(f"文件不存在：{src}")
+    if src == dst:
+        raise OfficeError(f"输出文件不能覆盖源文件：{src}")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.stem}.{secrets.token_hex(4)}.tmp{dst.suffix}")
+    try:
+        with _lock:
+            start()
+            if sheet is None:
+                reply = _office.convert(src, tmp, filter, recalc, sheet, src.name)
+            else:  # to hide sheets LibreOffice must open the file editable: use a private copy
+                copy = _office.tmp / f"input-{secrets.token_hex(4)}{src.suffix}"
+                shutil.copyfile(src, copy)
+                try:
+                    reply = _office.convert(copy, tmp, filter, recalc, sheet, src.name)
+                finally:
+                    copy.unlink(missing_ok=True)
+        if not reply["ok"]:
+            kind, detail = reply.get("kind"), reply.get("detail")
+            if kind == "load":
+                raise OfficeError(f"LibreOffice 无法打开文件：{src}（{detail}）")
+            if kind == "sheet":
+                raise OfficeError(f"工作簿 {src.name} 中没有名为「{sheet}」的工作表（现有：{detail}）")
+            if kind == "store":
+                raise OfficeError(f"LibreOffice 无法写出文件：{dst}（{detail}）")
+            raise OfficeError(f"LibreOffice 处理 {src.name} 失败（{detail}）")
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise OfficeError(f"LibreOffice 未生成输出文件：{dst}")
+        os.replace(tmp, dst)
+        return dst
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def recalculate(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Load src hidden, recompute every formula (stale cached values too), save as .xlsx to dst."""
+    return _convert(Path(src), Path(dst), FILTERS["xlsx"], recalc=True)
+
+
+def to_pdf(src: str | os.PathLike, dst: str | os.PathLike, sheet: str | None = None) -> Path:
+    """Export the workbook, or only `sheet`, to PDF after recalculating. src is never modified.
+
+    Sheets hidden in src are left out, as when a user prints the workbook.
+    """
+    return _convert(Path(src), Path(dst), FILTERS["pdf"], recalc=True, sheet=sheet)
+
+
+def convert_many(paths: Iterable[str | os.PathLike], outdir: str | os.PathLike, fmt: str = "xlsx",
+                 *, recalc: bool = False) -> list[Path]:
+    """Re-save many workbooks through LibreOffice into outdir as <stem>.<fmt>; returns the outputs.
+
+    By default no recalculation: the files come out as LibreOffice's defaults would save them.
+    Every output is verified; OfficeError lists any that failed (the others are still written).
+    """
+    if fmt not in FILTERS:
+        raise OfficeError(f"不支持的输出格式：{fmt}（可选：{'、'.join(FILTERS)}）")
+    srcs = [Path(p) for p in paths]
+    outdir = Path(outdir)
+    dsts = [(outdir / f"{p.stem}.{fmt}").resolve() for p in srcs]
+    if len(set(dsts)) != len(dsts):
+        dup = next(d for d in dsts if dsts.count(d) > 1)
+        raise OfficeError(f"多个输入文件会写到同一个输出文件：{dup.name}")
+    failures: list[str] = []
+    for i, (src, dst) in enumerate(zip(srcs, dsts)):
+        if i and i % BATCH == 0:
+            shutdown()  # a fresh soffice per BATCH documents keeps long runs from degrading
+        try:
+            _convert(src, dst, FILTERS[fmt], recalc=recalc)
+        except OfficeError as e:
+            failures.append(str(e))
+    missing = [d for d in dsts if not d.is_file()]
+    if failures or missing:
+        shown = "；".join(failures[:3]) or "、".join(d.name for d in missing[:3])
+        raise OfficeError(f"{len(srcs)} 个文件中有 {max(len(failures), len(missing))} 个转换失败：{shown}")
+    return dsts
