@@ -8,14 +8,14 @@ that building twice gives the same bytes.
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from ..ooxml import sheet_parts, write_atomic
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 FIXED_W3CDTF = "2000-01-01T00:00:00Z"
@@ -44,26 +44,8 @@ def _fill_sheet(xml: str, values: dict[str, object]) -> str:
     return _FORMULA_CELL.sub(sub, xml)
 
 
-def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> part name, through workbook.xml and its relationships."""
-    wb = zf.read("xl/workbook.xml").decode("utf-8")
-    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    targets = {m.group(1): m.group(2) for m in re.finditer(r'<Relationship[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"', rels)}
-    targets.update({m.group(2): m.group(1) for m in re.finditer(r'<Relationship[^>]*Target="([^"]+)"[^>]*Id="([^"]+)"', rels)})
-    out = {}
-    for m in re.finditer(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', wb):
-        from xml.sax.saxutils import unescape
-        target = targets[m.group(2)].lstrip("/")
-        out[unescape(m.group(1), {"&quot;": '"', "&apos;": "'"})] = target if target.startswith("xl/") else f"xl/{target}"
-    return out
-
-
 def save_workbook(wb, path: str | Path, cached: dict[str, dict[str, object]]) -> None:
-    """Save `wb` to `path` with cached formula values (`{sheet: {A1: value}}`), atomically.
-
-    The new file is written completely next to the target and then renamed over it, so an
-    interrupted run never leaves a half-written workbook where the user's file was.
-    """
+    """Save `wb` to `path` with cached formula values (`{sheet: {A1: value}}`), atomically."""
     raw = io.BytesIO()
     wb.save(raw)
     src = zipfile.ZipFile(raw)
@@ -80,16 +62,4 @@ def save_workbook(wb, path: str | Path, cached: dict[str, dict[str, object]]) ->
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o600 << 16
             dst.writestr(zi, data)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".xltools-", suffix=".xlsx")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(out.getvalue())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; a workbook is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, out.getvalue())
