@@ -120,6 +120,13 @@ def value_check(check: Check, get) -> str:
 
 
 # -- cross-report (department sheet against every project sheet) -------------------------------
+def cross_cell(spec: Spec) -> tuple[int, str]:
+    """Where the department sheet shows the cross-report check (beside its first 项目支出 row),
+    and the project sheets' cell it sums."""
+    first = spec.dept.cell(spec.cross.dept[0])
+    return int("".join(ch for ch in first if ch.isdigit())), spec.project.cell(spec.cross.project)
+
+
 def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:
     c = spec.cross
     dept = ",".join(cell_dept(n) for n in c.dept)

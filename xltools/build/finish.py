@@ -46,6 +46,10 @@ def _fill_sheet(xml: str, values: dict[str, object]) -> str:
 
 def save_workbook(wb, path: str | Path, cached: dict[str, dict[str, object]]) -> None:
     """Save `wb` to `path` with cached formula values (`{sheet: {A1: value}}`), atomically."""
+    write_atomic(path, workbook_bytes(wb, cached))
+
+
+def workbook_bytes(wb, cached: dict[str, dict[str, object]]) -> bytes:
     raw = io.BytesIO()
     wb.save(raw)
     src = zipfile.ZipFile(raw)
@@ -62,4 +66,4 @@ def save_workbook(wb, path: str | Path, cached: dict[str, dict[str, object]]) ->
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o600 << 16
             dst.writestr(zi, data)
-    write_atomic(path, out.getvalue())
+    return out.getvalue()

@@ -14,24 +14,19 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.pagebreak import Break, RowBreak
 
 from .. import formulas
+from ..formulas import cross_cell
 from ..spec.layout import a1, col_letter
 from ..spec.model import CHECK_COLUMN, PRINT_COLUMNS, Field, Report, Spec
 from . import protect
-from .finish import save_workbook
+from .finish import workbook_bytes
+from .names import FINGERPRINT_NAME, REPORT_MARK
+from ..ooxml import write_atomic
 from .styles import CHECK_FONT_COLOR, Styler, border_range
 
-FINGERPRINT_NAME = "xltools_template"   # workbook-scoped: which spec built this workbook
-REPORT_MARK = "xltools_report"          # sheet-scoped on every report sheet: its report id (copies keep it)
 
 
 def quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
-
-
-def cross_cell(spec: Spec) -> tuple[int, str]:
-    """Where the department sheet shows the cross-report check: beside its first 项目支出 row."""
-    first = spec.dept.cell(spec.cross.dept[0])
-    return int("".join(ch for ch in first if ch.isdigit())), spec.project.cell(spec.cross.project)
 
 
 def _validation(f: Field, ref: str, year: int) -> DataValidation | None:
@@ -211,11 +206,14 @@ def build_workbook(spec: Spec, password: str | None = None) -> Workbook:
     return wb
 
 
-def build_template(spec: Spec, out: str | Path, password: str | None = None) -> Path:
+def template_bytes(spec: Spec, password: str | None = None) -> bytes:
     wb = build_workbook(spec, password)
     cached = {}
     for rep in (spec.dept, spec.project):
         values, checks = formulas.evaluate(rep, spec, input_defaults(rep))
         cached[rep.sheet] = cached_values(rep, spec, values, checks)
-    save_workbook(wb, out, cached)
-    return Path(out)
+    return workbook_bytes(wb, cached)
+
+
+def build_template(spec: Spec, out: str | Path, password: str | None = None) -> Path:
+    return write_atomic(out, template_bytes(spec, password))

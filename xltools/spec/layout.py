@@ -16,9 +16,9 @@ ROW_PT = 20.0         # a one-line row with some air
 MAX_ROW_PT = 400.0    # Excel caps a row at 409 pt: taller text spans several merged rows
 
 
-def display_width(text: str) -> int:
-    """Width in Excel column units: CJK and full-width characters count double."""
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+def display_width(text: str) -> float:
+    """Width in Excel column units: a CJK or full-width character is a little over two digits wide."""
+    return sum(2.2 if ord(ch) > 0x2E7F else 1.1 for ch in text)
 
 
 def text_lines(text: str, width_units: float) -> int:
@@ -236,8 +236,7 @@ class Layout:
                     kind = "computed" if is_total or (tid, c["id"]) in self.computed or "same_as" in c else "input"
                     row_label = "合计" if is_total else f"第{key}行"
                     f = self.add_field(f"{place}.columns[{j}]", table.name(c["id"], key),
-                                       label=f"{b.get('caption') or c['label']}·{row_label}·{c['label']}"
-                                       if b.get("caption") else f"{c['label']}·{row_label}",
+                                       label=f"{c['label']}（{row_label}）",
                                        unit=unit, kind=kind, table=tid, column=c["id"], row=key)
                     self.place_field(f, self.row, col, cols=span)
                 col += span
@@ -366,3 +365,21 @@ class Layout:
         self.height(self.row, ROW_PT)
         self.row += 1
         self.put(row=top, col=1, rows=self.row - top, cols=PRINT_COLUMNS, role="box", border=True)
+
+
+def fitted_heights(rep: Report, widths: list[float], texts: dict[str, str]) -> dict[int, float]:
+    """Row heights that show `texts` (field name -> text) whole, never lower than the template's.
+
+    Excel and WPS do not grow merged or wrapped rows by themselves when a file is opened, so the
+    rows must be tall enough in the file for long text to print whole.
+    """
+    out: dict[int, float] = {}
+    for p in rep.placed:
+        if p.field not in texts or not texts[p.field]:
+            continue
+        need = text_lines(texts[p.field], sum(widths[p.col - 1: p.col - 1 + p.cols])) * LINE_PT + 8
+        have = sum(rep.row_heights.get(r, ROW_PT) for r in range(p.row, p.row + p.rows))
+        if need > have:
+            for r in range(p.row, p.row + p.rows):
+                out[r] = min(MAX_ROW_PT, max(out.get(r, 0), need / p.rows))
+    return out

@@ -1,0 +1,49 @@
+"""`xltools check --write OUT.xlsx`: a copy of the workbook with a 校验结果 sheet.
+
+One row per finding with a hyperlink to its cell, and the offending cells filled red. This is a
+report for people, so openpyxl's load-and-save is fine here: the original file is only read.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .findings import ERROR, Report
+
+RESULT_SHEET = "校验结果"
+
+
+def write_annotated(src, out, report: Report) -> Path:
+    from openpyxl import load_workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    from .ooxml import write_atomic
+    import io
+
+    wb = load_workbook(src)
+    red = PatternFill("solid", fgColor="FFC7CE")
+    amber = PatternFill("solid", fgColor="FFEB9C")
+    if RESULT_SHEET in wb.sheetnames:
+        del wb[RESULT_SHEET]
+    ws = wb.create_sheet(RESULT_SHEET, 0)
+    ws.append(["级别", "代码", "工作表", "单元格", "说明", "应为", "实为", "建议"])
+    for c in ws[1]:
+        c.font = Font(bold=True)
+    for f in report.findings:
+        ws.append(["错误" if f.severity == ERROR else "提示", f.code, f.sheet, f.cell, f.message,
+                   None if f.expected is None else str(f.expected), None if f.actual is None else str(f.actual),
+                   f.hint])
+        row = ws.max_row
+        if f.cell and f.sheet in wb.sheetnames:
+            link = ws.cell(row, 4)
+            link.hyperlink = f"#'{f.sheet.replace(chr(39), chr(39) * 2)}'!{f.cell}"
+            link.font = Font(color="0563C1", underline="single")
+            wb[f.sheet][f.cell].fill = red if f.severity == ERROR else amber
+        for c in ws[row]:
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+    for col, width in zip("ABCDEFGH", (6, 16, 14, 8, 60, 14, 14, 40)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    wb.active = 0
+    buf = io.BytesIO()
+    wb.save(buf)
+    return write_atomic(out, buf.getvalue())

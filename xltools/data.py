@@ -1,0 +1,169 @@
+"""Filled reports as the rules see them, from a data file (JSON/TOML) or a workbook (read.py).
+
+A data file is keyed by the field names of `xltools spec fields`:
+
+    {"year": 2022, "region": "临湘市",
+     "dept": {"dept_name": "…", "income": [{"org": "…", "public_budget": "3461.78"}], …},
+     "projects": [{"project_name": "…", "fund": {"total": {"plan": "2983"}}, "detail": […], …}]}
+
+Tables are lists of rows (or, for the fund matrix, objects keyed by row); indicator tables are
+lists in spec order; any field may also be given by its flat name (`detail_amount_total`).
+A key that is absent was not stated; "" or null is stated blank. Unknown keys raise DataError.
+"""
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from .errors import DataError
+from .findings import ERROR, WARNING, Finding
+from .spec.model import Report, Spec
+from .values import coerce
+
+INDICATOR_COLUMNS = ("name", "target", "actual", "weight", "score")
+
+
+@dataclass
+class Instance:
+    """One report as filled: the department, or one project (one project sheet)."""
+    report: Report
+    sheet: str
+    values: dict[str, object] = field(default_factory=dict)   # stated values; absent = not stated
+    where: dict[str, str] = field(default_factory=dict)       # field name -> data key path
+    formulas: dict[str, str | None] | None = None             # workbook only: A1 -> formula found
+
+    def cell(self, name: str) -> str:
+        return self.report.fields[name].cell
+
+
+@dataclass
+class Filled:
+    path: str
+    kind: str                      # "data" or "workbook"
+    dept: Instance
+    projects: list[Instance]
+    findings: list[Finding] = field(default_factory=list)   # reading problems, as findings
+
+    @property
+    def instances(self) -> list[Instance]:
+        return [self.dept, *self.projects]
+
+
+def _read(path: Path):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise DataError(f"无法读取数据文件 {path}：{e.strerror}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"数据文件 {path} 不是 UTF-8 编码的文本") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(text, parse_float=Decimal)
+        return json.loads(text, parse_float=Decimal)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+        raise DataError(f"数据文件 {path} 格式错误：{e}") from None
+
+
+def _flatten(rep: Report, section: dict, prefix: str, path: Path) -> dict[str, tuple[object, str]]:
+    """Nested data of one report -> {field name: (raw value, key path)}."""
+    out: dict[str, tuple[object, str]] = {}
+    indicators = {t.id: t for t in rep.indicator_tables}
+
+    def unknown(key: str, extra: str = ""):
+        raise DataError(f"数据文件 {path.name}：{key} 不是已知字段{extra}（可用 xltools spec fields 查看全部字段）")
+
+    def put(name: str, value, where: str):
+        if name not in rep.fields:
+            unknown(where)
+        out[name] = (value, where)
+
+    if not isinstance(section, dict):
+        raise DataError(f"数据文件 {path.name}：{prefix} 应为对象")
+    for key, value in section.items():
+        where = f"{prefix}.{key}"
+        if key in indicators:
+            table = indicators[key]
+            if not isinstance(value, list) or len(value) > len(table.indicators):
+                raise DataError(f"数据文件 {path.name}：{where} 应为至多 {len(table.indicators)} 项的列表（按规格中指标的顺序）")
+            for i, row in enumerate(value, start=1):
+                if not isinstance(row, dict):
+                    raise DataError(f"数据文件 {path.name}：{where}[{i - 1}] 应为对象")
+                for col, v in row.items():
+                    if col not in INDICATOR_COLUMNS:
+                        unknown(f"{where}[{i - 1}].{col}", f"（指标列只有 {'、'.join(INDICATOR_COLUMNS)}）")
+                    put(f"{key}_{col}_{i}", v, f"{where}[{i - 1}].{col}")
+        elif key in rep.tables:
+            table = rep.tables[key]
+            body = [k for k in table.rows if k != table.total_row]
+            if isinstance(value, list):
+                if len(value) > len(body):
+                    raise DataError(f"数据文件 {path.name}：{where} 有 {len(value)} 行，模板只有 {len(body)} 行")
+                rows = {body[i]: row for i, row in enumerate(value)}
+            elif isinstance(value, dict):
+                rows = value
+            else:
+                raise DataError(f"数据文件 {path.name}：{where} 应为行的列表")
+            for rkey, row in rows.items():
+                rwhere = f"{where}[{rkey}]" if isinstance(value, dict) else f"{where}[{body.index(rkey)}]"
+                if rkey not in table.rows:
+                    unknown(rwhere)
+                if not isinstance(row, dict):
+                    raise DataError(f"数据文件 {path.name}：{rwhere} 应为对象")
+                for col, v in row.items():
+                    if col not in table.columns:
+                        unknown(f"{rwhere}.{col}")
+                    put(table.name(col, rkey), v, f"{rwhere}.{col}")
+        else:
+            put(key, value, where)
+    return out
+
+
+def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], where_file: str) -> Instance:
+    inst = Instance(rep, sheet)
+    for name, (raw, where) in flat.items():
+        f = rep.fields[name]
+        if isinstance(raw, (dict, list)):
+            raise DataError(f"数据文件 {where_file}：{where} 应为单个值")
+        if isinstance(raw, bool):
+            raise DataError(f"数据文件 {where_file}：{where} 不能是 true/false")
+        c = coerce(f, raw, from_text_ok=True)
+        inst.values[name] = c.value
+        inst.where[name] = where
+        if c.note:
+            findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}（{where}）"))
+        if c.error:
+            findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{c.error}（{where}）",
+                                    actual=str(raw)))
+    return inst
+
+
+def load_data(path, spec: Spec) -> Filled:
+    path = Path(path)
+    doc = _read(path)
+    if not isinstance(doc, dict):
+        raise DataError(f"数据文件 {path.name} 顶层应为对象")
+    for key in doc:
+        if key not in ("year", "region", "dept", "projects"):
+            raise DataError(f"数据文件 {path.name}：顶层键 {key} 不是已知字段（应为 year、region、dept、projects）")
+    if "year" in doc and int(doc["year"]) != spec.year:
+        raise DataError(f"数据文件 {path.name} 为 {doc['year']} 年度，规格为 {spec.year} 年度（用 --spec 指定对应年度的规格）")
+    if "region" in doc and doc["region"] != spec.region:
+        raise DataError(f"数据文件 {path.name} 的地区为 {doc['region']}，规格为 {spec.region}")
+    projects = doc.get("projects", [])
+    if not isinstance(projects, list):
+        raise DataError(f"数据文件 {path.name}：projects 应为列表（每个项目一项）")
+    findings: list[Finding] = []
+    dept = _instance(spec.dept, spec.dept.sheet, _flatten(spec.dept, doc.get("dept", {}), "dept", path),
+                     findings, path.name)
+    insts = [_instance(spec.project, project_sheet_name(spec, i),
+                       _flatten(spec.project, p, f"projects[{i}]", path), findings, path.name)
+             for i, p in enumerate(projects)]
+    return Filled(str(path), "data", dept, insts, findings)
+
+
+def project_sheet_name(spec: Spec, index: int) -> str:
+    """The n-th project's sheet, named as Excel names a copy: 项目支出, 项目支出 (2), …"""
+    return spec.project.sheet if index == 0 else f"{spec.project.sheet} ({index + 1})"

@@ -1,0 +1,103 @@
+"""`xltools fill DATA -o BOOK.xlsx`: a new workbook from the template with the data's inputs.
+
+The template computes every total, score and grade; fill writes only inputs, plus the cached
+values of the formulas (computed by the same rules in Python) so that every reader sees numbers
+at once. Every figure the data states that differs from what the template computes is returned
+as a warning: nothing the data said is dropped silently.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from . import formulas, patch
+from .build.workbook import cached_values, input_defaults, template_bytes
+from .data import Instance, load_data, project_sheet_name
+from .errors import DataError
+from .findings import ERROR
+from .read import fingerprint_of
+from .spec.layout import fitted_heights
+from .spec.model import Spec
+
+
+@dataclass
+class FillResult:
+    path: Path
+    projects: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _show(v) -> str:
+    if v is None or v == "":
+        return "（空）"
+    return formulas.money(v) if isinstance(v, Decimal) else str(v)
+
+
+def write_instances(book: patch.Workbook, spec: Spec, dept: Instance, projects: list[Instance],
+                    write_inputs: bool = True) -> list[str]:
+    """Write inputs (and rows tall enough for their text) and the cached values of every formula.
+
+    Returns, as warnings, every stated computed figure that differs from what the template gives.
+    With write_inputs=False only the cached values change (score writes its own cells).
+    """
+    warnings = []
+    computed_by_sheet = {}
+    for inst in [dept, *projects]:
+        rep = inst.report
+        inputs = input_defaults(rep)
+        inputs.update({n: v for n, v in inst.values.items() if rep.fields[n].kind == "input"})
+        values, checks = formulas.evaluate(rep, spec, inputs)
+        sheet = book.sheet(inst.sheet)
+        if write_inputs:
+            for name, value in inst.values.items():
+                if rep.fields[name].kind == "input":
+                    sheet.set(rep.cell(name), value)
+            for row, pt in fitted_heights(rep, spec.print.widths,
+                                          {n: v for n, v in inputs.items() if isinstance(v, str)}).items():
+                sheet.row_height(row, round(pt, 1))
+        for name, stated in inst.values.items():
+            f = rep.fields[name]
+            if f.kind != "computed":
+                continue
+            got = values.get(name)
+            same = (stated or Decimal(0)) == (got or Decimal(0)) if f.numeric else (stated or "") == (got or "")
+            if not same:
+                warnings.append(f"{inst.sheet}!{f.cell} {f.label}：数据为 {_show(stated)}，模板计算为 {_show(got)}")
+        computed_by_sheet[inst.sheet] = (rep, values, checks)
+    spent = [formulas.num(v[1].get(spec.cross.project)) or Decimal(0)
+             for k, v in computed_by_sheet.items() if v[0] is spec.project] if spec.cross else []
+    for sheet_name, (rep, values, checks) in computed_by_sheet.items():
+        cross = formulas.value_cross(spec, values.get, spent) if rep is spec.dept and spec.cross else ""
+        sheet = book.sheet(sheet_name)
+        for ref, value in cached_values(rep, spec, values, checks, cross).items():
+            sheet.cached(ref, value)
+    return warnings
+
+
+def fill(data_path, out, spec: Spec, template=None) -> FillResult:
+    filled = load_data(data_path, spec)
+    errors = [f for f in filled.findings if f.severity == ERROR]
+    for inst in filled.instances:
+        for table in inst.report.indicator_tables:
+            for s, w in zip(table.names("score"), table.names("weight")):
+                score = inst.values.get(s)
+                weight = inst.values.get(w, inst.report.fields[w].default)
+                if isinstance(score, Decimal) and isinstance(weight, Decimal) and score > weight:
+                    errors.append(f"{inst.where[s]}：得分 {score} 超过分值 {weight}")
+    if errors:
+        lines = [e if isinstance(e, str) else e.message for e in errors]
+        raise DataError(f"数据文件 {Path(data_path).name} 有 {len(lines)} 处错误，未写入任何文件：" + "；".join(lines[:5])
+                        + ("……" if len(lines) > 5 else ""))
+    base = Path(template).read_bytes() if template else template_bytes(spec)
+    book = patch.Workbook(base)
+    found = fingerprint_of(book.part("xl/workbook.xml"))
+    if found != spec.fingerprint:
+        raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）")
+    from .formulas import LAST_BOOKEND
+    for i in range(1, len(filled.projects)):
+        book.clone_sheet(spec.project.sheet, project_sheet_name(spec, i), before=LAST_BOOKEND)
+    warnings = write_instances(book, spec, filled.dept, filled.projects)
+    warnings += [f.message for f in filled.findings]
+    path = book.save(out)
+    return FillResult(path, [p.sheet for p in filled.projects], warnings)

@@ -1,0 +1,246 @@
+"""Pure rules: Filled values -> findings. No openpyxl or xlwings objects in here.
+
+Every identity comes from the spec (spec/load.py expands it); this module only knows how to
+compare stated values with what the identity gives. Stated values are used as they are, also
+when they feed another rule, so that one wrong figure fires exactly the rules that read it.
+"""
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from .data import Filled, Instance
+from .findings import ERROR, WARNING, Finding, Report
+from .formulas import CENT, money, num, value_check, value_sum
+from .spec import topo_order
+from .spec.model import IndicatorTable, Spec, SumRule
+
+_AMOUNT = r"(\d[\d,]*(?:\.\d+)?)"
+_LABELLED = re.compile(r"([^\d，,、；;：:（(）)。\s]{2,30}?)\s*" + _AMOUNT + r"\s*(万元|元)")
+
+
+def _q(d: Decimal) -> Decimal:
+    return d.quantize(CENT, ROUND_HALF_UP)
+
+
+def amounts_in_text(text: str) -> list[tuple[str, Decimal, str]]:
+    """'其中：民政管理业务经费146万元，…' -> [('民政管理业务经费', Decimal('146'), '万元'), …]"""
+    out = []
+    for m in _LABELLED.finditer(text or ""):
+        out.append((m.group(1), Decimal(m.group(2).replace(",", "")), m.group(3)))
+    return out
+
+
+def explain_gap(gap: Decimal, *texts: str) -> list[str]:
+    """Lines quoted in the narrative whose amount equals the gap (万元), e.g. '对个人和家庭的补助8280元'."""
+    hits = []
+    for text in texts:
+        for label, amount, unit in amounts_in_text(text):
+            wan = _q(amount / 10000) if unit == "元" else amount
+            if wan == abs(_q(gap)):
+                hits.append((label, f"{label}{m_str(amount)}{unit}"))
+    # "实施基本养老服务补贴" and "基本养老服务补贴" name the same line: keep the shortest label.
+    labels = {label for label, _ in hits}
+    keep = []
+    for label, text in hits:
+        if not any(other != label and label.endswith(other) for other in labels) and text not in keep:
+            keep.append(text)
+    return keep
+
+
+def m_str(d: Decimal) -> str:
+    return format(d.normalize(), "f") if d == d.to_integral_value() else format(d, "f")
+
+
+class _Checker:
+    def __init__(self, spec: Spec, inst: Instance, out: list[Finding]):
+        self.spec, self.inst, self.out = spec, inst, out
+        self.rep = inst.report
+        self.eff = self._effective()
+
+    def add(self, code, severity, name_or_cell, message, expected=None, actual=None, hint=""):
+        cell = self.rep.fields[name_or_cell].cell if name_or_cell in self.rep.fields else name_or_cell
+        self.out.append(Finding(code, severity, self.inst.sheet, cell, message, expected, actual, hint))
+
+    def _effective(self) -> dict:
+        """Stated values; what the data left out is taken from the template (defaults, formulas)."""
+        eff = {f.name: f.default for f in self.rep.inputs if f.default is not None}
+        eff.update(self.inst.values)
+        for rule in topo_order(self.rep):
+            if rule.target not in self.inst.values:
+                eff[rule.target] = value_sum(rule, eff.get) if isinstance(rule, SumRule) else eff.get(rule.source)
+        return eff
+
+    # -- rules ------------------------------------------------------------------------------
+    def sums(self):
+        score_fields = {t.score_field for t in self.rep.indicator_tables}
+        for rule in self.rep.sums:
+            if rule.target not in self.inst.values or rule.target in score_fields:
+                continue       # not stated (the template computes it), or scored in indicators()
+            stated = num(self.inst.values[rule.target]) or Decimal(0)
+            expected = value_sum(rule, self.eff.get)
+            if _q(stated) == _q(expected):
+                continue
+            f = self.rep.fields[rule.target]
+            hint = rule.hint
+            if rule.code == "basic":
+                found = explain_gap(expected - stated, *self._texts())
+                if found:
+                    hint += f"；综述中“{'”“'.join(found)}”正好等于差额"
+            self.add(rule.code, ERROR, rule.target,
+                     f"{f.label}：{rule.message}，应为 {money(expected)}，填报为 {money(stated)}，"
+                     f"差额 {money(stated - expected)}", _q(expected), _q(stated), hint)
+
+    def checks(self):
+        for check in self.rep.checks:
+            text = value_check(check, self.eff.get)
+            if not text:
+                continue
+            if check.kind == "score-range":
+                w = num(self.eff.get(check.right))
+                self.add("score-range", check.severity, check.left, f"{self.rep.fields[check.left].label}：{text}"
+                         f"（得分 {self.eff.get(check.left)}，分值 {w}）", w, self.eff.get(check.left))
+            elif check.kind == "weights":
+                total = sum((num(self.eff.get(n)) or Decimal(0) for n in check.left), Decimal(0))
+                self.add("weight-sum", check.severity, check.left[0], text, check.right, total)
+            else:
+                left, right = num(self.eff.get(check.left)), num(self.eff.get(check.right))
+                self.add(check.code, check.severity, check.left, text, right, left)
+
+    def required(self):
+        for f in self.rep.inputs:
+            if f.required and self.eff.get(f.name) in (None, ""):
+                self.add("required", ERROR, f.name, f"必填项未填：{f.label}")
+
+    def indicators(self, table: IndicatorTable) -> dict:
+        """Score sum, legacy columns and grade; returns the score summary of this report."""
+        scores, weights = table.names("score"), table.names("weight")
+        actuals, targets = table.names("actual"), table.names("target")
+        stated_scores = [self.inst.values.get(n) for n in scores]
+        if all(s in (None, "") for s in stated_scores):
+            bare = [_bare_number(self.eff.get(n)) for n in actuals]
+            if any(b is not None for b in bare) and all(b is not None or self.eff.get(n) in (None, "")
+                                                         for b, n in zip(bare, actuals)):
+                tgt = [_bare_number(self.eff.get(n)) for n in targets]
+                legacy_weights = all(t is not None for t in tgt) and sum(tgt) == 100
+                col = table.column_labels
+                self.add("legacy-indicators", WARNING, actuals[0],
+                         f"本表“{col['actual']}”列填的是得分" + (f"、“{col['target']}”列填的是分值" if legacy_weights else "")
+                         + f"（旧版表式的写法），“{col['score']}”列为空；已按此理解校验。新模板请把分值、得分填入"
+                         f"“{col['weight']}”“{col['score']}”列，指标值、实际完成值填实际的目标与完成情况",
+                         hint="可运行 xltools score 按指标值与实际完成值自动评分")
+                for n, b in zip(scores, bare):
+                    self.eff[n] = b
+                if legacy_weights:
+                    for n, t in zip(weights, tgt):
+                        self.eff[n] = t
+        computed = sum((num(self.eff.get(n)) or Decimal(0) for n in scores), Decimal(0))
+        stated = self.inst.values.get(table.score_field)
+        # In a workbook the composite is the template's own SUM of 得分: with old-style columns the
+        # warning above already says why it is empty; the recomputed score is in the summary.
+        legacy_in_book = self.inst.formulas is not None and all(s in (None, "") for s in stated_scores)
+        if table.score_field in self.inst.values and not legacy_in_book \
+                and _q(num(stated) or Decimal(0)) != _q(computed):
+            self.add("score-sum", ERROR, table.score_field,
+                     f"综合得分应等于各指标得分之和 {m_str(computed)}，填报为 {stated if stated is not None else '（空）'}",
+                     computed, num(stated), "逐项核对各指标得分")
+        basis = num(stated) if num(stated) is not None else computed
+        stated_grade = self.inst.values.get(table.grade_field)
+        expected_grade = self.spec.grade_of(basis)
+        if stated_grade not in (None, "") and not _same_grade(str(stated_grade), expected_grade):
+            self.add("grade", ERROR, table.grade_field,
+                     f"评价等次应为“{expected_grade}”（按得分 {m_str(basis)}），填报为“{stated_grade}”",
+                     expected_grade, stated_grade)
+        return {"sheet": self.inst.sheet, "stated_score": _plain(stated), "computed_score": m_str(computed),
+                "stated_grade": stated_grade or None, "computed_grade": self.spec.grade_of(computed)}
+
+    def quotes(self):
+        """Amounts the narrative quotes in 元 against their 万元 cells (domain.md, rule "text")."""
+        q = self.rep.quotes
+        if q is None:
+            return
+        text = self.eff.get(q.field) or ""
+        table = self.rep.tables[q.org_table]
+        orgs = {self.eff.get(table.name("org", k)): k for k in table.rows
+                if self.eff.get(table.name("org", k)) not in (None, "")}
+        for sentence in re.split(r"[。\n]", text):
+            s = sentence.strip()
+            row = next((k for org, k in orgs.items() if s.startswith(str(org))), None)
+            if row is None:
+                continue
+            for phrase, ref in q.phrases.items():
+                tname, col = ref.split(".")
+                name = self.rep.tables[tname].name(col, row)
+                for m in re.finditer(re.escape(phrase) + r"\s*" + _AMOUNT + r"\s*元", s):
+                    yuan = Decimal(m.group(1).replace(",", ""))
+                    if m.start() > 0 and s[m.start() - 1] in "万":
+                        continue
+                    cell = num(self.eff.get(name))
+                    if cell is None or _q(yuan / 10000) == _q(cell):
+                        continue
+                    f = self.rep.fields[name]
+                    self.add("text-amount", ERROR, q.field,
+                             f"综述中“{phrase}{m.group(1)}元”折合 {money(yuan / 10000)} 万元，与 {f.cell} {f.label} "
+                             f"{money(cell)} 万元不符", f"{m_str(cell * 10000)}元", f"{m.group(1)}元",
+                             f"核对综述中的金额与表中 {f.cell}")
+
+    def _texts(self) -> list[str]:
+        return [v for f, v in self.eff.items() if isinstance(v, str) and self.rep.fields[f].unit == "text"
+                and len(v) > 50]
+
+
+def _bare_number(v) -> Decimal | None:
+    if isinstance(v, Decimal):
+        return v
+    if isinstance(v, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", v):
+        return Decimal(v.strip())
+    return None
+
+
+def _same_grade(stated: str, expected: str) -> bool:
+    """优/优秀, 良/良好: the short and long names of a band are the same grade."""
+    s = stated.strip()
+    return bool(s) and (expected.startswith(s) or s.startswith(expected))
+
+
+def _plain(v):
+    return m_str(v) if isinstance(v, Decimal) else (v if v not in ("",) else None)
+
+
+def cross_report(filled: Filled, spec: Spec, out: list[Finding]):
+    c = spec.cross
+    if c is None:
+        return
+    dept_vals = filled.dept.values
+    dept = sum((num(dept_vals.get(n)) or Decimal(0) for n in c.dept), Decimal(0))
+    projects = sum((num(p.values.get(c.project)) or Decimal(0) for p in filled.projects), Decimal(0))
+    gap = dept - projects
+    if _q(gap) == 0:
+        return
+    dept_texts = [v for v in dept_vals.values() if isinstance(v, str) and len(v) > 50]
+    hint = "部分项目可能未做项目自评"
+    lines = explain_gap(gap, *dept_texts)
+    project_items = " ".join(str(v) for p in filled.projects for n, v in p.values.items()
+                             if isinstance(v, str))
+    lines = [line for line in lines if re.sub(_AMOUNT + r"\s*(万元|元)$", "", line) not in project_items] or lines
+    if lines:
+        hint = f"差额与部门综述中的“{'”“'.join(lines)}”相等，可能是这笔支出没有纳入项目自评表"
+    rep = spec.dept
+    out.append(Finding(c.code, c.severity, rep.sheet, rep.cell(c.dept[0]),
+                       f"{c.message}：部门项目支出 {money(dept)}，{len(filled.projects)} 张项目表实际支出合计 "
+                       f"{money(projects)}，差额 {money(gap)}", _q(projects), _q(dept), hint))
+
+
+def run_rules(filled: Filled, spec: Spec) -> Report:
+    out: list[Finding] = list(filled.findings)
+    scores = {}
+    for inst in filled.instances:
+        chk = _Checker(spec, inst, out)
+        chk.required()
+        for table in inst.report.indicator_tables:
+            scores[inst.sheet] = chk.indicators(table)
+        chk.sums()
+        chk.checks()
+        chk.quotes()
+    cross_report(filled, spec, out)
+    return Report(filled.path, out, scores)

@@ -1,0 +1,86 @@
+"""`xltools score BOOK -o OUT`: fill each indicator's 得分 from 指标值, 实际完成值 and 分值.
+
+Scores follow 财预〔2020〕10号 as scoring.py implements it; the composite score and grade then
+follow by the template's formulas, whose cached values are rewritten with them. Only the score
+cells and the formula results that depend on them change: the workbook goes through the cell
+patcher, never through a load-and-save. An indicator that cannot be scored is left empty and
+reported, for a person to score.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from . import patch
+from .errors import DataError
+from .fill import write_instances
+from .findings import WARNING, Finding
+from .read import read_workbook
+from .scoring import score_indicator
+from .spec.model import Spec
+
+
+@dataclass
+class ScoreResult:
+    path: Path
+    lines: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
+    """New 得分 by field name for one report; unscorable indicators are cleared and reported."""
+    new = {}
+    for table in inst.report.indicator_tables:
+        for i, ind in enumerate(table.indicators, start=1):
+            name, target, actual = (inst.values.get(f"{table.id}_{c}_{i}") for c in ("name", "target", "actual"))
+            weight = inst.values.get(f"{table.id}_weight_{i}")
+            score_name = f"{table.id}_score_{i}"
+            label = (name or ind.name).splitlines()[0]
+            if weight is None:
+                scored = None
+                reason = "分值为空"
+            else:
+                s = score_indicator(target, actual, weight, lower_is_better=ind.lower_is_better,
+                                    qualitative_points=spec.qualitative or None)
+                scored, reason = s.score, s.reason
+            new[score_name] = scored
+            cell = inst.report.cell(score_name)
+            if scored is None:
+                result.findings.append(Finding("score-manual", WARNING, inst.sheet, cell,
+                                               f"{label}：{reason}", hint="请评价人填写得分"))
+                result.lines.append(f"  {inst.sheet}!{cell} {label}：无法自动评分（{reason}），请人工评分")
+            else:
+                result.lines.append(f"  {inst.sheet}!{cell} {label}：{scored}（{reason}）")
+    return new
+
+
+def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreResult:
+    if bool(out) == bool(in_place):
+        raise DataError("请用 -o 指定输出文件，或用 --in-place 覆盖原文件（二者选一）")
+    filled = read_workbook(book_path, spec)
+    # --in-place still writes a complete new file first and renames it over the original.
+    target = Path(book_path) if in_place else Path(out)
+    result = ScoreResult(target)
+    book = patch.Workbook.open(book_path)
+    for inst in filled.instances:
+        new = score_instance(inst, spec, result)
+        inst.values.update(new)
+        sheet = book.sheet(inst.sheet)
+        for name, value in new.items():
+            sheet.set(inst.report.cell(name), value)
+    # Recompute the cached results of every formula from the workbook's own inputs.
+    write_instances(book, spec, filled.dept, filled.projects, write_inputs=False)
+    book.save(target)
+    for inst in filled.instances:
+        for table in inst.report.indicator_tables:
+            scores = [inst.values.get(n) for n in table.names("score")]
+            scored = [v for v in scores if isinstance(v, Decimal)]
+            if not scored:
+                result.lines.append(f"{inst.sheet}：没有可自动评分的指标，综合得分与等次待人工评分后由模板计算")
+                continue
+            total = sum(scored, Decimal(0))
+            missing = len(scores) - len(scored)
+            result.lines.append(f"{inst.sheet}：综合得分 {total}，评价等次 {spec.grade_of(total)}"
+                                + (f"（另有 {missing} 项待人工评分）" if missing else ""))
+    return result

@@ -1,0 +1,101 @@
+"""One field's raw value (from a cell or a data file) -> the typed value the rules use.
+
+Numbers become Decimal, dates become date, text stays text, blank becomes None. Text that is
+unambiguously a number ("3,512.52", "３５１２.５２", "3512.52万元") is read with a note; what
+cannot be read unambiguously is a problem, never a guess. Out-of-range values (a negative amount,
+three decimals, a fractional head count) are problems too: the template's validation would have
+refused them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from .numbers import parse_amount, parse_count, parse_percent
+from .spec.model import Field
+
+_EPOCH = date(1899, 12, 30)
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(?:(\d{1,2})\s*日?)?)?\s*$")
+
+
+@dataclass(frozen=True)
+class Coerced:
+    value: object                 # Decimal | str | date | None
+    note: str | None = None       # normalised from text: a warning
+    error: str | None = None      # unreadable or out of range: an error
+
+
+def _number_text(value) -> str:
+    """A number typed into a text cell (a phone number) back as the digits the user typed."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return str(value)
+
+
+def _as_date(field: Field, raw) -> Coerced:
+    if isinstance(raw, datetime):
+        return Coerced(raw.date())
+    if isinstance(raw, date):
+        return Coerced(raw)
+    if isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
+        serial = int(raw)
+        if 1 <= serial < 2958466:
+            return Coerced(_EPOCH + timedelta(days=serial))
+        return Coerced(None, error=f"{field.label}：{raw} 不是有效日期")
+    m = _DATE.match(str(raw))
+    if not m:
+        return Coerced(None, error=f"{field.label}：“{raw}”不是日期（应如 2023-03-30）")
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)
+    try:
+        value = date(y, mo, d)
+    except ValueError:
+        return Coerced(None, error=f"{field.label}：“{raw}”不是有效日期")
+    note = None if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", raw.strip()) else \
+        f"{field.label}：日期按文字“{raw}”读作 {value.isoformat()}"
+    return Coerced(value, note=note)
+
+
+def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
+    """`from_text_ok`: a data file writes every amount as a string, which is not a finding."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return Coerced(None)
+    unit = field.unit
+    if field.numeric:
+        if unit in ("万元", "元"):
+            parsed = parse_amount(raw, unit=unit)
+        elif unit == "%":
+            parsed = parse_percent(raw, stored_as_fraction=not isinstance(raw, str))
+        else:
+            parsed = parse_count(raw, ("人", "名") if unit == "人" else ("分",))
+        if parsed.error:
+            return Coerced(None, error=f"{field.label}：{parsed.error}")
+        value = parsed.value
+        plain = isinstance(raw, str) and _PLAIN_NUMBER.fullmatch(raw) is not None
+        note = None if (from_text_ok and plain) or not parsed.normalized_from else \
+            f"{field.label}：{parsed.normalized_from}"
+        if value is None:
+            return Coerced(None, note=note)
+        if unit in ("万元", "元") and value < 0:
+            return Coerced(value, note, f"{field.label}：金额 {value} 不能为负数")
+        if unit in ("万元", "元") and value != value.quantize(Decimal("0.01")):
+            return Coerced(value, note, f"{field.label}：金额 {value} 超过两位小数")
+        if unit == "人" and (value < 0 or value != value.to_integral_value()):
+            return Coerced(value, note, f"{field.label}：人数 {value} 须为不小于 0 的整数")
+        if unit == "score" and value < 0:
+            return Coerced(value, note, f"{field.label}：分数 {value} 不能为负数")
+        return Coerced(value, note)
+    if unit in ("date", "month"):
+        return _as_date(field, raw)
+    text = _number_text(raw) if isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool) else str(raw)
+    if unit == "phone" and not re.fullmatch(r"[\d\- ]{7,20}", text.strip()):
+        return Coerced(text, error=f"{field.label}：“{text}”不像电话号码")
+    if unit == "postcode" and not re.fullmatch(r"\d{6}", text.strip()):
+        return Coerced(text, error=f"{field.label}：邮编“{text}”应为 6 位数字")
+    if unit == "choice" and text not in field.choices:
+        return Coerced(text, error=f"{field.label}：“{text}”不是可选项（{'、'.join(field.choices)}）")
+    return Coerced(text)
