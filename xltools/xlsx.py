@@ -371,7 +371,7 @@ def _plain(data: bytes) -> bool:
 # Shared strings
 
 
-_SI_TAG = re.compile(rb"<si[\s/>]")
+_SI_TAG = re.compile(rb"<(?:\w+:)?si[\s/>]")  # prefixed too: so that x:si fails the count
 _T_TEXT = re.compile(rb"<t(?:\s[^>]*)?>([^<]*)</t>")
 _PHONETIC = re.compile(rb"<rPh[\s>].*?</rPh>|<phoneticPr[^>]*/>", re.S)
 _RUN_PROPERTIES = re.compile(rb"<rPr>(?:<[^>]*/>)*</rPr>|<rPr/>")  # only empty children
@@ -451,7 +451,7 @@ def _parse_styles(data: bytes | None) -> tuple[list[str], frozenset[int]]:
 # ---------------------------------------------------------------------------------------------
 # Worksheets
 
-_CELL_TAG = re.compile(rb"<c[\s/>]")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s/>]")
 # The canonical cell: attributes r, s, t in that order (others after them), then <f>, <v>, <is>.
 _FAST_CELL = re.compile(
     rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?(?: (?![st]=)[\w:]+="[^"]*")*'
@@ -506,7 +506,7 @@ def _parse_sheet_fast(data: bytes, shared_strings, date_styles) -> dict[str, Cel
         return {} if b"<sheetData/>" in data else None
     end = data.find(b"</sheetData>", start)
     if end < 0:
-        raise _Malformed("<sheetData> 没有结束")
+        return None  # broken; let the parser say where
     body = data[start:end]
     # Character references mean a generator such as openpyxl (Excel, WPS and LibreOffice write
     # UTF-8); there every Chinese text is one, and expat decodes them faster than we can.
