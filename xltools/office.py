@@ -196,6 +196,8 @@ class _Office:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
         (self.tmp / "tmp").mkdir()
         env["TMPDIR"] = str(self.tmp / "tmp")
+        # 宋体/仿宋/黑体 -> the Noto CJK SC face of the same style (see fonts.conf).
+        env["FONTCONFIG_FILE"] = str(Path(__file__).with_name("fonts.conf"))
         # A private profile: no clash with a user's running LibreOffice or another of our processes,
         # no first-start dialogs, no document recovery. A named pipe avoids picking a free port.
         self.soffice = subprocess.Popen(

@@ -17,7 +17,7 @@ FORMATS = {
     "date": 'yyyy"年"m"月"d"日"', "month": 'yyyy"年"m"月"',
     "text": "@", "phone": "@", "postcode": "@", "choice": "@",
 }
-COMPUTED_FORMATS = {"万元": "0.00;-0.00;;@", "score": "0.##;-0.##;0;@"}
+COMPUTED_FORMATS = {"万元": "0.00;-0.00;;@", "score": "General;-General;;@"}
 
 ALIGN = {
     "title": Alignment(horizontal="center", vertical="center", wrap_text=True),

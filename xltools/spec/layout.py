@@ -368,10 +368,11 @@ class Layout:
 
 
 def fitted_heights(rep: Report, widths: list[float], texts: dict[str, str]) -> dict[int, float]:
-    """Row heights that show `texts` (field name -> text) whole, never lower than the template's.
+    """Row heights that show `texts` (field name -> text) whole.
 
     Excel and WPS do not grow merged or wrapped rows by themselves when a file is opened, so the
-    rows must be tall enough in the file for long text to print whole.
+    rows must be tall enough in the file for long text to print whole. Long-text blocks also
+    shrink to their text, so a short narrative leaves no blank page behind it.
     """
     out: dict[int, float] = {}
     for p in rep.placed:
@@ -379,7 +380,8 @@ def fitted_heights(rep: Report, widths: list[float], texts: dict[str, str]) -> d
             continue
         need = text_lines(texts[p.field], sum(widths[p.col - 1: p.col - 1 + p.cols])) * LINE_PT + 8
         have = sum(rep.row_heights.get(r, ROW_PT) for r in range(p.row, p.row + p.rows))
-        if need > have:
+        if need > have or (p.align == "top" and p.rows > 1):
+            need = max(need, p.rows * ROW_PT)
             for r in range(p.row, p.row + p.rows):
                 out[r] = min(MAX_ROW_PT, max(out.get(r, 0), need / p.rows))
     return out
