@@ -97,6 +97,10 @@ def excel_check(check: Check, cell) -> str:
     if check.kind == "score-range":
         s, w = cell(check.left), cell(check.right)
         return f'IF({s}="","",IF(AND(ISNUMBER({s}),{s}>=0,{s}<=N({w})),"","{check.message}"))'
+    if check.kind == "quotes":
+        org, narr = (cell(n) for n in check.left)
+        parts = "&".join(_quote_excel(narr, org, phrase, cell(name)) for phrase, name in check.right)
+        return f'IF(OR({org}="",{narr}=""),"",{parts})'
     raise ValueError(check.kind)
 
 
@@ -116,15 +120,70 @@ def value_check(check: Check, get) -> str:
             return ""
         s = num(s)
         return "" if s is not None and 0 <= s <= w else check.message
+    if check.kind == "quotes":
+        org, narr = (get(n) for n in check.left)
+        if org in (None, "") or narr in (None, ""):
+            return ""
+        return "".join(_quote_value(narr, org, phrase, get(name)) for phrase, name in check.right)
     raise ValueError(check.kind)
+
+
+# -- amounts the narrative quotes in 元 against their 万元 cells -----------------------------------
+QUOTE_WINDOW = 20   # characters after the phrase that may hold the amount and its 元
+
+
+def quoted_amount(narrative, org, phrase) -> str | None:
+    """The amount text the narrative quotes for `phrase` after the first mention of `org`.
+
+    Exactly what the template's formula reads: SEARCH(org), then SEARCH(phrase) from there, then
+    the text up to the next 元 within QUOTE_WINDOW characters. None when any step finds nothing
+    or the text is not a number (e.g. "146万元": a 万元 figure, not a 元 one).
+    """
+    if not narrative or not org:
+        return None
+    low = str(narrative).lower()
+    start = low.find(str(org).lower())
+    pos = low.find(phrase.lower(), start) if start >= 0 else -1
+    if pos < 0:
+        return None
+    rest = str(narrative)[pos + len(phrase): pos + len(phrase) + QUOTE_WINDOW]
+    end = rest.find("元")
+    if end < 1:
+        return None
+    text = rest[:end]
+    try:
+        Decimal(text.replace(",", "").strip())
+    except ArithmeticError:
+        return None
+    return text
+
+
+def _quote_excel(narr: str, org: str, phrase: str, cell: str) -> str:
+    at = f'SEARCH("{phrase}",{narr},SEARCH({org},{narr}))+{len(phrase)}'
+    rest = f"MID({narr},{at},{QUOTE_WINDOW})"
+    amount = f'LEFT({rest},SEARCH("元",{rest})-1)'
+    return (f'IFERROR(IF(ROUND(VALUE({amount})/10000,2)=ROUND(N({cell}),2),"",'
+            f'"{phrase}"&{amount}&"元≠"&TEXT(N({cell}),"0.00")&"万元；"),"")')
+
+
+def _quote_value(narrative, org, phrase: str, cell_value) -> str:
+    text = quoted_amount(narrative, org, phrase)
+    if text is None:
+        return ""
+    cell = num(cell_value) or Decimal(0)
+    yuan = Decimal(text.replace(",", "").strip())
+    if (yuan / 10000).quantize(CENT, ROUND_HALF_UP) == cell.quantize(CENT, ROUND_HALF_UP):
+        return ""
+    return f"{phrase}{text}元≠{money(cell)}万元；"
 
 
 # -- cross-report (department sheet against every project sheet) -------------------------------
 def cross_cell(spec: Spec) -> tuple[int, str]:
-    """Where the department sheet shows the cross-report check (beside its first 项目支出 row),
-    and the project sheets' cell it sums."""
+    """Where the department sheet shows the cross-report check (beside the header row just above
+    its first 项目支出 row; the rows themselves carry the 元-amount checks), and the project
+    sheets' cell it sums."""
     first = spec.dept.cell(spec.cross.dept[0])
-    return int("".join(ch for ch in first if ch.isdigit())), spec.project.cell(spec.cross.project)
+    return int("".join(ch for ch in first if ch.isdigit())) - 1, spec.project.cell(spec.cross.project)
 
 
 def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:

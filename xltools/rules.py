@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .data import Filled, Instance
 from .findings import ERROR, WARNING, Finding, Report
-from .formulas import CENT, money, num, value_check, value_sum
+from .formulas import CENT, _quote_value, money, num, quoted_amount, value_check, value_sum
 from .spec import topo_order
 from .spec.model import IndicatorTable, Spec, SumRule
 
@@ -100,6 +100,18 @@ class _Checker:
                 w = num(self.eff.get(check.right))
                 self.add("score-range", check.severity, check.left, f"{self.rep.fields[check.left].label}：{text}"
                          f"（得分 {self.eff.get(check.left)}，分值 {w}）", w, self.eff.get(check.left))
+            elif check.kind == "quotes":
+                org, narr = (self.eff.get(n) for n in check.left)
+                for phrase, name in check.right:
+                    quoted = quoted_amount(narr, org, phrase)
+                    cell = num(self.eff.get(name))
+                    if quoted is None or not _quote_value(narr, org, phrase, cell):
+                        continue
+                    f = self.rep.fields[name]
+                    self.add("text-amount", ERROR, check.left[1],
+                             f"综述中“{phrase}{quoted}元”折合 {money(Decimal(quoted.replace(',', '')) / 10000)} 万元，"
+                             f"与 {f.cell} {f.label} {money(cell or Decimal(0))} 万元不符",
+                             f"{m_str((cell or Decimal(0)) * 10000)}元", f"{quoted}元", f"核对综述中的金额与表中 {f.cell}")
             elif check.kind == "weights":
                 total = sum((num(self.eff.get(n)) or Decimal(0) for n in check.left), Decimal(0))
                 self.add("weight-sum", check.severity, check.left[0], text, check.right, total)
@@ -153,36 +165,6 @@ class _Checker:
                      expected_grade, stated_grade)
         return {"sheet": self.inst.sheet, "stated_score": _plain(stated), "computed_score": m_str(computed),
                 "stated_grade": stated_grade or None, "computed_grade": self.spec.grade_of(computed)}
-
-    def quotes(self):
-        """Amounts the narrative quotes in 元 against their 万元 cells (domain.md, rule "text")."""
-        q = self.rep.quotes
-        if q is None:
-            return
-        text = self.eff.get(q.field) or ""
-        table = self.rep.tables[q.org_table]
-        orgs = {self.eff.get(table.name("org", k)): k for k in table.rows
-                if self.eff.get(table.name("org", k)) not in (None, "")}
-        for sentence in re.split(r"[。\n]", text):
-            s = sentence.strip()
-            row = next((k for org, k in orgs.items() if s.startswith(str(org))), None)
-            if row is None:
-                continue
-            for phrase, ref in q.phrases.items():
-                tname, col = ref.split(".")
-                name = self.rep.tables[tname].name(col, row)
-                for m in re.finditer(re.escape(phrase) + r"\s*" + _AMOUNT + r"\s*元", s):
-                    yuan = Decimal(m.group(1).replace(",", ""))
-                    if m.start() > 0 and s[m.start() - 1] in "万":
-                        continue
-                    cell = num(self.eff.get(name))
-                    if cell is None or _q(yuan / 10000) == _q(cell):
-                        continue
-                    f = self.rep.fields[name]
-                    self.add("text-amount", ERROR, q.field,
-                             f"综述中“{phrase}{m.group(1)}元”折合 {money(yuan / 10000)} 万元，与 {f.cell} {f.label} "
-                             f"{money(cell)} 万元不符", f"{m_str(cell * 10000)}元", f"{m.group(1)}元",
-                             f"核对综述中的金额与表中 {f.cell}")
 
     def _texts(self) -> list[str]:
         return [v for f, v in self.eff.items() if isinstance(v, str) and self.rep.fields[f].unit == "text"
@@ -241,6 +223,5 @@ def run_rules(filled: Filled, spec: Spec) -> Report:
             scores[inst.sheet] = chk.indicators(table)
         chk.sums()
         chk.checks()
-        chk.quotes()
     cross_report(filled, spec, out)
     return Report(filled.path, out, scores)

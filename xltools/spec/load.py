@@ -187,8 +187,8 @@ def _expand_rules(rep: Report, rd: dict, place: str):
             raise SpecError(f"{where}：op 只能是 = 或 <=")
         check = Check(c["id"], "compare", left, c["op"], right, c["message"], c.get("severity", "error"), left)
         rep.checks.append(check)
-        row = int("".join(ch for ch in rep.cell(left) if ch.isdigit()))
-        rep.placed.append(Placed(row=row, col=CHECK_COLUMN, role="check", check=check, border=False))
+        rep.placed.append(Placed(row=_row_of(rep.cell(left)), col=CHECK_COLUMN, role="check", check=check,
+                                 border=False))
     for p in rep.placed:
         if p.role == "check" and p.check.kind in ("weights", "score-range"):
             rep.checks.append(p.check)
@@ -200,8 +200,22 @@ def _expand_rules(rep: Report, rd: dict, place: str):
         for phrase, ref in q["phrases"].items():
             field_of(ref, "1", f"{place}.quotes.phrases.{phrase}")
         rep.quotes = Quotes(q["field"], dict(q["phrases"]), q.get("org_table", "income"))
+        org_table = rep.tables[rep.quotes.org_table]
+        for key in org_table.rows:
+            if key == org_table.total_row:
+                continue
+            pairs = tuple((phrase, field_of(ref, key, place)) for phrase, ref in q["phrases"].items())
+            check = Check("text-amount", "quotes", (org_table.name("org", key), q["field"]), "", pairs,
+                          "综述中的金额与表中不符", "error", pairs[0][1])
+            rep.checks.append(check)
+            rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=CHECK_COLUMN, role="check",
+                                     check=check, border=False))
 
     _check_dependencies(rep, place)
+
+
+def _row_of(a1_ref: str) -> int:
+    return int("".join(ch for ch in a1_ref if ch.isdigit()))
 
 
 def _check_dependencies(rep: Report, place: str):
