@@ -57,11 +57,13 @@ def cmd_fill(args) -> int:
 def cmd_check(args) -> int:
     from .check import check_file, render_text
     spec = _spec(args)
+    if args.write and len(args.files) > 1:
+        raise XltoolsError("--write 只能用于单个工作簿")
     worst = 0
     reports = []
     for path in args.files:
         try:
-            report = check_file(path, spec, write=args.write if len(args.files) == 1 else None)
+            report = check_file(path, spec, write=args.write)
         except XltoolsError as e:
             reports.append({"file": str(path), "ok": False, "error": str(e), "findings": [], "score": {}})
             if not args.json:

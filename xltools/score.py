@@ -39,7 +39,7 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
             label = (name or ind.name).splitlines()[0]
             if weight is None:
                 scored = None
-                reason = "分值为空"
+                reason = "分值为空，无法自动评分，须由评价人人工评分"
             else:
                 s = score_indicator(target, actual, weight, lower_is_better=ind.lower_is_better,
                                     qualitative_points=spec.qualitative or None)
@@ -49,7 +49,7 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
             if scored is None:
                 result.findings.append(Finding("score-manual", WARNING, inst.sheet, cell,
                                                f"{label}：{reason}", hint="请评价人填写得分"))
-                result.lines.append(f"  {inst.sheet}!{cell} {label}：无法自动评分（{reason}），请人工评分")
+                result.lines.append(f"  {inst.sheet}!{cell} {label}：{reason}")
             else:
                 result.lines.append(f"  {inst.sheet}!{cell} {label}：{scored}（{reason}）")
     return new
