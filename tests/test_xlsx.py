@@ -6,11 +6,13 @@ import datetime as dt
 import hashlib
 import os
 import struct
+import tempfile
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings, strategies as st
 from openpyxl.workbook.defined_name import DefinedName
 from python_calamine import CalamineWorkbook
 
@@ -600,3 +602,46 @@ def test_unknown_sheet_and_missing_part(tmp_path, books):
     book = open_book(books["openpyxl"])
     with pytest.raises(BookError, match="缺少部件 xl/nothing.xml"):
         book.read_part("xl/nothing.xml")
+
+
+MUTATIONS = [b"<c>", b"</c>", b"&amp;", b"&#1;", b"&#xD800;", b"<!--", b"<![CDATA[x]]>", b"r=\"A0\"",
+             b'<f t="shared" si="0"/>', b't="s"', b"<v>9999</v>", b's="99999"', b'localSheetId="7"']
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_damaged_files_raise_only_book_error(books, data):
+    """Damage inside the XML parts, or in the zip bytes themselves: BookError or a readable book."""
+    with zipfile.ZipFile(books["openpyxl"]) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    name = data.draw(st.sampled_from(sorted(parts)))
+    body = bytearray(parts[name])
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(body) - 1))
+        how = data.draw(st.sampled_from(["byte", "cut", "insert"]))
+        if how == "byte":
+            body[at] = data.draw(st.sampled_from(b'<>&"\'/=!?x0 #;:'))
+        elif how == "cut":
+            del body[at:at + data.draw(st.integers(1, 40))]
+        else:
+            body[at:at] = data.draw(st.sampled_from(MUTATIONS))
+    parts[name] = bytes(body)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "damaged.xlsx"
+        with zipfile.ZipFile(path, "w") as z:
+            for part, content in parts.items():
+                z.writestr(part, content)
+        if data.draw(st.booleans()):  # now damage the zip container too
+            raw = bytearray(path.read_bytes())
+            for _ in range(data.draw(st.integers(1, 6))):
+                raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+            path.write_bytes(bytes(raw[: data.draw(st.integers(1, len(raw)))]))
+        try:
+            book = open_book(path)
+            for sheet in book.sheets:
+                for cell in book.sheet(sheet).cells.values():
+                    book.number_format(cell.style)
+            for scope, defined in book.defined_names:
+                book.name_cell(defined, scope)
+        except BookError as err:
+            assert str(err).startswith(f"文件 {path} ") and "\n" not in str(err)

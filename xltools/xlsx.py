@@ -9,8 +9,8 @@ Safety. The file is read once into memory (it is never opened for writing) and t
 directory is checked (member count, sizes, compression ratio) before any member is inflated. Every
 XML part is brought to UTF-8 and refused if it contains a DTD: Excel, WPS and LibreOffice never
 write one, and without a DTD no entity can be declared, so billion-laughs and external-entity
-attacks have nothing to work with. The regex fast path expands only the five predefined entities
-and character references itself; the ElementTree fallback only ever sees DTD-free input.
+attacks have nothing to work with. Both parsers below only ever see DTD-free UTF-8, and we never
+expand an entity ourselves: texts with "&" go through expat.
 
 Speed. defusedxml's ElementTree uses the pure-Python parser (slow); lxml is not a dependency and
 its per-element Python proxies cost as much as ElementTree's Elements. The C ElementTree builds an
@@ -25,12 +25,14 @@ handles any well-formed XML. Small parts (workbook, rels, styles) always use Ele
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import io
 import os
 import re
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
+from dataclasses import dataclass
 from struct import error as struct_error
 
 from .errors import BookError
@@ -54,26 +56,15 @@ _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 
 
+@dataclass(slots=True)
 class Cell:
-    """One cell as stored: cached `value`, `formula` (no leading "="), `style` (cellXfs index)."""
+    """One cell as stored in the file."""
 
-    __slots__ = ("value", "formula", "style", "is_date", "is_error")
-
-    def __init__(self, value=None, formula=None, style=0, is_date=False, is_error=False):
-        self.value = value          # str | int | float | bool | None; an error is a str like "#REF!"
-        self.formula = formula      # str | None; shared formulas already expanded for this cell
-        self.style = style          # int index into the workbook's cellXfs
-        self.is_date = is_date      # the style's number format shows a date/time (value is a serial)
-        self.is_error = is_error    # value is an Excel error such as "#DIV/0!"
-
-    def _key(self):
-        return (self.value, self.formula, self.style, self.is_date, self.is_error)
-
-    def __eq__(self, other):
-        return isinstance(other, Cell) and self._key() == other._key()
-
-    def __repr__(self):
-        return "Cell(value=%r, formula=%r, style=%r, is_date=%r, is_error=%r)" % self._key()
+    value: str | int | float | bool | None = None  # cached value; an error is a str like "#REF!"
+    formula: str | None = None  # without "="; a shared-formula follower gets its own text
+    style: int = 0  # index into the workbook's cellXfs (see Book.number_format)
+    is_date: bool = False  # the style's number format shows a date/time: value is a serial
+    is_error: bool = False  # value is an Excel error such as "#DIV/0!"
 
 
 class Sheet:
@@ -355,8 +346,8 @@ def _has_tag_start(data: bytes, mark: bytes) -> bool:
     """Whether b"<" + mark occurs. Searching the rare byte first uses memchr: 100x faster than
     a two-byte search in XML, where "<" is everywhere (0.1 ms per 100 KB otherwise)."""
     i = data.find(mark)
-    while i > 0:
-        if data[i - 1] == 60:  # "<"
+    while i >= 0:
+        if i and data[i - 1] == 60:  # "<"
             return True
         i = data.find(mark, i + 1)
     return False
@@ -652,8 +643,9 @@ class Book:
                 data = member.read(MAX_MEMBER_BYTES + 1)
         except NotImplementedError:
             raise self._error(f"的部件 {name} 使用了不支持的压缩方式，请在 Excel 中重新保存") from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError) as err:
-            raise self._error(f"已损坏：部件 {name} 无法解压（{_one_line(err)}）") from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError,
+                OverflowError, struct_error) as err:
+            raise self._error(f"已损坏：部件 {name} 无法解压（校验失败或数据不完整）") from err
         if len(data) > MAX_MEMBER_BYTES:
             raise self._error(f"可疑，已拒绝读取：部件 {name} 解压后超过 {MAX_MEMBER_BYTES // 2**20} MB")
         return data
@@ -665,7 +657,7 @@ class Book:
             raise self._error(f"的部件 {name} 含有 XML 文档类型声明（DTD/实体），"
                               "Excel 不会写出这种内容，可能是恶意构造的文件，已拒绝读取") from None
         except (ValueError, UnicodeError) as err:
-            raise self._error(f"已损坏：部件 {name} 的编码无法识别（{_one_line(err)}）") from None
+            raise self._error(f"已损坏：部件 {name} 的文字编码无法识别") from err
 
     def _parse(self, name: str, parse):
         """Run `parse` on a part; any failure becomes a BookError naming the part."""
@@ -677,7 +669,9 @@ class Book:
             raise self._error(f"已损坏：部件 {name} 不是有效的 XML（第 {line} 行第 {col} 列）") from None
         except (ValueError, KeyError, IndexError, TypeError, AttributeError, UnicodeError,
                 OverflowError, RecursionError) as err:
-            raise self._error(f"已损坏：部件 {name} 的内容无法读取（{_one_line(err)}）") from None
+            # Our own findings are Chinese; Python's messages stay in the chained cause.
+            detail = f"（{err}）" if isinstance(err, _Malformed) else ""
+            raise self._error(f"已损坏：部件 {name} 的内容无法读取{detail}") from err
 
     def _relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """rId -> (relationship type's last word, target part path) for one part's .rels."""
@@ -793,10 +787,6 @@ class Book:
         return sheet
 
 
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
-
-
 # ---------------------------------------------------------------------------------------------
 # Opening
 
@@ -818,7 +808,9 @@ def open_book(path: str | os.PathLike) -> Book:
         with open(path, "rb") as fh:  # read-only; the whole file, so no handle stays open
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as err:
-        raise fail(f"无法打开：{err.strerror or _one_line(err)}") from None
+        reason = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限",
+                  errno.EISDIR: "这是一个文件夹"}.get(err.errno, "读取失败")
+        raise fail(f"无法打开：{reason}") from err
     if not data:
         raise fail("是空文件（0 字节），不是 Excel 工作簿（.xlsx）")
     if data.startswith(_CFB_MAGIC):
@@ -835,9 +827,9 @@ def open_book(path: str | os.PathLike) -> Book:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
-            IndexError, struct_error) as err:
-        raise fail(f"已损坏或不完整（压缩包结构无法读取：{_one_line(err)}），请重新保存或重新下载") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, IndexError,
+            OverflowError, struct_error, NotImplementedError, RuntimeError) as err:
+        raise fail("已损坏或不完整（压缩包结构无法读取），请重新保存或重新下载") from err
     _check_central_directory(infos, fail)
     return Book(label, archive)
 
