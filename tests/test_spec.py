@@ -1,0 +1,148 @@
+"""The spec as a user meets it: `xltools spec fields --json`, and a bad spec refused with a
+one-line Chinese message that names the file and the place in it, writing nothing.
+
+The CLI is driven as a subprocess (`.venv/bin/xltools`), as a user or a script would run it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from xltools.spec import DEFAULT_SPEC, load_spec
+
+XLTOOLS = Path(sys.executable).with_name("xltools")
+SPEC_TEXT = DEFAULT_SPEC.read_text(encoding="utf-8")
+SPEC_DOC = tomllib.loads(SPEC_TEXT)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+SHEETS = {"部门整体支出": "workbook", "项目支出": "sheet"}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "XLTOOLS_PASSWORD"}
+    return subprocess.run([str(XLTOOLS), *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+# --- xltools spec fields --json ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fields_json() -> list[dict]:
+    done = run_cli("spec", "fields", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_fields_json_has_every_key_and_unique_names(fields_json):
+    assert len(fields_json) > 300          # both reports, every table cell
+    for f in fields_json:
+        assert set(f) == {"name", "label", "sheet", "cell", "scope", "kind", "unit"}, f
+        assert all(isinstance(v, str) and v for v in f.values()), f
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", f["name"]), f     # usable as an Excel defined name
+        assert CJK.search(f["label"]), f
+        assert f["sheet"] in SHEETS and f["scope"] == SHEETS[f["sheet"]], f
+        assert f["kind"] in ("input", "computed"), f
+        assert re.fullmatch(r"[A-H][1-9]\d*", f["cell"]), f             # printed columns A–H only
+    names = [f["name"] for f in fields_json]
+    assert len(names) == len(set(names))
+    cells = [(f["sheet"], f["cell"]) for f in fields_json]
+    assert len(cells) == len(set(cells)), "two fields on one cell"
+
+
+def test_fields_json_matches_the_python_api(fields_json):
+    spec = load_spec()
+    assert [(f["name"], f["cell"], f["kind"], f["unit"]) for f in fields_json] == \
+           [(f.name, f.cell, f.kind, f.unit) for f in spec.fields()]
+    # A few anchors a reader of the form can check against the printed template.
+    by_name = {f["name"]: f for f in fields_json}
+    assert by_name["dept_name"]["sheet"] == "部门整体支出" and by_name["dept_name"]["kind"] == "input"
+    assert by_name["income_total_1"]["kind"] == "computed" and by_name["income_total_1"]["unit"] == "万元"
+    assert by_name["project_name"]["scope"] == "sheet"
+    assert by_name["p_score_total"]["kind"] == "computed"
+
+
+def test_fields_plain_listing_names_every_field(fields_json):
+    done = run_cli("spec", "fields")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [f["name"] for f in fields_json]
+
+
+# --- a bad spec --------------------------------------------------------------------------------
+def _index(items: list[dict], pred) -> int:
+    return next(i for i, item in enumerate(items) if pred(item))
+
+
+def _line_of(text: str) -> int:
+    return SPEC_TEXT.splitlines().index(text) + 1
+
+
+DEPT, PROJECT = SPEC_DOC["reports"][0], SPEC_DOC["reports"][1]
+# Each case: one edit of specs/2022.toml, and the place the message must name. Places are looked
+# up in the parsed spec, so that inserting a block above does not break the test.
+BAD_SPECS = {
+    "weights-not-100": (
+        '{ name = "指标1：基本支出", weight = 10 }', '{ name = "指标1：基本支出", weight = 11 }',
+        f"reports[0].blocks[{_index(DEPT['blocks'], lambda b: b['kind'] == 'indicators')}]", "101"),
+    "unknown-field-in-rule": (
+        'expr = "spend.personnel + spend.public"', 'expr = "spend.personel + spend.public"',
+        f"reports[0].rules[{_index(DEPT['rules'], lambda r: r['id'] == 'basic')}]", "spend.personel"),
+    "duplicate-field": (
+        '{ field = "eval_org", label = "评价机构"', '{ field = "eval_method", label = "评价机构"',
+        f"reports[0].blocks[{_index(DEPT['blocks'], lambda b: 'eval_org' in str(b))}].cells[1]", "eval_method"),
+    "duplicate-field-across-reports": (
+        'field = "project_name"', 'field = "dept_name"', "reports[1]", "dept_name"),
+    "toml-syntax": (
+        "year = 2022", "year = 2022 2023", f"line {_line_of('year = 2022')}", "TOML"),
+}
+
+
+def write_bad_spec(folder: Path, case: str) -> Path:
+    old, new, _, _ = BAD_SPECS[case]
+    assert SPEC_TEXT.count(old) == 1, f"the spec changed: {old!r} is no longer unique"
+    path = folder / "2022 坏.toml"
+    path.write_text(SPEC_TEXT.replace(old, new), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("case", BAD_SPECS)
+def test_bad_spec_fails_naming_the_place_and_writes_nothing(tmp_path, case):
+    bad = write_bad_spec(tmp_path, case)
+    out = tmp_path / "out" / "template.xlsx"
+    done = run_cli("template", "--spec", str(bad), "-o", str(out))
+    _, _, place, detail = BAD_SPECS[case]
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr            # one line, no traceback
+    message = lines[0]
+    assert "Traceback" not in done.stderr
+    assert message.startswith("错误：") and CJK.search(message.removeprefix("错误："))
+    assert str(bad) in message
+    assert place in message and detail in message, message
+    assert not out.exists() and not out.parent.exists()
+    assert [p.name for p in tmp_path.iterdir()] == [bad.name]
+
+
+def test_bad_spec_leaves_an_existing_output_untouched(tmp_path):
+    bad = write_bad_spec(tmp_path, "weights-not-100")
+    out = tmp_path / "self_eval.xlsx"
+    out.write_bytes(b"last year's template")
+    done = run_cli("template", "--spec", str(bad), "-o", str(out))
+    assert done.returncode == 2
+    assert out.read_bytes() == b"last year's template"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([bad.name, out.name])
+
+
+def test_good_spec_copy_builds(tmp_path):
+    """The bad-spec cases above fail because of their one edit, not because of the copy."""
+    spec = tmp_path / "2023.toml"
+    spec.write_text(SPEC_TEXT, encoding="utf-8")
+    out = tmp_path / "t.xlsx"
+    done = run_cli("template", "--spec", str(spec), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_size > 10_000
