@@ -271,8 +271,6 @@ def test_people_are_whole_numbers_and_scores_bounded_by_their_weight(book, spec)
     assert n == sum(len(t.indicators) for r in spec.reports.values() for t in r.indicator_tables) > 30
 
 
-@pytest.mark.xfail(strict=True, reason="builder bug: indicator fields carry no `column`, so the "
-                   "weight cell gets the score rule (0 to itself) and the score prompt")
 def test_weight_cells_take_0_to_100(book, spec):
     for rep in spec.reports.values():
         dvs = validations(book[rep.sheet])

@@ -57,8 +57,6 @@ def test_pdf_holds_the_headings_in_order(pdfs, pdf_text, sheet):
         at = found + len(squeeze(heading))
 
 
-@pytest.mark.xfail(strict=True, reason="office.to_pdf(sheet=...) bug: LibreOffice still exports the "
-                   "hidden sheets that have a print area, so both reports land in each PDF")
 @pytest.mark.parametrize("sheet", HEADINGS)
 def test_pdf_holds_only_its_own_report(pdfs, pdf_text, sheet):
     text = squeeze(pdf_text(pdfs[sheet]))

@@ -140,6 +140,9 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:          # `xltools spec fields --json | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

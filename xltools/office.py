@@ -143,7 +143,10 @@ def convert(src, dst, filter, recalc, sheet):
             doc.CurrentController.setActiveSheet(target)
             for name in sheets.ElementNames:
                 if name != sheet:
-                    sheets.getByName(name).IsVisible = False
+                    other = sheets.getByName(name)
+                    other.IsVisible = False
+                    # A hidden sheet that has a print area is still exported: drop the area too.
+                    other.setPrintAreas(())
         try:
             doc.storeToURL(uno.systemPathToFileUrl(dst), props(FilterName=filter, Overwrite=True))
         except Exception as e:

@@ -68,11 +68,13 @@ class Styler:
         cell.alignment = align
 
 
-def border_range(ws, p: Placed, outline_only: bool = False) -> None:
+def border_range(ws, p: Placed, outline_only: bool = False, underline: bool = False) -> None:
     """Borders on every cell of a merged range (Excel draws a merged cell's border per cell)."""
     for r in range(p.row, p.row + p.rows):
         for c in range(p.col, p.col + p.cols):
-            if outline_only:
+            if underline:
+                ws.cell(r, c).border = Border(bottom=THIN)
+            elif outline_only:
                 ws.cell(r, c).border = Border(
                     left=THIN if c == p.col else None, right=THIN if c == p.col + p.cols - 1 else None,
                     top=THIN if r == p.row else None, bottom=THIN if r == p.row + p.rows - 1 else None)

@@ -16,7 +16,7 @@ from openpyxl.worksheet.pagebreak import Break, RowBreak
 from .. import formulas
 from ..formulas import cross_cell
 from ..spec.layout import a1, col_letter
-from ..spec.model import CHECK_COLUMN, PRINT_COLUMNS, Field, Report, Spec
+from ..spec.model import CHECK_COLUMN, PRINT_COLUMNS, Field, Placed, Report, Spec
 from . import protect
 from .finish import workbook_bytes
 from .names import FINGERPRINT_NAME, REPORT_MARK
@@ -29,7 +29,7 @@ def quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def _validation(f: Field, ref: str, year: int) -> DataValidation | None:
+def _validation(f: Field, ref: str, year: int, cell_of) -> DataValidation | None:
     """Chinese prompt and error for every input; a rule wherever the unit has one."""
     label = f.label.replace("\n", "")[:60]
     kw: dict = {"showInputMessage": True, "showErrorMessage": True, "allow_blank": True,
@@ -46,7 +46,7 @@ def _validation(f: Field, ref: str, year: int) -> DataValidation | None:
                             prompt=f"{label}：本指标分值，0 至 100；各指标分值合计应为 100。",
                             error="分值须为 0 至 100 之间的数字。", **kw)
     elif f.unit == "score":
-        weight = ref.replace(col_letter(8), col_letter(7), 1)   # 分值 sits just left of 得分
+        weight = cell_of(f"{f.table}_weight_{f.row}")
         dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=weight,
                             prompt=f"{label}：0 至本行分值之间；可由评分功能自动填写。",
                             error="得分须在 0 与本行分值之间。", **kw)
@@ -92,6 +92,8 @@ def _paint(ws, rep: Report, spec: Spec, styler: Styler) -> None:
                 if f.default == int(f.default) else float(f.default)
         if p.border and p.role not in ("title", "issuer", "check"):
             border_range(ws, p)
+        elif f is not None and p.rows == 1 and p.align != "top":
+            border_range(ws, p, underline=True)   # cover lines: something to write on when printed blank
 
 
 def _formulas(ws, rep: Report, spec: Spec, styler: Styler) -> None:
@@ -104,7 +106,9 @@ def _formulas(ws, rep: Report, spec: Spec, styler: Styler) -> None:
         cell.value = "=" + text
     if rep.id == "dept" and spec.cross:
         row, project_cell = cross_cell(spec)
-        ws.cell(row, CHECK_COLUMN).value = "=" + formulas.excel_cross(spec, rep.cell, project_cell)
+        cell = ws.cell(row, CHECK_COLUMN)
+        cell.value = "=" + formulas.excel_cross(spec, rep.cell, project_cell)
+        styler.apply(cell, Placed(row=row, col=CHECK_COLUMN, role="check"), None)
     # Check cells and the cells they accuse turn red as soon as something does not add up.
     red_fill = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
     red_font = Font(color=CHECK_FONT_COLOR, bold=True)
@@ -184,7 +188,7 @@ def build_workbook(spec: Spec, password: str | None = None) -> Workbook:
         _paint(ws, rep, spec, styler)
         _formulas(ws, rep, spec, styler)
         for f in rep.inputs:
-            ws.add_data_validation(_validation(f, f.cell, spec.year))
+            ws.add_data_validation(_validation(f, f.cell, spec.year, rep.cell))
         _print_setup(ws, rep, spec)
         _names(wb, ws, rep)
         protect.apply(ws, password, spec.fingerprint)

@@ -319,7 +319,8 @@ class Layout:
             r = self.row
             mk = lambda column, unit, **kw: self.place_field(  # noqa: E731
                 self.add_field(f"{place}.indicators[{i - 1}]", f"{tid}_{column}_{i}",
-                               label=f"{ind.name.splitlines()[0]}·{labels[column]}", unit=unit, **kw),
+                               label=f"{ind.name.splitlines()[0]}·{labels[column]}", unit=unit,
+                               table=tid, column=column, row=str(i), **kw),
                 r, {"name": 4, "target": 5, "actual": 6, "weight": 7, "score": 8}[column])
             mk("name", "text", default=ind.name)
             mk("target", "text")

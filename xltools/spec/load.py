@@ -6,6 +6,7 @@ Every problem raises SpecError naming the file and the place in it (e.g.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -50,8 +51,12 @@ def load_spec(path: str | Path | None = None, *, year: int | None = None, region
         raise SpecError(f"无法读取规格文件 {path}：{e.strerror}") from None
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise SpecError(f"{path}：TOML 格式错误（{e}）") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}：不是 UTF-8 编码的文本") from None
+    except tomllib.TOMLDecodeError as e:
+        at = re.search(r"line (\d+), column (\d+)", str(e))
+        where = f"第 {at.group(1)} 行第 {at.group(2)} 列" if at else "某处"
+        raise SpecError(f"{path}：TOML 语法错误，在{where}（{e}）") from None
     where = str(path)
     try:
         return _build(doc, where, raw, year, region)
