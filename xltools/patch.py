@@ -20,24 +20,12 @@ from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
 from .ooxml import sheet_parts, write_atomic
-from .spec.layout import col_letter
+from .a1 import a1, split_a1
 
 _CELL = re.compile(r'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
 _ROW = re.compile(r'<row\b([^>]*?)(?:/>|>(.*?)</row>)', re.S)
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 _EPOCH = date(1899, 12, 30)
-
-
-def col_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def split_ref(ref: str) -> tuple[int, int]:
-    m = re.fullmatch(r"\$?([A-Z]+)\$?(\d+)", ref)
-    return int(m.group(2)), col_number(m.group(1))
 
 
 def _number(value) -> str:
@@ -87,10 +75,10 @@ class SheetXml:
         self.heights: dict[int, float] = {}
 
     def set(self, ref: str, value) -> None:
-        self.edits[split_ref(ref)] = ("value", value)
+        self.edits[split_a1(ref)] = ("value", value)
 
     def cached(self, ref: str, value) -> None:
-        self.edits[split_ref(ref)] = ("cached", value)
+        self.edits[split_a1(ref)] = ("cached", value)
 
     def row_height(self, row: int, points: float) -> None:
         self.heights[row] = points
@@ -123,7 +111,7 @@ class SheetXml:
         cells = []
         for m in _CELL.finditer(inner):
             cattrs = dict(_ATTR.findall(m.group(1)))
-            rr, c = split_ref(cattrs["r"])
+            rr, c = split_a1(cattrs["r"])
             kind_value = edits.pop(c, None)
             if kind_value is None:
                 cells.append((c, m.group(0)))
@@ -132,7 +120,7 @@ class SheetXml:
             else:
                 cells.append((c, cached_xml(cattrs["r"], cattrs, m.group(2), kind_value[1])))
         for c, (kind, value) in edits.items():
-            ref = f"{col_letter(c)}{r}"
+            ref = a1(r, c)
             cells.append((c, value_xml(ref, {}, value)))
         cells.sort(key=lambda t: t[0])
         if r in self.heights:

@@ -15,7 +15,7 @@ from .data import Filled, Instance
 from .errors import BookError
 from .findings import ERROR, WARNING, Finding
 from .formulas import cross_cell, excel_cross, report_formulas
-from .spec.layout import a1
+from .a1 import a1
 from .spec.model import CHECK_COLUMN, Report, Spec
 from .values import coerce
 from .xlsx import open_book
@@ -149,7 +149,7 @@ def read_workbook(path, spec: Spec) -> Filled:
     dept = _read_instance(book, spec, spec.dept, spec.dept.sheet, None, label, findings)
     projects = []
     for sheet in book.sheets:
-        mark = book.defined_name(REPORT_MARK, sheet)
+        mark = book.defined_names.get((sheet, REPORT_MARK))   # sheet-scoped only: copies carry their own
         if mark and mark.strip('"') == spec.project.id:
             projects.append(_read_instance(book, spec, spec.project, sheet, sheet, label, findings))
     if not projects:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from .numbers import parse_amount, parse_count, parse_percent
 from .spec.model import Field
+from .xlsx import excel_date
 
-_EPOCH = date(1899, 12, 30)
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(?:(\d{1,2})\s*日?)?)?\s*$")
 
@@ -43,10 +43,10 @@ def _as_date(field: Field, raw) -> Coerced:
     if isinstance(raw, date):
         return Coerced(raw)
     if isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
-        serial = int(raw)
-        if 1 <= serial < 2958466:
-            return Coerced(_EPOCH + timedelta(days=serial))
-        return Coerced(None, error=f"{field.label}：{raw} 不是有效日期")
+        try:
+            return Coerced(excel_date(int(raw)).date())
+        except (ValueError, OverflowError):
+            return Coerced(None, error=f"{field.label}：{raw} 不是有效日期")
     m = _DATE.match(str(raw))
     if not m:
         return Coerced(None, error=f"{field.label}：“{raw}”不是日期（应如 2023-03-30）")

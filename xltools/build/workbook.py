@@ -15,7 +15,7 @@ from openpyxl.worksheet.pagebreak import Break, RowBreak
 
 from .. import formulas
 from ..formulas import cross_cell
-from ..spec.layout import a1, col_letter
+from ..a1 import a1, column_letters
 from ..spec.model import CHECK_COLUMN, PRINT_COLUMNS, Field, Placed, Report, Spec
 from . import protect
 from .finish import workbook_bytes
@@ -112,7 +112,7 @@ def _formulas(ws, rep: Report, spec: Spec, styler: Styler) -> None:
     # Check cells and the cells they accuse turn red as soon as something does not add up.
     red_fill = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
     red_font = Font(color=CHECK_FONT_COLOR, bold=True)
-    check_col = col_letter(CHECK_COLUMN)
+    check_col = column_letters(CHECK_COLUMN)
     ws.conditional_formatting.add(f"{check_col}1:{check_col}{rep.last_row}",
                                   FormulaRule(formula=[f'LEN({check_col}1)>0'], fill=red_fill, font=red_font))
     for p in rep.placed:
@@ -124,11 +124,11 @@ def _formulas(ws, rep: Report, spec: Spec, styler: Styler) -> None:
 def _print_setup(ws, rep: Report, spec: Spec) -> None:
     pr = spec.print
     for i, w in enumerate(pr.widths, start=1):
-        ws.column_dimensions[col_letter(i)].width = w
-    ws.column_dimensions[col_letter(CHECK_COLUMN)].width = pr.check_width
+        ws.column_dimensions[column_letters(i)].width = w
+    ws.column_dimensions[column_letters(CHECK_COLUMN)].width = pr.check_width
     for row, pt in sorted(rep.row_heights.items()):
         ws.row_dimensions[row].height = round(pt, 1)
-    ws.print_area = f"A1:{col_letter(PRINT_COLUMNS)}{rep.last_row}"
+    ws.print_area = f"A1:{column_letters(PRINT_COLUMNS)}{rep.last_row}"
     ps = ws.page_setup
     ps.paperSize = ws.PAPERSIZE_A4
     ps.orientation = "portrait"

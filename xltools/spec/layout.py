@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+from ..a1 import a1
 from ..errors import SpecError
 from .model import CHECK_COLUMN, PRINT_COLUMNS, Check, Field, Indicator, IndicatorTable, Placed, Report, Table
 
@@ -24,18 +25,6 @@ def display_width(text: str) -> float:
 def text_lines(text: str, width_units: float) -> int:
     usable = max(width_units - 1.5, 2)
     return sum(max(1, math.ceil(display_width(part) / usable)) for part in str(text).split("\n"))
-
-
-def col_letter(col: int) -> str:
-    s = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        s = chr(65 + rem) + s
-    return s
-
-
-def a1(row: int, col: int) -> str:
-    return f"{col_letter(col)}{row}"
 
 
 class Layout:

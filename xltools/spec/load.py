@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ..errors import SpecError
-from .layout import Layout, a1
+from .layout import Layout
 from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Grade, Placed, PrintSetup, Quotes, Report, Spec,
                     SumRule, Term)
 
@@ -265,4 +265,4 @@ def topo_order(rep: Report) -> list:
     return order
 
 
-__all__ = ["load_spec", "DEFAULT_SPEC", "topo_order", "a1"]
+__all__ = ["load_spec", "DEFAULT_SPEC", "topo_order"]
