@@ -128,8 +128,8 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
 
     ints(lo, hi) -> an int in [lo, hi] (hypothesis' draw or random.randint).
     Every total is stated (so a test may change any of them). Balances are kept >= 0 and scores
-    are whole numbers unless decimal_scores: both are refused by the reader today (see the xfail
-    tests in test_rules_properties.py).
+    are whole numbers unless decimal_scores; negative balances and decimal scores have their own
+    tests in test_rules_properties.py.
     """
     from xltools.build.workbook import input_defaults
     from xltools.formulas import evaluate

@@ -216,8 +216,6 @@ def test_blank_and_zero_in_a_data_file(tmp_path):
     assert not [t for t in check_file(write_json(tmp_path / "b.json", doc), SPEC).flat() if t[0] == "income"]
 
 
-@pytest.mark.xfail(strict=True, reason="patch.py value_xml writes control characters (\\x0b from Word's line "
-                                       "breaks) raw into the sheet XML: the workbook fill writes is corrupt")
 def test_text_with_a_control_character_still_gives_a_readable_workbook(tmp_path, template):
     doc = load_seed()
     doc["dept"]["tasks"] = "任务1：落实精准救助\x0b任务2：推进社会治理"

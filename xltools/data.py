@@ -148,8 +148,9 @@ def load_data(path, spec: Spec) -> Filled:
     for key in doc:
         if key not in ("year", "region", "dept", "projects"):
             raise DataError(f"数据文件 {path.name}：顶层键 {key} 不是已知字段（应为 year、region、dept、projects）")
-    if "year" in doc and int(doc["year"]) != spec.year:
-        raise DataError(f"数据文件 {path.name} 为 {doc['year']} 年度，规格为 {spec.year} 年度（用 --spec 指定对应年度的规格）")
+    if "year" in doc and (isinstance(doc["year"], bool) or str(doc["year"]).strip() != str(spec.year)):
+        raise DataError(f"数据文件 {path.name}：year 为 {doc['year']!r}，规格为 {spec.year} 年度"
+                        "（year 应为年份数字；其他年度请用 --spec 指定对应的规格）")
     if "region" in doc and doc["region"] != spec.region:
         raise DataError(f"数据文件 {path.name} 的地区为 {doc['region']}，规格为 {spec.region}")
     projects = doc.get("projects", [])

@@ -17,6 +17,7 @@ from .data import Instance, load_data, project_sheet_name
 from .errors import DataError
 from .findings import ERROR
 from .read import fingerprint_of
+from .xlsx import open_book
 from .spec.layout import fitted_heights
 from .spec.model import Spec
 
@@ -89,7 +90,11 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
         lines = [e if isinstance(e, str) else e.message for e in errors]
         raise DataError(f"数据文件 {Path(data_path).name} 有 {len(lines)} 处错误，未写入任何文件：" + "；".join(lines[:5])
                         + ("……" if len(lines) > 5 else ""))
-    base = Path(template).read_bytes() if template else template_bytes(spec)
+    if template:
+        open_book(template)           # a missing, damaged or hostile template: one clear BookError
+        base = Path(template).read_bytes()
+    else:
+        base = template_bytes(spec)
     book = patch.Workbook(base)
     found = fingerprint_of(book.part("xl/workbook.xml"))
     if found != spec.fingerprint:

@@ -99,7 +99,7 @@ def excel_check(check: Check, cell) -> str:
         return f'IF({s}="","",IF(AND(ISNUMBER({s}),{s}>=0,{s}<=N({w})),"","{check.message}"))'
     if check.kind == "quotes":
         org, narr = (cell(n) for n in check.left)
-        parts = "&".join(_quote_excel(narr, org, phrase, cell(name)) for phrase, name in check.right)
+        parts = "&".join(_quote_excel(narr, org, phrase, cell(name), check.lead) for phrase, name in check.right)
         return f'IF(OR({org}="",{narr}=""),"",{parts})'
     raise ValueError(check.kind)
 
@@ -124,7 +124,7 @@ def value_check(check: Check, get) -> str:
         org, narr = (get(n) for n in check.left)
         if org in (None, "") or narr in (None, ""):
             return ""
-        return "".join(_quote_value(narr, org, phrase, get(name)) for phrase, name in check.right)
+        return "".join(_quote_value(narr, org, phrase, get(name), check.lead) for phrase, name in check.right)
     raise ValueError(check.kind)
 
 
@@ -132,17 +132,17 @@ def value_check(check: Check, get) -> str:
 QUOTE_WINDOW = 20   # characters after the phrase that may hold the amount and its 元
 
 
-def quoted_amount(narrative, org, phrase) -> str | None:
-    """The amount text the narrative quotes for `phrase` after the first mention of `org`.
+def quoted_amount(narrative, org, phrase, lead: str = "") -> str | None:
+    """The amount text the narrative quotes for `phrase` in the sentence opened by `org` + `lead`.
 
-    Exactly what the template's formula reads: SEARCH(org), then SEARCH(phrase) from there, then
-    the text up to the next 元 within QUOTE_WINDOW characters. None when any step finds nothing
-    or the text is not a number (e.g. "146万元": a 万元 figure, not a 元 one).
+    Exactly what the template's formula reads: SEARCH(org&lead), then SEARCH(phrase) from there,
+    then the text up to the next 元 within QUOTE_WINDOW characters. None when any step finds
+    nothing or the text is not a number (e.g. "146万元": a 万元 figure, not a 元 one).
     """
     if not narrative or not org:
         return None
     low = str(narrative).lower()
-    start = low.find(str(org).lower())
+    start = low.find((str(org) + lead).lower())
     pos = low.find(phrase.lower(), start) if start >= 0 else -1
     if pos < 0:
         return None
@@ -158,16 +158,16 @@ def quoted_amount(narrative, org, phrase) -> str | None:
     return text
 
 
-def _quote_excel(narr: str, org: str, phrase: str, cell: str) -> str:
-    at = f'SEARCH("{phrase}",{narr},SEARCH({org},{narr}))+{len(phrase)}'
+def _quote_excel(narr: str, org: str, phrase: str, cell: str, lead: str) -> str:
+    at = f'SEARCH("{phrase}",{narr},SEARCH({org}&"{lead}",{narr}))+{len(phrase)}'
     rest = f"MID({narr},{at},{QUOTE_WINDOW})"
     amount = f'LEFT({rest},SEARCH("元",{rest})-1)'
     return (f'IFERROR(IF(ROUND(VALUE({amount})/10000,2)=ROUND(N({cell}),2),"",'
             f'"{phrase}"&{amount}&"元≠"&TEXT(N({cell}),"0.00")&"万元；"),"")')
 
 
-def _quote_value(narrative, org, phrase: str, cell_value) -> str:
-    text = quoted_amount(narrative, org, phrase)
+def _quote_value(narrative, org, phrase: str, cell_value, lead: str) -> str:
+    text = quoted_amount(narrative, org, phrase, lead)
     if text is None:
         return ""
     cell = num(cell_value) or Decimal(0)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
-__all__ = ["Parsed", "parse_amount", "parse_percent", "parse_count", "round_half_up",
+__all__ = ["Parsed", "parse_amount", "parse_percent", "parse_count", "parse_score", "round_half_up",
            "float_to_decimal", "COUNT_UNITS"]
 
 # Excel stores doubles but shows and compares 15 significant digits; LibreOffice writes 56.6 as
@@ -114,6 +114,11 @@ def parse_count(value, units: tuple[str, ...] = COUNT_UNITS) -> Parsed:
     if parsed.value is not None:
         return Parsed(parsed.value.to_integral_value(), False, parsed.normalized_from, None)
     return parsed
+
+
+def parse_score(value) -> Parsed:
+    """A score or weight (分): any number, "4.17" and "5分" alike."""
+    return _parse(value, ("分",), (), "分数")
 
 
 def _show(value) -> str:

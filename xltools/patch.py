@@ -26,6 +26,8 @@ _CELL = re.compile(r'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
 _ROW = re.compile(r'<row\b([^>]*?)(?:/>|>(.*?)</row>)', re.S)
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 _EPOCH = date(1899, 12, 30)
+# Control characters XML 1.0 cannot carry (Word's \x0b line break pasted into a cell, say).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _number(value) -> str:
@@ -51,7 +53,7 @@ def value_xml(ref: str, attrs: dict, value) -> str:
         return f'<c r="{ref}"{style}><v>{(value - _EPOCH).days}</v></c>'
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return f'<c r="{ref}"{style}><v>{_number(value)}</v></c>'
-    text = str(value)
+    text = _XML_ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", str(value))   # as Excel escapes them
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
     return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
 
@@ -63,7 +65,8 @@ def cached_xml(ref: str, attrs: dict, inner: str, value) -> str:
     formula = f.group(0) if f else ""
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return f'<c r="{ref}"{style}>{formula}<v>{_number(value)}</v></c>'
-    return f'<c r="{ref}"{style} t="str">{formula}<v>{escape(str(value or ""))}</v></c>'
+    text = _XML_ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", str(value or ""))
+    return f'<c r="{ref}"{style} t="str">{formula}<v>{escape(text)}</v></c>'
 
 
 class SheetXml:

@@ -80,7 +80,7 @@ def _check_fingerprint(book, spec: Spec, label: str) -> None:
         raise BookError(f"文件 {label} 不是本工具的模板生成的工作簿（缺少模板标识 {FINGERPRINT_NAME}）")
     parts = found.split(":")
     if len(parts) >= 3 and (parts[1], parts[2]) != (spec.region, str(spec.year)):
-        raise BookError(f"文件 {label} 是 {parts[1]}{parts[2]} 年度的模板，与当前规格（{spec.region}{spec.year} 年度）"
+        raise BookError(f"文件 {label} 是 {parts[1]}{parts[2]}年度的模板，与当前规格（{spec.region}{spec.year} 年度）"
                         "不符；请用 --spec 指定对应年度的规格")
     raise BookError(f"文件 {label} 的模板版本（{found}）与当前规格（{spec.fingerprint}）不一致，"
                     "请用生成它的规格校验，或让填报单位改用新模板")

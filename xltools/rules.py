@@ -103,9 +103,9 @@ class _Checker:
             elif check.kind == "quotes":
                 org, narr = (self.eff.get(n) for n in check.left)
                 for phrase, name in check.right:
-                    quoted = quoted_amount(narr, org, phrase)
+                    quoted = quoted_amount(narr, org, phrase, check.lead)
                     cell = num(self.eff.get(name))
-                    if quoted is None or not _quote_value(narr, org, phrase, cell):
+                    if quoted is None or not _quote_value(narr, org, phrase, cell, check.lead):
                         continue
                     f = self.rep.fields[name]
                     self.add("text-amount", ERROR, check.left[1],
@@ -163,6 +163,8 @@ class _Checker:
             self.add("grade", ERROR, table.grade_field,
                      f"评价等次应为“{expected_grade}”（按得分 {m_str(basis)}），填报为“{stated_grade}”",
                      expected_grade, stated_grade)
+        if legacy_in_book:
+            stated = None      # the template's SUM of an empty column, not a figure anyone stated
         return {"sheet": self.inst.sheet, "stated_score": _plain(stated), "computed_score": m_str(computed),
                 "stated_grade": stated_grade or None, "computed_grade": self.spec.grade_of(computed)}
 

@@ -44,8 +44,12 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
                 s = score_indicator(target, actual, weight, lower_is_better=ind.lower_is_better,
                                     qualitative_points=spec.qualitative or None)
                 scored, reason = s.score, s.reason
-            new[score_name] = scored
             cell = inst.report.cell(score_name)
+            kept = inst.values.get(score_name)
+            if scored is None and isinstance(kept, Decimal):
+                result.lines.append(f"  {inst.sheet}!{cell} {label}：保留评价人填写的 {kept} 分（{reason}）")
+                continue        # a person's score where the scorer has none is never erased
+            new[score_name] = scored
             if scored is None:
                 result.findings.append(Finding("score-manual", WARNING, inst.sheet, cell,
                                                f"{label}：{reason}", hint="请评价人填写得分"))
@@ -81,6 +85,9 @@ def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreR
                 continue
             total = sum(scored, Decimal(0))
             missing = len(scores) - len(scored)
-            result.lines.append(f"{inst.sheet}：综合得分 {total}，评价等次 {spec.grade_of(total)}"
-                                + (f"（另有 {missing} 项待人工评分）" if missing else ""))
+            if missing:
+                result.lines.append(f"{inst.sheet}：已评 {len(scored)} 项共 {total} 分，另有 {missing} 项待人工评分，"
+                                    "评分完成后模板给出综合得分与等次")
+            else:
+                result.lines.append(f"{inst.sheet}：综合得分 {total}，评价等次 {spec.grade_of(total)}")
     return result

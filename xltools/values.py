@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from .numbers import parse_amount, parse_count, parse_percent
+from .numbers import parse_amount, parse_count, parse_percent, parse_score
 from .spec.model import Field
 from .xlsx import excel_date
 
+MAX_NUMBER = Decimal(10) ** 15   # Excel keeps 15 digits; a report's figures are far below this
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(?:(\d{1,2})\s*日?)?)?\s*$")
 
@@ -70,8 +71,10 @@ def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
             parsed = parse_amount(raw, unit=unit)
         elif unit == "%":
             parsed = parse_percent(raw, stored_as_fraction=not isinstance(raw, str))
+        elif unit == "人":
+            parsed = parse_count(raw, ("人", "名"))
         else:
-            parsed = parse_count(raw, ("人", "名") if unit == "人" else ("分",))
+            parsed = parse_score(raw)
         if parsed.error:
             return Coerced(None, error=f"{field.label}：{parsed.error}")
         value = parsed.value
@@ -80,13 +83,17 @@ def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
             f"{field.label}：{parsed.normalized_from}"
         if value is None:
             return Coerced(None, note=note)
-        if unit in ("万元", "元") and value < 0:
+        if abs(value) >= MAX_NUMBER:
+            return Coerced(None, note, f"{field.label}：数值 {raw} 大得不合理")
+        # Range rules are those of the template's validation, i.e. of inputs: a computed balance
+        # may well be negative.
+        if field.kind == "input" and unit in ("万元", "元") and value < 0:
             return Coerced(value, note, f"{field.label}：金额 {value} 不能为负数")
-        if unit in ("万元", "元") and value != value.quantize(Decimal("0.01")):
+        if field.kind == "input" and unit in ("万元", "元") and value != value.quantize(Decimal("0.01")):
             return Coerced(value, note, f"{field.label}：金额 {value} 超过两位小数")
         if unit == "人" and (value < 0 or value != value.to_integral_value()):
             return Coerced(value, note, f"{field.label}：人数 {value} 须为不小于 0 的整数")
-        if unit == "score" and value < 0:
+        if field.kind == "input" and unit == "score" and value < 0:
             return Coerced(value, note, f"{field.label}：分数 {value} 不能为负数")
         return Coerced(value, note)
     if unit in ("date", "month"):

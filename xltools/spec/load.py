@@ -204,14 +204,14 @@ def _expand_rules(rep: Report, rd: dict, place: str):
             raise SpecError(f"{place}.quotes：未知字段 {q['field']}")
         for phrase, ref in q["phrases"].items():
             field_of(ref, "1", f"{place}.quotes.phrases.{phrase}")
-        rep.quotes = Quotes(q["field"], dict(q["phrases"]), q.get("org_table", "income"))
+        rep.quotes = Quotes(q["field"], dict(q["phrases"]), q.get("org_table", "income"), q.get("lead", ""))
         org_table = rep.tables[rep.quotes.org_table]
         for key in org_table.rows:
             if key == org_table.total_row:
                 continue
             pairs = tuple((phrase, field_of(ref, key, place)) for phrase, ref in q["phrases"].items())
             check = Check("text-amount", "quotes", (org_table.name("org", key), q["field"]), "", pairs,
-                          "综述中的金额与表中不符", "error", pairs[0][1])
+                          "综述中的金额与表中不符", "error", pairs[0][1], rep.quotes.lead)
             rep.checks.append(check)
             rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=CHECK_COLUMN, role="check",
                                      check=check, border=False))

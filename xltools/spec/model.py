@@ -92,6 +92,7 @@ class Check:
     message: str
     severity: str = "error"
     anchor: str = ""       # field whose row carries the inline check cell
+    lead: str = ""         # quotes: the words after the 机构名称 that open its sentence
 
 
 @dataclass
@@ -133,6 +134,7 @@ class Quotes:
     field: str
     phrases: dict[str, str]       # phrase -> "table.column"
     org_table: str = "income"
+    lead: str = ""                # the sentence opens with 机构名称 + lead (e.g. "预算支出")
 
 
 @dataclass
