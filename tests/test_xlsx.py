@@ -273,16 +273,16 @@ def test_libreoffice_resave_matches_calamine_and_openpyxl(books, lo_books):
 def test_fast_path_agrees_with_elementtree(books, lo_books, which):
     path = {**books, **lo_books}[which]
     book = open_book(path)
-    strings, dates = book._styles_and_strings()
+    strings, dates = book._strings(), book._date_styles
     if "sharedStrings" in book._parts:
         data = book._xml(book._parts["sharedStrings"])
         assert xlsx._parse_shared_strings(data) == xlsx._parse_shared_strings_etree(data)
     for name in book.sheets:
         data = book._xml(book._sheet_parts[name][1])
         slow = xlsx._parse_sheet_etree(data, strings, dates)
-        fast = xlsx._parse_sheet_fast(data, strings, dates)
-        assert fast is None or fast == slow
-        assert fast is not None  # all these writers produce the canonical form
+        found = xlsx._scan_sheet_fast(data)
+        assert found is not None  # all these writers produce the canonical form
+        assert xlsx._cells_fast(found, strings, dates) == slow
         assert list(book.sheet(name).cells.items()) == list(slow.items())
 
 
@@ -330,7 +330,7 @@ def test_non_canonical_xml_takes_the_elementtree_path(tmp_path):
         "A2": "东京 ", "B2": "<b>&amp;</b>", "C2": 44927, "A3": -5, "B3": False, "C3": "#DIV/0!"}
     assert cells["C2"].is_date and not cells["A2"].is_date  # 31 is the Chinese yyyy"年"m"月"d"日"
     assert cells["C3"].is_error and cells["C3"].formula == "1/0"
-    assert xlsx._parse_sheet_fast(book._xml("xl/worksheets/sheet1.xml"), [], frozenset()) is None
+    assert xlsx._scan_sheet_fast(book._xml("xl/worksheets/sheet1.xml")) is None
 
 
 def test_encodings_and_escapes(tmp_path):
@@ -425,7 +425,7 @@ def assert_refused(path: Path, *words: str, at_sheet: str | None = None) -> str:
     with pytest.raises(BookError) as info:
         book = open_book(path)
         if at_sheet is not None:
-            book.sheet(at_sheet)
+            book.sheet(at_sheet).cells      # cells decode on demand: ask for all of them
     message = str(info.value)
     assert message.startswith(f"文件 {path} ") and "\n" not in message
     for word in words:

@@ -6,6 +6,7 @@ cell patcher (which cell to edit).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MAX_ROW = 1_048_576
 MAX_COL = 16_384
@@ -44,6 +45,7 @@ def split_a1(a1: str) -> tuple[int, int]:
     return row, col
 
 
+@lru_cache(maxsize=8192)   # every workbook of one template repeats the same name texts
 def split_cell_ref(text: str) -> tuple[str | None, str] | None:
     """A defined name's text -> (sheet or None, "C5") when it denotes exactly one cell.
 

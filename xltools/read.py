@@ -10,6 +10,7 @@ stripped by anyone: a total typed over is reported at its cell.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from .build.names import FINGERPRINT_NAME, REPORT_MARK
 from .data import Filled, Instance
 from .errors import BookError
@@ -29,6 +30,7 @@ def fingerprint_of(workbook_xml: bytes) -> str | None:
     return m.group(1).decode("utf-8") if m else None
 
 
+@lru_cache(maxsize=4096)   # the same formula texts recur in every workbook of one template
 def normalise_formula(text: str | None) -> str | None:
     """Formula text as Excel, WPS, LibreOffice and openpyxl may each write it -> one form."""
     if text is None:
@@ -86,20 +88,47 @@ def _check_fingerprint(book, spec: Spec, label: str) -> None:
                     "请用生成它的规格校验，或让填报单位改用新模板")
 
 
-def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None, label: str,
-                   findings: list[Finding]) -> Instance:
-    inst = Instance(rep, sheet, formulas={})
-    missing = []
-    ws = book.sheet(sheet)
+_FIELD_CELLS: dict[tuple, tuple] = {}
+
+
+def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -> list[tuple]:
+    """(field, A1) of every field, resolved through the book's defined names.
+
+    Workbooks of one template share their names block byte for byte (the reader hands back the
+    same object), so the resolution is done once per template layout, not once per workbook.
+    """
+    key = (id(book.names_source), tuple(book.sheets), rep.id, sheet, scope)
+    hit = _FIELD_CELLS.get(key)
+    if hit is not None and hit[0] is book.names_source:
+        return hit[1]
+    cells, missing = [], []
     for name, f in rep.fields.items():
         where = book.name_cell(name, scope)
         if where is None:
             missing.append(name)
-            continue
-        if where[0] != sheet:
+        elif where[0] != sheet:
             raise BookError(f"文件 {label}：定义名称 {name} 指向工作表“{where[0]}”，应在“{sheet}”（工作表被改名或名称被改动）")
-        cell = ws.get(where[1])
+        else:
+            cells.append((name, f, where[1]))
+    if missing:
+        raise BookError(f"文件 {label}：工作表“{sheet}”缺少 {len(missing)} 个定义名称（如 {', '.join(missing[:3])}），"
+                        "无法按名称读取；请用原模板重新填报")
+    if len(_FIELD_CELLS) > 256:
+        _FIELD_CELLS.clear()
+    _FIELD_CELLS[key] = (book.names_source, cells)
+    return cells
+
+
+def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None, label: str,
+                   findings: list[Finding]) -> Instance:
+    inst = Instance(rep, sheet, formulas={})
+    ws = book.sheet(sheet)
+    for name, f, ref in _field_cells(book, rep, sheet, scope, label):
+        cell = ws.get(ref)
         raw = cell.value if cell is not None else None
+        if raw is None:            # most cells of a report are blank
+            inst.values[name] = None
+            continue
         if cell is not None and cell.is_error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{f.label}：单元格显示错误值 {raw}", actual=raw))
             inst.values[name] = None
@@ -110,10 +139,7 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}，请改填数字", actual=str(raw)))
         if c.error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
-    if missing:
-        raise BookError(f"文件 {label}：工作表“{sheet}”缺少 {len(missing)} 个定义名称（如 {', '.join(missing[:3])}），"
-                        "无法按名称读取；请用原模板重新填报")
-    for ref, expected in expected_formulas(spec, rep.id).items():
+    for ref in expected_formulas(spec, rep.id):
         cell = ws.get(ref)
         inst.formulas[ref] = cell.formula if cell is not None else None
     return inst

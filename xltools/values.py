@@ -8,12 +8,13 @@ refused them.
 """
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date, datetime
 from decimal import Decimal
 
-from .numbers import parse_amount, parse_count, parse_percent, parse_score
+from .numbers import float_to_decimal, parse_amount, parse_count, parse_percent, parse_score
 from .spec.model import Field
 from .xlsx import excel_date
 
@@ -22,8 +23,7 @@ _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(?:(\d{1,2})\s*日?)?)?\s*$")
 
 
-@dataclass(frozen=True)
-class Coerced:
+class Coerced(NamedTuple):      # a tuple: the checker makes one per field of every workbook
     value: object                 # Decimal | str | date | None
     note: str | None = None       # normalised from text: a warning
     error: str | None = None      # unreadable or out of range: an error
@@ -67,20 +67,25 @@ def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
         return Coerced(None)
     unit = field.unit
     if field.numeric:
-        if unit in ("万元", "元"):
-            parsed = parse_amount(raw, unit=unit)
-        elif unit == "%":
-            parsed = parse_percent(raw, stored_as_fraction=not isinstance(raw, str))
-        elif unit == "人":
-            parsed = parse_count(raw, ("人", "名"))
+        kind = type(raw)
+        if (kind is int or (kind is float and math.isfinite(raw))) and unit != "%":
+            # The common case, a real number in a number cell: no text to normalise.
+            value, note = (float_to_decimal(raw) if kind is float else Decimal(raw)), None
         else:
-            parsed = parse_score(raw)
-        if parsed.error:
-            return Coerced(None, error=f"{field.label}：{parsed.error}")
-        value = parsed.value
-        plain = isinstance(raw, str) and _PLAIN_NUMBER.fullmatch(raw) is not None
-        note = None if (from_text_ok and plain) or not parsed.normalized_from else \
-            f"{field.label}：{parsed.normalized_from}"
+            if unit in ("万元", "元"):
+                parsed = parse_amount(raw, unit=unit)
+            elif unit == "%":
+                parsed = parse_percent(raw, stored_as_fraction=not isinstance(raw, str))
+            elif unit == "人":
+                parsed = parse_count(raw, ("人", "名"))
+            else:
+                parsed = parse_score(raw)
+            if parsed.error:
+                return Coerced(None, error=f"{field.label}：{parsed.error}")
+            value = parsed.value
+            plain = isinstance(raw, str) and _PLAIN_NUMBER.fullmatch(raw) is not None
+            note = None if (from_text_ok and plain) or not parsed.normalized_from else \
+                f"{field.label}：{parsed.normalized_from}"
         if value is None:
             return Coerced(None, note=note)
         if abs(value) >= MAX_NUMBER:

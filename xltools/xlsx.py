@@ -32,7 +32,7 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from dataclasses import dataclass
+from functools import lru_cache
 from struct import error as struct_error
 
 from .a1 import MAX_COL, MAX_ROW, column_letters, column_number, shift_formula, split_a1, split_cell_ref  # noqa: F401
@@ -55,31 +55,79 @@ _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 
 
-@dataclass(slots=True)
 class Cell:
-    """One cell as stored in the file."""
+    """One cell as stored in the file.
 
-    value: str | int | float | bool | None = None  # cached value; an error is a str like "#REF!"
-    formula: str | None = None  # without "="; a shared-formula follower gets its own text
-    style: int = 0  # index into the workbook's cellXfs (see Book.number_format)
-    is_date: bool = False  # the style's number format shows a date/time: value is a serial
-    is_error: bool = False  # value is an Excel error such as "#DIV/0!"
+    value    cached value; an error is a str like "#REF!"
+    formula  without "="; a shared-formula follower gets its own text
+    style    index into the workbook's cellXfs (see Book.number_format)
+    is_date  the style's number format shows a date/time: value is a serial
+    is_error value is an Excel error such as "#DIV/0!"
+    """
+
+    __slots__ = ("value", "formula", "style", "_date", "is_error")
+
+    def __init__(self, value=None, formula=None, style=0, is_date=False, is_error=False):
+        self.value, self.formula, self.style, self.is_error = value, formula, style, is_error
+        self._date = is_date      # a bool, or the book's date-style lookup: styles.xml is parsed
+                                  # only when someone asks (the checker never does)
+
+    @property
+    def is_date(self) -> bool:
+        if callable(self._date):
+            self._date = self.style in self._date()
+        return self._date
+
+    @is_date.setter
+    def is_date(self, value: bool):
+        self._date = value
+
+    def _key(self):
+        return (self.value, self.formula, self.style, self.is_date, self.is_error)
+
+    def __eq__(self, other):
+        return isinstance(other, Cell) and self._key() == other._key()
+
+    __hash__ = None
+
+    def __repr__(self):
+        return (f"Cell(value={self.value!r}, formula={self.formula!r}, style={self.style}, "
+                f"is_date={self.is_date}, is_error={self.is_error})")
 
 
 class Sheet:
-    """One worksheet's cells keyed by A1 ("C5", no $), in file order."""
+    """One worksheet's cells keyed by A1 ("C5", no $), in file order.
 
-    __slots__ = ("name", "cells")
+    A sheet in canonical form is only scanned when read; each cell is decoded when first asked
+    for (`get`), since a checker reads a third of the cells of a report sheet.
+    """
 
-    def __init__(self, name: str, cells: dict[str, Cell]):
+    __slots__ = ("name", "_cells", "_raw", "_build")
+
+    def __init__(self, name: str, cells: dict[str, Cell] | None = None, raw=None, build=None):
         self.name = name
-        self.cells = cells
+        self._cells = cells if cells is not None else {}
+        self._raw, self._build = raw, build      # raw: {b"C5": regex groups}, decoded by build()
+
+    @property
+    def cells(self) -> dict[str, Cell]:
+        if self._raw is not None:
+            for key in self._raw:
+                self.get(key.decode())
+            ordered = {key.decode(): self._cells[key.decode()] for key in self._raw}
+            self._cells, self._raw = ordered, None
+        return self._cells
 
     def get(self, a1: str) -> Cell | None:
         """The cell at `a1` ("C5", "$C$5" or "c5"), or None when the file has no such cell."""
-        cell = self.cells.get(a1)
+        cell = self._cells.get(a1)
         if cell is None and ("$" in a1 or not a1.isupper()):
-            cell = self.cells.get(a1.replace("$", "").upper())
+            a1 = a1.replace("$", "").upper()
+            cell = self._cells.get(a1)
+        if cell is None and self._raw is not None:
+            groups = self._raw.get(a1.encode())
+            if groups is not None:
+                cell = self._cells[a1] = self._build(groups)
         return cell
 
     def __repr__(self):
@@ -154,6 +202,50 @@ def _xml_texts(items: list[bytes]) -> list[str]:
         for i, y in zip(marked, root):
             out[i] = y.text or ""
     return out
+
+
+_XML_REF = re.compile(rb"&(?:(amp|lt|gt|quot|apos)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));")
+_PREDEFINED = {b"amp": "&", b"lt": "<", b"gt": ">", b"quot": '"', b"apos": "'"}
+
+
+@lru_cache(maxsize=4096)   # formula texts recur in every workbook of one template
+def _xml_text(raw: bytes) -> str:
+    """One element text as the XML parser returns it (one cell decoded on demand).
+
+    The part passed the DTD check, so only the five predefined entities and character
+    references can occur; anything else goes to the parser, which reports it.
+    """
+    if b"&" not in raw:
+        return raw.decode("utf-8")
+    if raw.count(b"&") != len(_XML_REF.findall(raw)):
+        return _xml_texts([raw])[0]
+    if b"&#" not in raw:
+        return (raw.replace(b"&quot;", b'"').replace(b"&apos;", b"'").replace(b"&lt;", b"<")
+                .replace(b"&gt;", b">").replace(b"&amp;", b"&").decode("utf-8"))
+    return _XML_REF.sub(lambda m: (_PREDEFINED[m.group(1)] if m.group(1) else chr(
+        int(m.group(2)) if m.group(2) else int(m.group(3), 16))).encode("utf-8"), raw).decode("utf-8")
+
+
+_DEFINED_NAME = re.compile(rb'<definedName((?: \w+="[^"]*")*)>([^<]*)</definedName>')
+_NAME_ATTR = re.compile(rb' name="([^"]*)"')
+_LOCAL_SHEET = re.compile(rb' localSheetId="([0-9]+)"')
+
+
+@lru_cache(maxsize=64)     # workbooks of one template share their names block byte for byte
+def _defined_names_fast(block: bytes) -> tuple[tuple[int | None, str, str], ...] | None:
+    """(localSheetId, name, text) of each <definedName>, or None if not in canonical form."""
+    if not _plain(block):
+        return None
+    found = _DEFINED_NAME.findall(block)
+    if len(found) != block.count(b"<definedName"):
+        return None
+    out = []
+    for attrs, text in found:
+        name, local = _NAME_ATTR.search(attrs), _LOCAL_SHEET.search(attrs)
+        if name is None:
+            return None
+        out.append((int(local.group(1)) if local else None, _xml_text(name.group(1)), _xml_text(text)))
+    return tuple(out)
 
 
 def _unescape_ooxml(text: str) -> str:
@@ -373,11 +465,11 @@ def _expand_shared(cells: dict[str, Cell], shared: list[tuple[str, dict]]) -> No
             cells[a1].formula = shift_formula(base, row - row0, col - col0)
 
 
-def _parse_sheet_fast(data: bytes, shared_strings, date_styles) -> dict[str, Cell] | None:
-    """Cells via the canonical-form regex, or None when the part is not in canonical form."""
+def _scan_sheet_fast(data: bytes) -> list[tuple] | None:
+    """The regex groups of every cell in canonical form, or None when the part is not."""
     start = data.find(b"<sheetData>")
     if start < 0:
-        return {} if b"<sheetData/>" in data else None
+        return [] if b"<sheetData/>" in data else None
     end = data.find(b"</sheetData>", start)
     if end < 0:
         return None  # broken; let the parser say where
@@ -387,32 +479,37 @@ def _parse_sheet_fast(data: bytes, shared_strings, date_styles) -> dict[str, Cel
     found = _FAST_CELL.findall(body)
     if len(found) != len(_CELL_TAG.findall(body)):
         return None
-    cells: dict[str, Cell] = {}
-    shared, escaped = [], []  # escaped: (cell, attribute, raw text, is rich text) to unescape
-    for r, s, t, fattrs, ftext, v, inline, rich_inline in found:
-        style = int(s) if s else 0
-        cell = cells[r.decode()] = Cell(None, None, style, style in date_styles)
-        if ftext:
-            cell.formula = ftext.decode()
-            if b"&" in ftext:
-                escaped.append((cell, "formula", ftext, False))
-        if fattrs and b' t="shared"' in fattrs:
-            shared.append((r.decode(), _formula_attrs(fattrs)))
-        if not t or t == b"n":  # the common cases first, without decoding
-            if v:
-                cell.value = int(v) if v.lstrip(b"-").isdigit() else float(v)
-        elif t == b"s" and v:
-            cell.value = shared_strings[int(v)]
-        else:
-            rich = t == b"inlineStr"
-            text = (_t_bytes(rich_inline) if rich_inline else inline) if rich else v
-            if b"&" in text:
-                escaped.append((cell, "value", text, rich))
-            cell.value, cell.is_error = _value(t.decode(), v.decode() or None,
-                                               _unescape_ooxml(text.decode()), shared_strings)
-    if escaped:
-        for (cell, attribute, _, rich), text in zip(escaped, _xml_texts([e[2] for e in escaped])):
-            setattr(cell, attribute, _unescape_ooxml(text) if rich else text)
+    return found
+
+
+def _decode_cell(groups: tuple, shared_strings, dates) -> Cell:
+    """One cell from its regex groups (see _FAST_CELL)."""
+    _, s, t, fattrs, ftext, v, inline, rich_inline = groups
+    style = int(s) if s else 0
+    cell = Cell(None, None, style, dates)
+    if ftext:
+        cell.formula = _xml_text(ftext)
+    if not t or t == b"n":  # the common cases first, without decoding
+        if v:
+            cell.value = int(v) if v.lstrip(b"-").isdigit() else float(v)
+    elif t == b"s" and v:
+        cell.value = shared_strings[int(v)]
+    else:
+        rich = t == b"inlineStr"
+        text = (_t_bytes(rich_inline) if rich_inline else inline) if rich else v
+        cell.value, cell.is_error = _value(t.decode(), v.decode() or None,
+                                           _unescape_ooxml(text.decode()), shared_strings)
+        if b"&" in text:
+            plain = _xml_text(text)
+            cell.value = _unescape_ooxml(plain) if rich else plain
+    return cell
+
+
+def _cells_fast(found: list[tuple], shared_strings, dates) -> dict[str, Cell]:
+    """Every cell decoded at once: needed where shared formulas tie cells together."""
+    cells = {groups[0].decode(): _decode_cell(groups, shared_strings, dates) for groups in found}
+    shared = [(groups[0].decode(), _formula_attrs(groups[3])) for groups in found
+              if groups[3] and b' t="shared"' in groups[3]]
     _expand_shared(cells, shared)
     return cells
 
@@ -446,7 +543,7 @@ def _raw_etree(sheet_data, ns: str):
             )
 
 
-def _parse_sheet_etree(data: bytes, shared_strings, date_styles) -> dict[str, Cell]:
+def _parse_sheet_etree(data: bytes, shared_strings, dates) -> dict[str, Cell]:
     root = ET.fromstring(data)
     ns = _namespace(root)
     sheet_data = root.find(ns + "sheetData")
@@ -454,7 +551,7 @@ def _parse_sheet_etree(data: bytes, shared_strings, date_styles) -> dict[str, Ce
     shared = []
     for a1, style, t, fattrs, ftext, v, inline in _raw_etree(sheet_data if sheet_data is not None else (), ns):
         value, is_error = _value(t, v, inline, shared_strings)
-        cells[a1] = Cell(value, ftext, style, style in date_styles, is_error)
+        cells[a1] = Cell(value, ftext, style, dates, is_error)
         if fattrs is not None and fattrs.get("t") == "shared":
             shared.append((a1, fattrs))
     _expand_shared(cells, shared)
@@ -471,6 +568,23 @@ def _part_path(base_part: str, target: str) -> str:
         return target[1:]
     folder = base_part.rsplit("/", 1)[0] + "/" if "/" in base_part else ""
     return os.path.normpath(folder + target).replace("\\", "/")
+
+
+_BY_SCOPE: dict[tuple[int, tuple], tuple] = {}
+
+
+def _names_by_scope(names: tuple, sheets: tuple) -> dict[tuple[str | None, str], str]:
+    """{(sheet or None, name): text}; localSheetId is a position in <sheets>. Shared (read-only)
+    between workbooks whose names block and sheets are the same objects/values."""
+    key = (id(names), sheets)
+    hit = _BY_SCOPE.get(key)
+    if hit is not None and hit[0] is names:
+        return hit[1]
+    out = {(None if scope is None else sheets[scope], name): text for scope, name, text in names}
+    if len(_BY_SCOPE) > 64:
+        _BY_SCOPE.clear()
+    _BY_SCOPE[key] = (names, out)
+    return out
 
 
 class Book:
@@ -579,6 +693,15 @@ class Book:
         self._parse(main, lambda data: self._read_workbook_xml(data, rels))
 
     def _read_workbook_xml(self, data: bytes, rels) -> None:
+        # The names block is nine tenths of workbook.xml here: read it by regex (cached across
+        # workbooks of one template) and leave the small rest to ElementTree.
+        names = None
+        start, end = data.find(b"<definedNames>"), data.find(b"</definedNames>")
+        if 0 <= start < end:
+            block = data[start + len(b"<definedNames>"):end]
+            names = _defined_names_fast(block)
+            if names is not None:
+                data = data[:start] + data[end + len(b"</definedNames>"):]
         root = ET.fromstring(data)
         ns = _namespace(root)
         self.sheets: list[str] = []
@@ -589,12 +712,12 @@ class Book:
             self._sheet_parts[sheet.get("name")] = rels.get(rid)
         pr = root.find(ns + "workbookPr")
         self.date1904: bool = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
-        self.defined_names: dict[tuple[str | None, str], str] = {}
-        for dn in root.iter(ns + "definedName"):
-            scope = dn.get("localSheetId")  # position in <sheets>, for sheet-scoped names
-            self.defined_names[(None if scope is None else self.sheets[int(scope)], dn.get("name"))] = \
-                dn.text or ""
-        self._names_folded = {(s, n.casefold()): v for (s, n), v in self.defined_names.items()}
+        if names is None:
+            names = tuple((None if dn.get("localSheetId") is None else int(dn.get("localSheetId")),
+                           dn.get("name"), dn.text or "") for dn in root.iter(ns + "definedName"))
+        self.names_source = names   # the same object for every workbook of one template (cached)
+        self.defined_names: dict[tuple[str | None, str], str] = _names_by_scope(names, tuple(self.sheets))
+        self._names_folded: dict | None = None
 
     # -- names -----------------------------------------------------------------------------
 
@@ -604,6 +727,8 @@ class Book:
         for key in ((scope, name), (None, name)) if scope is not None else ((None, name),):
             if key in self.defined_names:
                 return self.defined_names[key]
+            if self._names_folded is None:
+                self._names_folded = {(s, n.casefold()): v for (s, n), v in self.defined_names.items()}
             folded = self._names_folded.get((key[0], key[1].casefold()))
             if folded is not None:
                 return folded
@@ -617,20 +742,35 @@ class Book:
 
     # -- sheets and styles -----------------------------------------------------------------
 
-    def _styles_and_strings(self):
+    def _decode(self, part: str, groups, strings, dates) -> Cell:
+        """A lazily decoded cell; a damaged one is the same BookError as when parsing eagerly."""
+        try:
+            return _decode_cell(groups, strings, dates)
+        except ET.ParseError:
+            raise self._error(f"已损坏：部件 {part} 不是有效的 XML") from None
+        except (ValueError, KeyError, IndexError, TypeError, UnicodeError, OverflowError) as err:
+            detail = f"（{err}）" if isinstance(err, _Malformed) else ""
+            raise self._error(f"已损坏：部件 {part} 的内容无法读取{detail}") from err
+
+    def _strings(self) -> list[str]:
+        if self._shared_strings is None:
+            sst = self._parts.get("sharedStrings")
+            self._shared_strings = self._parse(sst, _parse_shared_strings) if sst and self.has_part(sst) else []
+        return self._shared_strings
+
+    def _formats(self) -> tuple[list[str], frozenset[int]]:
         if self._styles is None:
             styles = self._parts.get("styles")
             self._styles = self._parse(styles, _parse_styles) if styles and self.has_part(styles) \
                 else ([], frozenset())
-            sst = self._parts.get("sharedStrings")
-            self._shared_strings = self._parse(sst, _parse_shared_strings) \
-                if sst and self.has_part(sst) else []
-        return self._shared_strings, self._styles[1]
+        return self._styles
+
+    def _date_styles(self) -> frozenset[int]:
+        return self._formats()[1]
 
     def number_format(self, style: int) -> str:
         """The number format code of a cell style index ("General" when unknown)."""
-        self._styles_and_strings()
-        formats = self._styles[0]
+        formats = self._formats()[0]
         return formats[style] if 0 <= style < len(formats) else "General"
 
     def sheet(self, name: str) -> Sheet:
@@ -643,16 +783,21 @@ class Book:
         target = self._sheet_parts[name]
         if target is None or not self.has_part(target[1]):
             raise self._error(f"已损坏：工作表「{name}」的内容缺失")
-        cells: dict[str, Cell] = {}
+        sheet = Sheet(name)
         if target[0] == "worksheet":
-            shared_strings, date_styles = self._styles_and_strings()
+            strings, dates = self._strings(), self._date_styles
 
             def parse(data):
-                fast = _parse_sheet_fast(data, shared_strings, date_styles)
-                return fast if fast is not None else _parse_sheet_etree(data, shared_strings, date_styles)
+                found = _scan_sheet_fast(data)
+                if found is None:
+                    return Sheet(name, _parse_sheet_etree(data, strings, dates))
+                if b' t="shared"' in data and any(groups[3] and b' t="shared"' in groups[3] for groups in found):
+                    return Sheet(name, _cells_fast(found, strings, dates))
+                return Sheet(name, raw={groups[0]: groups for groups in found},
+                             build=lambda groups: self._decode(target[1], groups, strings, dates))
 
-            cells = self._parse(target[1], parse)
-        sheet = self._sheet_cache[name] = Sheet(name, cells)
+            sheet = self._parse(target[1], parse)
+        self._sheet_cache[name] = sheet
         return sheet
 
 

@@ -236,12 +236,19 @@ def _check_dependencies(rep: Report, place: str):
     for f in rep.inputs:
         if f.name in producers:
             raise SpecError(f"{place}：字段 {f.name} 是填报项，却又被规则 {producers[f.name].code} 计算")
+    rep.order = None
     order = topo_order(rep)   # raises on cycles
     assert len(order) == len(producers)
 
 
 def topo_order(rep: Report) -> list:
     """Sum and copy rules in an order where every rule comes after the rules it reads."""
+    if rep.order is None:
+        rep.order = _topo_order(rep)
+    return rep.order
+
+
+def _topo_order(rep: Report) -> list:
     rules = {r.target: r for r in list(rep.sums) + list(rep.copies)}
     done, order, visiting = set(), [], set()
 

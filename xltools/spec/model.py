@@ -154,6 +154,7 @@ class Report:
     checks: list[Check] = field(default_factory=list)
     quotes: Quotes | None = None
     last_row: int = 0
+    order: list | None = None     # the rules in dependency order (spec.load.topo_order)
 
     def cell(self, name: str) -> str:
         return self.fields[name].cell
