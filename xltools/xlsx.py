@@ -364,8 +364,33 @@ def _parse_shared_strings(data: bytes) -> list[str]:
                 flat = flat.replace(glue, b"")
         found = _SI_SIMPLE.findall(flat)
         if len(found) == len(_SI_TAG.findall(data)):
-            return [_unescape_ooxml(text) for text in _xml_texts(found)]
+            return _Strings(found)
     return _parse_shared_strings_etree(data)
+
+
+class _Strings:
+    """The shared-strings table, each string decoded when a cell first asks for it (a checker
+    reads a fraction of them; the long narratives are among those it does read)."""
+
+    __slots__ = ("_raw", "_done")
+
+    def __init__(self, raw: list[bytes]):
+        self._raw, self._done = raw, {}
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __getitem__(self, i: int) -> str:
+        text = self._done.get(i)
+        if text is None:
+            text = self._done[i] = _unescape_ooxml(_xml_text(self._raw[i]))
+        return text
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self._raw)))
+
+    def __eq__(self, other):
+        return list(self) == list(other)
 
 
 def _rich_text_etree(elem, ns: str) -> str:
