@@ -17,6 +17,8 @@ from openpyxl.workbook.defined_name import DefinedName
 from python_calamine import CalamineWorkbook
 
 from xltools import xlsx
+from xltools.xlsx import book as xlsx_book
+from xltools.xlsx import parts as xlsx_parts
 from xltools.errors import BookError
 from xltools.xlsx import open_book, shift_formula, split_cell_ref
 
@@ -276,13 +278,13 @@ def test_fast_path_agrees_with_elementtree(books, lo_books, which):
     strings, dates = book._strings(), book._date_styles
     if "sharedStrings" in book._parts:
         data = book._xml(book._parts["sharedStrings"])
-        assert xlsx._parse_shared_strings(data) == xlsx._parse_shared_strings_etree(data)
+        assert xlsx_parts._parse_shared_strings(data) == xlsx_parts._parse_shared_strings_etree(data)
     for name in book.sheets:
         data = book._xml(book._sheet_parts[name][1])
-        slow = xlsx._parse_sheet_etree(data, strings, dates)
-        found = xlsx._scan_sheet_fast(data)
+        slow = xlsx_parts._parse_sheet_etree(data, strings, dates)
+        found = xlsx_parts._scan_sheet_fast(data)
         assert found is not None  # all these writers produce the canonical form
-        assert xlsx._cells_fast(found, strings, dates) == slow
+        assert xlsx_parts._cells_fast(found, strings, dates) == slow
         assert list(book.sheet(name).cells.items()) == list(slow.items())
 
 
@@ -330,7 +332,7 @@ def test_non_canonical_xml_takes_the_elementtree_path(tmp_path):
         "A2": "东京 ", "B2": "<b>&amp;</b>", "C2": 44927, "A3": -5, "B3": False, "C3": "#DIV/0!"}
     assert cells["C2"].is_date and not cells["A2"].is_date  # 31 is the Chinese yyyy"年"m"月"d"日"
     assert cells["C3"].is_error and cells["C3"].formula == "1/0"
-    assert xlsx._scan_sheet_fast(book._xml("xl/worksheets/sheet1.xml")) is None
+    assert xlsx_parts._scan_sheet_fast(book._xml("xl/worksheets/sheet1.xml")) is None
 
 
 def test_encodings_and_escapes(tmp_path):
@@ -516,7 +518,7 @@ def test_zip_bomb_by_ratio_and_by_total(tmp_path, monkeypatch):
     ratio = rezip(tmp_path / "ratio.xlsx", {**parts, "xl/media/pad.bin": bytes(20 * 2**20)})
     assert_refused(ratio, "压缩比")
     # The total limit with a small budget: members of ordinary ratio that add up too much.
-    monkeypatch.setattr(xlsx, "MAX_TOTAL_BYTES", 3 * 2**20)
+    monkeypatch.setattr(xlsx_book, "MAX_TOTAL_BYTES", 3 * 2**20)
     text = os.urandom(2**20).translate(bytes(b"ACGT"[i % 4] for i in range(256)))  # ~4:1
     total = rezip(tmp_path / "total.xlsx", {**parts, **{f"xl/media/p{i}.bin": text for i in range(4)}})
     assert_refused(total, "超过上限 3 MB")

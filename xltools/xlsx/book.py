@@ -1,0 +1,342 @@
+"""Opening an .xlsx safely and reading its workbook part: sheets, defined names, parts."""
+from __future__ import annotations
+
+import errno
+import io
+import os
+import xml.etree.ElementTree as ET
+import zipfile
+import zlib
+from struct import error as struct_error
+
+from ..a1 import split_cell_ref
+from ..errors import BookError
+from .parts import (Cell, Sheet, _cells_fast, _decode_cell, _defined_names_fast, _DoctypeFound, _Malformed,
+                    _namespace, _parse_shared_strings, _parse_sheet_etree, _parse_styles, _prepare_xml,
+                    _scan_sheet_fast)
+
+# Report workbooks are tens of kilobytes; these limits only stop hostile or broken files.
+MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_MEMBER_BYTES = 50 * 1024 * 1024
+MAX_TOTAL_BYTES = 200 * 1024 * 1024
+MAX_MEMBERS = 10_000
+# XML deflates 5-30x; a sheet of thousands of identical empty styled cells may reach ~150x.
+# Zip bombs reach 1000x. The ratio is only judged for members big enough to matter.
+MAX_RATIO = 200
+RATIO_FLOOR_BYTES = 1024 * 1024
+
+
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+
+
+# ---------------------------------------------------------------------------------------------
+# The book
+
+
+def _part_path(base_part: str, target: str) -> str:
+    """A relationship target resolved against the folder of the part that holds it."""
+    if target.startswith("/"):
+        return target[1:]
+    folder = base_part.rsplit("/", 1)[0] + "/" if "/" in base_part else ""
+    return os.path.normpath(folder + target).replace("\\", "/")
+
+
+_BY_SCOPE: dict[tuple[int, tuple], tuple] = {}
+
+
+def _names_by_scope(names: tuple, sheets: tuple) -> dict[tuple[str | None, str], str]:
+    """{(sheet or None, name): text}; localSheetId is a position in <sheets>. Shared (read-only)
+    between workbooks whose names block and sheets are the same objects/values."""
+    key = (id(names), sheets)
+    hit = _BY_SCOPE.get(key)
+    if hit is not None and hit[0] is names:
+        return hit[1]
+    out = {(None if scope is None else sheets[scope], name): text for scope, name, text in names}
+    if len(_BY_SCOPE) > 64:
+        _BY_SCOPE.clear()
+    _BY_SCOPE[key] = (names, out)
+    return out
+
+
+class Book:
+    """An opened workbook. Parts are parsed on first use and cached; nothing is written."""
+
+    def __init__(self, label: str, archive: zipfile.ZipFile):
+        self.label = label
+        self._zip = archive
+        self._members = {i.filename: i for i in archive.infolist()}
+        self._members_lower = {k.lower(): v for k, v in self._members.items()}
+        self._sheet_cache: dict[str, Sheet] = {}
+        self._shared_strings: list[str] | None = None
+        self._styles: tuple[list[str], frozenset[int]] | None = None
+        self._load_workbook()
+
+    def __repr__(self):
+        return f"Book({self.label!r}, sheets={self.sheets!r})"
+
+    # -- parts -----------------------------------------------------------------------------
+
+    def _error(self, text: str) -> BookError:
+        return BookError(f"文件 {self.label} {text}")
+
+    def _info(self, name: str) -> zipfile.ZipInfo | None:
+        name = name.lstrip("/")
+        # OPC part names are case-insensitive; a few tools write xl/SharedStrings.xml.
+        return self._members.get(name) or self._members_lower.get(name.lower())
+
+    def has_part(self, name: str) -> bool:
+        return self._info(name) is not None
+
+    def read_part(self, name: str) -> bytes:
+        """A zip member's bytes (sizes were checked when the book was opened)."""
+        info = self._info(name)
+        if info is None:
+            raise self._error(f"缺少部件 {name}，不是完整的 Excel 工作簿（.xlsx）")
+        try:
+            with self._zip.open(info) as member:
+                data = member.read(MAX_MEMBER_BYTES + 1)
+        except NotImplementedError:
+            raise self._error(f"的部件 {name} 使用了不支持的压缩方式，请在 Excel 中重新保存") from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError,
+                OverflowError, struct_error) as err:
+            raise self._error(f"已损坏：部件 {name} 无法解压（校验失败或数据不完整）") from err
+        if len(data) > MAX_MEMBER_BYTES:
+            raise self._error(f"可疑，已拒绝读取：部件 {name} 解压后超过 {MAX_MEMBER_BYTES // 2**20} MB")
+        return data
+
+    def _xml(self, name: str) -> bytes:
+        try:
+            return _prepare_xml(self.read_part(name))
+        except _DoctypeFound:
+            raise self._error(f"的部件 {name} 含有 XML 文档类型声明（DTD/实体），"
+                              "Excel 不会写出这种内容，可能是恶意构造的文件，已拒绝读取") from None
+        except (ValueError, UnicodeError) as err:
+            raise self._error(f"已损坏：部件 {name} 的文字编码无法识别") from err
+
+    def _parse(self, name: str, parse):
+        """Run `parse` on a part; any failure becomes a BookError naming the part."""
+        data = self._xml(name)
+        try:
+            return parse(data)
+        except ET.ParseError as err:
+            line, col = err.position
+            raise self._error(f"已损坏：部件 {name} 不是有效的 XML（第 {line} 行第 {col} 列）") from None
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, UnicodeError,
+                OverflowError, RecursionError) as err:
+            # Our own findings are Chinese; Python's messages stay in the chained cause.
+            detail = f"（{err}）" if isinstance(err, _Malformed) else ""
+            raise self._error(f"已损坏：部件 {name} 的内容无法读取{detail}") from err
+
+    def _relationships(self, part: str) -> dict[str, tuple[str, str]]:
+        """rId -> (relationship type's last word, target part path) for one part's .rels."""
+        folder, _, leaf = part.rpartition("/")
+        rels_name = f"{folder}/_rels/{leaf}.rels" if folder else f"_rels/{leaf}.rels"
+        if not self.has_part(rels_name):
+            return {}
+
+        def parse(data):
+            out = {}
+            for rel in ET.fromstring(data):
+                if rel.get("TargetMode") == "External" or not rel.get("Target"):
+                    continue
+                kind = rel.get("Type", "").rsplit("/", 1)[-1]
+                out[rel.get("Id")] = (kind, _part_path(part, rel.get("Target")))
+            return out
+
+        return self._parse(rels_name, parse)
+
+    # -- workbook --------------------------------------------------------------------------
+
+    def _load_workbook(self) -> None:
+        root_rels = self._relationships("") if self.has_part("_rels/.rels") else {}
+        main = next((t for k, t in root_rels.values() if k == "officeDocument"), "xl/workbook.xml")
+        if not self.has_part(main):
+            hint = ""
+            if self.has_part("content.xml") and self.has_part("mimetype"):
+                hint = "这是 OpenDocument 表格（.ods），请在 WPS、Excel 或 LibreOffice 中另存为 .xlsx"
+            elif self.has_part("word/document.xml"):
+                hint = "这是 Word 文档"
+            raise self._error(f"不是 Excel 工作簿（.xlsx）：缺少 {main}。{hint}".rstrip("。"))
+        self._main = main
+        rels = self._relationships(main)
+        self._parts = {kind: target for kind, target in rels.values()
+                       if kind in ("sharedStrings", "styles")}
+        self._parse(main, lambda data: self._read_workbook_xml(data, rels))
+
+    def _read_workbook_xml(self, data: bytes, rels) -> None:
+        # The names block is nine tenths of workbook.xml here: read it by regex (cached across
+        # workbooks of one template) and leave the small rest to ElementTree.
+        names = None
+        start, end = data.find(b"<definedNames>"), data.find(b"</definedNames>")
+        if 0 <= start < end:
+            block = data[start + len(b"<definedNames>"):end]
+            names = _defined_names_fast(block)
+            if names is not None:
+                data = data[:start] + data[end + len(b"</definedNames>"):]
+        root = ET.fromstring(data)
+        ns = _namespace(root)
+        self.sheets: list[str] = []
+        self._sheet_parts: dict[str, tuple[str, str] | None] = {}
+        for sheet in root.iter(ns + "sheet"):
+            rid = sheet.get(f"{{{_REL_NS}}}id") or sheet.get(f"{{{_STRICT_REL_NS}}}id")
+            self.sheets.append(sheet.get("name"))
+            self._sheet_parts[sheet.get("name")] = rels.get(rid)
+        pr = root.find(ns + "workbookPr")
+        self.date1904: bool = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+        if names is None:
+            names = tuple((None if dn.get("localSheetId") is None else int(dn.get("localSheetId")),
+                           dn.get("name"), dn.text or "") for dn in root.iter(ns + "definedName"))
+        self.names_source = names   # the same object for every workbook of one template (cached)
+        self.defined_names: dict[tuple[str | None, str], str] = _names_by_scope(names, tuple(self.sheets))
+        self._names_folded: dict | None = None
+
+    # -- names -----------------------------------------------------------------------------
+
+    def defined_name(self, name: str, scope: str | None = None) -> str | None:
+        """A name's formula text as Excel resolves it on sheet `scope`: that sheet's own name
+        first, then the workbook-level one. Names compare case-insensitively, as in Excel."""
+        for key in ((scope, name), (None, name)) if scope is not None else ((None, name),):
+            if key in self.defined_names:
+                return self.defined_names[key]
+            if self._names_folded is None:
+                self._names_folded = {(s, n.casefold()): v for (s, n), v in self.defined_names.items()}
+            folded = self._names_folded.get((key[0], key[1].casefold()))
+            if folded is not None:
+                return folded
+        return None
+
+    def name_cell(self, name: str, scope: str | None = None) -> tuple[str, str] | None:
+        """(sheet, "C5") for a name that points at exactly one cell on a sheet; else None."""
+        text = self.defined_name(name, scope)
+        ref = split_cell_ref(text) if text is not None else None
+        return ref if ref is not None and ref[0] is not None else None
+
+    # -- sheets and styles -----------------------------------------------------------------
+
+    def _decode(self, part: str, groups, strings, dates) -> Cell:
+        """A lazily decoded cell; a damaged one is the same BookError as when parsing eagerly."""
+        try:
+            return _decode_cell(groups, strings, dates)
+        except ET.ParseError:
+            raise self._error(f"已损坏：部件 {part} 不是有效的 XML") from None
+        except (ValueError, KeyError, IndexError, TypeError, UnicodeError, OverflowError) as err:
+            detail = f"（{err}）" if isinstance(err, _Malformed) else ""
+            raise self._error(f"已损坏：部件 {part} 的内容无法读取{detail}") from err
+
+    def _strings(self) -> list[str]:
+        if self._shared_strings is None:
+            sst = self._parts.get("sharedStrings")
+            self._shared_strings = self._parse(sst, _parse_shared_strings) if sst and self.has_part(sst) else []
+        return self._shared_strings
+
+    def _formats(self) -> tuple[list[str], frozenset[int]]:
+        if self._styles is None:
+            styles = self._parts.get("styles")
+            self._styles = self._parse(styles, _parse_styles) if styles and self.has_part(styles) \
+                else ([], frozenset())
+        return self._styles
+
+    def _date_styles(self) -> frozenset[int]:
+        return self._formats()[1]
+
+    def number_format(self, style: int) -> str:
+        """The number format code of a cell style index ("General" when unknown)."""
+        formats = self._formats()[0]
+        return formats[style] if 0 <= style < len(formats) else "General"
+
+    def sheet(self, name: str) -> Sheet:
+        """The named sheet, parsed on first use. Chart sheets and the like have no cells."""
+        cached = self._sheet_cache.get(name)
+        if cached is not None:
+            return cached
+        if name not in self._sheet_parts:
+            raise self._error(f"中没有名为「{name}」的工作表（现有：{'、'.join(self.sheets)}）")
+        target = self._sheet_parts[name]
+        if target is None or not self.has_part(target[1]):
+            raise self._error(f"已损坏：工作表「{name}」的内容缺失")
+        sheet = Sheet(name)
+        if target[0] == "worksheet":
+            strings, dates = self._strings(), self._date_styles
+
+            def parse(data):
+                found = _scan_sheet_fast(data)
+                if found is None:
+                    return Sheet(name, _parse_sheet_etree(data, strings, dates))
+                if b' t="shared"' in data and any(groups[3] and b' t="shared"' in groups[3] for groups in found):
+                    return Sheet(name, _cells_fast(found, strings, dates))
+                return Sheet(name, raw={groups[0]: groups for groups in found},
+                             build=lambda groups: self._decode(target[1], groups, strings, dates))
+
+            sheet = self._parse(target[1], parse)
+        self._sheet_cache[name] = sheet
+        return sheet
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening
+
+
+def open_book(path: str | os.PathLike) -> Book:
+    """Open an .xlsx/.xlsm for reading. Raises BookError (Chinese, names the file) when the file
+    cannot be used: empty, not a workbook, .xls, encrypted, truncated, oversized or a zip bomb,
+    missing parts, DTDs, malformed XML."""
+    label = os.fspath(path)
+    label = label.decode(errors="replace") if isinstance(label, bytes) else label
+
+    def fail(text: str) -> BookError:
+        return BookError(f"文件 {label} {text}")
+
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_FILE_BYTES:
+            raise fail(f"过大（{size // 2**20} MB），不是报表工作簿，已拒绝读取")
+        with open(path, "rb") as fh:  # read-only; the whole file, so no handle stays open
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        reason = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限",
+                  errno.EISDIR: "这是一个文件夹"}.get(err.errno, "读取失败")
+        raise fail(f"无法打开：{reason}") from err
+    if not data:
+        raise fail("是空文件（0 字节），不是 Excel 工作簿（.xlsx）")
+    if data.startswith(_CFB_MAGIC):
+        if _ENCRYPTED_PACKAGE in data:
+            raise fail("设置了打开密码（已加密），无法读取：请在 Excel 或 WPS 中取消密码后重新保存为 .xlsx")
+        raise fail("是旧版 Excel 97-2003 工作簿（.xls）或 WPS 表格（.et），不是 .xlsx："
+                   "请在 Excel 或 WPS 中“另存为”Excel 工作簿（.xlsx）后再提交")
+    if not data.startswith(b"PK"):
+        head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+        kind = ("它是网页或 XML 文本（常见于系统导出的“假 .xls”），请用 Excel 打开后另存为 .xlsx"
+                if head.startswith(b"<") else "它是 PDF 文件" if head.startswith(b"%pdf")
+                else "内容无法识别")
+        raise fail(f"不是 Excel 工作簿（.xlsx）：{kind}")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, IndexError,
+            OverflowError, struct_error, NotImplementedError, RuntimeError) as err:
+        raise fail("已损坏或不完整（压缩包结构无法读取），请重新保存或重新下载") from err
+    _check_central_directory(infos, fail)
+    return Book(label, archive)
+
+
+def _check_central_directory(infos, fail) -> None:
+    """Refuse zip bombs by what the central directory declares, before inflating anything.
+    zipfile stops inflating a member at its declared size, so a lying header cannot get past."""
+    if len(infos) > MAX_MEMBERS:
+        raise fail(f"可疑，已拒绝读取：压缩包有 {len(infos)} 个成员")
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise fail(f"的压缩包成员 {info.filename} 已加密，无法读取")
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise fail(f"可疑，已拒绝读取：成员 {info.filename} 解压后 {info.file_size // 2**20} MB，"
+                       f"超过上限 {MAX_MEMBER_BYTES // 2**20} MB")
+        if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise fail(f"可疑，已拒绝读取：成员 {info.filename} 压缩比 "
+                       f"{info.file_size // max(info.compress_size, 1)}:1 异常（疑似“压缩炸弹”）")
+        total += info.file_size
+    if total > MAX_TOTAL_BYTES:
+        raise fail(f"可疑，已拒绝读取：解压后共 {total // 2**20} MB，超过上限 {MAX_TOTAL_BYTES // 2**20} MB")
