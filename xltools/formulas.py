@@ -124,7 +124,7 @@ def value_check(check: Check, get) -> str:
         org, narr = (get(n) for n in check.left)
         if org in (None, "") or narr in (None, ""):
             return ""
-        return "".join(_quote_value(narr, org, phrase, get(name), check.lead) for phrase, name in check.right)
+        return "".join(quote_mismatch(narr, org, phrase, get(name), check.lead) for phrase, name in check.right)
     raise ValueError(check.kind)
 
 
@@ -166,7 +166,8 @@ def _quote_excel(narr: str, org: str, phrase: str, cell: str, lead: str) -> str:
             f'"{phrase}"&{amount}&"元≠"&TEXT(N({cell}),"0.00")&"万元；"),"")')
 
 
-def _quote_value(narrative, org, phrase: str, cell_value, lead: str) -> str:
+def quote_mismatch(narrative, org, phrase: str, cell_value, lead: str) -> str:
+    """"" when the quoted 元 amount matches the 万元 cell (or nothing is quoted), else the check text."""
     text = quoted_amount(narrative, org, phrase, lead)
     if text is None:
         return ""

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .data import Filled, Instance
 from .findings import ERROR, WARNING, Finding, Report
-from .formulas import CENT, _quote_value, money, num, quoted_amount, value_check, value_sum
+from .formulas import CENT, money, num, quote_mismatch, quoted_amount, value_check, value_sum
 from .spec import topo_order
 from .spec.model import IndicatorTable, Spec, SumRule
 
@@ -84,7 +84,7 @@ class _Checker:
             f = self.rep.fields[rule.target]
             hint = rule.hint
             if rule.code == "basic":
-                found = explain_gap(expected - stated, *self._texts())
+                found = explain_gap(expected - stated, *texts_of(self.rep, self.eff))
                 if found:
                     hint += f"；综述中“{'”“'.join(found)}”正好等于差额"
             self.add(rule.code, ERROR, rule.target,
@@ -105,7 +105,7 @@ class _Checker:
                 for phrase, name in check.right:
                     quoted = quoted_amount(narr, org, phrase, check.lead)
                     cell = num(self.eff.get(name))
-                    if quoted is None or not _quote_value(narr, org, phrase, cell, check.lead):
+                    if quoted is None or not quote_mismatch(narr, org, phrase, cell, check.lead):
                         continue
                     f = self.rep.fields[name]
                     self.add("text-amount", ERROR, check.left[1],
@@ -168,9 +168,10 @@ class _Checker:
         return {"sheet": self.inst.sheet, "stated_score": _plain(stated), "computed_score": m_str(computed),
                 "stated_grade": stated_grade or None, "computed_grade": self.spec.grade_of(computed)}
 
-    def _texts(self) -> list[str]:
-        return [v for f, v in self.eff.items() if isinstance(v, str) and self.rep.fields[f].unit == "text"
-                and len(v) > 50]
+
+def texts_of(rep, values: dict) -> list[str]:
+    """The free texts of a report (narrative, achievements…), where lines and amounts are quoted."""
+    return [v for name, v in values.items() if isinstance(v, str) and v and rep.fields[name].unit == "text"]
 
 
 def _bare_number(v) -> Decimal | None:
@@ -201,9 +202,8 @@ def cross_report(filled: Filled, spec: Spec, out: list[Finding]):
     gap = dept - projects
     if _q(gap) == 0:
         return
-    dept_texts = [v for v in dept_vals.values() if isinstance(v, str) and len(v) > 50]
     hint = "部分项目可能未做项目自评"
-    lines = explain_gap(gap, *dept_texts)
+    lines = explain_gap(gap, *texts_of(spec.dept, dept_vals))
     project_items = " ".join(str(v) for p in filled.projects for n, v in p.values.items()
                              if isinstance(v, str))
     lines = [line for line in lines if re.sub(_AMOUNT + r"\s*(万元|元)$", "", line) not in project_items] or lines
