@@ -386,6 +386,10 @@ class _OpenpyxlSheet:
     def __init__(self, name, values_ws, formulas_ws):
         self.name, self._v, self._f = name, values_ws, formulas_ws
 
+    def value(self, a1: str):
+        cell = self.get(a1)
+        return (None, False) if cell is None else (cell.value, cell.is_error)
+
     def get(self, a1: str):
         from xltools.xlsx import split_a1    # (re-exported from xltools.a1)
         row, col = split_a1(a1)
@@ -418,6 +422,9 @@ class OpenpyxlBook:
         for ws in self.values.worksheets:
             self.defined_names.update({(ws.title, k): v.attr_text for k, v in ws.defined_names.items()})
         self._names_folded = {(sc, n.casefold()): v for (sc, n), v in self.defined_names.items()}
+        # read.py caches name resolution per names block; an object of this workbook alone
+        # means the baseline resolves its names anew each time, as a plain openpyxl checker would.
+        self.names_source = tuple(sorted((str(k), v) for k, v in self.defined_names.items()))
         self._sheets = {}
 
     def defined_name(self, name: str, scope: str | None = None):

@@ -124,12 +124,11 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     inst = Instance(rep, sheet, formulas={})
     ws = book.sheet(sheet)
     for name, f, ref in _field_cells(book, rep, sheet, scope, label):
-        cell = ws.get(ref)
-        raw = cell.value if cell is not None else None
+        raw, is_error = ws.value(ref)
         if raw is None:            # most cells of a report are blank
             inst.values[name] = None
             continue
-        if cell is not None and cell.is_error:
+        if is_error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{f.label}：单元格显示错误值 {raw}", actual=raw))
             inst.values[name] = None
             continue

@@ -89,6 +89,17 @@ class Sheet:
                 cell = self._cells[a1] = self._build(groups)
         return cell
 
+    def value(self, a1: str) -> tuple[object, bool]:
+        """(value, is_error) of the cell at a canonical `a1` ("C5"). A blank or absent cell is
+        (None, False) without decoding anything: most cells of a report are blank."""
+        cell = self._cells.get(a1)
+        if cell is None and self._raw is not None:
+            groups = self._raw.get(a1.encode())
+            if groups is None or not (groups[4] or groups[5] or groups[6] or groups[7]):
+                return None, False       # no formula, no <v>, no inline text
+            cell = self.get(a1)
+        return (None, False) if cell is None else (cell.value, cell.is_error)
+
     def __repr__(self):
         return f"Sheet({self.name!r}, {len(self.cells)} cells)"
 
