@@ -5,6 +5,7 @@ report for people, so openpyxl's load-and-save is fine here: the original file i
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from .findings import ERROR, Report
@@ -15,9 +16,9 @@ RESULT_SHEET = "校验结果"
 def write_annotated(src, out, report: Report) -> Path:
     from openpyxl import load_workbook
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.hyperlink import Hyperlink
 
     from .ooxml import write_atomic
-    import io
 
     wb = load_workbook(src)
     red = PatternFill("solid", fgColor="FFC7CE")
@@ -35,7 +36,9 @@ def write_annotated(src, out, report: Report) -> Path:
         row = ws.max_row
         if f.cell and f.sheet in wb.sheetnames:
             link = ws.cell(row, 4)
-            link.hyperlink = f"#'{f.sheet.replace(chr(39), chr(39) * 2)}'!{f.cell}"
+            # An internal link (location=), not a "#…" URL: Excel, WPS and LibreOffice all follow it.
+            link.hyperlink = Hyperlink(ref=link.coordinate,
+                                       location=f"'{f.sheet.replace(chr(39), chr(39) * 2)}'!{f.cell}")
             link.font = Font(color="0563C1", underline="single")
             wb[f.sheet][f.cell].fill = red if f.severity == ERROR else amber
         for c in ws[row]:
