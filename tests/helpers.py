@@ -131,7 +131,7 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
     are whole numbers unless decimal_scores; negative balances and decimal scores have their own
     tests in test_rules_properties.py.
     """
-    from xltools.build.workbook import input_defaults
+    from xltools.formulas import input_defaults
     from xltools.formulas import evaluate
 
     def amount(hi_yuan: int = 10000) -> int:          # in cents of 万元

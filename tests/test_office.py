@@ -107,7 +107,7 @@ def test_convert_many(soffice, tmp_path):
     srcs = []
     for i in range(5):
         wb = openpyxl.Workbook()
-        wb.active["A1"], wb.active["A2"], wb.active["B1"] = i, f"=A1*100", f"单位{i}"
+        wb.active["A1"], wb.active["A2"], wb.active["B1"] = i, "=A1*100", f"单位{i}"
         wb.save(tmp_path / f"单位{i}.xlsx")
         srcs.append(tmp_path / f"单位{i}.xlsx")
     outs = soffice.convert_many(srcs, tmp_path / "out")

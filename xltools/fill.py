@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import formulas, patch
-from .build.workbook import cached_values, input_defaults, template_bytes
+from .formulas import cached_values, input_defaults
 from .data import Instance, load_data, project_sheet_name
 from .errors import DataError
 from .findings import ERROR
@@ -94,6 +94,7 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
         open_book(template)           # a missing, damaged or hostile template: one clear BookError
         base = Path(template).read_bytes()
     else:
+        from .build.workbook import template_bytes   # openpyxl: only when building the template here
         base = template_bytes(spec)
     book = patch.Workbook(base)
     found = fingerprint_of(book.part("xl/workbook.xml"))

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from .spec.model import Check, CopyRule, IndicatorTable, Report, Spec, SumRule
+from .a1 import a1
+from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
 
 CENT = Decimal("0.01")
 # Bookend sheets around the project sheets: `项目表头:项目表尾!F20` sums every copy placed
@@ -231,3 +232,21 @@ def evaluate(rep: Report, spec: Spec, inputs: dict) -> tuple[dict, dict[int, str
         values[table.grade_field] = value_grade(table, spec, get)
     checks = {p.row: value_check(p.check, get) for p in rep.placed if p.role == "check"}
     return values, checks
+
+
+def cached_values(rep: Report, spec: Spec, values: dict, checks: dict[int, str], cross: str = "") -> dict:
+    """{A1: value} of every formula cell of one report sheet: the cached values a file carries."""
+    out = {}
+    for f in rep.computed:
+        v = values.get(f.name)
+        out[f.cell] = v if v is not None else ""
+    for row, text in checks.items():
+        out[a1(row, CHECK_COLUMN)] = text
+    if rep.id == "dept" and spec.cross:
+        out[a1(cross_cell(spec)[0], CHECK_COLUMN)] = cross
+    return out
+
+
+def input_defaults(rep: Report) -> dict:
+    """What the template pre-fills (indicator names and weights, 评价方式…)."""
+    return {f.name: f.default for f in rep.inputs if f.default is not None}

@@ -15,7 +15,7 @@ from openpyxl.worksheet.pagebreak import Break, RowBreak
 
 from .. import formulas
 from ..formulas import cross_cell
-from ..a1 import a1, column_letters
+from ..a1 import column_letters
 from ..spec.model import CHECK_COLUMN, PRINT_COLUMNS, Field, Placed, Report, Spec
 from . import protect
 from .finish import workbook_bytes
@@ -160,23 +160,6 @@ def _names(wb, ws, rep: Report) -> None:
     ws.defined_names[REPORT_MARK] = DefinedName(REPORT_MARK, attr_text=f'"{rep.id}"')
 
 
-def cached_values(rep: Report, spec: Spec, values: dict, checks: dict[int, str], cross: str = "") -> dict:
-    """{A1: value} of every formula cell of one report sheet, for finish.save_workbook."""
-    out = {}
-    for f in rep.computed:
-        v = values.get(f.name)
-        out[f.cell] = v if v is not None else ""
-    for row, text in checks.items():
-        out[a1(row, CHECK_COLUMN)] = text
-    if rep.id == "dept" and spec.cross:
-        out[a1(cross_cell(spec)[0], CHECK_COLUMN)] = cross
-    return out
-
-
-def input_defaults(rep: Report) -> dict:
-    return {f.name: f.default for f in rep.inputs if f.default is not None}
-
-
 def build_workbook(spec: Spec, password: str | None = None) -> Workbook:
     wb = Workbook()
     styler = Styler(spec.print)
@@ -214,8 +197,8 @@ def template_bytes(spec: Spec, password: str | None = None) -> bytes:
     wb = build_workbook(spec, password)
     cached = {}
     for rep in (spec.dept, spec.project):
-        values, checks = formulas.evaluate(rep, spec, input_defaults(rep))
-        cached[rep.sheet] = cached_values(rep, spec, values, checks)
+        values, checks = formulas.evaluate(rep, spec, formulas.input_defaults(rep))
+        cached[rep.sheet] = formulas.cached_values(rep, spec, values, checks)
     return workbook_bytes(wb, cached)
 
 
