@@ -31,13 +31,20 @@ def check_file(path, spec: Spec, write: str | None = None) -> Report:
     return report
 
 
+def _row_col(cell: str) -> tuple[int, str]:
+    """Reading order on the form: by row, then column ("" sorts first)."""
+    letters = cell.rstrip("0123456789")
+    return int(cell[len(letters):] or 0), letters.rjust(3)
+
+
 def render_text(report: Report) -> str:
     """A table a bookkeeper can read in a terminal."""
     errors = sum(f.severity == ERROR for f in report.findings)
     warnings = len(report.findings) - errors
     head = f"{report.file}：{'通过' if report.ok else '有错误'}（错误 {errors} 处，提示 {warnings} 处）"
     lines = [head]
-    for f in report.findings:
+    sheets = list(dict.fromkeys(f.sheet for f in report.findings))
+    for f in sorted(report.findings, key=lambda f: (sheets.index(f.sheet), *_row_col(f.cell))):
         mark = "错误" if f.severity == ERROR else "提示"
         where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
         lines.append(f"  [{mark}] {where:<16} {f.code:<18} {f.message}")
