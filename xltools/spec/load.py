@@ -190,7 +190,7 @@ def _expand_rules(rep: Report, rd: dict, place: str):
         left, right = field_of(c["left"], None, where), field_of(c["right"], None, where)
         if c["op"] not in ("=", "<="):
             raise SpecError(f"{where}：op 只能是 = 或 <=")
-        check = Check(c["id"], "compare", left, c["op"], right, c["message"], c.get("severity", "error"), left)
+        check = Check(c["id"], "compare", left, c["op"], right, c["message"], c.get("severity", "error"))
         rep.checks.append(check)
         rep.placed.append(Placed(row=_row_of(rep.cell(left)), col=CHECK_COLUMN, role="check", check=check,
                                  border=False))
@@ -211,7 +211,7 @@ def _expand_rules(rep: Report, rd: dict, place: str):
                 continue
             pairs = tuple((phrase, field_of(ref, key, place)) for phrase, ref in q["phrases"].items())
             check = Check("text-amount", "quotes", (org_table.name("org", key), q["field"]), "", pairs,
-                          "综述中的金额与表中不符", "error", pairs[0][1], rep.quotes.lead)
+                          "综述中的金额与表中不符", lead=rep.quotes.lead)
             rep.checks.append(check)
             rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=CHECK_COLUMN, role="check",
                                      check=check, border=False))

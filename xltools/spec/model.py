@@ -91,7 +91,6 @@ class Check:
     right: str | Decimal
     message: str
     severity: str = "error"
-    anchor: str = ""       # field whose row carries the inline check cell
     lead: str = ""         # quotes: the words after the 机构名称 that open its sentence
 
 
