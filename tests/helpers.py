@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "linxiang_2022.json"
-SEED_TEXT = Path("/work/shared/seed/000_98defafc4fcc3856.txt")
+SEED_TEXT = ROOT.parent / "shared" / "seed" / "000_98defafc4fcc3856.txt"   # shared/ sits beside the repo
 XLTOOLS = Path(sys.executable).with_name("xltools")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CENT = Decimal("0.01")
