@@ -265,7 +265,7 @@ def _fill_one(job: tuple) -> tuple[int, list[str]]:
     out = Path(workdir) / "filled" / f"wb_{i:05d}.xlsx"
     result = fill(src, out, spec, template=template)
     if edits:
-        book = patch.Workbook.open(out)
+        book = patch.Workbook(Path(out).read_bytes())
         book.sheet(edits["sheet"]).set(edits["cell"], edits["value"])
         book.save(out)
     src.unlink()

@@ -143,10 +143,6 @@ class Workbook:
         self.sheets: dict[str, SheetXml] = {}
         self.replaced: dict[str, bytes] = {}
 
-    @classmethod
-    def open(cls, path) -> "Workbook":
-        return cls(Path(path).read_bytes())
-
     def sheet(self, name: str) -> SheetXml:
         if name not in self.sheets:
             self.sheets[name] = SheetXml(self.part(self.parts[name]).decode("utf-8"))

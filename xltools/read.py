@@ -164,9 +164,10 @@ def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:
     return out
 
 
-def read_workbook(path, spec: Spec) -> Filled:
+def read_workbook(path, spec: Spec, data: bytes | None = None) -> Filled:
+    """`data`: the file's bytes if the caller holds them already (score patches the same bytes)."""
     label = str(path)
-    book = open_book(path)
+    book = open_book(path, data)
     _check_fingerprint(book, spec, label)
     if spec.dept.sheet not in book.sheets:
         raise BookError(f"文件 {label} 缺少工作表“{spec.dept.sheet}”（工作表被删除或改名）")

@@ -18,6 +18,7 @@ from .fill import write_instances
 from .findings import WARNING, Finding
 from .read import read_workbook
 from .scoring import score_indicator
+from .xlsx import read_file
 from .spec.model import Spec
 
 
@@ -62,11 +63,12 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
 def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreResult:
     if bool(out) == bool(in_place):
         raise DataError("请用 -o 指定输出文件，或用 --in-place 覆盖原文件（二者选一）")
-    filled = read_workbook(book_path, spec)
+    data = read_file(book_path)            # read once: the reader and the patcher share the bytes
+    filled = read_workbook(book_path, spec, data)
     # --in-place still writes a complete new file first and renames it over the original.
     target = Path(book_path) if in_place else Path(out)
     result = ScoreResult(target)
-    book = patch.Workbook.open(book_path)
+    book = patch.Workbook(data)
     for inst in filled.instances:
         new = score_instance(inst, spec, result)
         inst.values.update(new)

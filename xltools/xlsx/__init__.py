@@ -22,8 +22,8 @@ pretty-printing, single-quoted attributes...), the part is read again with the C
 handles any well-formed XML. Small parts (workbook, rels, styles) always use ElementTree.
 """
 from ..a1 import column_letters, column_number, shift_formula, split_a1, split_cell_ref
-from .book import Book, open_book
+from .book import Book, open_book, read_file
 from .parts import Cell, Sheet, excel_date, is_date_format
 
-__all__ = ["Book", "Cell", "Sheet", "open_book", "excel_date", "is_date_format", "column_letters",
+__all__ = ["Book", "Cell", "Sheet", "open_book", "read_file", "excel_date", "is_date_format", "column_letters",
            "column_number", "shift_formula", "split_a1", "split_cell_ref"]

@@ -279,26 +279,37 @@ class Book:
 # Opening
 
 
-def open_book(path: str | os.PathLike) -> Book:
+def read_file(path: str | os.PathLike) -> bytes:
+    """A workbook file's bytes, read-only and whole (no handle stays open), size-guarded."""
+    label = os.fspath(path)
+    label = label.decode(errors="replace") if isinstance(label, bytes) else label
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_FILE_BYTES:
+            raise BookError(f"文件 {label} 过大（{size // 2**20} MB），不是报表工作簿，已拒绝读取")
+        with open(path, "rb") as fh:
+            return fh.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        reason = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限",
+                  errno.EISDIR: "这是一个文件夹"}.get(err.errno, "读取失败")
+        raise BookError(f"文件 {label} 无法打开：{reason}") from err
+
+
+def open_book(path: str | os.PathLike, data: bytes | None = None) -> Book:
     """Open an .xlsx/.xlsm for reading. Raises BookError (Chinese, names the file) when the file
     cannot be used: empty, not a workbook, .xls, encrypted, truncated, oversized or a zip bomb,
-    missing parts, DTDs, malformed XML."""
+    missing parts, DTDs, malformed XML. `data`: the file's bytes when the caller has read them
+    already (path then only names the file in messages)."""
     label = os.fspath(path)
     label = label.decode(errors="replace") if isinstance(label, bytes) else label
 
     def fail(text: str) -> BookError:
         return BookError(f"文件 {label} {text}")
 
-    try:
-        size = os.stat(path).st_size
-        if size > MAX_FILE_BYTES:
-            raise fail(f"过大（{size // 2**20} MB），不是报表工作簿，已拒绝读取")
-        with open(path, "rb") as fh:  # read-only; the whole file, so no handle stays open
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as err:
-        reason = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限",
-                  errno.EISDIR: "这是一个文件夹"}.get(err.errno, "读取失败")
-        raise fail(f"无法打开：{reason}") from err
+    if data is None:
+        data = read_file(path)
+    if len(data) > MAX_FILE_BYTES:
+        raise fail(f"过大（{len(data) // 2**20} MB），不是报表工作簿，已拒绝读取")
     if not data:
         raise fail("是空文件（0 字节），不是 Excel 工作簿（.xlsx）")
     if data.startswith(_CFB_MAGIC):
