@@ -14,6 +14,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from .a1 import a1
+from .numbers import float_to_decimal
 from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
 
 CENT = Decimal("0.01")
@@ -33,7 +34,7 @@ def num(value) -> Decimal | None:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, (int, float)):
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        return float_to_decimal(value) if isinstance(value, float) else Decimal(value)
     return None
 
 
