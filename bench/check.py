@@ -386,9 +386,11 @@ class _OpenpyxlSheet:
     def __init__(self, name, values_ws, formulas_ws):
         self.name, self._v, self._f = name, values_ws, formulas_ws
 
-    def value(self, a1: str):
-        cell = self.get(a1)
-        return (None, False) if cell is None else (cell.value, cell.is_error)
+    def values(self, refs):
+        return [(None, False) if cell is None else (cell.value, cell.is_error) for cell in map(self.get, refs)]
+
+    def formulas(self, refs):
+        return [None if cell is None else cell.formula for cell in map(self.get, refs)]
 
     def get(self, a1: str):
         from xltools.xlsx import split_a1    # (re-exported from xltools.a1)
@@ -411,11 +413,14 @@ class OpenpyxlBook:
     needs both (values for the rules, formulas to find totals typed over).
     """
 
-    def __init__(self, path):
+    def __init__(self, path, data=None):
         import openpyxl
         self.label = os.fspath(path)
-        self.values = openpyxl.load_workbook(path, data_only=True)
-        self.formulas = openpyxl.load_workbook(path, data_only=False)
+        source = path if data is None else io.BytesIO(data)
+        self.values = openpyxl.load_workbook(source, data_only=True)
+        if data is not None:
+            source.seek(0)
+        self.formulas = openpyxl.load_workbook(source, data_only=False)
         self.sheets = list(self.values.sheetnames)
         self.date1904 = bool(self.values.epoch.year == 1904)
         self.defined_names = {(None, k): v.attr_text for k, v in self.values.defined_names.items()}

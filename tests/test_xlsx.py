@@ -282,10 +282,14 @@ def test_fast_path_agrees_with_elementtree(books, lo_books, which):
     for name in book.sheets:
         data = book._xml(book._sheet_parts[name][1])
         slow = xlsx_parts._parse_sheet_etree(data, strings, dates)
-        found = xlsx_parts._scan_sheet_fast(data)
-        assert found is not None  # all these writers produce the canonical form
-        assert xlsx_parts._cells_fast(found, strings, dates) == slow
+        index = xlsx_parts._index_sheet(data)
+        assert index is not None  # all these writers produce the canonical form
+        assert xlsx_parts._cells_fast(index, strings, dates) == slow
         assert list(book.sheet(name).cells.items()) == list(slow.items())
+        # the checker's batch read, cell by cell and lazily, agrees too
+        fresh = open_book(path).sheet(name)
+        assert fresh.values(list(slow)) == [(c.value, c.is_error) for c in slow.values()]
+        assert fresh.formulas(list(slow)) == [c.formula for c in slow.values()]
 
 
 def test_shared_formulas_expanded(books):
@@ -332,7 +336,7 @@ def test_non_canonical_xml_takes_the_elementtree_path(tmp_path):
         "A2": "东京 ", "B2": "<b>&amp;</b>", "C2": 44927, "A3": -5, "B3": False, "C3": "#DIV/0!"}
     assert cells["C2"].is_date and not cells["A2"].is_date  # 31 is the Chinese yyyy"年"m"月"d"日"
     assert cells["C3"].is_error and cells["C3"].formula == "1/0"
-    assert xlsx_parts._scan_sheet_fast(book._xml("xl/worksheets/sheet1.xml")) is None
+    assert xlsx_parts._index_sheet(book._xml("xl/worksheets/sheet1.xml")) is None
 
 
 def test_encodings_and_escapes(tmp_path):

@@ -65,7 +65,12 @@ class Parsed:
 
 def float_to_decimal(number: float) -> Decimal:
     """A float from a cell as the Decimal Excel shows: 56.600000000000001 -> 56.6."""
-    exact = Decimal(repr(number))
+    text = repr(number)
+    if len(text) <= FLOAT_DIGITS + 1 and "e" not in text and "n" not in text:
+        # At most 15 digits in plain notation (the common case, read fast): repr has no trailing
+        # zeros but the ".0" of a whole number, so this is what _tidy below would give.
+        return Decimal(text[:-2] if text.endswith(".0") else text)
+    exact = Decimal(text)
     return _tidy(_FLOAT_CONTEXT.plus(exact) if len(exact.as_tuple().digits) > FLOAT_DIGITS else exact)
 
 

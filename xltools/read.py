@@ -91,8 +91,8 @@ def _check_fingerprint(book, spec: Spec, label: str) -> None:
 _FIELD_CELLS: dict[tuple, tuple] = {}
 
 
-def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -> list[tuple]:
-    """(field, A1) of every field, resolved through the book's defined names.
+def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -> tuple[list, list, list]:
+    """Field names, fields and A1 cells of every field, resolved through the book's defined names.
 
     Workbooks of one template share their names block byte for byte (the reader hands back the
     same object), so the resolution is done once per template layout, not once per workbook.
@@ -101,7 +101,7 @@ def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -
     hit = _FIELD_CELLS.get(key)
     if hit is not None and hit[0] is book.names_source:
         return hit[1]
-    cells, missing = [], []
+    names, fields, refs, missing = [], [], [], []
     for name, f in rep.fields.items():
         where = book.name_cell(name, scope)
         if where is None:
@@ -109,22 +109,22 @@ def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -
         elif where[0] != sheet:
             raise BookError(f"文件 {label}：定义名称 {name} 指向工作表“{where[0]}”，应在“{sheet}”（工作表被改名或名称被改动）")
         else:
-            cells.append((name, f, where[1]))
+            names.append(name), fields.append(f), refs.append(where[1])
     if missing:
         raise BookError(f"文件 {label}：工作表“{sheet}”缺少 {len(missing)} 个定义名称（如 {', '.join(missing[:3])}），"
                         "无法按名称读取；请用原模板重新填报")
     if len(_FIELD_CELLS) > 256:
         _FIELD_CELLS.clear()
-    _FIELD_CELLS[key] = (book.names_source, cells)
-    return cells
+    _FIELD_CELLS[key] = (book.names_source, (names, fields, refs))
+    return names, fields, refs
 
 
 def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None, label: str,
                    findings: list[Finding]) -> Instance:
     inst = Instance(rep, sheet, formulas={})
     ws = book.sheet(sheet)
-    for name, f, ref in _field_cells(book, rep, sheet, scope, label):
-        raw, is_error = ws.value(ref)
+    names, fields, refs = _field_cells(book, rep, sheet, scope, label)
+    for name, f, (raw, is_error) in zip(names, fields, ws.values(refs)):
         if raw is None:            # most cells of a report are blank
             inst.values[name] = None
             continue
@@ -138,9 +138,8 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}，请改填数字", actual=str(raw)))
         if c.error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
-    for ref in expected_formulas(spec, rep.id):
-        cell = ws.get(ref)
-        inst.formulas[ref] = cell.formula if cell is not None else None
+    expected = expected_formulas(spec, rep.id)
+    inst.formulas = dict(zip(expected, ws.formulas(list(expected))))
     return inst
 
 

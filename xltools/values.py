@@ -15,10 +15,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from .numbers import float_to_decimal, parse_amount, parse_count, parse_percent, parse_score
-from .spec.model import Field
+from .spec.model import MONEY_UNITS, Field
 from .xlsx import excel_date
 
 MAX_NUMBER = Decimal(10) ** 15   # Excel keeps 15 digits; a report's figures are far below this
+CENT = Decimal("0.01")
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(?:(\d{1,2})\s*日?)?)?\s*$")
 
@@ -61,6 +62,24 @@ def _as_date(field: Field, raw) -> Coerced:
     return Coerced(value, note=note)
 
 
+def _out_of_range(field: Field, value: Decimal) -> str | None:
+    """Range rules are those of the template's validation, i.e. of inputs: a computed balance
+    may well be negative."""
+    unit = field.unit
+    if unit == "人":
+        if value < 0 or value != value.to_integral_value():
+            return f"{field.label}：人数 {value} 须为不小于 0 的整数"
+    elif field.kind == "input":
+        if unit in MONEY_UNITS:
+            if value < 0:
+                return f"{field.label}：金额 {value} 不能为负数"
+            if value != value.quantize(CENT):
+                return f"{field.label}：金额 {value} 超过两位小数"
+        elif unit == "score" and value < 0:
+            return f"{field.label}：分数 {value} 不能为负数"
+    return None
+
+
 def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
     """`from_text_ok`: a data file writes every amount as a string, which is not a finding."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -90,17 +109,8 @@ def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
             return Coerced(None, note=note)
         if abs(value) >= MAX_NUMBER:
             return Coerced(None, note, f"{field.label}：数值 {raw} 大得不合理")
-        # Range rules are those of the template's validation, i.e. of inputs: a computed balance
-        # may well be negative.
-        if field.kind == "input" and unit in ("万元", "元") and value < 0:
-            return Coerced(value, note, f"{field.label}：金额 {value} 不能为负数")
-        if field.kind == "input" and unit in ("万元", "元") and value != value.quantize(Decimal("0.01")):
-            return Coerced(value, note, f"{field.label}：金额 {value} 超过两位小数")
-        if unit == "人" and (value < 0 or value != value.to_integral_value()):
-            return Coerced(value, note, f"{field.label}：人数 {value} 须为不小于 0 的整数")
-        if field.kind == "input" and unit == "score" and value < 0:
-            return Coerced(value, note, f"{field.label}：分数 {value} 不能为负数")
-        return Coerced(value, note)
+        error = _out_of_range(field, value)
+        return Coerced(value, note, error) if error or note else Coerced(value)
     if unit in ("date", "month"):
         return _as_date(field, raw)
     text = _number_text(raw) if isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool) else str(raw)

@@ -11,9 +11,8 @@ from struct import error as struct_error
 
 from ..a1 import split_cell_ref
 from ..errors import BookError
-from .parts import (Cell, Sheet, _cells_fast, _decode_cell, _defined_names_fast, _DoctypeFound, _Malformed,
-                    _namespace, _parse_shared_strings, _parse_sheet_etree, _parse_styles, _prepare_xml,
-                    _scan_sheet_fast)
+from .parts import (Cell, Sheet, _cells_fast, _decode_cell, _defined_names_fast, _DoctypeFound, _index_sheet,
+                    _Malformed, _namespace, _parse_shared_strings, _parse_sheet_etree, _parse_styles, _prepare_xml)
 
 # Report workbooks are tens of kilobytes; these limits only stop hostile or broken files.
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -24,6 +23,7 @@ MAX_MEMBERS = 10_000
 # Zip bombs reach 1000x. The ratio is only judged for members big enough to matter.
 MAX_RATIO = 200
 RATIO_FLOOR_BYTES = 1024 * 1024
+_PIECE_BYTES = 32 * 1024
 
 
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -90,14 +90,25 @@ class Book:
     def has_part(self, name: str) -> bool:
         return self._info(name) is not None
 
-    def read_part(self, name: str) -> bytes:
-        """A zip member's bytes (sizes were checked when the book was opened)."""
+    def read_part(self, name: str, until: bytes | None = None) -> bytes:
+        """A zip member's bytes (sizes were checked when the book was opened). With `until`, only
+        as far as the first piece that contains it: a worksheet's cells come before its
+        conditional formats and validations, two thirds of the part. (zipfile checks the CRC
+        only on a member read to its end; a damaged deflate stream is still an error.)"""
         info = self._info(name)
         if info is None:
             raise self._error(f"缺少部件 {name}，不是完整的 Excel 工作簿（.xlsx）")
         try:
             with self._zip.open(info) as member:
-                data = member.read(MAX_MEMBER_BYTES + 1)
+                if until is None:
+                    data = member.read(MAX_MEMBER_BYTES + 1)
+                else:
+                    data = b""
+                    while len(data) <= MAX_MEMBER_BYTES:
+                        piece = member.read(_PIECE_BYTES)
+                        data += piece
+                        if not piece or until in data[-len(piece) - len(until):]:
+                            break
         except NotImplementedError:
             raise self._error(f"的部件 {name} 使用了不支持的压缩方式，请在 Excel 中重新保存") from None
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError,
@@ -107,18 +118,19 @@ class Book:
             raise self._error(f"可疑，已拒绝读取：部件 {name} 解压后超过 {MAX_MEMBER_BYTES // 2**20} MB")
         return data
 
-    def _xml(self, name: str) -> bytes:
+    def _xml(self, name: str, until: bytes | None = None) -> bytes:
         try:
-            return _prepare_xml(self.read_part(name))
+            return _prepare_xml(self.read_part(name, until))
         except _DoctypeFound:
             raise self._error(f"的部件 {name} 含有 XML 文档类型声明（DTD/实体），"
                               "Excel 不会写出这种内容，可能是恶意构造的文件，已拒绝读取") from None
         except (ValueError, UnicodeError) as err:
             raise self._error(f"已损坏：部件 {name} 的文字编码无法识别") from err
 
-    def _parse(self, name: str, parse):
-        """Run `parse` on a part; any failure becomes a BookError naming the part."""
-        data = self._xml(name)
+    def _parse(self, name: str, parse, until: bytes | None = None):
+        """Run `parse` on a part (or its beginning, see read_part); any failure becomes a
+        BookError naming the part."""
+        data = self._xml(name, until)
         try:
             return parse(data)
         except ET.ParseError as err:
@@ -216,15 +228,16 @@ class Book:
 
     # -- sheets and styles -----------------------------------------------------------------
 
-    def _decode(self, part: str, groups, strings, dates) -> Cell:
+    def _decode(self, part: str, chunk: bytes, strings, dates) -> Cell | None:
         """A lazily decoded cell; a damaged one is the same BookError as when parsing eagerly."""
         try:
-            return _decode_cell(groups, strings, dates)
+            decoded = _decode_cell(chunk, strings, dates)
         except ET.ParseError:
             raise self._error(f"已损坏：部件 {part} 不是有效的 XML") from None
         except (ValueError, KeyError, IndexError, TypeError, UnicodeError, OverflowError) as err:
             detail = f"（{err}）" if isinstance(err, _Malformed) else ""
             raise self._error(f"已损坏：部件 {part} 的内容无法读取{detail}") from err
+        return None if decoded is None else decoded[0]
 
     def _strings(self) -> list[str]:
         if self._shared_strings is None:
@@ -259,18 +272,24 @@ class Book:
             raise self._error(f"已损坏：工作表「{name}」的内容缺失")
         sheet = Sheet(name)
         if target[0] == "worksheet":
-            strings, dates = self._strings(), self._date_styles
+            part, strings, dates = target[1], self._strings(), self._date_styles
 
-            def parse(data):
-                found = _scan_sheet_fast(data)
-                if found is None:
-                    return Sheet(name, _parse_sheet_etree(data, strings, dates))
-                if b' t="shared"' in data and any(groups[3] and b' t="shared"' in groups[3] for groups in found):
-                    return Sheet(name, _cells_fast(found, strings, dates))
-                return Sheet(name, raw={groups[0]: groups for groups in found},
-                             build=lambda groups: self._decode(target[1], groups, strings, dates))
+            def slow() -> dict[str, Cell]:    # ElementTree, over the whole part
+                return self._parse(part, lambda data: _parse_sheet_etree(data, strings, dates))
 
-            sheet = self._parse(target[1], parse)
+            def fast(data: bytes) -> Sheet | None:
+                chunks = _index_sheet(data)
+                if chunks is None:
+                    return None
+                if b' t="shared"' in data:
+                    cells = _cells_fast(chunks, strings, dates)
+                    return None if cells is None else Sheet(name, cells)
+                return Sheet(name, chunks=chunks, decode=lambda chunk: self._decode(part, chunk, strings, dates),
+                             slow=slow, strings=strings)
+
+            sheet = self._parse(part, fast, until=b"</sheetData>")
+            if sheet is None:
+                sheet = Sheet(name, slow())
         self._sheet_cache[name] = sheet
         return sheet
 
