@@ -11,6 +11,7 @@ turns a total into #VALUE! (the checker reports that cell instead).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
 
 from .a1 import a1
@@ -134,6 +135,11 @@ def value_check(check: Check, get) -> str:
 QUOTE_WINDOW = 20   # characters after the phrase that may hold the amount and its 元
 
 
+@lru_cache(maxsize=16)   # each narrative is searched for a dozen phrases
+def _lower(text: str) -> str:
+    return text.lower()
+
+
 def quoted_amount(narrative, org, phrase, lead: str = "") -> str | None:
     """The amount text the narrative quotes for `phrase` in the sentence opened by `org` + `lead`.
 
@@ -143,7 +149,7 @@ def quoted_amount(narrative, org, phrase, lead: str = "") -> str | None:
     """
     if not narrative or not org:
         return None
-    low = str(narrative).lower()
+    low = _lower(str(narrative))
     start = low.find((str(org) + lead).lower())
     pos = low.find(phrase.lower(), start) if start >= 0 else -1
     if pos < 0:

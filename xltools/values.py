@@ -82,7 +82,7 @@ def _out_of_range(field: Field, value: Decimal) -> str | None:
 
 def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
     """`from_text_ok`: a data file writes every amount as a string, which is not a finding."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if raw is None or (isinstance(raw, str) and (not raw or raw.isspace())):   # (no copy of a long text)
         return Coerced(None)
     unit = field.unit
     if field.numeric:

@@ -61,6 +61,36 @@ def _names_by_scope(names: tuple, sheets: tuple) -> dict[tuple[str | None, str],
     return out
 
 
+_PARSED: dict = {}
+
+
+def _memo(key, compute):
+    """Small parts (rels, the workbook part without its names) parsed once per content: the
+    workbooks of one template repeat them byte for byte. The results are shared: read only."""
+    hit = _PARSED.get(key)
+    if hit is None:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        hit = _PARSED[key] = compute()
+    return hit
+
+
+def _workbook_layout(data: bytes, rels: dict, with_names: bool):
+    """(sheet names, sheet name -> (kind, part), date1904, defined names if `with_names`)."""
+    root = ET.fromstring(data)
+    ns = _namespace(root)
+    sheets, parts = [], {}
+    for sheet in root.iter(ns + "sheet"):
+        rid = sheet.get(f"{{{_REL_NS}}}id") or sheet.get(f"{{{_STRICT_REL_NS}}}id")
+        sheets.append(sheet.get("name"))
+        parts[sheet.get("name")] = rels.get(rid)
+    pr = root.find(ns + "workbookPr")
+    date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+    names = tuple((None if dn.get("localSheetId") is None else int(dn.get("localSheetId")),
+                   dn.get("name"), dn.text or "") for dn in root.iter(ns + "definedName")) if with_names else None
+    return tuple(sheets), parts, date1904, names
+
+
 class Book:
     """An opened workbook. Parts are parsed on first use and cached; nothing is written."""
 
@@ -158,7 +188,7 @@ class Book:
                 out[rel.get("Id")] = (kind, _part_path(part, rel.get("Target")))
             return out
 
-        return self._parse(rels_name, parse)
+        return self._parse(rels_name, lambda data: _memo(("rels", part, data), lambda: parse(data)))
 
     # -- workbook --------------------------------------------------------------------------
 
@@ -180,7 +210,7 @@ class Book:
 
     def _read_workbook_xml(self, data: bytes, rels) -> None:
         # The names block is nine tenths of workbook.xml here: read it by regex (cached across
-        # workbooks of one template) and leave the small rest to ElementTree.
+        # workbooks of one template) and leave the small rest to ElementTree (cached likewise).
         names = None
         start, end = data.find(b"<definedNames>"), data.find(b"</definedNames>")
         if 0 <= start < end:
@@ -188,21 +218,13 @@ class Book:
             names = _defined_names_fast(block)
             if names is not None:
                 data = data[:start] + data[end + len(b"</definedNames>"):]
-        root = ET.fromstring(data)
-        ns = _namespace(root)
-        self.sheets: list[str] = []
-        self._sheet_parts: dict[str, tuple[str, str] | None] = {}
-        for sheet in root.iter(ns + "sheet"):
-            rid = sheet.get(f"{{{_REL_NS}}}id") or sheet.get(f"{{{_STRICT_REL_NS}}}id")
-            self.sheets.append(sheet.get("name"))
-            self._sheet_parts[sheet.get("name")] = rels.get(rid)
-        pr = root.find(ns + "workbookPr")
-        self.date1904: bool = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
-        if names is None:
-            names = tuple((None if dn.get("localSheetId") is None else int(dn.get("localSheetId")),
-                           dn.get("name"), dn.text or "") for dn in root.iter(ns + "definedName"))
+        rels_key = tuple(rels.items())
+        sheets, self._sheet_parts, self.date1904, names_etree = _memo(
+            ("workbook", data, rels_key), lambda: _workbook_layout(data, rels, names is None))
+        self.sheets: list[str] = list(sheets)
+        names = names if names is not None else names_etree
         self.names_source = names   # the same object for every workbook of one template (cached)
-        self.defined_names: dict[tuple[str | None, str], str] = _names_by_scope(names, tuple(self.sheets))
+        self.defined_names: dict[tuple[str | None, str], str] = _names_by_scope(names, sheets)
         self._names_folded: dict | None = None
 
     # -- names -----------------------------------------------------------------------------

@@ -116,32 +116,33 @@ class Sheet:
         """(value, is_error) of the cell at each canonical A1 of `refs` ("C5"); a blank or absent
         cell is (None, False). The checker's hot loop: blanks, numbers and shared strings are
         answered from the cell's bytes without building a Cell."""
-        out, cells, chunks = [], self._cells, self._chunks
-        for i, a1 in enumerate(refs):
-            cell = cells.get(a1)
-            if cell is None and chunks is not None:
-                chunk = chunks.get(a1.encode())
-                if chunk is None:
+        chunks = self._chunks
+        if chunks is None:
+            return [_pair(self._cells.get(a1)) for a1 in refs]
+        out = []
+        for i, a1 in enumerate(refs):   # (a cell decoded before is simply read again: same bytes)
+            chunk = chunks.get(a1.encode())
+            if chunk is None:
+                out.append(_NOTHING)
+                continue
+            m = _SIMPLE_REST.match(chunk)
+            if m is not None:
+                t, v = m.groups()
+                if v is None:                    # <c .../>
                     out.append(_NOTHING)
                     continue
-                m = _SIMPLE_REST.match(chunk)
-                if m is not None:
-                    t, v = m.groups()
-                    if v is None:                # <c .../>
-                        out.append(_NOTHING)
+                try:
+                    if t is None or t == b"n":
+                        out.append((int(v) if v.lstrip(b"-").isdigit() else float(v), False) if v else _NOTHING)
                         continue
-                    try:
-                        if t is None or t == b"n":
-                            out.append((int(v) if v.lstrip(b"-").isdigit() else float(v), False) if v else _NOTHING)
-                            continue
-                        if t == b"s":
-                            out.append((self._strings[int(v)], False))
-                            continue
-                    except (ValueError, IndexError):
-                        pass                     # self.get below reports it
-                cell = self.get(a1)              # anything else, or a damaged cell, the general way
-                if self._chunks is None:         # not canonical after all: ElementTree read it all
-                    return out + [_pair(self._cells.get(a)) for a in refs[i:]]
+                    if t == b"s":
+                        out.append((self._strings[int(v)], False))
+                        continue
+                except (ValueError, IndexError):
+                    pass                         # self.get below reports it
+            cell = self.get(a1)                  # anything else, or a damaged cell, the general way
+            if self._chunks is None:             # not canonical after all: ElementTree read it all
+                return out + [_pair(self._cells.get(a)) for a in refs[i:]]
             out.append(_pair(cell))
         return out
 
@@ -377,6 +378,10 @@ def _has_tag_start(data: bytes, mark: bytes) -> bool:
     return False
 
 
+# The main namespace bound to a prefix (x:c, x:si): the regex fast paths would not see the tags.
+_MAIN_NS_PREFIXED = re.compile(rb'xmlns:[\w.-]+\s*=\s*["\'][^"\']*spreadsheetml/(?:2006/)?main["\']')
+
+
 def _plain(data: bytes) -> bool:
     """No comment, CDATA or processing instruction: the regex fast paths may read the part."""
     return not _has_tag_start(data, b"!") and not _has_tag_start(data, b"?")
@@ -386,7 +391,6 @@ def _plain(data: bytes) -> bool:
 # Shared strings
 
 
-_SI_TAG = re.compile(rb"<si[\s/>]")
 _T_TEXT = re.compile(rb"<t(?:\s[^>]*)?>([^<]*)</t>")
 _PHONETIC = re.compile(rb"<rPh[\s>].*?</rPh>|<phoneticPr[^>]*/>", re.S)
 _SI_SIMPLE = re.compile(rb"<si>(?:<t(?: [^>]*)?>([^<]*)</t>)?</si>")
@@ -417,16 +421,19 @@ def _parse_shared_strings(data: bytes) -> list[str]:
     """One string per <si>. Rich text is flattened by whole-part replacements (drop phonetic
     guides, run properties and run tags, then join adjacent <t>s) so that one findall reads
     every string: ~10x faster than building Elements for LibreOffice's per-run fonts."""
-    if _plain(data) and b":si" not in data:  # a prefixed x:si would escape the tag count
-        flat = data
-        if b"<rPh" in flat or b"<phoneticPr" in flat:
-            flat = _PHONETIC.sub(b"", flat)
-        if b"<r>" in flat:
-            flat = _remove_blocks(flat, b"<rPr>", b"</rPr>").replace(b"<rPr/>", b"")
-            for glue in (b"<r>", b"</r>", b"</t><t>", b'</t><t xml:space="preserve">', b"<t/>"):
-                flat = flat.replace(glue, b"")
-        found = _SI_SIMPLE.findall(flat)
-        if len(found) == len(_SI_TAG.findall(data)):
+    if _plain(data) and not _MAIN_NS_PREFIXED.search(data):   # a prefixed x:si would escape the count
+        tags = data.count(b"<si")
+        found = _SI_SIMPLE.findall(data)
+        if len(found) != tags:           # rich text or phonetic guides: flatten, then read again
+            flat = data
+            if b"<rPh" in flat or b"<phoneticPr" in flat:
+                flat = _PHONETIC.sub(b"", flat)
+            if b"<r>" in flat:
+                flat = _remove_blocks(flat, b"<rPr>", b"</rPr>").replace(b"<rPr/>", b"")
+                for glue in (b"<r>", b"</r>", b"</t><t>", b'</t><t xml:space="preserve">', b"<t/>"):
+                    flat = flat.replace(glue, b"")
+            found = _SI_SIMPLE.findall(flat)
+        if len(found) == tags:
             return _Strings(found)
     return _parse_shared_strings_etree(data)
 
@@ -509,7 +516,6 @@ def _parse_styles(data: bytes | None) -> tuple[list[str], frozenset[int]]:
 # ElementTree.
 _CELL_OPEN = re.compile(rb'<c(?: r="([A-Z]{1,3}[0-9]{1,7})"|[\s/>])')
 _CELL_START = b'<c r="'
-_MAIN_NS_PREFIXED = re.compile(rb'xmlns:[\w.-]+\s*=\s*["\'][^"\']*spreadsheetml/(?:2006/)?main["\']')
 # The rest of a canonical cell after `<c r="`: attributes r, s, t in that order (others after
 # them), then <f>, <v>, <is>. Groups: ref, s, t, <f> attributes, formula, <v>, inline, rich inline.
 _CELL_REST = re.compile(
