@@ -121,23 +121,22 @@ def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -
 
 def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None, label: str,
                    findings: list[Finding]) -> Instance:
-    inst = Instance(rep, sheet, formulas={})
     ws = book.sheet(sheet)
     names, fields, refs = _field_cells(book, rep, sheet, scope, label)
+    values = dict.fromkeys(names)          # most cells of a report are blank: None
     for name, f, (raw, is_error) in zip(names, fields, ws.values(refs)):
-        if raw is None:            # most cells of a report are blank
-            inst.values[name] = None
+        if raw is None:
             continue
         if is_error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{f.label}：单元格显示错误值 {raw}", actual=raw))
-            inst.values[name] = None
             continue
         c = coerce(f, raw)
-        inst.values[name] = c.value
+        values[name] = c.value
         if c.note:
             findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}，请改填数字", actual=str(raw)))
         if c.error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
+    inst = Instance(rep, sheet, values, formulas={})
     expected = expected_formulas(spec, rep.id)
     inst.formulas = dict(zip(expected, ws.formulas(list(expected))))
     return inst

@@ -15,11 +15,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from .numbers import float_to_decimal, parse_amount, parse_count, parse_percent, parse_score
-from .spec.model import MONEY_UNITS, Field
+from .spec.model import MONEY_UNITS, NUMBER_UNITS, Field
 from .xlsx import excel_date
 
 MAX_NUMBER = Decimal(10) ** 15   # Excel keeps 15 digits; a report's figures are far below this
 CENT = Decimal("0.01")
+_CHECKED_TEXT = {"date", "month", "phone", "postcode", "choice"}   # text units with a form to check
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(?:(\d{1,2})\s*日?)?)?\s*$")
 
@@ -28,6 +29,9 @@ class Coerced(NamedTuple):      # a tuple: the checker makes one per field of ev
     value: object                 # Decimal | str | date | None
     note: str | None = None       # normalised from text: a warning
     error: str | None = None      # unreadable or out of range: an error
+
+
+_BLANK = Coerced(None)
 
 
 def _number_text(value) -> str:
@@ -82,9 +86,14 @@ def _out_of_range(field: Field, value: Decimal) -> str | None:
 
 def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
     """`from_text_ok`: a data file writes every amount as a string, which is not a finding."""
-    if raw is None or (isinstance(raw, str) and (not raw or raw.isspace())):   # (no copy of a long text)
-        return Coerced(None)
     unit = field.unit
+    if isinstance(raw, str):
+        if not raw or raw.isspace():     # (no copy of a long text)
+            return _BLANK
+        if unit not in NUMBER_UNITS and unit not in _CHECKED_TEXT:
+            return Coerced(raw)          # free text, the commonest field of a report
+    elif raw is None:
+        return _BLANK
     if field.numeric:
         kind = type(raw)
         if (kind is int or (kind is float and math.isfinite(raw))) and unit != "%":
