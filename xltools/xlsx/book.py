@@ -23,7 +23,7 @@ MAX_MEMBERS = 10_000
 # Zip bombs reach 1000x. The ratio is only judged for members big enough to matter.
 MAX_RATIO = 200
 RATIO_FLOOR_BYTES = 1024 * 1024
-_PIECE_BYTES = 32 * 1024
+_PIECE_BYTES = 8 * 1024       # a report sheet's cells end at 33 KB (project) and 50 KB (department)
 
 
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -75,6 +75,30 @@ def _memo(key, compute):
     return hit
 
 
+def _inflate_until(raw: bytes, until: bytes, limit: int) -> bytes:
+    """Raw deflate data inflated piece by piece up to the piece that completes `until`, never
+    past `limit` bytes (the size the zip directory declares, checked against the bomb limits)."""
+    inflater = zlib.decompressobj(-15)
+    pieces, size, tail = [], 0, raw
+    while size < limit:
+        piece = inflater.decompress(tail, min(_PIECE_BYTES, limit - size))
+        tail = inflater.unconsumed_tail
+        if not piece:
+            break
+        seam = pieces[-1][-len(until):] + piece[:len(until)] if pieces else b""
+        pieces.append(piece)
+        size += len(piece)
+        if until in piece or until in seam:
+            break
+    return b"".join(pieces)
+
+
+def _rels_name(part: str) -> str:
+    """The .rels part that holds a part's relationships."""
+    folder, _, leaf = part.rpartition("/")
+    return f"{folder}/_rels/{leaf}.rels" if folder else f"_rels/{leaf}.rels"
+
+
 def _workbook_layout(data: bytes, rels: dict, with_names: bool):
     """(sheet names, sheet name -> (kind, part), date1904, defined names if `with_names`)."""
     root = ET.fromstring(data)
@@ -94,9 +118,10 @@ def _workbook_layout(data: bytes, rels: dict, with_names: bool):
 class Book:
     """An opened workbook. Parts are parsed on first use and cached; nothing is written."""
 
-    def __init__(self, label: str, archive: zipfile.ZipFile):
+    def __init__(self, label: str, archive: zipfile.ZipFile, data: bytes = b""):
         self.label = label
         self._zip = archive
+        self._data = data          # the file's bytes, when open_book has them
         self._members = {i.filename: i for i in archive.infolist()}
         self._members_lower = {k.lower(): v for k, v in self._members.items()}
         self._sheet_cache: dict[str, Sheet] = {}
@@ -123,22 +148,19 @@ class Book:
     def read_part(self, name: str, until: bytes | None = None) -> bytes:
         """A zip member's bytes (sizes were checked when the book was opened). With `until`, only
         as far as the first piece that contains it: a worksheet's cells come before its
-        conditional formats and validations, two thirds of the part. (zipfile checks the CRC
-        only on a member read to its end; a damaged deflate stream is still an error.)"""
+        conditional formats and validations, two thirds of the part. (Such a read inflates the
+        stored bytes directly and cannot check the CRC, which covers the whole member; a damaged
+        deflate stream is still an error.)"""
         info = self._info(name)
         if info is None:
             raise self._error(f"缺少部件 {name}，不是完整的 Excel 工作簿（.xlsx）")
+        stored = self._stored(name) if until is not None else None
         try:
-            with self._zip.open(info) as member:
-                if until is None:
+            if stored is not None and stored[0] == zipfile.ZIP_DEFLATED:
+                data = _inflate_until(stored[1], until, min(info.file_size, MAX_MEMBER_BYTES + 1))
+            else:
+                with self._zip.open(info) as member:
                     data = member.read(MAX_MEMBER_BYTES + 1)
-                else:
-                    data = b""
-                    while len(data) <= MAX_MEMBER_BYTES:
-                        piece = member.read(_PIECE_BYTES)
-                        data += piece
-                        if not piece or until in data[-len(piece) - len(until):]:
-                            break
         except NotImplementedError:
             raise self._error(f"的部件 {name} 使用了不支持的压缩方式，请在 Excel 中重新保存") from None
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError,
@@ -174,8 +196,7 @@ class Book:
 
     def _relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """rId -> (relationship type's last word, target part path) for one part's .rels."""
-        folder, _, leaf = part.rpartition("/")
-        rels_name = f"{folder}/_rels/{leaf}.rels" if folder else f"_rels/{leaf}.rels"
+        rels_name = _rels_name(part)
         if not self.has_part(rels_name):
             return {}
 
@@ -203,10 +224,38 @@ class Book:
                 hint = "这是 Word 文档"
             raise self._error(f"不是 Excel 工作簿（.xlsx）：缺少 {main}。{hint}".rstrip("。"))
         self._main = main
+        key = (self._stored(main), self._stored(_rels_name(main)))
+        if None in key:
+            self._read_workbook(main)
+        else:       # workbooks of one template: the same stored bytes, read once (see _stored)
+            state = _memo(("book", main, key), lambda: (self._read_workbook(main), self._workbook_state())[1])
+            self._parts, self.sheets, self._sheet_parts, self.date1904, self.names_source = state
+            self.sheets = list(self.sheets)
+            self.defined_names = _names_by_scope(self.names_source, tuple(self.sheets))
+            self._names_folded = None
+
+    def _read_workbook(self, main: str) -> None:
         rels = self._relationships(main)
         self._parts = {kind: target for kind, target in rels.values()
                        if kind in ("sharedStrings", "styles")}
         self._parse(main, lambda data: self._read_workbook_xml(data, rels))
+
+    def _workbook_state(self) -> tuple:
+        return self._parts, tuple(self.sheets), self._sheet_parts, self.date1904, self.names_source
+
+    def _stored(self, name: str) -> tuple | None:
+        """A member as stored in the zip (method and compressed bytes; the local header is
+        skipped), or None. Equal stored bytes inflate to equal parts, so they key what was
+        parsed from them (zipfile's CRC check then runs only the first time)."""
+        info = self._info(name)
+        if info is None or not self._data:
+            return None
+        at = info.header_offset
+        head = self._data[at:at + 30]
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            return None
+        start = at + 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
+        return info.compress_type, self._data[start:start + info.compress_size]
 
     def _read_workbook_xml(self, data: bytes, rels) -> None:
         # The names block is nine tenths of workbook.xml here: read it by regex (cached across
@@ -371,7 +420,7 @@ def open_book(path: str | os.PathLike, data: bytes | None = None) -> Book:
             OverflowError, struct_error, NotImplementedError, RuntimeError) as err:
         raise fail("已损坏或不完整（压缩包结构无法读取），请重新保存或重新下载") from err
     _check_central_directory(infos, fail)
-    return Book(label, archive)
+    return Book(label, archive, data)
 
 
 def _check_central_directory(infos, fail) -> None:
