@@ -127,6 +127,10 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     for name, f, (raw, is_error) in zip(names, fields, ws.values(refs)):
         if raw is None:
             continue
+        if f.unit == "text" and type(raw) is str:    # free text, half the fields: what coerce does
+            if raw and not raw.isspace():
+                values[name] = raw
+            continue
         if is_error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{f.label}：单元格显示错误值 {raw}", actual=raw))
             continue

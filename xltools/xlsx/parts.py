@@ -453,7 +453,8 @@ class _Strings:
     def __getitem__(self, i: int) -> str:
         text = self._done.get(i)
         if text is None:
-            text = self._done[i] = _unescape_ooxml(_xml_text(self._raw[i]))
+            raw = self._raw[i]
+            text = self._done[i] = _unescape_ooxml(raw.decode("utf-8") if b"&" not in raw else _xml_text(raw))
         return text
 
     def __iter__(self):
