@@ -339,6 +339,33 @@ def test_non_canonical_xml_takes_the_elementtree_path(tmp_path):
     assert xlsx_parts._index_sheet(book._xml("xl/worksheets/sheet1.xml")) is None
 
 
+def test_one_odd_cell_among_canonical_ones_sends_the_sheet_to_elementtree(tmp_path):
+    """The batch reads decode lazily: a cell written in another attribute order (t before s) is
+    found when it is read, and the whole sheet is then read by ElementTree, answers unchanged."""
+    rows = ('<row r="1"><c r="A1"><v>1</v></c><c r="B1" t="str" s="0"><v>odd</v></c>'
+            '<c r="C1" s="0"/><c r="D1" t="s"><v>0</v></c></row>')
+    sst = f'<sst xmlns="{SHEET_NS}"><si><t>共享</t></si></sst>'
+    path = write_xlsx(tmp_path / "odd_cell.xlsx", [("S", worksheet(rows))], shared_strings=sst)
+    expected = [(1, False), ("odd", False), (None, False), ("共享", False), (None, False)]
+    assert open_book(path).sheet("S").values(["A1", "B1", "C1", "D1", "Z9"]) == expected
+    sheet = open_book(path).sheet("S")
+    assert sheet.values(["A1"]) == [(1, False)]               # canonical so far: still lazy
+    assert sheet.get("B1").value == "odd"                       # the odd one: ElementTree
+    assert sheet.values(["D1", "B1"]) == [("共享", False), ("odd", False)]
+
+
+def test_cells_found_where_another_workbook_had_them_differently(tmp_path):
+    """Positions in the split are learnt from the first sheet of a layout and only verified after:
+    a sheet with the same number of cells in another order still reads right."""
+    first = worksheet('<row r="1"><c r="A1"><v>1</v></c><c r="B1"><v>2</v></c><c r="C1"><v>3</v></c></row>')
+    second = worksheet('<row r="1"><c r="A1"><v>1</v></c><c r="C1"><v>30</v></c><c r="B1"><v>20</v></c></row>')
+    a = write_xlsx(tmp_path / "a.xlsx", [("S", first)])
+    b = write_xlsx(tmp_path / "b.xlsx", [("S", second)])
+    assert open_book(a).sheet("S").values(["A1", "B1", "C1"]) == [(1, False), (2, False), (3, False)]
+    assert open_book(b).sheet("S").values(["A1", "B1", "C1"]) == [(1, False), (20, False), (30, False)]
+    assert open_book(a).sheet("S").values(["C1", "B1"]) == [(3, False), (2, False)]
+
+
 def test_encodings_and_escapes(tmp_path):
     rows = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>a_x000D_b &#20013;</t></is></c>'
             '<c r="C1" t="str"><f>"x&amp;"&amp;"y"</f><v>x&amp;y</v></c></row>')

@@ -76,7 +76,7 @@ class Sheet:
                  strings=()):
         self.name = name
         self._cells = cells if cells is not None else {}
-        self._chunks, self._decode, self._slow = chunks, decode, slow   # {b"C5": bytes} -> Cell | None
+        self._chunks, self._decode, self._slow = chunks, decode, slow   # _Chunks; bytes -> Cell | None
         self._strings = strings
 
     def _fall_back(self) -> None:
@@ -86,13 +86,16 @@ class Sheet:
     def cells(self) -> dict[str, Cell]:
         if self._chunks is not None:
             out = {}
-            for key, chunk in self._chunks.items():
-                a1 = key.decode()
-                cell = self._cells.get(a1) or self._decode(chunk)
-                if cell is None:
-                    self._fall_back()
-                    return self._cells
-                out[a1] = cell
+            try:
+                for key, chunk in self._chunks.full().items():
+                    a1 = key.decode()
+                    cell = self._cells.get(a1) or self._decode(chunk)
+                    if cell is None:
+                        raise _NotCanonical
+                    out[a1] = cell
+            except _NotCanonical:
+                self._fall_back()
+                return self._cells
             self._cells, self._chunks = out, None
         return self._cells
 
@@ -103,13 +106,16 @@ class Sheet:
             a1 = a1.replace("$", "").upper()
             cell = self._cells.get(a1)
         if cell is None and self._chunks is not None:
-            chunk = self._chunks.get(a1.encode())
-            if chunk is not None:
-                cell = self._decode(chunk)
-                if cell is None:
-                    self._fall_back()
-                    return self._cells.get(a1)
-                self._cells[a1] = cell
+            try:
+                chunk = self._chunks.get(a1.encode())
+                if chunk is not None:
+                    cell = self._decode(chunk)
+                    if cell is None:
+                        raise _NotCanonical
+                    self._cells[a1] = cell
+            except _NotCanonical:
+                self._fall_back()
+                return self._cells.get(a1)
         return cell
 
     def values(self, refs) -> list[tuple[object, bool]]:
@@ -119,6 +125,13 @@ class Sheet:
         chunks = self._chunks
         if chunks is None:
             return [_pair(self._cells.get(a1)) for a1 in refs]
+        try:
+            return self._values(chunks, refs)
+        except _NotCanonical:
+            self._fall_back()
+            return [_pair(self._cells.get(a1)) for a1 in refs]
+
+    def _values(self, chunks: _Chunks, refs) -> list[tuple[object, bool]]:
         out = []
         for i, a1 in enumerate(refs):   # (a cell decoded before is simply read again: same bytes)
             chunk = chunks.get(a1.encode())
@@ -151,6 +164,13 @@ class Sheet:
 
         Workbooks of one template carry the same formula at the same cell: the text last decoded
         at each ref is kept, and reused (the same str object) when the bytes are equal."""
+        try:
+            return self._formulas(refs)
+        except _NotCanonical:
+            self._fall_back()
+            return [None if c is None else c.formula for c in map(self._cells.get, refs)]
+
+    def _formulas(self, refs) -> list[str | None]:
         out, cells, chunks = [], self._cells, self._chunks
         for a1 in refs:
             cell = cells.get(a1)
@@ -570,25 +590,67 @@ def _expand_shared(cells: dict[str, Cell], shared: list[tuple[str, dict]]) -> No
             cells[a1].formula = shift_formula(base, row - row0, col - col0)
 
 
-def _index_sheet(data: bytes) -> dict[bytes, bytes] | None:
-    """Each cell's bytes by its ref (b"C5" -> b'C5" s="3"><v>1</v></c>...'), cut by one C-level
-    split; None when the sheet is not in canonical form. Cells are only decoded when read: the
-    checker reads half the cells of a report sheet, most of them blank."""
+class _NotCanonical(Exception):
+    """A cell the regex paths cannot account for: the sheet is read with ElementTree instead."""
+
+
+_WHERE: dict[tuple, dict[bytes, int]] = {}   # layout -> ref -> position in the split (see _Chunks)
+
+
+class _Chunks:
+    """Each cell's bytes by its ref (b"C5" -> b'C5" s="3"><v>1</v></c>...'), from one C-level
+    split of sheetData on `<c r="`.
+
+    Workbooks of one template write the same cells in the same order, so where each ref falls in
+    the split is learnt once per layout (one findall over the whole sheet) and afterwards only
+    verified: the piece found there must begin with that ref. A miss indexes this sheet in full,
+    which also proves every <c> tag canonical (else _NotCanonical)."""
+
+    __slots__ = ("_body", "_pieces", "_where", "_full", "_layout")
+
+    def __init__(self, body: bytes):
+        self._body, self._pieces = body, body.split(_CELL_START)
+        self._layout = (len(self._pieces), self._pieces[1][:24] if len(self._pieces) > 1 else b"")
+        self._where = _WHERE.get(self._layout, {})
+        self._full: dict[bytes, bytes] | None = None
+
+    def get(self, key: bytes) -> bytes | None:
+        if self._full is None:
+            i = self._where.get(key)
+            if i is not None:
+                piece = self._pieces[i]
+                if piece[len(key):len(key) + 1] == b'"' and piece.startswith(key):
+                    return piece
+        return self.full().get(key)
+
+    def full(self) -> dict[bytes, bytes]:
+        if self._full is None:
+            refs = _CELL_OPEN.findall(self._body)
+            if len(self._pieces) != len(refs) + 1 or b"" in refs:
+                raise _NotCanonical
+            self._full = dict(zip(refs, self._pieces[1:]))
+            if len(self._full) != len(refs):
+                raise _NotCanonical     # a ref twice: let the parser decide
+            if len(_WHERE) > 64:
+                _WHERE.clear()
+            _WHERE[self._layout] = {ref: i for i, ref in enumerate(refs, 1)}
+        return self._full
+
+
+def _index_sheet(data: bytes) -> _Chunks | None:
+    """The cells of a worksheet part as _Chunks, or None when the part is not in canonical
+    form. Cells are only decoded when read: the checker reads half the cells of a report
+    sheet, most of them blank."""
     start = data.find(b"<sheetData>")
     if start < 0:
-        return {} if b"<sheetData/>" in data else None
+        return _Chunks(b"") if b"<sheetData/>" in data else None
     end = data.find(b"</sheetData>", start)
     if end < 0:
         return None  # broken; let the parser say where
     body = data[start:end]
     if not _plain(body) or b"xmlns" in body or _MAIN_NS_PREFIXED.search(data, 0, start):
         return None   # the cells' namespace bound to a prefix: x:c would escape the tag count
-    refs = _CELL_OPEN.findall(body)
-    chunks = body.split(_CELL_START)
-    if len(chunks) != len(refs) + 1 or b"" in refs:
-        return None
-    index = dict(zip(refs, chunks[1:]))
-    return index if len(index) == len(refs) else None   # a ref twice: let the parser decide
+    return _Chunks(body)
 
 
 def _decode_cell(chunk: bytes, shared_strings, dates) -> tuple[Cell, bytes | None] | None:
@@ -618,10 +680,14 @@ def _decode_cell(chunk: bytes, shared_strings, dates) -> tuple[Cell, bytes | Non
     return cell, fattrs
 
 
-def _cells_fast(index: dict[bytes, bytes], shared_strings, dates) -> dict[str, Cell] | None:
+def _cells_fast(chunks: _Chunks, shared_strings, dates) -> dict[str, Cell] | None:
     """Every cell decoded at once (needed where shared formulas tie cells together); None when
     one is not in canonical form."""
     cells, shared = {}, []
+    try:
+        index = chunks.full()
+    except _NotCanonical:
+        return None
     for ref, chunk in index.items():
         decoded = _decode_cell(chunk, shared_strings, dates)
         if decoded is None:
