@@ -30,6 +30,8 @@ def money(d: Decimal) -> str:
 
 def num(value) -> Decimal | None:
     """What SUM() sees in a cell: numbers count, text and blanks do not."""
+    if type(value) is Decimal:          # the usual case, first
+        return value
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, Decimal):
@@ -256,4 +258,4 @@ def cached_values(rep: Report, spec: Spec, values: dict, checks: dict[int, str],
 
 def input_defaults(rep: Report) -> dict:
     """What the template pre-fills (indicator names and weights, 评价方式…)."""
-    return {f.name: f.default for f in rep.inputs if f.default is not None}
+    return dict(rep.defaults)

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .data import Filled, Instance
 from .findings import ERROR, WARNING, Finding, Report
-from .formulas import CENT, money, num, quote_mismatch, quoted_amount, value_check, value_sum
+from .formulas import CENT, input_defaults, money, num, quote_mismatch, quoted_amount, value_check, value_sum
 from .spec import topo_order
 from .spec.model import IndicatorTable, Spec, SumRule
 
@@ -64,7 +64,7 @@ class _Checker:
 
     def _effective(self) -> dict:
         """Stated values; what the data left out is taken from the template (defaults, formulas)."""
-        eff = {f.name: f.default for f in self.rep.inputs if f.default is not None}
+        eff = input_defaults(self.rep)
         eff.update(self.inst.values)
         for rule in topo_order(self.rep):
             if rule.target not in self.inst.values:

@@ -8,6 +8,7 @@ computes cached values with them, and the checker compares stated values against
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 
 PRINT_COLUMNS = 8          # A–H are printed
@@ -158,13 +159,20 @@ class Report:
     def cell(self, name: str) -> str:
         return self.fields[name].cell
 
-    @property
+    # Kept once asked for: the layout has placed every field before the rules are expanded, and
+    # the checker asks for them for every workbook.
+    @cached_property
     def inputs(self) -> list[Field]:
         return [f for f in self.fields.values() if f.kind == "input"]
 
-    @property
+    @cached_property
     def computed(self) -> list[Field]:
         return [f for f in self.fields.values() if f.kind == "computed"]
+
+    @cached_property
+    def defaults(self) -> dict[str, object]:
+        """What the template pre-fills (indicator names and weights, 评价方式…): read only."""
+        return {f.name: f.default for f in self.inputs if f.default is not None}
 
 
 @dataclass(frozen=True)
