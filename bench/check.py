@@ -387,7 +387,9 @@ class _OpenpyxlSheet:
         self.name, self._v, self._f = name, values_ws, formulas_ws
 
     def values(self, refs):
-        return [(None, False) if cell is None else (cell.value, cell.is_error) for cell in map(self.get, refs)]
+        from xltools.xlsx import ExcelError
+        return [None if cell is None else ExcelError(cell.value) if cell.is_error else cell.value
+                for cell in map(self.get, refs)]
 
     def formulas(self, refs):
         return [None if cell is None else cell.formula for cell in map(self.get, refs)]

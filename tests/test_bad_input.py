@@ -391,3 +391,19 @@ def test_an_absurd_number_in_a_workbook_cell_is_reported_not_a_crash(tmp_path, g
     assert "Traceback" not in done.stderr, done.stderr[-300:]
     assert done.returncode in (1, 2)
     assert done.returncode == 2 or f'"cell": "{cell}"' in done.stdout
+
+
+def test_an_error_value_in_a_workbook_cell_is_reported_at_its_cell(tmp_path, good):
+    """A figure cell showing #DIV/0! (Excel, WPS and openpyxl write it as t="e") is unreadable."""
+    import openpyxl
+    wb = openpyxl.load_workbook(good)
+    cell = SPEC.dept.cell("income_other_1")
+    wb[SPEC.dept.sheet][cell] = "#DIV/0!"
+    assert wb[SPEC.dept.sheet][cell].data_type == "e"
+    path = tmp_path / "错误值.xlsx"
+    wb.save(path)
+    done = run_cli("check", "--json", path)
+    assert done.returncode == 1, done.stderr[-300:]
+    found = [f for f in json.loads(done.stdout)["findings"] if f["cell"] == cell]
+    assert [(f["code"], f["severity"], f["actual"]) for f in found] == [("unreadable", "error", "#DIV/0!")]
+    assert "单元格显示错误值 #DIV/0!" in found[0]["message"]   # read as an error, not as text

@@ -20,7 +20,7 @@ from xltools import xlsx
 from xltools.xlsx import book as xlsx_book
 from xltools.xlsx import parts as xlsx_parts
 from xltools.errors import BookError
-from xltools.xlsx import open_book, shift_formula, split_cell_ref
+from xltools.xlsx import ExcelError, open_book, shift_formula, split_cell_ref
 
 DEPT = "部门整体支出"
 PROJECTS = ["项目支出", "项目支出 (2)", "Bob's 项目"]
@@ -288,7 +288,8 @@ def test_fast_path_agrees_with_elementtree(books, lo_books, which):
         assert list(book.sheet(name).cells.items()) == list(slow.items())
         # the checker's batch read, cell by cell and lazily, agrees too
         fresh = open_book(path).sheet(name)
-        assert fresh.values(list(slow)) == [(c.value, c.is_error) for c in slow.values()]
+        assert fresh.values(list(slow)) == [c.value for c in slow.values()]
+        assert [type(v) is ExcelError for v in fresh.values(list(slow))] == [c.is_error for c in slow.values()]
         assert fresh.formulas(list(slow)) == [c.formula for c in slow.values()]
 
 
@@ -346,12 +347,12 @@ def test_one_odd_cell_among_canonical_ones_sends_the_sheet_to_elementtree(tmp_pa
             '<c r="C1" s="0"/><c r="D1" t="s"><v>0</v></c></row>')
     sst = f'<sst xmlns="{SHEET_NS}"><si><t>共享</t></si></sst>'
     path = write_xlsx(tmp_path / "odd_cell.xlsx", [("S", worksheet(rows))], shared_strings=sst)
-    expected = [(1, False), ("odd", False), (None, False), ("共享", False), (None, False)]
+    expected = [1, "odd", None, "共享", None]
     assert open_book(path).sheet("S").values(["A1", "B1", "C1", "D1", "Z9"]) == expected
     sheet = open_book(path).sheet("S")
-    assert sheet.values(["A1"]) == [(1, False)]               # canonical so far: still lazy
+    assert sheet.values(["A1"]) == [1]                          # canonical so far: still lazy
     assert sheet.get("B1").value == "odd"                       # the odd one: ElementTree
-    assert sheet.values(["D1", "B1"]) == [("共享", False), ("odd", False)]
+    assert sheet.values(["D1", "B1"]) == ["共享", "odd"]
 
 
 def test_cells_found_where_another_workbook_had_them_differently(tmp_path):
@@ -361,9 +362,9 @@ def test_cells_found_where_another_workbook_had_them_differently(tmp_path):
     second = worksheet('<row r="1"><c r="A1"><v>1</v></c><c r="C1"><v>30</v></c><c r="B1"><v>20</v></c></row>')
     a = write_xlsx(tmp_path / "a.xlsx", [("S", first)])
     b = write_xlsx(tmp_path / "b.xlsx", [("S", second)])
-    assert open_book(a).sheet("S").values(["A1", "B1", "C1"]) == [(1, False), (2, False), (3, False)]
-    assert open_book(b).sheet("S").values(["A1", "B1", "C1"]) == [(1, False), (20, False), (30, False)]
-    assert open_book(a).sheet("S").values(["C1", "B1"]) == [(3, False), (2, False)]
+    assert open_book(a).sheet("S").values(["A1", "B1", "C1"]) == [1, 2, 3]
+    assert open_book(b).sheet("S").values(["A1", "B1", "C1"]) == [1, 20, 30]
+    assert open_book(a).sheet("S").values(["C1", "B1"]) == [3, 2]
 
 
 def test_encodings_and_escapes(tmp_path):

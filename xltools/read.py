@@ -19,7 +19,7 @@ from .formulas import cross_cell, excel_cross, report_formulas
 from .a1 import a1
 from .spec.model import CHECK_COLUMN, Report, Spec
 from .values import coerce
-from .xlsx import open_book
+from .xlsx import ExcelError, open_book
 
 _FP_IN_XML = re.compile(rb'<definedName[^>]*name="' + FINGERPRINT_NAME.encode() + rb'"[^>]*>(?:"|&quot;)([^<&"]*)(?:"|&quot;)<')
 _STRING = re.compile(r'"(?:[^"]|"")*"')
@@ -124,14 +124,14 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     ws = book.sheet(sheet)
     names, fields, refs = _field_cells(book, rep, sheet, scope, label)
     values = dict.fromkeys(names)          # most cells of a report are blank: None
-    for name, f, (raw, is_error) in zip(names, fields, ws.values(refs)):
+    for name, f, raw in zip(names, fields, ws.values(refs)):
         if raw is None:
             continue
         if f.unit == "text" and type(raw) is str:    # free text, half the fields: what coerce does
             if raw and not raw.isspace():
                 values[name] = raw
             continue
-        if is_error:
+        if isinstance(raw, ExcelError):
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{f.label}：单元格显示错误值 {raw}", actual=raw))
             continue
         c = coerce(f, raw)

@@ -54,12 +54,18 @@ class Cell:
                 f"is_date={self.is_date}, is_error={self.is_error})")
 
 
-_NOTHING = (None, False)
+class ExcelError(str):
+    """A cell's error value ("#DIV/0!", "#REF!"…) as Sheet.values gives it: text by its type
+    apart from what a person typed."""
+
+
 _FORMULA_MEMO: dict[bytes, tuple[bytes, str]] = {}   # ref -> (raw <f> text, decoded), see Sheet.formulas
 
 
-def _pair(cell: Cell | None) -> tuple[object, bool]:
-    return _NOTHING if cell is None else (cell.value, cell.is_error)
+def _value_of(cell: Cell | None):
+    if cell is None:
+        return None
+    return ExcelError(cell.value) if cell.is_error else cell.value
 
 
 class Sheet:
@@ -118,20 +124,20 @@ class Sheet:
                 return self._cells.get(a1)
         return cell
 
-    def values(self, refs) -> list[tuple[object, bool]]:
-        """(value, is_error) of the cell at each canonical A1 of `refs` ("C5"); a blank or absent
-        cell is (None, False). The checker's hot loop: blanks, numbers and shared strings are
-        answered from the cell's bytes without building a Cell."""
+    def values(self, refs) -> list:
+        """The value of the cell at each canonical A1 of `refs` ("C5"): None for a blank or absent
+        cell, an ExcelError for an error value. The checker's hot loop: blanks, numbers and
+        shared strings are answered from the cell's bytes without building a Cell."""
         chunks = self._chunks
         if chunks is None:
-            return [_pair(self._cells.get(a1)) for a1 in refs]
+            return [_value_of(self._cells.get(a1)) for a1 in refs]
         try:
             return self._values(chunks, refs)
         except _NotCanonical:
             self._fall_back()
-            return [_pair(self._cells.get(a1)) for a1 in refs]
+            return [_value_of(self._cells.get(a1)) for a1 in refs]
 
-    def _values(self, chunks: _Chunks, refs) -> list[tuple[object, bool]]:
+    def _values(self, chunks: _Chunks, refs) -> list:
         out, pieces = [], chunks._pieces
         for i, (key, opening, at) in enumerate(_plan(chunks._where, refs)):
             # _Chunks.get, its common case inlined (0.2 ms a workbook): the piece where this
@@ -140,27 +146,27 @@ class Sheet:
             if chunk is None or not chunk.startswith(opening):
                 chunk = chunks.get(key)
             if chunk is None:
-                out.append(_NOTHING)
+                out.append(None)
                 continue
             m = _SIMPLE_REST.match(chunk)
             if m is not None:
                 t, v = m.groups()
                 if v is None:                    # <c .../>
-                    out.append(_NOTHING)
+                    out.append(None)
                     continue
                 try:
                     if t is None or t == b"n":
-                        out.append((int(v) if v.lstrip(b"-").isdigit() else float(v), False) if v else _NOTHING)
+                        out.append((int(v) if v.lstrip(b"-").isdigit() else float(v)) if v else None)
                         continue
                     if t == b"s":
-                        out.append((self._strings[int(v)], False))
+                        out.append(self._strings[int(v)])
                         continue
                 except (ValueError, IndexError):
                     pass                         # self.get below reports it
             cell = self.get(refs[i])             # anything else, or a damaged cell, the general way
             if self._chunks is None:             # not canonical after all: ElementTree read it all
-                return out + [_pair(self._cells.get(a)) for a in refs[i:]]
-            out.append(_pair(cell))
+                return out + [_value_of(self._cells.get(a)) for a in refs[i:]]
+            out.append(_value_of(cell))
         return out
 
     def formulas(self, refs) -> list[str | None]:
