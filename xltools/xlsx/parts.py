@@ -464,34 +464,8 @@ def _parse_shared_strings(data: bytes) -> list[str]:
                     flat = flat.replace(glue, b"")
             found = _SI_SIMPLE.findall(flat)
         if len(found) == tags:
-            return _Strings(found)
+            return [_unescape_ooxml(text) for text in _xml_texts(found)]   # a checker reads nearly all
     return _parse_shared_strings_etree(data)
-
-
-class _Strings:
-    """The shared-strings table, each string decoded when a cell first asks for it (a checker
-    reads a fraction of them; the long narratives are among those it does read)."""
-
-    __slots__ = ("_raw", "_done")
-
-    def __init__(self, raw: list[bytes]):
-        self._raw, self._done = raw, {}
-
-    def __len__(self) -> int:
-        return len(self._raw)
-
-    def __getitem__(self, i: int) -> str:
-        text = self._done.get(i)
-        if text is None:
-            raw = self._raw[i]
-            text = self._done[i] = _unescape_ooxml(raw.decode("utf-8") if b"&" not in raw else _xml_text(raw))
-        return text
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self._raw)))
-
-    def __eq__(self, other):
-        return list(self) == list(other)
 
 
 def _rich_text_etree(elem, ns: str) -> str:
