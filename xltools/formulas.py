@@ -11,12 +11,13 @@ turns a total into #VALUE! (the checker reports that cell instead).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from .a1 import a1
 from .numbers import float_to_decimal
 from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
+from .values import is_blank
 
 CENT = Decimal("0.01")
 # Bookend sheets around the project sheets: `项目表头:项目表尾!F20` sums every copy placed
@@ -127,7 +128,7 @@ def value_check(check: Check, get) -> str:
         return "" if s is not None and 0 <= s <= w else check.message
     if check.kind == "quotes":
         org, narr = (get(n) for n in check.left)
-        if org in (None, "") or narr in (None, ""):
+        if is_blank(org) or is_blank(narr):
             return ""
         return "".join(quote_mismatch(narr, org, phrase, get(name), check.lead) for phrase, name in check.right)
     raise ValueError(check.kind)

@@ -18,7 +18,7 @@ from .findings import ERROR, WARNING, Finding
 from .formulas import cross_cell, excel_cross, report_formulas
 from .a1 import a1
 from .spec.model import CHECK_COLUMN, Report, Spec
-from .values import coerce
+from .values import coerce, is_blank
 from .xlsx import ExcelError, open_book
 
 _FP_IN_XML = re.compile(rb'<definedName[^>]*name="' + FINGERPRINT_NAME.encode() + rb'"[^>]*>(?:"|&quot;)([^<&"]*)(?:"|&quot;)<')
@@ -183,7 +183,7 @@ def read_workbook(path, spec: Spec, data: bytes | None = None) -> Filled:
     if not projects:
         raise BookError(f"文件 {label} 没有项目表（“{spec.project.sheet}”被删除或改名）")
     # A project sheet nobody filled in (a department with no project evaluated) is not a report.
-    filled = [p for p in projects if any(v not in (None, "") for n, v in p.values.items()
+    filled = [p for p in projects if any(not is_blank(v) for n, v in p.values.items()
                                          if p.report.fields[n].kind == "input" and p.report.fields[n].default is None)]
     for inst in [dept, *filled]:
         findings.extend(formula_findings(inst, spec))

@@ -14,6 +14,7 @@ from .findings import ERROR, WARNING, Finding, Report
 from .formulas import CENT, input_defaults, money, num, quote_mismatch, quoted_amount, value_check, value_sum
 from .spec import topo_order
 from .spec.model import IndicatorTable, Spec, SumRule
+from .values import is_blank
 
 _AMOUNT = r"(\d[\d,]*(?:\.\d+)?)"
 _LABELLED = re.compile(r"([^\d，,、；;：:（(）)。\s]{2,30}?)\s*" + _AMOUNT + r"\s*(万元|元)")
@@ -121,7 +122,7 @@ class _Checker:
 
     def required(self):
         for f in self.rep.inputs:
-            if f.required and self.eff.get(f.name) in (None, ""):
+            if f.required and is_blank(self.eff.get(f.name)):
                 self.add("required", ERROR, f.name, f"必填项未填：{f.label}")
 
     def indicators(self, table: IndicatorTable) -> dict:
@@ -129,9 +130,9 @@ class _Checker:
         scores, weights = table.names("score"), table.names("weight")
         actuals, targets = table.names("actual"), table.names("target")
         stated_scores = [self.inst.values.get(n) for n in scores]
-        if all(s in (None, "") for s in stated_scores):
+        if all(is_blank(s) for s in stated_scores):
             bare = [_bare_number(self.eff.get(n)) for n in actuals]
-            if any(b is not None for b in bare) and all(b is not None or self.eff.get(n) in (None, "")
+            if any(b is not None for b in bare) and all(b is not None or is_blank(self.eff.get(n))
                                                          for b, n in zip(bare, actuals)):
                 tgt = [_bare_number(self.eff.get(n)) for n in targets]
                 legacy_weights = all(t is not None for t in tgt) and sum(tgt) == 100
@@ -150,7 +151,7 @@ class _Checker:
         stated = self.inst.values.get(table.score_field)
         # In a workbook the composite is the template's own SUM of 得分: with old-style columns the
         # warning above already says why it is empty; the recomputed score is in the summary.
-        legacy_in_book = self.inst.formulas is not None and all(s in (None, "") for s in stated_scores)
+        legacy_in_book = self.inst.formulas is not None and all(is_blank(s) for s in stated_scores)
         if table.score_field in self.inst.values and not legacy_in_book \
                 and _q(num(stated) or Decimal(0)) != _q(computed):
             self.add("score-sum", ERROR, table.score_field,
@@ -159,7 +160,7 @@ class _Checker:
         basis = num(stated) if num(stated) is not None else computed
         stated_grade = self.inst.values.get(table.grade_field)
         expected_grade = self.spec.grade_of(basis)
-        if stated_grade not in (None, "") and not _same_grade(str(stated_grade), expected_grade):
+        if not is_blank(stated_grade) and not _same_grade(str(stated_grade), expected_grade):
             self.add("grade", ERROR, table.grade_field,
                      f"评价等次应为“{expected_grade}”（按得分 {m_str(basis)}），填报为“{stated_grade}”",
                      expected_grade, stated_grade)
