@@ -59,7 +59,10 @@ class ExcelError(str):
     apart from what a person typed."""
 
 
-_FORMULA_MEMO: dict[bytes, tuple[bytes, str]] = {}   # ref -> (raw <f> text, decoded), see Sheet.formulas
+_FORMULA_MEMO: dict[bytes, tuple[bytes, str]] = {}
+# Blank cells' bytes, as seen: a template's blank cells are written byte for byte alike in every
+# workbook, and a set lookup is cheaper than the regex that proved them blank.
+_BLANK_PIECES: set[bytes] = set()   # ref -> (raw <f> text, decoded), see Sheet.formulas
 
 
 def _value_of(cell: Cell | None):
@@ -145,13 +148,16 @@ class Sheet:
             chunk = pieces[at] if at is not None and at < len(pieces) else None
             if chunk is None or not chunk.startswith(opening):
                 chunk = chunks.get(key)
-            if chunk is None:
+            if chunk is None or chunk in _BLANK_PIECES:
                 out.append(None)
                 continue
             m = _SIMPLE_REST.match(chunk)
             if m is not None:
                 t, v = m.groups()
                 if v is None:                    # <c .../>
+                    if len(_BLANK_PIECES) > 100_000:
+                        _BLANK_PIECES.clear()
+                    _BLANK_PIECES.add(chunk)
                     out.append(None)
                     continue
                 try:
@@ -181,28 +187,32 @@ class Sheet:
             return [None if c is None else c.formula for c in map(self._cells.get, refs)]
 
     def _formulas(self, refs) -> list[str | None]:
-        out, cells, chunks = [], self._cells, self._chunks
-        for a1 in refs:
-            cell = cells.get(a1)
-            if cell is None and chunks is not None:
-                key = a1.encode()
+        chunks = self._chunks
+        if chunks is None:
+            return [None if c is None else c.formula for c in map(self._cells.get, refs)]
+        out, pieces = [], chunks._pieces
+        for key, opening, at in _plan(chunks._where, refs):
+            chunk = pieces[at] if at is not None and at < len(pieces) else None
+            if chunk is None or not chunk.startswith(opening):
                 chunk = chunks.get(key)
-                m = _CELL_REST.match(chunk) if chunk is not None else None
-                if m is not None:                        # (shared formulas never get here)
-                    raw = m.group(5)
-                    if not raw:
-                        out.append(None)
-                        continue
-                    memo = _FORMULA_MEMO.get(key)
-                    if memo is not None and memo[0] == raw:
-                        out.append(memo[1])
-                        continue
-                cell = self.get(a1)
+            start = chunk.find(b"<f") if chunk is not None else -1
+            if start < 0:                      # no such cell, or no formula in it
+                out.append(None)
+                continue
+            # The <f> text alone (shared formulas, whose followers have none, never get here).
+            gt = chunk.find(b">", start)
+            end = chunk.find(b"</f>", gt)
+            if gt < 0 or chunk[gt - 1] == 47 or end < 0:    # <f/> or damaged: the general way
+                cell = self.get(key.decode())
                 if self._chunks is None:
                     return out + [None if c is None else c.formula for c in map(self._cells.get, refs[len(out):])]
-                if cell is not None and m is not None and cell.formula is not None:
-                    _FORMULA_MEMO[key] = (m.group(5), cell.formula)
-            out.append(None if cell is None else cell.formula)
+                out.append(None if cell is None else cell.formula)
+                continue
+            raw = chunk[gt + 1:end]
+            memo = _FORMULA_MEMO.get(key)
+            if memo is None or memo[0] != raw:
+                memo = _FORMULA_MEMO[key] = (raw, _xml_text(raw) or None)
+            out.append(memo[1])
         return out
 
     def __repr__(self):
