@@ -50,15 +50,22 @@ def _normalise_code(code: str) -> str:
     return re.sub(r"\b([A-Z]{1,3}\d+):\1\b", r"\1", code)   # LibreOffice writes F20 as F20:F20 in 3D refs
 
 
-_EXPECTED: dict[tuple[int, str], tuple[Spec, dict[str, str]]] = {}
+_EXPECTED: dict[tuple[int, str], tuple[Spec, dict[str, str], list[str]]] = {}
 
 
 def expected_formulas(spec: Spec, report_id: str) -> dict[str, str]:
     """A1 -> normalised formula of every formula cell the template puts on this report's sheet."""
+    return _expected(spec, report_id)[1]
+
+
+def _expected(spec: Spec, report_id: str) -> tuple[Spec, dict[str, str], list[str]]:
+    """(spec, expected formulas, their cells as one list): the same list object for every
+    workbook, so the reader works out where those cells lie once per layout."""
     key = (id(spec), report_id)
     if key not in _EXPECTED:
-        _EXPECTED[key] = (spec, _expected_formulas(spec, report_id))   # keeps spec alive: id stays unique
-    return _EXPECTED[key][1]
+        formulas = _expected_formulas(spec, report_id)
+        _EXPECTED[key] = (spec, formulas, list(formulas))   # keeps spec alive: id stays unique
+    return _EXPECTED[key]
 
 
 def _expected_formulas(spec: Spec, report_id: str) -> dict[str, str]:
@@ -141,8 +148,8 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
         if c.error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
     inst = Instance(rep, sheet, values, formulas={})
-    expected = expected_formulas(spec, rep.id)
-    inst.formulas = dict(zip(expected, ws.formulas(list(expected))))
+    cells = _expected(spec, rep.id)[2]
+    inst.formulas = dict(zip(cells, ws.formulas(cells)))
     return inst
 
 

@@ -59,7 +59,7 @@ class ExcelError(str):
     apart from what a person typed."""
 
 
-_FORMULA_MEMO: dict[bytes, tuple[bytes, str]] = {}
+_FORMULA_MEMO: dict[tuple[int, bytes], tuple[bytes, str]] = {}   # (layout, ref) -> (raw <f> text, decoded)
 # Blank cells' bytes, as seen: a template's blank cells are written byte for byte alike in every
 # workbook, and a set lookup is cheaper than the regex that proved them blank.
 _BLANK_PIECES: set[bytes] = set()   # ref -> (raw <f> text, decoded), see Sheet.formulas
@@ -190,8 +190,8 @@ class Sheet:
         chunks = self._chunks
         if chunks is None:
             return [None if c is None else c.formula for c in map(self._cells.get, refs)]
-        out, pieces = [], chunks._pieces
-        for key, opening, at in _plan(chunks._where, refs):
+        out, pieces, layout = [], chunks._pieces, id(chunks._where)   # (the memo is only a hint: the
+        for key, opening, at in _plan(chunks._where, refs):          # bytes are compared)
             chunk = pieces[at] if at is not None and at < len(pieces) else None
             if chunk is None or not chunk.startswith(opening):
                 chunk = chunks.get(key)
@@ -209,9 +209,11 @@ class Sheet:
                 out.append(None if cell is None else cell.formula)
                 continue
             raw = chunk[gt + 1:end]
-            memo = _FORMULA_MEMO.get(key)
+            memo = _FORMULA_MEMO.get((layout, key))
             if memo is None or memo[0] != raw:
-                memo = _FORMULA_MEMO[key] = (raw, _xml_text(raw) or None)
+                if len(_FORMULA_MEMO) > 10_000:
+                    _FORMULA_MEMO.clear()
+                memo = _FORMULA_MEMO[layout, key] = (raw, _xml_text(raw) or None)
             out.append(memo[1])
         return out
 
@@ -293,20 +295,29 @@ _XML_REF = re.compile(rb"&(?:(amp|lt|gt|quot|apos)|#([0-9]{1,7})|#x([0-9a-fA-F]{
 _PREDEFINED = {b"amp": "&", b"lt": "<", b"gt": ">", b"quot": '"', b"apos": "'"}
 
 
-@lru_cache(maxsize=4096)   # formula texts recur in every workbook of one template
+# Replaced in this order, &amp; last: the "&" it gives back is then never read as a reference.
+_COMMON_REFS = ((b"&#10;", b"\n"), (b"&#13;", b"\r"), (b"&#9;", b"\t"), (b"&quot;", b'"'), (b"&apos;", b"'"),
+                (b"&lt;", b"<"), (b"&gt;", b">"))
+
+
+@lru_cache(maxsize=4096)   # formula texts and much of the narratives recur across one template's workbooks
 def _xml_text(raw: bytes) -> str:
-    """One element text as the XML parser returns it (one cell decoded on demand).
+    """One element text as the XML parser returns it.
 
     The part passed the DTD check, so only the five predefined entities and character
-    references can occur; anything else goes to the parser, which reports it.
+    references can occur; anything else goes to the parser, which reports it. The common ones
+    (LibreOffice writes every line break as &#10;) are plain replacements.
     """
     if b"&" not in raw:
         return raw.decode("utf-8")
+    text = raw
+    for ref, char in _COMMON_REFS:
+        if ref in text:
+            text = text.replace(ref, char)
+    if text.count(b"&") == text.count(b"&amp;"):
+        return text.replace(b"&amp;", b"&").decode("utf-8")
     if raw.count(b"&") != len(_XML_REF.findall(raw)):
         return _xml_texts([raw])[0]
-    if b"&#" not in raw:
-        return (raw.replace(b"&quot;", b'"').replace(b"&apos;", b"'").replace(b"&lt;", b"<")
-                .replace(b"&gt;", b">").replace(b"&amp;", b"&").decode("utf-8"))
     return _XML_REF.sub(lambda m: (_PREDEFINED[m.group(1)] if m.group(1) else chr(
         int(m.group(2)) if m.group(2) else int(m.group(3), 16))).encode("utf-8"), raw).decode("utf-8")
 
@@ -476,7 +487,8 @@ def _parse_shared_strings(data: bytes) -> list[str]:
         if len(found) == tags:
             # All decoded now: a checker reads nearly all. (_xml_text, not one expat call for the
             # texts with "&": that costs 0.1 ms for the twenty a narrative-heavy table has.)
-            return [_unescape_ooxml(b.decode("utf-8") if b"&" not in b else _xml_text(b)) for b in found]
+            texts = [b.decode("utf-8") if b"&" not in b else _xml_text(b) for b in found]
+            return [_unescape_ooxml(t) for t in texts] if b"_x" in data else texts
     return _parse_shared_strings_etree(data)
 
 
