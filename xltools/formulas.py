@@ -48,8 +48,8 @@ def _abs(cell: str) -> str:
 
 # -- sums -------------------------------------------------------------------------------------
 def excel_sum(rule: SumRule, cell) -> str:
-    pos = [cell(t.name) for t in rule.terms if t.sign > 0]
-    neg = [cell(t.name) for t in rule.terms if t.sign < 0]
+    pos = [cell(name) for name in rule.plus]
+    neg = [cell(name) for name in rule.minus]
     if rule.as_range and not neg:
         return f"SUM({pos[0]}:{pos[-1]})"
     out = f"SUM({','.join(pos)})" if pos else ""
@@ -58,7 +58,16 @@ def excel_sum(rule: SumRule, cell) -> str:
 
 
 def value_sum(rule: SumRule, get) -> Decimal:
-    return sum((t.sign * (num(get(t.name)) or Decimal(0)) for t in rule.terms), Decimal(0))
+    total = Decimal(0)
+    for name in rule.plus:
+        value = get(name)
+        if type(value) is Decimal or (value := num(value)) is not None:
+            total += value
+    for name in rule.minus:
+        value = get(name)
+        if type(value) is Decimal or (value := num(value)) is not None:
+            total -= value
+    return total
 
 
 # -- copies (the 机构名称 repeated in later tables) ----------------------------------------------

@@ -80,7 +80,7 @@ class _Checker:
                 continue       # not stated (the template computes it), or scored in indicators()
             stated = num(self.inst.values[rule.target]) or Decimal(0)
             expected = value_sum(rule, self.eff.get)
-            if _q(stated) == _q(expected):
+            if stated == expected or _q(stated) == _q(expected):
                 continue
             f = self.rep.fields[rule.target]
             hint = rule.hint

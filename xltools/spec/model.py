@@ -70,6 +70,16 @@ class SumRule:
     hint: str = ""
     as_range: bool = False   # render as SUM(first:last) (a table's total row)
 
+    @cached_property
+    def plus(self) -> tuple[str, ...]:
+        """The terms added."""
+        return tuple(t.name for t in self.terms if t.sign > 0)
+
+    @cached_property
+    def minus(self) -> tuple[str, ...]:
+        """The terms subtracted."""
+        return tuple(t.name for t in self.terms if t.sign < 0)
+
 
 @dataclass(frozen=True)
 class CopyRule:
@@ -113,7 +123,15 @@ class IndicatorTable:
     column_labels: dict[str, str]
 
     def names(self, column: str) -> list[str]:
-        return [f"{self.id}_{column}_{i}" for i in range(1, len(self.indicators) + 1)]
+        """Field names of one column, indicator by indicator (kept: the checker asks per workbook)."""
+        names = self._names.get(column)
+        if names is None:
+            names = self._names[column] = [f"{self.id}_{column}_{i}" for i in range(1, len(self.indicators) + 1)]
+        return names
+
+    @cached_property
+    def _names(self) -> dict[str, list[str]]:
+        return {}
 
 
 @dataclass
