@@ -134,7 +134,7 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     for name, f, raw in zip(names, fields, ws.values(refs)):
         if raw is None:
             continue
-        if f.unit == "text" and type(raw) is str:    # free text, half the fields: what coerce does
+        if type(raw) is str and f.unit == "text":    # free text, half the fields: what coerce does
             if raw and not raw.isspace():
                 values[name] = raw
             continue

@@ -145,8 +145,8 @@ class Sheet:
         for i, (key, opening, at) in enumerate(_plan(chunks._where, refs)):
             # _Chunks.get, its common case inlined (0.2 ms a workbook): the piece where this
             # layout has the cell, if it is that cell. (A cell decoded before is read again.)
-            chunk = pieces[at] if at is not None and at < len(pieces) else None
-            if chunk is None or not chunk.startswith(opening):
+            chunk = pieces[at]           # (one layout, one number of pieces: `at` is in range)
+            if not chunk.startswith(opening):
                 chunk = chunks.get(key)
             if chunk is None or chunk in _BLANK_PIECES:
                 out.append(None)
@@ -192,8 +192,8 @@ class Sheet:
             return [None if c is None else c.formula for c in map(self._cells.get, refs)]
         out, pieces, layout = [], chunks._pieces, id(chunks._where)   # (the memo is only a hint: the
         for key, opening, at in _plan(chunks._where, refs):          # bytes are compared)
-            chunk = pieces[at] if at is not None and at < len(pieces) else None
-            if chunk is None or not chunk.startswith(opening):
+            chunk = pieces[at]
+            if not chunk.startswith(opening):
                 chunk = chunks.get(key)
             start = chunk.find(b"<f") if chunk is not None else -1
             if start < 0:                      # no such cell, or no formula in it
@@ -650,14 +650,15 @@ class _Chunks:
 _PLANS: dict[tuple[int, int], tuple] = {}
 
 
-def _plan(where: dict[bytes, int], refs) -> list[tuple[bytes, bytes, int | None]]:
+def _plan(where: dict[bytes, int], refs) -> list[tuple[bytes, bytes, int]]:
     """(key, opening, position) of each ref in a layout: the same refs are read from every
-    workbook of a template, so this is worked out once per layout and list of refs."""
+    workbook of a template, so this is worked out once per layout and list of refs. Position 0,
+    the text before the first cell, stands for "not known here": it never opens like a cell."""
     hit = _PLANS.get((id(where), id(refs)))
     if hit is not None and hit[0] is where and hit[1] is refs:
         return hit[2]
     keys = [a1.encode() for a1 in refs]
-    plan = [(key, key + b'"', where.get(key)) for key in keys]
+    plan = [(key, key + b'"', where.get(key, 0)) for key in keys]
     if len(_PLANS) > 256:
         _PLANS.clear()
     _PLANS[(id(where), id(refs))] = (where, refs, plan)   # holds both: their ids stay unique
