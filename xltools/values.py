@@ -100,7 +100,7 @@ def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
             return Coerced(raw)          # free text, the commonest field of a report
     elif raw is None:
         return _BLANK
-    if field.numeric:
+    if unit in NUMBER_UNITS:
         kind = type(raw)
         if (kind is int or (kind is float and math.isfinite(raw))) and unit != "%":
             # The common case, a real number in a number cell: no text to normalise.
