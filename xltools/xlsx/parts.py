@@ -62,7 +62,7 @@ class ExcelError(str):
 _FORMULA_MEMO: dict[tuple[int, bytes], tuple[bytes, str]] = {}   # (layout, ref) -> (raw <f> text, decoded)
 # Blank cells' bytes, as seen: a template's blank cells are written byte for byte alike in every
 # workbook, and a set lookup is cheaper than the regex that proved them blank.
-_BLANK_PIECES: set[bytes] = set()   # ref -> (raw <f> text, decoded), see Sheet.formulas
+_BLANK_PIECES: set[bytes] = set()
 
 
 def _value_of(cell: Cell | None):
