@@ -146,18 +146,24 @@ class Book:
         return self._info(name) is not None
 
     def read_part(self, name: str, until: bytes | None = None) -> bytes:
-        """A zip member's bytes (sizes were checked when the book was opened). With `until`, only
+        """A zip member's bytes (sizes were checked when the book was opened), inflated straight
+        from the stored bytes with the size and CRC checked as zipfile would. With `until`, only
         as far as the first piece that contains it: a worksheet's cells come before its
-        conditional formats and validations, two thirds of the part. (Such a read inflates the
-        stored bytes directly and cannot check the CRC, which covers the whole member; a damaged
-        deflate stream is still an error.)"""
+        conditional formats and validations, two thirds of the part. (Such a read cannot check
+        the CRC, which covers the whole member; a damaged deflate stream is still an error.)"""
         info = self._info(name)
         if info is None:
             raise self._error(f"缺少部件 {name}，不是完整的 Excel 工作簿（.xlsx）")
-        stored = self._stored(name) if until is not None else None
+        stored = self._stored(name)
         try:
             if stored is not None and stored[0] == zipfile.ZIP_DEFLATED:
-                data = _inflate_until(stored[1], until, min(info.file_size, MAX_MEMBER_BYTES + 1))
+                limit = min(info.file_size, MAX_MEMBER_BYTES + 1)
+                if until is not None:
+                    data = _inflate_until(stored[1], until, limit)
+                else:        # as zipfile reads it, without its Python layers: size and CRC checked
+                    data = zlib.decompressobj(-15).decompress(stored[1], limit + 1)
+                    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+                        raise zipfile.BadZipFile(f"{name}: size or CRC")
             else:
                 with self._zip.open(info) as member:
                     data = member.read(MAX_MEMBER_BYTES + 1)
