@@ -116,7 +116,9 @@ def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -
         elif where[0] != sheet:
             raise BookError(f"文件 {label}：定义名称 {name} 指向工作表“{where[0]}”，应在“{sheet}”（工作表被改名或名称被改动）")
         else:
-            names.append(name), fields.append(f), refs.append(where[1])
+            names.append(name)
+            fields.append(f)
+            refs.append(where[1])
     if missing:
         raise BookError(f"文件 {label}：工作表“{sheet}”缺少 {len(missing)} 个定义名称（如 {', '.join(missing[:3])}），"
                         "无法按名称读取；请用原模板重新填报")
@@ -147,10 +149,8 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}，请改填数字", actual=str(raw)))
         if c.error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
-    inst = Instance(rep, sheet, values, formulas={})
     cells = _expected(spec, rep.id)[2]
-    inst.formulas = dict(zip(cells, ws.formulas(cells)))
-    return inst
+    return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
 
 
 def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:

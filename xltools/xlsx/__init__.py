@@ -15,11 +15,21 @@ expand an entity ourselves: texts with "&" go through expat.
 Speed. defusedxml's ElementTree uses the pure-Python parser (slow); lxml is not a dependency and
 its per-element Python proxies cost as much as ElementTree's Elements. The C ElementTree builds an
 Element for every run property in LibreOffice's rich-text shared strings (2.7 ms for a 100 KB
-sharedStrings.xml), so the two hot parts, sheetData and the shared strings, take a regex fast path
-over the canonical form that Excel, WPS, LibreOffice and openpyxl all write. The fast path must
-account for every <c>/<si> tag in the part; when it cannot (a namespace prefix, a comment, CDATA,
-pretty-printing, single-quoted attributes...), the part is read again with the C ElementTree, which
-handles any well-formed XML. Small parts (workbook, rels, styles) always use ElementTree.
+sharedStrings.xml), so the two hot parts, sheetData and the shared strings, take a fast path over
+the canonical form that Excel, WPS, LibreOffice and openpyxl all write:
+
+- a worksheet is inflated only as far as </sheetData> and cut into one piece per cell by a
+  C-level split on `<c r="`; where each cell falls is learnt once per layout (all workbooks of one
+  template write the same cells in the same order) and verified for every cell read;
+- a cell is decoded only when read, by one regex match, and a sheet with any cell the regex cannot
+  account for (a namespace prefix, a comment, CDATA, attributes in another order...) is read again
+  with the C ElementTree, which handles any well-formed XML;
+- the shared strings are all read by one findall that must account for every <si>, else
+  ElementTree reads them;
+- parts that repeat byte for byte across one template's workbooks (the workbook part and its
+  names, the rels) are parsed once, keyed by their stored (compressed) bytes.
+
+Small parts (workbook, rels, styles) always use ElementTree.
 """
 from ..a1 import column_letters, column_number, shift_formula, split_a1, split_cell_ref
 from .book import Book, open_book, read_file

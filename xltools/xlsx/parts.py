@@ -190,8 +190,9 @@ class Sheet:
         chunks = self._chunks
         if chunks is None:
             return [None if c is None else c.formula for c in map(self._cells.get, refs)]
-        out, pieces, layout = [], chunks._pieces, id(chunks._where)   # (the memo is only a hint: the
-        for key, opening, at in _plan(chunks._where, refs):          # bytes are compared)
+        # The memo is keyed by layout and cell, but only a hint: the formula's bytes are compared.
+        out, pieces, layout = [], chunks._pieces, id(chunks._where)
+        for key, opening, at in _plan(chunks._where, refs):
             chunk = pieces[at]
             if not chunk.startswith(opening):
                 chunk = chunks.get(key)
@@ -202,7 +203,8 @@ class Sheet:
             # The <f> text alone (shared formulas, whose followers have none, never get here).
             gt = chunk.find(b">", start)
             end = chunk.find(b"</f>", gt)
-            if gt < 0 or chunk[gt - 1] == 47 or end < 0:    # <f/> or damaged: the general way
+            if gt < 0 or chunk[gt - 1] == 47 or end < 0 or chunk[start + 2] not in b" >":
+                # <f/>, or damaged: the general way
                 cell = self.get(key.decode())
                 if self._chunks is None:
                     return out + [None if c is None else c.formula for c in map(self._cells.get, refs[len(out):])]
