@@ -59,10 +59,6 @@ class ExcelError(str):
     apart from what a person typed."""
 
 
-_FORMULA_MEMO: dict[tuple[int, bytes], tuple[bytes, str]] = {}   # (layout, ref) -> (raw <f> text, decoded)
-# Blank cells' bytes, as seen: a template's blank cells are written byte for byte alike in every
-# workbook, and a set lookup is cheaper than the regex that proved them blank.
-_BLANK_PIECES: set[bytes] = set()
 
 
 def _value_of(cell: Cell | None):
@@ -142,30 +138,31 @@ class Sheet:
 
     def _values(self, chunks: _Chunks, refs) -> list:
         out, pieces = [], chunks._pieces
-        for i, (key, opening, at) in enumerate(_plan(chunks._where, refs)):
+        plan, seen = _plan(chunks._where, refs)
+        for i, (key, opening, at) in enumerate(plan):
             # _Chunks.get, its common case inlined (0.2 ms a workbook): the piece where this
             # layout has the cell, if it is that cell. (A cell decoded before is read again.)
             chunk = pieces[at]           # (one layout, one number of pieces: `at` is in range)
+            last = seen[i]
+            if last is not None and chunk == last[0]:
+                out.append(last[1])      # byte for byte the cell read here last time (blank, a 0…)
+                continue
             if not chunk.startswith(opening):
                 chunk = chunks.get(key)
-            if chunk is None or chunk in _BLANK_PIECES:
+            if chunk is None:
                 out.append(None)
                 continue
             m = _SIMPLE_REST.match(chunk)
             if m is not None:
                 t, v = m.groups()
-                if v is None:                    # <c .../>
-                    if len(_BLANK_PIECES) > 100_000:
-                        _BLANK_PIECES.clear()
-                    _BLANK_PIECES.add(chunk)
-                    out.append(None)
-                    continue
                 try:
-                    if t is None or t == b"n":
-                        out.append((int(v) if v.lstrip(b"-").isdigit() else float(v)) if v else None)
+                    if t is None or t == b"n":   # a number, or a blank <c .../>
+                        value = (int(v) if v.lstrip(b"-").isdigit() else float(v)) if v else None
+                        seen[i] = (chunk, value)
+                        out.append(value)
                         continue
-                    if t == b"s":
-                        out.append(self._strings[int(v)])
+                    if t == b"s":                # (its text depends on the workbook's strings)
+                        out.append(self._strings[int(v)] if v else None)
                         continue
                 except (ValueError, IndexError):
                     pass                         # self.get below reports it
@@ -179,7 +176,7 @@ class Sheet:
         """The formula (without "=") of the cell at each canonical A1 of `refs`, or None.
 
         Workbooks of one template carry the same formula at the same cell: the text last decoded
-        at each ref is kept, and reused (the same str object) when the bytes are equal."""
+        there is kept (see _plan), and reused (the same str object) when the bytes are equal."""
         try:
             return self._formulas(refs)
         except _NotCanonical:
@@ -190,10 +187,14 @@ class Sheet:
         chunks = self._chunks
         if chunks is None:
             return [None if c is None else c.formula for c in map(self._cells.get, refs)]
-        # The memo is keyed by layout and cell, but only a hint: the formula's bytes are compared.
-        out, pieces, layout = [], chunks._pieces, id(chunks._where)
-        for key, opening, at in _plan(chunks._where, refs):
+        out, pieces = [], chunks._pieces
+        plan, seen = _plan(chunks._where, refs)
+        for i, (key, opening, at) in enumerate(plan):
             chunk = pieces[at]
+            last = seen[i]                     # (bytes, formula, <f> text) read here last time
+            if last is not None and chunk == last[0]:
+                out.append(last[1])
+                continue
             if not chunk.startswith(opening):
                 chunk = chunks.get(key)
             start = chunk.find(b"<f") if chunk is not None else -1
@@ -210,13 +211,10 @@ class Sheet:
                     return out + [None if c is None else c.formula for c in map(self._cells.get, refs[len(out):])]
                 out.append(None if cell is None else cell.formula)
                 continue
-            raw = chunk[gt + 1:end]
-            memo = _FORMULA_MEMO.get((layout, key))
-            if memo is None or memo[0] != raw:
-                if len(_FORMULA_MEMO) > 10_000:
-                    _FORMULA_MEMO.clear()
-                memo = _FORMULA_MEMO[layout, key] = (raw, _xml_text(raw) or None)
-            out.append(memo[1])
+            raw = chunk[gt + 1:end]            # the same formula with another cached value: reuse
+            formula = last[1] if last is not None and raw == last[2] else _xml_text(raw) or None
+            seen[i] = (chunk, formula, raw)
+            out.append(formula)
         return out
 
     def __repr__(self):
@@ -652,15 +650,17 @@ class _Chunks:
 _PLANS: dict[tuple[int, int], tuple] = {}
 
 
-def _plan(where: dict[bytes, int], refs) -> list[tuple[bytes, bytes, int]]:
-    """(key, opening, position) of each ref in a layout: the same refs are read from every
-    workbook of a template, so this is worked out once per layout and list of refs. Position 0,
-    the text before the first cell, stands for "not known here": it never opens like a cell."""
+def _plan(where: dict[bytes, int], refs) -> tuple[list[tuple[bytes, bytes, int]], list]:
+    """(key, opening, position) of each ref in a layout, and beside them what was last read
+    there, its bytes first (a cell with the same bytes reads the same): the same refs are read
+    from every workbook of a template, so this is worked out once per layout and list of refs.
+    Position 0, the text before the first cell, stands for "not known here": it never opens like
+    a cell."""
     hit = _PLANS.get((id(where), id(refs)))
     if hit is not None and hit[0] is where and hit[1] is refs:
         return hit[2]
     keys = [a1.encode() for a1 in refs]
-    plan = [(key, key + b'"', where.get(key, 0)) for key in keys]
+    plan = [(key, key + b'"', where.get(key, 0)) for key in keys], [None] * len(keys)
     if len(_PLANS) > 256:
         _PLANS.clear()
     _PLANS[(id(where), id(refs))] = (where, refs, plan)   # holds both: their ids stay unique
