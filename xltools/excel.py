@@ -20,6 +20,7 @@ from .check import check_file
 from .findings import ERROR
 from .scoring import score_indicator
 from .spec import load_spec
+from .values import is_blank
 
 RESULT_SHEET = "校验结果"
 
@@ -33,7 +34,7 @@ def _spec():
 @xw.arg("score", numbers=Decimal)
 def XLT_GRADE(score):
     """评价等次：按规格中的等次区间（优秀/良好/中/差）。"""
-    if score is None or score == "":
+    if is_blank(score):
         return ""
     return _spec().grade_of(Decimal(str(score)))
 

@@ -20,6 +20,7 @@ from .read import fingerprint_of
 from .xlsx import open_book
 from .spec.layout import fitted_heights
 from .spec.model import Spec
+from .values import is_blank
 
 
 @dataclass
@@ -30,7 +31,7 @@ class FillResult:
 
 
 def _show(v) -> str:
-    if v is None or v == "":
+    if is_blank(v):
         return "（空）"
     return formulas.money(v) if isinstance(v, Decimal) else str(v)
 

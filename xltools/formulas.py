@@ -78,7 +78,7 @@ def excel_copy(rule: CopyRule, cell) -> str:
 
 def value_copy(rule: CopyRule, get):
     v = get(rule.source)
-    return "" if v is None or v == "" else v
+    return "" if is_blank(v) else v
 
 
 # -- grade ------------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def value_check(check: Check, get) -> str:
         return "" if total == check.right else f"{check.message}（现为 {money(total)}）"
     if check.kind == "score-range":
         s, w = get(check.left), num(get(check.right)) or Decimal(0)
-        if s is None or s == "":
+        if is_blank(s):
             return ""
         s = num(s)
         return "" if s is not None and 0 <= s <= w else check.message
