@@ -65,8 +65,8 @@ _PARSED: dict = {}
 
 
 def _memo(key, compute):
-    """Small parts (rels, the workbook part without its names) parsed once per content: the
-    workbooks of one template repeat them byte for byte. The results are shared: read only."""
+    """Small parts (rels, the workbook part) parsed once per content: the workbooks of one
+    template repeat them byte for byte. The results are shared: read only."""
     hit = _PARSED.get(key)
     if hit is None:
         if len(_PARSED) > 256:
@@ -234,8 +234,12 @@ class Book:
         if None in key:
             self._read_workbook(main)
         else:       # workbooks of one template: the same stored bytes, read once (see _stored)
-            state = _memo(("book", main, key), lambda: (self._read_workbook(main), self._workbook_state())[1])
-            self._parts, self.sheets, self._sheet_parts, self.date1904, self.names_source = state
+            def read():
+                self._read_workbook(main)
+                return self._parts, tuple(self.sheets), self._sheet_parts, self.date1904, self.names_source
+
+            self._parts, self.sheets, self._sheet_parts, self.date1904, self.names_source = \
+                _memo(("book", main, key), read)
             self.sheets = list(self.sheets)
             self.defined_names = _names_by_scope(self.names_source, tuple(self.sheets))
             self._names_folded = None
@@ -245,9 +249,6 @@ class Book:
         self._parts = {kind: target for kind, target in rels.values()
                        if kind in ("sharedStrings", "styles")}
         self._parse(main, lambda data: self._read_workbook_xml(data, rels))
-
-    def _workbook_state(self) -> tuple:
-        return self._parts, tuple(self.sheets), self._sheet_parts, self.date1904, self.names_source
 
     def _stored(self, name: str) -> tuple | None:
         """A member as stored in the zip (method and compressed bytes; the local header is
@@ -265,7 +266,7 @@ class Book:
 
     def _read_workbook_xml(self, data: bytes, rels) -> None:
         # The names block is nine tenths of workbook.xml here: read it by regex (cached across
-        # workbooks of one template) and leave the small rest to ElementTree (cached likewise).
+        # workbooks of one template) and leave the small rest to ElementTree.
         names = None
         start, end = data.find(b"<definedNames>"), data.find(b"</definedNames>")
         if 0 <= start < end:
@@ -273,9 +274,7 @@ class Book:
             names = _defined_names_fast(block)
             if names is not None:
                 data = data[:start] + data[end + len(b"</definedNames>"):]
-        rels_key = tuple(rels.items())
-        sheets, self._sheet_parts, self.date1904, names_etree = _memo(
-            ("workbook", data, rels_key), lambda: _workbook_layout(data, rels, names is None))
+        sheets, self._sheet_parts, self.date1904, names_etree = _workbook_layout(data, rels, names is None)
         self.sheets: list[str] = list(sheets)
         names = names if names is not None else names_etree
         self.names_source = names   # the same object for every workbook of one template (cached)
