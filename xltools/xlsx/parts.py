@@ -468,6 +468,9 @@ def _t_bytes(body: bytes) -> bytes:
     return b"".join(_T_TEXT.findall(body))
 
 
+_TEXTS: dict[bytes, str] = {}      # shared strings' raw bytes -> text
+
+
 def _parse_shared_strings(data: bytes) -> list[str]:
     """One string per <si>. Rich text is flattened by whole-part replacements (drop phonetic
     guides, run properties and run tags, then join adjacent <t>s) so that one findall reads
@@ -486,8 +489,12 @@ def _parse_shared_strings(data: bytes) -> list[str]:
             found = _SI_SIMPLE.findall(flat)
         if len(found) == tags:
             # All decoded now: a checker reads nearly all. (_xml_text, not one expat call for the
-            # texts with "&": that costs 0.1 ms for the twenty a narrative-heavy table has.)
-            texts = [b.decode("utf-8") if b"&" not in b else _xml_text(b) for b in found]
+            # texts with "&": that costs 0.1 ms for the twenty a narrative-heavy table has.) The
+            # template's own labels recur in every workbook: decoded once, looked up after.
+            if len(_TEXTS) > 4096:
+                _TEXTS.clear()
+            texts = [_TEXTS.get(b) or _TEXTS.setdefault(b, b.decode("utf-8") if b"&" not in b else _xml_text(b))
+                     for b in found]
             return [_unescape_ooxml(t) for t in texts] if b"_x" in data else texts
     return _parse_shared_strings_etree(data)
 
