@@ -367,6 +367,19 @@ def test_cells_found_where_another_workbook_had_them_differently(tmp_path):
     assert open_book(a).sheet("S").values(["C1", "B1"]) == [3, 2]
 
 
+def test_values_and_formulas_of_one_list_of_cells_do_not_mix(tmp_path):
+    """What each batch read remembers per cell is its own: formulas, then values, of the same
+    cells in two workbooks of one layout give formulas and values."""
+    rows = '<row r="1"><c r="A1"><v>2</v></c><c r="B1"><f>A1*2</f><v>4</v></c><c r="C1" t="s"><v>0</v></c></row>'
+    sst = f'<sst xmlns="{SHEET_NS}"><si><t>文字</t></si></sst>'
+    paths = [write_xlsx(tmp_path / f"{i}.xlsx", [("S", worksheet(rows))], shared_strings=sst) for i in range(2)]
+    refs = ["A1", "B1", "C1"]
+    for path in paths + paths:
+        sheet = open_book(path).sheet("S")
+        assert sheet.formulas(refs) == [None, "A1*2", None]
+        assert sheet.values(refs) == [2, 4, "文字"]
+
+
 def test_encodings_and_escapes(tmp_path):
     rows = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>a_x000D_b &#20013;</t></is></c>'
             '<c r="C1" t="str"><f>"x&amp;"&amp;"y"</f><v>x&amp;y</v></c></row>')

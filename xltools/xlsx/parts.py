@@ -137,16 +137,22 @@ class Sheet:
             return [_value_of(self._cells.get(a1)) for a1 in refs]
 
     def _values(self, chunks: _Chunks, refs) -> list:
-        out, pieces = [], chunks._pieces
-        plan, seen = _plan(chunks._where, refs)
+        out, pieces, strings = [], chunks._pieces, self._strings
+        plan, seen, _ = _plan(chunks._where, refs)
         for i, (key, opening, at) in enumerate(plan):
             # _Chunks.get, its common case inlined (0.2 ms a workbook): the piece where this
             # layout has the cell, if it is that cell. (A cell decoded before is read again.)
             chunk = pieces[at]           # (one layout, one number of pieces: `at` is in range)
             last = seen[i]
             if last is not None and chunk == last[0]:
-                out.append(last[1])      # byte for byte the cell read here last time (blank, a 0…)
-                continue
+                # Byte for byte the cell read here last time (a blank, a 0, a text at the same
+                # place in this workbook's shared strings).
+                if last[2] is None:
+                    out.append(last[1])
+                    continue
+                if last[2] < len(strings):
+                    out.append(strings[last[2]])
+                    continue
             if not chunk.startswith(opening):
                 chunk = chunks.get(key)
             if chunk is None:
@@ -158,11 +164,13 @@ class Sheet:
                 try:
                     if t is None or t == b"n":   # a number, or a blank <c .../>
                         value = (int(v) if v.lstrip(b"-").isdigit() else float(v)) if v else None
-                        seen[i] = (chunk, value)
+                        seen[i] = (chunk, value, None)
                         out.append(value)
                         continue
-                    if t == b"s":                # (its text depends on the workbook's strings)
-                        out.append(self._strings[int(v)] if v else None)
+                    if t == b"s" and v:          # (kept as the index: each workbook has its strings)
+                        index = int(v)
+                        out.append(strings[index])
+                        seen[i] = (chunk, None, index)
                         continue
                 except (ValueError, IndexError):
                     pass                         # self.get below reports it
@@ -188,7 +196,7 @@ class Sheet:
         if chunks is None:
             return [None if c is None else c.formula for c in map(self._cells.get, refs)]
         out, pieces = [], chunks._pieces
-        plan, seen = _plan(chunks._where, refs)
+        plan, _, seen = _plan(chunks._where, refs)
         for i, (key, opening, at) in enumerate(plan):
             chunk = pieces[at]
             last = seen[i]                     # (bytes, formula, <f> text) read here last time
@@ -657,17 +665,18 @@ class _Chunks:
 _PLANS: dict[tuple[int, int], tuple] = {}
 
 
-def _plan(where: dict[bytes, int], refs) -> tuple[list[tuple[bytes, bytes, int]], list]:
-    """(key, opening, position) of each ref in a layout, and beside them what was last read
-    there, its bytes first (a cell with the same bytes reads the same): the same refs are read
-    from every workbook of a template, so this is worked out once per layout and list of refs.
+def _plan(where: dict[bytes, int], refs) -> tuple[list[tuple[bytes, bytes, int]], list, list]:
+    """(key, opening, position) of each ref in a layout, and beside them what Sheet.values and
+    Sheet.formulas last read there, its bytes first (a cell with the same bytes reads the same):
+    the same refs are read from every workbook of a template, so this is worked out once per
+    layout and list of refs.
     Position 0, the text before the first cell, stands for "not known here": it never opens like
     a cell."""
     hit = _PLANS.get((id(where), id(refs)))
     if hit is not None and hit[0] is where and hit[1] is refs:
         return hit[2]
     keys = [a1.encode() for a1 in refs]
-    plan = [(key, key + b'"', where.get(key, 0)) for key in keys], [None] * len(keys)
+    plan = [(key, key + b'"', where.get(key, 0)) for key in keys], [None] * len(keys), [None] * len(keys)
     if len(_PLANS) > 256:
         _PLANS.clear()
     _PLANS[(id(where), id(refs))] = (where, refs, plan)   # holds both: their ids stay unique
