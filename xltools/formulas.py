@@ -15,11 +15,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from .a1 import a1
-from .numbers import float_to_decimal
+from .numbers import CENT, float_to_decimal
 from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
 from .values import is_blank
 
-CENT = Decimal("0.01")
 # Bookend sheets around the project sheets: `项目表头:项目表尾!F20` sums every copy placed
 # between them (a 3D reference; LibreOffice only accepts it unquoted, so the names have no spaces).
 FIRST_BOOKEND, LAST_BOOKEND = "项目表头", "项目表尾"

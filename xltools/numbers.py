@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 __all__ = ["Parsed", "parse_amount", "parse_percent", "parse_count", "parse_score", "round_half_up",
-           "float_to_decimal", "COUNT_UNITS"]
+           "float_to_decimal", "COUNT_UNITS", "CENT"]
 
 # Excel stores doubles but shows and compares 15 significant digits; LibreOffice writes 56.6 as
 # 56.600000000000001 and SUM gives 3612.5299999999997. Rounding to 15 digits undoes exactly
 # that binary noise and never touches a digit a person typed (Excel keeps no more than 15).
 FLOAT_DIGITS = 15
+CENT = Decimal("0.01")   # amounts are exact to the cent of 万元
 _FLOAT_CONTEXT = Context(prec=FLOAT_DIGITS, rounding=ROUND_HALF_EVEN)
 
 COUNT_UNITS = ("人", "名", "个", "项", "次", "家", "户", "所", "台", "辆", "套", "件", "篇", "场", "期", "天")

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from xltools.errors import SpecError
+from xltools.numbers import CENT
 
 __all__ = ["Target", "Measured", "Scored", "parse_target", "parse_actual", "score_indicator",
            "GE", "LE", "EQ", "RANGE", "QUALITATIVE", "QUALITATIVE_BANDS", "DEFAULT_QUALITATIVE_POINTS"]
@@ -81,7 +82,6 @@ QUALITATIVE_WORDS = {
 POLAR_PAIRS = (("是", "否"), ("有", "无"))
 
 _OP_SYMBOLS = {GE: "≥", LE: "≤", EQ: "="}
-_CENT = Decimal("0.01")
 _NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _UNIT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 _SEP = "|".join(re.escape(s) for s in RANGE_SEPARATORS)
@@ -306,7 +306,7 @@ def _checked_weight(weight) -> Decimal:
     if not weight.is_finite() or weight < 0:
         raise SpecError(f"分值应为不小于 0 的数，收到 {weight}")
     try:  # scores are cents: a finer weight could never be met exactly
-        in_cents = weight == weight.quantize(_CENT)
+        in_cents = weight == weight.quantize(CENT)
     except InvalidOperation:  # more digits than the decimal context holds
         in_cents = False
     if not in_cents:
@@ -370,7 +370,7 @@ def _describe(target: Target) -> str:
 
 
 def _cents(value: Decimal) -> Decimal:
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _fmt(value: Decimal) -> str:

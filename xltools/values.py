@@ -14,12 +14,11 @@ from typing import NamedTuple
 from datetime import date, datetime
 from decimal import Decimal
 
-from .numbers import float_to_decimal, parse_amount, parse_count, parse_percent, parse_score
+from .numbers import CENT, float_to_decimal, parse_amount, parse_count, parse_percent, parse_score
 from .spec.model import MONEY_UNITS, NUMBER_UNITS, Field
 from .xlsx import excel_date
 
 MAX_NUMBER = Decimal(10) ** 15   # Excel keeps 15 digits; a report's figures are far below this
-CENT = Decimal("0.01")
 _CHECKED_TEXT = {"date", "month", "phone", "postcode", "choice"}   # text units with a form to check
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(?:(\d{1,2})\s*日?)?)?\s*$")
