@@ -17,9 +17,10 @@ from .errors import BookError
 from .findings import ERROR, WARNING, Finding
 from .formulas import cross_cell, excel_cross, report_formulas
 from .a1 import a1
-from .spec.model import CHECK_COLUMN, Report, Spec
+from .spec.model import CHECK_COLUMN, MONEY_UNITS, Report, Spec
+from .units import TEXT_MAX
 from .values import coerce, is_blank
-from .xlsx import ExcelError, open_book
+from .xlsx import ExcelError, excel_date, open_book
 
 _FP_IN_XML = re.compile(rb'<definedName[^>]*name="' + FINGERPRINT_NAME.encode() + rb'"[^>]*>(?:"|&quot;)([^<&"]*)(?:"|&quot;)<')
 _STRING = re.compile(r'"(?:[^"]|"")*"')
@@ -133,24 +134,41 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     ws = book.sheet(sheet)
     names, fields, refs = _field_cells(book, rep, sheet, scope, label)
     values = dict.fromkeys(names)          # most cells of a report are blank: None
-    for name, f, raw in zip(names, fields, ws.values(refs)):
+    year = spec.year
+    for name, f, raw, ref in zip(names, fields, ws.values(refs), refs):
         if raw is None:
             continue
-        if type(raw) is str and f.unit == "text":    # free text, half the fields: what coerce does
-            if raw and not raw.isspace():
+        if type(raw) is str and f.unit == "text" and len(raw) <= TEXT_MAX:   # free text, half the
+            if raw and not raw.isspace():                                      # fields: what coerce does
                 values[name] = raw
             continue
         if isinstance(raw, ExcelError):
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{f.label}：单元格显示错误值 {raw}", actual=raw))
             continue
-        c = coerce(f, raw)
+        c = coerce(f, raw, year=year)
         values[name] = c.value
         if c.note:
-            findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}，请改填数字", actual=str(raw)))
+            advice = "，请改填数字" if f.numeric else ""       # a date's note gives its own advice
+            findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}{advice}", actual=str(raw)))
         if c.error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
+        elif f.unit in MONEY_UNITS and type(raw) is not str and ws.get(ref).is_date:
+            findings.append(_amount_shown_as_date(f, sheet, raw, c.value))
     cells = _expected(spec, rep.id)[2]
     return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
+
+
+def _amount_shown_as_date(f, sheet: str, raw, value) -> Finding:
+    """A number in an amount cell whose format shows a date (Excel gives a cell a date format of
+    its own when a date is typed or pasted into it): the bookkeeper sees a date, the figure
+    read is its serial number."""
+    try:
+        shown = f"日期 {excel_date(raw).date().isoformat()}"
+    except (ValueError, OverflowError, TypeError):
+        shown = "日期"
+    return Finding("amount-date-format", ERROR, sheet, f.cell,
+                   f"{f.label}：单元格是日期格式，显示为{shown}，却读作 {value} {f.unit}",
+                   actual=value, hint="请把该单元格的格式改回数字（或从原模板复制该单元格），再重填金额")
 
 
 def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:
