@@ -20,7 +20,7 @@ from .a1 import a1
 from .spec.model import CHECK_COLUMN, MONEY_UNITS, Report, Spec
 from .units import TEXT_MAX
 from .values import coerce, is_blank
-from .xlsx import ExcelError, excel_date, open_book
+from .xlsx import ExcelError, excel_date, is_date_format, open_book
 
 _FP_IN_XML = re.compile(rb'<definedName[^>]*name="' + FINGERPRINT_NAME.encode() + rb'"[^>]*>(?:"|&quot;)([^<&"]*)(?:"|&quot;)<')
 _STRING = re.compile(r'"(?:[^"]|"")*"')
@@ -134,8 +134,8 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     ws = book.sheet(sheet)
     names, fields, refs = _field_cells(book, rep, sheet, scope, label)
     values = dict.fromkeys(names)          # most cells of a report are blank: None
-    year = spec.year
-    for name, f, raw, ref in zip(names, fields, ws.values(refs), refs):
+    year, raws = spec.year, ws.values(refs)
+    for name, f, raw in zip(names, fields, raws):
         if raw is None:
             continue
         if type(raw) is str and f.unit == "text" and len(raw) <= TEXT_MAX:   # free text, half the
@@ -152,10 +152,37 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}{advice}", actual=str(raw)))
         if c.error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
-        elif f.unit in MONEY_UNITS and type(raw) is not str and ws.get(ref).is_date:
-            findings.append(_amount_shown_as_date(f, sheet, raw, c.value))
+    _amounts_shown_as_dates(book, ws, sheet, fields, refs, raws, values, findings)
     cells = _expected(spec, rep.id)[2]
     return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
+
+
+_AMOUNTS_AT: dict[int, tuple[list, list[int]]] = {}
+
+
+def _amounts_shown_as_dates(book, ws, sheet: str, fields: list, refs: list, raws: list, values: dict,
+                            findings: list[Finding]) -> None:
+    """Every figure typed into an amount input whose cell shows a date. Styles are read only for
+    the cells holding a number, from their tags (Sheet.styles), after the values: the common
+    workbook pays a few microseconds."""
+    hit = _AMOUNTS_AT.get(id(fields))          # the same list for every workbook of a layout
+    if hit is None or hit[0] is not fields:
+        if len(_AMOUNTS_AT) > 256:
+            _AMOUNTS_AT.clear()
+        hit = _AMOUNTS_AT[id(fields)] = (fields, [i for i, f in enumerate(fields)
+                                                  if f.unit in MONEY_UNITS and f.kind == "input"])
+    numbers = [i for i in hit[1] if type(raws[i]) in (int, float)]
+    if not numbers:
+        return
+    dated: dict[int, bool] = {0: False}        # style -> shows a date (a few styles per sheet)
+    for i, style in zip(numbers, ws.styles([refs[i] for i in numbers])):
+        shows_date = dated.get(style)
+        if shows_date is None:
+            shows_date = dated[style] = is_date_format(book.number_format(style))
+        if shows_date:
+            f = fields[i]
+            if values.get(f.name) is not None and not any(x.code == "unreadable" and x.cell == f.cell and x.sheet == sheet for x in findings):
+                findings.append(_amount_shown_as_date(f, sheet, raws[i], values[f.name]))
 
 
 def _amount_shown_as_date(f, sheet: str, raw, value) -> Finding:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 
@@ -126,8 +127,13 @@ class Amount(Unit):
         return _number_condition(ref, f"{ref}>={self.minimum}", f"{ref}<1E+15",
                                  f"ROUND({ref},{self.decimals})={ref}")
 
+    @cached_property
+    def _limits(self) -> tuple[Decimal, Decimal]:
+        return Decimal(self.minimum), Decimal(1).scaleb(-self.decimals)   # (Decimal with Decimal: faster)
+
     def accepts(self, value, where):
-        return self.minimum <= value < NUMBER_MAX and value == value.quantize(Decimal(1).scaleb(-self.decimals))
+        minimum, quantum = self._limits
+        return minimum <= value < NUMBER_MAX and value == value.quantize(quantum)
 
 
 @dataclass(frozen=True)
@@ -197,7 +203,7 @@ class Score(Unit):
         return _number_condition(ref, f"{ref}>=0", f"{ref}<={where.bound_ref}")
 
     def accepts(self, value, where):
-        return value >= 0 and (where.bound is None or value <= where.bound)
+        return value >= 0 and (where is None or where.bound is None or value <= where.bound)
 
 
 # --- text with a form ------------------------------------------------------------------------
@@ -375,15 +381,17 @@ UNITS: dict[str, Unit] = {
     "date": Day(), "month": Month(), "choice": Choice(), "text": Text(),
 }
 _INDICATOR_TEXT = Text(hint="可填“≥95%”“≤10天”“达成”等")
+_WEIGHT, _SCORE = UNITS["weight"], UNITS["score"]
 
 
 def unit_of(field) -> Unit:
     """The unit of a spec field: a score column is 得分 or, in the 分值 column, a weight."""
-    if field.unit == "score" and field.column == "weight":
-        return UNITS["weight"]
-    if field.unit == "text" and field.column in ("target", "actual"):
+    unit = field.unit
+    if unit == "score":
+        return _WEIGHT if field.column == "weight" else _SCORE
+    if unit == "text" and field.column in ("target", "actual"):
         return _INDICATOR_TEXT
-    return UNITS[field.unit]
+    return UNITS[unit]
 
 
 def validation(field, year: int, cell_of) -> Validation:

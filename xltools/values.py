@@ -160,9 +160,9 @@ def coerce(field: Field, raw, *, year: int, from_text_ok: bool = False, bound: D
         if abs(value) >= MAX_NUMBER:
             return Coerced(None, note, f"{field.label}：数值 {raw} 大得不合理")
         if field.kind == "input":
-            u = unit_of(field)
-            where = Where(year, bound=bound) if bound is not None else None
-            if not u.accepts(value, where or _where(year, ())):
+            # (Number units other than 得分 need nothing but the value: no Where on this hot path.)
+            where = None if bound is None else Where(year, bound=bound)
+            if not unit_of(field).accepts(value, where):
                 return Coerced(value, note, _refused(field, str(value), where or _where(year, ())))
         return Coerced(value, note) if note else Coerced(value)
     if unit == "date":
