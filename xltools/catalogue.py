@@ -171,6 +171,16 @@ _ENTRIES = [
 ]
 CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}
 
+# Hints the checker adds when the narrative quotes a line whose amount is the difference.
+HINT_GAP_IN_TEXT = "综述中“{lines}”正好等于差额"
+HINT_CROSS_IN_TEXT = "差额与部门综述中的“{lines}”相等，可能是这笔支出没有纳入项目自评表"
+
+
+def quoted_lines(lines: list[str]) -> str:
+    """['a', 'b'] -> 'a”“b' (for the hints above, which put the outer quotes)."""
+    return "”“".join(lines)
+
+
 # What a formula-altered finding calls an inline check cell (it has no field label).
 CHECK_CELL_LABEL = "校验单元格"
 # The default id of a table's total-row rule when the spec names none (spec/load.py).
@@ -184,6 +194,16 @@ def entry(code: str) -> Entry:
 
 def title(code: str) -> str:
     return CATALOGUE[code].title
+
+
+def message(code: str, variant: str = "", **args) -> str:
+    """The sentence of a fixed code in Python (finding() when a Finding is wanted)."""
+    return CATALOGUE[code].text(variant, **args)
+
+
+def excel_text(code: str, variant: str = "", **args) -> str:
+    """The same sentence as an Excel string expression (arguments: `Excel(...)` or literals)."""
+    return CATALOGUE[code].excel(variant, **args)
 
 
 # -- entries of the rules the spec declares ----------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import catalogue
 from ..errors import SpecError
+from ..findings import ERROR, WARNING
 from .layout import Layout
 from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Grade, Placed, PrintSetup, Quotes, Report, Spec,
                     SumRule, Term)
@@ -115,7 +116,7 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
             raise SpecError(f"{where}: cross.dept：未知字段 {c['dept']}")
         if c["project"] not in reports["project"].fields:
             raise SpecError(f"{where}: cross.project：未知字段 {c['project']}")
-        cross = CrossCheck(c["id"], c.get("severity", "warning"),
+        cross = CrossCheck(c["id"], _severity(c, WARNING, f"{where}: cross"),
                            tuple(dept_tab.name(column, k) for k in dept_tab.rows if k != dept_tab.total_row),
                            c["project"], c["message"])
     return Spec(where, year, region, fmt["bureau"], int(t["form_version"]), grades, qualitative, printing,
@@ -192,7 +193,7 @@ def _expand_rules(rep: Report, rd: dict, place: str):
         if c["op"] not in ("=", "<="):
             raise SpecError(f"{where}：op 只能是 = 或 <=")
         labels = (c.get("left_label", rep.fields[left].label), c.get("right_label", rep.fields[right].label))
-        check = Check(c["id"], "compare", left, c["op"], right, c["message"], c.get("severity", "error"),
+        check = Check(c["id"], "compare", left, c["op"], right, c["message"], _severity(c, ERROR, where),
                       labels=labels, unit=rep.fields[left].unit)
         rep.checks.append(check)
         rep.placed.append(Placed(row=_row_of(rep.cell(left)), col=CHECK_COLUMN, role="check", check=check,
@@ -222,6 +223,13 @@ def _expand_rules(rep: Report, rd: dict, place: str):
                                      check=check, border=False))
 
     _check_dependencies(rep, place)
+
+
+def _severity(declared: dict, default: str, where: str) -> str:
+    severity = declared.get("severity", default)
+    if severity not in catalogue.SEVERITY_LABEL:
+        raise SpecError(f"{where}：severity 只能是 {' 或 '.join(catalogue.SEVERITY_LABEL)}，实为 {severity!r}")
+    return severity
 
 
 def _column_label(label: str) -> str:
