@@ -22,7 +22,10 @@ def _package_dir(package: str, folder: str) -> Path:
     if in_checkout():
         return _ROOT / folder
     from importlib.resources import files
-    where = files(package)
+    try:
+        where = files(package)
+    except ModuleNotFoundError:    # not importable as a package here: where a wheel puts it
+        return _ROOT / "xltools" / package.rpartition(".")[2]
     # A wheel installs real files; a namespace package (no __init__.py) may answer with a
     # MultiplexedPath, whose first folder is the one installed.
     paths = getattr(where, "_paths", None)
