@@ -90,6 +90,19 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_pack(args) -> int:
+    from .pack import exit_code, pack, render
+    from . import office
+    spec = _spec(args)
+    if args.pdf_maker is None and office.find_soffice() is None:
+        raise XltoolsError("打包需要 LibreOffice 导出 PDF，未找到 soffice。请安装：apt-get install "
+                           "libreoffice-calc-nogui python3-uno（Windows 请用 Excel 加载项中的“打包”）")
+    results = pack(args.books, args.output, force=args.force, zip=args.zip, pdfa=args.pdfa, spec=spec)
+    for r in results:
+        print(render(r), file=sys.stderr if r.error or r.refused else sys.stdout)
+    return exit_code(results)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xltools", description="绩效自评报告模板、填报、校验与评分工具")
     sub = p.add_subparsers(dest="command", required=True)
@@ -128,6 +141,14 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("-o", "--output")
     sc.add_argument("--in-place", action="store_true", help="写完新文件后替换原文件")
     sc.set_defaults(func=cmd_score)
+
+    pk = with_spec(sub.add_parser("pack", help="校验后打包：各报告 PDF、只含数值的工作簿、数据、清单"))
+    pk.add_argument("books", nargs="+")
+    pk.add_argument("-o", "--output", required=True, help="输出目录")
+    pk.add_argument("--zip", action="store_true", help="每个工作簿打成一个 zip")
+    pk.add_argument("--force", action="store_true", help="有错误也打包（PDF 每页加“未通过校验”水印）")
+    pk.add_argument("--pdfa", action="store_true", help="PDF/A-2b 格式")
+    pk.set_defaults(func=cmd_pack, pdf_maker=None)
     return p
 
 
