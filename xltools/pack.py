@@ -187,7 +187,12 @@ def _put(job: _Job, name: str, data: bytes) -> None:
 
 def pinned_pdf(data: bytes, stamp: datetime) -> bytes:
     """LibreOffice stamps each PDF with the clock and a random ID; put the pack's time and a
-    content hash in their place (same lengths, so the cross-reference offsets stay right)."""
+    content hash in their place (same lengths, so the cross-reference offsets stay right).
+
+    What stays: LibreOffice 7.4 numbers the fonts it embeds (/UniqueID, also inside the
+    encrypted part) with a counter that runs on through the life of its process, so the bytes
+    are the same for the same workbook packed by a fresh process (each `xltools pack` run).
+    """
     pdf_time = stamp.strftime("%Y%m%d%H%M%S")
 
     def date_field(m):
