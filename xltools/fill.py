@@ -7,6 +7,7 @@ as a warning: nothing the data said is dropped silently.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -78,7 +79,11 @@ def write_instances(book: patch.Workbook, spec: Spec, dept: Instance, projects: 
 
 
 def fill(data_path, out, spec: Spec, template=None) -> FillResult:
-    filled = load_data(data_path, spec)
+    """`data_path`: a data file, or the document itself as a mapping (as json.load gives it)."""
+    doc = data_path if isinstance(data_path, Mapping) else None
+    if doc is not None:
+        data_path = "数据"
+    filled = load_data(data_path, spec, doc)
     errors = [f for f in filled.findings if f.severity == ERROR]
     for inst in filled.instances:
         for table in inst.report.indicator_tables:
@@ -102,7 +107,7 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
     book = patch.Workbook(base)
     found = fingerprint_of(book.part("xl/workbook.xml"))
     if found != spec.fingerprint:
-        raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）")
+        raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）", "other-template")
     from .formulas import LAST_BOOKEND
     for i in range(1, len(filled.projects)):
         book.clone_sheet(spec.project.sheet, project_sheet_name(spec, i), before=LAST_BOOKEND)

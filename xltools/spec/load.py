@@ -14,11 +14,13 @@ from pathlib import Path
 from .. import catalogue
 from ..errors import SpecError
 from ..findings import ERROR, WARNING
+from ..packaged import default_spec
 from .layout import Layout
 from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Grade, Placed, PrintSetup, Quotes, Report, Spec,
                     SumRule, Term)
 
-DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "specs" / "2022.toml"
+# The repository's specs/2022.toml in a checkout, else the copy installed in the package.
+DEFAULT_SPEC = default_spec()
 
 
 def _dec(value, where: str) -> Decimal:
