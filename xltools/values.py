@@ -93,7 +93,7 @@ def _as_date(field: Field, raw, year: int, from_text_ok: bool) -> Coerced:
         except ValueError:
             return Coerced(None, error=f"{field.label}：“{raw}”不是有效日期")
         if not (from_text_ok and isinstance(raw, str) and _ISO_DATE.fullmatch(raw)):
-            note = f"{field.label}：日期按文字“{raw}”读作 {value.isoformat()}，请改填日期"
+            note = f"{field.label}：日期按文字“{raw}”读作 {value.isoformat()}"
     if field.kind == "input" and not unit_of(field).accepts(value, where):
         return Coerced(value, note, _refused(field, value.isoformat(), where))
     return Coerced(value, note)
