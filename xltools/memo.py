@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 _ALL: list[Memo] = []
-_OTHERS: list = []       # (name, () -> (entries, bytes or None)) for caches that are not a Memo
+_OTHERS: list = []       # (name, sizes, clear) of caches that are not a Memo (see register)
 
 
 class Memo:
@@ -63,16 +63,19 @@ class Memo:
         return self._bytes
 
 
-def register(name: str, sizes) -> None:
-    """List another bounded cache in stats(): `sizes()` gives (entries, estimated bytes or None)."""
-    _OTHERS.append((name, sizes))
+def register(name: str, sizes, clear) -> None:
+    """List another bounded cache in stats() and clear(): `sizes()` gives (entries, estimated
+    bytes or None), `clear()` empties it."""
+    _OTHERS.append((name, sizes, clear))
 
 
 def stats() -> list[tuple[str, int, int | None]]:
     """(name, entries, estimated bytes or None) of every memo and registered cache."""
-    return [(m.name, len(m), m.weight) for m in _ALL] + [(name, *sizes()) for name, sizes in _OTHERS]
+    return [(m.name, len(m), m.weight) for m in _ALL] + [(name, *sizes()) for name, sizes, _ in _OTHERS]
 
 
 def clear() -> None:
     for m in _ALL:
         m.clear()
+    for _, _, empty in _OTHERS:
+        empty()

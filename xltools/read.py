@@ -36,7 +36,14 @@ def normalise_formula(text: str | None) -> str | None:
     """Formula text as Excel, WPS, LibreOffice and openpyxl may each write it -> one form."""
     if text is None:
         return None
-    return _normalise_memo(text) if len(text) <= MEMO_TEXT_BYTES else _normalise(text)
+    if len(text) <= MEMO_TEXT_BYTES:
+        return _normalise_memo(text)
+    hit = _LONG_FORMULAS.get(text)            # the template's few long ones (narrative checks)
+    if hit is None:
+        hit = _normalise(text)
+        if len(text) <= 8192:                  # Excel's longest formula
+            _LONG_FORMULAS.put(text, hit, 4 * len(text) + 200)
+    return hit
 
 
 def _normalise(text: str) -> str:
@@ -52,7 +59,8 @@ def _normalise(text: str) -> str:
 # The same formula texts recur in every workbook of one template (a typed-over one is a
 # workbook's own: the memo is bounded).
 _normalise_memo = lru_cache(maxsize=2048)(_normalise)
-register("normalised formulas", lambda: (_normalise_memo.cache_info().currsize, None))
+_LONG_FORMULAS = Memo("long formulas", max_entries=64, max_bytes=1 << 20)
+register("normalised formulas", lambda: (_normalise_memo.cache_info().currsize, None), _normalise_memo.cache_clear)
 
 
 def _normalise_code(code: str) -> str:

@@ -341,7 +341,7 @@ def _unescape_xml(raw: bytes) -> str:
 
 
 _xml_text_memo = lru_cache(maxsize=2048)(_unescape_xml)
-register("xml texts", lambda: (_xml_text_memo.cache_info().currsize, None))
+register("xml texts", lambda: (_xml_text_memo.cache_info().currsize, None), _xml_text_memo.cache_clear)
 
 _DEFINED_NAME = re.compile(rb'<definedName((?: \w+="[^"]*")*)>([^<]*)</definedName>')
 _NAME_ATTR = re.compile(rb' name="([^"]*)"')
@@ -506,7 +506,7 @@ def _t_bytes(body: bytes) -> bytes:
 # workbook. A plain dict (looked up in the reader's tightest loop), emptied when full: at most
 # 4096 entries of at most MEMO_TEXT_BYTES, ~2 MB.
 _TEXTS: dict[bytes, str] = {}
-register("shared strings", lambda: (len(_TEXTS), sum(len(b) * 2 + 120 for b in _TEXTS)))
+register("shared strings", lambda: (len(_TEXTS), sum(len(b) * 2 + 120 for b in _TEXTS)), _TEXTS.clear)
 
 
 def _text_of(b: bytes) -> str:
@@ -686,7 +686,7 @@ class _Layout:
 
 # Sheet layouts by (number of cells, how the first begins): the same for every workbook of one
 # template and number of filled rows.
-_LAYOUTS = Memo("sheet layouts", max_entries=32, max_bytes=4 << 20)
+_LAYOUTS = Memo("sheet layouts", max_entries=64, max_bytes=8 << 20)
 
 
 class _Chunks:
