@@ -94,7 +94,7 @@ def test_satisfaction_scored_above_its_weight(report):
 
 def test_narrative_typo_506000_against_56_60(report):
     f = one(report, "text-amount")
-    assert "一般商品和服务支出506000元" in f.message and "56.60" in f.message
+    assert "一般商品和服务支出 506000 元（50.60 万元）" in f.message and "56.60" in f.message
     assert (f.expected, f.actual) == ("566000元", "506000元")
     assert DEPT.cell("spend_public_1") in f.message      # names the table cell it disagrees with
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .findings import ERROR, Report
+from .catalogue import SEVERITY_LABEL, severity_label
+from .findings import ERROR, WARNING, Report
 from .spec.model import Spec
 
 DATA_SUFFIXES = frozenset({".json", ".toml"})
@@ -52,11 +53,12 @@ def render_text(report: Report) -> str:
     """A table a bookkeeper can read in a terminal."""
     errors = sum(f.severity == ERROR for f in report.findings)
     warnings = len(report.findings) - errors
-    head = f"{report.file}：{'通过' if report.ok else '有错误'}（错误 {errors} 处，提示 {warnings} 处）"
+    head = (f"{report.file}：{'通过' if report.ok else '有错误'}（{SEVERITY_LABEL[ERROR]} {errors} 处，"
+            f"{SEVERITY_LABEL[WARNING]} {warnings} 处）")
     lines = [head]
     sheets = list(dict.fromkeys(f.sheet for f in report.findings))
     for f in sorted(report.findings, key=lambda f: (sheets.index(f.sheet), *_row_col(f.cell))):
-        mark = "错误" if f.severity == ERROR else "提示"
+        mark = severity_label(f.severity)
         where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
         lines.append(f"  [{mark}] {where:<16} {f.code:<18} {f.message}")
         if f.hint:

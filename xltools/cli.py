@@ -157,6 +157,31 @@ def _score(sub) -> None:
     sc.set_defaults(func=cmd_score)
 
 
+# --- pack ----------------------------------------------------------------------------------------
+def cmd_pack(args) -> int:
+    from . import office
+    from .pack import exit_code, pack, render
+    spec = _spec(args)
+    if office.find_soffice() is None:
+        raise XltoolsError("打包需要 LibreOffice 导出 PDF，未找到 soffice。请安装：apt-get install "
+                           "libreoffice-calc-nogui python3-uno（Windows 请用 Excel 加载项中的“导出”）")
+    results = pack(args.books, args.output, force=args.force, zip=args.zip, pdfa=args.pdfa, spec=spec)
+    for r in results:
+        print(render(r), file=sys.stderr if r.error or r.refused else sys.stdout)
+    return exit_code(results)
+
+
+@command
+def _pack(sub) -> None:
+    pk = with_spec(sub.add_parser("pack", help="校验后打包：各报告 PDF、只含数值的工作簿、数据、清单"))
+    pk.add_argument("books", nargs="+")
+    pk.add_argument("-o", "--output", required=True, help="输出目录")
+    pk.add_argument("--zip", action="store_true", help="每个工作簿打成一个 zip")
+    pk.add_argument("--force", action="store_true", help="有错误也打包（PDF 每页加“未通过校验”水印）")
+    pk.add_argument("--pdfa", action="store_true", help="PDF/A-2b 格式")
+    pk.set_defaults(func=cmd_pack)
+
+
 # --- the parser and main -------------------------------------------------------------------------
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xltools", description="绩效自评报告模板、填报、校验与评分工具")

@@ -20,7 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from .errors import DataError
-from .findings import ERROR, WARNING, Finding
+from . import catalogue
+from .findings import Finding
 from .spec.model import Report, Spec
 from .values import coerce
 
@@ -134,10 +135,10 @@ def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], wher
         inst.values[name] = c.value
         inst.where[name] = where
         if c.note:
-            findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}（{where}）"))
+            findings.append(catalogue.finding("number-text", sheet, f.cell, where=where, note=c.note))
         if c.error:
-            findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{c.error}（{where}）",
-                                    actual=str(raw)))
+            findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), where=where,
+                                              reason=c.error))
     return inst
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from . import formulas, patch
+from . import catalogue, formulas, patch
 from .formulas import cached_values, input_defaults
 from .data import Instance, load_data, project_sheet_name
 from .errors import DataError
@@ -91,7 +91,9 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
                 score = inst.values.get(s)
                 weight = inst.values.get(w, inst.report.fields[w].default)
                 if isinstance(score, Decimal) and isinstance(weight, Decimal) and score > weight:
-                    errors.append(f"{inst.where[s]}：得分 {score} 超过分值 {weight}")
+                    in_range = catalogue.entry("score-range")
+                    errors.append(f"{inst.where[s]}：" + in_range.text(score=catalogue.figure(score, "score"),
+                                                                      weight=catalogue.figure(weight, "score")))
     if errors:
         lines = [e if isinstance(e, str) else e.message for e in errors]
         raise DataError(f"数据文件 {Path(data_path).name} 有 {len(lines)} 处错误，未写入任何文件：" + "；".join(lines[:5])

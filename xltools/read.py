@@ -14,7 +14,8 @@ from functools import lru_cache
 from .build.names import FINGERPRINT_NAME, REPORT_MARK
 from .data import Filled, Instance
 from .errors import BookError
-from .findings import ERROR, WARNING, Finding
+from . import catalogue
+from .findings import Finding
 from .formulas import cross_cell, excel_cross, report_formulas
 from .a1 import a1
 from .spec.model import CHECK_COLUMN, Report, Spec
@@ -169,14 +170,15 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
                 values[name] = raw
             continue
         if isinstance(raw, ExcelError):
-            findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{f.label}：单元格显示错误值 {raw}", actual=raw))
+            findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=raw, variant="error-value",
+                                              label=f.label, value=raw))
             continue
         c = coerce(f, raw)
         values[name] = c.value
         if c.note:
-            findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}，请改填数字", actual=str(raw)))
+            findings.append(catalogue.finding("number-text", sheet, f.cell, actual=str(raw), note=c.note))
         if c.error:
-            findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
+            findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), reason=c.error))
     cells = _expected(spec, rep.id)[2]
     return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
 
@@ -190,14 +192,11 @@ def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:
         if normalise_formula(found) == expected:
             continue
         f = names_by_cell.get(ref)
-        what = f.label if f else "校验单元格"
-        if found is None:
-            msg = f"{what}：此处应为公式 ={expected}，现被改成了固定值（公式被覆盖）"
-        else:
-            msg = f"{what}：公式被改动，应为 ={expected}，现为 ={found}"
-        out.append(Finding("formula-altered", ERROR, inst.sheet, ref, msg, expected=f"={expected}",
-                           actual=f"={found}" if found else inst.values.get(f.name) if f else None,
-                           hint="请从原模板复制该单元格，或重新用模板填报"))
+        out.append(catalogue.finding("formula-altered", inst.sheet, ref, expected=f"={expected}",
+                                     actual=f"={found}" if found else inst.values.get(f.name) if f else None,
+                                     variant="" if found is not None else "typed-over",
+                                     label=f.label if f else catalogue.CHECK_CELL_LABEL, formula=expected,
+                                     found=found))
     return out
 
 
