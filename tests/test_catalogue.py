@@ -152,6 +152,10 @@ def _book_corpus(tmp_path) -> tuple[list[Path], list[Path]]:
     wb[dept.sheet][dept.cell("income_other_1")] = "#DIV/0!"
     wb.save(tmp_path / "error-value.xlsx")
     out.append(_recomputed(tmp_path / "error-value.xlsx"))
+    wb = openpyxl.load_workbook(good)    # an amount cell given a date format: amount-date-format
+    wb[dept.sheet][dept.cell("income_public_budget_1")].number_format = "yyyy/m/d"
+    wb.save(tmp_path / "date-format.xlsx")
+    out.append(_recomputed(tmp_path / "date-format.xlsx"))
     return [seed, good], out
 
 

@@ -320,8 +320,12 @@ class Book:
     def _formats(self) -> tuple[list[str], frozenset[int]]:
         if self._styles is None:
             styles = self._parts.get("styles")
-            self._styles = self._parse(styles, _parse_styles) if styles and self.has_part(styles) \
-                else ([], frozenset())
+            if not styles or not self.has_part(styles):
+                self._styles = ([], frozenset())
+            else:       # the same stored bytes in every workbook of one template: parsed once
+                stored = self._stored(styles)
+                parse = lambda: self._parse(styles, _parse_styles)    # noqa: E731
+                self._styles = parse() if stored is None else _memo(("styles", styles, stored), parse)
         return self._styles
 
     def _date_styles(self) -> frozenset[int]:
