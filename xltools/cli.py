@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -22,10 +23,18 @@ def _spec(args):
                      region=getattr(args, "region", None))
 
 
+def _output(args, out, *inputs) -> None:
+    """Refuse, before any work, an output that cannot be written or is one of the inputs."""
+    from .files import check_output
+    from .spec.load import DEFAULT_SPEC
+    check_output(out, (*inputs, getattr(args, "spec", None) or DEFAULT_SPEC))
+
+
 def cmd_template(args) -> int:
     from .build import protect
     from .build.workbook import build_template
     spec = _spec(args)
+    _output(args, args.output)
     out = build_template(spec, args.output, protect.password_from(args.password))
     print(f"已生成模板 {out}（{spec.region}{spec.year}年度，{spec.fingerprint}）")
     return 0
@@ -47,6 +56,7 @@ def cmd_spec_fields(args) -> int:
 def cmd_fill(args) -> int:
     from .fill import fill
     spec = _spec(args)
+    _output(args, args.output, args.data, args.template)
     result = fill(args.data, args.output, spec, template=args.template)
     for w in result.warnings:
         print(f"提示：{w}", file=sys.stderr)
@@ -59,6 +69,8 @@ def cmd_check(args) -> int:
     spec = _spec(args)
     if args.write and len(args.files) > 1:
         raise XltoolsError("--write 只能用于单个工作簿")
+    if args.write:
+        _output(args, args.write, *args.files)
     worst = 0
     reports = []
     for path in args.files:
@@ -84,6 +96,10 @@ def cmd_check(args) -> int:
 def cmd_score(args) -> int:
     from .score import score_workbook
     spec = _spec(args)
+    if args.output:
+        _output(args, args.output, args.book)
+    elif args.in_place:
+        _output(args, args.book)         # the book itself: only that it can be replaced
     result = score_workbook(args.book, args.output, spec, in_place=args.in_place)
     for line in result.lines:
         print(line)
@@ -143,6 +159,33 @@ def main(argv=None) -> int:
     except BrokenPipeError:          # `xltools spec fields --json | head`
         sys.stderr.close()
         return 0
+    except Exception as e:           # a bug must still answer with one line and exit 2, never exit 1
+        if os.environ.get("XLTOOLS_DEBUG"):
+            raise
+        return _unexpected(args, e)
+
+
+def _unexpected(args, err: Exception) -> int:
+    """One line for a failure no check foresaw: exit 1 would read as "the report has errors"."""
+    named = [str(p) for p in (*getattr(args, "files", ()), getattr(args, "book", None), getattr(args, "data", None),
+                              getattr(args, "output", None), getattr(args, "write", None)) if p]
+    where = f"处理 {'、'.join(dict.fromkeys(named))} 时" if named else ""
+    if isinstance(err, MemoryError):
+        why = "内存不足"
+    elif isinstance(err, OSError):      # e.g. a library's own temporary file on a full disk
+        from .files import cause
+        why = f"文件操作失败（{cause(err)}{'：' + str(err.filename) if err.filename else ''}）"
+    else:
+        why = f"出现内部错误（{type(err).__name__}）"
+    # Objects the failure left half-done (openpyxl's writers) would print their own traceback
+    # when collected at exit: this line is the answer.
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        print(f"错误：{where}{why}，未写入任何文件；如无法解决，请把所用文件发给维护人员"
+              "（设置环境变量 XLTOOLS_DEBUG=1 可查看详细信息）", file=sys.stderr)
+    except OSError:
+        pass
+    return 2
 
 
 if __name__ == "__main__":

@@ -19,3 +19,8 @@ class BookError(XltoolsError):
 
 class DataError(XltoolsError):
     """A data file (JSON/TOML) has an unknown key, a wrong type or a value out of range."""
+
+
+class OutputError(XltoolsError):
+    """A place the tool was told to write cannot be used (a folder, a device, one of the inputs,
+    a read-only or full disk...): nothing is written, the message names the path and the cause."""

@@ -12,11 +12,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ..errors import SpecError
+from ..files import read_regular
 from .layout import Layout
 from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Grade, Placed, PrintSetup, Quotes, Report, Spec,
                     SumRule, Term)
 
 DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "specs" / "2022.toml"
+MAX_SPEC_BYTES = 10 * 2**20     # a spec is tens of kilobytes
 
 
 def _dec(value, where: str) -> Decimal:
@@ -45,10 +47,7 @@ def parse_expr(expr: str, where: str) -> list[Term]:
 
 def load_spec(path: str | Path | None = None, *, year: int | None = None, region: str | None = None) -> Spec:
     path = Path(path) if path else DEFAULT_SPEC
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise SpecError(f"无法读取规格文件 {path}：{e.strerror}") from None
+    raw = read_regular(path, MAX_SPEC_BYTES, SpecError, noun="规格文件")   # a FIFO would hang read_bytes
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
