@@ -15,13 +15,15 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from .errors import DataError
+from . import catalogue
 from .files import read_regular
-from .findings import ERROR, WARNING, Finding
+from .findings import Finding
 from .spec.model import Report, Spec
 from .values import coerce
 
@@ -91,12 +93,12 @@ def _check_values(doc, path: Path) -> None:
         node, where, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise DataError(f"数据文件 {path.name}：{where or '顶层'} 嵌套超过 {MAX_DEPTH} 层，不是报表数据")
-        if isinstance(node, dict):
+        if isinstance(node, Mapping):
             for key, value in node.items():
-                if len(key) > MAX_KEY_CHARS or _SURROGATE.search(key):
+                if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or _SURROGATE.search(key):
                     raise DataError(f"数据文件 {path.name}：{where or '顶层'} 中有一个键名过长或含无效字符，不是已知字段")
                 stack.append((value, f"{where}.{key}" if where else key, depth + 1))
-        elif isinstance(node, list):
+        elif isinstance(node, (list, tuple)):
             stack.extend((value, f"{where}[{i}]", depth + 1) for i, value in enumerate(node))
         elif isinstance(node, str):
             if len(node) > MAX_TEXT_CHARS:
@@ -113,15 +115,19 @@ def _check_values(doc, path: Path) -> None:
             value = Decimal(node)
             if not value.is_finite() or (value and abs(value.adjusted()) > MAX_NUMBER_CHARS):
                 raise DataError(f"数据文件 {path.name}：{where} 的数字 {node} 不是有限的数字或数量级超出范围")
-    projects = doc.get("projects") if isinstance(doc, dict) else None
+    projects = doc.get("projects") if isinstance(doc, Mapping) else None
     if isinstance(projects, list) and len(projects) > MAX_PROJECTS:
         raise DataError(f"数据文件 {path.name} 有 {len(projects)} 个项目，超过一个工作簿的上限 {MAX_PROJECTS} 个；"
                         "请分成几个数据文件")
 
 
-def _read(path: Path):
-    raw = read_regular(path, MAX_DATA_BYTES, DataError, noun="数据文件",
-                       too_large="不是报表数据，已拒绝读取")
+def _read(path: Path, data: bytes | None = None):
+    """`data`: the file's bytes when the caller holds them (then only they are checked)."""
+    if data is not None and len(data) > MAX_DATA_BYTES:
+        raise DataError(f"数据文件 {path} 过大（{len(data) // 2**20} MB，上限 {MAX_DATA_BYTES // 2**20} MB），"
+                        "不是报表数据，已拒绝读取", "too-large")
+    raw = data if data is not None else read_regular(path, MAX_DATA_BYTES, DataError, noun="数据文件",
+                                                     too_large="不是报表数据，已拒绝读取")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -209,17 +215,21 @@ def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], wher
         inst.values[name] = c.value
         inst.where[name] = where
         if c.note:
-            findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}（{where}）"))
+            findings.append(catalogue.finding("number-text", sheet, f.cell, where=where, note=c.note))
         if c.error:
-            findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{c.error}（{where}）",
-                                    actual=str(raw)))
+            findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), where=where,
+                                              reason=c.error))
     return inst
 
 
-def load_data(path, spec: Spec) -> Filled:
+def load_data(path, spec: Spec, data: bytes | Mapping | None = None) -> Filled:
+    """`data`: the file's bytes when the caller holds them (path then only names the file), or
+    the document itself, as json.load would give it."""
     path = Path(path)
-    doc = _read(path)
-    if not isinstance(doc, dict):
+    doc = _read(path, data) if data is None or isinstance(data, (bytes, bytearray)) else data
+    if isinstance(data, Mapping):
+        _check_values(data, path)       # a document handed over in memory meets the same limits
+    if not isinstance(doc, Mapping):
         raise DataError(f"数据文件 {path.name} 顶层应为对象")
     for key in doc:
         if key not in ("year", "region", "dept", "projects"):

@@ -97,23 +97,23 @@ def read_regular(path, limit: int, error: type[Exception], noun: str = "文件",
     ("unreadable-file", "too-large"). `reasons` overrides the wording of causes."""
     label = _label(path)
 
-    def fail(text: str, reason: str = "unreadable-file"):
+    def fail(text: str, reason: str):
         err = error(f"{noun} {label} {text}")
         err.reason = reason
         return err
 
     def unusable(err: OSError):
         why = (reasons or {}).get(err.errno) or cause(err)
-        return fail(f"无法打开：{why}")
+        return fail(f"无法打开：{why}", "unreadable-file")
 
     try:
         st = os.stat(path)
     except OSError as err:
         raise unusable(err) from None
     except ValueError:                     # a NUL byte in the name
-        raise fail("无法打开：文件名无效") from None
+        raise fail("无法打开：文件名无效", "unreadable-file") from None
     if not stat.S_ISREG(st.st_mode):
-        raise fail(f"是{kind_of(st.st_mode)}，不是普通文件，已拒绝读取")
+        raise fail(f"是{kind_of(st.st_mode)}，不是普通文件，已拒绝读取", "unreadable-file")
     if st.st_size > limit:
         raise fail(f"过大（{st.st_size // 2**20} MB，上限 {limit // 2**20} MB），{too_large}", "too-large")
     try:
@@ -123,7 +123,7 @@ def read_regular(path, limit: int, error: type[Exception], noun: str = "文件",
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):   # swapped for a FIFO or device after the stat above
-            raise fail(f"是{kind_of(st.st_mode)}，不是普通文件，已拒绝读取")
+            raise fail(f"是{kind_of(st.st_mode)}，不是普通文件，已拒绝读取", "unreadable-file")
         pieces, size = [], 0
         while size <= limit:
             piece = os.read(fd, min(limit + 1 - size, 1 << 20))
@@ -132,7 +132,7 @@ def read_regular(path, limit: int, error: type[Exception], noun: str = "文件",
             pieces.append(piece)
             size += len(piece)
     except OSError as err:
-        raise fail(f"读取失败：{cause(err)}") from None
+        raise fail(f"读取失败：{cause(err)}", "unreadable-file") from None
     finally:
         os.close(fd)
     if size > limit:                       # grew after the stat

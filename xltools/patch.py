@@ -178,6 +178,7 @@ class Workbook:
         self.parts = {n: part for n in book.sheets if (part := book.worksheet_part(n)) is not None}
         self.sheets: dict[str, SheetXml] = {}
         self.replaced: dict[str, bytes] = {}
+        self.removed: set[str] = set()
 
     def _unsupported(self, what: str) -> BookError:
         return BookError(f"文件 {self.label} 的{what}格式特殊，无法改写；请在 Excel 或 WPS 中打开后重新保存再试")
@@ -197,6 +198,10 @@ class Workbook:
 
     def replace_part(self, name: str, data: bytes) -> None:
         self.replaced[name] = data
+
+    def remove_part(self, name: str) -> None:
+        """Leave a member out of the saved package (the caller drops its relationship)."""
+        self.removed.add(name)
 
     def part(self, name: str) -> bytes:
         return self.replaced.get(name) or self.zip.read(name)
@@ -262,12 +267,14 @@ class Workbook:
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
             names = {i.filename for i in self.zip.infolist()}
             for info in self.zip.infolist():
+                if info.filename in self.removed:
+                    continue
                 if info.filename in changed:
                     zi = zipfile.ZipInfo(info.filename, info.date_time)
                     zi.compress_type = zipfile.ZIP_DEFLATED
                     zi.external_attr = info.external_attr
                     dst.writestr(zi, changed[info.filename])
-                else:        # a copy: writestr sets the offsets of the ZipInfo it is given
+                else:   # a copy: writestr() moves the ZipInfo's offsets, and we may save again
                     dst.writestr(copy.copy(info), self.zip.read(info.filename))
             for name, data in changed.items():
                 if name not in names:
