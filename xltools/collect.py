@@ -178,7 +178,7 @@ def render_history(rows: list[dict], unit: str) -> str:
     lines = [f"{unit}：共 {len(rows)} 版报送"]
     for r in rows:
         state = {"ok": "通过", "errors": "有错误", "refused": "无法使用"}[r["status"]]
-        score = f"，得分 {r['score_stated']}（重算 {r['score_computed']}），等次 {r['grade_computed']}" \
+        score = f"，得分 {r['score_stated'] or '（未填）'}（重算 {r['score_computed']}），等次 {r['grade_computed']}" \
             if r["score_computed"] else ""
         lines.append(f"  {r['year']}年度 第{r['version']}版  {r['received_at'] or ''}  {r['file_name']}  {state}"
                      f"（错误 {r['errors']}，提示 {r['warnings']}）{score}  sha256 {r['sha256'][:12]}")

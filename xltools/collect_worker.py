@@ -133,7 +133,7 @@ def _unknown_template(label: str, found: str | None) -> dict:
         return refusal("not-template", f"文件 {label} 不是本工具的模板生成的工作簿（缺少模板标识 {FINGERPRINT_NAME}）", label)
     parts = found.split(":")
     what = f"{parts[1]}{parts[2]}年度（表式 {parts[3]}）" if len(parts) >= 4 else found
-    out = refusal("unknown-template", f"文件 {label} 是 {what}的模板（{found}），没有对应的规格；"
+    out = refusal("other-template", f"文件 {label} 是 {what}的模板（{found}），没有对应的规格；"
                   f"已知：{_REGISTRY.known()}。请用 --specs 指定含该年度规格的文件夹", label)
     out["fingerprint"] = found
     return out

@@ -44,6 +44,7 @@ UNIT_COLS = [Col("单位", 26), Col("年度", 7, "0"), Col("状态", 9), Col("�
              Col("得分差", 7, "0.##"), Col("等次（填报）", 8), Col("等次（重算）", 8), Col("错误数", 7, "0", True),
              Col("提示数", 7, "0", True), Col("文件", 30), Col("接收时间", 16, "yyyy-mm-dd hh:mm"),
              Col("版本", 6, "0"), Col("sha256", 20), Col("说明", 40)]
+PRINTED_UNIT_COLS = 15
 PROJECT_COLS = [Col("单位", 26), Col("年度", 7, "0"), Col("项目名称", 26), Col("工作表", 12),
                 Col("计划安排资金", 13, MONEY, True), Col("实际到位资金", 13, MONEY, True),
                 Col("实际支出", 13, MONEY, True), Col("综合得分（填报）", 9, "0.##"), Col("综合得分（重算）", 9, "0.##"),
@@ -159,7 +160,8 @@ class _Writer:
         ws.freeze_panes = f"A{FIRST}" if title_rows else None
         if title_rows:
             ws.print_title_rows = title_rows
-        ws.print_area = f"A1:{_col(max(cols, 1))}{max(last_row, 2)}"
+        if cols:              # 0: no print area (a sheet of charts prints what it holds)
+            ws.print_area = f"A1:{_col(cols)}{max(last_row, 2)}"
         ps = ws.page_setup
         ps.paperSize = ws.PAPERSIZE_A4
         ps.orientation = "landscape"
@@ -232,7 +234,8 @@ def _units_sheet(w: _Writer, rows: list[dict], base: Path) -> int:
     _totals(w, ws, cols, rows, total_row, FIRST, last,
             lambda r, h: _unit_values(r, base)[ix[h] - 1])
     end = _projects_table(w, ws, rows, base, total_row + 3)
-    w.finish(ws, len(cols), end)
+    # Printed: the figures up to the counts (A–O); file, time, version, hash stay on screen.
+    w.finish(ws, PRINTED_UNIT_COLS, end)
     return last
 
 
@@ -294,6 +297,7 @@ def _findings_sheet(w: _Writer, rows, findings, base: Path) -> int:
         if r["status"] == "refused":
             items = [{"code": r["refused"], "severity": "error", "sheet": "", "cell": "", "message": r["message"]}]
         target = _link(r.get("link"), base)
+        at_cell = target is not None and target.lower().endswith((".xlsx", ".xlsm"))   # not a data file
         for f in items:
             r_no += 1
             values = [r["unit"] or "（未能识别）", r["year"], r["file_name"], _location(f), f["code"],
@@ -304,7 +308,7 @@ def _findings_sheet(w: _Writer, rows, findings, base: Path) -> int:
                 cell = w.put(ws, r_no, i, v, c)
                 if c.header == "说明":
                     cell.alignment = w.wrap
-            if target and f.get("sheet") and f.get("cell"):
+            if at_cell and f.get("sheet") and f.get("cell"):
                 from openpyxl.worksheet.hyperlink import Hyperlink
                 cell = ws.cell(r_no, 4)
                 cell.hyperlink = Hyperlink(ref=cell.coordinate, target=target,
@@ -347,7 +351,10 @@ def _returns_sheet(w: _Writer, rows, findings) -> None:
         values = [r["unit"] or "（未能识别）", r["year"], r["file_name"], r["version"], r["errors"] or None, text]
         for i, (c, v) in enumerate(zip(cols, values), start=1):
             w.put(ws, r_no, i, v, c).alignment = w.wrap
-        ws.row_dimensions[r_no].height = min(409, 15 * (text.count("\n") + 1) + 6 * (len(text) // 90))
+        # No program fits a row to wrapped text on its own: ~44 CJK characters to a line of the
+        # 90-wide column, 15 pt a line (at most Excel's 409 pt).
+        lines = sum(-(-max(len(line), 1) // 44) for line in text.split("\n"))
+        ws.row_dimensions[r_no].height = min(409, 15 * lines + 4)
     w.table(ws, "Returns", cols, HEADER_ROW, r_no)
     w.finish(ws, len(cols), r_no)
 
@@ -361,12 +368,14 @@ def _missing_sheet(w: _Writer, rows, roster) -> None:
         ws.cell(FIRST, 1, "未提供单位名单（运行时加 --roster 单位名单.xlsx 或 .csv），无法列出未报送单位")
         w.finish(ws, len(cols), FIRST)
         return
-    years = {r["year"] for r in rows if r["unit"] and r["year"]}
-    latest_year = max(years) if years else None
+    # A roster without a 年度 column is the season's: the year most submissions are of (a late
+    # report of last year among them does not move it).
+    years = [r["year"] for r in rows if r["unit"] and r["year"]]
+    season_year = max(set(years), key=lambda y: (years.count(y), y)) if years else None
     submitted = {(r["unit"], r["year"]) for r in rows if r["unit"]}
     on_roster = set()
     for unit, year in roster:
-        year = year or latest_year
+        year = year or season_year
         on_roster.add(unit)
         if (unit, year) not in submitted:
             r_no += 1
@@ -418,7 +427,7 @@ def _grades_sheet(w: _Writer, rows, findings, grade_labels, units_last: int, fin
     chart.set_categories(Reference(ws, min_col=4, min_row=FIRST, max_row=max(c_last, FIRST)))
     chart.width, chart.height = 14, max(7.5, 0.6 * len(ordered) + 2)
     ws.add_chart(chart, "G20")
-    w.finish(ws, 5, max(g_last, c_last, FIRST))
+    w.finish(ws, 0, max(g_last, c_last, FIRST))
 
 
 def read_roster(path) -> list[tuple[str, int | None]]:
