@@ -45,6 +45,10 @@ PROJECT_FIGURES = (("plan", "计划安排资金", "fund_plan_total"), ("arrived"
                    ("spent", "实际支出", "fund_spent_total"))
 
 _REGISTRY: Registry | None = None
+# forkserver: workers start from a clean interpreter, not as forks of a parent that holds every
+# submission's bytes, a database connection and pebble's threads. (bench/collect.py forks, so
+# that its openpyxl baseline reaches the workers.)
+START_METHOD = "forkserver"
 
 
 def init_worker(infos: list[SpecInfo], memory_mb: int | None = None) -> None:
@@ -94,8 +98,8 @@ def reason_of(err: XltoolsError) -> str:
 def check_job(job: dict) -> dict:
     """One submission -> its result. Never raises for a bad file: the file becomes a row."""
     label = job["label"]
-    _fault(label)
     try:
+        _fault(label)
         return _check(job)
     except XltoolsError as err:
         return refusal(reason_of(err), str(err), label)
@@ -207,10 +211,9 @@ def run_pool(jobs: list[dict], registry: Registry, workers: int, timeout: float,
     import multiprocessing
     from concurrent.futures import TimeoutError as FutureTimeout, as_completed
     from pebble import ProcessExpired, ProcessPool
-    # forkserver: workers start from a clean interpreter, not from a parent holding every
-    # submission's bytes and (later) a database connection and pebble's threads.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["xltools.collect_worker", "xltools.read", "xltools.rules"])
+    context = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        context.set_forkserver_preload(["xltools.collect_worker", "xltools.read", "xltools.rules"])
     with ProcessPool(max_workers=max(1, workers), initializer=init_worker, initargs=(registry.infos,),
                      context=context) as pool:
         futures = {pool.schedule(check_job, (job,), timeout=timeout): i for i, job in enumerate(jobs)}

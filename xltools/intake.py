@@ -39,6 +39,18 @@ PACK_EXTRAS = {PACK_MANIFEST, "SHA256SUMS"}
 MAX_ZIP_TOTAL_BYTES = 2 * 1024 ** 3
 _UTF8_FLAG = 0x800
 
+# Why collect could not use a submission, beyond the reader's own reasons (xltools.REFUSED_REASONS:
+# damaged, zip-bomb, encrypted, other-template…): the stable codes of a result's `refused`.
+COLLECT_REASONS = {
+    "timeout": "校验超时（文件异常，读取卡住）",
+    "worker-died": "校验进程意外终止（内存不足被系统结束，或文件触发了程序崩溃）",
+    "out-of-memory": "读取时内存超出上限",
+    "nested-zip": "压缩包嵌套超过一层",
+    "pack-manifest": "报送包缺少清单 manifest.json 或清单无法读取",
+    "pack-empty": "报送包中没有可校验的数据文件或工作簿",
+    "internal-error": "程序内部错误（请报告）",
+}
+
 
 @dataclass
 class Submission:
@@ -143,7 +155,7 @@ def _file(path: Path, out: Intake, excluded: set) -> None:
             return
         data = path.read_bytes()
     except OSError as err:
-        out.submissions.append(_refused(label, name, "unreadable", f"文件 {label} 无法打开：{err.strerror}"))
+        out.submissions.append(_refused(label, name, "unreadable-file", f"文件 {label} 无法打开：{err.strerror}"))
         return
     received = _mtime(path)
     if suffix in ZIP_SUFFIXES:
