@@ -14,7 +14,7 @@ APT_PACKAGES += postgresql
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@$(MAKE) --no-print-directory system-packages
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "需要 Python 3.11 或更高版本：$$($(PYTHON) --version 2>&1)" >&2; exit 1; }
@@ -57,7 +57,7 @@ demo: setup
 	$(BIN)/xltools score out/linxiang_2022.xlsx -o out/linxiang_2022_scored.xlsx
 	@# collect: a folder of submissions as they arrive (good, resubmitted, erroneous, damaged), exit 2 expected.
 	$(BIN)/python examples/make_collect_demo.py out/收件
-	$(BIN)/xltools collect out/收件 -o out/汇总.xlsx; test $$? -le 2
+	$(BIN)/xltools collect out/收件 -o out/汇总.xlsx; test $$? -eq 2
 
 bench: setup
 	$(BIN)/python bench/check.py

@@ -17,11 +17,9 @@ import json
 import os
 import resource
 import signal
-import tempfile
 import time
 import tomllib
 from decimal import Decimal
-from pathlib import Path
 
 from . import __version__
 from .build.names import FINGERPRINT_NAME
@@ -82,17 +80,9 @@ def refusal(code: str, message: str, label: str) -> dict:
     return {"file": label, "ok": False, "refused": code, "message": message, "findings": [], "score": {}}
 
 
-# Until the public API (xltools.check, issue 7) gives every refused file a stable reason code,
-# the reader's one-line message is sorted by its own wording.
-_REASONS = (("压缩炸弹", "zip-bomb"), ("可疑", "zip-bomb"), ("加密", "encrypted"), ("97-2003", "old-xls"),
-            ("DTD", "entity-attack"), ("年度的模板", "other-template"), ("模板版本", "other-template"),
-            ("缺少模板标识", "not-template"), ("缺少工作表", "sheet-missing"), ("没有项目表", "sheet-missing"),
-            ("定义名称", "names-missing"), ("不是 Excel 工作簿", "not-xlsx"), ("空文件", "not-xlsx"))
-
-
 def reason_of(err: XltoolsError) -> str:
-    text = str(err)
-    return next((code for word, code in _REASONS if word in text), "damaged")
+    """The stable code of why a file was refused (xltools.REFUSED_REASONS), set where it was found."""
+    return getattr(err, "reason", None) or "damaged"
 
 
 def check_job(job: dict) -> dict:
@@ -110,21 +100,22 @@ def check_job(job: dict) -> dict:
 
 
 def _check(job: dict) -> dict:
+    """As xltools.check(data, spec, name=label), keeping what was read (the unit, the figures)
+    beside the report: the spec is the one the file's own template fingerprint names."""
+    from .check import read_any
+    from .rules import run_rules
     label, data = job["label"], job["data"]
     if job["kind"] == "data":
-        info, filled = _read_data(label, data, job["suffix"])
+        info = _data_spec(label, data, job["suffix"])
     else:
-        from .read import read_workbook
         from .xlsx import open_book
-        book = open_book(label, data)
-        found = book.defined_name(FINGERPRINT_NAME)
+        found = open_book(label, data).defined_name(FINGERPRINT_NAME)
         found = found.strip('"') if found else None
         info = _REGISTRY.for_fingerprint(found)
         if info is None:
             return _unknown_template(label, found)
-        filled = read_workbook(label, spec_at(info.path), data)
     spec = spec_at(info.path)
-    from .rules import run_rules
+    filled = read_any(label, spec, data)
     report = run_rules(filled, spec)
     out = report.to_json()
     out.update(refused=None, message="", fingerprint=info.fingerprint, year=info.year, region=info.region,
@@ -143,28 +134,21 @@ def _unknown_template(label: str, found: str | None) -> dict:
     return out
 
 
-def _read_data(label: str, data: bytes, suffix: str):
-    from .data import load_data
+def _data_spec(label: str, data: bytes, suffix: str) -> SpecInfo:
+    """A data file names no template: its spec is found by its year and region."""
+    from .errors import DataError
     try:
         text = data.decode("utf-8-sig")
         doc = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
-    except (UnicodeDecodeError, ValueError) as err:
-        raise XltoolsError(f"数据文件 {label} 格式错误：{err}") from None
+    except (UnicodeDecodeError, ValueError):
+        doc = None               # load_data says what is wrong with it, in its own words
     if not isinstance(doc, dict):
-        raise XltoolsError(f"数据文件 {label} 顶层应为对象")
+        return _REGISTRY.infos[0]
     info = _REGISTRY.for_data(doc.get("year"), doc.get("region"))
     if info is None:
-        raise XltoolsError(f"数据文件 {label} 的年度 {doc.get('year')!r}、地区 {doc.get('region')!r} 没有对应的规格；"
-                           f"已知：{_REGISTRY.known()}")
-    # load_data reads a path: the bytes go to a private temporary folder under the file's own
-    # last name only (never a member's path), so its messages name the file the user knows.
-    leaf = Path(label.replace("\\", "/")).name.replace("\0", "") or f"data{suffix}"
-    with tempfile.TemporaryDirectory(prefix="xltools-collect-") as tmp:
-        path = Path(tmp) / leaf
-        path.write_bytes(data)
-        filled = load_data(path, spec_at(info.path))
-    filled.path = label
-    return info, filled
+        raise DataError(f"数据文件 {label} 的年度 {doc.get('year')!r}、地区 {doc.get('region')!r} 没有对应的规格；"
+                        f"已知：{_REGISTRY.known()}。请用 --specs 指定含该年度规格的文件夹", reason="other-template")
+    return info
 
 
 def _column_sum(inst, table, column: str) -> Decimal | None:

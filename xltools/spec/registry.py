@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SpecError
-from .load import DEFAULT_SPEC, load_spec
+from .load import load_spec
 from .model import Spec
 
 
 def packaged_spec_files() -> list[Path]:
-    """The specs that ship with xltools (the repository's specs/ until they are package data)."""
-    return sorted(DEFAULT_SPEC.parent.glob("*.toml"))
+    """The specs that ship with xltools (package data; the repository's specs/ in a checkout)."""
+    from ..packaged import spec_files
+    return spec_files()
 
 
 @dataclass(frozen=True)
