@@ -59,7 +59,7 @@ def pack_zip(doc: dict, tamper: bool) -> bytes:
     root = "2022_临湘市水利局_绩效自评"
     outputs = {"数据.json": json.dumps(doc, ensure_ascii=False).encode("utf-8"),
                "部门整体支出.pdf": b"%PDF-1.7\n% the printed form\n%%EOF\n"}
-    manifest = {"files": [{"path": k, "bytes": len(v), "sha256": hashlib.sha256(v).hexdigest()}
+    manifest = {"files": [{"name": k, "bytes": len(v), "sha256": hashlib.sha256(v).hexdigest()}
                           for k, v in outputs.items()]}
     if tamper:                                # edited after packing
         outputs["部门整体支出.pdf"] = b"%PDF-1.7\n% changed afterwards\n%%EOF\n"
