@@ -27,7 +27,7 @@ import pytest
 
 from conftest import unavailable
 from helpers import CJK, ROOT, SEED, XLTOOLS, load_seed, sha256, write_json, zip_members, rezip
-from xltools.data import MAX_DATA_BYTES, MAX_DEPTH, MAX_PROJECTS, MAX_TEXT_CHARS
+from xltools.data import MAX_DATA_BYTES, MAX_DEPTH, MAX_NUMBER_CHARS, MAX_PROJECTS, MAX_TEXT_CHARS
 from xltools.files import PAUSE_ENV, TEMP_PREFIX
 from xltools.fill import fill
 from xltools.ooxml import sheet_parts
@@ -485,3 +485,12 @@ def test_a_temp_left_by_sigkill_is_cleared_by_the_next_run(inputs, tmp_path):
     assert done.returncode == 0, done.stderr
     assert _temps(tmp_path) == [live.name]
     assert zipfile.is_zipfile(out)
+
+
+def test_the_readme_states_the_limits_the_code_has():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"数据文件的上限：(.*?)；", readme, re.S).group(1)
+    for text in (f"{MAX_DATA_BYTES // 2**20} MB", f"{MAX_PROJECTS} 个项目", f"{MAX_TEXT_CHARS} 字",
+                 f"嵌套 {MAX_DEPTH} 层", f"数字 {MAX_NUMBER_CHARS} 位"):
+        assert text in stated, (text, stated)
+    assert TEMP_PREFIX in readme
