@@ -203,7 +203,8 @@ def _flatten(rep: Report, section: dict, prefix: str, path: Path) -> dict[str, t
     return out
 
 
-def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], where_file: str) -> Instance:
+def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], where_file: str,
+              year: int) -> Instance:
     inst = Instance(rep, sheet)
     for name, (raw, where) in flat.items():
         f = rep.fields[name]
@@ -211,7 +212,7 @@ def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], wher
             raise DataError(f"数据文件 {where_file}：{where} 应为单个值")
         if isinstance(raw, bool):
             raise DataError(f"数据文件 {where_file}：{where} 不能是 true/false")
-        c = coerce(f, raw, from_text_ok=True)
+        c = coerce(f, raw, year=year, from_text_ok=True)
         inst.values[name] = c.value
         inst.where[name] = where
         if c.note:
@@ -244,9 +245,10 @@ def load_data(path, spec: Spec, data: bytes | Mapping | None = None) -> Filled:
         raise DataError(f"数据文件 {path.name}：projects 应为列表（每个项目一项）")
     findings: list[Finding] = []
     dept = _instance(spec.dept, spec.dept.sheet, _flatten(spec.dept, doc.get("dept", {}), "dept", path),
-                     findings, path.name)
+                     findings, path.name, spec.year)
     insts = [_instance(spec.project, project_sheet_name(spec, i),
-                       _flatten(spec.project, p, f"projects[{i}]", path), findings, path.name)
+                       _flatten(spec.project, p, f"projects[{i}]", path), findings, path.name,
+                       spec.year)
              for i, p in enumerate(projects)]
     return Filled(str(path), "data", dept, insts, findings)
 
