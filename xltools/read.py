@@ -18,10 +18,11 @@ from . import catalogue
 from .findings import Finding
 from .formulas import cross_cell, excel_cross, report_formulas
 from .a1 import a1
-from .spec.model import CHECK_COLUMN, Report, Spec
+from .spec.model import CHECK_COLUMN, MONEY_UNITS, Report, Spec
+from .units import TEXT_MAX
 from .values import coerce, is_blank
 from .memo import Memo, register
-from .xlsx import ExcelError, open_book
+from .xlsx import ExcelError, excel_date, is_date_format, open_book
 from .xlsx.parts import MEMO_TEXT_BYTES, Cells
 
 _FP_IN_XML = re.compile(rb'<definedName[^>]*name="' + FINGERPRINT_NAME.encode() + rb'"[^>]*>(?:"|&quot;)([^<&"]*)(?:"|&quot;)<')
@@ -162,25 +163,67 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     ws = book.sheet(sheet)
     names, fields, refs = _field_cells(book, spec, rep, sheet, scope, label)
     values = dict.fromkeys(names)          # most cells of a report are blank: None
-    for name, f, raw in zip(names, fields, ws.values(refs)):
+    year, raws = spec.year, ws.values(refs)
+    for name, f, raw in zip(names, fields, raws):
         if raw is None:
             continue
-        if type(raw) is str and f.unit == "text":    # free text, half the fields: what coerce does
-            if raw and not raw.isspace():
+        if type(raw) is str and f.unit == "text" and len(raw) <= TEXT_MAX:   # free text, half the
+            if raw and not raw.isspace():                                      # fields: what coerce does
                 values[name] = raw
             continue
         if isinstance(raw, ExcelError):
             findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=raw, variant="error-value",
                                               label=f.label, value=raw))
             continue
-        c = coerce(f, raw)
+        c = coerce(f, raw, year=year)
         values[name] = c.value
         if c.note:
             findings.append(catalogue.finding("number-text", sheet, f.cell, actual=str(raw), note=c.note))
         if c.error:
             findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), reason=c.error))
+    _amounts_shown_as_dates(book, ws, sheet, fields, refs, raws, values, findings)
     cells = _expected(spec, rep.id)[2]
     return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
+
+
+_AMOUNTS_AT: dict[int, tuple[list, list[int]]] = {}
+
+
+def _amounts_shown_as_dates(book, ws, sheet: str, fields: list, refs: list, raws: list, values: dict,
+                            findings: list[Finding]) -> None:
+    """Every figure typed into an amount input whose cell shows a date. Styles are read only for
+    the cells holding a number, from their tags (Sheet.styles), after the values: the common
+    workbook pays a few microseconds."""
+    hit = _AMOUNTS_AT.get(id(fields))          # the same list for every workbook of a layout
+    if hit is None or hit[0] is not fields:
+        if len(_AMOUNTS_AT) > 256:
+            _AMOUNTS_AT.clear()
+        hit = _AMOUNTS_AT[id(fields)] = (fields, [i for i, f in enumerate(fields)
+                                                  if f.unit in MONEY_UNITS and f.kind == "input"])
+    numbers = [i for i in hit[1] if type(raws[i]) in (int, float)]
+    if not numbers:
+        return
+    dated: dict[int, bool] = {0: False}        # style -> shows a date (a few styles per sheet)
+    for i, style in zip(numbers, ws.styles([refs[i] for i in numbers])):
+        shows_date = dated.get(style)
+        if shows_date is None:
+            shows_date = dated[style] = is_date_format(book.number_format(style))
+        if shows_date:
+            f = fields[i]
+            if values.get(f.name) is not None and not any(x.code == "unreadable" and x.cell == f.cell and x.sheet == sheet for x in findings):
+                findings.append(_amount_shown_as_date(f, sheet, raws[i], values[f.name]))
+
+
+def _amount_shown_as_date(f, sheet: str, raw, value) -> Finding:
+    """A number in an amount cell whose format shows a date (Excel gives a cell a date format of
+    its own when a date is typed or pasted into it): the bookkeeper sees a date, the figure
+    read is its serial number."""
+    try:
+        shown = excel_date(raw).date().isoformat()
+    except (ValueError, OverflowError, TypeError):
+        shown = "（无效日期）"
+    return catalogue.finding("amount-date-format", sheet, f.cell, actual=value, label=f.label, shown=shown,
+                             value=value, unit=f.unit)
 
 
 def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:

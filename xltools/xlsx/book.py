@@ -11,6 +11,7 @@ from struct import error as struct_error
 
 from ..a1 import split_cell_ref
 from ..errors import BookError
+from ..files import read_regular
 from ..memo import Memo
 from .parts import (Cell, Sheet, _cells_fast, _decode_cell, _defined_names_fast, _DoctypeFound, _index_sheet,
                     _Malformed, _namespace, _parse_shared_strings, _parse_sheet_etree, _parse_styles, _prepare_xml)
@@ -117,6 +118,7 @@ class Book:
         self._shared_strings: list[str] | None = None
         self._styles: tuple[list[str], frozenset[int]] | None = None
         self._load_workbook()
+        self._check_sheet_parts()
 
     def __repr__(self):
         return f"Book({self.label!r}, sheets={self.sheets!r})"
@@ -277,6 +279,25 @@ class Book:
         # shared by every workbook whose part has the same bytes, for as long as it is memoised.
         self.derived: dict = {}
 
+    def _check_sheet_parts(self) -> None:
+        """Every sheet's part is in the file: a sheet whose relationship points nowhere would
+        otherwise read as an empty sheet (Excel calls such a file damaged and repairs it by
+        dropping content). Per workbook, never memoised: the zips of one template differ."""
+        for name in self.sheets:
+            target = self._sheet_parts.get(name)
+            if target is None or not self.has_part(target[1]):
+                where = f"（缺少部件 {target[1]}）" if target is not None else "（工作簿关系中没有它）"
+                raise self._error(f"已损坏：工作表「{name}」的内容缺失{where}")
+
+    def worksheet_part(self, name: str) -> str | None:
+        """The zip member that holds a worksheet's cells, as stored (case and all); None for a
+        chart sheet and the like. For the cell patcher, which edits that member."""
+        target = self._sheet_parts.get(name)
+        if target is None or target[0] != "worksheet":
+            return None
+        info = self._info(target[1])
+        return None if info is None else info.filename
+
     # -- names -----------------------------------------------------------------------------
 
     def defined_name(self, name: str, scope: str | None = None) -> str | None:
@@ -320,8 +341,12 @@ class Book:
     def _formats(self) -> tuple[list[str], frozenset[int]]:
         if self._styles is None:
             styles = self._parts.get("styles")
-            self._styles = self._parse(styles, _parse_styles) if styles and self.has_part(styles) \
-                else ([], frozenset())
+            if not styles or not self.has_part(styles):
+                self._styles = ([], frozenset())
+            else:       # the same stored bytes in every workbook of one template: parsed once
+                stored = self._stored(styles)
+                parse = lambda: self._parse(styles, _parse_styles)    # noqa: E731
+                self._styles = parse() if stored is None else _memo(("styles", styles, stored), parse)
         return self._styles
 
     def _date_styles(self) -> frozenset[int]:
@@ -371,19 +396,13 @@ class Book:
 
 
 def read_file(path: str | os.PathLike) -> bytes:
-    """A workbook file's bytes, read-only and whole (no handle stays open), size-guarded."""
-    label = os.fspath(path)
-    label = label.decode(errors="replace") if isinstance(label, bytes) else label
-    try:
-        size = os.stat(path).st_size
-        if size > MAX_FILE_BYTES:
-            raise BookError(f"文件 {label} 过大（{size // 2**20} MB），不是报表工作簿，已拒绝读取", "too-large")
-        with open(path, "rb") as fh:
-            return fh.read(MAX_FILE_BYTES + 1)
-    except OSError as err:
-        reason = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限",
-                  errno.EISDIR: "这是一个文件夹"}.get(err.errno, "读取失败")
-        raise BookError(f"文件 {label} 无法打开：{reason}", "unreadable-file") from err
+    """A workbook file's bytes, read-only and whole (no handle stays open), size-guarded; a FIFO,
+    device or folder is refused before it is opened (see files.read_regular)."""
+    return read_regular(path, MAX_FILE_BYTES, BookError, too_large="不是报表工作簿，已拒绝读取",
+                        reasons=_READ_REASONS)
+
+
+_READ_REASONS = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EISDIR: "这是一个文件夹"}
 
 
 def open_book(path: str | os.PathLike, data: bytes | None = None) -> Book:
