@@ -63,6 +63,9 @@ def test_python_and_excel_render_one_template():
     assert catalogue.figure(Decimal("-45"), "万元") == "-45.00" and catalogue.figure(Decimal("55"), "人") == "55"
     assert catalogue.entry("text-amount").excel(phrase='"', quoted="1", wan="0", label="", cell="A1",
                                                 value="0").startswith('"综述中"" 1 元')   # quotes doubled
+    # Excel refuses a text constant over 255 characters: a long spec message is split
+    long = catalogue.Entry("x", "error", "长" * 600, "{title}").excel()
+    assert long == "&".join(['"' + "长" * 255 + '"'] * 2 + ['"' + "长" * 90 + '"'])
 
 
 def test_finding_from_a_code():
