@@ -82,9 +82,12 @@ def test_finding_from_a_code():
 
 
 # --- the corpus: every code the checker can emit ------------------------------------------------
-# Codes of the catalogue that nothing in the corpus emits, each with its reason. (Empty today: a
-# spec whose table has a total row without `total_rule` id would add rows-to-total.)
-NOT_EMITTED: dict[str, str] = {}
+# Codes of the catalogue that nothing in the corpus emits, each with its reason. (A spec whose
+# table has a total row without a `total_rule` id would add rows-to-total, from the spec.)
+NOT_EMITTED: dict[str, str] = {
+    "amount-date-format": "declared for the units branch's reader (a figure in an amount cell formatted as a "
+                          "date); drop from this list once that reader emits it through catalogue.finding()",
+}
 
 
 def _bump(value: str) -> str:
