@@ -117,7 +117,8 @@ def readers(doc, index, name) -> set[tuple[str, str, str]]:
             if check.op == "=" or not value(check.left) <= value(check.right):
                 out.add((check.code, sheet, rep.cell(check.left)))
         elif check.kind == "weights" and name in check.left:
-            out.add(("weight-sum", sheet, rep.cell(check.left[0])))
+            # at the one weight that differs from the template's (the generator keeps the spec's)
+            out.add(("weight-sum", sheet, rep.cell(name)))
         elif check.kind == "score-range" and name in (check.left, check.right):
             if not Decimal(0) <= value(check.left) <= value(check.right):
                 out.add(("score-range", sheet, rep.cell(check.left)))

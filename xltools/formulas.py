@@ -5,7 +5,8 @@ for the cached values the builder and `fill` write, and for the checker. Keep ea
 a change to one without the other is caught by the LibreOffice round-trip test.
 
 Formulas are the lowest common denominator of Excel, WPS and LibreOffice: SUM/N/IF/ROUND/TEXT/
-COUNT/AND/OR only. SUM() rather than "+" because SUM ignores text, so a figure typed as text never
+COUNT/AND/OR (and, for the narrative's quotes, SEARCH/MID/LEFT/LEN/VALUE/TRIM/SUBSTITUTE/MIN/INT/
+IFERROR/CHAR) only, as Excel 2010, WPS and LibreOffice share them. SUM() rather than "+" because SUM ignores text, so a figure typed as text never
 turns a total into #VALUE! (the checker reports that cell instead).
 """
 from __future__ import annotations
@@ -113,7 +114,9 @@ def excel_check(check: Check, cell) -> str:
         return f'IF({s}="","",IF(AND(ISNUMBER({s}),{s}>=0,{s}<=N({w})),"","{check.message}"))'
     if check.kind == "quotes":
         org, narr = (cell(n) for n in check.left)
-        parts = "&".join(_quote_excel(narr, org, phrase, cell(name), check.lead) for phrase, name in check.right)
+        bounds = [cell(n) for n in check.bounds]
+        parts = "&".join(_quote_excel(narr, org, phrases, cell(name), check.lead, bounds)
+                         for phrases, name in check.right)
         return f'IF(OR({org}="",{narr}=""),"",{parts})'
     raise ValueError(check.kind)
 
@@ -138,12 +141,17 @@ def value_check(check: Check, get) -> str:
         org, narr = (get(n) for n in check.left)
         if is_blank(org) or is_blank(narr):
             return ""
-        return "".join(quote_mismatch(narr, org, phrase, get(name), check.lead) for phrase, name in check.right)
+        bounds = [get(n) for n in check.bounds]
+        return "".join(quote_mismatch(narr, org, phrases, get(name), check.lead, bounds)
+                       for phrases, name in check.right)
     raise ValueError(check.kind)
 
 
 # -- amounts the narrative quotes in 元 against their 万元 cells -----------------------------------
 QUOTE_WINDOW = 20   # characters after the phrase that may hold the amount and its 元
+_YUAN = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")   # what VALUE() reads (see quoted_value)
+# Where a 机构's sentence ends: its 。 or its line; another row's 机构名称 ends it too (quote_span).
+SENTENCE_ENDS = ("。", "\n")
 
 
 @lru_cache(maxsize=16)   # each narrative is searched for a dozen phrases
@@ -151,50 +159,116 @@ def _lower(text: str) -> str:
     return text.lower()
 
 
-def quoted_amount(narrative, org, phrase, lead: str = "") -> str | None:
-    """The amount text the narrative quotes for `phrase` in the sentence opened by `org` + `lead`.
-
-    Exactly what the template's formula reads: SEARCH(org&lead), then SEARCH(phrase) from there,
-    then the text up to the next 元 within QUOTE_WINDOW characters. None when any step finds
-    nothing or the text is not a number (e.g. "146万元": a 万元 figure, not a 元 one).
-    """
+def quote_span(narrative, org, lead: str = "", bounds=()) -> tuple[str, int, int] | None:
+    """(narrative lowered, start, end) of the sentence opened by `org` + `lead`: from there up to
+    the first 。 or line end, or the first other 机构名称 of the table (`bounds`), searched from
+    after `org` (SEARCH is case-insensitive: so is this). None when no such sentence opens."""
     if not narrative or not org:
         return None
     low = _lower(str(narrative))
     start = low.find((str(org) + lead).lower())
-    pos = low.find(phrase.lower(), start) if start >= 0 else -1
-    if pos < 0:
+    if start < 0:
+        return None
+    after = start + len(str(org))
+    end = len(low)
+    for mark in SENTENCE_ENDS + tuple(str(b).lower() for b in bounds if not is_blank(b)):
+        at = low.find(mark, after)
+        if 0 <= at < end:
+            end = at
+    return low, start, end
+
+
+def quoted_amount(narrative, org, phrase, lead: str = "", bounds=()) -> str | None:
+    """The amount text the narrative quotes for `phrase` in the sentence opened by `org` + `lead`.
+
+    Exactly what the template's formula reads: SEARCH(org&lead), then SEARCH(phrase) from there,
+    which must begin before the sentence ends, then the text up to the next 元 within QUOTE_WINDOW
+    characters. None when any step finds nothing or the text is not a number (e.g. "146万元": a
+    万元 figure, not a 元 one).
+    """
+    span = quote_span(narrative, org, lead, bounds)
+    if span is None:
+        return None
+    low, start, end = span
+    pos = low.find(phrase.lower(), start)
+    if not 0 <= pos < end:
         return None
     rest = str(narrative)[pos + len(phrase): pos + len(phrase) + QUOTE_WINDOW]
-    end = rest.find("元")
-    if end < 1:
+    stop = rest.find("元")
+    if stop < 1:
         return None
-    text = rest[:end]
-    try:
-        Decimal(text.replace(",", "").strip())
-    except ArithmeticError:
+    text = rest[:stop]
+    return text if quoted_value(text) is not None else None
+
+
+def quoted_value(text: str) -> Decimal | None:
+    """VALUE(TRIM(SUBSTITUTE(text, ",", ""))) for the plain decimals a narrative writes (thousands
+    separators and spaces around allowed; no exponent, percent or date, which VALUE would read)."""
+    plain = text.replace(",", "").strip(" ")
+    return Decimal(plain) if _YUAN.fullmatch(plain) else None
+
+
+def _quote_excel_amount(narr: str, org: str, phrase: str, lead: str, bounds) -> tuple[str, str]:
+    """(condition, amount text) formulas: the phrase begins inside the sentence; what precedes 元."""
+    s0 = f'SEARCH({org}&"{lead}",{narr})'
+    s1 = f"{s0}+LEN({org})"
+    ends = [f'SEARCH("{mark}",{narr}&"{mark}",{s1})' if mark != "\n" else
+            f"SEARCH(CHAR(10),{narr}&CHAR(10),{s1})" for mark in SENTENCE_ENDS]
+    # Another row's 机构名称, or (when blank) the 。 already counted: SEARCH("") would match at once.
+    ends += [f'SEARCH(IF({b}="","。",{b}),{narr}&"。"&{b},{s1})' for b in bounds]
+    at = f'SEARCH("{phrase}",{narr},{s0})'
+    rest = f"MID({narr},{at}+{len(phrase)},{QUOTE_WINDOW})"
+    return f"{at}<MIN({','.join(ends)})", f'LEFT({rest},SEARCH("元",{rest})-1)'
+
+
+def _quote_excel(narr: str, org: str, phrases: tuple[str, ...], cell: str, lead: str, bounds=()) -> str:
+    """The inline check of one column: its quoted amount (or the sum of its quoted items) in 元,
+    rounded half-up to the cent of 万元, against the cell. Compared as whole 元 bounds, exactly:
+    the cell's 万元 times 10000, minus 50 inclusive, plus 50 exclusive."""
+    low = f"ROUND(ROUND(N({cell}),2)*10000,0)"
+    shown = f'TEXT(N({cell}),"0.00")&"万元；"'
+    if len(phrases) == 1:
+        cond, amount = _quote_excel_amount(narr, org, phrases[0], lead, bounds)
+        value = f'VALUE(TRIM(SUBSTITUTE({amount},",","")))'
+        return (f'IFERROR(IF({cond},IF(INT((ROUND({value},2)-{low}+50)/100)=0,"",'
+                f'"{phrases[0]}"&{amount}&"元≠"&{shown}),""),"")')
+    values = []
+    for phrase in phrases:
+        cond, amount = _quote_excel_amount(narr, org, phrase, lead, bounds)
+        values.append(f'IFERROR(IF({cond},VALUE(TRIM(SUBSTITUTE({amount},",",""))),""),"")')
+    total = "ROUND(" + "+".join(f"N({v})" for v in values) + ",2)"
+    return (f'IFERROR(IF(COUNT({",".join(values)})=0,"",IF(INT(({total}-{low}+50)/100)=0,"",'
+            f'"{"+".join(phrases)}共"&TEXT({total},"0.00")&"元≠"&{shown})),"")')
+
+
+def quoted_total(narrative, org, phrases: tuple[str, ...], lead: str = "",
+                 bounds=()) -> tuple[Decimal, str, str] | None:
+    """(amount in 元, the quote as the check shows it, the amount's text) the narrative gives a
+    column: one item's amount as written, or the sum of the items it quotes (rounded to the 元
+    cent); None if it quotes none of them."""
+    texts = [quoted_amount(narrative, org, p, lead, bounds) for p in phrases]
+    if all(t is None for t in texts):
         return None
-    return text
+    if len(phrases) == 1:
+        return quoted_value(texts[0]), f"{phrases[0]}{texts[0]}元", texts[0]
+    total = sum((quoted_value(t) for t in texts if t is not None), Decimal(0)).quantize(CENT, ROUND_HALF_UP)
+    return total, f"{'+'.join(phrases)}共{total}元", str(total)
 
 
-def _quote_excel(narr: str, org: str, phrase: str, cell: str, lead: str) -> str:
-    at = f'SEARCH("{phrase}",{narr},SEARCH({org}&"{lead}",{narr}))+{len(phrase)}'
-    rest = f"MID({narr},{at},{QUOTE_WINDOW})"
-    amount = f'LEFT({rest},SEARCH("元",{rest})-1)'
-    return (f'IFERROR(IF(ROUND(VALUE({amount})/10000,2)=ROUND(N({cell}),2),"",'
-            f'"{phrase}"&{amount}&"元≠"&TEXT(N({cell}),"0.00")&"万元；"),"")')
+def yuan_matches(yuan: Decimal, cell_value) -> bool:
+    """An amount in 元 quoted for a 万元 cell: the cell is the amount ÷ 10000, rounded half-up to
+    the cent, i.e. cell×10000 − 50 <= amount (to the 元 cent) < cell×10000 + 50."""
+    low = (num(cell_value) or Decimal(0)).quantize(CENT, ROUND_HALF_UP) * 10000 - 50
+    return low <= yuan.quantize(CENT, ROUND_HALF_UP) < low + 100
 
 
-def quote_mismatch(narrative, org, phrase: str, cell_value, lead: str) -> str:
+def quote_mismatch(narrative, org, phrases, cell_value, lead: str, bounds=()) -> str:
     """"" when the quoted 元 amount matches the 万元 cell (or nothing is quoted), else the check text."""
-    text = quoted_amount(narrative, org, phrase, lead)
-    if text is None:
+    phrases = (phrases,) if isinstance(phrases, str) else tuple(phrases)
+    quoted = quoted_total(narrative, org, phrases, lead, bounds)
+    if quoted is None or yuan_matches(quoted[0], cell_value):
         return ""
-    cell = num(cell_value) or Decimal(0)
-    yuan = Decimal(text.replace(",", "").strip())
-    if (yuan / 10000).quantize(CENT, ROUND_HALF_UP) == cell.quantize(CENT, ROUND_HALF_UP):
-        return ""
-    return f"{phrase}{text}元≠{money(cell)}万元；"
+    return f"{quoted[1]}≠{money(num(cell_value) or Decimal(0))}万元；"
 
 
 # -- cross-report (department sheet against every project sheet) -------------------------------

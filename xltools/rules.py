@@ -11,7 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .data import Filled, Instance
 from .findings import ERROR, WARNING, Finding, Report
-from .formulas import CENT, input_defaults, money, num, quote_mismatch, quoted_amount, value_check, value_sum
+from .narrative import footings
+from .formulas import CENT, input_defaults, money, num, quoted_total, value_check, value_sum, yuan_matches
 from .spec import topo_order
 from .spec.model import IndicatorTable, Spec, SumRule
 from .values import is_blank
@@ -58,8 +59,10 @@ class _Checker:
         self.spec, self.inst, self.out = spec, inst, out
         self.rep = inst.report
         self.eff = self._effective()
+        self.moved: dict[str, str] = {}   # field -> the field its figure was read from (old form)
 
     def add(self, code, severity, name_or_cell, message, expected=None, actual=None, hint=""):
+        name_or_cell = self.moved.get(name_or_cell, name_or_cell)
         cell = self.rep.fields[name_or_cell].cell if name_or_cell in self.rep.fields else name_or_cell
         self.out.append(Finding(code, severity, self.inst.sheet, cell, message, expected, actual, hint))
 
@@ -99,54 +102,97 @@ class _Checker:
                 continue
             if check.kind == "score-range":
                 w = num(self.eff.get(check.right))
-                self.add("score-range", check.severity, check.left, f"{self.rep.fields[check.left].label}：{text}"
+                label = self.rep.fields[self.moved.get(check.left, check.left)].label
+                self.add("score-range", check.severity, check.left, f"{label}：{text}"
                          f"（得分 {self.eff.get(check.left)}，分值 {w}）", w, self.eff.get(check.left))
             elif check.kind == "quotes":
-                org, narr = (self.eff.get(n) for n in check.left)
-                for phrase, name in check.right:
-                    quoted = quoted_amount(narr, org, phrase, check.lead)
-                    cell = num(self.eff.get(name))
-                    if quoted is None or not quote_mismatch(narr, org, phrase, cell, check.lead):
-                        continue
-                    f = self.rep.fields[name]
-                    self.add("text-amount", ERROR, check.left[1],
-                             f"综述中“{phrase}{quoted}元”折合 {money(Decimal(quoted.replace(',', '')) / 10000)} 万元，"
-                             f"与 {f.cell} {f.label} {money(cell or Decimal(0))} 万元不符",
-                             f"{m_str((cell or Decimal(0)) * 10000)}元", f"{quoted}元", f"核对综述中的金额与表中 {f.cell}")
+                self.quotes(check)
             elif check.kind == "weights":
                 total = sum((num(self.eff.get(n)) or Decimal(0) for n in check.left), Decimal(0))
-                self.add("weight-sum", check.severity, check.left[0], text, check.right, total)
+                self.add("weight-sum", check.severity, self._odd_weight(check.left), text, check.right, total)
             else:
                 left, right = num(self.eff.get(check.left)), num(self.eff.get(check.right))
                 self.add(check.code, check.severity, check.left, text, right, left)
+
+    def quotes(self, check):
+        """The 元 amounts a 机构's sentence of the narrative quotes, each against its 万元 cell (or
+        the sum of the items the spec says the cell holds)."""
+        org, narr = (self.eff.get(n) for n in check.left)
+        bounds = [self.eff.get(n) for n in check.bounds]
+        for phrases, name in check.right:
+            cell = num(self.eff.get(name)) or Decimal(0)
+            quoted = quoted_total(narr, org, phrases, check.lead, bounds)
+            if quoted is None or yuan_matches(quoted[0], cell):
+                continue
+            f = self.rep.fields[name]
+            self.add("text-amount", ERROR, check.left[1],
+                     f"综述中“{quoted[1]}”折合 {money(quoted[0] / 10000)} 万元，"
+                     f"与 {f.cell} {f.label} {money(cell)} 万元不符",
+                     f"{m_str(cell * 10000)}元", f"{quoted[2]}元", f"核对综述中的金额与表中 {f.cell}")
+
+    def _odd_weight(self, weights) -> str:
+        """Where a weight sum that is not 100 is reported: at the one weight that differs from the
+        template's (a typo is found at its cell), else at the first weight of the table."""
+        template = self.rep.defaults
+        odd = [n for n in weights if num(self.eff.get(n)) != num(template.get(n))]
+        return odd[0] if len(odd) == 1 else weights[0]
+
+    def text_footings(self):
+        """Totals the free texts state against the parts they list (narrative.py)."""
+        for name, v in self.inst.values.items():
+            if type(v) is str and "其中" in v and self.rep.fields[name].unit == "text":
+                for f in footings(v):
+                    self.add("text-footing", ERROR, name, f.message, f.parts, f.stated,
+                             "核对综述中合计与分项的金额（只列举部分项目时请在末尾写“等”）")
 
     def required(self):
         for f in self.rep.inputs:
             if f.required and is_blank(self.eff.get(f.name)):
                 self.add("required", ERROR, f.name, f"必填项未填：{f.label}")
 
-    def indicators(self, table: IndicatorTable) -> dict:
-        """Score sum, legacy columns and grade; returns the score summary of this report."""
+    def legacy_indicators(self, table: IndicatorTable) -> None:
+        """The old form (the seed's habit): scores in 实际完成值, weights in 指标值, 得分 empty.
+
+        Told by the shape of the columns, not by their sums, so that one wrong figure is found at
+        its cell instead of switching the reading off: the 实际完成值 column is read as scores when
+        at least half of it holds bare numbers (a sign too: a negative score is a wrong score);
+        the 指标值 column as weights the same way (blank rows then weigh 0), or, with fewer
+        numbers, where it holds one (the spec's weight elsewhere). Findings on 得分/分值 are then
+        placed at the cells the figures were read from (self.moved)."""
         scores, weights = table.names("score"), table.names("weight")
         actuals, targets = table.names("actual"), table.names("target")
+        bare = [_bare_number(self.eff.get(n)) for n in actuals]
+        if 2 * sum(b is not None for b in bare) < len(bare):
+            return
+        tgt = [_bare_number(self.eff.get(n)) for n in targets]
+        numbers = sum(t is not None for t in tgt)
+        col = table.column_labels
+        self.add("legacy-indicators", WARNING, actuals[0],
+                 f"本表“{col['actual']}”列填的是得分" + (f"、“{col['target']}”列填的是分值" if numbers else "")
+                 + f"（旧版表式的写法），“{col['score']}”列为空；已按此理解校验。新模板请把分值、得分填入"
+                 f"“{col['weight']}”“{col['score']}”列，指标值、实际完成值填实际的目标与完成情况",
+                 hint="可运行 xltools score 按指标值与实际完成值自动评分")
+        for s, a, b in zip(scores, actuals, bare):
+            self.moved[s] = a
+            if b is not None or is_blank(self.eff.get(a)):
+                self.eff[s] = b
+            else:          # text among the scores: no score can be read there
+                self.eff[s] = None
+                self.add("score-range", ERROR, s, f"{self.rep.fields[a].label}：旧版表式此列应填得分，"
+                         f"“{self.eff.get(a)}”不是数字", actual=self.eff.get(a))
+        if numbers:
+            whole = 2 * numbers >= len(tgt)
+            for w, t, b in zip(weights, targets, tgt):
+                if b is not None or whole:
+                    self.eff[w] = b if b is not None else Decimal(0)
+                    self.moved[w] = t
+
+    def indicators(self, table: IndicatorTable) -> dict:
+        """Score sum, legacy columns and grade; returns the score summary of this report."""
+        scores = table.names("score")
         stated_scores = [self.inst.values.get(n) for n in scores]
         if all(is_blank(s) for s in stated_scores):
-            bare = [_bare_number(self.eff.get(n)) for n in actuals]
-            if any(b is not None for b in bare) and all(b is not None or is_blank(self.eff.get(n))
-                                                         for b, n in zip(bare, actuals)):
-                tgt = [_bare_number(self.eff.get(n)) for n in targets]
-                legacy_weights = all(t is not None for t in tgt) and sum(tgt) == 100
-                col = table.column_labels
-                self.add("legacy-indicators", WARNING, actuals[0],
-                         f"本表“{col['actual']}”列填的是得分" + (f"、“{col['target']}”列填的是分值" if legacy_weights else "")
-                         + f"（旧版表式的写法），“{col['score']}”列为空；已按此理解校验。新模板请把分值、得分填入"
-                         f"“{col['weight']}”“{col['score']}”列，指标值、实际完成值填实际的目标与完成情况",
-                         hint="可运行 xltools score 按指标值与实际完成值自动评分")
-                for n, b in zip(scores, bare):
-                    self.eff[n] = b
-                if legacy_weights:
-                    for n, t in zip(weights, tgt):
-                        self.eff[n] = t
+            self.legacy_indicators(table)
         computed = sum((num(self.eff.get(n)) or Decimal(0) for n in scores), Decimal(0))
         stated = self.inst.values.get(table.score_field)
         # In a workbook the composite is the template's own SUM of 得分: with old-style columns the
@@ -178,7 +224,7 @@ def texts_of(rep, values: dict) -> list[str]:
 def _bare_number(v) -> Decimal | None:
     if isinstance(v, Decimal):
         return v
-    if isinstance(v, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", v):
+    if isinstance(v, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d+)?\s*", v, re.ASCII):
         return Decimal(v.strip())
     return None
 
@@ -226,5 +272,6 @@ def run_rules(filled: Filled, spec: Spec) -> Report:
             scores[inst.sheet] = chk.indicators(table)
         chk.sums()
         chk.checks()
+        chk.text_footings()
     cross_report(filled, spec, out)
     return Report(filled.path, out, scores)

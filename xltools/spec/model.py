@@ -103,6 +103,7 @@ class Check:
     message: str
     severity: str = "error"
     lead: str = ""         # quotes: the words after the 机构名称 that open its sentence
+    bounds: tuple[str, ...] = ()   # quotes: the other rows' 机构名称 fields (each ends a sentence)
 
 
 @dataclass
@@ -150,7 +151,7 @@ class Table:
 class Quotes:
     """Amounts the narrative quotes in 元, mapped to table columns (per 机构 row)."""
     field: str
-    phrases: dict[str, str]       # phrase -> "table.column"
+    cells: dict[str, tuple[str, ...]]   # "table.column" -> the quoted items whose sum it holds
     org_table: str = "income"
     lead: str = ""                # the sentence opens with 机构名称 + lead (e.g. "预算支出")
 
