@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-_AMOUNT = r"([-+−]?\d[\d,]*(?:\.\d+)?)"
+_AMOUNT = r"([-+−]?\d[\d,]*(?:\.\d+)?)?"     # absent: "基本支出元" (a figure left out)
 # A label, its amount and unit; the amount must end its phrase (600元/月 is a rate, not an item).
 _ITEM = re.compile(r"([^\d，,、；;：:（(）)。\s\-+−]{1,30}?)\s*" + _AMOUNT + r"\s*(万元|元)(?=[，,、；;。）)（(\s等]|$)")
 _WHICH = re.compile(r"[，,\s]*其中[：:，,]?")
@@ -38,6 +38,8 @@ class Amount:
 
     @property
     def yuan(self) -> Decimal:
+        if not self.text:
+            return Decimal(0)
         value = Decimal(self.text.replace(",", "").replace("−", "-"))
         return value * 10000 if self.unit == "万元" else value
 
@@ -94,7 +96,7 @@ def _closing(text: str, depth: list[int], open_at: int) -> int:
 def parse_sentence(text: str) -> Sentence | None:
     """A "total, 其中 parts" sentence; None when the sentence is not one."""
     depth = _depths(text)
-    amounts = [Amount(m.group(1), m.group(2), m.group(3), m.start(1), m.end(), depth[m.start(2)])
+    amounts = [Amount(m.group(1), m.group(2) or "", m.group(3), m.start(1), m.end(), depth[m.start(3)])
                for m in _ITEM.finditer(text)]
     for i, a in enumerate(amounts):
         if a.depth == 0 and _WHICH.match(text, a.end):
@@ -125,15 +127,23 @@ def _fmt(d: Decimal) -> str:
     return format(d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize(), "f")
 
 
+def _missing(s: Sentence) -> list[Footing]:
+    every = [s.head, *s.items, *(c for i in s.items for c in i.children)]
+    return [Footing(f"综述中“{a.label}{a.unit}”缺少金额（“其中”前后的合计与分项应写明金额）", Decimal(0), Decimal(0))
+            for a in every if not a.text]
+
+
 def _within(s: Sentence) -> list[Footing]:
-    out = []
+    out = _missing(s)
+    if out:
+        return out           # the sums of a sentence with a figure left out say nothing more
     for total, parts, partial in [(s.head, s.items, s.partial)] + [(a, a.children, a.partial) for a in s.items]:
         got = _sum(parts)
         if not parts or got == total.yuan:
             continue
         if partial or len(parts) == 1:
             # "of which": a list that is not complete only says no part exceeds the whole
-            if got <= total.yuan or total.yuan < 0:
+            if got <= total.yuan:
                 continue
         listed = "＋".join(p.shown for p in parts)
         out.append(Footing(f"综述中“{total.shown}”与其中所列各项之和不符：{listed} = {_fmt(got)}元，"
@@ -158,6 +168,8 @@ def _across(total: Sentence, units: list[Sentence]) -> list[Footing]:
                     break
         rows.append((item, parts, item.label))
     for stated, parts, what in rows:
+        if not stated.text or any(not p.text for p in parts):
+            continue          # said by _within
         got = _sum(parts)
         if got == stated.yuan:
             continue
