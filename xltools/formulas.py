@@ -281,17 +281,24 @@ def cross_cell(spec: Spec) -> tuple[int, str]:
 
 
 def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:
+    """The gap, and how many project sheets the 3D range counts (a sheet left outside the bookends
+    is not among them): every project sheet's total cell holds a number (its SUM formula)."""
     c = spec.cross
     dept = ",".join(cell_dept(n) for n in c.dept)
     projects = f"{FIRST_BOOKEND}:{LAST_BOOKEND}!{project_cell}"
     return (f'IF(ROUND(SUM({dept})-SUM({projects}),2)=0,"",'
-            f'"项目支出与各项目表实际支出合计差额 "&TEXT(SUM({dept})-SUM({projects}),"0.00"))')
+            f'"项目支出与各项目表实际支出合计差额 "&TEXT(SUM({dept})-SUM({projects}),"0.00")'
+            f'&"（计入 "&COUNT({projects})&" 张项目表）")')
 
 
-def value_cross(spec: Spec, dept_get, project_values: list[Decimal]) -> str:
+def value_cross(spec: Spec, dept_get, project_values: list[Decimal], count: int | None = None) -> str:
+    """`project_values`: the totals of the project sheets between the bookends (`count` of them,
+    blank ones included, which add 0; by default one each)."""
     dept = sum((num(dept_get(n)) or Decimal(0) for n in spec.cross.dept), Decimal(0))
     diff = dept - sum(project_values, Decimal(0))
-    return "" if diff.quantize(CENT, ROUND_HALF_UP) == 0 else f"项目支出与各项目表实际支出合计差额 {money(diff)}"
+    count = len(project_values) if count is None else count
+    return "" if diff.quantize(CENT, ROUND_HALF_UP) == 0 else \
+        f"项目支出与各项目表实际支出合计差额 {money(diff)}（计入 {count} 张项目表）"
 
 
 # -- the whole report -------------------------------------------------------------------------

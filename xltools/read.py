@@ -15,7 +15,7 @@ from .build.names import FINGERPRINT_NAME, REPORT_MARK
 from .data import Filled, Instance
 from .errors import BookError
 from .findings import ERROR, WARNING, Finding
-from .formulas import cross_cell, excel_cross, report_formulas
+from .formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell, excel_cross, report_formulas
 from .a1 import a1
 from .spec.model import CHECK_COLUMN, Report, Spec
 from .values import coerce, is_blank
@@ -98,8 +98,9 @@ def _check_fingerprint(book, spec: Spec, label: str) -> None:
 _FIELD_CELLS: dict[tuple, tuple] = {}
 
 
-def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -> tuple[list, list, list]:
-    """Field names, fields and A1 cells of every field, resolved through the book's defined names.
+def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -> tuple[list, list, list, list, list]:
+    """Field names, fields and A1 cells of every field, resolved through the book's defined names,
+    and the input fields and their cells (the same list objects each time: see xlsx _plan).
 
     Workbooks of one template share their names block byte for byte (the reader hands back the
     same object), so the resolution is done once per template layout, not once per workbook.
@@ -108,7 +109,7 @@ def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -
     hit = _FIELD_CELLS.get(key)
     if hit is not None and hit[0] is book.names_source:
         return hit[1]
-    names, fields, refs, missing = [], [], [], []
+    names, fields, refs, missing, moved = [], [], [], [], []
     for name, f in rep.fields.items():
         where = book.name_cell(name, scope)
         if where is None:
@@ -116,22 +117,31 @@ def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -
         elif where[0] != sheet:
             raise BookError(f"文件 {label}：定义名称 {name} 指向工作表“{where[0]}”，应在“{sheet}”（工作表被改名或名称被改动）")
         else:
+            if where[1] != f.cell:
+                moved.append(f"{name}（{f.label}）指向 {where[1]}，模板中为 {f.cell}")
             names.append(name)
             fields.append(f)
             refs.append(where[1])
     if missing:
         raise BookError(f"文件 {label}：工作表“{sheet}”缺少 {len(missing)} 个定义名称（如 {', '.join(missing[:3])}），"
                         "无法按名称读取；请用原模板重新填报")
+    if moved:
+        # The fingerprint covers where every name points: a moved name would read another cell
+        # as the field (or switch a check off) without a word.
+        raise BookError(f"文件 {label}：工作表“{sheet}”有 {len(moved)} 个定义名称与模板不符（{'；'.join(moved[:3])}"
+                        f"{'……' if len(moved) > 3 else ''}），无法可靠读取；请用原模板重新填报")
+    inputs = [(f, ref) for f, ref in zip(fields, refs) if f.kind == "input"]
+    result = (names, fields, refs, [f for f, _ in inputs], [ref for _, ref in inputs])
     if len(_FIELD_CELLS) > 256:
         _FIELD_CELLS.clear()
-    _FIELD_CELLS[key] = (book.names_source, (names, fields, refs))
-    return names, fields, refs
+    _FIELD_CELLS[key] = (book.names_source, result)
+    return result
 
 
 def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None, label: str,
                    findings: list[Finding]) -> Instance:
     ws = book.sheet(sheet)
-    names, fields, refs = _field_cells(book, rep, sheet, scope, label)
+    names, fields, refs, input_fields, input_refs = _field_cells(book, rep, sheet, scope, label)
     values = dict.fromkeys(names)          # most cells of a report are blank: None
     for name, f, raw in zip(names, fields, ws.values(refs)):
         if raw is None:
@@ -149,8 +159,79 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}，请改填数字", actual=str(raw)))
         if c.error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
+    findings.extend(input_formula_findings(sheet, input_fields, ws.formulas(input_refs)))
     cells = _expected(spec, rep.id)[2]
     return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
+
+
+def input_formula_findings(sheet: str, fields, formulas) -> list[Finding]:
+    """A formula where the unit types a value: a DDE call (=cmd|'/c calc'!A1), a link into another
+    workbook, a HYPERLINK... The checker would read its cached value as if typed; `score` writes
+    that value back as a plain value (never the formula)."""
+    out = []
+    for f, formula in zip(fields, formulas):
+        if formula is None:
+            continue
+        risky = "|" in formula or "[" in formula or "HYPERLINK" in formula.upper()
+        out.append(Finding("input-formula", ERROR, sheet, f.cell,
+                           f"{f.label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字"
+                           + ("（该公式调用外部程序、外部文件或链接，可能不安全）" if risky else ""),
+                           actual=f"={formula}", hint="删除公式，直接输入数值或文字"))
+    return out
+
+
+_MACRO_PART = "vbaproject.bin"
+
+
+def package_findings(book) -> list[Finding]:
+    """What a report workbook never needs and a hostile one may carry: links to other files (an
+    externalLinks part, any relationship with TargetMode="External") and macros (vbaProject.bin).
+    A hyperlink (Excel makes one of a typed web or mail address) is only a warning."""
+    out = []
+    for part in book.part_names():
+        low = part.lower()
+        if low.endswith(_MACRO_PART):
+            out.append(Finding("macro-part", ERROR, "", "", f"工作簿含有宏（{part}）：报表不应含宏，"
+                               "请另存为“Excel 工作簿（*.xlsx）”后重新提交"))
+        elif low.startswith("xl/externallinks/") and low.endswith(".xml"):
+            out.append(Finding("external-link", ERROR, "", "", f"工作簿含有指向其他文件的外部链接（{part}）："
+                               "报表数字应直接填写；请在“数据→编辑链接”中断开链接后重新保存"))
+        elif low.endswith(".rels"):
+            for kind, target in book.external_targets(part):
+                if kind == "hyperlink":
+                    out.append(Finding("external-link", WARNING, "", "", f"工作簿含有超链接（{target}）：报表不需要链接，可删除"))
+                elif not low.startswith("xl/externallinks/"):
+                    out.append(Finding("external-link", ERROR, "", "", f"工作簿含有指向外部的关系（{kind}：{target}，"
+                                       f"见 {part}）：报表不应引用外部文件或网址；请用原模板重新填报"))
+    return out
+
+
+def bookend_findings(book, spec: Spec, projects: list[Instance]) -> list[Finding]:
+    """Project sheets the department sheet's cross check (a 3D SUM from 项目表头 to 项目表尾) leaves
+    out, because they lie outside the bookends; the checker counts every filled project sheet."""
+    sheets = book.sheets
+    cross = spec.dept.cell(spec.cross.dept[0]) if spec.cross else ""
+    if FIRST_BOOKEND not in sheets or LAST_BOOKEND not in sheets:
+        gone = "、".join(n for n in (FIRST_BOOKEND, LAST_BOOKEND) if n not in sheets)
+        return [Finding("project-outside-bookends", WARNING, spec.dept.sheet, cross,
+                        f"缺少隐藏的边界工作表“{gone}”：部门表上的项目支出核对公式无法计算（本工具的核对不受影响）",
+                        hint="请用原模板重新填报，新增项目表放在“项目表头”与“项目表尾”之间")]
+    lo, hi = sheets.index(FIRST_BOOKEND), sheets.index(LAST_BOOKEND)
+    return [Finding("project-outside-bookends", WARNING, p.sheet, "",
+                    f"项目表“{p.sheet}”不在隐藏的边界表“{FIRST_BOOKEND}”与“{LAST_BOOKEND}”之间：部门表 {cross} "
+                    f"旁的项目支出核对没有计入它，显示的差额与本工具的核对结果不同",
+                    hint=f"请把工作表“{p.sheet}”拖到“{FIRST_BOOKEND}”与“{LAST_BOOKEND}”之间（右键工作表标签→取消隐藏"
+                         "可看到这两张边界表；移好后可再隐藏）")
+            for p in projects if not lo < sheets.index(p.sheet) < hi]
+
+
+def cross_sheets(book, projects: list[Instance]) -> list[str]:
+    """The project sheets the template's 3D cross check sums (between the bookends), filled or not."""
+    sheets = book.sheets
+    if FIRST_BOOKEND not in sheets or LAST_BOOKEND not in sheets:
+        return []
+    lo, hi = sheets.index(FIRST_BOOKEND), sheets.index(LAST_BOOKEND)
+    return [p.sheet for p in projects if lo < sheets.index(p.sheet) < hi]
 
 
 def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:
@@ -194,4 +275,6 @@ def read_workbook(path, spec: Spec, data: bytes | None = None) -> Filled:
                                          if p.report.fields[n].kind == "input" and p.report.fields[n].default is None)]
     for inst in [dept, *filled]:
         findings.extend(formula_findings(inst, spec))
-    return Filled(label, "workbook", dept, filled, findings)
+    findings.extend(package_findings(book))
+    findings.extend(bookend_findings(book, spec, filled))
+    return Filled(label, "workbook", dept, filled, findings, cross_sheets=cross_sheets(book, projects))
