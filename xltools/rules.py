@@ -249,6 +249,12 @@ def cross_report(filled: Filled, spec: Spec, out: list[Finding]):
     gap = dept - projects
     if _q(gap) == 0:
         return
+    rep = spec.dept
+    if not filled.projects:
+        out.append(Finding(c.code, c.severity, rep.sheet, rep.cell(c.dept[0]),
+                           f"未找到已填写的项目自评表：部门项目支出 {money(dept)} 万元无从与项目表核对", None, _q(dept),
+                           f"如有项目须做项目自评，请在“{spec.project.sheet}”表中填写（多个项目复制该表）"))
+        return
     hint = "部分项目可能未做项目自评"
     lines = explain_gap(gap, *texts_of(spec.dept, dept_vals))
     project_items = " ".join(str(v) for p in filled.projects for n, v in p.values.items()
@@ -256,7 +262,6 @@ def cross_report(filled: Filled, spec: Spec, out: list[Finding]):
     lines = [line for line in lines if re.sub(_AMOUNT + r"\s*(万元|元)$", "", line) not in project_items] or lines
     if lines:
         hint = f"差额与部门综述中的“{'”“'.join(lines)}”相等，可能是这笔支出没有纳入项目自评表"
-    rep = spec.dept
     out.append(Finding(c.code, c.severity, rep.sheet, rep.cell(c.dept[0]),
                        f"{c.message}：部门项目支出 {money(dept)}，{len(filled.projects)} 张项目表实际支出合计 "
                        f"{money(projects)}，差额 {money(gap)}", _q(projects), _q(dept), hint))

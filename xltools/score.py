@@ -15,7 +15,7 @@ from pathlib import Path
 from . import patch
 from .errors import BookError, DataError
 from .fill import write_instances
-from .findings import WARNING, Finding
+from .findings import ERROR, WARNING, Finding
 from .read import read_workbook
 from .scoring import score_indicator
 from .xlsx import read_file
