@@ -172,7 +172,7 @@ def test_a_hyperlink_relationship_is_only_a_warning(book, tmp_path):
         b'<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
         b'hyperlink" Target="mailto:zhangsan@example.com" TargetMode="External"/></Relationships>')
     report = check_file(rezip(members, tmp_path / "mail.xlsx"), SPEC)
-    assert [(f.code, f.severity) for f in report.findings] == [("external-link", "warning")]
+    assert [(f.code, f.severity) for f in report.findings] == [("hyperlink", "warning")]
 
 
 def test_the_template_and_a_consistent_book_carry_none_of_these(book):

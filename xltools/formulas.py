@@ -5,8 +5,8 @@ for the cached values the builder and `fill` write, and for the checker. Keep ea
 a change to one without the other is caught by the LibreOffice round-trip test.
 
 Formulas are the lowest common denominator of Excel, WPS and LibreOffice: SUM/N/IF/ROUND/TEXT/
-COUNT/AND/OR (and, for the narrative's quotes, SEARCH/MID/LEFT/LEN/VALUE/TRIM/SUBSTITUTE/MIN/INT/
-IFERROR/CHAR) only, as Excel 2010, WPS and LibreOffice share them. SUM() rather than "+" because SUM ignores text, so a figure typed as text never
+COUNT/AND/OR/ABS/ISNUMBER/IFERROR/SEARCH/MID/LEFT/LEN/VALUE (and, for the narrative's quotes,
+TRIM/SUBSTITUTE/MIN/INT/CHAR) only, as Excel 2010, WPS and LibreOffice share them. SUM() rather than "+" because SUM ignores text, so a figure typed as text never
 turns a total into #VALUE! (the checker reports that cell instead).
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+from . import catalogue
 from .a1 import a1
 from .numbers import CENT, float_to_decimal
 from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
@@ -98,53 +99,90 @@ def value_grade(table: IndicatorTable, spec: Spec, get) -> str:
 
 
 # -- inline checks ----------------------------------------------------------------------------
+# The sentence of each check is its catalogue template: `_check_excel_args` gives the template's
+# arguments as Excel expressions, `check_args` the same arguments as values, so the cell and the
+# checker say the same thing.
+def _entry(check: Check):
+    return catalogue.check_entry(check) if check.kind == "compare" else catalogue.entry(check.code)
+
+
 def excel_check(check: Check, cell) -> str:
-    if check.kind == "compare" and check.op == "=":
-        left, right = cell(check.left), cell(check.right)
-        return (f'IF(ROUND(N({left})-N({right}),2)=0,"",'
-                f'"{check.message}：差额 "&TEXT(N({left})-N({right}),"0.00"))')
+    E, fig = catalogue.Excel, catalogue.excel_figure
     if check.kind == "compare":
         left, right = cell(check.left), cell(check.right)
-        return f'IF(N({left})<=N({right}),"","{check.message}")'
+        unit, (lname, rname) = check.unit, check.labels
+        if check.op == "=":
+            diff = f"N({left})-N({right})"
+            text = _entry(check).excel(left=lname, right=rname, direction=catalogue.excel_direction(diff),
+                                       gap=fig(f"ABS({diff})", unit), unit=catalogue.unit_word(unit))
+            return f'IF(ROUND({diff},2)=0,"",{text})'
+        text = _entry(check).excel(left=lname, right=rname, left_value=fig(f"N({left})", unit),
+                                   right_value=fig(f"N({right})", unit), unit=catalogue.unit_word(unit))
+        return f'IF(N({left})<=N({right}),"",{text})'
     if check.kind == "weights":
-        rng = f"{cell(check.left[0])}:{cell(check.left[-1])}"
-        return f'IF(SUM({rng})={check.right},"","{check.message}（现为 "&TEXT(SUM({rng}),"0.00")&"）")'
+        total = f"SUM({cell(check.left[0])}:{cell(check.left[-1])})"
+        diff = f"{total}-{check.right}"
+        text = _entry(check).excel(target=str(check.right), total=fig(total, "score"),
+                                   direction=catalogue.excel_direction(diff), gap=fig(f"ABS({diff})", "score"))
+        return f'IF({total}={check.right},"",{text})'
     if check.kind == "score-range":
         s, w = cell(check.left), cell(check.right)
-        return f'IF({s}="","",IF(AND(ISNUMBER({s}),{s}>=0,{s}<=N({w})),"","{check.message}"))'
+        text = _entry(check).excel(score=E(f'IF(ISNUMBER({s}),{fig(s, "score")},{s})'),
+                                   weight=fig(f"N({w})", "score"))
+        return f'IF({s}="","",IF(AND(ISNUMBER({s}),{s}>=0,{s}<=N({w})),"",{text}))'
     if check.kind == "quotes":
         org, narr = (cell(n) for n in check.left)
         bounds = [cell(n) for n in check.bounds]
-        parts = "&".join(_quote_excel(narr, org, phrases, cell(name), check.lead, bounds)
-                         for phrases, name in check.right)
+        parts = "&".join(_quote_excel(narr, org, phrases, cell(name), check.lead, bounds, label)
+                         for (phrases, name), (label, _) in zip(check.right, check.labels))
         return f'IF(OR({org}="",{narr}=""),"",{parts})'
     raise ValueError(check.kind)
 
 
-def value_check(check: Check, get) -> str:
+def check_args(check: Check, get) -> dict | None:
+    """The arguments of the check's sentence when the check fails, None when it holds
+    (compare, weights and score-range checks; quotes are checked phrase by phrase)."""
+    fig, unit = catalogue.figure, check.unit
     if check.kind == "compare":
         left, right = num(get(check.left)) or Decimal(0), num(get(check.right)) or Decimal(0)
+        lname, rname = check.labels
         if check.op == "=":
             diff = left - right
-            return "" if diff.quantize(CENT, ROUND_HALF_UP) == 0 else f"{check.message}：差额 {money(diff)}"
-        return "" if left <= right else check.message
+            if diff.quantize(CENT, ROUND_HALF_UP) == 0:
+                return None
+            return {"left": lname, "right": rname, "direction": catalogue.direction(diff),
+                    "gap": fig(abs(diff), unit), "unit": catalogue.unit_word(unit)}
+        if left <= right:
+            return None
+        return {"left": lname, "right": rname, "left_value": fig(left, unit), "right_value": fig(right, unit),
+                "unit": catalogue.unit_word(unit)}
     if check.kind == "weights":
         total = sum((num(get(n)) or Decimal(0) for n in check.left), Decimal(0))
-        return "" if total == check.right else f"{check.message}（现为 {money(total)}）"
+        if total == check.right:
+            return None
+        return {"target": str(check.right), "total": fig(total, "score"),
+                "direction": catalogue.direction(total - check.right), "gap": fig(abs(total - check.right), "score")}
     if check.kind == "score-range":
         s, w = get(check.left), num(get(check.right)) or Decimal(0)
         if is_blank(s):
-            return ""
-        s = num(s)
-        return "" if s is not None and 0 <= s <= w else check.message
+            return None
+        n = num(s)
+        if n is not None and 0 <= n <= w:
+            return None
+        return {"score": fig(n, "score") if n is not None else str(s), "weight": fig(w, "score")}
+    raise ValueError(check.kind)
+
+
+def value_check(check: Check, get) -> str:
     if check.kind == "quotes":
         org, narr = (get(n) for n in check.left)
         if is_blank(org) or is_blank(narr):
             return ""
         bounds = [get(n) for n in check.bounds]
-        return "".join(quote_mismatch(narr, org, phrases, get(name), check.lead, bounds)
-                       for phrases, name in check.right)
-    raise ValueError(check.kind)
+        return "".join(quote_mismatch(narr, org, phrases, get(name), check.lead, bounds, where)
+                       for (phrases, name), where in zip(check.right, check.labels))
+    args = check_args(check, get)
+    return "" if args is None else _entry(check).text(**args)
 
 
 # -- amounts the narrative quotes in 元 against their 万元 cells -----------------------------------
@@ -221,24 +259,28 @@ def _quote_excel_amount(narr: str, org: str, phrase: str, lead: str, bounds) -> 
     return f"{at}<MIN({','.join(ends)})", f'LEFT({rest},SEARCH("元",{rest})-1)'
 
 
-def _quote_excel(narr: str, org: str, phrases: tuple[str, ...], cell: str, lead: str, bounds=()) -> str:
+def _quote_excel(narr: str, org: str, phrases: tuple[str, ...], cell: str, lead: str, bounds=(),
+                 label: str = "") -> str:
     """The inline check of one column: its quoted amount (or the sum of its quoted items) in 元,
     rounded half-up to the cent of 万元, against the cell. Compared as whole 元 bounds, exactly:
     the cell's 万元 times 10000, minus 50 inclusive, plus 50 exclusive."""
     low = f"ROUND(ROUND(N({cell}),2)*10000,0)"
-    shown = f'TEXT(N({cell}),"0.00")&"万元；"'
+    E = catalogue.Excel
     if len(phrases) == 1:
         cond, amount = _quote_excel_amount(narr, org, phrases[0], lead, bounds)
-        value = f'VALUE(TRIM(SUBSTITUTE({amount},",","")))'
-        return (f'IFERROR(IF({cond},IF(INT((ROUND({value},2)-{low}+50)/100)=0,"",'
-                f'"{phrases[0]}"&{amount}&"元≠"&{shown}),""),"")')
-    values = []
-    for phrase in phrases:
-        cond, amount = _quote_excel_amount(narr, org, phrase, lead, bounds)
-        values.append(f'IFERROR(IF({cond},VALUE(TRIM(SUBSTITUTE({amount},",",""))),""),"")')
-    total = "ROUND(" + "+".join(f"N({v})" for v in values) + ",2)"
-    return (f'IFERROR(IF(COUNT({",".join(values)})=0,"",IF(INT(({total}-{low}+50)/100)=0,"",'
-            f'"{"+".join(phrases)}共"&TEXT({total},"0.00")&"元≠"&{shown})),"")')
+        total, shown, guard = f'ROUND(VALUE(TRIM(SUBSTITUTE({amount},",",""))),2)', E(amount), cond
+    else:
+        values = []
+        for phrase in phrases:
+            cond, amount = _quote_excel_amount(narr, org, phrase, lead, bounds)
+            values.append(f'IFERROR(IF({cond},VALUE(TRIM(SUBSTITUTE({amount},",",""))),""),"")')
+        total = "ROUND(" + "+".join(f"N({v})" for v in values) + ",2)"
+        shown, guard = catalogue.excel_figure(total), f'COUNT({",".join(values)})>0'
+    # 万元 of the amount: ROUND of 元/100 (exact at the half-up edge x.xx5), then /100
+    text = catalogue.entry("text-amount").excel(
+        phrase="+".join(phrases), quoted=shown, wan=catalogue.excel_figure(f"ROUND({total}/100,0)/100"),
+        label=label, cell=cell, value=catalogue.excel_figure(f"N({cell})"))
+    return f'IFERROR(IF({guard},IF(INT(({total}-{low}+50)/100)=0,"",{text}&"；"),""),"")'
 
 
 def quoted_total(narrative, org, phrases: tuple[str, ...], lead: str = "",
@@ -252,7 +294,7 @@ def quoted_total(narrative, org, phrases: tuple[str, ...], lead: str = "",
     if len(phrases) == 1:
         return quoted_value(texts[0]), f"{phrases[0]}{texts[0]}元", texts[0]
     total = sum((quoted_value(t) for t in texts if t is not None), Decimal(0)).quantize(CENT, ROUND_HALF_UP)
-    return total, f"{'+'.join(phrases)}共{total}元", str(total)
+    return total, f"{'+'.join(phrases)}{total}元", catalogue.figure(total)
 
 
 def yuan_matches(yuan: Decimal, cell_value) -> bool:
@@ -262,13 +304,25 @@ def yuan_matches(yuan: Decimal, cell_value) -> bool:
     return low <= yuan.quantize(CENT, ROUND_HALF_UP) < low + 100
 
 
-def quote_mismatch(narrative, org, phrases, cell_value, lead: str, bounds=()) -> str:
-    """"" when the quoted 元 amount matches the 万元 cell (or nothing is quoted), else the check text."""
+def quote_args(narrative, org, phrases, cell_value, lead: str, bounds=(),
+               where: tuple[str, str] = ("", "")) -> dict | None:
+    """None when the quoted 元 amount (or the sum of the quoted items) matches the 万元 cell, or
+    nothing is quoted; else the arguments of the text-amount sentence. `where`: the label and A1
+    of the 万元 cell."""
     phrases = (phrases,) if isinstance(phrases, str) else tuple(phrases)
     quoted = quoted_total(narrative, org, phrases, lead, bounds)
     if quoted is None or yuan_matches(quoted[0], cell_value):
-        return ""
-    return f"{quoted[1]}≠{money(num(cell_value) or Decimal(0))}万元；"
+        return None
+    return {"phrase": "+".join(phrases), "quoted": quoted[2],
+            "wan": catalogue.figure(quoted[0].quantize(CENT, ROUND_HALF_UP) / 10000),
+            "label": where[0], "cell": where[1], "value": catalogue.figure(num(cell_value) or Decimal(0))}
+
+
+def quote_mismatch(narrative, org, phrases, cell_value, lead: str, bounds=(),
+                   where: tuple[str, str] = ("", "")) -> str:
+    """"" when the quoted 元 amount matches the 万元 cell (or nothing is quoted), else the check text."""
+    args = quote_args(narrative, org, phrases, cell_value, lead, bounds, where)
+    return "" if args is None else catalogue.entry("text-amount").text(**args) + "；"
 
 
 # -- cross-report (department sheet against every project sheet) -------------------------------
@@ -284,21 +338,29 @@ def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:
     """The gap, and how many project sheets the 3D range counts (a sheet left outside the bookends
     is not among them): every project sheet's total cell holds a number (its SUM formula)."""
     c = spec.cross
-    dept = ",".join(cell_dept(n) for n in c.dept)
+    dept = f'SUM({",".join(cell_dept(n) for n in c.dept)})'
     projects = f"{FIRST_BOOKEND}:{LAST_BOOKEND}!{project_cell}"
-    return (f'IF(ROUND(SUM({dept})-SUM({projects}),2)=0,"",'
-            f'"项目支出与各项目表实际支出合计差额 "&TEXT(SUM({dept})-SUM({projects}),"0.00")'
-            f'&"（计入 "&COUNT({projects})&" 张项目表）")')
+    diff = f"{dept}-SUM({projects})"
+    text = catalogue.cross_entry(c).excel(dept=catalogue.excel_figure(dept),
+                                          projects=catalogue.excel_figure(f"SUM({projects})"),
+                                          direction=catalogue.excel_direction(diff),
+                                          gap=catalogue.excel_figure(f"ABS({diff})"),
+                                          count=catalogue.Excel(f"COUNT({projects})"))
+    return f'IF(ROUND({diff},2)=0,"",{text})'
 
 
 def value_cross(spec: Spec, dept_get, project_values: list[Decimal], count: int | None = None) -> str:
     """`project_values`: the totals of the project sheets between the bookends (`count` of them,
     blank ones included, which add 0; by default one each)."""
     dept = sum((num(dept_get(n)) or Decimal(0) for n in spec.cross.dept), Decimal(0))
-    diff = dept - sum(project_values, Decimal(0))
+    projects = sum(project_values, Decimal(0))
+    diff = dept - projects
+    if diff.quantize(CENT, ROUND_HALF_UP) == 0:
+        return ""
     count = len(project_values) if count is None else count
-    return "" if diff.quantize(CENT, ROUND_HALF_UP) == 0 else \
-        f"项目支出与各项目表实际支出合计差额 {money(diff)}（计入 {count} 张项目表）"
+    return catalogue.cross_entry(spec.cross).text(dept=catalogue.figure(dept), projects=catalogue.figure(projects),
+                                                  direction=catalogue.direction(diff), gap=catalogue.figure(abs(diff)),
+                                                  count=count)
 
 
 # -- the whole report -------------------------------------------------------------------------

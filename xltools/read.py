@@ -14,7 +14,8 @@ from functools import lru_cache
 from .build.names import FINGERPRINT_NAME, REPORT_MARK
 from .data import Filled, Instance
 from .errors import BookError
-from .findings import ERROR, WARNING, Finding
+from . import catalogue
+from .findings import Finding
 from .formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell, excel_cross, report_formulas
 from .a1 import a1
 from .spec.model import CHECK_COLUMN, Report, Spec
@@ -86,13 +87,13 @@ def _check_fingerprint(book, spec: Spec, label: str) -> None:
     if found == spec.fingerprint:
         return
     if not found:
-        raise BookError(f"文件 {label} 不是本工具的模板生成的工作簿（缺少模板标识 {FINGERPRINT_NAME}）")
+        raise BookError(f"文件 {label} 不是本工具的模板生成的工作簿（缺少模板标识 {FINGERPRINT_NAME}）", "other-template")
     parts = found.split(":")
     if len(parts) >= 3 and (parts[1], parts[2]) != (spec.region, str(spec.year)):
         raise BookError(f"文件 {label} 是 {parts[1]}{parts[2]}年度的模板，与当前规格（{spec.region}{spec.year} 年度）"
-                        "不符；请用 --spec 指定对应年度的规格")
+                        "不符；请用 --spec 指定对应年度的规格", "other-template")
     raise BookError(f"文件 {label} 的模板版本（{found}）与当前规格（{spec.fingerprint}）不一致，"
-                    "请用生成它的规格校验，或让填报单位改用新模板")
+                    "请用生成它的规格校验，或让填报单位改用新模板", "other-template")
 
 
 _FIELD_CELLS: dict[tuple, tuple] = {}
@@ -115,7 +116,7 @@ def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -
         if where is None:
             missing.append(name)
         elif where[0] != sheet:
-            raise BookError(f"文件 {label}：定义名称 {name} 指向工作表“{where[0]}”，应在“{sheet}”（工作表被改名或名称被改动）")
+            raise BookError(f"文件 {label}：定义名称 {name} 指向工作表“{where[0]}”，应在“{sheet}”（工作表被改名或名称被改动）", "names-missing")
         else:
             if where[1] != f.cell:
                 moved.append(f"{name}（{f.label}）指向 {where[1]}，模板中为 {f.cell}")
@@ -124,12 +125,12 @@ def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -
             refs.append(where[1])
     if missing:
         raise BookError(f"文件 {label}：工作表“{sheet}”缺少 {len(missing)} 个定义名称（如 {', '.join(missing[:3])}），"
-                        "无法按名称读取；请用原模板重新填报")
+                        "无法按名称读取；请用原模板重新填报", "names-missing")
     if moved:
         # The fingerprint covers where every name points: a moved name would read another cell
         # as the field (or switch a check off) without a word.
         raise BookError(f"文件 {label}：工作表“{sheet}”有 {len(moved)} 个定义名称与模板不符（{'；'.join(moved[:3])}"
-                        f"{'……' if len(moved) > 3 else ''}），无法可靠读取；请用原模板重新填报")
+                        f"{'……' if len(moved) > 3 else ''}），无法可靠读取；请用原模板重新填报", "names-missing")
     inputs = [(f, ref) for f, ref in zip(fields, refs) if f.kind == "input"]
     result = (names, fields, refs, [f for f, _ in inputs], [ref for _, ref in inputs])
     if len(_FIELD_CELLS) > 256:
@@ -151,14 +152,15 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
                 values[name] = raw
             continue
         if isinstance(raw, ExcelError):
-            findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{f.label}：单元格显示错误值 {raw}", actual=raw))
+            findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=raw, variant="error-value",
+                                              label=f.label, value=raw))
             continue
         c = coerce(f, raw)
         values[name] = c.value
         if c.note:
-            findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}，请改填数字", actual=str(raw)))
+            findings.append(catalogue.finding("number-text", sheet, f.cell, actual=str(raw), note=c.note))
         if c.error:
-            findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
+            findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), reason=c.error))
     findings.extend(input_formula_findings(sheet, input_fields, ws.formulas(input_refs)))
     cells = _expected(spec, rep.id)[2]
     return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
@@ -173,10 +175,8 @@ def input_formula_findings(sheet: str, fields, formulas) -> list[Finding]:
         if formula is None:
             continue
         risky = "|" in formula or "[" in formula or "HYPERLINK" in formula.upper()
-        out.append(Finding("input-formula", ERROR, sheet, f.cell,
-                           f"{f.label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字"
-                           + ("（该公式调用外部程序、外部文件或链接，可能不安全）" if risky else ""),
-                           actual=f"={formula}", hint="删除公式，直接输入数值或文字"))
+        out.append(catalogue.finding("input-formula", sheet, f.cell, variant="risky" if risky else "",
+                                     actual=f"={formula}", label=f.label, formula=formula))
     return out
 
 
@@ -191,18 +191,16 @@ def package_findings(book) -> list[Finding]:
     for part in book.part_names():
         low = part.lower()
         if low.endswith(_MACRO_PART):
-            out.append(Finding("macro-part", ERROR, "", "", f"工作簿含有宏（{part}）：报表不应含宏，"
-                               "请另存为“Excel 工作簿（*.xlsx）”后重新提交"))
+            out.append(catalogue.finding("macro-part", "", "", part=part))
         elif low.startswith("xl/externallinks/") and low.endswith(".xml"):
-            out.append(Finding("external-link", ERROR, "", "", f"工作簿含有指向其他文件的外部链接（{part}）："
-                               "报表数字应直接填写；请在“数据→编辑链接”中断开链接后重新保存"))
+            out.append(catalogue.finding("external-link", "", "", part=part))
         elif low.endswith(".rels"):
             for kind, target in book.external_targets(part):
                 if kind == "hyperlink":
-                    out.append(Finding("external-link", WARNING, "", "", f"工作簿含有超链接（{target}）：报表不需要链接，可删除"))
-                elif not low.startswith("xl/externallinks/"):
-                    out.append(Finding("external-link", ERROR, "", "", f"工作簿含有指向外部的关系（{kind}：{target}，"
-                                       f"见 {part}）：报表不应引用外部文件或网址；请用原模板重新填报"))
+                    out.append(catalogue.finding("hyperlink", "", "", target=target))
+                elif not low.startswith("xl/externallinks/"):     # (that part is reported itself)
+                    out.append(catalogue.finding("external-link", "", "", variant="relationship", kind=kind,
+                                                 target=target, part=part))
     return out
 
 
@@ -210,18 +208,15 @@ def bookend_findings(book, spec: Spec, projects: list[Instance]) -> list[Finding
     """Project sheets the department sheet's cross check (a 3D SUM from 项目表头 to 项目表尾) leaves
     out, because they lie outside the bookends; the checker counts every filled project sheet."""
     sheets = book.sheets
-    cross = spec.dept.cell(spec.cross.dept[0]) if spec.cross else ""
+    cell = spec.dept.cell(spec.cross.dept[0]) if spec.cross else ""
+    names = {"first": FIRST_BOOKEND, "last": LAST_BOOKEND, "cell": cell}
     if FIRST_BOOKEND not in sheets or LAST_BOOKEND not in sheets:
         gone = "、".join(n for n in (FIRST_BOOKEND, LAST_BOOKEND) if n not in sheets)
-        return [Finding("project-outside-bookends", WARNING, spec.dept.sheet, cross,
-                        f"缺少隐藏的边界工作表“{gone}”：部门表上的项目支出核对公式无法计算（本工具的核对不受影响）",
-                        hint="请用原模板重新填报，新增项目表放在“项目表头”与“项目表尾”之间")]
+        return [catalogue.finding("project-outside-bookends", spec.dept.sheet, cell, variant="missing",
+                                  hint="请用原模板重新填报，新增项目表放在“项目表头”与“项目表尾”之间",
+                                  sheet=gone, **names)]
     lo, hi = sheets.index(FIRST_BOOKEND), sheets.index(LAST_BOOKEND)
-    return [Finding("project-outside-bookends", WARNING, p.sheet, "",
-                    f"项目表“{p.sheet}”不在隐藏的边界表“{FIRST_BOOKEND}”与“{LAST_BOOKEND}”之间：部门表 {cross} "
-                    f"旁的项目支出核对没有计入它，显示的差额与本工具的核对结果不同",
-                    hint=f"请把工作表“{p.sheet}”拖到“{FIRST_BOOKEND}”与“{LAST_BOOKEND}”之间（右键工作表标签→取消隐藏"
-                         "可看到这两张边界表；移好后可再隐藏）")
+    return [catalogue.finding("project-outside-bookends", p.sheet, "", sheet=p.sheet, **names)
             for p in projects if not lo < sheets.index(p.sheet) < hi]
 
 
@@ -243,14 +238,11 @@ def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:
         if normalise_formula(found) == expected:
             continue
         f = names_by_cell.get(ref)
-        what = f.label if f else "校验单元格"
-        if found is None:
-            msg = f"{what}：此处应为公式 ={expected}，现被改成了固定值（公式被覆盖）"
-        else:
-            msg = f"{what}：公式被改动，应为 ={expected}，现为 ={found}"
-        out.append(Finding("formula-altered", ERROR, inst.sheet, ref, msg, expected=f"={expected}",
-                           actual=f"={found}" if found else inst.values.get(f.name) if f else None,
-                           hint="请从原模板复制该单元格，或重新用模板填报"))
+        out.append(catalogue.finding("formula-altered", inst.sheet, ref, expected=f"={expected}",
+                                     actual=f"={found}" if found else inst.values.get(f.name) if f else None,
+                                     variant="" if found is not None else "typed-over",
+                                     label=f.label if f else catalogue.CHECK_CELL_LABEL, formula=expected,
+                                     found=found))
     return out
 
 
@@ -260,7 +252,7 @@ def read_workbook(path, spec: Spec, data: bytes | None = None) -> Filled:
     book = open_book(path, data)
     _check_fingerprint(book, spec, label)
     if spec.dept.sheet not in book.sheets:
-        raise BookError(f"文件 {label} 缺少工作表“{spec.dept.sheet}”（工作表被删除或改名）")
+        raise BookError(f"文件 {label} 缺少工作表“{spec.dept.sheet}”（工作表被删除或改名）", "sheet-missing")
     findings: list[Finding] = []
     dept = _read_instance(book, spec, spec.dept, spec.dept.sheet, None, label, findings)
     projects = []
@@ -269,7 +261,7 @@ def read_workbook(path, spec: Spec, data: bytes | None = None) -> Filled:
         if mark and mark.strip('"') == spec.project.id:
             projects.append(_read_instance(book, spec, spec.project, sheet, sheet, label, findings))
     if not projects:
-        raise BookError(f"文件 {label} 没有项目表（“{spec.project.sheet}”被删除或改名）")
+        raise BookError(f"文件 {label} 没有项目表（“{spec.project.sheet}”被删除或改名）", "sheet-missing")
     # A project sheet nobody filled in (a department with no project evaluated) is not a report.
     filled = [p for p in projects if any(not is_blank(v) for n, v in p.values.items()
                                          if p.report.fields[n].kind == "input" and p.report.fields[n].default is None)]

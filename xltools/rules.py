@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
+from . import catalogue
+from .catalogue import figure
 from .data import Filled, Instance
-from .findings import ERROR, WARNING, Finding, Report
+from .findings import Finding, Report
 from .narrative import footings
-from .formulas import CENT, input_defaults, money, num, quoted_total, value_check, value_sum, yuan_matches
+from .formulas import CENT, check_args, input_defaults, num, quote_args, quoted_total, value_cross, value_sum
 from .spec import topo_order
 from .spec.model import IndicatorTable, Spec, SumRule
 from .values import is_blank
@@ -61,10 +63,12 @@ class _Checker:
         self.eff = self._effective()
         self.moved: dict[str, str] = {}   # field -> the field its figure was read from (old form)
 
-    def add(self, code, severity, name_or_cell, message, expected=None, actual=None, hint=""):
+    def add(self, code, name_or_cell, /, **args):
+        """A finding of a catalogue entry (or code) at a field (or an A1 cell) of this sheet; a
+        field of the old indicator form is placed where its figure was read (self.moved)."""
         name_or_cell = self.moved.get(name_or_cell, name_or_cell)
         cell = self.rep.fields[name_or_cell].cell if name_or_cell in self.rep.fields else name_or_cell
-        self.out.append(Finding(code, severity, self.inst.sheet, cell, message, expected, actual, hint))
+        self.out.append(catalogue.finding(code, self.inst.sheet, cell, **args))
 
     def _effective(self) -> dict:
         """Stated values; what the data left out is taken from the template (defaults, formulas)."""
@@ -86,49 +90,46 @@ class _Checker:
             if stated == expected or _q(stated) == _q(expected):
                 continue
             f = self.rep.fields[rule.target]
-            hint = rule.hint
+            entry = catalogue.sum_entry(rule)
+            hint = entry.hint
             if rule.code == "basic":
                 found = explain_gap(expected - stated, *texts_of(self.rep, self.eff))
                 if found:
-                    hint += f"；综述中“{'”“'.join(found)}”正好等于差额"
-            self.add(rule.code, ERROR, rule.target,
-                     f"{f.label}：{rule.message}，应为 {money(expected)}，填报为 {money(stated)}，"
-                     f"差额 {money(stated - expected)}", _q(expected), _q(stated), hint)
+                    hint += "；" + catalogue.HINT_GAP_IN_TEXT.format(lines=catalogue.quoted_lines(found))
+            unit = catalogue.unit_word(f.unit)
+            self.add(entry, rule.target, subject=f.label, expected=_q(expected), actual=_q(stated), hint=hint,
+                     should=figure(expected, f.unit), stated=figure(stated, f.unit), unit=unit,
+                     direction=catalogue.direction(stated - expected), gap=figure(abs(stated - expected), f.unit))
 
     def checks(self):
         for check in self.rep.checks:
-            text = value_check(check, self.eff.get)
-            if not text:
+            if check.kind == "quotes":
+                self.quotes(check)
+                continue
+            args = check_args(check, self.eff.get)
+            if args is None:
                 continue
             if check.kind == "score-range":
-                w = num(self.eff.get(check.right))
-                label = self.rep.fields[self.moved.get(check.left, check.left)].label
-                self.add("score-range", check.severity, check.left, f"{label}：{text}"
-                         f"（得分 {self.eff.get(check.left)}，分值 {w}）", w, self.eff.get(check.left))
-            elif check.kind == "quotes":
-                self.quotes(check)
+                self.add(check.code, check.left, subject=self.rep.fields[self.moved.get(check.left, check.left)].label,
+                         expected=num(self.eff.get(check.right)), actual=self.eff.get(check.left), **args)
             elif check.kind == "weights":
                 total = sum((num(self.eff.get(n)) or Decimal(0) for n in check.left), Decimal(0))
-                self.add("weight-sum", check.severity, self._odd_weight(check.left), text, check.right, total)
+                self.add(check.code, self._odd_weight(check.left), expected=check.right, actual=total, **args)
             else:
                 left, right = num(self.eff.get(check.left)), num(self.eff.get(check.right))
-                self.add(check.code, check.severity, check.left, text, right, left)
+                self.add(catalogue.check_entry(check), check.left, expected=right, actual=left, **args)
 
     def quotes(self, check):
         """The 元 amounts a 机构's sentence of the narrative quotes, each against its 万元 cell (or
         the sum of the items the spec says the cell holds)."""
         org, narr = (self.eff.get(n) for n in check.left)
         bounds = [self.eff.get(n) for n in check.bounds]
-        for phrases, name in check.right:
+        for (phrases, name), where in zip(check.right, check.labels):
             cell = num(self.eff.get(name)) or Decimal(0)
-            quoted = quoted_total(narr, org, phrases, check.lead, bounds)
-            if quoted is None or yuan_matches(quoted[0], cell):
+            args = quote_args(narr, org, phrases, cell, check.lead, bounds, where)
+            if args is None:
                 continue
-            f = self.rep.fields[name]
-            self.add("text-amount", ERROR, check.left[1],
-                     f"综述中“{quoted[1]}”折合 {money(quoted[0] / 10000)} 万元，"
-                     f"与 {f.cell} {f.label} {money(cell)} 万元不符",
-                     f"{m_str(cell * 10000)}元", f"{quoted[2]}元", f"核对综述中的金额与表中 {f.cell}")
+            self.add(check.code, check.left[1], expected=f"{m_str(cell * 10000)}元", actual=f"{args['quoted']}元", **args)
 
     def _odd_weight(self, weights) -> str:
         """Where a weight sum that is not 100 is reported: at the one weight that differs from the
@@ -142,13 +143,12 @@ class _Checker:
         for name, v in self.inst.values.items():
             if type(v) is str and "其中" in v and self.rep.fields[name].unit == "text":
                 for f in footings(v):
-                    self.add("text-footing", ERROR, name, f.message, f.parts, f.stated,
-                             "核对综述中合计与分项的金额（只列举部分项目时请在末尾写“等”）")
+                    self.add("text-footing", name, expected=f.parts, actual=f.stated, detail=f.message)
 
     def required(self):
         for f in self.rep.inputs:
             if f.required and is_blank(self.eff.get(f.name)):
-                self.add("required", ERROR, f.name, f"必填项未填：{f.label}")
+                self.add("required", f.name, label=f.label)
 
     def legacy_indicators(self, table: IndicatorTable) -> None:
         """The old form (the seed's habit): scores in 实际完成值, weights in 指标值, 得分 empty.
@@ -166,20 +166,16 @@ class _Checker:
             return
         tgt = [_bare_number(self.eff.get(n)) for n in targets]
         numbers = sum(t is not None for t in tgt)
-        col = table.column_labels
-        self.add("legacy-indicators", WARNING, actuals[0],
-                 f"本表“{col['actual']}”列填的是得分" + (f"、“{col['target']}”列填的是分值" if numbers else "")
-                 + f"（旧版表式的写法），“{col['score']}”列为空；已按此理解校验。新模板请把分值、得分填入"
-                 f"“{col['weight']}”“{col['score']}”列，指标值、实际完成值填实际的目标与完成情况",
-                 hint="可运行 xltools score 按指标值与实际完成值自动评分")
+        self.add("legacy-indicators", actuals[0], variant="with-weights" if numbers else "",
+                 **{f"{k}_col": v for k, v in table.column_labels.items()})
         for s, a, b in zip(scores, actuals, bare):
             self.moved[s] = a
             if b is not None or is_blank(self.eff.get(a)):
                 self.eff[s] = b
             else:          # text among the scores: no score can be read there
                 self.eff[s] = None
-                self.add("score-range", ERROR, s, f"{self.rep.fields[a].label}：旧版表式此列应填得分，"
-                         f"“{self.eff.get(a)}”不是数字", actual=self.eff.get(a))
+                self.add("score-range", s, variant="not-number", subject=self.rep.fields[a].label,
+                         actual=self.eff.get(a), value=self.eff.get(a))
         if numbers:
             whole = 2 * numbers >= len(tgt)
             for w, t, b in zip(weights, targets, tgt):
@@ -200,16 +196,14 @@ class _Checker:
         legacy_in_book = self.inst.formulas is not None and all(is_blank(s) for s in stated_scores)
         if table.score_field in self.inst.values and not legacy_in_book \
                 and _q(num(stated) or Decimal(0)) != _q(computed):
-            self.add("score-sum", ERROR, table.score_field,
-                     f"综合得分应等于各指标得分之和 {m_str(computed)}，填报为 {stated if stated is not None else '（空）'}",
-                     computed, num(stated), "逐项核对各指标得分")
+            self.add("score-sum", table.score_field, expected=computed, actual=num(stated),
+                     computed=m_str(computed), stated=stated if stated is not None else "（空）")
         basis = num(stated) if num(stated) is not None else computed
         stated_grade = self.inst.values.get(table.grade_field)
         expected_grade = self.spec.grade_of(basis)
         if not is_blank(stated_grade) and not _same_grade(str(stated_grade), expected_grade):
-            self.add("grade", ERROR, table.grade_field,
-                     f"评价等次应为“{expected_grade}”（按得分 {m_str(basis)}），填报为“{stated_grade}”",
-                     expected_grade, stated_grade)
+            self.add("grade", table.grade_field, expected=expected_grade, actual=stated_grade,
+                     should=expected_grade, basis=m_str(basis), stated=stated_grade)
         if legacy_in_book:
             stated = None      # the template's SUM of an empty column, not a figure anyone stated
         return {"sheet": self.inst.sheet, "stated_score": _plain(stated), "computed_score": m_str(computed),
@@ -249,22 +243,23 @@ def cross_report(filled: Filled, spec: Spec, out: list[Finding]):
     gap = dept - projects
     if _q(gap) == 0:
         return
+    entry = catalogue.cross_entry(c)
     rep = spec.dept
     if not filled.projects:
-        out.append(Finding(c.code, c.severity, rep.sheet, rep.cell(c.dept[0]),
-                           f"未找到已填写的项目自评表：部门项目支出 {money(dept)} 万元无从与项目表核对", None, _q(dept),
-                           f"如有项目须做项目自评，请在“{spec.project.sheet}”表中填写（多个项目复制该表）"))
+        out.append(catalogue.finding(entry, rep.sheet, rep.cell(c.dept[0]), variant="no-project", expected=None,
+                                     actual=_q(dept), hint=f"如有项目须做项目自评，请在“{spec.project.sheet}”表中填写"
+                                     "（多个项目复制该表）", dept=figure(dept), sheet=spec.project.sheet))
         return
-    hint = "部分项目可能未做项目自评"
+    hint = entry.hint
     lines = explain_gap(gap, *texts_of(spec.dept, dept_vals))
     project_items = " ".join(str(v) for p in filled.projects for n, v in p.values.items()
                              if isinstance(v, str))
     lines = [line for line in lines if re.sub(_AMOUNT + r"\s*(万元|元)$", "", line) not in project_items] or lines
     if lines:
-        hint = f"差额与部门综述中的“{'”“'.join(lines)}”相等，可能是这笔支出没有纳入项目自评表"
-    out.append(Finding(c.code, c.severity, rep.sheet, rep.cell(c.dept[0]),
-                       f"{c.message}：部门项目支出 {money(dept)}，{len(filled.projects)} 张项目表实际支出合计 "
-                       f"{money(projects)}，差额 {money(gap)}", _q(projects), _q(dept), hint))
+        hint = catalogue.HINT_CROSS_IN_TEXT.format(lines=catalogue.quoted_lines(lines))
+    # The sentence of the department sheet's inline cell, with the same figures.
+    text = value_cross(spec, dept_vals.get, [num(p.values.get(c.project)) or Decimal(0) for p in filled.projects])
+    out.append(Finding(entry.code, entry.severity, rep.sheet, rep.cell(c.dept[0]), text, _q(projects), _q(dept), hint))
 
 
 def run_rules(filled: Filled, spec: Spec) -> Report:

@@ -15,7 +15,8 @@ from pathlib import Path
 from . import patch
 from .errors import BookError, DataError
 from .fill import write_instances
-from .findings import ERROR, WARNING, Finding
+from . import catalogue
+from .findings import ERROR, Finding
 from .read import read_workbook
 from .scoring import score_indicator
 from .xlsx import read_file
@@ -52,8 +53,7 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
                 continue        # a person's score where the scorer has none is never erased
             new[score_name] = scored
             if scored is None:
-                result.findings.append(Finding("score-manual", WARNING, inst.sheet, cell,
-                                               f"{label}：{reason}", hint="请评价人填写得分"))
+                result.findings.append(catalogue.finding("score-manual", inst.sheet, cell, label=label, reason=reason))
                 result.lines.append(f"  {inst.sheet}!{cell} {label}：{reason}")
             else:
                 result.lines.append(f"  {inst.sheet}!{cell} {label}：{scored}（{reason}）")
@@ -85,7 +85,8 @@ def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreR
     result = ScoreResult(target)
     unsafe = [f for f in filled.findings if f.code in UNSAFE_PARTS and f.severity == ERROR]
     if unsafe:
-        raise BookError(f"文件 {book_path}：{unsafe[0].message}。xltools score 不处理含外部链接或宏的工作簿，未写入任何文件")
+        raise BookError(f"文件 {book_path}：{unsafe[0].message}。xltools score 不处理含外部链接或宏的工作簿，未写入任何文件",
+                        "unsafe-content")
     book = patch.Workbook(data)
     formulas_to_values(book, filled)
     for inst in filled.instances:
