@@ -33,6 +33,7 @@ import pytest
 
 from helpers import consistent_data, org_sentence
 from xltools.check import check_file
+from xltools.errors import DataError
 from xltools.fill import fill
 from xltools.findings import ERROR
 from xltools.formulas import cross_cell
@@ -300,3 +301,87 @@ def test_every_typo_is_found_at_its_cell_and_nothing_else_is_wrong(tmp_path):
     # the corpus is what the docstring says: thousands of variants, each kind of typo
     assert counted > 3000 and must > 0.97 * counted, (counted, must)
     assert set(by_kind) == {*TYPOS, "stray"} and min(by_kind.values()) > 40, by_kind
+
+
+# --- a sample through real workbooks, and the template's own checks ---------------------------------------
+def _sample(doc, old: bool, n: int) -> list:
+    """Variants a workbook can show: typos in the narratives and in the cells they quote, and in
+    weights (in a workbook the totals are the template's formulas, so the other figures break no
+    identity there)."""
+    picked = []
+    cells = {DEPT.cell(n) for c in DEPT.checks if c.kind == "quotes" for _, n in c.right
+             if DEPT.fields[n].kind == "input"}
+    if not old:
+        cells |= {DEPT.cell(n) for n in DEPT.indicator_tables[0].names("weight")}
+    for v in variants(doc, old):
+        what = v[0]
+        if v[4] and "stray" not in what and ("narrative" in what or
+                                             any(what.startswith(f"{DEPT.sheet}!{c} ") for c in cells)):
+            picked.append(v)
+    rnd = random.Random(7)
+    return rnd.sample(picked, min(n, len(picked)))
+
+
+def _inputs_only(changed: str) -> dict:
+    """The variant as a unit fills the template: inputs only (the template computes the rest)."""
+    doc = json.loads(changed)
+    for rep, _, section in sections(doc):
+        for name in [n for n in section if rep.fields[n].kind == "computed"]:
+            del section[name]
+    return doc
+
+
+@pytest.fixture(scope="module")
+def sample_books(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sample")
+    out = []
+    for k, (label, doc) in enumerate(list(BASES.items())[:2]):
+        base = tmp / f"base{k}.json"
+        base.write_text(json.dumps(_inputs_only(json.dumps(doc, ensure_ascii=False)), ensure_ascii=False), "utf-8")
+        out.append((label, fill(base, tmp / f"base{k}.xlsx", SPEC).path, None))
+        for i, (what, changed, where, _, _, figure) in enumerate(_sample(doc, label.startswith("old"), 8)):
+            data = tmp / f"v{k}_{i}.json"
+            data.write_text(json.dumps(_inputs_only(changed), ensure_ascii=False), encoding="utf-8")
+            try:
+                book = fill(data, tmp / f"v{k}_{i}.xlsx", SPEC).path
+            except DataError:
+                continue         # a negative amount, three decimals: fill refuses it (its own test)
+            out.append((f"{label}: {what}", book, (where, figure)))
+    return out
+
+
+def test_a_sample_of_typos_through_real_workbooks(sample_books):
+    assert len(sample_books) > 10
+    for what, book, expect in sample_books:
+        findings = check_file(book, SPEC).findings
+        if expect is None:
+            assert [f.code for f in findings if f.code != "legacy-indicators"] == [], what
+            continue
+        where, figure = expect
+        assert _verdict(findings, where, True, figure) is None, (what, [(f.code, f.cell, f.message) for f in findings])
+
+
+def test_libreoffice_computes_the_column_i_checks_the_python_twin_cached(sample_books, soffice, tmp_path):
+    """The narrative checks of column I (sentences bounded per 机构, items summed, half-up edges,
+    thousands separators, items left out), as LibreOffice recalculates them, are the cached ones."""
+    import openpyxl
+    column = openpyxl.utils.get_column_letter(CHECK_COLUMN)
+    compared = shown = 0
+    for i, (what, book, _) in enumerate(sample_books):
+        ours = openpyxl.load_workbook(book, data_only=True)
+        theirs = openpyxl.load_workbook(soffice.recalculate(book, tmp_path / f"lo{i}.xlsx"), data_only=True)
+        for ws in ours.worksheets:
+            for cell in ws[column]:
+                a, b = cell.value, theirs[ws.title][cell.coordinate].value
+                assert (a or "") == (b or ""), (what, ws.title, cell.coordinate, a, b)
+                compared += 1
+                shown += bool(a)
+    assert compared > 100 and shown >= 5      # the sample's typos show in column I
+
+
+def test_every_formula_fits_excel():
+    """Excel refuses a formula longer than 8192 characters (the quote checks are the longest)."""
+    from xltools.formulas import report_formulas
+    for rep in (DEPT, PROJ):
+        longest = max(len(text) for text in report_formulas(rep, SPEC).values())
+        assert longest < 8192, (rep.id, longest)

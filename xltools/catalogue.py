@@ -170,7 +170,9 @@ _ENTRIES = [
     # the narrative against the tables
     Entry("text-amount", ERROR, "综述中的元金额与表中相符",
           "综述中{phrase} {quoted} 元（{wan} 万元）与{label} {cell} 的 {value} 万元不符",
-          hint="核对综述中的金额与表中 {cell}", twin=INLINE),
+          hint="核对综述中的金额与表中 {cell}", twin=INLINE,
+          # a cell holding the sum of several quoted items ([reports.quotes] cells)
+          variants={"sum": "综述中{phrase}合计 {quoted} 元与{label} {cell} 的 {value} 万元不符"}),
     Entry("text-footing", ERROR, "综述中的合计与所列分项相符", "{detail}",
           hint="核对综述中合计与分项的金额（只列举部分项目时请在末尾写“等”）"),
     # what a report workbook may not carry

@@ -250,8 +250,9 @@ def _quote_excel_amount(narr: str, org: str, phrase: str, lead: str, bounds) -> 
     """(condition, amount text) formulas: the phrase begins inside the sentence; what precedes 元."""
     s0 = f'SEARCH({org}&"{lead}",{narr})'
     s1 = f"{s0}+LEN({org})"
-    ends = [f'SEARCH("{mark}",{narr}&"{mark}",{s1})' if mark != "\n" else
-            f"SEARCH(CHAR(10),{narr}&CHAR(10),{s1})" for mark in SENTENCE_ENDS]
+    # 。 or a line end: one search, the line ends read as 。 (the formula's length counts: Excel's
+    # limit is 8192 characters and each column's check repeats this)
+    ends = [f'SEARCH("。",SUBSTITUTE({narr},CHAR(10),"。")&"。",{s1})']
     # Another row's 机构名称, or (when blank) the 。 already counted: SEARCH("") would match at once.
     ends += [f'SEARCH(IF({b}="","。",{b}),{narr}&"。"&{b},{s1})' for b in bounds]
     at = f'SEARCH("{phrase}",{narr},{s0})'
@@ -276,10 +277,15 @@ def _quote_excel(narr: str, org: str, phrases: tuple[str, ...], cell: str, lead:
             values.append(f'IFERROR(IF({cond},VALUE(TRIM(SUBSTITUTE({amount},",",""))),""),"")')
         total = "ROUND(" + "+".join(f"N({v})" for v in values) + ",2)"
         shown, guard = catalogue.excel_figure(total), f'COUNT({",".join(values)})>0'
-    # 万元 of the amount: ROUND of 元/100 (exact at the half-up edge x.xx5), then /100
-    text = catalogue.entry("text-amount").excel(
-        phrase="+".join(phrases), quoted=shown, wan=catalogue.excel_figure(f"ROUND({total}/100,0)/100"),
-        label=label, cell=cell, value=catalogue.excel_figure(f"N({cell})"))
+    # 万元 of the amount: ROUND of 元/100 (exact at the half-up edge x.xx5), then /100. A sum of
+    # items is shown without it (the formula would repeat every item's search once more).
+    entry = catalogue.entry("text-amount")
+    if len(phrases) == 1:
+        text = entry.excel(phrase=phrases[0], quoted=shown, wan=catalogue.excel_figure(f"ROUND({total}/100,0)/100"),
+                           label=label, cell=cell, value=catalogue.excel_figure(f"N({cell})"))
+    else:
+        text = entry.excel("sum", phrase="+".join(phrases), quoted=shown, label=label, cell=cell,
+                           value=catalogue.excel_figure(f"N({cell})"))
     return f'IFERROR(IF({guard},IF(INT(({total}-{low}+50)/100)=0,"",{text}&"；"),""),"")'
 
 
@@ -313,9 +319,11 @@ def quote_args(narrative, org, phrases, cell_value, lead: str, bounds=(),
     quoted = quoted_total(narrative, org, phrases, lead, bounds)
     if quoted is None or yuan_matches(quoted[0], cell_value):
         return None
-    return {"phrase": "+".join(phrases), "quoted": quoted[2],
-            "wan": catalogue.figure(quoted[0].quantize(CENT, ROUND_HALF_UP) / 10000),
-            "label": where[0], "cell": where[1], "value": catalogue.figure(num(cell_value) or Decimal(0))}
+    args = {"phrase": "+".join(phrases), "quoted": quoted[2], "label": where[0], "cell": where[1],
+            "value": catalogue.figure(num(cell_value) or Decimal(0))}
+    if len(phrases) > 1:
+        return {"variant": "sum", **args}
+    return {"wan": catalogue.figure(quoted[0].quantize(CENT, ROUND_HALF_UP) / 10000), **args}
 
 
 def quote_mismatch(narrative, org, phrases, cell_value, lead: str, bounds=(),
