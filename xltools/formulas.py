@@ -198,6 +198,12 @@ def _lower(text: str) -> str:
 
 
 def quote_span(narrative, org, lead: str = "", bounds=()) -> tuple[str, int, int] | None:
+    """See _span (kept per sentence: each column's phrase is searched in it)."""
+    return _span(narrative, org, lead, tuple(bounds))
+
+
+@lru_cache(maxsize=64)   # a 机构's sentence, for each of its columns' phrases
+def _span(narrative, org, lead: str, bounds: tuple) -> tuple[str, int, int] | None:
     """(narrative lowered, start, end) of the sentence opened by `org` + `lead`: from there up to
     the first 。 or line end, or the first other 机构名称 of the table (`bounds`), searched from
     after `org` (SEARCH is case-insensitive: so is this). None when no such sentence opens."""

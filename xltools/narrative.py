@@ -14,13 +14,20 @@ unit) foots item by item against their sum. Amounts are exact decimals; 万元 c
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 _AMOUNT = r"([-+−]?\d[\d,]*(?:\.\d+)?)?"     # absent: "基本支出元" (a figure left out)
 # A label, its amount and unit; the amount must end its phrase (600元/月 is a rate, not an item).
-_ITEM = re.compile(r"([^\d，,、；;：:（(）)。\s\-+−]{1,30}?)\s*" + _AMOUNT + r"\s*(万元|元)(?=[，,、；;。）)（(\s等]|$)")
+# An amount and its unit; the amount must end its phrase (600元/月 is a rate, not an item). Its
+# label is read backwards from it (a regex with the label first tries every start: slow).
+_ITEM = re.compile(_AMOUNT + r"\s*(万元|元)(?=[，,、；;。）)（(\s等]|$)")
+_LABEL_MAX = 30
+_NOT_LABEL = re.compile(r"[\d，,、；;：:（(）)。\s\-+−]")
 _WHICH = re.compile(r"[，,\s]*其中[：:，,]?")
+_WHICH_AFTER_AMOUNT = re.compile(r"元[，,\s]*其中")
 _TOTAL_WORDS = ("总支出", "总收入", "总额", "总计", "合计", "全部", "整体")
 _OPEN, _CLOSE = "（(", "）)"
 
@@ -36,7 +43,7 @@ class Amount:
     children: list["Amount"] = field(default_factory=list)
     partial: bool = False      # its bracketed list ends with 等
 
-    @property
+    @cached_property
     def yuan(self) -> Decimal:
         if not self.text:
             return Decimal(0)
@@ -74,30 +81,34 @@ def _sentences(text: str):
             yield part
 
 
-def _depths(text: str) -> list[int]:
-    out, depth = [], 0
-    for ch in text:
-        if ch in _OPEN:
-            depth += 1
-        out.append(depth)
-        if ch in _CLOSE and depth:
-            depth -= 1
-    return out
+def _depth(text: str, at: int) -> int:
+    """Bracket depth at a position (the brackets opened before it and not closed)."""
+    opened = text.count("（", 0, at) + text.count("(", 0, at)
+    return max(0, opened - text.count("）", 0, at) - text.count(")", 0, at))
 
 
-def _closing(text: str, depth: list[int], open_at: int) -> int:
+def _closing(text: str, open_at: int) -> int:
     """The index of the bracket that closes the one at open_at (or the end of the text)."""
-    for k in range(open_at + 1, len(text)):
-        if text[k] in _CLOSE and depth[k] == depth[open_at]:
-            return k
-    return len(text)
+    ends = [i for i in (text.find("）", open_at + 1), text.find(")", open_at + 1)) if i >= 0]
+    return min(ends) if ends else len(text)
 
 
 def parse_sentence(text: str) -> Sentence | None:
     """A "total, 其中 parts" sentence; None when the sentence is not one."""
-    depth = _depths(text)
-    amounts = [Amount(m.group(1), m.group(2) or "", m.group(3), m.start(1), m.end(), depth[m.start(3)])
-               for m in _ITEM.finditer(text)]
+    if not _WHICH_AFTER_AMOUNT.search(text):
+        return None          # no amount right before 其中: not a footing (most sentences)
+    stops = [m.start() for m in _NOT_LABEL.finditer(text)]
+    bracketed = "（" in text or "(" in text
+    amounts = []
+    for m in _ITEM.finditer(text):
+        end = m.start()
+        while end > 0 and text[end - 1] in " \t\u3000":
+            end -= 1
+        k = bisect_left(stops, end) - 1
+        start = max(stops[k] + 1 if k >= 0 else 0, end - _LABEL_MAX)
+        if start < end:
+            amounts.append(Amount(text[start:end], m.group(1) or "", m.group(2), start, m.end(),
+                                  _depth(text, m.start(2)) if bracketed else 0))
     for i, a in enumerate(amounts):
         if a.depth == 0 and _WHICH.match(text, a.end):
             head, rest = a, amounts[i + 1:]
@@ -110,7 +121,7 @@ def parse_sentence(text: str) -> Sentence | None:
             items.append(a)
             gap = len(text[a.end:]) - len(text[a.end:].lstrip())
             if text[a.end + gap: a.end + gap + 1] in _OPEN and a.end + gap < len(text):
-                inner = text[a.end + gap + 1: _closing(text, depth, a.end + gap)]
+                inner = text[a.end + gap + 1: _closing(text, a.end + gap)]
                 a.partial = inner.rstrip().endswith("等")
         elif a.depth == 1 and items:
             items[-1].children.append(a)

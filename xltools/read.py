@@ -161,9 +161,13 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             findings.append(catalogue.finding("number-text", sheet, f.cell, actual=str(raw), note=c.note))
         if c.error:
             findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), reason=c.error))
-    findings.extend(input_formula_findings(sheet, input_fields, ws.formulas(input_refs)))
     cells = _expected(spec, rep.id)[2]
-    return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
+    found = ws.formulas(cells)
+    # A formula anywhere but in the template's formula cells: look for it among the inputs (a
+    # count of the sheet's <f> elements first, which is all a report as the template made it needs)
+    if ws.formula_count() > len(cells) - found.count(None):
+        findings.extend(input_formula_findings(sheet, input_fields, ws.formulas(input_refs)))
+    return Instance(rep, sheet, values, formulas=dict(zip(cells, found)))
 
 
 def input_formula_findings(sheet: str, fields, formulas) -> list[Finding]:

@@ -152,15 +152,16 @@ class Book:
     def external_targets(self, rels_part: str) -> list[tuple[str, str]]:
         """(relationship type's last word, target) of every TargetMode="External" relationship of
         a .rels part (none in a workbook the template made)."""
-        data = self.read_part(rels_part)
-        if b"External" not in data:
-            return []
+        def read():
+            data = self.read_part(rels_part)
+            if b"External" not in data:
+                return []
+            return self._parse(rels_part, lambda data: [
+                (rel.get("Type", "").rsplit("/", 1)[-1], rel.get("Target", ""))
+                for rel in ET.fromstring(data) if rel.get("TargetMode") == "External"])
 
-        def parse(data):
-            return [(rel.get("Type", "").rsplit("/", 1)[-1], rel.get("Target", ""))
-                    for rel in ET.fromstring(data) if rel.get("TargetMode") == "External"]
-
-        return self._parse(rels_part, parse)
+        stored = self._stored(rels_part)      # the template's .rels, byte for byte: read once
+        return read() if stored is None else _memo(("external", rels_part, stored), read)
 
     def read_part(self, name: str, until: bytes | None = None) -> bytes:
         """A zip member's bytes (sizes were checked when the book was opened), inflated straight
