@@ -87,7 +87,7 @@ def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreR
     if unsafe:
         raise BookError(f"文件 {book_path}：{unsafe[0].message}。xltools score 不处理含外部链接或宏的工作簿，未写入任何文件",
                         "unsafe-content")
-    book = patch.Workbook(data)
+    book = patch.Workbook(data, str(book_path))
     formulas_to_values(book, filled)
     for inst in filled.instances:
         new = score_instance(inst, spec, result)
