@@ -51,6 +51,8 @@ class Filled:
     dept: Instance
     projects: list[Instance]
     findings: list[Finding] = field(default_factory=list)   # reading problems, as findings
+    cross_sheets: list[str] | None = None   # workbook: the project sheets (filled or not) the template's
+                                            # cross check sums, i.e. those between the bookends
 
     @property
     def instances(self) -> list[Instance]:

@@ -204,26 +204,40 @@ def _expand_rules(rep: Report, rd: dict, place: str):
             rep.checks.append(p.check)
 
     if "quotes" in rd:
-        q = rd["quotes"]
-        if q["field"] not in rep.fields:
-            raise SpecError(f"{place}.quotes：未知字段 {q['field']}")
-        for phrase, ref in q["phrases"].items():
-            field_of(ref, "1", f"{place}.quotes.phrases.{phrase}")
-        rep.quotes = Quotes(q["field"], dict(q["phrases"]), q.get("org_table", "income"), q.get("lead", ""))
-        org_table = rep.tables[rep.quotes.org_table]
-        for key in org_table.rows:
-            if key == org_table.total_row:
-                continue
-            pairs = tuple((phrase, field_of(ref, key, place)) for phrase, ref in q["phrases"].items())
-            where = tuple((_column_label(rep.fields[name].label), rep.cell(name)) for _, name in pairs)
-            text_amount = catalogue.entry("text-amount")
-            check = Check(text_amount.code, "quotes", (org_table.name("org", key), q["field"]), "", pairs,
-                          text_amount.title, text_amount.severity, lead=rep.quotes.lead, labels=where)
-            rep.checks.append(check)
-            rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=CHECK_COLUMN, role="check",
-                                     check=check, border=False))
+        _expand_quotes(rep, rd["quotes"], place, field_of)
 
     _check_dependencies(rep, place)
+
+
+def _expand_quotes(rep: Report, q: dict, place: str, field_of) -> None:
+    """[reports.quotes]: `cells` maps a column to the item (or the items, summed) the narrative
+    quotes for it, e.g. "spend.personnel" = ["工资福利支出", "对个人和家庭的补助"] where the
+    accounting convention puts both in 人员经费; `phrases` (item -> column) is the older form."""
+    if q["field"] not in rep.fields:
+        raise SpecError(f"{place}.quotes：未知字段 {q['field']}")
+    cells: dict[str, tuple[str, ...]] = {}
+    for phrase, ref in q.get("phrases", {}).items():
+        cells[ref] = cells.get(ref, ()) + (phrase,)
+    for ref, items in q.get("cells", {}).items():
+        items = (items,) if isinstance(items, str) else tuple(items)
+        if not items or not all(isinstance(i, str) and i for i in items):
+            raise SpecError(f"{place}.quotes.cells.{ref}：应为综述中的项目名称或名称列表")
+        cells[ref] = items
+    for ref in cells:
+        field_of(ref, "1", f"{place}.quotes.cells.{ref}")
+    rep.quotes = Quotes(q["field"], cells, q.get("org_table", "income"), q.get("lead", ""))
+    org_table = rep.tables[rep.quotes.org_table]
+    rows = [key for key in org_table.rows if key != org_table.total_row]
+    for key in rows:
+        pairs = tuple((items, field_of(ref, key, place)) for ref, items in cells.items())
+        bounds = tuple(org_table.name("org", other) for other in rows if other != key)
+        where = tuple((_column_label(rep.fields[name].label), rep.cell(name)) for _, name in pairs)
+        text_amount = catalogue.entry("text-amount")
+        check = Check(text_amount.code, "quotes", (org_table.name("org", key), q["field"]), "", pairs,
+                      text_amount.title, text_amount.severity, lead=rep.quotes.lead, labels=where, bounds=bounds)
+        rep.checks.append(check)
+        rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=CHECK_COLUMN, role="check",
+                                 check=check, border=False))
 
 
 def _severity(declared: dict, default: str, where: str) -> str:
