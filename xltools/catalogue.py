@@ -193,6 +193,15 @@ _ENTRIES = [
           "综述中{phrase} {quoted} 元（{wan} 万元）与{label} {cell} 的 {value} 万元不符",
           hint="核对综述中的金额与表中 {cell}", twin=INLINE),
 ]
+# Packs received by `xltools collect` (intake.py), checked against their manifest.
+_ENTRIES += [
+    Entry("pack-missing", ERROR, "报送包缺少清单中的文件", "报送包中缺少清单列出的文件 {file}",
+          hint="请重新用 xltools pack 生成报送包"),
+    Entry("pack-hash", ERROR, "报送包中的文件与清单相符",
+          "报送包中的 {file} 与清单（{manifest}）记录的 sha256 不符：打包后被改动过",
+          hint="请重新用 xltools pack 生成报送包，不要在打包后修改其中的文件"),
+    Entry("pack-unlisted", WARNING, "报送包中有清单以外的文件", "报送包中的 {file} 不在清单中（打包后被加入）"),
+]
 CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}
 
 # Hints the checker adds when the narrative quotes a line whose amount is the difference.

@@ -198,6 +198,51 @@ def _pack(sub) -> None:
     pk.set_defaults(func=cmd_pack)
 
 
+# --- collect -------------------------------------------------------------------------------------
+def cmd_collect(args) -> int:
+    from .collect import collect, render_history, render_line, render_totals
+    if args.history:
+        from .ledger import Ledger, as_result, default_url
+        if not (args.db or args.output):
+            raise XltoolsError("--history 需要 --db 或 -o（台账在汇总表旁的 .db 文件中）")
+        ledger = Ledger(args.db or default_url(args.output))
+        try:
+            rows = ledger.history(args.history)
+        finally:
+            ledger.close()
+        if args.json:
+            _print_json([{**as_result(r, r["findings"]), "received_at": r["received_at"]} for r in rows])
+        else:
+            print(render_history(rows, args.history))
+        return 0
+    if not args.paths or not args.output:
+        raise XltoolsError("用法：xltools collect 文件夹或文件… -o 汇总.xlsx")
+    out = collect(args.paths, args.output, db_url=args.db, roster=args.roster, specs_dirs=args.specs or (),
+                  jobs=args.jobs, timeout=args.timeout)
+    if args.json:
+        _print_json(out.results)
+    else:
+        for res in out.results:
+            print(render_line(res))
+    print(render_totals(out), file=sys.stderr if args.json else sys.stdout)
+    return out.exit_code
+
+
+@command
+def _collect(sub) -> None:
+    co = sub.add_parser("collect", help="批量收取、校验、汇总报送的工作簿，并记入台账")
+    co.add_argument("paths", nargs="*", help="文件夹（含子文件夹）、压缩包、工作簿或数据文件")
+    co.add_argument("-o", "--output", help="汇总表（.xlsx），台账默认在其旁边（同名 .db）")
+    co.add_argument("--db", help="台账数据库地址（SQLAlchemy URL，如 postgresql://用户@主机/库）")
+    co.add_argument("--roster", help="单位名单（.xlsx 或 .csv），用于列出未报送单位")
+    co.add_argument("--specs", action="append", help="另外的规格文件夹（可多次给出）")
+    co.add_argument("--jobs", type=int, help="并行进程数（默认 CPU 核数）")
+    co.add_argument("--timeout", type=float, help="每个文件的校验时限（秒，默认 60）")
+    co.add_argument("--json", action="store_true", help="每份报送一个 JSON 对象（与 check --json 相同）")
+    co.add_argument("--history", metavar="单位", help="列出该单位在台账中的各版报送及其问题")
+    co.set_defaults(func=cmd_collect)
+
+
 # --- the parser and main -------------------------------------------------------------------------
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xltools", description="绩效自评报告模板、填报、校验与评分工具")
