@@ -220,6 +220,15 @@ _ENTRIES = [
           variants={"missing": "缺少隐藏的边界工作表“{sheet}”：部门表 {cell} 旁的项目支出核对公式无法计算"
                                "（本工具的核对不受影响）"}),
 ]
+# Packs received by `xltools collect` (intake.py), checked against their manifest.
+_ENTRIES += [
+    Entry("pack-missing", ERROR, "报送包缺少清单中的文件", "报送包中缺少清单列出的文件 {file}",
+          hint="请重新用 xltools pack 生成报送包"),
+    Entry("pack-hash", ERROR, "报送包中的文件与清单相符",
+          "报送包中的 {file} 与清单（{manifest}）记录的 sha256 不符：打包后被改动过",
+          hint="请重新用 xltools pack 生成报送包，不要在打包后修改其中的文件"),
+    Entry("pack-unlisted", WARNING, "报送包中有清单以外的文件", "报送包中的 {file} 不在清单中（打包后被加入）"),
+]
 CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}
 
 # Hints the checker adds when the narrative quotes a line whose amount is the difference.
