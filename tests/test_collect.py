@@ -218,6 +218,10 @@ def test_second_run_skips_everything(season):
     assert all(r["skipped"] for r in again.values())
     assert again["教育局.xlsx"]["findings"] == season["results"]["教育局.xlsx"]["findings"]
     assert season["out"].with_suffix(".db").stat().st_size == before
+    assert "与上次相同，未重写" in done.stderr                      # nothing new: the summary is left as it was
+    season["out"].write_bytes(season["out"].read_bytes() + b"\0")   # … unless it was changed since
+    done = run("collect", season["inbox"], "-o", season["out"], "--specs", season["specs"])
+    assert "未重写" not in done.stdout and zipfile.is_zipfile(season["out"])
 
 
 def test_history_lists_every_version(season):
@@ -362,6 +366,10 @@ def test_exit_codes_0_and_1(tmp_path):
     good = book_bytes(corrected_seed(), tmp_path)
     inbox = tmp_path / "in"
     inbox.mkdir()
+    done = run("collect", inbox, "-o", tmp_path / "empty" / "汇总.xlsx")         # nothing has arrived yet
+    assert done.returncode == 0 and "共 0 份" in done.stdout
+    wb = openpyxl.load_workbook(tmp_path / "empty" / "汇总.xlsx")
+    assert not [c for ws in wb for row in ws.iter_rows() for c in row if str(c.value).startswith("=SUBTOTAL")]
     (inbox / "a.xlsx").write_bytes(good)
     assert run("collect", inbox, "-o", tmp_path / "o" / "汇总.xlsx").returncode == 0
     (inbox / "b.xlsx").write_bytes(book_bytes(load_seed(), tmp_path))

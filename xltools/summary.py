@@ -240,6 +240,8 @@ def _units_sheet(w: _Writer, rows: list[dict], base: Path) -> int:
 
 
 def _totals(w, ws, cols, rows, total_row, first, last, value_of) -> None:
+    if last < first:              # no rows: a SUBTOTAL here would only refer to itself
+        return
     for i, c in enumerate(cols, start=1):
         if not c.total:
             continue
