@@ -341,6 +341,10 @@ def test_summary_is_protected_printable_and_filterable(summary):
         assert ws.protection.sheet and not ws.protection.autoFilter and not ws.protection.sort
         assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
     assert {t.displayName for t in formulas["汇总"].tables.values()} == {"Units", "Projects"}
+    ws = formulas["汇总"]
+    # rows can be sorted (their cells unlocked); headers and the totals row cannot be typed over
+    assert not ws["A4"].protection.locked and not ws["K4"].protection.locked
+    assert ws["A3"].protection.locked and ws[f"D{3 + len(EXPECTED)}"].protection.locked
     assert formulas["问题清单"].tables
 
 

@@ -102,7 +102,7 @@ def _quote_sheet(name: str) -> str:
 class _Writer:
     def __init__(self, password):
         from openpyxl import Workbook
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+        from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
         self.wb = Workbook()
         self.wb.remove(self.wb.active)
         self.password = password
@@ -115,6 +115,7 @@ class _Writer:
         self.wrap = Alignment(wrap_text=True, vertical="top")
         self.center = Alignment(horizontal="center", vertical="center", wrap_text=True)
         self.link_font = Font(color="0563C1", underline="single")
+        self.unlocked = Protection(locked=False)
 
     def sheet(self, title: str, heading: str, note: str, width_cols: int):
         ws = self.wb.create_sheet(title)
@@ -133,15 +134,21 @@ class _Writer:
                                                                  c.width)
 
     def put(self, ws, row: int, col: int, value, c: Col | None = None):
+        """A body cell. Unlocked: Excel sorts a range on a protected sheet only if none of its
+        cells is locked; headers and totals stay locked (the ledger, not this copy, is the record)."""
         cell = ws.cell(row, col, value)
         cell.border = self.box
+        cell.protection = self.unlocked
         if c is not None and c.fmt:
             cell.number_format = c.fmt
         return cell
 
-    def formula(self, ws, ref: str, formula: str, value, fmt: str | None = None):
+    def formula(self, ws, ref: str, formula: str, value, fmt: str | None = None, in_row: bool = False):
+        """A formula with its cached value; `in_row`: one of a table's rows (sorted with it)."""
         ws[ref] = formula
         ws[ref].border = self.box
+        if in_row:
+            ws[ref].protection = self.unlocked
         if fmt:
             ws[ref].number_format = fmt
         self.cached[ws.title][ref] = value
@@ -219,7 +226,7 @@ def _units_sheet(w: _Writer, rows: list[dict], base: Path) -> int:
             if c.header == "得分差":
                 a, b = values[ix["综合得分（填报）"] - 1], values[ix["综合得分（重算）"] - 1]
                 w.formula(ws, f"{diff}{r_no}", f'=IF(OR({stated}{r_no}="",{computed}{r_no}=""),"",'
-                          f'{stated}{r_no}-{computed}{r_no})', "" if a is None or b is None else a - b, c.fmt)
+                          f'{stated}{r_no}-{computed}{r_no})', "" if a is None or b is None else a - b, c.fmt, in_row=True)
                 continue
             cell = w.put(ws, r_no, i, v, c)
             if c.header == "文件":
