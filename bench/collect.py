@@ -22,6 +22,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -42,10 +43,16 @@ def _bench_check():
     return module
 
 
-def _cli(args: list[str]) -> tuple[float, subprocess.CompletedProcess]:
-    t0 = time.perf_counter()
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _cli(args: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall, CPU seconds of the command and every process it waited for: the workers too)."""
+    t0, c0 = time.perf_counter(), _cpu()
     done = subprocess.run([str(VENV_BIN / "xltools"), *args], capture_output=True, text=True, cwd=REPO)
-    return time.perf_counter() - t0, done
+    return time.perf_counter() - t0, _cpu() - c0, done
 
 
 def _inner(reader: str, files_list: str, out: str, jobs: int) -> None:
@@ -104,8 +111,9 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-collect-"))
     try:
         out = work / "cli" / "汇总.xlsx"
-        first, done1 = _cli(["collect", str(folder), "-o", str(out), "--jobs", str(args.jobs)])
-        second, done2 = _cli(["collect", str(folder), "-o", str(out), "--jobs", str(args.jobs)])
+        load = os.getloadavg()[0]
+        first, cpu1, done1 = _cli(["collect", str(folder), "-o", str(out), "--jobs", str(args.jobs)])
+        second, cpu2, done2 = _cli(["collect", str(folder), "-o", str(out), "--jobs", str(args.jobs)])
         for label, done in (("第一次", done1), ("第二次", done2)):
             tail = done.stdout.strip().splitlines()[-3:] if done.stdout else []
             print(f"{label}：退出码 {done.returncode}；{' / '.join(tail)}", flush=True)
@@ -125,6 +133,7 @@ def main(argv=None) -> int:
             (f"前 {k} 个：openpyxl 读取器（collect 内计时）", f"{base['wall']:.2f} s",
              f"折算 {len(paths)} 个 {scaled:.1f} s", ""),
             ("比值 openpyxl/xltools（前 K 个）", f"{base['wall'] / ours['wall']:.1f}×", "", ""),
+            ("CPU 秒（所有进程）：第一次 / 第二次", f"{cpu1:.2f} / {cpu2:.2f}", f"计时前负载 {load:.2f}", ""),
             ("两种读取器的发现一致", "是" if same else "否", "", "PASS" if same else "FAIL"),
         ]
         print()
