@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .errors import XltoolsError
@@ -39,6 +40,14 @@ def _spec(args):
     return resolve_spec(getattr(args, "spec", None))
 
 
+def _output(args, out, *inputs) -> None:
+    """Refuse, before any work, an output that cannot be written or is one of the inputs
+    (the spec included)."""
+    from .files import check_output
+    from .spec.load import DEFAULT_SPEC
+    check_output(out, (*inputs, getattr(args, "spec", None) or DEFAULT_SPEC))
+
+
 def _print_json(doc) -> None:
     json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
     print()
@@ -50,6 +59,7 @@ def cmd_template(args) -> int:
     from .build.workbook import build_template
     from .packaged import default_template_output
     spec = _spec(args)
+    _output(args, args.output or default_template_output())
     out = build_template(spec, args.output or default_template_output(), protect.password_from(args.password))
     print(f"已生成模板 {out}（{spec.region}{spec.year}年度，{spec.fingerprint}）")
     return 0
@@ -90,6 +100,7 @@ def _spec_command(sub) -> None:
 # --- fill ----------------------------------------------------------------------------------------
 def cmd_fill(args) -> int:
     from .api import fill
+    _output(args, args.output, args.data, args.template)
     result = fill(args.data, args.output, _spec(args), template=args.template)
     for w in result.warnings:
         print(f"提示：{w}", file=sys.stderr)
@@ -114,6 +125,7 @@ def cmd_check(args) -> int:
         raise XltoolsError("--write 只能用于单个工作簿")
     if args.write:
         refuse_data_file_for_write(args.files[0])     # before any output
+        _output(args, args.write, *args.files)
     reports = []
     for report in check_many(args.files, _spec(args)):
         reports.append(report)
@@ -142,6 +154,10 @@ def _check(sub) -> None:
 # --- score ---------------------------------------------------------------------------------------
 def cmd_score(args) -> int:
     from .api import score
+    if args.output:
+        _output(args, args.output, args.book)
+    elif args.in_place:
+        _output(args, args.book)         # the book itself: only that it can be replaced
     result = score(args.book, args.output, in_place=args.in_place, spec=_spec(args))
     for line in result.lines:
         print(line)
@@ -248,6 +264,34 @@ def main(argv=None) -> int:
     except BrokenPipeError:          # `xltools spec fields --json | head`
         sys.stderr.close()
         return 0
+    except Exception as e:           # a bug must still answer with one line and exit 2, never exit 1
+        if os.environ.get("XLTOOLS_DEBUG"):
+            raise
+        return _unexpected(args, e)
+
+
+def _unexpected(args, err: Exception) -> int:
+    """One line for a failure no check foresaw: exit 1 would read as "the report has errors"."""
+    named = [str(p) for p in (*getattr(args, "files", ()), *getattr(args, "books", ()), getattr(args, "book", None),
+                              getattr(args, "data", None), getattr(args, "output", None),
+                              getattr(args, "write", None)) if p]
+    where = f"处理 {'、'.join(dict.fromkeys(named))} 时" if named else ""
+    if isinstance(err, MemoryError):
+        why = "内存不足，未写入任何文件"
+    elif isinstance(err, OSError):      # e.g. a library's own temporary file on a full disk
+        from .files import cause
+        why = f"文件操作失败（{cause(err)}{'：' + str(err.filename) if err.filename else ''}），未写入任何文件"
+    else:
+        why = (f"出现内部错误（{type(err).__name__}），未写入任何文件；请把所用文件发给维护人员"
+               "（设置环境变量 XLTOOLS_DEBUG=1 可查看详细信息）")
+    # Objects the failure left half-done (openpyxl's writers) would print their own traceback
+    # when collected at exit: this line is the answer.
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        print(f"错误：{where}{why}", file=sys.stderr)
+    except OSError:
+        pass
+    return 2
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from .. import catalogue
 from ..errors import SpecError
+from ..files import read_regular
+from ..findings import ERROR, WARNING
 from ..packaged import default_spec
 from .layout import Layout
 from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Grade, Placed, PrintSetup, Quotes, Report, Spec,
@@ -20,6 +22,7 @@ from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Grade, Placed, Pr
 
 # The repository's specs/2022.toml in a checkout, else the copy installed in the package.
 DEFAULT_SPEC = default_spec()
+MAX_SPEC_BYTES = 10 * 2**20     # a spec is tens of kilobytes
 
 
 def _dec(value, where: str) -> Decimal:
@@ -48,10 +51,7 @@ def parse_expr(expr: str, where: str) -> list[Term]:
 
 def load_spec(path: str | Path | None = None, *, year: int | None = None, region: str | None = None) -> Spec:
     path = Path(path) if path else DEFAULT_SPEC
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise SpecError(f"无法读取规格文件 {path}：{e.strerror}") from None
+    raw = read_regular(path, MAX_SPEC_BYTES, SpecError, noun="规格文件")   # a FIFO would hang read_bytes
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -117,7 +117,7 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
             raise SpecError(f"{where}: cross.dept：未知字段 {c['dept']}")
         if c["project"] not in reports["project"].fields:
             raise SpecError(f"{where}: cross.project：未知字段 {c['project']}")
-        cross = CrossCheck(c["id"], c.get("severity", "warning"),
+        cross = CrossCheck(c["id"], _severity(c, WARNING, f"{where}: cross"),
                            tuple(dept_tab.name(column, k) for k in dept_tab.rows if k != dept_tab.total_row),
                            c["project"], c["message"])
     return Spec(where, year, region, fmt["bureau"], int(t["form_version"]), grades, qualitative, printing,
@@ -194,7 +194,7 @@ def _expand_rules(rep: Report, rd: dict, place: str):
         if c["op"] not in ("=", "<="):
             raise SpecError(f"{where}：op 只能是 = 或 <=")
         labels = (c.get("left_label", rep.fields[left].label), c.get("right_label", rep.fields[right].label))
-        check = Check(c["id"], "compare", left, c["op"], right, c["message"], c.get("severity", "error"),
+        check = Check(c["id"], "compare", left, c["op"], right, c["message"], _severity(c, ERROR, where),
                       labels=labels, unit=rep.fields[left].unit)
         rep.checks.append(check)
         rep.placed.append(Placed(row=_row_of(rep.cell(left)), col=CHECK_COLUMN, role="check", check=check,
@@ -224,6 +224,13 @@ def _expand_rules(rep: Report, rd: dict, place: str):
                                      check=check, border=False))
 
     _check_dependencies(rep, place)
+
+
+def _severity(declared: dict, default: str, where: str) -> str:
+    severity = declared.get("severity", default)
+    if severity not in catalogue.SEVERITY_LABEL:
+        raise SpecError(f"{where}：severity 只能是 {' 或 '.join(catalogue.SEVERITY_LABEL)}，实为 {severity!r}")
+    return severity
 
 
 def _column_label(label: str) -> str:
