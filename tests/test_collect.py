@@ -58,11 +58,14 @@ def pack_zip(doc: dict, tamper: bool) -> bytes:
     """A pack as `xltools pack --zip` lays it out: {年度}_{单位}_绩效自评/ with manifest.json."""
     root = "2022_临湘市水利局_绩效自评"
     outputs = {"数据.json": json.dumps(doc, ensure_ascii=False).encode("utf-8"),
-               "部门整体支出.pdf": b"%PDF-1.7\n% the printed form\n%%EOF\n"}
+               "部门整体支出.pdf": b"%PDF-1.7\n% the printed form\n%%EOF\n",
+               "项目支出_专项资金支出.pdf": b"%PDF-1.7\n% the project\n%%EOF\n"}
     manifest = {"files": [{"name": k, "bytes": len(v), "sha256": hashlib.sha256(v).hexdigest()}
                           for k, v in outputs.items()]}
-    if tamper:                                # edited after packing
+    if tamper:                                # edited after packing: one changed, one removed, one added
         outputs["部门整体支出.pdf"] = b"%PDF-1.7\n% changed afterwards\n%%EOF\n"
+        del outputs["项目支出_专项资金支出.pdf"]
+        outputs["说明.txt"] = "补充说明".encode()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, body in sorted({**outputs, "manifest.json": json.dumps(manifest).encode()}.items()):
@@ -183,7 +186,10 @@ def test_input_folder_untouched(season):
 
 def test_tampered_pack_is_an_error_finding(season):
     r = season["results"]["水利局.zip/数据.json"]
-    assert [(f["code"], f["cell"]) for f in r["findings"] if f["severity"] == "error"] == [("pack-hash", "部门整体支出.pdf")]
+    assert [(f["code"], f["severity"], f["cell"]) for f in r["findings"] if f["code"].startswith("pack-")] == [
+        ("pack-hash", "error", "部门整体支出.pdf"), ("pack-missing", "error", "项目支出_专项资金支出.pdf"),
+        ("pack-unlisted", "warning", "说明.txt")]
+    assert not [f for f in r["findings"] if f["severity"] == "error" and not f["code"].startswith("pack-")]
 
 
 def test_hostile_and_hung_and_killed_files_cost_only_themselves(season):

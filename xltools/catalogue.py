@@ -187,6 +187,13 @@ _ENTRIES = [
     Entry("text-amount", ERROR, "综述中的元金额与表中相符",
           "综述中{phrase} {quoted} 元（{wan} 万元）与{label} {cell} 的 {value} 万元不符",
           hint="核对综述中的金额与表中 {cell}", twin=INLINE),
+    # a pack (`xltools pack`) as collect receives it: its outputs against its manifest
+    Entry("pack-hash", ERROR, "报送包中的文件与清单相符",
+          "报送包中的 {name} 与清单（manifest.json）记录的 sha256 不符：打包后被改动过",
+          hint="请重新用 xltools pack 生成报送包，不要在打包后修改其中的文件"),
+    Entry("pack-missing", ERROR, "报送包中有清单列出的每个文件", "报送包中缺少清单列出的文件 {name}",
+          hint="请重新用 xltools pack 生成报送包"),
+    Entry("pack-unlisted", WARNING, "报送包中没有清单以外的文件", "报送包中的 {name} 不在清单中（打包后被加入）"),
 ]
 CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}
 

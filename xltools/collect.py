@@ -197,6 +197,7 @@ def render_totals(out: Outcome) -> str:
 
 
 def render_history(rows: list[dict], unit: str) -> str:
+    from .catalogue import severity_label
     if not rows:
         return f"台账中没有单位“{unit}”的报送记录"
     lines = [f"{unit}：共 {len(rows)} 版报送"]
@@ -208,5 +209,5 @@ def render_history(rows: list[dict], unit: str) -> str:
                      f"（错误 {r['errors']}，提示 {r['warnings']}）{score}  sha256 {r['sha256'][:12]}")
         for f in r["findings"]:
             where = f"{f['sheet']}!{f['cell']}" if f["sheet"] and f["cell"] else f["cell"] or ""
-            lines.append(f"      [{'错误' if f['severity'] == 'error' else '提示'}] {where} {f['code']} {f['message']}")
+            lines.append(f"      [{severity_label(f['severity'])}] {where} {f['code']} {f['message']}")
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .catalogue import severity_label
 from .ooxml import write_atomic
 
 SUMMARY = "汇总"
@@ -27,7 +28,6 @@ HEADER_ROW = 3                  # title in row 1, a line of counts in row 2
 FIRST = HEADER_ROW + 1
 MONEY = "#,##0.00"
 STATUS = {"ok": "通过", "errors": "有错误", "refused": "无法使用"}
-SEVERITY = {"error": "错误", "warning": "提示"}
 
 
 @dataclass(frozen=True)
@@ -317,7 +317,7 @@ def _findings_sheet(w: _Writer, rows, findings, base: Path) -> int:
         for f in items:
             r_no += 1
             values = [r["unit"] or "（未能识别）", r["year"], r["file_name"], _location(f), f["code"],
-                      "无法使用" if r["status"] == "refused" else SEVERITY.get(f["severity"], f["severity"]),
+                      "无法使用" if r["status"] == "refused" else severity_label(f["severity"]),
                       f["message"], _number_or_text(f.get("expected")), _number_or_text(f.get("actual")),
                       _dec(f.get("difference")), f.get("hint") or None]
             for i, (c, v) in enumerate(zip(cols, values), start=1):
