@@ -22,6 +22,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -42,10 +43,17 @@ def _bench_check():
     return module
 
 
-def _cli(args: list[str]) -> tuple[float, subprocess.CompletedProcess]:
-    t0 = time.perf_counter()
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _cli(args: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall, CPU seconds of the command itself: its workers are the forkserver's children, which
+    it does not wait for, so they are not counted here; the in-process runs below count them)."""
+    t0, c0 = time.perf_counter(), _cpu()
     done = subprocess.run([str(VENV_BIN / "xltools"), *args], capture_output=True, text=True, cwd=REPO)
-    return time.perf_counter() - t0, done
+    return time.perf_counter() - t0, _cpu() - c0, done
 
 
 def _inner(reader: str, files_list: str, out: str, jobs: int) -> None:
@@ -61,7 +69,9 @@ def _inner(reader: str, files_list: str, out: str, jobs: int) -> None:
     t0 = time.perf_counter()
     outcome = collect(paths, out, jobs=jobs, timeout=600, progress=False)
     wall = time.perf_counter() - t0
-    print(json.dumps({"wall": wall, "n": len(outcome.results), "ok": sum(r["ok"] for r in outcome.results),
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime    # forked workers, reaped: counted
+    print(json.dumps({"wall": wall, "cpu": cpu, "n": len(outcome.results), "ok": sum(r["ok"] for r in outcome.results),
                       "refused": sum(bool(r.get("refused")) for r in outcome.results),
                       "findings": sorted((Path(r["file"]).name, f["code"], f["cell"]) for r in outcome.results
                                          for f in r["findings"])}))
@@ -104,8 +114,9 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-collect-"))
     try:
         out = work / "cli" / "汇总.xlsx"
-        first, done1 = _cli(["collect", str(folder), "-o", str(out), "--jobs", str(args.jobs)])
-        second, done2 = _cli(["collect", str(folder), "-o", str(out), "--jobs", str(args.jobs)])
+        load = os.getloadavg()[0]
+        first, cpu1, done1 = _cli(["collect", str(folder), "-o", str(out), "--jobs", str(args.jobs)])
+        second, cpu2, done2 = _cli(["collect", str(folder), "-o", str(out), "--jobs", str(args.jobs)])
         for label, done in (("第一次", done1), ("第二次", done2)):
             tail = done.stdout.strip().splitlines()[-3:] if done.stdout else []
             print(f"{label}：退出码 {done.returncode}；{' / '.join(tail)}", flush=True)
@@ -125,6 +136,9 @@ def main(argv=None) -> int:
             (f"前 {k} 个：openpyxl 读取器（collect 内计时）", f"{base['wall']:.2f} s",
              f"折算 {len(paths)} 个 {scaled:.1f} s", ""),
             ("比值 openpyxl/xltools（前 K 个）", f"{base['wall'] / ours['wall']:.1f}×", "", ""),
+            (f"前 {k} 个：CPU 秒（含工作进程）xltools / openpyxl", f"{ours['cpu']:.2f} / {base['cpu']:.2f}",
+             f"比值 {base['cpu'] / ours['cpu']:.1f}×", ""),
+            ("主进程 CPU 秒（不含工作进程）：第一次 / 第二次", f"{cpu1:.2f} / {cpu2:.2f}", f"计时前负载 {load:.2f}", ""),
             ("两种读取器的发现一致", "是" if same else "否", "", "PASS" if same else "FAIL"),
         ]
         print()

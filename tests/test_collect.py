@@ -58,11 +58,14 @@ def pack_zip(doc: dict, tamper: bool) -> bytes:
     """A pack as `xltools pack --zip` lays it out: {年度}_{单位}_绩效自评/ with manifest.json."""
     root = "2022_临湘市水利局_绩效自评"
     outputs = {"数据.json": json.dumps(doc, ensure_ascii=False).encode("utf-8"),
-               "部门整体支出.pdf": b"%PDF-1.7\n% the printed form\n%%EOF\n"}
+               "部门整体支出.pdf": b"%PDF-1.7\n% the printed form\n%%EOF\n",
+               "项目支出_专项资金支出.pdf": b"%PDF-1.7\n% the project\n%%EOF\n"}
     manifest = {"files": [{"name": k, "bytes": len(v), "sha256": hashlib.sha256(v).hexdigest()}
                           for k, v in outputs.items()]}
-    if tamper:                                # edited after packing
+    if tamper:                                # edited after packing: one changed, one removed, one added
         outputs["部门整体支出.pdf"] = b"%PDF-1.7\n% changed afterwards\n%%EOF\n"
+        del outputs["项目支出_专项资金支出.pdf"]
+        outputs["说明.txt"] = "补充说明".encode()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, body in sorted({**outputs, "manifest.json": json.dumps(manifest).encode()}.items()):
@@ -183,7 +186,10 @@ def test_input_folder_untouched(season):
 
 def test_tampered_pack_is_an_error_finding(season):
     r = season["results"]["水利局.zip/数据.json"]
-    assert [(f["code"], f["cell"]) for f in r["findings"] if f["severity"] == "error"] == [("pack-hash", "部门整体支出.pdf")]
+    assert [(f["code"], f["severity"], f["cell"]) for f in r["findings"] if f["code"].startswith("pack-")] == [
+        ("pack-hash", "error", "部门整体支出.pdf"), ("pack-missing", "error", "项目支出_专项资金支出.pdf"),
+        ("pack-unlisted", "warning", "说明.txt")]
+    assert not [f for f in r["findings"] if f["severity"] == "error" and not f["code"].startswith("pack-")]
 
 
 def test_hostile_and_hung_and_killed_files_cost_only_themselves(season):
@@ -218,6 +224,10 @@ def test_second_run_skips_everything(season):
     assert all(r["skipped"] for r in again.values())
     assert again["教育局.xlsx"]["findings"] == season["results"]["教育局.xlsx"]["findings"]
     assert season["out"].with_suffix(".db").stat().st_size == before
+    assert "与上次相同，未重写" in done.stderr                      # nothing new: the summary is left as it was
+    season["out"].write_bytes(season["out"].read_bytes() + b"\0")   # … unless it was changed since
+    done = run("collect", season["inbox"], "-o", season["out"], "--specs", season["specs"])
+    assert "未重写" not in done.stdout and zipfile.is_zipfile(season["out"])
 
 
 def test_history_lists_every_version(season):
@@ -337,6 +347,10 @@ def test_summary_is_protected_printable_and_filterable(summary):
         assert ws.protection.sheet and not ws.protection.autoFilter and not ws.protection.sort
         assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
     assert {t.displayName for t in formulas["汇总"].tables.values()} == {"Units", "Projects"}
+    ws = formulas["汇总"]
+    # rows can be sorted (their cells unlocked); headers and the totals row cannot be typed over
+    assert not ws["A4"].protection.locked and not ws["K4"].protection.locked
+    assert ws["A3"].protection.locked and ws[f"D{3 + len(EXPECTED)}"].protection.locked
     assert formulas["问题清单"].tables
 
 
@@ -362,6 +376,10 @@ def test_exit_codes_0_and_1(tmp_path):
     good = book_bytes(corrected_seed(), tmp_path)
     inbox = tmp_path / "in"
     inbox.mkdir()
+    done = run("collect", inbox, "-o", tmp_path / "empty" / "汇总.xlsx")         # nothing has arrived yet
+    assert done.returncode == 0 and "共 0 份" in done.stdout
+    wb = openpyxl.load_workbook(tmp_path / "empty" / "汇总.xlsx")
+    assert not [c for ws in wb for row in ws.iter_rows() for c in row if str(c.value).startswith("=SUBTOTAL")]
     (inbox / "a.xlsx").write_bytes(good)
     assert run("collect", inbox, "-o", tmp_path / "o" / "汇总.xlsx").returncode == 0
     (inbox / "b.xlsx").write_bytes(book_bytes(load_seed(), tmp_path))

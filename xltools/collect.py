@@ -10,6 +10,8 @@ Exit code: 2 if any submission could not be used, else 1 if any had errors, else
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 import time
@@ -28,6 +30,7 @@ class Outcome:
     temp_skipped: int = 0
     other_skipped: int = 0
     summary: Path | None = None
+    summary_unchanged: bool = False   # nothing new since it was written: not rewritten
     db_url: str = ""
 
     @property
@@ -141,11 +144,31 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
             out.results.append(res)
         latest = ledger.latest()
         grade_labels = [g.label for g in load_spec(registry.infos[0].path).grades] if registry.infos else []
-        out.summary = write_summary(output, latest, ledger.findings_of(r["id"] for r in latest), roster=roster_rows,
-                                    grade_labels=grade_labels, password=password_from(None))
+        password = password_from(None)
+        state = _summary_state(latest, roster_rows, grade_labels, password)
+        where = str(output.resolve())
+        recorded_state = ledger.summary_state(where)
+        if recorded_state and recorded_state[0] == state and output.is_file() \
+                and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
+            out.summary, out.summary_unchanged = output, True      # built from exactly this: left as it is
+        else:
+            out.summary = write_summary(output, latest, ledger.findings_of(r["id"] for r in latest),
+                                        roster=roster_rows, grade_labels=grade_labels, password=password)
+            ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
         return out
     finally:
         ledger.close()
+
+
+def _summary_state(latest: list[dict], roster, grade_labels, password) -> str:
+    """What a summary is built from: the latest submissions, the roster, the grades, the code."""
+    from . import __version__
+    from .summary import __file__ as summary_source
+    h = hashlib.sha256()
+    h.update(json.dumps([[r["id"], r["sha256"], r["version"]] for r in latest]).encode())
+    h.update(json.dumps([roster, list(grade_labels), bool(password), __version__], ensure_ascii=False).encode())
+    h.update(Path(summary_source).read_bytes())    # a new summary layout rebuilds it
+    return h.hexdigest()
 
 
 def render_line(res: dict) -> str:
@@ -169,10 +192,12 @@ def render_totals(out: Outcome) -> str:
         parts.append(f"跳过临时文件 {out.temp_skipped} 个")
     if out.other_skipped:
         parts.append(f"忽略其他文件 {out.other_skipped} 个")
-    return "；".join(parts) + f"。\n汇总表：{out.summary}\n台账：{out.db_url}"
+    same = "（与上次相同，未重写）" if out.summary_unchanged else ""
+    return "；".join(parts) + f"。\n汇总表：{out.summary}{same}\n台账：{out.db_url}"
 
 
 def render_history(rows: list[dict], unit: str) -> str:
+    from .catalogue import severity_label
     if not rows:
         return f"台账中没有单位“{unit}”的报送记录"
     lines = [f"{unit}：共 {len(rows)} 版报送"]
@@ -184,5 +209,5 @@ def render_history(rows: list[dict], unit: str) -> str:
                      f"（错误 {r['errors']}，提示 {r['warnings']}）{score}  sha256 {r['sha256'][:12]}")
         for f in r["findings"]:
             where = f"{f['sheet']}!{f['cell']}" if f["sheet"] and f["cell"] else f["cell"] or ""
-            lines.append(f"      [{'错误' if f['severity'] == 'error' else '提示'}] {where} {f['code']} {f['message']}")
+            lines.append(f"      [{severity_label(f['severity'])}] {where} {f['code']} {f['message']}")
     return "\n".join(lines)

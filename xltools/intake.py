@@ -110,7 +110,10 @@ def collect_inputs(paths, exclude=()) -> Intake:
     """Every submission under `paths`, in a stable order. A path that does not exist is a
     usage error (raised before anything runs); everything else becomes a submission."""
     out = Intake()
-    excluded = {os.path.realpath(p) for p in exclude}
+    excluded: dict[str, set[str]] = {}          # file name -> resolved paths not to read (our outputs)
+    for p in exclude:
+        real = os.path.realpath(p)
+        excluded.setdefault(os.path.basename(real), set()).add(real)
     for p in paths:
         path = Path(p)
         if not path.exists():
@@ -122,7 +125,7 @@ def collect_inputs(paths, exclude=()) -> Intake:
     return out
 
 
-def _walk(root: Path, out: Intake, excluded: set) -> None:
+def _walk(root: Path, out: Intake, excluded: dict) -> None:
     if _is_pack_dir(root):
         out.submissions.append(_pack_dir(root))
         return
@@ -137,9 +140,10 @@ def _walk(root: Path, out: Intake, excluded: set) -> None:
             _file(here / name, out, excluded)
 
 
-def _file(path: Path, out: Intake, excluded: set) -> None:
+def _file(path: Path, out: Intake, excluded: dict) -> None:
     name, suffix = path.name, path.suffix.lower()
-    if os.path.realpath(path) in excluded:
+    # Only a file named like the summary or its ledger can be one of them: resolve just those.
+    if name in excluded and os.path.realpath(path) in excluded[name]:
         return
     if is_temp(name):
         out.temp_skipped += 1
@@ -149,21 +153,23 @@ def _file(path: Path, out: Intake, excluded: set) -> None:
         return
     label = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            out.submissions.append(_refused(label, name, "too-large", f"文件 {label} 过大（{size // 2**20} MB），"
-                                            "不是报表，已拒绝读取", received=_mtime(path)))
-            return
-        data = path.read_bytes()
+        with open(path, "rb") as fh:        # one open and one fstat: thousands of files per run
+            st = os.fstat(fh.fileno())
+            received = datetime.fromtimestamp(st.st_mtime, timezone.utc).isoformat(timespec="seconds")
+            if st.st_size > MAX_FILE_BYTES:
+                out.submissions.append(_refused(label, name, "too-large", f"文件 {label} 过大（{st.st_size // 2**20} MB），"
+                                                "不是报表，已拒绝读取", received=received))
+                return
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         out.submissions.append(_refused(label, name, "unreadable-file", f"文件 {label} 无法打开：{err.strerror}"))
         return
-    received = _mtime(path)
+    link = os.path.abspath(label)
     if suffix in ZIP_SUFFIXES:
-        _zip(label, data, received, out, depth=0, link=str(path.resolve()))
+        _zip(label, data, received, out, depth=0, link=link)
         return
     out.submissions.append(Submission(label, name, "data" if suffix in DATA_SUFFIXES else "workbook", data,
-                                      _sha(data), len(data), received, str(path.resolve()), suffix))
+                                      _sha(data), len(data), received, link, suffix))
 
 
 def _refused(label, name, code, message, data=b"", received="") -> Submission:

@@ -76,10 +76,20 @@ def _finding_columns():
     ]
 
 
+def _summary_state_columns():
+    return [
+        Column("path", String(1024), primary_key=True),   # the summary workbook, resolved
+        Column("state", String(64), nullable=False),      # hash of what it was built from
+        Column("sha256", String(64), nullable=False),     # of the file as written
+        Column("written_at", String(32), nullable=False),
+    ]
+
+
 # The current schema (what the code reads and writes): migration 1's tables plus later columns.
 submissions = Table("submissions", metadata, *_submission_columns(), Column("link", Text))
 findings = Table("findings", metadata, *_finding_columns())
 Index("ix_findings_code", findings.c.code)
+summaries = Table("summaries", metadata, *_summary_state_columns())
 
 
 def _m1_tables(conn) -> None:
@@ -98,7 +108,12 @@ def _m3_code_index(conn) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_findings_code ON findings (code)"))
 
 
-MIGRATIONS = [_m1_tables, _m2_link, _m3_code_index]
+def _m4_summaries(conn) -> None:
+    # What each summary workbook was last written from, so a run with nothing new leaves it be.
+    Table("summaries", MetaData(), *_summary_state_columns()).create(conn)
+
+
+MIGRATIONS = [_m1_tables, _m2_link, _m3_code_index, _m4_summaries]
 
 
 def default_url(summary_path) -> str:
@@ -225,6 +240,17 @@ class Ledger:
                 for f in conn.execute(q):
                     out.setdefault(f.submission_id, []).append(dict(f._mapping))
         return out
+
+    def summary_state(self, path: str) -> tuple[str, str] | None:
+        """(state, sha256) recorded when the summary at `path` was last written."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(summaries.c.state, summaries.c.sha256).where(summaries.c.path == path)).first()
+        return tuple(row) if row else None
+
+    def save_summary_state(self, path: str, state: str, sha256: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(summaries.delete().where(summaries.c.path == path))
+            conn.execute(summaries.insert().values(path=path, state=state, sha256=sha256, written_at=_now()))
 
     def history(self, unit: str) -> list[dict]:
         """Every version of a unit (all years), oldest first, each with its findings."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .catalogue import RESULT_COLUMNS, SEVERITY_LABEL
+from .catalogue import RESULT_COLUMNS, severity_label
 from .ooxml import write_atomic
 
 SUMMARY = "汇总"
@@ -27,7 +28,6 @@ HEADER_ROW = 3                  # title in row 1, a line of counts in row 2
 FIRST = HEADER_ROW + 1
 MONEY = "#,##0.00"
 STATUS = {"ok": "通过", "errors": "有错误", "refused": "无法使用"}
-SEVERITY = SEVERITY_LABEL          # the catalogue's words for error / warning
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def _quote_sheet(name: str) -> str:
 class _Writer:
     def __init__(self, password):
         from openpyxl import Workbook
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+        from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
         self.wb = Workbook()
         self.wb.remove(self.wb.active)
         self.password = password
@@ -116,6 +116,8 @@ class _Writer:
         self.wrap = Alignment(wrap_text=True, vertical="top")
         self.center = Alignment(horizontal="center", vertical="center", wrap_text=True)
         self.link_font = Font(color="0563C1", underline="single")
+        self.unlocked = Protection(locked=False)
+        self.styles: dict = {}            # number format -> the style array of a body cell
 
     def sheet(self, title: str, heading: str, note: str, width_cols: int):
         ws = self.wb.create_sheet(title)
@@ -134,15 +136,26 @@ class _Writer:
                                                                  c.width)
 
     def put(self, ws, row: int, col: int, value, c: Col | None = None):
+        """A body cell. Unlocked: Excel sorts a range on a protected sheet only if none of its
+        cells is locked; headers and totals stay locked (the ledger, not this copy, is the record)."""
         cell = ws.cell(row, col, value)
-        cell.border = self.box
-        if c is not None and c.fmt:
-            cell.number_format = c.fmt
+        fmt = c.fmt if c is not None else None
+        style = self.styles.get(fmt)
+        if style is None:
+            cell.border, cell.protection = self.box, self.unlocked
+            if fmt:
+                cell.number_format = fmt
+            self.styles[fmt] = copy(cell._style)
+        else:      # openpyxl looks each style part up by hash on every assignment: 40% of the write
+            cell._style = copy(style)
         return cell
 
-    def formula(self, ws, ref: str, formula: str, value, fmt: str | None = None):
+    def formula(self, ws, ref: str, formula: str, value, fmt: str | None = None, in_row: bool = False):
+        """A formula with its cached value; `in_row`: one of a table's rows (sorted with it)."""
         ws[ref] = formula
         ws[ref].border = self.box
+        if in_row:
+            ws[ref].protection = self.unlocked
         if fmt:
             ws[ref].number_format = fmt
         self.cached[ws.title][ref] = value
@@ -220,7 +233,7 @@ def _units_sheet(w: _Writer, rows: list[dict], base: Path) -> int:
             if c.header == "得分差":
                 a, b = values[ix["综合得分（填报）"] - 1], values[ix["综合得分（重算）"] - 1]
                 w.formula(ws, f"{diff}{r_no}", f'=IF(OR({stated}{r_no}="",{computed}{r_no}=""),"",'
-                          f'{stated}{r_no}-{computed}{r_no})', "" if a is None or b is None else a - b, c.fmt)
+                          f'{stated}{r_no}-{computed}{r_no})', "" if a is None or b is None else a - b, c.fmt, in_row=True)
                 continue
             cell = w.put(ws, r_no, i, v, c)
             if c.header == "文件":
@@ -241,6 +254,8 @@ def _units_sheet(w: _Writer, rows: list[dict], base: Path) -> int:
 
 
 def _totals(w, ws, cols, rows, total_row, first, last, value_of) -> None:
+    if last < first:              # no rows: a SUBTOTAL here would only refer to itself
+        return
     for i, c in enumerate(cols, start=1):
         if not c.total:
             continue
@@ -302,7 +317,7 @@ def _findings_sheet(w: _Writer, rows, findings, base: Path) -> int:
         for f in items:
             r_no += 1
             values = [r["unit"] or "（未能识别）", r["year"], r["file_name"], _location(f), f["code"],
-                      "无法使用" if r["status"] == "refused" else SEVERITY.get(f["severity"], f["severity"]),
+                      "无法使用" if r["status"] == "refused" else severity_label(f["severity"]),
                       f["message"], _number_or_text(f.get("expected")), _number_or_text(f.get("actual")),
                       _dec(f.get("difference")), f.get("hint") or None]
             for i, (c, v) in enumerate(zip(cols, values), start=1):
