@@ -77,6 +77,7 @@ class SheetXml:
         self.xml = xml
         self.edits: dict[tuple[int, int], tuple[str, object]] = {}
         self.heights: dict[int, float] = {}
+        self.hidden: dict[int, bool] = {}
 
     def set(self, ref: str, value) -> None:
         self.edits[split_a1(ref)] = ("value", value)
@@ -87,8 +88,11 @@ class SheetXml:
     def row_height(self, row: int, points: float) -> None:
         self.heights[row] = points
 
+    def row_hidden(self, row: int, hidden: bool) -> None:
+        self.hidden[row] = hidden
+
     def render(self) -> str:
-        if not self.edits and not self.heights:
+        if not self.edits and not self.heights and not self.hidden:
             return self.xml
         start = self.xml.index("<sheetData")
         end = self.xml.index("</sheetData>") if "</sheetData>" in self.xml else None
@@ -106,7 +110,7 @@ class SheetXml:
             attrs = dict(_ATTR.findall(m.group(1)))
             r = int(attrs["r"])
             rows_out.append((r, self._row(r, attrs, m.group(2) or "", pending.pop(r, {}))))
-        for r in sorted(set(pending) | (set(self.heights) - {r for r, _ in rows_out})):
+        for r in sorted(set(pending) | ((set(self.heights) | set(self.hidden)) - {r for r, _ in rows_out})):
             rows_out.append((r, self._row(r, {"r": str(r)}, "", pending.pop(r, {}))))
         rows_out.sort(key=lambda t: t[0])
         return head + "".join(x for _, x in rows_out) + tail
@@ -129,6 +133,10 @@ class SheetXml:
         cells.sort(key=lambda t: t[0])
         if r in self.heights:
             attrs = dict(attrs, ht=f"{self.heights[r]:.1f}", customHeight="1")
+        if r in self.hidden:
+            attrs = {k: v for k, v in attrs.items() if k != "hidden"}
+            if self.hidden[r]:
+                attrs["hidden"] = "1"
         attr_text = "".join(f' {k}="{v}"' for k, v in attrs.items() if k != "spans")
         body = "".join(x for _, x in cells)
         return f"<row{attr_text}>{body}</row>" if body else f"<row{attr_text}/>"

@@ -15,9 +15,9 @@ from .build.names import FINGERPRINT_NAME, REPORT_MARK
 from .data import Filled, Instance
 from .errors import BookError
 from .findings import ERROR, WARNING, Finding
-from .formulas import cross_cell, excel_cross, report_formulas
-from .a1 import a1
-from .spec.model import CHECK_COLUMN, Report, Spec
+from .formulas import cross_cell, excel_cross, report_formulas, value_join
+from .a1 import a1, column_letters
+from .spec.model import CHECK_COLUMN, JOIN_COLUMN, Report, Spec
 from .values import coerce, is_blank
 from .xlsx import ExcelError, open_book
 
@@ -149,8 +149,34 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}，请改填数字", actual=str(raw)))
         if c.error:
             findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
+    if rep.runs:
+        _read_runs(ws, rep, dict(zip(names, refs)), values)
     cells = _expected(spec, rep.id)[2]
     return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
+
+
+_RUN_CELLS: dict[tuple, list[str]] = {}
+_JOIN_LETTERS = column_letters(JOIN_COLUMN)
+
+
+def _read_runs(ws, rep: Report, where: dict[str, str], values: dict) -> None:
+    """A long text is the rows of its run joined by line breaks, read from the rows themselves
+    (the join cell's cached value may be stale). The run starts on the row of the join cell the
+    field's name points at. A name pointing anywhere else is a single text cell: read as is."""
+    for name, run in rep.runs.items():
+        ref = where.get(name)
+        if ref is None:
+            continue
+        col, row = ref.rstrip("0123456789"), int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        if col != _JOIN_LETTERS:
+            continue
+        key = (rep.id, name, row)
+        cells = _RUN_CELLS.get(key)
+        if cells is None:
+            cells = _RUN_CELLS[key] = [a1(r, run.col) for r in range(row, row + run.rows)]
+        text = value_join(v if type(v) is str else str(v) for v in ws.values(cells)
+                          if v is not None and not isinstance(v, ExcelError))
+        values[name] = text if text and not text.isspace() else None
 
 
 def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:
