@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from .catalogue import RESULT_COLUMNS, severity_label
 from .findings import ERROR, Report
 
 RESULT_SHEET = "校验结果"
@@ -26,11 +27,11 @@ def write_annotated(src, out, report: Report) -> Path:
     if RESULT_SHEET in wb.sheetnames:
         del wb[RESULT_SHEET]
     ws = wb.create_sheet(RESULT_SHEET, 0)
-    ws.append(["级别", "代码", "工作表", "单元格", "说明", "应为", "实为", "建议"])
+    ws.append(list(RESULT_COLUMNS))
     for c in ws[1]:
         c.font = Font(bold=True)
     for f in report.findings:
-        ws.append(["错误" if f.severity == ERROR else "提示", f.code, f.sheet, f.cell, f.message,
+        ws.append([severity_label(f.severity), f.code, f.sheet, f.cell, f.message,
                    None if f.expected is None else str(f.expected), None if f.actual is None else str(f.actual),
                    f.hint])
         row = ws.max_row

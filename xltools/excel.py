@@ -16,6 +16,7 @@ from pathlib import Path
 
 import xlwings as xw
 
+from .catalogue import RESULT_COLUMNS, severity_label
 from .check import check_file
 from .findings import ERROR
 from .scoring import score_indicator
@@ -58,9 +59,9 @@ def _saved_copy(book) -> Path:
 
 def findings_rows(report) -> list[list]:
     """The 校验结果 table: a header and one row per finding (plain values)."""
-    rows = [["级别", "代码", "工作表", "单元格", "说明", "建议"]]
+    rows = [[c for c in RESULT_COLUMNS if c not in ("应为", "实为")]]
     for f in report.findings:
-        rows.append(["错误" if f.severity == ERROR else "提示", f.code, f.sheet, f.cell, f.message, f.hint])
+        rows.append([severity_label(f.severity), f.code, f.sheet, f.cell, f.message, f.hint])
     return rows
 
 
