@@ -52,6 +52,8 @@ demo: setup
 	$(BIN)/xltools check examples/linxiang_2022.json; test $$? -le 1
 	$(BIN)/xltools check out/linxiang_2022.xlsx --write out/linxiang_2022_checked.xlsx; test $$? -le 1
 	$(BIN)/xltools score out/linxiang_2022.xlsx -o out/linxiang_2022_scored.xlsx
+	@# pack refuses a report with errors; --force packs it with 未通过校验 on every PDF page (exit 1).
+	$(BIN)/xltools pack out/linxiang_2022.xlsx -o out --force; test $$? -le 1
 
 bench: setup
 	$(BIN)/python bench/check.py
