@@ -14,6 +14,7 @@ ticked pair of boxes, long text laid out over rows that show it whole.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from xml.sax.saxutils import escape, unescape
 
 from . import formulas, patch
@@ -31,6 +32,7 @@ _EXT_CF = re.compile(r'<ext\b[^>]*?uri="\{78C0D931-6437-407d-A8EE-F0AAD7539E65\}
 _FIRST_RIGHT = 9   # column I: the first column right of the printed form
 
 
+@lru_cache(maxsize=64)
 def _col_number(letters: str) -> int:
     n = 0
     for ch in letters:

@@ -283,7 +283,8 @@ def write_zip(folder: Path, names: list[str], target: Path, prefix: str) -> None
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
         for n in sorted(names):
             info = zipfile.ZipInfo(f"{prefix}/{n}", ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            # PDFs and workbooks are compressed already: deflating them again costs time, saves little
+            info.compress_type = zipfile.ZIP_STORED if n.endswith((".pdf", ".xlsx")) else zipfile.ZIP_DEFLATED
             info.external_attr = (0o100644 << 16)
             info.create_system = 3
             info.flag_bits |= 0x800          # the names are UTF-8

@@ -26,6 +26,7 @@ from .a1 import a1, split_a1
 _CELL = re.compile(r'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
 _ROW = re.compile(r'<row\b([^>]*?)(?:/>|>(.*?)</row>)', re.S)
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
+_ROW_NUMBER = re.compile(r'\br="(\d+)"')
 _EPOCH = date(1899, 12, 30)
 # Control characters XML 1.0 cannot carry (Word's \x0b line break pasted into a cell, say).
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -107,8 +108,11 @@ class SheetXml:
             pending.setdefault(r, {})[c] = edit
         rows_out = []
         for m in _ROW.finditer(body):
+            r = int(_ROW_NUMBER.search(m.group(1)).group(1))
+            if r not in pending and r not in self.heights and r not in self.hidden:
+                rows_out.append((r, m.group(0)))     # untouched: as stored (most rows of a sheet)
+                continue
             attrs = dict(_ATTR.findall(m.group(1)))
-            r = int(attrs["r"])
             rows_out.append((r, self._row(r, attrs, m.group(2) or "", pending.pop(r, {}))))
         for r in sorted(set(pending) | ((set(self.heights) | set(self.hidden)) - {r for r, _ in rows_out})):
             rows_out.append((r, self._row(r, {"r": str(r)}, "", pending.pop(r, {}))))
