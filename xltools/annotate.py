@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from .catalogue import RESULT_COLUMNS, severity_label
+from .catalogue import result_header, result_row
 from .findings import ERROR, Report
 
 RESULT_SHEET = "校验结果"
@@ -27,13 +27,11 @@ def write_annotated(src, out, report: Report) -> Path:
     if RESULT_SHEET in wb.sheetnames:
         del wb[RESULT_SHEET]
     ws = wb.create_sheet(RESULT_SHEET, 0)
-    ws.append(list(RESULT_COLUMNS))
+    ws.append(result_header())
     for c in ws[1]:
         c.font = Font(bold=True)
     for f in report.findings:
-        ws.append([severity_label(f.severity), f.code, f.sheet, f.cell, f.message,
-                   None if f.expected is None else str(f.expected), None if f.actual is None else str(f.actual),
-                   f.hint])
+        ws.append(result_row(f))
         row = ws.max_row
         if f.cell and f.sheet in wb.sheetnames:
             link = ws.cell(row, 4)

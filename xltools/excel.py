@@ -16,7 +16,7 @@ from pathlib import Path
 
 import xlwings as xw
 
-from .catalogue import RESULT_COLUMNS, severity_label
+from .catalogue import result_header, result_row
 from .check import check_file
 from .findings import ERROR
 from .scoring import score_indicator
@@ -59,9 +59,9 @@ def _saved_copy(book) -> Path:
 
 def findings_rows(report) -> list[list]:
     """The 校验结果 table: a header and one row per finding (plain values)."""
-    rows = [[c for c in RESULT_COLUMNS if c not in ("应为", "实为")]]
+    rows = [result_header(values=False)]
     for f in report.findings:
-        rows.append([severity_label(f.severity), f.code, f.sheet, f.cell, f.message, f.hint])
+        rows.append(result_row(f, values=False))
     return rows
 
 
