@@ -346,7 +346,8 @@ class Book:
             else:       # the same stored bytes in every workbook of one template: parsed once
                 stored = self._stored(styles)
                 parse = lambda: self._parse(styles, _parse_styles)    # noqa: E731
-                self._styles = parse() if stored is None else _memo(("styles", styles, stored), parse)
+                self._styles = parse() if stored is None else _memo(("styles", styles, stored), parse,
+                                                                       lambda r: len(stored[1]) + 100 * len(r[0]))
         return self._styles
 
     def _date_styles(self) -> frozenset[int]:
