@@ -58,6 +58,8 @@ demo: setup
 	@# collect: a folder of submissions as they arrive (good, resubmitted, erroneous, damaged), exit 2 expected.
 	$(BIN)/python examples/make_collect_demo.py out/收件
 	$(BIN)/xltools collect out/收件 -o out/汇总.xlsx; test $$? -eq 2
+	@# pack refuses a report with errors; --force packs it with 未通过校验 on every PDF page (exit 1).
+	$(BIN)/xltools pack out/linxiang_2022.xlsx -o out --force; test $$? -le 1
 
 bench: setup
 	$(BIN)/python bench/check.py

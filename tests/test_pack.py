@@ -130,10 +130,11 @@ def test_values_only_workbook_has_no_formula_and_the_same_values(packed, seed_bo
 
 
 def test_zip_is_reproducible(soffice, seed_book, tmp_path):
-    # Two runs of the command, as a user packs the same workbook twice.
+    # Two runs of the command, as a user packs the same workbook twice; PDF/A-2b, whose colour
+    # profile LibreOffice stamps with the clock.
     made = []
     for run in ("a", "b"):
-        done = run_cli("pack", seed_book, "-o", tmp_path / run, "--force", "--zip")
+        done = run_cli("pack", seed_book, "-o", tmp_path / run, "--force", "--zip", "--pdfa")
         assert done.returncode == 1, done.stderr     # packed, with the seed's real errors
         [out] = (tmp_path / run).iterdir()
         assert out.name == "2022_临湘市民政局_绩效自评.zip"
@@ -145,6 +146,14 @@ def test_zip_is_reproducible(soffice, seed_book, tmp_path):
         assert all(i.flag_bits & 0x800 and i.date_time == packer.ZIP_TIME for i in infos)
         assert all(i.filename.startswith(out.stem + "/") for i in infos)
         assert z.testzip() is None
+        for info in infos:
+            if info.filename.endswith(".pdf"):
+                pdf = z.read(info)
+                assert b"<pdfaid:part>2</pdfaid:part>" in pdf and b"<pdfaid:conformance>B" in pdf
+                # the times and the profile were edited in place: every cross-reference still lands
+                xref = pdf[int(re.findall(rb"startxref\s+(\d+)", pdf)[-1]):]
+                offsets = [int(o) for o in re.findall(rb"(\d{10}) \d{5} n", xref)]
+                assert offsets and all(re.match(rb"\d+ 0 obj", pdf[o:o + 16]) for o in offsets), info.filename
 
 
 def test_a_damaged_workbook_in_a_batch_is_reported_and_the_others_packed(soffice, seed_book, spec, tmp_path):

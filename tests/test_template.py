@@ -32,6 +32,7 @@ from xltools.build.workbook import template_bytes
 from xltools.formulas import cross_cell
 from xltools.ooxml import sheet_parts
 from xltools.spec import load_spec
+from xltools.spec.layout import ROW_CHARS
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "templates" / "self_eval.xlsx"
@@ -183,7 +184,8 @@ def test_password_appears_nowhere_in_the_file(locked, tmp_path):
 def test_inputs_unlocked_and_shaded_everything_else_locked(book, spec):
     for rep in spec.reports.values():
         ws = book[rep.sheet]
-        inputs = {f.cell for f in rep.inputs}
+        inputs = {f.cell for f in rep.inputs if f.name not in rep.runs}
+        inputs |= {f"{get_column_letter(run.col)}{r}" for run in rep.runs.values() for r in run.row_numbers}
         # MergedCell: openpyxl's stand-in for the covered part of a merged range, absent from the file
         unlocked = {c.coordinate for row in ws.iter_rows() for c in row
                     if not isinstance(c, MergedCell) and not c.protection.locked}
@@ -194,8 +196,11 @@ def test_inputs_unlocked_and_shaded_everything_else_locked(book, spec):
         assert kind == "solid" and colour[-6:] not in ("FFFFFF", "000000")
         for f in rep.computed:
             assert ws[f.cell].protection.locked and ws[f.cell].fill.fgColor.rgb != colour, f.name
+        for name in rep.runs:   # the join cell: locked, its formula and value hidden
+            join = ws[rep.cell(name)]
+            assert join.protection.locked and join.protection.hidden and join.number_format == ";;;", name
         for p in rep.placed:
-            if p.role not in ("input", "computed", "box"):
+            if p.role not in ("input", "computed", "box", "text"):
                 cell = ws.cell(p.row, p.col)
                 assert cell.protection.locked, (p.role, cell.coordinate)
                 assert not (cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb == colour), cell.coordinate
@@ -217,9 +222,14 @@ def validations(ws) -> dict[str, object]:
 def test_every_input_has_a_chinese_validation_and_nothing_else_has_one(book, spec):
     for rep in spec.reports.values():
         dvs = validations(book[rep.sheet])
-        assert set(dvs) == {f.cell for f in rep.inputs}, rep.sheet
+        rows = {name: [f"{get_column_letter(run.col)}{r}" for r in run.row_numbers] for name, run in rep.runs.items()}
+        want = {f.cell for f in rep.inputs if f.name not in rep.runs} | {c for cells in rows.values() for c in cells}
+        assert set(dvs) == want, rep.sheet
+        for name, cells in rows.items():   # each row of a long text holds what prints whole in it
+            assert {(dvs[c].type, dvs[c].operator, dvs[c].formula1) for c in cells} == \
+                {("textLength", "lessThanOrEqual", str(ROW_CHARS))}, name
         for f in rep.inputs:
-            dv = dvs[f.cell]
+            dv = dvs[rows[f.name][0] if f.name in rep.runs else f.cell]
             assert dv.showInputMessage and dv.showErrorMessage, f.name
             assert dv.errorStyle in (None, "stop"), f.name
             for text in (dv.prompt, dv.error, dv.promptTitle, dv.errorTitle):
@@ -235,6 +245,8 @@ def test_each_validation_is_the_one_its_unit_declares(book, spec):
     for rep in spec.reports.values():
         dvs = validations(book[rep.sheet])
         for f in rep.inputs:
+            if f.name in rep.runs:      # its rows: test_every_input_has_a_chinese_validation…
+                continue
             dv, want = dvs[f.cell], units.validation(f, spec.year, rep.cell)
             assert (dv.type, dv.formula1, dv.formula2, dv.prompt, dv.error) == \
                 (want.type, want.formula1, None, want.prompt, want.error), f.name
@@ -323,9 +335,10 @@ def test_print_setup(book, spec, plain):
 def test_fonts_are_songti_and_fangsong(book, spec):
     for rep in spec.reports.values():
         ws = book[rep.sheet]
-        used = {ws.cell(p.row, p.col).font.name for p in rep.placed if p.role != "box"}
+        used = {ws.cell(p.row, p.col).font.name for p in rep.placed if p.role not in ("box", "close")}
         assert used == FONTS, rep.sheet
         long_text = [f for f in rep.inputs if f.unit == "text" and ws[f.cell].alignment.vertical == "top"]
+        assert {ws.cell(r, run.col).font.name for run in rep.runs.values() for r in run.row_numbers} == {"仿宋"}
         assert long_text and {ws[f.cell].font.name for f in long_text} == {"仿宋"}
         for row in ws.iter_rows(max_col=8):         # the printed columns A–H
             for c in row:
@@ -374,4 +387,4 @@ def test_cached_values_equal_libreoffice(soffice, plain, tmp_path):
              if comparable(ours[sheet][ref].value) != comparable(theirs[sheet][ref].value)]
     assert diffs == []
     # LibreOffice kept the formulas (it recalculated, not just copied our values).
-    assert openpyxl.load_workbook(recalculated)["部门整体支出"]["C21"].value.startswith("=SUM(")
+    assert openpyxl.load_workbook(recalculated)["部门整体支出"][load_spec().dept.cell("income_total_1")].value.startswith("=SUM(")

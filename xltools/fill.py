@@ -19,7 +19,8 @@ from .errors import DataError
 from .findings import ERROR
 from .read import fingerprint_of
 from .xlsx import open_book
-from .spec.layout import fitted_heights
+from .a1 import a1
+from .spec.layout import fitted_heights, run_layout
 from .spec.model import Spec
 from .values import is_blank
 
@@ -55,8 +56,11 @@ def write_instances(book: patch.Workbook, spec: Spec, dept: Instance, projects: 
         sheet = book.sheet(inst.sheet)
         if write_inputs:
             for name, value in inst.values.items():
-                if rep.fields[name].kind == "input":
+                if rep.fields[name].kind == "input" and name not in rep.runs:
                     sheet.set(rep.cell(name), value)
+            for name in rep.runs:
+                if name in inst.values:
+                    write_run(sheet, inst, name, spec.print.widths)
             for row, pt in fitted_heights(rep, spec.print.widths,
                                           {n: v for n, v in inputs.items() if isinstance(v, str)}).items():
                 sheet.row_height(row, round(pt, 1))
@@ -78,6 +82,26 @@ def write_instances(book: patch.Workbook, spec: Spec, dept: Instance, projects: 
         for ref, value in cached_values(rep, spec, values, checks, cross).items():
             sheet.cached(ref, value)
     return warnings
+
+
+def write_run(sheet: patch.SheetXml, inst: Instance, name: str, widths: list[float]) -> None:
+    """A long text over the rows of its run: one paragraph per row, each row as tall as its text,
+    the rows it does not need hidden (a blank text leaves the blank form's rows as they are)."""
+    rep = inst.report
+    run = rep.runs[name]
+    text = inst.values.get(name)
+    try:
+        rows, heights, hidden = run_layout(text, run, widths)
+    except ValueError as e:
+        raise DataError(f"{inst.sheet}!{a1(run.first, run.col)} {rep.fields[name].label}：文字过长"
+                        f"（{len(str(text))} 字），本栏最多约 {e.args[0]} 字") from None
+    if not rows:
+        return
+    for k, r in enumerate(run.row_numbers):
+        sheet.set(a1(r, run.col), rows[k] if k < len(rows) else None)
+        sheet.row_hidden(r, r in hidden)
+    for r, pt in heights.items():
+        sheet.row_height(r, round(pt, 1))
 
 
 def fill(data_path, out, spec: Spec, template=None) -> FillResult:

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from . import catalogue
-from .a1 import a1
+from .a1 import a1, column_letters
 from .numbers import CENT, float_to_decimal
 from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
 from .values import is_blank
@@ -339,6 +339,16 @@ def quote_mismatch(narrative, org, phrases, cell_value, lead: str, bounds=(),
     return "" if args is None else catalogue.entry("text-amount").text(**args) + "；"
 
 
+# -- long texts: the rows of a run joined into the one cell the field's name points at ---------
+def excel_join(run, col_letter: str) -> str:
+    parts = "&".join(f'IF({col_letter}{r}="","",CHAR(10)&{col_letter}{r})' for r in run.row_numbers)
+    return f"MID({parts},2,32767)"
+
+
+def value_join(texts) -> str:
+    return "\n".join(str(t) for t in texts if not is_blank(t))
+
+
 # -- cross-report (department sheet against every project sheet) -------------------------------
 def cross_cell(spec: Spec) -> tuple[int, str]:
     """Where the department sheet shows the cross-report check (beside the header row just above
@@ -390,6 +400,8 @@ def report_formulas(rep: Report, spec: Spec) -> dict[str, str]:
     for p in rep.placed:
         if p.role == "check":
             out[f"check:{p.row}"] = excel_check(p.check, cell)
+    for name, run in rep.runs.items():
+        out[name] = excel_join(run, column_letters(run.col))
     return out
 
 
@@ -415,11 +427,21 @@ def cached_values(rep: Report, spec: Spec, values: dict, checks: dict[int, str],
     for f in rep.computed:
         v = values.get(f.name)
         out[f.cell] = v if v is not None else ""
+    for name, run in rep.runs.items():   # what the join formula gives from the rows fill writes
+        text = values.get(name)
+        out[rep.cell(name)] = value_join(_rows_of(text, run))
     for row, text in checks.items():
         out[a1(row, CHECK_COLUMN)] = text
     if rep.id == "dept" and spec.cross:
         out[a1(cross_cell(spec)[0], CHECK_COLUMN)] = cross
     return out
+
+
+def _rows_of(text, run) -> list[str]:
+    from .spec.layout import run_rows
+    if is_blank(text):
+        return []
+    return run_rows(text, run) or [str(text)]
 
 
 def input_defaults(rep: Report) -> dict:

@@ -14,12 +14,14 @@ ticked pair of boxes, long text laid out over rows that show it whole.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from xml.sax.saxutils import escape, unescape
 
 from . import formulas, patch
 from .a1 import split_a1
 from .data import Filled, Instance
 from .formulas import cached_values, input_defaults
+from .spec.layout import fitted_heights
 from .spec.model import CHECK_COLUMN, Report, Spec
 
 _F = re.compile(r"<f\b[^>]*?(?:/>|>.*?</f>)", re.S)
@@ -30,6 +32,7 @@ _EXT_CF = re.compile(r'<ext\b[^>]*?uri="\{78C0D931-6437-407d-A8EE-F0AAD7539E65\}
 _FIRST_RIGHT = 9   # column I: the first column right of the printed form
 
 
+@lru_cache(maxsize=64)
 def _col_number(letters: str) -> int:
     n = 0
     for ch in letters:
@@ -162,6 +165,7 @@ def ticked(choice: str | None, choices: tuple[str, ...]) -> str:
 
 def print_copy(values_book: bytes, filled: Filled, spec: Spec) -> bytes:
     """The print copy's bytes, made from the values-only copy's bytes."""
+    from .fill import write_run
     book = patch.Workbook(values_book)
     styles = "xl/styles.xml"
     book.replace_part(styles, plain_styles(book.part(styles).decode("utf-8")).encode("utf-8"))
@@ -171,6 +175,13 @@ def print_copy(values_book: bytes, filled: Filled, spec: Spec) -> bytes:
         for f in rep.inputs:
             if f.unit == "choice":
                 sheet.set(f.cell, ticked(inst.values.get(f.name), f.choices))
+        # Rows as tall as their text, whoever typed it: a text typed into one row by hand, or a
+        # row made short in Excel, is laid out again over the run's rows.
+        for name in rep.runs:
+            write_run(sheet, inst, name, spec.print.widths)
+        texts = {n: v for n, v in inst.values.items() if isinstance(v, str)}
+        for row, pt in fitted_heights(rep, spec.print.widths, texts).items():
+            sheet.row_height(row, round(pt, 1))
         xml = sheet.render()
         sheet.edits.clear()
         sheet.heights.clear()

@@ -36,6 +36,7 @@ from xltools.errors import XltoolsError
 START_TIMEOUT = 90.0   # seconds; the first start also creates the private profile
 DOC_TIMEOUT = 180.0    # seconds per document
 BATCH = 200            # documents per soffice process; well below the ~247 launcher limit
+WATERMARK_GREY = 0xB4B4B4   # the PDF watermark's colour: grey, as the printed form has no colours
 
 # Store filters by output format.
 FILTERS = {
@@ -492,6 +493,7 @@ def export_pdfs(src: str | os.PathLike, outputs: dict, *, watermark: str | None 
     filter_data = {}
     if watermark:
         filter_data["Watermark"] = watermark
+        filter_data["WatermarkColor"] = WATERMARK_GREY
     if pdfa:
         filter_data["SelectPdfVersion"] = 2
     try:

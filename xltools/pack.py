@@ -20,7 +20,9 @@ import re
 import secrets
 import shutil
 import sys
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -193,6 +195,7 @@ def pinned_pdf(data: bytes, stamp: datetime) -> bytes:
     encrypted part) with a counter that runs on through the life of its process, so the bytes
     are the same for the same workbook packed by a fresh process (each `xltools pack` run).
     """
+    data = steady_icc(data, stamp)
     pdf_time = stamp.strftime("%Y%m%d%H%M%S")
 
     def date_field(m):
@@ -212,6 +215,49 @@ def pinned_pdf(data: bytes, stamp: datetime) -> bytes:
     # PDF/A's XMP carries the document ID too.
     data = re.sub(rb"(uuid:)([0-9a-fA-F-]{36})", lambda m: m.group(1) + _uuid_like(data), data)
     return data
+
+
+_ICC = re.compile(rb"\d+ 0 obj\n<</N 3/Length (\d+) 0 R/Filter/FlateDecode>>\nstream\n")
+
+
+def steady_icc(data: bytes, stamp: datetime) -> bytes:
+    """PDF/A carries an sRGB colour profile that LibreOffice makes afresh, stamped with the clock:
+    give it the pack's time (and no profile ID, which covers the time), re-compress it, and move
+    the cross-reference table's offsets by what the edit changed."""
+    edits = []
+    for m in _ICC.finditer(data):
+        size = re.search(rb"\n" + m.group(1) + rb" 0 obj\n(\d+)\nendobj", data)
+        if size is None:
+            continue
+        start, end = m.end(), m.end() + int(size.group(1))
+        try:
+            plain = zlib.decompress(data[start:end])
+        except zlib.error:
+            continue
+        if plain[36:40] != b"acsp":
+            continue
+        when = struct.pack(">6H", stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+        fixed = plain[:24] + when + plain[36:84] + bytes(16) + plain[100:]
+        packed = zlib.compress(fixed, 9)
+        edits += [(start, end, packed), (size.start(1), size.end(1), str(len(packed)).encode())]
+    last = re.findall(rb"startxref\s+(\d+)", data[-128:])
+    if not edits or not last:
+        return data
+    xref_at = int(last[-1])
+    edits.sort()
+    body, pos = [], 0
+    for start, end, new in edits:
+        body += [data[pos:start], new]
+        pos = end
+    body.append(data[pos:xref_at])
+    body = b"".join(body)
+
+    def moved(m):
+        offset = int(m.group(1))
+        return b"%010d %s n" % (offset + sum(len(n) - (e - s) for s, e, n in edits if s < offset), m.group(2))
+    table = re.sub(rb"(\d{10}) (\d{5}) n", moved, data[xref_at:])
+    table = re.sub(rb"startxref\s+\d+", b"startxref\n%d" % len(body), table)
+    return body + table
 
 
 def _as_str(m) -> re.Match:
@@ -237,7 +283,8 @@ def write_zip(folder: Path, names: list[str], target: Path, prefix: str) -> None
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
         for n in sorted(names):
             info = zipfile.ZipInfo(f"{prefix}/{n}", ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            # PDFs and workbooks are compressed already: deflating them again costs time, saves little
+            info.compress_type = zipfile.ZIP_STORED if n.endswith((".pdf", ".xlsx")) else zipfile.ZIP_DEFLATED
             info.external_attr = (0o100644 << 16)
             info.create_system = 3
             info.flag_bits |= 0x800          # the names are UTF-8

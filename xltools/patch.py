@@ -36,6 +36,7 @@ from .xlsx.parts import _DoctypeFound, _prepare_xml
 _ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
 _ROOT = re.compile(r"<(?:([\w.-]+):)?worksheet\b")
+_ROW_NUMBER = re.compile(r"""\br\s*=\s*["'](\d+)["']""")
 _UTF8_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _EPOCH = date(1899, 12, 30)
 # Control characters XML 1.0 cannot carry (Word's \x0b line break pasted into a cell, say).
@@ -107,6 +108,7 @@ class SheetXml:
         self._row = re.compile(rf"<{p}row\b([^>]*?)(?:/>|>(.*?)</{p}row>)", re.S)
         self.edits: dict[tuple[int, int], tuple[str, object]] = {}
         self.heights: dict[int, float] = {}
+        self.hidden: dict[int, bool] = {}
 
     def set(self, ref: str, value) -> None:
         self.edits[split_a1(ref)] = ("value", value)
@@ -117,8 +119,11 @@ class SheetXml:
     def row_height(self, row: int, points: float) -> None:
         self.heights[row] = points
 
+    def row_hidden(self, row: int, hidden: bool) -> None:
+        self.hidden[row] = hidden
+
     def render(self) -> str:
-        if not self.edits and not self.heights:
+        if not self.edits and not self.heights and not self.hidden:
             return self.xml
         p = self.p
         data = re.search(rf"<{p}sheetData\b[^>]*?(/?)>", self.xml)
@@ -134,11 +139,15 @@ class SheetXml:
             pending.setdefault(r, {})[c] = edit
         rows_out, r = [], 0
         for m in self._row.finditer(body):
+            number = _ROW_NUMBER.search(m.group(1))
+            r = int(number.group(1)) if number else r + 1       # r is optional: the next row
+            if r not in pending and r not in self.heights and r not in self.hidden:
+                rows_out.append((r, m.group(0)))     # untouched: as stored (most rows of a sheet)
+                continue
             attrs = _attrs(m.group(1))
-            r = int(attrs["r"]) if "r" in attrs else r + 1       # r is optional: the next row
             attrs["r"] = str(r)
             rows_out.append((r, self._row_xml(r, attrs, m.group(2) or "", pending.pop(r, {}))))
-        for r in sorted(set(pending) | (set(self.heights) - {r for r, _ in rows_out})):
+        for r in sorted(set(pending) | ((set(self.heights) | set(self.hidden)) - {r for r, _ in rows_out})):
             rows_out.append((r, self._row_xml(r, {"r": str(r)}, "", pending.pop(r, {}))))
         rows_out.sort(key=lambda t: t[0])
         return head + "".join(x for _, x in rows_out) + tail
@@ -162,6 +171,10 @@ class SheetXml:
         cells.sort(key=lambda t: t[0])
         if r in self.heights:
             attrs = dict(attrs, ht=f"{self.heights[r]:.1f}", customHeight="1")
+        if r in self.hidden:
+            attrs = {k: v for k, v in attrs.items() if k != "hidden"}
+            if self.hidden[r]:
+                attrs["hidden"] = "1"
         attr_text = "".join(f' {k}="{v}"' for k, v in attrs.items() if k != "spans")
         body = "".join(x for _, x in cells)
         return f"<{p}row{attr_text}>{body}</{p}row>" if body else f"<{p}row{attr_text}/>"

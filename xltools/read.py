@@ -16,9 +16,9 @@ from .data import Filled, Instance
 from .errors import BookError
 from . import catalogue
 from .findings import Finding
-from .formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell, excel_cross, report_formulas
-from .a1 import a1
-from .spec.model import CHECK_COLUMN, MONEY_UNITS, Report, Spec
+from .formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell, excel_cross, report_formulas, value_join
+from .a1 import a1, column_letters
+from .spec.model import CHECK_COLUMN, JOIN_COLUMN, MONEY_UNITS, Report, Spec
 from .units import TEXT_MAX
 from .values import coerce, is_blank
 from .memo import Memo, register
@@ -191,6 +191,8 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
         if c.error:
             findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), reason=c.error))
     _amounts_shown_as_dates(book, ws, sheet, fields, refs, raws, values, findings)
+    if rep.runs:
+        _read_runs(ws, rep, dict(zip(names, refs)), values)
     cells = _expected(spec, rep.id)[2]
     found = ws.formulas(cells)
     # A formula anywhere but in the template's formula cells: look for it among the inputs (a
@@ -301,6 +303,28 @@ def _amount_shown_as_date(f, sheet: str, raw, value) -> Finding:
         shown = "（无效日期）"
     return catalogue.finding("amount-date-format", sheet, f.cell, actual=value, label=f.label, shown=shown,
                              value=value, unit=f.unit)
+_RUN_CELLS: dict[tuple, list[str]] = {}
+_JOIN_LETTERS = column_letters(JOIN_COLUMN)
+
+
+def _read_runs(ws, rep: Report, where: dict[str, str], values: dict) -> None:
+    """A long text is the rows of its run joined by line breaks, read from the rows themselves
+    (the join cell's cached value may be stale). The run starts on the row of the join cell the
+    field's name points at. A name pointing anywhere else is a single text cell: read as is."""
+    for name, run in rep.runs.items():
+        ref = where.get(name)
+        if ref is None:
+            continue
+        col, row = ref.rstrip("0123456789"), int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        if col != _JOIN_LETTERS:
+            continue
+        key = (rep.id, name, row)
+        cells = _RUN_CELLS.get(key)
+        if cells is None:
+            cells = _RUN_CELLS[key] = [a1(r, run.col) for r in range(row, row + run.rows)]
+        text = value_join(v if type(v) is str else str(v) for v in ws.values(cells)
+                          if v is not None and not isinstance(v, ExcelError))
+        values[name] = text if text and not text.isspace() else None
 
 
 def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:

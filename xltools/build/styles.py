@@ -71,6 +71,19 @@ class Styler:
             align = Alignment(horizontal=p.align, vertical="center", wrap_text=True)
         cell.alignment = align
 
+    def apply_run(self, cell, p: Placed) -> None:
+        """A text row of a long text: typed into, in the text font, wrapped from the top left; its
+        join cell: locked, formula hidden, value not shown (number format ;;;), in the hidden column J."""
+        cell.font = self.fonts["text"]
+        if p.role == "text":
+            cell.number_format = "@"
+            cell.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
+            cell.fill = INPUT_FILL
+            cell.protection = Protection(locked=False)
+        else:
+            cell.number_format = ";;;"
+            cell.protection = Protection(locked=True, hidden=True)
+
 
 def border_range(ws, p: Placed, outline_only: bool = False, underline: bool = False) -> None:
     """Borders on every cell of a merged range (Excel draws a merged cell's border per cell)."""

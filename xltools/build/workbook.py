@@ -6,7 +6,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Border, Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -15,12 +15,13 @@ from openpyxl.worksheet.pagebreak import Break, RowBreak
 from .. import formulas, units
 from ..formulas import cross_cell
 from ..a1 import column_letters
-from ..spec.model import CHECK_COLUMN, PRINT_COLUMNS, Field, Placed, Report, Spec
+from ..spec.layout import ROW_CHARS
+from ..spec.model import CHECK_COLUMN, JOIN_COLUMN, PRINT_COLUMNS, Field, Placed, Report, Spec
 from . import protect
 from .finish import workbook_bytes
 from .names import FINGERPRINT_NAME, REPORT_MARK
 from ..ooxml import write_atomic
-from .styles import CHECK_FONT_COLOR, Styler, border_range
+from .styles import CHECK_FONT_COLOR, THIN, Styler, border_range
 
 
 
@@ -39,10 +40,43 @@ def _validation(f: Field, year: int, cell_of) -> DataValidation:
     return dv
 
 
+def _text_validation(rep: Report, name: str) -> DataValidation:
+    """The rows of a long text: at most ROW_CHARS characters each, so that each prints whole."""
+    label = rep.fields[name].label.replace("\n", "")[:40]
+    dv = DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(ROW_CHARS),
+                        showInputMessage=True, showErrorMessage=True, allow_blank=True, errorStyle="stop",
+                        promptTitle="填报说明", errorTitle="输入有误",
+                        prompt=f"{label}：每格写一段，最多 {ROW_CHARS} 字，段落较长时接着写在下一格；打印时各格连成全文。"
+                               "格子不够时，选中本段下方的行，右键“取消隐藏”。",
+                        error=f"每格最多 {ROW_CHARS} 字（打印时才能完整显示），请把其余文字写在下一格。")
+    for r in rep.runs[name].row_numbers:
+        dv.add(f"{column_letters(rep.runs[name].col)}{r}")
+    return dv
+
+
+def _paint_run_cell(ws, p: Placed, styler: Styler) -> None:
+    """A text row of a run (side borders only: the rows print as one box), its hidden join cell,
+    or the thin row closing the box."""
+    if p.role == "close":
+        for c in range(p.col, p.col + p.cols):
+            ws.cell(p.row, c).border = Border(top=THIN)
+        return
+    cell = ws.cell(p.row, p.col)
+    styler.apply_run(cell, p)
+    if p.role == "text":
+        last = p.col + p.cols - 1
+        ws.merge_cells(start_row=p.row, start_column=p.col, end_row=p.row, end_column=last)
+        for c in range(p.col, last + 1):
+            ws.cell(p.row, c).border = Border(left=THIN if c == p.col else None, right=THIN if c == last else None)
+
+
 def _paint(ws, rep: Report, spec: Spec, styler: Styler) -> None:
     for p in rep.placed:
         if p.role == "box":
             border_range(ws, p, outline_only=True)
+            continue
+        if p.role in ("text", "join", "close"):
+            _paint_run_cell(ws, p, styler)
             continue
         cell = ws.cell(p.row, p.col)
         if p.rows > 1 or p.cols > 1:
@@ -91,8 +125,11 @@ def _print_setup(ws, rep: Report, spec: Spec) -> None:
     for i, w in enumerate(pr.widths, start=1):
         ws.column_dimensions[column_letters(i)].width = w
     ws.column_dimensions[column_letters(CHECK_COLUMN)].width = pr.check_width
+    ws.column_dimensions[column_letters(JOIN_COLUMN)].hidden = True
     for row, pt in sorted(rep.row_heights.items()):
         ws.row_dimensions[row].height = round(pt, 1)
+    for row in sorted(rep.hidden_rows):
+        ws.row_dimensions[row].hidden = True
     ws.print_area = f"A1:{column_letters(PRINT_COLUMNS)}{rep.last_row}"
     ps = ws.page_setup
     ps.paperSize = ws.PAPERSIZE_A4
@@ -100,6 +137,8 @@ def _print_setup(ws, rep: Report, spec: Spec) -> None:
     ps.fitToWidth = 1
     ps.fitToHeight = 0
     ps.blackAndWhite = True          # shading marks inputs on screen; the printed form is plain
+    ps.firstPageNumber = 1           # each report numbers its own pages, also in a whole-book print
+    ps.useFirstPageNumber = True
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
     m = ws.page_margins
@@ -136,7 +175,10 @@ def build_workbook(spec: Spec, password: str | None = None) -> Workbook:
         _paint(ws, rep, spec, styler)
         _formulas(ws, rep, spec, styler)
         for f in rep.inputs:
-            ws.add_data_validation(_validation(f, spec.year, rep.cell))
+            if f.name in rep.runs:
+                ws.add_data_validation(_text_validation(rep, f.name))
+            else:
+                ws.add_data_validation(_validation(f, spec.year, rep.cell))
         _print_setup(ws, rep, spec)
         _names(wb, ws, rep)
         protect.apply(ws, password, spec.fingerprint)

@@ -11,11 +11,15 @@ from decimal import Decimal
 from .. import catalogue
 from ..a1 import a1
 from ..errors import SpecError
-from .model import CHECK_COLUMN, PRINT_COLUMNS, Check, Field, Indicator, IndicatorTable, Placed, Report, Table
+from .model import (CHECK_COLUMN, JOIN_COLUMN, PRINT_COLUMNS, Check, Field, Indicator, IndicatorTable, Placed,
+                    Report, Run, Table)
 
 LINE_PT = 14.0        # one line of 10.5 pt 宋体 with leading
+TEXT_LINE_PT = 17.0   # one line of the 11.5 pt text font: Noto Serif CJK (LibreOffice's 仿宋) is 1.45 em
 ROW_PT = 20.0         # a one-line row with some air
 MAX_ROW_PT = 400.0    # Excel caps a row at 409 pt: taller text spans several merged rows
+ROW_CHARS = 500       # characters one row of a long text holds (its validation); fits by construction
+CLOSE_PT = 4.0        # the thin row that closes a long text's box
 
 
 def display_width(text: str) -> float:
@@ -134,27 +138,40 @@ class Layout:
             self.fail(place, f"本行共 {col - 1} 列，超过 {PRINT_COLUMNS} 列")
         self.row += 1
 
-    def text_block(self, f: Field, col: int, cols: int, lines: int, label: str | None):
-        """A tall wrapped input; taller than one row allows, it spans several merged rows."""
-        total = lines * LINE_PT + 8
-        n = max(1, math.ceil(total / MAX_ROW_PT))
-        for k in range(n):
-            self.height(self.row + k, total / n)
+    def text_run(self, f: Field, col: int, cols: int, shown: int, rows: int, label: str | None):
+        """A long text as a run of rows (see model.Run): `shown` rows visible in the blank form,
+        each tall enough for ROW_CHARS characters, then hidden reserve rows up to `rows`, then a
+        thin row that closes the box (the rows have side borders only: one box, not a table)."""
+        if not 1 <= shown <= rows:
+            self.fail(f.name, f"rows={rows}、shown={shown} 应满足 1 ≤ shown ≤ rows")
+        first = self.row
+        f.cell = a1(first, JOIN_COLUMN)
+        run = Run(f.name, col, cols, first, rows, shown, first + rows)
+        self.r.runs[f.name] = run
+        capacity = row_height("字" * ROW_CHARS, self.width(col, cols))
+        for k in range(rows):
+            self.r.row_heights[first + k] = capacity
+            if k >= shown:
+                self.r.hidden_rows.add(first + k)
+            self.put(row=first + k, col=col, cols=cols, role="text", field=f.name, align="top", border=False)
+        self.put(row=first, col=JOIN_COLUMN, role="join", field=f.name, border=False)
+        self.r.row_heights[run.close] = CLOSE_PT
+        self.put(row=run.close, col=1, cols=PRINT_COLUMNS, role="close", border=False)
         if label:
-            self.put(row=self.row, col=1, rows=n, role="label", text=label)
-        self.place_field(f, self.row, col, rows=n, cols=cols, align="top")
-        self.row += n
+            self.put(row=first, col=1, rows=rows, role="label", text=label)
+        self.row = run.close + 1
 
     def block_longtext(self, b, place):
         name = b["field"]
+        shown, rows = b.get("shown", 1), b.get("rows", 1)
         if "section" in b:
             self.block_section({"text": b["section"]}, place)
             f = self.add_field(place, name, label=b["section"].split("、", 1)[-1], unit="text",
                                required=b.get("required", False))
-            self.text_block(f, 1, PRINT_COLUMNS, b["lines"], None)
+            self.text_run(f, 1, PRINT_COLUMNS, shown, rows, None)
         else:
             f = self.add_field(place, name, label=b["label"], unit="text", required=b.get("required", False))
-            self.text_block(f, 2, PRINT_COLUMNS - 1, b["lines"], b["label"])
+            self.text_run(f, 2, PRINT_COLUMNS - 1, shown, rows, b["label"])
 
     def block_goals(self, b, place):
         (h1, h2), (f1, f2) = b["headers"], b["fields"]
@@ -361,18 +378,75 @@ class Layout:
         self.put(row=top, col=1, rows=self.row - top, cols=PRINT_COLUMNS, role="box", border=True)
 
 
+def row_height(text: str, width_units: float, line_pt: float = TEXT_LINE_PT) -> float:
+    """A row tall enough for `text` in the long-text font at this width (at most MAX_ROW_PT)."""
+    return min(MAX_ROW_PT, max(ROW_PT, text_lines(text, width_units) * line_pt + 8))
+
+
+_SENTENCE_END = "。；！？;!?"
+
+
+def _pieces(paragraph: str) -> list[str]:
+    """A paragraph in pieces of at most ROW_CHARS characters, cut after a sentence where one ends
+    in the second half of the piece (so that no quoted amount is cut in two)."""
+    out = []
+    while len(paragraph) > ROW_CHARS:
+        head = paragraph[:ROW_CHARS]
+        cut = max(head.rfind(ch) for ch in _SENTENCE_END) + 1
+        if cut < ROW_CHARS // 2:
+            cut = ROW_CHARS
+        out.append(paragraph[:cut])
+        paragraph = paragraph[cut:]
+    out.append(paragraph)
+    return out
+
+
+def run_rows(text: str, run: Run) -> list[str] | None:
+    """A long text -> the texts of its rows: one paragraph per row, a long paragraph in pieces;
+    when that takes more rows than the run has, consecutive pieces share a row (joined by a line
+    break) up to ROW_CHARS. None if even that does not fit (the text is too long for the form).
+    Joining the rows with line breaks gives the text back (less blank lines, plus a break where
+    a paragraph longer than a row was cut)."""
+    pieces = [p for para in str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+              if para.strip() for p in _pieces(para)]
+    if len(pieces) <= run.rows:
+        return pieces
+    rows: list[str] = []
+    for p in pieces:
+        if rows and len(rows[-1]) + 1 + len(p) <= ROW_CHARS:
+            rows[-1] += "\n" + p
+        else:
+            rows.append(p)
+    return rows if len(rows) <= run.rows else None
+
+
+def run_layout(text: str | None, run: Run, widths: list[float]) -> tuple[list[str], dict[int, float], set[int]]:
+    """(row texts, row heights, hidden rows) that show `text` whole: used rows fit their text,
+    unused rows are hidden (a blank text keeps the blank form's rows). DataError-free: a text
+    too long for the run raises ValueError with the number of characters it holds."""
+    if text is None or not str(text).strip():
+        return [], {}, set()
+    rows = run_rows(text, run)
+    if rows is None:
+        raise ValueError(run.rows * ROW_CHARS)
+    width = sum(widths[run.col - 1: run.col - 1 + run.cols])
+    heights = {run.first + k: row_height(t, width) for k, t in enumerate(rows)}
+    hidden = set(run.row_numbers[len(rows):])
+    return rows, heights, hidden
+
+
 def fitted_heights(rep: Report, widths: list[float], texts: dict[str, str]) -> dict[int, float]:
-    """Row heights that show `texts` (field name -> text) whole.
+    """Row heights that show `texts` (field name -> text) whole; long-text runs aside (run_layout).
 
     Excel and WPS do not grow merged or wrapped rows by themselves when a file is opened, so the
-    rows must be tall enough in the file for long text to print whole. Long-text blocks also
-    shrink to their text, so a short narrative leaves no blank page behind it.
+    rows must be tall enough in the file for long text to print whole.
     """
     out: dict[int, float] = {}
     for p in rep.placed:
-        if p.field not in texts or not texts[p.field]:
+        if p.field not in texts or not texts[p.field] or p.field in rep.runs:
             continue
-        need = text_lines(texts[p.field], sum(widths[p.col - 1: p.col - 1 + p.cols])) * LINE_PT + 8
+        line = TEXT_LINE_PT if p.align == "top" else LINE_PT
+        need = text_lines(texts[p.field], sum(widths[p.col - 1: p.col - 1 + p.cols])) * line + 8
         have = sum(rep.row_heights.get(r, ROW_PT) for r in range(p.row, p.row + p.rows))
         if need > have or (p.align == "top" and p.rows > 1):
             need = max(need, p.rows * ROW_PT)

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 PRINT_COLUMNS = 8          # A–H are printed
 CHECK_COLUMN = 9           # I holds the inline checks, outside the print area
+JOIN_COLUMN = 10           # J (hidden) holds each long text joined from its rows: see Run
 
 MONEY_UNITS = {"万元", "元"}
 NUMBER_UNITS = MONEY_UNITS | {"人", "%", "score"}
@@ -162,6 +163,26 @@ class Quotes:
 
 
 @dataclass
+class Run:
+    """A long text laid out as a run of rows, one paragraph (or part of one) per row, each row
+    short enough to print whole by construction (no program auto-fits merged cells, and a row
+    is at most 409 pt). The field's cell is the hidden join cell in column J of the first row,
+    whose formula joins the rows: the defined name, the quote checks and the reader see the
+    whole text there. Rows after `shown` are hidden in the blank form, kept for longer texts."""
+    field: str
+    col: int                       # first column of each row's merged text cell
+    cols: int
+    first: int                     # sheet row of the first text row
+    rows: int                      # text rows in all (shown + hidden reserve)
+    shown: int                     # rows visible in the blank form
+    close: int                     # the thin row closing the box below the run
+
+    @property
+    def row_numbers(self) -> range:
+        return range(self.first, self.first + self.rows)
+
+
+@dataclass
 class Report:
     id: str
     sheet: str
@@ -177,6 +198,8 @@ class Report:
     copies: list[CopyRule] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     quotes: Quotes | None = None
+    runs: dict[str, Run] = field(default_factory=dict)   # long texts by field name
+    hidden_rows: set[int] = field(default_factory=set)    # reserve rows of runs, hidden when blank
     last_row: int = 0
     order: list | None = None     # the rules in dependency order (spec.load.topo_order)
 
