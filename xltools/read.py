@@ -158,7 +158,8 @@ def _field_cells(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
         # as the field (or switch a check off) without a word.
         raise BookError(f"文件 {label}：工作表“{sheet}”有 {len(moved)} 个定义名称与模板不符（{'；'.join(moved[:3])}"
                         f"{'……' if len(moved) > 3 else ''}），无法可靠读取；请用原模板重新填报", "names-missing")
-    inputs = [(f, ref) for f, ref in zip(fields, refs) if f.kind == "input"]
+    inputs = [(f, ref) for f, ref in zip(fields, refs) if f.kind == "input"
+              and f.name not in rep.runs]      # a long text's name points at its join formula
     out = (names, fields, Cells(refs), [f for f, _ in inputs], Cells(ref for _, ref in inputs))
     if derived is not None:
         if len(derived) >= 16:
