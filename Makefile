@@ -12,7 +12,7 @@ APT_PACKAGES := libreoffice-calc-nogui fonts-noto-cjk poppler-utils python3-uno
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@$(MAKE) --no-print-directory system-packages
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "需要 Python 3.11 或更高版本：$$($(PYTHON) --version 2>&1)" >&2; exit 1; }

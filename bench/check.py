@@ -88,7 +88,7 @@ ACTUALS = ["100%", "98%", "96.5%", "达成", "按时完成", "部分达成", "�
 # Deliberate errors: (kind, finding code the checker must report, applied to the data or the book).
 FAULTS = {
     "text-amount": "text-amount",        # narrative quotes a 元 amount that disagrees with its cell
-    "detail": "detail",                  # detail rows do not add up to the spent total
+    "detail": "detail-spent",            # detail rows do not add up to the spent total
     "cross-report": "cross-report",      # department project spending != projects' spending (warning)
     "staff": "staff",                    # more staff than the quota (warning)
     "required": "required",              # a required field left blank

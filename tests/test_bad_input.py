@@ -280,6 +280,35 @@ def test_score_refuses_and_writes_nothing(make, tmp_path, build):
     assert run["rc"] == 2 and sha256(path) == before
 
 
+# The stable code each bad file is refused with (xltools.check returns it as data).
+REASONS = {not_a_workbook: "not-xlsx", encrypted: "encrypted", old_xls: "old-xls", old_xls_named_xlsx: "old-xls",
+           empty: "empty", truncated: "damaged", zip_bomb: "zip-bomb", zip_bomb_lying_size: "damaged",
+           ratio_bomb: "zip-bomb", billion_laughs: "entity-attack", external_entity: "entity-attack",
+           external_entity_in_sheet: "entity-attack", other_year: "other-template",
+           other_template_version: "other-template", fingerprint_removed: "other-template",
+           dept_sheet_renamed: "sheet-missing", project_sheet_renamed: "names-missing",
+           dept_sheet_deleted: "sheet-missing", project_sheet_deleted: "sheet-missing",
+           dept_names_removed: "names-missing", project_names_removed: "names-missing"}
+
+
+def test_every_bad_file_is_refused_with_its_code(tmp_path, build):
+    """The API gives each refusal as data: a stable code and the same Chinese line, from the
+    path and from the bytes alike (the collector checks zip members in memory)."""
+    import xltools
+    assert set(REASONS) == set(BAD)
+    got = {}
+    for make in BAD:
+        path = build(make, tmp_path)
+        by_path = xltools.check(path, SPEC)
+        by_bytes = xltools.check(path.read_bytes(), SPEC, name=path.name)
+        assert by_path.ok is False and by_path.findings == [] and str(path) in by_path.message
+        assert by_path.refused in xltools.REFUSED_REASONS
+        assert (by_bytes.refused, by_bytes.file) == (by_path.refused, path.name)
+        assert by_bytes.message == by_path.message.replace(str(path), path.name)
+        got[make.__name__] = by_path.refused
+    assert got == {make.__name__: code for make, code in REASONS.items()}
+
+
 def test_messages_say_what_is_wrong(tmp_path, build):
     """One word a bookkeeper can act on per kind of file."""
     expect = {encrypted: "密码", old_xls: ".xls", empty: "空文件", truncated: "损坏", zip_bomb: "可疑",
@@ -404,6 +433,6 @@ def test_an_error_value_in_a_workbook_cell_is_reported_at_its_cell(tmp_path, goo
     wb.save(path)
     done = run_cli("check", "--json", path)
     assert done.returncode == 1, done.stderr[-300:]
-    found = [f for f in json.loads(done.stdout)["findings"] if f["cell"] == cell]
+    found = [f for f in json.loads(done.stdout)[0]["findings"] if f["cell"] == cell]
     assert [(f["code"], f["severity"], f["actual"]) for f in found] == [("unreadable", "error", "#DIV/0!")]
     assert "单元格显示错误值 #DIV/0!" in found[0]["message"]   # read as an error, not as text

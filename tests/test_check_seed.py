@@ -94,7 +94,7 @@ def test_satisfaction_scored_above_its_weight(report):
 
 def test_narrative_typo_506000_against_56_60(report):
     f = one(report, "text-amount")
-    assert "一般商品和服务支出506000元" in f.message and "56.60" in f.message
+    assert "一般商品和服务支出 506000 元（50.60 万元）" in f.message and "56.60" in f.message
     assert (f.expected, f.actual) == ("566000元", "506000元")
     assert DEPT.cell("spend_public_1") in f.message      # names the table cell it disagrees with
 
@@ -146,8 +146,9 @@ def test_cli_text_output_and_exit_code_1():
 def test_cli_json_shape():
     done = run_cli("check", "--json", SEED)
     assert done.returncode == 1
-    doc = json.loads(done.stdout)
-    assert set(doc) == {"file", "ok", "findings", "score"}
+    [doc] = json.loads(done.stdout)            # always an array, one object per file
+    assert set(doc) == {"file", "ok", "refused", "message", "findings", "score"}
+    assert doc["refused"] is None and doc["message"] is None
     assert doc["file"].endswith("linxiang_2022.json") and doc["ok"] is False
     for f in doc["findings"]:
         assert set(f) == FINDING_KEYS, f
@@ -185,7 +186,7 @@ def test_consistent_file_exits_0(tmp_path):
     path = write_json(tmp_path / "ok.json", consistent_data(SPEC, random.Random(1).randint, n_projects=2))
     done = run_cli("check", "--json", path)
     assert done.returncode == 0, done.stdout
-    doc = json.loads(done.stdout)
+    [doc] = json.loads(done.stdout)
     assert doc["ok"] is True and doc["findings"] == []
 
 
@@ -197,8 +198,9 @@ def test_unusable_file_exits_2(tmp_path):
     assert str(bad) in done.stderr and "Traceback" not in done.stderr
     done = run_cli("check", "--json", bad)
     assert done.returncode == 2
-    doc = json.loads(done.stdout)
-    assert doc["ok"] is False and str(bad) in doc["error"] and doc["findings"] == []
+    [doc] = json.loads(done.stdout)
+    assert doc["ok"] is False and doc["refused"] == "not-xlsx" and doc["findings"] == []
+    assert str(bad) in doc["message"] and done.stderr == ""
 
 
 def test_several_files_exit_with_the_worst(tmp_path):

@@ -156,7 +156,7 @@ def test_three_projects_are_all_found_by_the_checker(three):
     from xltools.spec.layout import a1
     ref = a1(cross_cell(SPEC)[0], 9)
     shown = openpyxl.load_workbook(three, data_only=True)[DEPT.sheet][ref].value
-    assert "-330.50" in shown
+    assert shown == cross.message and "少 330.50 万元" in shown
 
 
 # --- numbers typed as text, blanks and zeros ---------------------------------------------------------

@@ -215,8 +215,8 @@ def test_readers_are_derived_from_the_spec():
         ("balance-year", dept.sheet, dept.cell("spend_balance_year_1"))}
     proj = SPEC.project
     assert readers(doc, 0, "fund_spent_total") == {
-        ("fund-matrix", proj.sheet, proj.cell("fund_spent_total")),
-        ("detail", proj.sheet, proj.cell("detail_amount_total")),
+        ("fund-total", proj.sheet, proj.cell("fund_spent_total")),
+        ("detail-spent", proj.sheet, proj.cell("detail_amount_total")),
         ("cross-report", dept.sheet, dept.cell("spend_project_1"))}
 
 

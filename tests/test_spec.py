@@ -96,6 +96,9 @@ BAD_SPECS = {
         f"reports[0].blocks[{_index(DEPT['blocks'], lambda b: 'eval_org' in str(b))}].cells[1]", "eval_method"),
     "duplicate-field-across-reports": (
         'field = "project_name"', 'field = "dept_name"', "reports[1]", "dept_name"),
+    "unknown-severity": (
+        'severity = "warning"\nleft = "staff_actual"', 'severity = "严重"\nleft = "staff_actual"',
+        f"reports[0].checks[{_index(DEPT['checks'], lambda c: c['id'] == 'staff')}]", "严重"),
     "toml-syntax": (
         "year = 2022", "year = 2022 2023", f"line {_line_of('year = 2022')}", "TOML"),
 }

@@ -3,32 +3,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .findings import ERROR, Report
+from .catalogue import SEVERITY_LABEL, severity_label
+from .findings import ERROR, WARNING, Report
 from .spec.model import Spec
 
-DATA_SUFFIXES = {".json", ".toml"}
+DATA_SUFFIXES = frozenset({".json", ".toml"})
 
 
-def read_any(path, spec: Spec):
-    """A workbook or a data file -> Filled; the same rules run on either."""
+def read_any(path, spec: Spec, data: bytes | None = None):
+    """A workbook or a data file -> Filled; the same rules run on either. `data`: the file's
+    bytes when the caller holds them (path then only names the file and tells its kind)."""
     if Path(path).suffix.lower() in DATA_SUFFIXES:
         from .data import load_data
-        return load_data(path, spec)
+        return load_data(path, spec, data)
     from .read import read_workbook
-    return read_workbook(path, spec)
+    return read_workbook(path, spec, data)
 
 
 def check_file(path, spec: Spec, write: str | None = None) -> Report:
+    """Read and check one file; raises BookError/DataError for a file that cannot be used
+    (xltools.check returns those as a refused Report instead)."""
     from .rules import run_rules
-    filled = read_any(path, spec)
-    report = run_rules(filled, spec)
+    report = run_rules(read_any(path, spec), spec)
     if write:
-        if filled.kind != "workbook":
-            from .errors import DataError
-            raise DataError("--write 只能用于工作簿（.xlsx），数据文件请先用 xltools fill 生成工作簿")
-        from .annotate import write_annotated
-        write_annotated(path, write, report)
+        write_checked_copy(path, write, report)
     return report
+
+
+def refuse_data_file_for_write(path) -> None:
+    if Path(path).suffix.lower() in DATA_SUFFIXES:
+        from .errors import DataError
+        raise DataError("--write 只能用于工作簿（.xlsx），数据文件请先用 xltools fill 生成工作簿")
+
+
+def write_checked_copy(path, out, report: Report):
+    """`--write`: a copy of the workbook with a 校验结果 sheet and the cells of the findings in red."""
+    refuse_data_file_for_write(path)
+    from .annotate import write_annotated
+    return write_annotated(path, out, report)
 
 
 def _row_col(cell: str) -> tuple[int, str]:
@@ -41,11 +53,12 @@ def render_text(report: Report) -> str:
     """A table a bookkeeper can read in a terminal."""
     errors = sum(f.severity == ERROR for f in report.findings)
     warnings = len(report.findings) - errors
-    head = f"{report.file}：{'通过' if report.ok else '有错误'}（错误 {errors} 处，提示 {warnings} 处）"
+    head = (f"{report.file}：{'通过' if report.ok else '有错误'}（{SEVERITY_LABEL[ERROR]} {errors} 处，"
+            f"{SEVERITY_LABEL[WARNING]} {warnings} 处）")
     lines = [head]
     sheets = list(dict.fromkeys(f.sheet for f in report.findings))
     for f in sorted(report.findings, key=lambda f: (sheets.index(f.sheet), *_row_col(f.cell))):
-        mark = "错误" if f.severity == ERROR else "提示"
+        mark = severity_label(f.severity)
         where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
         lines.append(f"  [{mark}] {where:<16} {f.code:<18} {f.message}")
         if f.hint:
@@ -56,3 +69,8 @@ def render_text(report: Report) -> str:
         lines.append(f"  得分 {sheet}：填报 {stated} / 重算 {s['computed_score']}；"
                      f"等次 填报 {grade} / 重算 {s['computed_grade']}")
     return "\n".join(lines)
+
+
+def render_refused(report: Report) -> str:
+    """One line for a file that could not be used, naming it (its message usually does already)."""
+    return report.message if report.file in report.message else f"{report.file}：{report.message}"

@@ -1,95 +1,188 @@
-"""The `xltools` command: parse, call the library, print, exit. No business logic here.
+"""The `xltools` command: parse, call the library (api.py), print, pick the exit code.
 
 Exit codes: 0 fine; 1 the report has errors (check) ; 2 a file or the spec cannot be used at all.
 Heavy imports (openpyxl, pandas) happen inside the commands that need them, so that a cold
 `xltools check` stays fast.
+
+Each subcommand is one block: a function decorated with @command that adds its subparser and
+sets `func`, next to the function that runs it. A new command is a new block; nothing else
+changes.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from .errors import XltoolsError
 
-DEFAULT_TEMPLATE = Path("templates/self_eval.xlsx")
+_COMMANDS: list = []
+
+
+def command(add):
+    """Register a function that adds one subcommand to the parser (in definition order)."""
+    _COMMANDS.append(add)
+    return add
+
+
+def with_spec(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    sp.add_argument("--spec", help="规格文件（默认随本工具提供的 specs/2022.toml）")
+    return sp
 
 
 def _spec(args):
+    from .api import resolve_spec
     from .spec import load_spec
-    return load_spec(getattr(args, "spec", None), year=getattr(args, "year", None),
-                     region=getattr(args, "region", None))
+    year, region = getattr(args, "year", None), getattr(args, "region", None)
+    if year or region:
+        return load_spec(args.spec, year=year, region=region)
+    return resolve_spec(getattr(args, "spec", None))
 
 
+def _print_json(doc) -> None:
+    json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
+    print()
+
+
+# --- template ------------------------------------------------------------------------------------
 def cmd_template(args) -> int:
     from .build import protect
     from .build.workbook import build_template
+    from .packaged import default_template_output
     spec = _spec(args)
-    out = build_template(spec, args.output, protect.password_from(args.password))
+    out = build_template(spec, args.output or default_template_output(), protect.password_from(args.password))
     print(f"已生成模板 {out}（{spec.region}{spec.year}年度，{spec.fingerprint}）")
     return 0
 
 
+@command
+def _template(sub) -> None:
+    t = with_spec(sub.add_parser("template", help="生成受保护的 Excel 模板"))
+    t.add_argument("--year", type=int, help="年度（覆盖规格中的年度）")
+    t.add_argument("--region", help="地区（覆盖规格中的地区）")
+    t.add_argument("-o", "--output", help="输出文件（默认：仓库中为 templates/self_eval.xlsx，安装后为当前目录的 self_eval.xlsx）")
+    t.add_argument("--password", help="工作表保护密码（也可用环境变量 XLTOOLS_PASSWORD）")
+    t.set_defaults(func=cmd_template)
+
+
+# --- spec ----------------------------------------------------------------------------------------
 def cmd_spec_fields(args) -> int:
     spec = _spec(args)
     rows = [{"name": f.name, "label": f.label, "sheet": spec.reports[f.report].sheet, "cell": f.cell,
              "scope": spec.reports[f.report].scope, "kind": f.kind, "unit": f.unit} for f in spec.fields()]
     if args.json:
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
-        print()
+        _print_json(rows)
     else:
         for r in rows:
             print(f"{r['name']:<28} {r['sheet']}!{r['cell']:<6} {r['kind']:<8} {r['unit']:<8} {r['label']}")
     return 0
 
 
+@command
+def _spec_command(sub) -> None:
+    s = sub.add_parser("spec", help="查看规格")
+    ssub = s.add_subparsers(dest="what", required=True)
+    sf = with_spec(ssub.add_parser("fields", help="列出全部字段（名称、标签、单元格……）"))
+    sf.add_argument("--json", action="store_true")
+    sf.set_defaults(func=cmd_spec_fields)
+
+
+# --- fill ----------------------------------------------------------------------------------------
 def cmd_fill(args) -> int:
-    from .fill import fill
-    spec = _spec(args)
-    result = fill(args.data, args.output, spec, template=args.template)
+    from .api import fill
+    result = fill(args.data, args.output, _spec(args), template=args.template)
     for w in result.warnings:
         print(f"提示：{w}", file=sys.stderr)
     print(f"已写入 {args.output}（{len(result.projects)} 个项目表）")
     return 0
 
 
+@command
+def _fill(sub) -> None:
+    f = with_spec(sub.add_parser("fill", help="用数据文件填写一份新工作簿"))
+    f.add_argument("data")
+    f.add_argument("-o", "--output", required=True)
+    f.add_argument("--template", help="模板文件（默认按规格生成）")
+    f.set_defaults(func=cmd_fill)
+
+
+# --- check ---------------------------------------------------------------------------------------
 def cmd_check(args) -> int:
-    from .check import check_file, render_text
-    spec = _spec(args)
+    from .api import check_many, exit_code
+    from .check import refuse_data_file_for_write, render_refused, render_text, write_checked_copy
     if args.write and len(args.files) > 1:
         raise XltoolsError("--write 只能用于单个工作簿")
-    worst = 0
+    if args.write:
+        refuse_data_file_for_write(args.files[0])     # before any output
     reports = []
-    for path in args.files:
-        try:
-            report = check_file(path, spec, write=args.write)
-        except XltoolsError as e:
-            reports.append({"file": str(path), "ok": False, "error": str(e), "findings": [], "score": {}})
-            if not args.json:
-                print(f"{path}：{e}", file=sys.stderr)
-            worst = 2
+    for report in check_many(args.files, _spec(args)):
+        reports.append(report)
+        if args.json:
             continue
-        reports.append(report.to_json())
-        if not args.json:
+        if report.refused:
+            print(render_refused(report), file=sys.stderr)
+        else:
             print(render_text(report))
-        if not report.ok:
-            worst = max(worst, 1)
-    if args.json:
-        json.dump(reports if len(reports) > 1 else reports[0], sys.stdout, ensure_ascii=False, indent=1)
-        print()
-    return worst
+    if args.write and not reports[0].refused:
+        write_checked_copy(args.files[0], args.write, reports[0])
+    if args.json:           # always an array, one object per file, refused files included
+        _print_json([r.to_json() for r in reports])
+    return exit_code(reports)
 
 
+@command
+def _check(sub) -> None:
+    c = with_spec(sub.add_parser("check", help="校验工作簿或数据文件"))
+    c.add_argument("files", nargs="+")
+    c.add_argument("--json", action="store_true", help="输出 JSON 数组，每个文件一项（含无法使用的文件）")
+    c.add_argument("--write", help="另存一份带“校验结果”表的工作簿")
+    c.set_defaults(func=cmd_check)
+
+
+# --- score ---------------------------------------------------------------------------------------
 def cmd_score(args) -> int:
-    from .score import score_workbook
-    spec = _spec(args)
-    result = score_workbook(args.book, args.output, spec, in_place=args.in_place)
+    from .api import score
+    result = score(args.book, args.output, in_place=args.in_place, spec=_spec(args))
     for line in result.lines:
         print(line)
     return 0
 
 
+@command
+def _score(sub) -> None:
+    sc = with_spec(sub.add_parser("score", help="按指标值与实际完成值自动评分"))
+    sc.add_argument("book")
+    sc.add_argument("-o", "--output")
+    sc.add_argument("--in-place", action="store_true", help="写完新文件后替换原文件")
+    sc.set_defaults(func=cmd_score)
+
+
+# --- pack ----------------------------------------------------------------------------------------
+def cmd_pack(args) -> int:
+    from . import office
+    from .pack import exit_code, pack, render
+    spec = _spec(args)
+    if office.find_soffice() is None:
+        raise XltoolsError("打包需要 LibreOffice 导出 PDF，未找到 soffice。请安装：apt-get install "
+                           "libreoffice-calc-nogui python3-uno（Windows 请用 Excel 加载项中的“导出”）")
+    results = pack(args.books, args.output, force=args.force, zip=args.zip, pdfa=args.pdfa, spec=spec)
+    for r in results:
+        print(render(r), file=sys.stderr if r.error or r.refused else sys.stdout)
+    return exit_code(results)
+
+
+@command
+def _pack(sub) -> None:
+    pk = with_spec(sub.add_parser("pack", help="校验后打包：各报告 PDF、只含数值的工作簿、数据、清单"))
+    pk.add_argument("books", nargs="+")
+    pk.add_argument("-o", "--output", required=True, help="输出目录")
+    pk.add_argument("--zip", action="store_true", help="每个工作簿打成一个 zip")
+    pk.add_argument("--force", action="store_true", help="有错误也打包（PDF 每页加“未通过校验”水印）")
+    pk.add_argument("--pdfa", action="store_true", help="PDF/A-2b 格式")
+    pk.set_defaults(func=cmd_pack)
+
+
+# --- addin ---------------------------------------------------------------------------------------
 def cmd_addin(args) -> int:
     """The Excel add-in: VBA and ribbon anywhere; build/install/conf on Windows with Excel."""
     from .addin import build, ribbon, vba
@@ -110,45 +203,8 @@ def cmd_addin(args) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="xltools", description="绩效自评报告模板、填报、校验与评分工具")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    def with_spec(sp):
-        sp.add_argument("--spec", help="规格文件（默认 specs/2022.toml）")
-        return sp
-
-    t = with_spec(sub.add_parser("template", help="生成受保护的 Excel 模板"))
-    t.add_argument("--year", type=int, help="年度（覆盖规格中的年度）")
-    t.add_argument("--region", help="地区（覆盖规格中的地区）")
-    t.add_argument("-o", "--output", default=str(DEFAULT_TEMPLATE), help="输出文件")
-    t.add_argument("--password", help="工作表保护密码（也可用环境变量 XLTOOLS_PASSWORD）")
-    t.set_defaults(func=cmd_template)
-
-    s = sub.add_parser("spec", help="查看规格")
-    ssub = s.add_subparsers(dest="what", required=True)
-    sf = with_spec(ssub.add_parser("fields", help="列出全部字段（名称、标签、单元格……）"))
-    sf.add_argument("--json", action="store_true")
-    sf.set_defaults(func=cmd_spec_fields)
-
-    f = with_spec(sub.add_parser("fill", help="用数据文件填写一份新工作簿"))
-    f.add_argument("data")
-    f.add_argument("-o", "--output", required=True)
-    f.add_argument("--template", help="模板文件（默认按规格现场生成）")
-    f.set_defaults(func=cmd_fill)
-
-    c = with_spec(sub.add_parser("check", help="校验工作簿或数据文件"))
-    c.add_argument("files", nargs="+")
-    c.add_argument("--json", action="store_true")
-    c.add_argument("--write", help="另存一份带“校验结果”表的工作簿")
-    c.set_defaults(func=cmd_check)
-
-    sc = with_spec(sub.add_parser("score", help="按指标值与实际完成值自动评分"))
-    sc.add_argument("book")
-    sc.add_argument("-o", "--output")
-    sc.add_argument("--in-place", action="store_true", help="写完新文件后替换原文件")
-    sc.set_defaults(func=cmd_score)
-
+@command
+def _addin(sub) -> None:
     ad = sub.add_parser("addin", help="Excel 加载项：生成 VBA 与功能区，构建、安装、配置（后三者需 Windows 与 Excel）")
     asub = ad.add_subparsers(dest="what", required=True)
     av = asub.add_parser("vba", help="由声明表生成 macros/*.bas")
@@ -163,6 +219,14 @@ def parser() -> argparse.ArgumentParser:
     ac.add_argument("--interpreter", help="pythonw.exe 的完整路径（默认当前 Python）")
     ac.add_argument("--pythonpath", help="额外的 PYTHONPATH")
     ad.set_defaults(func=cmd_addin)
+
+
+# --- the parser and main -------------------------------------------------------------------------
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="xltools", description="绩效自评报告模板、填报、校验与评分工具")
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in _COMMANDS:
+        add(sub)
     return p
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from .errors import DataError
-from .findings import ERROR, WARNING, Finding
+from . import catalogue
+from .findings import Finding
 from .spec.model import Report, Spec
 from .values import coerce
 
@@ -52,11 +54,11 @@ class Filled:
         return [self.dept, *self.projects]
 
 
-def _read(path: Path):
+def _read(path: Path, data: bytes | None = None):
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = (path.read_bytes() if data is None else data).decode("utf-8-sig")
     except OSError as e:
-        raise DataError(f"无法读取数据文件 {path}：{e.strerror}") from None
+        raise DataError(f"无法读取数据文件 {path}：{e.strerror}", "unreadable-file") from None
     except UnicodeDecodeError:
         raise DataError(f"数据文件 {path} 不是 UTF-8 编码的文本") from None
     try:
@@ -133,17 +135,19 @@ def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], wher
         inst.values[name] = c.value
         inst.where[name] = where
         if c.note:
-            findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}（{where}）"))
+            findings.append(catalogue.finding("number-text", sheet, f.cell, where=where, note=c.note))
         if c.error:
-            findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{c.error}（{where}）",
-                                    actual=str(raw)))
+            findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), where=where,
+                                              reason=c.error))
     return inst
 
 
-def load_data(path, spec: Spec) -> Filled:
+def load_data(path, spec: Spec, data: bytes | Mapping | None = None) -> Filled:
+    """`data`: the file's bytes when the caller holds them (path then only names the file), or
+    the document itself, as json.load would give it."""
     path = Path(path)
-    doc = _read(path)
-    if not isinstance(doc, dict):
+    doc = _read(path, data) if data is None or isinstance(data, (bytes, bytearray)) else data
+    if not isinstance(doc, Mapping):
         raise DataError(f"数据文件 {path.name} 顶层应为对象")
     for key in doc:
         if key not in ("year", "region", "dept", "projects"):

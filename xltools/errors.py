@@ -2,20 +2,40 @@
 
 Problems in the *data* of a report are findings (see findings.py), never exceptions.
 Every message is Simplified Chinese and names the place (file, sheet, cell or spec path).
+
+A file that cannot be used at all carries a stable `reason` code (see api.REFUSED_REASONS), set
+where the problem is found, so that a script branches on the code and shows the message.
 """
 
 
 class XltoolsError(Exception):
-    """Base class; `str(err)` is a one-line Chinese message fit for the user."""
+    """Base class; `str(err)` is a one-line Chinese message fit for the user, `err.reason` a
+    stable code for programs."""
+
+    reason = "unusable"
+
+    def __init__(self, message: str = "", reason: str | None = None):
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+    def __reduce__(self):          # keeps the reason across processes (collect workers pickle it)
+        return type(self), (str(self), self.reason)
 
 
 class SpecError(XltoolsError):
     """The spec file is malformed or inconsistent (weights, unknown field, duplicate name...)."""
 
+    reason = "spec-invalid"
+
 
 class BookError(XltoolsError):
     """A file cannot be used at all: not a workbook, encrypted, truncated, a zip bomb, wrong template..."""
 
+    reason = "damaged"
+
 
 class DataError(XltoolsError):
     """A data file (JSON/TOML) has an unknown key, a wrong type or a value out of range."""
+
+    reason = "data-invalid"

@@ -7,11 +7,12 @@ as a warning: nothing the data said is dropped silently.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from . import formulas, patch
+from . import catalogue, formulas, patch
 from .formulas import cached_values, input_defaults
 from .data import Instance, load_data, project_sheet_name
 from .errors import DataError
@@ -78,7 +79,11 @@ def write_instances(book: patch.Workbook, spec: Spec, dept: Instance, projects: 
 
 
 def fill(data_path, out, spec: Spec, template=None) -> FillResult:
-    filled = load_data(data_path, spec)
+    """`data_path`: a data file, or the document itself as a mapping (as json.load gives it)."""
+    doc = data_path if isinstance(data_path, Mapping) else None
+    if doc is not None:
+        data_path = "数据"
+    filled = load_data(data_path, spec, doc)
     errors = [f for f in filled.findings if f.severity == ERROR]
     for inst in filled.instances:
         for table in inst.report.indicator_tables:
@@ -86,7 +91,9 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
                 score = inst.values.get(s)
                 weight = inst.values.get(w, inst.report.fields[w].default)
                 if isinstance(score, Decimal) and isinstance(weight, Decimal) and score > weight:
-                    errors.append(f"{inst.where[s]}：得分 {score} 超过分值 {weight}")
+                    in_range = catalogue.entry("score-range")
+                    errors.append(f"{inst.where[s]}：" + in_range.text(score=catalogue.figure(score, "score"),
+                                                                      weight=catalogue.figure(weight, "score")))
     if errors:
         lines = [e if isinstance(e, str) else e.message for e in errors]
         raise DataError(f"数据文件 {Path(data_path).name} 有 {len(lines)} 处错误，未写入任何文件：" + "；".join(lines[:5])
@@ -100,7 +107,7 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
     book = patch.Workbook(base)
     found = fingerprint_of(book.part("xl/workbook.xml"))
     if found != spec.fingerprint:
-        raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）")
+        raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）", "other-template")
     from .formulas import LAST_BOOKEND
     for i in range(1, len(filled.projects)):
         book.clone_sheet(spec.project.sheet, project_sheet_name(spec, i), before=LAST_BOOKEND)

@@ -38,18 +38,22 @@ class Finding:
 
 @dataclass
 class Report:
+    """What checking one file gave: its findings, or, for a file that could not be read at all,
+    `refused` (a stable code such as "encrypted", see api.REFUSED_REASONS) and its Chinese `message`."""
     file: str
     findings: list[Finding] = field(default_factory=list)
     score: dict = field(default_factory=dict)  # per report/sheet: {"stated":..., "computed":..., "grade":...}
+    refused: str | None = None
+    message: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not any(f.severity == ERROR for f in self.findings)
+        return self.refused is None and not any(f.severity == ERROR for f in self.findings)
 
     def flat(self, severity: str | None = ERROR) -> list[tuple[str, str, str]]:
         """(code, sheet, cell) triples, for terse test assertions."""
         return [(f.code, f.sheet, f.cell) for f in self.findings if severity is None or f.severity == severity]
 
     def to_json(self) -> dict:
-        return {"file": self.file, "ok": self.ok,
+        return {"file": self.file, "ok": self.ok, "refused": self.refused, "message": self.message,
                 "findings": [f.to_json() for f in self.findings], "score": self.score}

@@ -5,7 +5,7 @@ for the cached values the builder and `fill` write, and for the checker. Keep ea
 a change to one without the other is caught by the LibreOffice round-trip test.
 
 Formulas are the lowest common denominator of Excel, WPS and LibreOffice: SUM/N/IF/ROUND/TEXT/
-COUNT/AND/OR only. SUM() rather than "+" because SUM ignores text, so a figure typed as text never
+COUNT/AND/OR/ABS/ISNUMBER/IFERROR/SEARCH/MID/LEFT/LEN/VALUE only. SUM() rather than "+" because SUM ignores text, so a figure typed as text never
 turns a total into #VALUE! (the checker reports that cell instead).
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+from . import catalogue
 from .a1 import a1
 from .numbers import CENT, float_to_decimal
 from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
@@ -97,49 +98,88 @@ def value_grade(table: IndicatorTable, spec: Spec, get) -> str:
 
 
 # -- inline checks ----------------------------------------------------------------------------
+# The sentence of each check is its catalogue template: `_check_excel_args` gives the template's
+# arguments as Excel expressions, `check_args` the same arguments as values, so the cell and the
+# checker say the same thing.
+def _entry(check: Check):
+    return catalogue.check_entry(check) if check.kind == "compare" else catalogue.entry(check.code)
+
+
 def excel_check(check: Check, cell) -> str:
-    if check.kind == "compare" and check.op == "=":
-        left, right = cell(check.left), cell(check.right)
-        return (f'IF(ROUND(N({left})-N({right}),2)=0,"",'
-                f'"{check.message}：差额 "&TEXT(N({left})-N({right}),"0.00"))')
+    E, fig = catalogue.Excel, catalogue.excel_figure
     if check.kind == "compare":
         left, right = cell(check.left), cell(check.right)
-        return f'IF(N({left})<=N({right}),"","{check.message}")'
+        unit, (lname, rname) = check.unit, check.labels
+        if check.op == "=":
+            diff = f"N({left})-N({right})"
+            text = _entry(check).excel(left=lname, right=rname, direction=catalogue.excel_direction(diff),
+                                       gap=fig(f"ABS({diff})", unit), unit=catalogue.unit_word(unit))
+            return f'IF(ROUND({diff},2)=0,"",{text})'
+        text = _entry(check).excel(left=lname, right=rname, left_value=fig(f"N({left})", unit),
+                                   right_value=fig(f"N({right})", unit), unit=catalogue.unit_word(unit))
+        return f'IF(N({left})<=N({right}),"",{text})'
     if check.kind == "weights":
-        rng = f"{cell(check.left[0])}:{cell(check.left[-1])}"
-        return f'IF(SUM({rng})={check.right},"","{check.message}（现为 "&TEXT(SUM({rng}),"0.00")&"）")'
+        total = f"SUM({cell(check.left[0])}:{cell(check.left[-1])})"
+        diff = f"{total}-{check.right}"
+        text = _entry(check).excel(target=str(check.right), total=fig(total, "score"),
+                                   direction=catalogue.excel_direction(diff), gap=fig(f"ABS({diff})", "score"))
+        return f'IF({total}={check.right},"",{text})'
     if check.kind == "score-range":
         s, w = cell(check.left), cell(check.right)
-        return f'IF({s}="","",IF(AND(ISNUMBER({s}),{s}>=0,{s}<=N({w})),"","{check.message}"))'
+        text = _entry(check).excel(score=E(f'IF(ISNUMBER({s}),{fig(s, "score")},{s})'),
+                                   weight=fig(f"N({w})", "score"))
+        return f'IF({s}="","",IF(AND(ISNUMBER({s}),{s}>=0,{s}<=N({w})),"",{text}))'
     if check.kind == "quotes":
         org, narr = (cell(n) for n in check.left)
-        parts = "&".join(_quote_excel(narr, org, phrase, cell(name), check.lead) for phrase, name in check.right)
+        parts = "&".join(_quote_excel(narr, org, phrase, cell(name), check.lead, label)
+                         for (phrase, name), (label, _) in zip(check.right, check.labels))
         return f'IF(OR({org}="",{narr}=""),"",{parts})'
     raise ValueError(check.kind)
 
 
-def value_check(check: Check, get) -> str:
+def check_args(check: Check, get) -> dict | None:
+    """The arguments of the check's sentence when the check fails, None when it holds
+    (compare, weights and score-range checks; quotes are checked phrase by phrase)."""
+    fig, unit = catalogue.figure, check.unit
     if check.kind == "compare":
         left, right = num(get(check.left)) or Decimal(0), num(get(check.right)) or Decimal(0)
+        lname, rname = check.labels
         if check.op == "=":
             diff = left - right
-            return "" if diff.quantize(CENT, ROUND_HALF_UP) == 0 else f"{check.message}：差额 {money(diff)}"
-        return "" if left <= right else check.message
+            if diff.quantize(CENT, ROUND_HALF_UP) == 0:
+                return None
+            return {"left": lname, "right": rname, "direction": catalogue.direction(diff),
+                    "gap": fig(abs(diff), unit), "unit": catalogue.unit_word(unit)}
+        if left <= right:
+            return None
+        return {"left": lname, "right": rname, "left_value": fig(left, unit), "right_value": fig(right, unit),
+                "unit": catalogue.unit_word(unit)}
     if check.kind == "weights":
         total = sum((num(get(n)) or Decimal(0) for n in check.left), Decimal(0))
-        return "" if total == check.right else f"{check.message}（现为 {money(total)}）"
+        if total == check.right:
+            return None
+        return {"target": str(check.right), "total": fig(total, "score"),
+                "direction": catalogue.direction(total - check.right), "gap": fig(abs(total - check.right), "score")}
     if check.kind == "score-range":
         s, w = get(check.left), num(get(check.right)) or Decimal(0)
         if is_blank(s):
-            return ""
-        s = num(s)
-        return "" if s is not None and 0 <= s <= w else check.message
+            return None
+        n = num(s)
+        if n is not None and 0 <= n <= w:
+            return None
+        return {"score": fig(n, "score") if n is not None else str(s), "weight": fig(w, "score")}
+    raise ValueError(check.kind)
+
+
+def value_check(check: Check, get) -> str:
     if check.kind == "quotes":
         org, narr = (get(n) for n in check.left)
         if is_blank(org) or is_blank(narr):
             return ""
-        return "".join(quote_mismatch(narr, org, phrase, get(name), check.lead) for phrase, name in check.right)
-    raise ValueError(check.kind)
+        return "".join(quote_mismatch(narr, org, phrase, get(name), check.lead, where)
+                       for (phrase, name), where in zip(check.right, check.labels))
+    args = check_args(check, get)
+    return "" if args is None else _entry(check).text(**args)
 
 
 # -- amounts the narrative quotes in 元 against their 万元 cells -----------------------------------
@@ -177,24 +217,34 @@ def quoted_amount(narrative, org, phrase, lead: str = "") -> str | None:
     return text
 
 
-def _quote_excel(narr: str, org: str, phrase: str, cell: str, lead: str) -> str:
+def _quote_excel(narr: str, org: str, phrase: str, cell: str, lead: str, label: str = "") -> str:
     at = f'SEARCH("{phrase}",{narr},SEARCH({org}&"{lead}",{narr}))+{len(phrase)}'
     rest = f"MID({narr},{at},{QUOTE_WINDOW})"
     amount = f'LEFT({rest},SEARCH("元",{rest})-1)'
-    return (f'IFERROR(IF(ROUND(VALUE({amount})/10000,2)=ROUND(N({cell}),2),"",'
-            f'"{phrase}"&{amount}&"元≠"&TEXT(N({cell}),"0.00")&"万元；"),"")')
+    text = catalogue.entry("text-amount").excel(
+        phrase=phrase, quoted=catalogue.Excel(amount), wan=catalogue.excel_figure(f"VALUE({amount})/10000"),
+        label=label, cell=cell, value=catalogue.excel_figure(f"N({cell})"))
+    return f'IFERROR(IF(ROUND(VALUE({amount})/10000,2)=ROUND(N({cell}),2),"",{text}&"；"),"")'
 
 
-def quote_mismatch(narrative, org, phrase: str, cell_value, lead: str) -> str:
-    """"" when the quoted 元 amount matches the 万元 cell (or nothing is quoted), else the check text."""
+def quote_args(narrative, org, phrase: str, cell_value, lead: str, where: tuple[str, str] = ("", "")) -> dict | None:
+    """None when the quoted 元 amount matches the 万元 cell (or nothing is quoted), else the
+    arguments of the text-amount sentence; `where`: the label and A1 of the 万元 cell."""
     text = quoted_amount(narrative, org, phrase, lead)
     if text is None:
-        return ""
+        return None
     cell = num(cell_value) or Decimal(0)
     yuan = Decimal(text.replace(",", "").strip())
     if (yuan / 10000).quantize(CENT, ROUND_HALF_UP) == cell.quantize(CENT, ROUND_HALF_UP):
-        return ""
-    return f"{phrase}{text}元≠{money(cell)}万元；"
+        return None
+    return {"phrase": phrase, "quoted": text, "wan": catalogue.figure(yuan / 10000), "label": where[0],
+            "cell": where[1], "value": catalogue.figure(cell)}
+
+
+def quote_mismatch(narrative, org, phrase: str, cell_value, lead: str, where: tuple[str, str] = ("", "")) -> str:
+    """"" when the quoted 元 amount matches the 万元 cell (or nothing is quoted), else the check text."""
+    args = quote_args(narrative, org, phrase, cell_value, lead, where)
+    return "" if args is None else catalogue.entry("text-amount").text(**args) + "；"
 
 
 # -- cross-report (department sheet against every project sheet) -------------------------------
@@ -208,16 +258,23 @@ def cross_cell(spec: Spec) -> tuple[int, str]:
 
 def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:
     c = spec.cross
-    dept = ",".join(cell_dept(n) for n in c.dept)
-    projects = f"{FIRST_BOOKEND}:{LAST_BOOKEND}!{project_cell}"
-    return (f'IF(ROUND(SUM({dept})-SUM({projects}),2)=0,"",'
-            f'"项目支出与各项目表实际支出合计差额 "&TEXT(SUM({dept})-SUM({projects}),"0.00"))')
+    dept = f'SUM({",".join(cell_dept(n) for n in c.dept)})'
+    projects = f"SUM({FIRST_BOOKEND}:{LAST_BOOKEND}!{project_cell})"
+    diff = f"{dept}-{projects}"
+    text = catalogue.cross_entry(c).excel(dept=catalogue.excel_figure(dept), projects=catalogue.excel_figure(projects),
+                                          direction=catalogue.excel_direction(diff),
+                                          gap=catalogue.excel_figure(f"ABS({diff})"))
+    return f'IF(ROUND({diff},2)=0,"",{text})'
 
 
 def value_cross(spec: Spec, dept_get, project_values: list[Decimal]) -> str:
     dept = sum((num(dept_get(n)) or Decimal(0) for n in spec.cross.dept), Decimal(0))
-    diff = dept - sum(project_values, Decimal(0))
-    return "" if diff.quantize(CENT, ROUND_HALF_UP) == 0 else f"项目支出与各项目表实际支出合计差额 {money(diff)}"
+    projects = sum(project_values, Decimal(0))
+    diff = dept - projects
+    if diff.quantize(CENT, ROUND_HALF_UP) == 0:
+        return ""
+    return catalogue.cross_entry(spec.cross).text(dept=catalogue.figure(dept), projects=catalogue.figure(projects),
+                                                  direction=catalogue.direction(diff), gap=catalogue.figure(abs(diff)))
 
 
 # -- the whole report -------------------------------------------------------------------------

@@ -158,8 +158,66 @@ def convert(src, dst, filter, recalc, sheet):
         except Exception:
             doc.dispose()
 
+def store(doc, dst, filter, filter_data):
+    args = [("FilterName", filter), ("Overwrite", True)]
+    if filter_data:
+        # FilterData must reach the filter as a typed sequence of PropertyValue: uno.invoke.
+        args.append(("FilterData", uno.Any("[]com.sun.star.beans.PropertyValue", props(**filter_data))))
+    uno.invoke(doc, "storeToURL", (uno.systemPathToFileUrl(dst), props(**dict(args))))
+
+def export(src, jobs, filter_data, recalc):
+    # One load, several PDFs: each job names the sheets it prints (None: the sheets visible in
+    # the file, in their order). Visibility and print areas change in memory only.
+    try:
+        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
+            props(Hidden=True, ReadOnly=False, MacroExecutionMode=0, UpdateDocMode=0))
+    except Exception as e:
+        return dict(ok=False, kind="load", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+    if doc is None or not hasattr(doc, "Sheets"):
+        if doc is not None:
+            doc.close(True)
+        return dict(ok=False, kind="load", detail="不是电子表格")
+    try:
+        if recalc:
+            doc.calculateAll()
+        sheets = doc.Sheets
+        names = list(sheets.ElementNames)
+        shown = [n for n in names if sheets.getByName(n).IsVisible]
+        areas = {n: sheets.getByName(n).getPrintAreas() for n in names}
+        for job in jobs:
+            wanted = job["sheets"] or shown
+            missing = [n for n in wanted if n not in names]
+            if missing:
+                return dict(ok=False, kind="sheet", detail=", ".join(names))
+            for n in wanted:
+                sheets.getByName(n).IsVisible = True
+            doc.CurrentController.setActiveSheet(sheets.getByName(wanted[0]))
+            for n in names:
+                sh = sheets.getByName(n)
+                if n in wanted:
+                    sh.setPrintAreas(areas[n])
+                else:
+                    sh.IsVisible = False
+                    sh.setPrintAreas(())   # a hidden sheet with a print area is still exported
+            try:
+                store(doc, job["dst"], "calc_pdf_Export", filter_data)
+            except Exception as e:
+                return dict(ok=False, kind="store", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+        return dict(ok=True)
+    finally:
+        try:
+            doc.close(True)
+        except Exception:
+            doc.dispose()
+
 for line in sys.stdin:
     req = json.loads(line)
+    if req["op"] == "export":
+        try:
+            reply(**export(req["src"], req["jobs"], req["filter_data"], req["recalc"]))
+        except Exception as e:
+            reply(ok=False, kind="internal", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+        continue
     if req["op"] == "quit":
         try:
             desktop.terminate()
@@ -185,6 +243,7 @@ class _Office:
                 "或以 root 运行 make setup"
             )
         self.pid = os.getpid()
+        self.documents = 0    # documents handled: a fresh process after BATCH of them
         self.tmp = Path(tempfile.mkdtemp(prefix="xltools-office-"))
         self.log_path = self.tmp / "office.log"
         self.log = open(self.log_path, "ab")
@@ -267,7 +326,12 @@ class _Office:
         return self.pid == os.getpid() and self.soffice.poll() is None and self.worker.poll() is None
 
     def convert(self, src: Path, dst: Path, filter: str, recalc: bool, sheet: str | None, label: str) -> dict:
-        request = dict(op="convert", src=str(src), dst=str(dst), filter=filter, recalc=recalc, sheet=sheet)
+        return self.send(dict(op="convert", src=str(src), dst=str(dst), filter=filter, recalc=recalc, sheet=sheet),
+                         label)
+
+    def send(self, request: dict, label: str) -> dict:
+        """One document's request and its reply; every document counts towards the restart."""
+        self.documents += 1
         try:
             self.worker.stdin.write((json.dumps(request, ensure_ascii=False) + "\n").encode())
             self.worker.stdin.flush()
@@ -311,7 +375,7 @@ def start() -> None:
     """Start the shared LibreOffice now (it also starts on first use). OfficeError if it cannot."""
     global _office
     with _lock:
-        if _office is None or not _office.alive():
+        if _office is None or not _office.alive() or _office.documents >= BATCH:
             if _office is not None:
                 _office.close(force=True)
             _office = None
@@ -366,6 +430,75 @@ def _convert(src: Path, dst: Path, filter: str, *, recalc: bool, sheet: str | No
         return dst
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def export_pdfs(src: str | os.PathLike, outputs: dict, *, watermark: str | None = None, pdfa: bool = False,
+                recalc: bool = False) -> list[Path]:
+    """Several PDFs of one workbook from a single load: `outputs` maps each PDF's path to the
+    sheets it prints, in order (None: the sheets visible in the file). src is never modified.
+
+    watermark: text LibreOffice stamps across every page; pdfa: PDF/A-2b (PDF/A-1 would make
+    the watermark opaque over the table). Each PDF appears whole or not at all.
+    """
+    src = Path(src).resolve()
+    if not src.is_file():
+        raise OfficeError(f"文件不存在：{src}")
+    dsts = {Path(d).resolve(): sheets for d, sheets in outputs.items()}
+    if src in dsts:
+        raise OfficeError(f"输出文件不能覆盖源文件：{src}")
+    tmps = {d: d.with_name(f".{d.stem}.{secrets.token_hex(4)}.tmp{d.suffix}") for d in dsts}
+    filter_data = {}
+    if watermark:
+        filter_data["Watermark"] = watermark
+    if pdfa:
+        filter_data["SelectPdfVersion"] = 2
+    try:
+        for d in dsts:
+            d.parent.mkdir(parents=True, exist_ok=True)
+        with _lock:
+            start()
+            copy = _office.tmp / f"input-{secrets.token_hex(4)}{src.suffix}"   # opened editable: a copy
+            shutil.copyfile(src, copy)
+            try:
+                jobs = [dict(dst=str(tmps[d]), sheets=list(s) if s else None) for d, s in dsts.items()]
+                reply = _office.send(dict(op="export", src=str(copy), jobs=jobs, filter_data=filter_data,
+                                          recalc=recalc), src.name)
+            finally:
+                copy.unlink(missing_ok=True)
+        if not reply["ok"]:
+            kind, detail = reply.get("kind"), reply.get("detail")
+            if kind == "load":
+                raise OfficeError(f"LibreOffice 无法打开文件：{src}（{detail}）")
+            if kind == "sheet":
+                raise OfficeError(f"工作簿 {src.name} 中缺少要打印的工作表（现有：{detail}）")
+            raise OfficeError(f"LibreOffice 导出 {src.name} 的 PDF 失败（{detail}）")
+        for d, t in tmps.items():
+            if not t.is_file() or t.stat().st_size == 0:
+                raise OfficeError(f"LibreOffice 未生成输出文件：{d}")
+        for d, t in tmps.items():
+            os.replace(t, d)
+        return list(dsts)
+    finally:
+        for t in tmps.values():
+            t.unlink(missing_ok=True)
+
+
+_VERSION: dict[str, str | None] = {}
+
+
+def version() -> str | None:
+    """LibreOffice's version as its launcher reports it ("LibreOffice 7.4.7.2 …"), or None."""
+    soffice = find_soffice()
+    if soffice is None:
+        return None
+    if soffice not in _VERSION:
+        try:
+            out = subprocess.run([soffice, "--version"], capture_output=True, text=True, timeout=60,
+                                 stdin=subprocess.DEVNULL).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            out = ""
+        _VERSION[soffice] = out or None
+    return _VERSION[soffice]
 
 
 def recalculate(src: str | os.PathLike, dst: str | os.PathLike) -> Path:

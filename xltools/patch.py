@@ -11,6 +11,7 @@ their formula; `cached()` replaces only the cached result.
 """
 from __future__ import annotations
 
+import copy
 import io
 import re
 import zipfile
@@ -142,6 +143,7 @@ class Workbook:
         self.parts = sheet_parts(self.zip)
         self.sheets: dict[str, SheetXml] = {}
         self.replaced: dict[str, bytes] = {}
+        self.removed: set[str] = set()
 
     def sheet(self, name: str) -> SheetXml:
         if name not in self.sheets:
@@ -150,6 +152,10 @@ class Workbook:
 
     def replace_part(self, name: str, data: bytes) -> None:
         self.replaced[name] = data
+
+    def remove_part(self, name: str) -> None:
+        """Leave a member out of the saved package (the caller drops its relationship)."""
+        self.removed.add(name)
 
     def part(self, name: str) -> bytes:
         return self.replaced.get(name) or self.zip.read(name)
@@ -213,13 +219,15 @@ class Workbook:
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
             names = {i.filename for i in self.zip.infolist()}
             for info in self.zip.infolist():
+                if info.filename in self.removed:
+                    continue
                 if info.filename in changed:
                     zi = zipfile.ZipInfo(info.filename, info.date_time)
                     zi.compress_type = zipfile.ZIP_DEFLATED
                     zi.external_attr = info.external_attr
                     dst.writestr(zi, changed[info.filename])
-                else:
-                    dst.writestr(info, self.zip.read(info.filename))
+                else:   # a copy: writestr() moves the ZipInfo's offsets, and we may save again
+                    dst.writestr(copy.copy(info), self.zip.read(info.filename))
             for name, data in changed.items():
                 if name not in names:
                     zi = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))

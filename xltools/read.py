@@ -14,7 +14,8 @@ from functools import lru_cache
 from .build.names import FINGERPRINT_NAME, REPORT_MARK
 from .data import Filled, Instance
 from .errors import BookError
-from .findings import ERROR, WARNING, Finding
+from . import catalogue
+from .findings import Finding
 from .formulas import cross_cell, excel_cross, report_formulas
 from .a1 import a1
 from .spec.model import CHECK_COLUMN, Report, Spec
@@ -86,13 +87,13 @@ def _check_fingerprint(book, spec: Spec, label: str) -> None:
     if found == spec.fingerprint:
         return
     if not found:
-        raise BookError(f"文件 {label} 不是本工具的模板生成的工作簿（缺少模板标识 {FINGERPRINT_NAME}）")
+        raise BookError(f"文件 {label} 不是本工具的模板生成的工作簿（缺少模板标识 {FINGERPRINT_NAME}）", "other-template")
     parts = found.split(":")
     if len(parts) >= 3 and (parts[1], parts[2]) != (spec.region, str(spec.year)):
         raise BookError(f"文件 {label} 是 {parts[1]}{parts[2]}年度的模板，与当前规格（{spec.region}{spec.year} 年度）"
-                        "不符；请用 --spec 指定对应年度的规格")
+                        "不符；请用 --spec 指定对应年度的规格", "other-template")
     raise BookError(f"文件 {label} 的模板版本（{found}）与当前规格（{spec.fingerprint}）不一致，"
-                    "请用生成它的规格校验，或让填报单位改用新模板")
+                    "请用生成它的规格校验，或让填报单位改用新模板", "other-template")
 
 
 _FIELD_CELLS: dict[tuple, tuple] = {}
@@ -114,14 +115,14 @@ def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -
         if where is None:
             missing.append(name)
         elif where[0] != sheet:
-            raise BookError(f"文件 {label}：定义名称 {name} 指向工作表“{where[0]}”，应在“{sheet}”（工作表被改名或名称被改动）")
+            raise BookError(f"文件 {label}：定义名称 {name} 指向工作表“{where[0]}”，应在“{sheet}”（工作表被改名或名称被改动）", "names-missing")
         else:
             names.append(name)
             fields.append(f)
             refs.append(where[1])
     if missing:
         raise BookError(f"文件 {label}：工作表“{sheet}”缺少 {len(missing)} 个定义名称（如 {', '.join(missing[:3])}），"
-                        "无法按名称读取；请用原模板重新填报")
+                        "无法按名称读取；请用原模板重新填报", "names-missing")
     if len(_FIELD_CELLS) > 256:
         _FIELD_CELLS.clear()
     _FIELD_CELLS[key] = (book.names_source, (names, fields, refs))
@@ -141,14 +142,15 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
                 values[name] = raw
             continue
         if isinstance(raw, ExcelError):
-            findings.append(Finding("unreadable", ERROR, sheet, f.cell, f"{f.label}：单元格显示错误值 {raw}", actual=raw))
+            findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=raw, variant="error-value",
+                                              label=f.label, value=raw))
             continue
         c = coerce(f, raw)
         values[name] = c.value
         if c.note:
-            findings.append(Finding("number-text", WARNING, sheet, f.cell, f"{c.note}，请改填数字", actual=str(raw)))
+            findings.append(catalogue.finding("number-text", sheet, f.cell, actual=str(raw), note=c.note))
         if c.error:
-            findings.append(Finding("unreadable", ERROR, sheet, f.cell, c.error, actual=str(raw)))
+            findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), reason=c.error))
     cells = _expected(spec, rep.id)[2]
     return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
 
@@ -162,14 +164,11 @@ def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:
         if normalise_formula(found) == expected:
             continue
         f = names_by_cell.get(ref)
-        what = f.label if f else "校验单元格"
-        if found is None:
-            msg = f"{what}：此处应为公式 ={expected}，现被改成了固定值（公式被覆盖）"
-        else:
-            msg = f"{what}：公式被改动，应为 ={expected}，现为 ={found}"
-        out.append(Finding("formula-altered", ERROR, inst.sheet, ref, msg, expected=f"={expected}",
-                           actual=f"={found}" if found else inst.values.get(f.name) if f else None,
-                           hint="请从原模板复制该单元格，或重新用模板填报"))
+        out.append(catalogue.finding("formula-altered", inst.sheet, ref, expected=f"={expected}",
+                                     actual=f"={found}" if found else inst.values.get(f.name) if f else None,
+                                     variant="" if found is not None else "typed-over",
+                                     label=f.label if f else catalogue.CHECK_CELL_LABEL, formula=expected,
+                                     found=found))
     return out
 
 
@@ -179,7 +178,7 @@ def read_workbook(path, spec: Spec, data: bytes | None = None) -> Filled:
     book = open_book(path, data)
     _check_fingerprint(book, spec, label)
     if spec.dept.sheet not in book.sheets:
-        raise BookError(f"文件 {label} 缺少工作表“{spec.dept.sheet}”（工作表被删除或改名）")
+        raise BookError(f"文件 {label} 缺少工作表“{spec.dept.sheet}”（工作表被删除或改名）", "sheet-missing")
     findings: list[Finding] = []
     dept = _read_instance(book, spec, spec.dept, spec.dept.sheet, None, label, findings)
     projects = []
@@ -188,7 +187,7 @@ def read_workbook(path, spec: Spec, data: bytes | None = None) -> Filled:
         if mark and mark.strip('"') == spec.project.id:
             projects.append(_read_instance(book, spec, spec.project, sheet, sheet, label, findings))
     if not projects:
-        raise BookError(f"文件 {label} 没有项目表（“{spec.project.sheet}”被删除或改名）")
+        raise BookError(f"文件 {label} 没有项目表（“{spec.project.sheet}”被删除或改名）", "sheet-missing")
     # A project sheet nobody filled in (a department with no project evaluated) is not a report.
     filled = [p for p in projects if any(not is_blank(v) for n, v in p.values.items()
                                          if p.report.fields[n].kind == "input" and p.report.fields[n].default is None)]

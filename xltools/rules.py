@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
+from . import catalogue
+from .catalogue import figure
 from .data import Filled, Instance
-from .findings import ERROR, WARNING, Finding, Report
-from .formulas import CENT, input_defaults, money, num, quote_mismatch, quoted_amount, value_check, value_sum
+from .findings import Finding, Report
+from .formulas import CENT, check_args, input_defaults, num, quote_args, quoted_amount, value_cross, value_sum
 from .spec import topo_order
 from .spec.model import IndicatorTable, Spec, SumRule
 from .values import is_blank
@@ -59,9 +61,10 @@ class _Checker:
         self.rep = inst.report
         self.eff = self._effective()
 
-    def add(self, code, severity, name_or_cell, message, expected=None, actual=None, hint=""):
+    def add(self, code, name_or_cell, /, **args):
+        """A finding of a catalogue entry (or code) at a field (or an A1 cell) of this sheet."""
         cell = self.rep.fields[name_or_cell].cell if name_or_cell in self.rep.fields else name_or_cell
-        self.out.append(Finding(code, severity, self.inst.sheet, cell, message, expected, actual, hint))
+        self.out.append(catalogue.finding(code, self.inst.sheet, cell, **args))
 
     def _effective(self) -> dict:
         """Stated values; what the data left out is taken from the template (defaults, formulas)."""
@@ -83,47 +86,47 @@ class _Checker:
             if stated == expected or _q(stated) == _q(expected):
                 continue
             f = self.rep.fields[rule.target]
-            hint = rule.hint
+            entry = catalogue.sum_entry(rule)
+            hint = entry.hint
             if rule.code == "basic":
                 found = explain_gap(expected - stated, *texts_of(self.rep, self.eff))
                 if found:
-                    hint += f"；综述中“{'”“'.join(found)}”正好等于差额"
-            self.add(rule.code, ERROR, rule.target,
-                     f"{f.label}：{rule.message}，应为 {money(expected)}，填报为 {money(stated)}，"
-                     f"差额 {money(stated - expected)}", _q(expected), _q(stated), hint)
+                    hint += "；" + catalogue.HINT_GAP_IN_TEXT.format(lines=catalogue.quoted_lines(found))
+            unit = catalogue.unit_word(f.unit)
+            self.add(entry, rule.target, subject=f.label, expected=_q(expected), actual=_q(stated), hint=hint,
+                     should=figure(expected, f.unit), stated=figure(stated, f.unit), unit=unit,
+                     direction=catalogue.direction(stated - expected), gap=figure(abs(stated - expected), f.unit))
 
     def checks(self):
         for check in self.rep.checks:
-            text = value_check(check, self.eff.get)
-            if not text:
-                continue
-            if check.kind == "score-range":
-                w = num(self.eff.get(check.right))
-                self.add("score-range", check.severity, check.left, f"{self.rep.fields[check.left].label}：{text}"
-                         f"（得分 {self.eff.get(check.left)}，分值 {w}）", w, self.eff.get(check.left))
-            elif check.kind == "quotes":
+            if check.kind == "quotes":
                 org, narr = (self.eff.get(n) for n in check.left)
-                for phrase, name in check.right:
+                for (phrase, name), where in zip(check.right, check.labels):
                     quoted = quoted_amount(narr, org, phrase, check.lead)
                     cell = num(self.eff.get(name))
-                    if quoted is None or not quote_mismatch(narr, org, phrase, cell, check.lead):
+                    args = quote_args(narr, org, phrase, cell, check.lead, where) if quoted is not None else None
+                    if args is None:
                         continue
-                    f = self.rep.fields[name]
-                    self.add("text-amount", ERROR, check.left[1],
-                             f"综述中“{phrase}{quoted}元”折合 {money(Decimal(quoted.replace(',', '')) / 10000)} 万元，"
-                             f"与 {f.cell} {f.label} {money(cell or Decimal(0))} 万元不符",
-                             f"{m_str((cell or Decimal(0)) * 10000)}元", f"{quoted}元", f"核对综述中的金额与表中 {f.cell}")
+                    self.add(check.code, check.left[1], expected=f"{m_str((cell or Decimal(0)) * 10000)}元",
+                             actual=f"{quoted}元", **args)
+                continue
+            args = check_args(check, self.eff.get)
+            if args is None:
+                continue
+            if check.kind == "score-range":
+                self.add(check.code, check.left, subject=self.rep.fields[check.left].label,
+                         expected=num(self.eff.get(check.right)), actual=self.eff.get(check.left), **args)
             elif check.kind == "weights":
                 total = sum((num(self.eff.get(n)) or Decimal(0) for n in check.left), Decimal(0))
-                self.add("weight-sum", check.severity, check.left[0], text, check.right, total)
+                self.add(check.code, check.left[0], expected=check.right, actual=total, **args)
             else:
                 left, right = num(self.eff.get(check.left)), num(self.eff.get(check.right))
-                self.add(check.code, check.severity, check.left, text, right, left)
+                self.add(catalogue.check_entry(check), check.left, expected=right, actual=left, **args)
 
     def required(self):
         for f in self.rep.inputs:
             if f.required and is_blank(self.eff.get(f.name)):
-                self.add("required", ERROR, f.name, f"必填项未填：{f.label}")
+                self.add("required", f.name, label=f.label)
 
     def indicators(self, table: IndicatorTable) -> dict:
         """Score sum, legacy columns and grade; returns the score summary of this report."""
@@ -136,12 +139,8 @@ class _Checker:
                                                          for b, n in zip(bare, actuals)):
                 tgt = [_bare_number(self.eff.get(n)) for n in targets]
                 legacy_weights = all(t is not None for t in tgt) and sum(tgt) == 100
-                col = table.column_labels
-                self.add("legacy-indicators", WARNING, actuals[0],
-                         f"本表“{col['actual']}”列填的是得分" + (f"、“{col['target']}”列填的是分值" if legacy_weights else "")
-                         + f"（旧版表式的写法），“{col['score']}”列为空；已按此理解校验。新模板请把分值、得分填入"
-                         f"“{col['weight']}”“{col['score']}”列，指标值、实际完成值填实际的目标与完成情况",
-                         hint="可运行 xltools score 按指标值与实际完成值自动评分")
+                self.add("legacy-indicators", actuals[0], variant="with-weights" if legacy_weights else "",
+                         **{f"{k}_col": v for k, v in table.column_labels.items()})
                 for n, b in zip(scores, bare):
                     self.eff[n] = b
                 if legacy_weights:
@@ -154,16 +153,14 @@ class _Checker:
         legacy_in_book = self.inst.formulas is not None and all(is_blank(s) for s in stated_scores)
         if table.score_field in self.inst.values and not legacy_in_book \
                 and _q(num(stated) or Decimal(0)) != _q(computed):
-            self.add("score-sum", ERROR, table.score_field,
-                     f"综合得分应等于各指标得分之和 {m_str(computed)}，填报为 {stated if stated is not None else '（空）'}",
-                     computed, num(stated), "逐项核对各指标得分")
+            self.add("score-sum", table.score_field, expected=computed, actual=num(stated),
+                     computed=m_str(computed), stated=stated if stated is not None else "（空）")
         basis = num(stated) if num(stated) is not None else computed
         stated_grade = self.inst.values.get(table.grade_field)
         expected_grade = self.spec.grade_of(basis)
         if not is_blank(stated_grade) and not _same_grade(str(stated_grade), expected_grade):
-            self.add("grade", ERROR, table.grade_field,
-                     f"评价等次应为“{expected_grade}”（按得分 {m_str(basis)}），填报为“{stated_grade}”",
-                     expected_grade, stated_grade)
+            self.add("grade", table.grade_field, expected=expected_grade, actual=stated_grade,
+                     should=expected_grade, basis=m_str(basis), stated=stated_grade)
         if legacy_in_book:
             stated = None      # the template's SUM of an empty column, not a figure anyone stated
         return {"sheet": self.inst.sheet, "stated_score": _plain(stated), "computed_score": m_str(computed),
@@ -203,17 +200,18 @@ def cross_report(filled: Filled, spec: Spec, out: list[Finding]):
     gap = dept - projects
     if _q(gap) == 0:
         return
-    hint = "部分项目可能未做项目自评"
+    entry = catalogue.cross_entry(c)
+    hint = entry.hint
     lines = explain_gap(gap, *texts_of(spec.dept, dept_vals))
     project_items = " ".join(str(v) for p in filled.projects for n, v in p.values.items()
                              if isinstance(v, str))
     lines = [line for line in lines if re.sub(_AMOUNT + r"\s*(万元|元)$", "", line) not in project_items] or lines
     if lines:
-        hint = f"差额与部门综述中的“{'”“'.join(lines)}”相等，可能是这笔支出没有纳入项目自评表"
+        hint = catalogue.HINT_CROSS_IN_TEXT.format(lines=catalogue.quoted_lines(lines))
     rep = spec.dept
-    out.append(Finding(c.code, c.severity, rep.sheet, rep.cell(c.dept[0]),
-                       f"{c.message}：部门项目支出 {money(dept)}，{len(filled.projects)} 张项目表实际支出合计 "
-                       f"{money(projects)}，差额 {money(gap)}", _q(projects), _q(dept), hint))
+    # The sentence of the department sheet's inline cell, with the same figures.
+    text = value_cross(spec, dept_vals.get, [num(p.values.get(c.project)) or Decimal(0) for p in filled.projects])
+    out.append(Finding(entry.code, entry.severity, rep.sheet, rep.cell(c.dept[0]), text, _q(projects), _q(dept), hint))
 
 
 def run_rules(filled: Filled, spec: Spec) -> Report:

@@ -15,7 +15,8 @@ from pathlib import Path
 from . import patch
 from .errors import DataError
 from .fill import write_instances
-from .findings import WARNING, Finding
+from . import catalogue
+from .findings import Finding
 from .read import read_workbook
 from .scoring import score_indicator
 from .xlsx import read_file
@@ -52,8 +53,7 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
                 continue        # a person's score where the scorer has none is never erased
             new[score_name] = scored
             if scored is None:
-                result.findings.append(Finding("score-manual", WARNING, inst.sheet, cell,
-                                               f"{label}：{reason}", hint="请评价人填写得分"))
+                result.findings.append(catalogue.finding("score-manual", inst.sheet, cell, label=label, reason=reason))
                 result.lines.append(f"  {inst.sheet}!{cell} {label}：{reason}")
             else:
                 result.lines.append(f"  {inst.sheet}!{cell} {label}：{scored}（{reason}）")

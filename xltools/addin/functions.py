@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from ..data import Instance
-from ..findings import ERROR
+from ..catalogue import RESULT_COLUMNS, direction, severity_label
 from ..formulas import money, value_check
 from ..numbers import CENT, parse_amount, parse_score
 from ..values import coerce
@@ -93,7 +93,7 @@ def tie(total_value, *parts):
     gap = stated - summed
     if gap.quantize(CENT, ROUND_HALF_UP) == 0:
         return ""
-    side = "合计多于分项" if gap > 0 else "合计少于分项"
+    side = f"合计{direction(gap)}于分项"
     return f"差额 {money(abs(gap))} 万元（{side}）"
 
 
@@ -195,11 +195,7 @@ def grade(value):
 
 
 # -- the calling workbook's findings --------------------------------------------------------------
-FINDING_COLUMNS = ["级别", "代码", "工作表", "单元格", "说明"]
-
-
-def severity_label(severity: str) -> str:
-    return "错误" if severity == ERROR else "提示"
+FINDING_COLUMNS = list(RESULT_COLUMNS[:5])     # 级别 代码 工作表 单元格 说明, as 校验结果 has them
 
 
 def check(path) -> list[list[str]] | str:

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
 from ..a1 import split_a1
+from ..catalogue import RESULT_COLUMNS, severity_label
 from ..errors import BookError
 from ..findings import ERROR, Report
 
 RESULT_SHEET = "校验结果"
-COLUMNS = ["级别", "代码", "工作表", "单元格", "说明", "应为", "实为", "建议"]
+COLUMNS = list(RESULT_COLUMNS)
 WIDTHS = (6, 18, 14, 8, 90, 14, 14, 50)
 LINK_COLUMN = 4                                   # 单元格
 MARK_FORMULA = 'ISTEXT("xltools:mark")'           # the tag: true everywhere, written by no one else
@@ -38,10 +39,6 @@ MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 WORKSHEET_REL = REL_NS + "/worksheet"
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-
-
-def severity_label(severity: str) -> str:
-    return "错误" if severity == ERROR else "提示"
 
 
 @dataclass

@@ -28,7 +28,9 @@ ALIGN = {
     "label": Alignment(horizontal="center", vertical="center", wrap_text=True),
     "signer": Alignment(horizontal="right", vertical="center"),
     "date": Alignment(horizontal="right", vertical="center"),
-    "check": Alignment(horizontal="left", vertical="center", wrap_text=True),
+    # One line, spilling into the empty columns to its right: a wrapped sentence is cut off by
+    # the row's height (the check cells sit beside one-line rows).
+    "check": Alignment(horizontal="left", vertical="center"),
 }
 
 

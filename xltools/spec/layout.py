@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+from .. import catalogue
 from ..a1 import a1
 from ..errors import SpecError
 from .model import CHECK_COLUMN, PRINT_COLUMNS, Check, Field, Indicator, IndicatorTable, Placed, Report, Table
@@ -287,8 +288,9 @@ class Layout:
             self.fit(self.row, col, span, text)
             col += span
         weight_names = table.names("weight")
-        self.check_at(self.row, Check("weight-sum", "weights", tuple(weight_names), "=", Decimal(100),
-                                      "各指标分值合计应为 100"))
+        weights = catalogue.entry("weight-sum")
+        self.check_at(self.row, Check(weights.code, "weights", tuple(weight_names), "=", Decimal(100),
+                                      weights.title, weights.severity, unit="score"))
         self.row += 1
         first = self.row
 
@@ -317,8 +319,9 @@ class Layout:
             mk("weight", "score", default=ind.weight, required=True)
             mk("score", "score", lower_is_better=ind.lower_is_better)
             self.fit(r, 4, 1, ind.name)
-            self.check_at(r, Check("score-range", "score-range", f"{tid}_score_{i}", "<=", f"{tid}_weight_{i}",
-                                   "得分超出 0 至分值的范围"))
+            in_range = catalogue.entry("score-range")
+            self.check_at(r, Check(in_range.code, "score-range", f"{tid}_score_{i}", "<=", f"{tid}_weight_{i}",
+                                   in_range.title, in_range.severity, unit="score"))
             self.row += 1
         # the level-1 texts are long: make sure their merged cells are tall enough
         for col, key in ((2, "group1"), (3, "group2")):

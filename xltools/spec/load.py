@@ -11,12 +11,16 @@ import tomllib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .. import catalogue
 from ..errors import SpecError
+from ..findings import ERROR, WARNING
+from ..packaged import default_spec
 from .layout import Layout
 from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Grade, Placed, PrintSetup, Quotes, Report, Spec,
                     SumRule, Term)
 
-DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "specs" / "2022.toml"
+# The repository's specs/2022.toml in a checkout, else the copy installed in the package.
+DEFAULT_SPEC = default_spec()
 
 
 def _dec(value, where: str) -> Decimal:
@@ -114,7 +118,7 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
             raise SpecError(f"{where}: cross.dept：未知字段 {c['dept']}")
         if c["project"] not in reports["project"].fields:
             raise SpecError(f"{where}: cross.project：未知字段 {c['project']}")
-        cross = CrossCheck(c["id"], c.get("severity", "warning"),
+        cross = CrossCheck(c["id"], _severity(c, WARNING, f"{where}: cross"),
                            tuple(dept_tab.name(column, k) for k in dept_tab.rows if k != dept_tab.total_row),
                            c["project"], c["message"])
     return Spec(where, year, region, fmt["bureau"], int(t["form_version"]), grades, qualitative, printing,
@@ -171,10 +175,10 @@ def _expand_rules(rep: Report, rd: dict, place: str):
             for column in tab.columns:
                 target = tab.name(column, tab.total_row)
                 if target in rep.fields and rep.fields[target].numeric:
-                    rep.sums.append(SumRule(tr.get("id", "rows-to-total"), target,
+                    rep.sums.append(SumRule(tr.get("id", catalogue.ROWS_TO_TOTAL), target,
                                             tuple(Term(1, tab.name(column, k)) for k in tab.rows
                                                   if k != tab.total_row),
-                                            tr.get("message", "合计应等于各行之和"), as_range=True))
+                                            tr.get("message", catalogue.ROWS_TO_TOTAL_MESSAGE), as_range=True))
         for column in b.get("columns", []):
             if "same_as" in column:
                 for key in tab.rows:
@@ -183,14 +187,16 @@ def _expand_rules(rep: Report, rd: dict, place: str):
 
     for it in rep.indicator_tables:
         rep.sums.append(SumRule("score-sum", it.score_field, tuple(Term(1, n) for n in it.names("score")),
-                                "综合得分应等于各指标得分之和", as_range=True))
+                                catalogue.title("score-sum"), as_range=True))
 
     for j, c in enumerate(rd.get("checks", [])):
         where = f"{place}.checks[{j}] (id={c.get('id')})"
         left, right = field_of(c["left"], None, where), field_of(c["right"], None, where)
         if c["op"] not in ("=", "<="):
             raise SpecError(f"{where}：op 只能是 = 或 <=")
-        check = Check(c["id"], "compare", left, c["op"], right, c["message"], c.get("severity", "error"))
+        labels = (c.get("left_label", rep.fields[left].label), c.get("right_label", rep.fields[right].label))
+        check = Check(c["id"], "compare", left, c["op"], right, c["message"], _severity(c, ERROR, where),
+                      labels=labels, unit=rep.fields[left].unit)
         rep.checks.append(check)
         rep.placed.append(Placed(row=_row_of(rep.cell(left)), col=CHECK_COLUMN, role="check", check=check,
                                  border=False))
@@ -210,13 +216,27 @@ def _expand_rules(rep: Report, rd: dict, place: str):
             if key == org_table.total_row:
                 continue
             pairs = tuple((phrase, field_of(ref, key, place)) for phrase, ref in q["phrases"].items())
-            check = Check("text-amount", "quotes", (org_table.name("org", key), q["field"]), "", pairs,
-                          "综述中的金额与表中不符", lead=rep.quotes.lead)
+            where = tuple((_column_label(rep.fields[name].label), rep.cell(name)) for _, name in pairs)
+            text_amount = catalogue.entry("text-amount")
+            check = Check(text_amount.code, "quotes", (org_table.name("org", key), q["field"]), "", pairs,
+                          text_amount.title, text_amount.severity, lead=rep.quotes.lead, labels=where)
             rep.checks.append(check)
             rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=CHECK_COLUMN, role="check",
                                      check=check, border=False))
 
     _check_dependencies(rep, place)
+
+
+def _severity(declared: dict, default: str, where: str) -> str:
+    severity = declared.get("severity", default)
+    if severity not in catalogue.SEVERITY_LABEL:
+        raise SpecError(f"{where}：severity 只能是 {' 或 '.join(catalogue.SEVERITY_LABEL)}，实为 {severity!r}")
+    return severity
+
+
+def _column_label(label: str) -> str:
+    """"支出合计（第1行）" -> "支出合计": the row is said by the cell's address beside it."""
+    return re.sub(r"（第[^（）]*行）$", "", label)
 
 
 def _row_of(a1_ref: str) -> int:

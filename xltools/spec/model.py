@@ -103,6 +103,10 @@ class Check:
     message: str
     severity: str = "error"
     lead: str = ""         # quotes: the words after the 机构名称 that open its sentence
+    # What the check's sentence names: compare, (left, right) as the spec calls them; quotes,
+    # (label, A1) of each phrase's cell. `unit`: of the figures compared.
+    labels: tuple = ()
+    unit: str = "万元"
 
 
 @dataclass

@@ -151,8 +151,8 @@ class Book:
 
     # -- parts -----------------------------------------------------------------------------
 
-    def _error(self, text: str) -> BookError:
-        return BookError(f"文件 {self.label} {text}")
+    def _error(self, text: str, reason: str = "damaged") -> BookError:
+        return BookError(f"文件 {self.label} {text}", reason)
 
     def _info(self, name: str) -> zipfile.ZipInfo | None:
         name = name.lstrip("/")
@@ -174,7 +174,7 @@ class Book:
         stored = self._stored(name)
         cap = _xml_cap(name)
         if info.file_size > cap:
-            raise self._error(_too_big(name, info.file_size, cap))
+            raise self._error(_too_big(name, info.file_size, cap), "too-large")
         try:
             if stored is not None and stored[0] == zipfile.ZIP_DEFLATED:
                 limit = min(info.file_size, cap + 1)
@@ -193,7 +193,7 @@ class Book:
                 OverflowError, struct_error) as err:
             raise self._error(f"已损坏：部件 {name} 无法解压（校验失败或数据不完整）") from err
         if len(data) > cap:
-            raise self._error(_too_big(name, len(data), cap))
+            raise self._error(_too_big(name, len(data), cap), "too-large")
         return data
 
     def _xml(self, name: str, until: bytes | None = None) -> bytes:
@@ -201,7 +201,7 @@ class Book:
             return _prepare_xml(self.read_part(name, until))
         except _DoctypeFound:
             raise self._error(f"的部件 {name} 含有 XML 文档类型声明（DTD/实体），"
-                              "Excel 不会写出这种内容，可能是恶意构造的文件，已拒绝读取") from None
+                              "Excel 不会写出这种内容，可能是恶意构造的文件，已拒绝读取", "entity-attack") from None
         except (ValueError, UnicodeError) as err:
             raise self._error(f"已损坏：部件 {name} 的文字编码无法识别") from err
 
@@ -248,7 +248,7 @@ class Book:
                 hint = "这是 OpenDocument 表格（.ods），请在 WPS、Excel 或 LibreOffice 中另存为 .xlsx"
             elif self.has_part("word/document.xml"):
                 hint = "这是 Word 文档"
-            raise self._error(f"不是 Excel 工作簿（.xlsx）：缺少 {main}。{hint}".rstrip("。"))
+            raise self._error(f"不是 Excel 工作簿（.xlsx）：缺少 {main}。{hint}".rstrip("。"), "not-xlsx")
         self._main = main
         key = (self._stored(main), self._stored(_rels_name(main)))
         if None in key:
@@ -362,7 +362,7 @@ class Book:
         if cached is not None:
             return cached
         if name not in self._sheet_parts:
-            raise self._error(f"中没有名为「{name}」的工作表（现有：{'、'.join(self.sheets)}）")
+            raise self._error(f"中没有名为「{name}」的工作表（现有：{'、'.join(self.sheets)}）", "sheet-missing")
         target = self._sheet_parts[name]
         if target is None or not self.has_part(target[1]):
             raise self._error(f"已损坏：工作表「{name}」的内容缺失")
@@ -401,13 +401,13 @@ def read_file(path: str | os.PathLike) -> bytes:
     try:
         size = os.stat(path).st_size
         if size > MAX_FILE_BYTES:
-            raise BookError(f"文件 {label} 过大（{size // 2**20} MB），不是报表工作簿，已拒绝读取")
+            raise BookError(f"文件 {label} 过大（{size // 2**20} MB），不是报表工作簿，已拒绝读取", "too-large")
         with open(path, "rb") as fh:
             return fh.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         reason = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限",
                   errno.EISDIR: "这是一个文件夹"}.get(err.errno, "读取失败")
-        raise BookError(f"文件 {label} 无法打开：{reason}") from err
+        raise BookError(f"文件 {label} 无法打开：{reason}", "unreadable-file") from err
 
 
 def open_book(path: str | os.PathLike, data: bytes | None = None) -> Book:
@@ -418,32 +418,32 @@ def open_book(path: str | os.PathLike, data: bytes | None = None) -> Book:
     label = os.fspath(path)
     label = label.decode(errors="replace") if isinstance(label, bytes) else label
 
-    def fail(text: str) -> BookError:
-        return BookError(f"文件 {label} {text}")
+    def fail(text: str, reason: str) -> BookError:
+        return BookError(f"文件 {label} {text}", reason)
 
     if data is None:
         data = read_file(path)
     if len(data) > MAX_FILE_BYTES:
-        raise fail(f"过大（{len(data) // 2**20} MB），不是报表工作簿，已拒绝读取")
+        raise fail(f"过大（{len(data) // 2**20} MB），不是报表工作簿，已拒绝读取", "too-large")
     if not data:
-        raise fail("是空文件（0 字节），不是 Excel 工作簿（.xlsx）")
+        raise fail("是空文件（0 字节），不是 Excel 工作簿（.xlsx）", "empty")
     if data.startswith(_CFB_MAGIC):
         if _ENCRYPTED_PACKAGE in data:
-            raise fail("设置了打开密码（已加密），无法读取：请在 Excel 或 WPS 中取消密码后重新保存为 .xlsx")
+            raise fail("设置了打开密码（已加密），无法读取：请在 Excel 或 WPS 中取消密码后重新保存为 .xlsx", "encrypted")
         raise fail("是旧版 Excel 97-2003 工作簿（.xls）或 WPS 表格（.et），不是 .xlsx："
-                   "请在 Excel 或 WPS 中“另存为”Excel 工作簿（.xlsx）后再提交")
+                   "请在 Excel 或 WPS 中“另存为”Excel 工作簿（.xlsx）后再提交", "old-xls")
     if not data.startswith(b"PK"):
         head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
         kind = ("它是网页或 XML 文本（常见于系统导出的“假 .xls”），请用 Excel 打开后另存为 .xlsx"
                 if head.startswith(b"<") else "它是 PDF 文件" if head.startswith(b"%pdf")
                 else "内容无法识别")
-        raise fail(f"不是 Excel 工作簿（.xlsx）：{kind}")
+        raise fail(f"不是 Excel 工作簿（.xlsx）：{kind}", "not-xlsx")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, IndexError,
             OverflowError, struct_error, NotImplementedError, RuntimeError) as err:
-        raise fail("已损坏或不完整（压缩包结构无法读取），请重新保存或重新下载") from err
+        raise fail("已损坏或不完整（压缩包结构无法读取），请重新保存或重新下载", "damaged") from err
     _check_central_directory(infos, fail)
     return Book(label, archive, data)
 
@@ -452,17 +452,17 @@ def _check_central_directory(infos, fail) -> None:
     """Refuse zip bombs by what the central directory declares, before inflating anything.
     zipfile stops inflating a member at its declared size, so a lying header cannot get past."""
     if len(infos) > MAX_MEMBERS:
-        raise fail(f"可疑，已拒绝读取：压缩包有 {len(infos)} 个成员")
+        raise fail(f"可疑，已拒绝读取：压缩包有 {len(infos)} 个成员", "zip-bomb")
     total = 0
     for info in infos:
         if info.flag_bits & 0x1:
-            raise fail(f"的压缩包成员 {info.filename} 已加密，无法读取")
+            raise fail(f"的压缩包成员 {info.filename} 已加密，无法读取", "encrypted")
         if info.file_size > MAX_MEMBER_BYTES:
             raise fail(f"可疑，已拒绝读取：成员 {info.filename} 解压后 {info.file_size // 2**20} MB，"
-                       f"超过上限 {MAX_MEMBER_BYTES // 2**20} MB")
+                       f"超过上限 {MAX_MEMBER_BYTES // 2**20} MB", "zip-bomb")
         if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             raise fail(f"可疑，已拒绝读取：成员 {info.filename} 压缩比 "
-                       f"{info.file_size // max(info.compress_size, 1)}:1 异常（疑似“压缩炸弹”）")
+                       f"{info.file_size // max(info.compress_size, 1)}:1 异常（疑似“压缩炸弹”）", "zip-bomb")
         total += info.file_size
     if total > MAX_TOTAL_BYTES:
-        raise fail(f"可疑，已拒绝读取：解压后共 {total // 2**20} MB，超过上限 {MAX_TOTAL_BYTES // 2**20} MB")
+        raise fail(f"可疑，已拒绝读取：解压后共 {total // 2**20} MB，超过上限 {MAX_TOTAL_BYTES // 2**20} MB", "zip-bomb")

@@ -1,0 +1,215 @@
+"""The catalogue of findings (xltools/catalogue.py): one declaration of each code.
+
+- The README's rule table is the catalogue's generation (as sqlite-utils' test_docs does).
+- Every code the checker emits over a corpus (the seed, its workbook, reports changed to break
+  every rule, damaged cells) is in the catalogue, and every catalogued code is emitted by some
+  member of the corpus (except the ones listed with their reason).
+- The Python and Excel renderings of a template are one sentence.
+"""
+from __future__ import annotations
+
+import copy
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl.utils import get_column_letter
+
+from helpers import CJK, ROOT, SEED, consistent_data, load_seed, write_json
+from xltools import catalogue, patch
+from xltools.check import check_file
+from xltools.fill import fill, write_instances
+from xltools.read import read_workbook
+from xltools.score import score_workbook
+from xltools.spec import load_spec
+
+SPEC = load_spec()
+
+
+def test_readme_rule_table_is_the_generated_one():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme == catalogue.readme_with_table(readme, SPEC), \
+        "README.md 的规则表与 xltools/catalogue.py 不一致：请运行 python -m xltools.catalogue --readme"
+    # and the table lists every code, once
+    table = readme[readme.index(catalogue.README_BEGIN):readme.index(catalogue.README_END)]
+    codes = [e.code for e in catalogue.all_entries(SPEC)]
+    assert len(codes) == len(set(codes))
+    for code in codes:
+        assert table.count(f"| `{code}` |") == 1, code
+
+
+def test_the_spec_rules_keep_their_wording():
+    entries = {e.code: e for e in catalogue.spec_entries(SPEC)}
+    basic = next(r for r in SPEC.dept.sums if r.code == "basic")
+    assert entries["basic"].title == basic.message and entries["basic"].hint == basic.hint
+    assert entries["cross-report"].severity == SPEC.cross.severity == "warning"
+    assert entries["staff"].severity == "warning" and entries["staff"].twin == catalogue.INLINE
+    # detail names two relations, each with its own code
+    assert entries["detail-sum"].twin == catalogue.FORMULA and entries["detail-spent"].twin == catalogue.INLINE
+
+
+def test_python_and_excel_render_one_template():
+    e = catalogue.entry("weight-sum")
+    args = dict(target="100", total="95.00", direction="少", gap="5.00")
+    assert e.text(**args) == "各指标分值合计应为 100，现为 95.00，少 5.00 分"
+    # every argument a literal: the Excel string is that sentence, quoted
+    assert e.excel(**args) == '"各指标分值合计应为 100，现为 95.00，少 5.00 分"'
+    excel = e.excel(target="100", total=catalogue.excel_figure("SUM(H2:H5)", "score"),
+                    direction=catalogue.excel_direction("SUM(H2:H5)-100"),
+                    gap=catalogue.excel_figure("ABS(SUM(H2:H5)-100)", "score"))
+    assert excel == ('"各指标分值合计应为 100，现为 "&TEXT(SUM(H2:H5),"0.00")&"，"&IF(SUM(H2:H5)-100<0,"少","多")'
+                     '&" "&TEXT(ABS(SUM(H2:H5)-100),"0.00")&" 分"')
+    assert catalogue.figure(Decimal("-45"), "万元") == "-45.00" and catalogue.figure(Decimal("55"), "人") == "55"
+    assert catalogue.entry("text-amount").excel(phrase='"', quoted="1", wan="0", label="", cell="A1",
+                                                value="0").startswith('"综述中"" 1 元')   # quotes doubled
+
+
+def test_finding_from_a_code():
+    f = catalogue.finding("required", "部门整体支出", "B5", label="联系人")
+    assert (f.code, f.severity, f.sheet, f.cell, f.message) == ("required", "error", "部门整体支出", "B5",
+                                                                "必填项未填：联系人")
+    f = catalogue.finding("number-text", "部门整体支出", "C20", where="dept.income[0].total", note="x")
+    assert f.severity == "warning" and f.message == "x（dept.income[0].total）"
+    assert f.hint == catalogue.entry("number-text").hint
+    f = catalogue.finding("text-amount", "部门整体支出", "A88", phrase="预算支出", quoted="35125167.01",
+                          wan="3512.52", label="支出合计", cell="B28", value="3511.69")
+    assert f.message == "综述中预算支出 35125167.01 元（3512.52 万元）与支出合计 B28 的 3511.69 万元不符"
+    assert f.hint == "核对综述中的金额与表中 B28"
+
+
+# --- the corpus: every code the checker can emit ------------------------------------------------
+# Codes of the catalogue that nothing in the corpus emits, each with its reason. (Empty today: a
+# spec whose table has a total row without `total_rule` id would add rows-to-total.)
+NOT_EMITTED: dict[str, str] = {}
+
+
+def _bump(value: str) -> str:
+    return str(Decimal(value) + 1)
+
+
+def _data_corpus(tmp_path) -> list:
+    """Reports as data files: the seed, a consistent report with each stated figure changed in
+    turn (fires every identity and check of the spec), and reports with one bad entry each."""
+    docs = [load_seed()]
+    base = consistent_data(SPEC, random.Random(11).randint, n_orgs=2, n_projects=2)
+    sections = [("dept", base["dept"])] + [(i, p) for i, p in enumerate(base["projects"])]
+    for key, section in sections:
+        rep = SPEC.dept if key == "dept" else SPEC.project
+        for name, raw in section.items():
+            if rep.fields[name].numeric and raw not in ("", None):
+                doc = copy.deepcopy(base)
+                (doc["dept"] if key == "dept" else doc["projects"][key])[name] = _bump(raw)
+                docs.append(doc)
+    edits = [
+        lambda d: d["dept"].__setitem__("contact", ""),                           # required
+        lambda d: d["dept"].__setitem__("income_other_1", "五十"),                 # unreadable
+        lambda d: d["dept"].__setitem__("income_other_1", "1,000.00"),            # number-text
+        lambda d: d["dept"].update(staff_quota="51", staff_actual="55"),          # staff
+        lambda d: d["dept"].__setitem__("grade", "差"),                            # grade
+        lambda d: d["projects"][0].__setitem__("proj_ind_score_1", "7"),          # score-range
+    ]
+    for edit in edits:
+        doc = copy.deepcopy(base)
+        edit(doc)
+        docs.append(doc)
+    return [write_json(tmp_path / f"data{i}.json", doc) for i, doc in enumerate(docs)]
+
+
+def _recomputed(path: Path) -> Path:
+    """The workbook as a spreadsheet application saves it after an edit: every formula's cached
+    value recomputed from its inputs (by the template's Python twin, as `xltools score` does)."""
+    filled = read_workbook(path, SPEC)
+    book = patch.Workbook(path.read_bytes())
+    write_instances(book, SPEC, filled.dept, filled.projects, write_inputs=False)
+    return book.save(path)
+
+
+def _book_corpus(tmp_path) -> tuple[list[Path], list[Path]]:
+    """Workbooks: the seed's; a consistent report's; copies of the latter with one cell changed
+    as a user might (and saved as a spreadsheet application would)."""
+    seed = fill(SEED, tmp_path / "seed.xlsx", SPEC).path
+    doc = consistent_data(SPEC, random.Random(5).randint, n_orgs=1, n_projects=1)
+    good = fill(write_json(tmp_path / "good.json", doc), tmp_path / "good.xlsx", SPEC).path
+    dept, proj = SPEC.dept, SPEC.project
+    weight = Decimal(doc["dept"]["dept_ind_weight_1"])
+    edits = {
+        "typed-over": [(dept.sheet, dept.cell("income_total_1"), Decimal(doc["dept"]["income_total_1"]))],
+        "number-text": [(dept.sheet, dept.cell("income_other_1"), f"{doc['dept']['income_other_1']}万元")],
+        "staff": [(dept.sheet, dept.cell("staff_quota"), Decimal(51)), (dept.sheet, dept.cell("staff_actual"), Decimal(55))],
+        "detail": [(proj.sheet, proj.cell("detail_amount_1"), Decimal(doc["projects"][0]["detail_amount_1"]) - 45)],
+        "weight": [(dept.sheet, dept.cell("dept_ind_weight_1"), weight + 5)],
+        "score": [(dept.sheet, dept.cell("dept_ind_score_1"), weight + 2)],
+    }
+    out = []
+    for name, cells in edits.items():
+        wb = patch.Workbook(good.read_bytes())
+        for sheet, ref, value in cells:
+            wb.sheet(sheet).set(ref, value)
+        out.append(_recomputed(wb.save(tmp_path / f"{name}.xlsx")))
+    import openpyxl                      # an error value (t="e"), as Excel writes #DIV/0!: unreadable
+    wb = openpyxl.load_workbook(good)
+    wb[dept.sheet][dept.cell("income_other_1")] = "#DIV/0!"
+    wb.save(tmp_path / "error-value.xlsx")
+    out.append(_recomputed(tmp_path / "error-value.xlsx"))
+    return [seed, good], out
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("corpus")
+    (seed, good), changed = _book_corpus(tmp)
+    books = [seed, good, *changed]
+    reports = [check_file(p, SPEC) for p in _data_corpus(tmp) + books]
+    scored = score_workbook(seed, tmp / "scored.xlsx", SPEC)
+    return {"books": books, "reports": reports, "score_findings": scored.findings}
+
+
+def test_every_code_emitted_is_catalogued_and_every_catalogued_code_is_emitted(corpus):
+    entries = {e.code: e for e in catalogue.all_entries(SPEC)}
+    findings = [f for r in corpus["reports"] for f in r.findings] + corpus["score_findings"]
+    emitted = {f.code for f in findings}
+    assert emitted - set(entries) == set(), "emitted but not in the catalogue"
+    assert set(entries) - emitted == set(NOT_EMITTED), "in the catalogue but nothing in the corpus emits it"
+    for f in findings:
+        assert f.severity == entries[f.code].severity, f
+        assert CJK.search(f.message), f
+
+
+def test_column_i_says_what_the_checker_says(corpus, soffice, tmp_path):
+    """Each inline finding of the changed workbooks, in column I as LibreOffice computes it:
+    the same sentence (score-range's checker message names the indicator before it; the
+    narrative's cell lists the text-amount sentences one after the other)."""
+    import openpyxl
+
+    from xltools.spec.model import CHECK_COLUMN
+    inline = {e.code for e in catalogue.all_entries(SPEC) if e.twin == catalogue.INLINE}
+    seen = set()
+    books = corpus["books"]
+    for path, report in zip(books, corpus["reports"][-len(books):]):
+        assert report.file == str(path)
+        wb = openpyxl.load_workbook(soffice.recalculate(path, tmp_path / f"lo-{path.name}"), data_only=True)
+        # The checker also reads old-style indicator columns; the template's cells see only the new ones.
+        legacy = {f.sheet for f in report.findings if f.code == "legacy-indicators"}
+        for f in report.findings:
+            if f.code not in inline or (f.code == "score-range" and f.sheet in legacy):
+                continue
+            texts = [c.value for c in wb[f.sheet][get_column_letter(CHECK_COLUMN)] if isinstance(c.value, str)]
+            assert any(t == f.message or f.message.endswith("：" + t) or f.message + "；" in t for t in texts), \
+                (path.name, f.code, f.message, texts)
+            seen.add(f.code)
+    assert seen == inline
+
+
+def test_the_sentences_have_figures_units_and_direction(corpus):
+    by_name = {Path(r.file).stem: r for r in corpus["reports"]}
+    [staff] = [f for f in by_name["staff"].findings if f.code == "staff"]
+    assert staff.message == "实有人数超过人员编制（实有人数 55 人，人员编制 51 人）"
+    [detail] = [f for f in by_name["detail"].findings if f.code == "detail-spent"]
+    assert detail.message == "支出明细与资金表不一致：支出明细合计比实际支出合计少 45.00 万元"
+    [weights] = [f for f in by_name["weight"].findings if f.code == "weight-sum"]
+    assert weights.message == "各指标分值合计应为 100，现为 105.00，多 5.00 分"
+    [score] = [f for f in by_name["score"].findings if f.code == "score-range"]
+    weight = SPEC.dept.fields["dept_ind_weight_1"].default
+    assert score.message == (f"{SPEC.dept.fields['dept_ind_score_1'].label}：得分 {weight + 2}.00 超出 0 至分值 "
+                             f"{weight}.00 的范围")

@@ -1,0 +1,97 @@
+"""The wheel as a user installs it: built from the repository, installed into a fresh venv, run
+from another folder. It must carry every module, the specs and the template (package data), so
+that `xltools check` works anywhere (a Windows add-in user installs exactly this way).
+
+Offline and quick: the wheel is built from a copy of the sources without build isolation, and the
+fresh venv borrows this venv's installed dependencies through a .pth line (`pip install --no-deps`);
+a .pth inside the borrowed folder is not run, so this checkout's editable xltools stays out.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, SEED
+
+SOURCES = ["pyproject.toml", "setup.py", "README.md", "xltools", "specs", "templates"]
+
+
+def _run(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
+    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    if check:
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done
+
+
+def _builds_offline() -> bool:
+    """setuptools >= 70.1 builds wheels by itself; older ones need the `wheel` package."""
+    code = ("import setuptools, importlib.util; v = tuple(int(x) for x in setuptools.__version__.split('.')[:2]); "
+            "raise SystemExit(0 if v >= (70, 1) or importlib.util.find_spec('wheel') else 1)")
+    return subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"            # a copy: building writes build/ and *.egg-info beside the sources
+    src.mkdir()
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, src / name)
+    isolation = ["--no-build-isolation"] if _builds_offline() else []   # else: setuptools from the index
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", tmp / "dist", src)
+    [built] = (tmp / "dist").glob("xltools-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def venv(wheel, tmp_path_factory) -> Path:
+    where = tmp_path_factory.mktemp("venv") / "venv"
+    _run(sys.executable, "-m", "venv", "--without-pip", where)
+    python = where / "bin" / "python"
+    site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip())
+    (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    _run(python, "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", wheel)
+    return where
+
+
+def test_the_wheel_carries_every_module_the_specs_and_the_template(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "xltools").rglob("*.py")}
+    assert modules <= names, sorted(modules - names)
+    for spec in (ROOT / "specs").glob("*.toml"):
+        assert f"xltools/_specs/{spec.name}" in names
+    assert "xltools/_templates/self_eval.xlsx" in names and "xltools/py.typed" in names
+    with zipfile.ZipFile(wheel) as z:
+        assert z.read("xltools/_templates/self_eval.xlsx") == (ROOT / "templates" / "self_eval.xlsx").read_bytes()
+
+
+def test_the_installed_command_works_from_another_folder(venv, tmp_path):
+    xltools = venv / "bin" / "xltools"
+    shutil.copyfile(SEED, tmp_path / "数据.json")
+    where = _run(venv / "bin" / "python", "-c",
+                 "import xltools; print(xltools.__file__); print(*xltools.spec_files()); print(xltools.template_path())",
+                 cwd=tmp_path).stdout.split()
+    assert all(str(venv) in w for w in where), where       # the installed copy, not this checkout
+    done = _run(xltools, "check", "数据.json", cwd=tmp_path, check=False)
+    assert done.returncode == 1, done.stderr                # the seed's own errors: the spec was found
+    assert "有错误" in done.stdout and done.stderr == ""
+    # fill copies the installed template (same spec): no openpyxl, the same bytes as a checkout builds
+    code = ("import sys, xltools; xltools.fill('数据.json', '填好.xlsx'); "
+            "print('openpyxl' in sys.modules)")
+    assert _run(venv / "bin" / "python", "-c", code, cwd=tmp_path).stdout.strip() == "False"
+    here = _run(Path(sys.executable).with_name("xltools"), "fill", SEED, "-o", tmp_path / "checkout.xlsx")
+    assert here.returncode == 0
+    assert (tmp_path / "填好.xlsx").read_bytes() == (tmp_path / "checkout.xlsx").read_bytes()
+    done = _run(xltools, "check", "--json", "填好.xlsx", "不存在.xlsx", cwd=tmp_path, check=False)
+    assert done.returncode == 2 and '"refused": "unreadable-file"' in done.stdout
+    done = _run(xltools, "template", cwd=tmp_path)          # no -o: the current folder, not the package
+    assert (tmp_path / "self_eval.xlsx").read_bytes() == (ROOT / "templates" / "self_eval.xlsx").read_bytes()

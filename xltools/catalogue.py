@@ -1,0 +1,315 @@
+"""The catalogue of findings: every code the checker can emit, declared once.
+
+Each entry gives the code, its severity, a short title, the Chinese sentence (a template with
+named arguments: figures, units, cells, the direction of a difference), a hint, and the Excel
+twin it has: "formula" (a native formula of the template computes the figure), "inline" (a
+check cell in column I says the same sentence), "none". The checker builds its findings with
+`finding()`, the template's inline cells render the same template as an Excel string expression
+with `excel_text()`, `--write` takes its column headers and severity words from here, and the
+README's rule table is generated from here (`python -m xltools.catalogue --readme`).
+
+Rules the spec declares (sum rules, compare checks, the cross-report check) keep the spec's
+wording: their entry is derived from the spec (`spec_entries`), its template wraps the spec's
+message with the figures. Everything else is declared in `_ENTRIES` below.
+
+Python and Excel render one template: a literal part is the same text in both; an argument is a
+value in Python and an expression in Excel. Figures are `figure()` in Python and
+`excel_figure()` (TEXT(…,"0.00")) in Excel, the direction of a difference is `direction()` /
+`excel_direction()`, so the cell and the checker's message are byte for byte the same sentence.
+"""
+from __future__ import annotations
+
+import re
+import string
+import sys
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from .findings import ERROR, WARNING, Finding
+from .numbers import CENT
+
+FORMULA, INLINE, NONE = "formula", "inline", "none"
+TWIN_LABEL = {FORMULA: "模板公式计算", INLINE: "I 列即时校验", NONE: "—"}
+SEVERITY_LABEL = {ERROR: "错误", WARNING: "提示"}
+# The 校验结果 sheet of `check --write` (and the add-in's): one row per finding.
+RESULT_COLUMNS = ("级别", "代码", "工作表", "单元格", "说明", "应为", "实为", "建议")
+
+
+def severity_label(severity: str) -> str:
+    return SEVERITY_LABEL[severity]
+
+
+@dataclass(frozen=True)
+class Entry:
+    code: str
+    severity: str
+    title: str                 # a short name of the rule (the spec's message for spec rules)
+    template: str              # the sentence, str.format style with named arguments
+    hint: str = ""
+    twin: str = NONE
+    variants: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    origin: str = "xltools"    # "spec" when the spec declares the rule and gives its wording
+
+    def text(self, variant: str = "", **args) -> str:
+        """The sentence in Python. `title` is always available to the template."""
+        return _template(self, variant).format(title=self.title, **args)
+
+    def excel(self, variant: str = "", **args) -> str:
+        """The same sentence as a native Excel string expression: literal parts quoted, each
+        `Excel` argument an expression, every other argument a literal."""
+        args.setdefault("title", self.title)
+        parts: list[str] = []
+        literal = ""
+        for text, name, spec, conv in string.Formatter().parse(_template(self, variant)):
+            literal += text
+            if name is None:
+                continue
+            if spec or conv:
+                raise ValueError(f"{self.code}: format specs are not rendered in Excel")
+            value = args[name]
+            if isinstance(value, Excel):
+                if literal:
+                    parts.append(_quote(literal))
+                    literal = ""
+                parts.append(str(value))
+            else:
+                literal += str(value)
+        if literal or not parts:
+            parts.append(_quote(literal))
+        return "&".join(parts)
+
+
+def _template(entry: Entry, variant: str) -> str:
+    return entry.variants[variant] if variant else entry.template
+
+
+class Excel(str):
+    """An argument that is an Excel expression (not a literal) when a template renders in Excel."""
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+# -- figures, the same in Python and in Excel ---------------------------------------------------
+# Number format by unit: money and scores with 2 decimals, head counts whole.
+_FORMAT = {"人": "0"}
+
+
+def _digits(unit: str) -> Decimal:
+    return Decimal(1) if _FORMAT.get(unit) == "0" else CENT
+
+
+def figure(value, unit: str = "万元") -> str:
+    """What TEXT(value,"0.00") shows (TEXT(value,"0") for 人); text is shown as it is."""
+    if isinstance(value, str):
+        return value
+    d = Decimal(0) if value is None else Decimal(value)
+    return f"{d.quantize(_digits(unit), ROUND_HALF_UP)}"
+
+
+def excel_figure(expr: str, unit: str = "万元") -> Excel:
+    return Excel(f'TEXT({expr},"{_FORMAT.get(unit, "0.00")}")')
+
+
+def direction(diff: Decimal) -> str:
+    """The first figure is 多 (more) or 少 (less) than the second: diff = first − second."""
+    return "少" if diff < 0 else "多"
+
+
+def excel_direction(diff_expr: str) -> Excel:
+    return Excel(f'IF({diff_expr}<0,"少","多")')
+
+
+def unit_word(unit: str) -> str:
+    """How a unit reads after a figure ("万元", "人", "分")."""
+    return {"score": "分", "%": "%"}.get(unit, unit)
+
+
+# -- the entries --------------------------------------------------------------------------------
+# Templates of the rules the spec declares, by kind (the spec's message is their {title}).
+SUM_TEMPLATE = "{title}，应为 {should} {unit}，填报为 {stated} {unit}，{direction} {gap} {unit}"
+EQUAL_TEMPLATE = "{title}：{left}比{right}{direction} {gap} {unit}"
+AT_MOST_TEMPLATE = "{title}（{left} {left_value} {unit}，{right} {right_value} {unit}）"
+CROSS_TEMPLATE = "{title}：部门项目支出 {dept} 万元，比各项目表实际支出合计 {projects} 万元{direction} {gap} 万元"
+
+_ENTRIES = [
+    # reading the workbook or data file
+    Entry("required", ERROR, "必填项", "必填项未填：{label}"),
+    Entry("number-text", WARNING, "文本形式的数字或日期（已按其值读取）", "{note}",
+          hint="请按单元格的格式改填：数字不带单位和千位分隔符，日期如 2023-03-30"),
+    Entry("unreadable", ERROR, "无法确定的值", "{reason}",
+          hint="请按单元格的格式与单位重新填写",
+          variants={"error-value": "{label}：单元格显示错误值 {value}"}),
+    Entry("formula-altered", ERROR, "公式被覆盖或改动",
+          "{label}：公式被改动，应为 ={formula}，现为 ={found}",
+          hint="请从原模板复制该单元格，或重新用模板填报",
+          variants={"typed-over": "{label}：此处应为公式 ={formula}，现被改成了固定值（公式被覆盖）"}),
+    # indicators, scores and grades
+    Entry("legacy-indicators", WARNING, "旧版表式的指标写法",
+          "本表“{actual_col}”列填的是得分（旧版表式的写法），“{score_col}”列为空；已按此理解校验。"
+          "新模板请把分值、得分填入“{weight_col}”“{score_col}”列，指标值、实际完成值填实际的目标与完成情况",
+          hint="可运行 xltools score 按指标值与实际完成值自动评分",
+          variants={"with-weights":
+                    "本表“{actual_col}”列填的是得分、“{target_col}”列填的是分值（旧版表式的写法），“{score_col}”列为空；"
+                    "已按此理解校验。新模板请把分值、得分填入“{weight_col}”“{score_col}”列，指标值、实际完成值填实际的"
+                    "目标与完成情况"}),
+    Entry("score-sum", ERROR, "综合得分应等于各指标得分之和", "{title} {computed}，填报为 {stated}",
+          hint="逐项核对各指标得分", twin=FORMULA),
+    Entry("weight-sum", ERROR, "各指标分值合计", "各指标分值合计应为 {target}，现为 {total}，{direction} {gap} 分",
+          hint="核对各指标的分值", twin=INLINE),
+    Entry("score-range", ERROR, "得分在 0 至分值之间", "得分 {score} 超出 0 至分值 {weight} 的范围",
+          hint="得分不能为负，也不能超过该指标的分值", twin=INLINE),
+    Entry("grade", ERROR, "评价等次与得分相符", "评价等次应为“{should}”（按得分 {basis}），填报为“{stated}”",
+          twin=FORMULA),
+    Entry("score-manual", WARNING, "须人工评分的指标", "{label}：{reason}", hint="请评价人填写得分"),
+    # the narrative against the tables
+    Entry("text-amount", ERROR, "综述中的元金额与表中相符",
+          "综述中{phrase} {quoted} 元（{wan} 万元）与{label} {cell} 的 {value} 万元不符",
+          hint="核对综述中的金额与表中 {cell}", twin=INLINE),
+]
+CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}
+
+# Hints the checker adds when the narrative quotes a line whose amount is the difference.
+HINT_GAP_IN_TEXT = "综述中“{lines}”正好等于差额"
+HINT_CROSS_IN_TEXT = "差额与部门综述中的“{lines}”相等，可能是这笔支出没有纳入项目自评表"
+
+
+def quoted_lines(lines: list[str]) -> str:
+    """['a', 'b'] -> 'a”“b' (for the hints above, which put the outer quotes)."""
+    return "”“".join(lines)
+
+
+# What a formula-altered finding calls an inline check cell (it has no field label).
+CHECK_CELL_LABEL = "校验单元格"
+# The default id of a table's total-row rule when the spec names none (spec/load.py).
+ROWS_TO_TOTAL = "rows-to-total"
+ROWS_TO_TOTAL_MESSAGE = "合计应等于各行之和"
+
+
+def entry(code: str) -> Entry:
+    return CATALOGUE[code]
+
+
+def title(code: str) -> str:
+    return CATALOGUE[code].title
+
+
+def message(code: str, variant: str = "", **args) -> str:
+    """The sentence of a fixed code in Python (finding() when a Finding is wanted)."""
+    return CATALOGUE[code].text(variant, **args)
+
+
+def excel_text(code: str, variant: str = "", **args) -> str:
+    """The same sentence as an Excel string expression (arguments: `Excel(...)` or literals)."""
+    return CATALOGUE[code].excel(variant, **args)
+
+
+# -- entries of the rules the spec declares ----------------------------------------------------
+# Made when a rule fires or renders (a finding, a template build): cheap, not kept.
+def sum_entry(rule) -> Entry:
+    """The entry of one spec sum rule (spec.model.SumRule): its code, message and hint."""
+    return Entry(rule.code, ERROR, rule.message, SUM_TEMPLATE, rule.hint, FORMULA, origin="spec")
+
+
+def check_entry(check) -> Entry:
+    """The entry of a spec compare check (spec.model.Check, kind "compare")."""
+    template = EQUAL_TEMPLATE if check.op == "=" else AT_MOST_TEMPLATE
+    return Entry(check.code, check.severity, check.message, template, "", INLINE, origin="spec")
+
+
+def cross_entry(cross) -> Entry:
+    """The entry of the spec's cross-report check (spec.model.CrossCheck)."""
+    return Entry(cross.code, cross.severity, cross.message, CROSS_TEMPLATE,
+                 "部分项目可能未做项目自评", INLINE, origin="spec")
+
+
+def spec_entries(spec) -> list[Entry]:
+    """Every code the spec declares, once each, in the order of the spec."""
+    out: dict[str, Entry] = {}
+    for rep in spec.reports.values():
+        for rule in rep.sums:
+            if rule.code not in CATALOGUE:
+                out.setdefault(rule.code, sum_entry(rule))
+        for check in rep.checks:
+            if check.kind == "compare":
+                out.setdefault(check.code, check_entry(check))
+    if spec.cross:
+        out.setdefault(spec.cross.code, cross_entry(spec.cross))
+    return list(out.values())
+
+
+def all_entries(spec) -> list[Entry]:
+    """The whole catalogue for one spec: the spec's rules, then the fixed ones."""
+    return spec_entries(spec) + [e for e in _ENTRIES]
+
+
+# -- findings -----------------------------------------------------------------------------------
+def finding(code: str | Entry, sheet: str, cell: str, /, *, expected=None, actual=None, hint: str | None = None,
+            subject: str = "", where: str = "", variant: str = "", **args) -> Finding:
+    """A Finding from a catalogue entry (or its code) and the template's named arguments.
+
+    `subject`: the field the sentence is about, put before it ("基本支出（第1行）：…");
+    `where`: the key of a data file, put after it ("…（dept.income[0].total）");
+    `hint`: replaces the entry's hint (a hint found in the data); the entry's hint may use the
+    template's arguments. Those keywords (and expected/actual) are the Finding's; every other
+    keyword is an argument of the template.
+    """
+    e = code if isinstance(code, Entry) else CATALOGUE[code]
+    text = e.text(variant, **args)
+    if subject:
+        text = f"{subject}：{text}"
+    if where:
+        text = f"{text}（{where}）"
+    if hint is None:
+        hint = e.hint.format(**args) if "{" in e.hint else e.hint
+    return Finding(e.code, e.severity, sheet, cell, text, expected, actual, hint)
+
+
+# -- the README's rule table --------------------------------------------------------------------
+README_BEGIN, README_END = "<!-- rules:begin -->", "<!-- rules:end -->"
+_ARG = re.compile(r"\{(\w+)\}")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def rules_table(spec=None) -> str:
+    """The Markdown table of every code (generated; README.md carries it between the markers)."""
+    if spec is None:
+        from .spec import load_spec
+        spec = load_spec()
+    lines = ["| 代码 | 级别 | 规则 | 说明（〔规则〕处为左栏的规则，{…} 处为实际的数字、单元格） | 模板中 | 建议 |",
+             "|---|---|---|---|---|---|"]
+    for e in all_entries(spec):
+        sentence = e.template.replace("{title}", "〔规则〕")
+        lines.append(f"| `{e.code}` | {SEVERITY_LABEL[e.severity]} | {_cell(e.title)} | {_cell(sentence)} "
+                     f"| {TWIN_LABEL[e.twin]} | {_cell(e.hint)} |")
+    return "\n".join(lines)
+
+
+def readme_with_table(readme: str, spec=None) -> str:
+    """README text with the generated table between the markers."""
+    start, end = readme.index(README_BEGIN) + len(README_BEGIN), readme.index(README_END)
+    return readme[:start] + "\n" + rules_table(spec) + "\n" + readme[end:]
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--readme"]:
+        README.write_text(readme_with_table(README.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"已更新 {README} 中的规则表")
+        return 0
+    if argv == ["--table"]:
+        print(rules_table())
+        return 0
+    print("用法：python -m xltools.catalogue --readme | --table", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,360 @@
+"""`xltools pack BOOK... -o DIR`: the folder (or zip) a unit hands in to the 财政局.
+
+For each workbook, one folder `{年度}_{单位}_绩效自评/` holding: a PDF of each report sheet and
+one of the whole report in print order (the paper form: no colours, whole text), the
+values-only workbook, the data as JSON in the format `xltools fill` reads, manifest.json and
+SHA256SUMS. The steps are a flat list of `_write_*` functions, each writing one output into a
+private folder beside the target, which is renamed into place when all are done: a folder or
+zip appears complete or not at all. The source workbook is only read.
+
+A workbook with error findings is refused unless `force`: then every PDF page carries the
+watermark 未通过校验 and the manifest says `forced: true` with the findings.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .errors import XltoolsError
+from .findings import ERROR, Finding
+from .spec.model import Spec
+
+WATERMARK = "未通过校验"
+DATA_NAME = "数据.json"
+MANIFEST = "manifest.json"
+SUMS = "SHA256SUMS"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)      # fixed member times: the same workbook zips to the same bytes
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+# pdf_maker(src, {pdf path: [sheet, …] or None for every sheet}, watermark=str|None, pdfa=bool)
+PdfMaker = Callable[..., object]
+
+
+@dataclass
+class PackResult:
+    source: Path
+    ok: bool                               # packed (possibly forced)
+    output: Path | None = None             # the folder or the zip
+    refused: bool = False                  # error findings and no force: nothing written
+    forced: bool = False
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None               # the workbook could not be packed at all
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+
+def safe_name(text: str) -> str:
+    """A file-name part: characters Windows or zip readers refuse become _, no leading dot."""
+    return _UNSAFE.sub("_", str(text)).strip(" .") or "_"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- the data file (what `xltools fill` reads) ----------------------------------------------------
+def _plain(value):
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()[:10]
+    return value
+
+
+def data_document(filled, spec: Spec) -> dict:
+    """The stated inputs of every report, by flat field name (data.py reads them back)."""
+    def section(inst):
+        return {n: _plain(v) for n, v in inst.values.items()
+                if v is not None and v != "" and inst.report.fields[n].kind == "input"}
+    return {"year": spec.year, "region": spec.region, "dept": section(filled.dept),
+            "projects": [section(p) for p in filled.projects]}
+
+
+# -- one workbook --------------------------------------------------------------------------------
+@dataclass
+class _Job:
+    source: Path
+    data: bytes
+    spec: Spec
+    filled: object
+    report: object
+    forced: bool
+    pdfa: bool
+    pdf_maker: PdfMaker
+    tmp: Path                    # the private folder being filled
+    name: str                    # {年度}_{单位}_绩效自评
+    stamp: datetime
+    files: dict[str, bytes] = field(default_factory=dict)   # name -> bytes of every output
+    values_book: bytes = b""
+
+
+def _pdf_names(job: _Job) -> dict[str, list[str] | None]:
+    """PDF file name -> sheets it prints, in print order."""
+    out: dict[str, list[str] | None] = {f"{job.name}.pdf": None, f"{safe_name(job.spec.dept.sheet)}.pdf":
+                                        [job.filled.dept.sheet]}
+    for p in job.filled.projects:
+        base = f"{safe_name(job.spec.project.sheet)}_{safe_name(p.values.get('project_name') or p.sheet)}"
+        name, k = f"{base}.pdf", 2
+        while name in out:
+            name, k = f"{base} ({k}).pdf", k + 1
+        out[name] = [p.sheet]
+    return out
+
+
+def _write_values_workbook(job: _Job) -> None:
+    from .frozen import values_only
+    job.values_book = values_only(job.data, job.filled, job.spec).to_bytes()
+    _put(job, f"{job.name}.xlsx", job.values_book)
+
+
+def _write_pdfs(job: _Job) -> None:
+    from .frozen import print_copy
+    work = job.tmp / ".print"
+    work.mkdir()
+    src = work / f"{job.name}.xlsx"
+    src.write_bytes(print_copy(job.values_book, job.filled, job.spec))
+    names = _pdf_names(job)
+    outputs = {work / n: sheets for n, sheets in names.items()}
+    job.pdf_maker(src, outputs, watermark=WATERMARK if job.forced else None, pdfa=job.pdfa)
+    for n in names:
+        made = work / n
+        if not made.is_file() or made.stat().st_size == 0:
+            raise XltoolsError(f"未生成 PDF：{n}")
+        _put(job, n, pinned_pdf(made.read_bytes(), job.stamp))
+    shutil.rmtree(work)
+
+
+def _write_data(job: _Job) -> None:
+    text = json.dumps(data_document(job.filled, job.spec), ensure_ascii=False, indent=1) + "\n"
+    _put(job, DATA_NAME, text.encode("utf-8"))
+
+
+def _write_manifest(job: _Job) -> None:
+    from . import office
+    report = job.report
+    errors = [f for f in report.findings if f.severity == ERROR]
+    manifest = {
+        "generator": "xltools pack",
+        "source": {"file": job.source.name, "bytes": len(job.data), "sha256": sha256(job.data)},
+        "template_fingerprint": job.spec.fingerprint,
+        "spec_sha256": job.spec.digest,
+        "xltools_version": __version__,
+        "libreoffice_version": office.version() if job.pdf_maker is office.export_pdfs else None,
+        "time": job.stamp.isoformat().replace("+00:00", "Z"),
+        "pdfa": job.pdfa,
+        "forced": job.forced,
+        "check": {"errors": len(errors), "warnings": len(report.findings) - len(errors),
+                  "reports": {sheet: {"score": _plain(s.get("computed_score")), "grade": s.get("computed_grade"),
+                                      "stated_score": _plain(s.get("stated_score")),
+                                      "stated_grade": s.get("stated_grade")}
+                              for sheet, s in report.score.items()}},
+        "findings": [f.to_json() for f in report.findings] if job.forced else [],
+        "files": [{"name": n, "bytes": len(b), "sha256": sha256(b)} for n, b in sorted(job.files.items())],
+    }
+    _put(job, MANIFEST, (json.dumps(manifest, ensure_ascii=False, indent=1, default=str) + "\n").encode("utf-8"))
+
+
+def _write_sums(job: _Job) -> None:
+    # sha256sum's own format: verifiable with `sha256sum -c SHA256SUMS`, no xltools needed.
+    lines = "".join(f"{sha256(b)}  {n}\n" for n, b in sorted(job.files.items()))
+    _put(job, SUMS, lines.encode("utf-8"))
+
+
+STEPS = [_write_values_workbook, _write_pdfs, _write_data, _write_manifest, _write_sums]
+
+
+def _put(job: _Job, name: str, data: bytes) -> None:
+    (job.tmp / name).write_bytes(data)
+    os.chmod(job.tmp / name, 0o644)
+    job.files[name] = data
+
+
+def pinned_pdf(data: bytes, stamp: datetime) -> bytes:
+    """LibreOffice stamps each PDF with the clock and a random ID; put the pack's time and a
+    content hash in their place (same lengths, so the cross-reference offsets stay right).
+
+    What stays: LibreOffice 7.4 numbers the fonts it embeds (/UniqueID, also inside the
+    encrypted part) with a counter that runs on through the life of its process, so the bytes
+    are the same for the same workbook packed by a fresh process (each `xltools pack` run).
+    """
+    pdf_time = stamp.strftime("%Y%m%d%H%M%S")
+
+    def date_field(m):
+        old = m.group(0)
+        new = m.group(1) + pdf_time + m.group(2)[len(pdf_time):]
+        return new if len(new) == len(old) else old
+    data = re.sub(rb"(\(D:)(\d{14}[^)]*)", lambda m: date_field(_as_str(m)).encode(), data)
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%S").encode()
+    data = re.sub(rb"(<xmp:(?:CreateDate|ModifyDate|MetadataDate)>)(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)",
+                  lambda m: m.group(1) + iso, data)
+    random = rb"/ID\s*\[\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*\]|/DocChecksum\s*/([0-9A-Fa-f]+)"
+    found = [x for m in re.finditer(random, data) for x in m.groups() if x]
+    if found:
+        digest = hashlib.sha256(re.sub(random, b"", data)).hexdigest().upper().encode() * 4
+        for old in set(found):
+            data = data.replace(old, digest[:len(old)])
+    # PDF/A's XMP carries the document ID too.
+    data = re.sub(rb"(uuid:)([0-9a-fA-F-]{36})", lambda m: m.group(1) + _uuid_like(data), data)
+    return data
+
+
+def _as_str(m) -> re.Match:
+    return re.match(r"(\(D:)(.*)", m.group(0).decode("latin-1"), re.S)
+
+
+def _uuid_like(data: bytes) -> bytes:
+    h = hashlib.sha256(re.sub(rb"uuid:[0-9a-fA-F-]{36}", b"", data)).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}".encode()
+
+
+def _stamp(source: Path, data: bytes) -> datetime:
+    """The pack's time: SOURCE_DATE_EPOCH if set, else the source workbook's modification time,
+    so that packing the same workbook twice gives the same bytes."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    seconds = int(epoch) if epoch and epoch.isdigit() else int(source.stat().st_mtime)
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+def write_zip(folder: Path, names: list[str], target: Path, prefix: str) -> None:
+    """A reproducible zip: sorted members under `prefix/`, fixed times and permissions, UTF-8
+    names flagged."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for n in sorted(names):
+            info = zipfile.ZipInfo(f"{prefix}/{n}", ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100644 << 16)
+            info.create_system = 3
+            info.flag_bits |= 0x800          # the names are UTF-8
+            z.writestr(info, (folder / n).read_bytes())
+
+
+def _ours(path: Path) -> bool:
+    """A previous pack's output, which a new pack may replace (nothing else is ever replaced)."""
+    try:
+        if path.is_dir():
+            return json.loads((path / MANIFEST).read_text(encoding="utf-8")).get("generator") == "xltools pack"
+        if path.is_file() and path.suffix == ".zip":
+            with zipfile.ZipFile(path) as z:
+                return any(n.endswith("/" + MANIFEST) for n in z.namelist())
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return False
+    return False
+
+
+def _publish(built: Path, target: Path) -> None:
+    """Rename `built` to `target`; a previous pack there is swapped out, then removed."""
+    if target.exists() or target.is_symlink():
+        if not _ours(target):
+            raise XltoolsError(f"{target} 已存在且不是 xltools pack 的输出，未覆盖；请换一个输出目录")
+        old = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+        os.replace(target, old)
+        try:
+            os.replace(built, target)
+        except OSError:
+            os.replace(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+    else:
+        os.replace(built, target)
+
+
+def pack_one(source, out_dir, *, force: bool = False, zip: bool = False, pdfa: bool = False,
+             spec: Spec | None = None, pdf_maker: PdfMaker | None = None) -> PackResult:
+    from .read import read_workbook
+    from .rules import run_rules
+    from .xlsx.book import read_file
+    from . import office
+    source = Path(source)
+    if spec is None:
+        from .spec import load_spec
+        spec = load_spec()
+    try:
+        data = read_file(source)
+        filled = read_workbook(source, spec, data)
+        report = run_rules(filled, spec)
+    except XltoolsError as e:
+        return PackResult(source, False, error=str(e))
+    errors = [f for f in report.findings if f.severity == ERROR]
+    if errors and not force:
+        return PackResult(source, False, refused=True, findings=report.findings)
+    unit = filled.dept.values.get("dept_name") or source.stem
+    name = f"{spec.year}_{safe_name(unit)}_绩效自评"
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / (f"{name}.zip" if zip else name)
+    if target.resolve() == source.resolve():
+        return PackResult(source, False, error=f"输出会覆盖源文件：{source}")
+    tmp = out_dir / f".{name}.tmp-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    job = _Job(source, data, spec, filled, report, bool(errors), pdfa, pdf_maker or office.export_pdfs, tmp, name,
+               _stamp(source, data))
+    try:
+        for step in STEPS:
+            step(job)
+        if zip:
+            built = out_dir / f".{name}.tmp-{secrets.token_hex(4)}.zip"
+            try:
+                write_zip(tmp, list(job.files), built, name)
+                _publish(built, target)
+            finally:
+                built.unlink(missing_ok=True)
+        else:
+            _publish(tmp, target)
+    except XltoolsError as e:
+        return PackResult(source, False, error=str(e), findings=report.findings)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return PackResult(source, True, output=target, forced=bool(errors), findings=report.findings,
+                      files=sorted(job.files))
+
+
+def pack(books, out_dir, *, force: bool = False, zip: bool = False, pdfa: bool = False,
+         spec: Spec | None = None, pdf_maker: PdfMaker | None = None) -> list[PackResult]:
+    """Pack every workbook of `books` into out_dir; one failure never stops the others.
+
+    pdf_maker: makes the PDFs instead of LibreOffice (the Windows add-in passes Excel's
+    ExportAsFixedFormat): called as pdf_maker(src, {pdf path: [sheet names] or None}, watermark=…,
+    pdfa=…) on the print copy; None for a PDF means every sheet of src in order.
+    """
+    if spec is None:
+        from .spec import load_spec
+        spec = load_spec()
+    return [pack_one(b, out_dir, force=force, zip=zip, pdfa=pdfa, spec=spec, pdf_maker=pdf_maker) for b in books]
+
+
+def render(result: PackResult) -> str:
+    """What the command prints for one workbook."""
+    if result.error:
+        return f"{result.source}：未打包（{result.error}）"
+    if result.refused:
+        from .check import render_text
+        from .findings import Report
+        head = f"{result.source}：有 {len(result.errors)} 处错误，未打包（改正后重试，或用 --force 打包并加“{WATERMARK}”水印）"
+        return head + "\n" + render_text(Report(str(result.source), result.findings)).split("\n", 1)[-1]
+    note = f"（有 {len(result.errors)} 处错误，每页已加“{WATERMARK}”水印）" if result.forced else ""
+    return f"已打包 {result.source} → {result.output}{note}"
+
+
+def exit_code(results: list[PackResult]) -> int:
+    """2 if any workbook could not be packed at all, 1 if any has errors, else 0."""
+    if any(r.error for r in results):
+        return 2
+    if any(r.refused or r.forced for r in results):
+        return 1
+    return 0
