@@ -137,3 +137,14 @@ def test_about_names_the_versions_and_the_log(book, monkeypatch, tmp_path):
     text = macros.about(FileBook(book))
     assert "加载项：0.1.0 (xlwings 0.37.8)" in text and SPEC.fingerprint in text
     assert f"本工作簿的模板：{SPEC.fingerprint}" in text and str(tmp_path / "xltools.log") in text
+
+
+def test_export_packs_the_workbook_beside_it(book, soffice, pdf_text):
+    message = macros.export(FileBook(book))
+    folder = next(p for p in book.parent.iterdir() if p.is_dir() and p.name.endswith("_绩效自评"))
+    assert str(folder) in message and "水印" in message                    # the seed has errors: a draft
+    names = {p.name for p in folder.iterdir()}
+    assert {"manifest.json", "SHA256SUMS", "数据.json"} <= names
+    pdfs = sorted(p for p in folder.iterdir() if p.suffix == ".pdf")
+    assert pdfs and "未通过校验" in pdf_text(pdfs[0])
+    assert "部门" in pdf_text(pdfs[0])

@@ -214,6 +214,9 @@ class LiveBook:
         def make(src, outputs, watermark=None, pdfa=False):
             wb = app.books.open(str(src), read_only=True)
             try:
+                if watermark:      # Excel's export has no watermark: a large page header says it
+                    for ws in wb.sheets:
+                        ws.api.PageSetup.CenterHeader = '&"SimSun,Bold"&24' + watermark
                 for pdf, sheets in outputs.items():
                     if sheets:
                         wb.sheets[sheets[0]].api.Select()

@@ -178,7 +178,7 @@ def composite(weights, scores):
             for i in range(1, len(ws) + 1):
                 text = value_check(dataclasses.replace(check, left=f"score_{i}", right=f"weight_{i}"), values.get)
                 if text:
-                    problems.append(f"第 {i} 项：{text}（得分 {values[f'score_{i}']}，分值 {values[f'weight_{i}'] or 0}）")
+                    problems.append(f"第 {i} 项：{text}")
             break
     if problems:
         return "；".join(problems[:3]) + ("……" if len(problems) > 3 else "")

@@ -98,11 +98,15 @@ def new_project(book: BookAccess) -> str | None:
 
 
 def export(book: BookAccess) -> str:
+    """The hand-in folder beside the workbook, by the same packer as `xltools pack`. A workbook with
+    errors is packed too (a draft for the unit's own review), every PDF page watermarked."""
     from .. import pack
-    snap = book.snapshot()
-    out = book.folder() / f"{Path(book.label).stem}_报送材料"
-    results = pack.pack([snap], out, force=True, spec=spec(), pdf_maker=book.pdf_maker())
-    return f"已导出到 {out}（{len(results)} 份工作簿）。"
+    result = pack.pack_one(book.snapshot(), book.folder(), force=True, spec=spec(), pdf_maker=book.pdf_maker())
+    if result.error:
+        raise BookError(f"无法导出 {book.label}：{result.error}")
+    note = (f"\n有 {len(result.errors)} 处错误，PDF 每页已加“{pack.WATERMARK}”水印；请先“校验”并改正后再导出报送。"
+            if result.forced else "")
+    return f"已导出到 {result.output}（{len(result.files)} 个文件）。{note}"
 
 
 def about(book: BookAccess) -> str:

@@ -32,6 +32,10 @@ WIDTHS = (6, 18, 14, 8, 90, 14, 14, 50)
 LINK_COLUMN = 4                                   # 单元格
 MARK_FORMULA = 'ISTEXT("xltools:mark")'           # the tag: true everywhere, written by no one else
 COLORS = {ERROR: "FFFFC7CE", "warning": "FFFFEB9C"}
+# Text and frame of a marked cell: the template's own pale-yellow input cells look like the amber
+# fill alone, so a mark is also framed and its figures coloured.
+INKS = {ERROR: "FF9C0006", "warning": "FF9C5700"}
+FRAMES = {ERROR: "FFC00000", "warning": "FFED7D31"}
 SEVERITIES = (ERROR, "warning")                   # dxf order: the error fill, then the warning fill
 RESULT_PART = "xl/worksheets/xltools_result.xml"
 RESULT_REL_ID = "xltoolsResult"
@@ -132,8 +136,11 @@ def _prefix(text: str, tag: str) -> str:
 
 # -- styles.xml: the two mark formats ------------------------------------------------------------
 def dxf_xml(p: str, severity: str) -> str:
-    return (f'<{p}dxf><{p}fill><{p}patternFill patternType="solid"><{p}bgColor rgb="{COLORS[severity]}"/>'
-            f'</{p}patternFill></{p}fill></{p}dxf>')
+    sides = "".join(f'<{p}{side} style="thin"><{p}color rgb="{FRAMES[severity]}"/></{p}{side}>'
+                    for side in ("left", "right", "top", "bottom"))
+    return (f'<{p}dxf><{p}font><{p}b/><{p}color rgb="{INKS[severity]}"/></{p}font>'
+            f'<{p}fill><{p}patternFill patternType="solid"><{p}bgColor rgb="{COLORS[severity]}"/>'
+            f'</{p}patternFill></{p}fill><{p}border>{sides}</{p}border></{p}dxf>')
 
 
 def add_dxfs(styles: str) -> tuple[str, dict[str, int]]:
