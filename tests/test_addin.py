@@ -176,3 +176,10 @@ def test_windows_steps_say_in_one_chinese_line_that_they_need_windows(what):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Windows" in result.stderr and "Excel" in result.stderr
     assert "Traceback" not in result.stderr and not result.stdout
+
+
+def test_docs_tables_are_generated_from_the_table():
+    text = (ROOT / "docs" / "addin.md").read_text(encoding="utf-8")
+    block = text.split("<!-- addin:start -->\n", 1)[1].split("\n<!-- addin:end -->", 1)[0]
+    assert block == table.docs_tables()
+    assert "docs/addin.md" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -124,20 +124,26 @@ class LiveBook:
             for ref, value in cells.items():
                 ws.range(ref).value = float(value) if hasattr(value, "as_tuple") else value
 
-    def copy_sheet(self, source, name, before):
+    def _structure_unlocked(self, action):
+        """Run `action` with the workbook's structure protection lifted, then put it back."""
         api = self.book.api
         password = os.environ.get("XLTOOLS_PASSWORD") or ""
         locked = api.ProtectStructure
         if locked:
             api.Unprotect(password)
         try:
-            self.book.sheets[source].api.Copy(Before=self.book.sheets[before].api)
-            copy = self.book.sheets[self.book.sheets[before].index - 2]
-            copy.api.Visible = True
-            copy.name = name
+            return action()
         finally:
             if locked:
                 api.Protect(password, True, False)       # Structure:=True, Windows:=False
+
+    def copy_sheet(self, source, name, before):
+        def copy():
+            self.book.sheets[source].api.Copy(Before=self.book.sheets[before].api)
+            new = self.book.sheets[self.book.sheets[before].index - 2]   # index is 1-based
+            new.api.Visible = True
+            new.name = name
+        self._structure_unlocked(copy)
 
     def _unprotected(self, ws, action):
         p = ws.api
@@ -162,12 +168,12 @@ class LiveBook:
                 p.Protect(password, **keep)
 
     def clear_marks(self):
-        self.app.api.DisplayAlerts = False
-        try:
-            if marks.RESULT_SHEET in self.sheet_names():
-                self.book.sheets[marks.RESULT_SHEET].delete()
-        finally:
-            self.app.api.DisplayAlerts = True
+        if marks.RESULT_SHEET in self.sheet_names():
+            self.app.api.DisplayAlerts = False
+            try:
+                self._structure_unlocked(lambda: self.book.sheets[marks.RESULT_SHEET].delete())
+            finally:
+                self.app.api.DisplayAlerts = True
         tag = "=" + marks.MARK_FORMULA
         for ws in self.book.sheets:
             conditions = ws.api.Cells.FormatConditions
@@ -179,8 +185,10 @@ class LiveBook:
     def apply_marks(self, plan):
         self.clear_marks()
         last = self.book.sheets[len(self.book.sheets) - 1]
-        ws = self.book.sheets.add(marks.RESULT_SHEET, after=last)
-        ws.range("A1").value = plan.rows
+        ws = self._structure_unlocked(lambda: self.book.sheets.add(marks.RESULT_SHEET, after=last))
+        # Text stays text: an expected "=SUM(…)" must not become a live formula.
+        ws.range("A1").value = [["'" + v if isinstance(v, str) and v[:1] in "=+-@" else v for v in row]
+                                for row in plan.rows]
         ws.range((1, 1), (1, len(plan.rows[0]))).api.Font.Bold = True
         for i, width in enumerate(marks.WIDTHS, start=1):
             ws.range((1, i)).column_width = width

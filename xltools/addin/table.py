@@ -109,3 +109,16 @@ def function(name: str) -> Function:
 
 def macro(python: str) -> Macro:
     return next(m for m in MACROS if m.python == python)
+
+
+def docs_tables() -> str:
+    """The buttons and functions tables of docs/addin.md (a test keeps the file in sync)."""
+    lines = ["| 按钮 | 作用 |", "|---|---|"]
+    lines += [f"| **{m.label}** | {m.supertip} |" for m in MACROS]
+    lines += ["", "| 函数 | 作用 | 参数 |", "|---|---|---|"]
+    for f in FUNCTIONS:
+        shown = [a for a in f.args if not a.caller]
+        sig = ", ".join(f"{a.name}…" if a.vararg else a.name for a in shown)
+        helps = "；".join(f"`{a.name}`：{a.help}" for a in shown) or "—"
+        lines.append(f"| `={f.name}({sig})` | {f.description} | {helps} |")
+    return "\n".join(lines)
