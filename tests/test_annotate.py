@@ -5,6 +5,7 @@ import re
 import zipfile
 
 import openpyxl
+import pytest
 
 from helpers import SEED, run_cli, run_measured
 from xltools.addin import marks
@@ -125,3 +126,48 @@ def test_write_works_on_utf16_and_prefixed_parts(tmp_path):
                       prefixed)
     cells = {f.cell for f in report.findings if f.sheet == SPEC.project.sheet and f.cell}
     assert cells and {c for sqref in ours for c in sqref.split()} == cells   # written with the sheet's own prefix
+
+
+def _prefixed(data: bytes) -> bytes:
+    text = re.sub(r"<(/?)([A-Za-z]+)(?=[\s>/])", r"<\1x:\2", data.decode("utf-8"))
+    return text.replace(' xmlns="', ' xmlns:x="', 1).encode("utf-8")
+
+
+ODD_PACKAGES = {
+    "workbook part with x: prefix": lambda p: p.update({"xl/workbook.xml": _prefixed(p["xl/workbook.xml"])}),
+    "styles part with x: prefix": lambda p: p.update({"xl/styles.xml": _prefixed(p["xl/styles.xml"])}),
+    "rels with a prefix": lambda p: p.update({"xl/_rels/workbook.xml.rels": p["xl/_rels/workbook.xml.rels"].decode()
+                                              .replace("<Relationships xmlns=", "<pr:Relationships xmlns:pr=")
+                                              .replace("<Relationship ", "<pr:Relationship ")
+                                              .replace("</Relationships>", "</pr:Relationships>").encode()}),
+    "no differential formats": lambda p: p.update({"xl/styles.xml": re.sub(rb"<dxfs.*?</dxfs>", b"", p["xl/styles.xml"])}),
+    "sheet ending at its cells": lambda p: p.update({"xl/worksheets/sheet1.xml": re.sub(
+        rb"</sheetData>.*</worksheet>", b"</sheetData></worksheet>", p["xl/worksheets/sheet1.xml"], flags=re.S)}),
+    "CRLF between every tag": lambda p: p.update({k: v.replace(b"><", b">\r\n<") for k, v in p.items()
+                                                  if k.endswith(".xml")}),
+}
+
+
+def test_write_works_or_refuses_on_odd_but_readable_packages(tmp_path):
+    from xltools.errors import BookError
+    book = tmp_path / "seed.xlsx"
+    fill(SEED, book, SPEC)
+    with zipfile.ZipFile(book) as z:
+        base = {n: z.read(n) for n in z.namelist()}
+    for i, (what, change) in enumerate(ODD_PACKAGES.items()):
+        parts = dict(base)
+        change(parts)
+        odd, out = tmp_path / f"odd{i}.xlsx", tmp_path / f"out{i}.xlsx"
+        with zipfile.ZipFile(odd, "w", zipfile.ZIP_DEFLATED) as z:
+            for n, data in parts.items():
+                z.writestr(n, data)
+        report = check_file(odd, SPEC, write=out)
+        assert check_file(out, SPEC).flat(None) == report.flat(None), what
+        assert openpyxl.load_workbook(out).sheetnames[-1] == "校验结果", what
+    del base["xl/styles.xml"]                   # no styles at all: nothing to mark with, refused
+    with zipfile.ZipFile(tmp_path / "bare.xlsx", "w") as z:
+        for n, data in base.items():
+            z.writestr(n, data)
+    with pytest.raises(BookError, match="styles.xml"):
+        check_file(tmp_path / "bare.xlsx", SPEC, write=tmp_path / "bare_out.xlsx")
+    assert not (tmp_path / "bare_out.xlsx").exists()
