@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-done
 # System packages the office bridge (xltools/office.py) and its tests need.
 APT_PACKAGES := libreoffice-calc-nogui fonts-noto-cjk poppler-utils python3-uno
+# The ledger tests of collect start their own PostgreSQL server (tests/conftest.py).
+APT_PACKAGES += postgresql
 
 .PHONY: setup system-packages test demo bench clean
 
@@ -31,6 +33,7 @@ system-packages:
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing pdftotext"; \
 	{ command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi 'Noto Sans CJK'; } || missing="$$missing fonts-noto-cjk"; \
 	/usr/bin/python3 -c 'import uno' >/dev/null 2>&1 || missing="$$missing python3-uno"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "安装缺少的系统软件包：$$missing"; \
@@ -52,6 +55,9 @@ demo: setup
 	$(BIN)/xltools check examples/linxiang_2022.json; test $$? -le 1
 	$(BIN)/xltools check out/linxiang_2022.xlsx --write out/linxiang_2022_checked.xlsx; test $$? -le 1
 	$(BIN)/xltools score out/linxiang_2022.xlsx -o out/linxiang_2022_scored.xlsx
+	@# collect: a folder of submissions as they arrive (good, resubmitted, erroneous, damaged), exit 2 expected.
+	$(BIN)/python examples/make_collect_demo.py out/收件
+	$(BIN)/xltools collect out/收件 -o out/汇总.xlsx; test $$? -eq 2
 
 bench: setup
 	$(BIN)/python bench/check.py

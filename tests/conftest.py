@@ -50,3 +50,64 @@ def pdf_text():
 
 
 # --- Fixtures for other modules' tests go below this line. ---
+
+
+# --- collect: a real PostgreSQL server for the ledger tests (tests/test_ledger.py) -------------
+def _postgres_bin(name: str) -> str | None:
+    import glob
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A function: database name -> SQLAlchemy URL of a new, empty database on a PostgreSQL
+    server started for this session (initdb + pg_ctl in a temporary folder, reached over a
+    unix socket there: no port to collide with). initdb refuses root, so as root the server
+    runs as the `postgres` user that Debian's package creates."""
+    import pwd
+    import tempfile
+
+    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        unavailable("未找到 PostgreSQL（initdb、pg_ctl；Debian 软件包 postgresql）")
+    as_user: list[str] = []
+    folder = tempfile.mkdtemp(prefix="xltools-pg-")
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            unavailable("以 root 运行时需要系统用户 postgres（Debian 软件包 postgresql 会创建）")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = os.path.join(folder, "data")
+
+    def run(*cmd):
+        return subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120)
+
+    done = run(initdb, "-D", data, "-U", "xltools", "--auth=trust", "-E", "UTF8", "--no-locale")
+    if done.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        unavailable(f"initdb 失败：{done.stderr.strip()[-300:]}")
+    options = f"-c listen_addresses='' -c unix_socket_directories={folder} -c fsync=off"
+    done = run(pg_ctl, "-D", data, "-o", options, "-l", os.path.join(folder, "log"), "-w", "start")
+    if done.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        unavailable(f"PostgreSQL 启动失败：{done.stderr.strip()[-300:]}")
+    import sqlalchemy
+
+    admin = sqlalchemy.create_engine(f"postgresql+psycopg://xltools@/postgres?host={folder}",
+                                     isolation_level="AUTOCOMMIT")
+
+    def new_database(name: str) -> str:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        return f"postgresql://xltools@/{name}?host={folder}"
+
+    try:
+        yield new_database
+    finally:
+        admin.dispose()
+        run(pg_ctl, "-D", data, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(folder, ignore_errors=True)

@@ -95,7 +95,10 @@ def expected_value(field, raw):
         return None
     if field.numeric:
         return Decimal(str(raw))
-    if field.unit in ("date", "month"):
+    if field.unit == "month":            # a month is the text 2022-01 (xltools.units.Month)
+        year, month = (int(p) for p in str(raw).split("-")[:2])
+        return f"{year:04d}-{month:02d}"
+    if field.unit == "date":
         parts = [int(p) for p in str(raw).split("-")]
         return date(parts[0], parts[1], parts[2] if len(parts) > 2 else 1)
     return str(raw)

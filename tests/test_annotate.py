@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 
 from helpers import SEED, run_cli, run_measured
+from xltools import catalogue
 from xltools.addin import marks
 from xltools.check import check_file
 from xltools.fill import fill
@@ -30,6 +31,9 @@ def test_write_lists_every_finding_with_a_link_and_marks_the_cells(tmp_path):
     ws = wb["校验结果"]
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     assert [(r[1], r[2], r[3]) for r in rows] == [(f.code, f.sheet, f.cell) for f in report.findings]
+    # headers, severity words and sentences: the catalogue's
+    assert [c.value for c in ws[1]] == catalogue.result_header()
+    assert [(r[0], r[4]) for r in rows] == [(catalogue.SEVERITY_LABEL[f.severity], f.message) for f in report.findings]
     for row, f in enumerate(report.findings, start=2):
         link = ws.cell(row, 4).hyperlink
         assert link.location == f"'{f.sheet}'!{f.cell}" and not link.target   # internal, not a URL

@@ -436,3 +436,50 @@ def test_an_error_value_in_a_workbook_cell_is_reported_at_its_cell(tmp_path, goo
     found = [f for f in json.loads(done.stdout)[0]["findings"] if f["cell"] == cell]
     assert [(f["code"], f["severity"], f["actual"]) for f in found] == [("unreadable", "error", "#DIV/0!")]
     assert "单元格显示错误值 #DIV/0!" in found[0]["message"]   # read as an error, not as text
+
+
+def _check_json(path) -> tuple[int, list[dict]]:
+    done = run_cli("check", "--json", path)
+    assert "Traceback" not in done.stderr, done.stderr[-300:]
+    doc = json.loads(done.stdout)
+    doc = doc[0] if isinstance(doc, list) else doc      # one file: an object (an array of one, later)
+    return done.returncode, doc["findings"]
+
+
+def test_an_amount_cell_formatted_as_a_date_is_reported_at_its_cell(tmp_path, good):
+    """Excel gives a cell a date format of its own when a date is typed into it: the bookkeeper
+    sees 2022-12-31, the checker would read 44926 万元."""
+    cell, other = SPEC.dept.cell("income_public_budget_1"), SPEC.dept.cell("staff_quota")
+    runs = []
+    for formatted in (False, True):          # the same openpyxl round trip without the format: the control
+        wb = openpyxl.load_workbook(good)
+        ws = wb[SPEC.dept.sheet]
+        assert isinstance(ws[cell].value, (int, float)) and ws[cell].value > 0
+        if formatted:
+            ws[cell].number_format = "yyyy/m/d"
+            ws[other].number_format = "yyyy/m/d"      # a 人 cell shown as a date: not an amount
+        path = tmp_path / f"日期格式{int(formatted)}.xlsx"
+        wb.save(path)
+        runs.append(_check_json(path))
+    before = {(f["code"], f["cell"]) for f in runs[0][1]}
+    code, findings = runs[1]
+    assert code == 1
+    new = [(f["code"], f["severity"], f["cell"]) for f in findings if (f["code"], f["cell"]) not in before]
+    assert new == [("amount-date-format", "error", cell)]
+    message = next(f["message"] for f in findings if f["code"] == "amount-date-format")
+    assert "日期格式" in message and "显示为日期" in message and "万元" in message, message
+
+
+@pytest.mark.parametrize("typed", [44.5, "44.5", -3])
+def test_a_head_count_that_is_not_a_whole_number_says_so(tmp_path, good, typed):
+    wb = openpyxl.load_workbook(good)
+    cell = SPEC.dept.cell("staff_actual")
+    wb[SPEC.dept.sheet][cell] = typed
+    path = tmp_path / "人数.xlsx"
+    wb.save(path)
+    code, findings = _check_json(path)
+    assert code == 1
+    errors = [f for f in findings if f["severity"] == "error" and f["cell"] == cell]
+    assert [f["code"] for f in errors] == ["unreadable"]
+    assert errors[0]["message"] == f"实有人数 {typed} 须为不小于 0 的整数（单位：人）"
+    assert not any("必填项未填" in f["message"] for f in findings)

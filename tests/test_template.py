@@ -25,6 +25,7 @@ import pytest
 from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 
+from xltools import units
 from xltools.build import protect
 from xltools.build.names import FINGERPRINT_NAME, REPORT_MARK
 from xltools.build.workbook import template_bytes
@@ -227,58 +228,55 @@ def test_every_input_has_a_chinese_validation_and_nothing_else_has_one(book, spe
             assert len(dv.promptTitle) <= 32 and len(dv.errorTitle) <= 32
 
 
-def excel_true(formula: str, cell: str, value) -> bool:
-    """Evaluate the money rule's custom formula for `value` typed into `cell`. Knows AND,
-    ISNUMBER, ROUND and comparisons; as in Excel, an error means the value is rejected."""
-    expr = re.sub(rf"(?<![A-Z$]){cell}(?!\d)", "X", formula)
-    expr = re.sub(r"(?<![<>])=", "==", expr)
-    env = {"AND": lambda *args: all(args), "ISNUMBER": lambda v: isinstance(v, Decimal),
-           "ROUND": lambda v, n: v.quantize(Decimal(1).scaleb(-n), ROUND_HALF_UP), "X": value}
-    try:
-        return bool(eval(expr, {"__builtins__": {}}, env))  # noqa: S307 - our own template's formula
-    except Exception:
-        return False
+def test_each_validation_is_the_one_its_unit_declares(book, spec):
+    """Formula, prompt and error come from xltools.units (tests/test_units.py runs the same
+    formulas in LibreOffice against the checker's verdicts)."""
+    seen = set()
+    for rep in spec.reports.values():
+        dvs = validations(book[rep.sheet])
+        for f in rep.inputs:
+            dv, want = dvs[f.cell], units.validation(f, spec.year, rep.cell)
+            assert (dv.type, dv.formula1, dv.formula2, dv.prompt, dv.error) == \
+                (want.type, want.formula1, None, want.prompt, want.error), f.name
+            assert dv.allow_blank, f.name
+            seen.add(type(units.unit_of(f)).__name__)
+    assert seen == {"Amount", "Count", "Weight", "Score", "Phone", "Postcode", "Day", "Month", "Choice", "Text"}
 
 
-def test_money_inputs_reject_negatives_and_three_decimals(book, spec):
-    good = [Decimal("0"), Decimal("12.34"), Decimal("3512.5"), Decimal("100")]
-    bad = [Decimal("-0.01"), Decimal("-5"), Decimal("1.234"), Decimal("0.005"), "3,512.52"]
-    money = [f for f in spec.fields() if f.kind == "input" and f.unit in ("万元", "元")]
-    assert len(money) > 80
-    for f in money:
-        dv = validations(book[spec.reports[f.report].sheet])[f.cell]
-        assert dv.type == "custom", f.name
-        assert [v for v in good if not excel_true(dv.formula1, f.cell, v)] == [], (f.name, dv.formula1)
-        assert [v for v in bad if excel_true(dv.formula1, f.cell, v)] == [], (f.name, dv.formula1)
-
-
-def test_people_are_whole_numbers_and_scores_bounded_by_their_weight(book, spec):
-    people = [f for f in spec.fields() if f.kind == "input" and f.unit == "人"]
-    assert {"staff_quota", "staff_actual"} <= {f.name for f in people}
-    for f in people:
-        dv = validations(book[spec.reports[f.report].sheet])[f.cell]
-        assert (dv.type, dv.operator, dv.formula1) == ("whole", "greaterThanOrEqual", "0"), f.name
+def test_scores_are_bounded_by_their_own_rows_weight(book, spec):
     n = 0
     for rep in spec.reports.values():
         dvs = validations(book[rep.sheet])
         for table in rep.indicator_tables:
             for score, weight in zip(table.names("score"), table.names("weight")):
-                dv = dvs[rep.cell(score)]
-                assert (dv.type, dv.operator, dv.formula1) == ("decimal", "between", "0"), score
-                assert dv.formula2.replace("$", "") == rep.cell(weight), score
+                formula = dvs[rep.cell(score)].formula1
+                assert formula.endswith(f"<={rep.cell(weight)}))"), (score, formula)
                 assert rep.cell(weight)[1:] == rep.cell(score)[1:]          # same row
+                assert "0 至 100" in dvs[rep.cell(weight)].error and "得分" not in dvs[rep.cell(weight)].prompt
                 n += 1
     assert n == sum(len(t.indicators) for r in spec.reports.values() for t in r.indicator_tables) > 30
 
 
-def test_weight_cells_take_0_to_100(book, spec):
+def test_dates_are_date_cells_and_months_text_cells(book, spec):
+    """A typed date becomes a serial in a date cell; a month stays as typed (2022.1 would
+    otherwise be the number 2022.1), see xltools.units.Month."""
+    kinds = {}
     for rep in spec.reports.values():
-        dvs = validations(book[rep.sheet])
-        for table in rep.indicator_tables:
-            for weight in table.names("weight"):
-                dv = dvs[rep.cell(weight)]
-                assert (dv.type, dv.formula1, dv.formula2) == ("decimal", "0", "100"), weight
-                assert "得分" not in dv.prompt, weight
+        ws = book[rep.sheet]
+        for f in rep.inputs:
+            if f.unit in ("date", "month"):
+                kinds.setdefault(f.unit, set()).add(ws[f.cell].number_format)
+    assert kinds == {"date": {'yyyy"年"m"月"d"日"'}, "month": {"@"}}
+
+
+def test_personnel_and_public_prompts_say_what_they_include(book, spec):
+    dept = spec.dept
+    dvs = validations(book[dept.sheet])
+    for key in dept.tables["spend"].rows:
+        personnel = dvs[dept.cell(f"spend_personnel_{key}")].prompt
+        public = dvs[dept.cell(f"spend_public_{key}")].prompt
+        assert "工资福利支出" in personnel and "对个人和家庭的补助" in personnel, personnel
+        assert "商品和服务支出" in public, public
 
 
 # --- defined names -----------------------------------------------------------------------------

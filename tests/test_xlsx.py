@@ -698,3 +698,19 @@ def test_damaged_files_raise_only_book_error(books, data):
                 book.name_cell(defined, scope)
         except BookError as err:
             assert str(err).startswith(f"文件 {path} ") and "\n" not in str(err)
+
+
+def test_styles_read_from_the_tags_equal_the_decoded_cells(books, tmp_path):
+    """Sheet.styles (the checker's look at amount cells' formats) answers as Sheet.get does, for
+    canonical tags, an s= after another attribute, absent cells, and a sheet read by ElementTree."""
+    odd = write_xlsx(tmp_path / "odd.xlsx", [("S", worksheet(
+        '<row r="1"><c r="A1" s="2"><v>1</v></c><c r="B1" t="n" s="3"><v>2</v></c><c r="C1"><v>3</v></c></row>'))])
+    paths = [*books.values(), odd] if isinstance(books, dict) else [*books, odd]
+    for path in paths:
+        book = open_book(path)
+        for name in book.sheets:
+            sheet = book.sheet(name)
+            refs = [*sheet.cells, "ZZ999"]
+            fresh = open_book(path).sheet(name)      # not decoded yet: styles() reads the tags
+            assert fresh.styles(refs) == [0 if sheet.get(r) is None else sheet.get(r).style for r in refs], (path, name)
+    assert open_book(odd).sheet("S").styles(["A1", "B1", "C1"]) == [2, 3, 0]

@@ -36,8 +36,24 @@ SEVERITY_LABEL = {ERROR: "错误", WARNING: "提示"}
 RESULT_COLUMNS = ("级别", "代码", "工作表", "单元格", "说明", "应为", "实为", "建议")
 
 
+# The columns of RESULT_COLUMNS a brief table leaves out (the add-in's, which has no room for them).
+_VALUE_COLUMNS = ("应为", "实为")
+
+
 def severity_label(severity: str) -> str:
     return SEVERITY_LABEL[severity]
+
+
+def result_header(*, values: bool = True) -> list[str]:
+    """The 校验结果 table's header; `values=False` leaves out 应为/实为."""
+    return [c for c in RESULT_COLUMNS if values or c not in _VALUE_COLUMNS]
+
+
+def result_row(f: Finding, *, values: bool = True) -> list:
+    """One finding as a row of the 校验结果 table (plain values, in result_header's order)."""
+    row = [severity_label(f.severity), f.code, f.sheet, f.cell, f.message,
+           None if f.expected is None else str(f.expected), None if f.actual is None else str(f.actual), f.hint]
+    return [v for c, v in zip(RESULT_COLUMNS, row) if values or c not in _VALUE_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,9 @@ _ENTRIES = [
     Entry("unreadable", ERROR, "无法确定的值", "{reason}",
           hint="请按单元格的格式与单位重新填写",
           variants={"error-value": "{label}：单元格显示错误值 {value}"}),
+    Entry("amount-date-format", ERROR, "金额单元格设成了日期格式",
+          "{label}：单元格是日期格式，显示为日期 {shown}，却读作 {value} {unit}",
+          hint="请把该单元格的格式改回数字（或从原模板复制该单元格），再重填金额"),
     Entry("formula-altered", ERROR, "公式被覆盖或改动",
           "{label}：公式被改动，应为 ={formula}，现为 ={found}",
           hint="请从原模板复制该单元格，或重新用模板填报",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .errors import XltoolsError
@@ -39,6 +40,14 @@ def _spec(args):
     return resolve_spec(getattr(args, "spec", None))
 
 
+def _output(args, out, *inputs) -> None:
+    """Refuse, before any work, an output that cannot be written or is one of the inputs
+    (the spec included)."""
+    from .files import check_output
+    from .spec.load import DEFAULT_SPEC
+    check_output(out, (*inputs, getattr(args, "spec", None) or DEFAULT_SPEC))
+
+
 def _print_json(doc) -> None:
     json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
     print()
@@ -50,6 +59,7 @@ def cmd_template(args) -> int:
     from .build.workbook import build_template
     from .packaged import default_template_output
     spec = _spec(args)
+    _output(args, args.output or default_template_output())
     out = build_template(spec, args.output or default_template_output(), protect.password_from(args.password))
     print(f"已生成模板 {out}（{spec.region}{spec.year}年度，{spec.fingerprint}）")
     return 0
@@ -90,6 +100,7 @@ def _spec_command(sub) -> None:
 # --- fill ----------------------------------------------------------------------------------------
 def cmd_fill(args) -> int:
     from .api import fill
+    _output(args, args.output, args.data, args.template)
     result = fill(args.data, args.output, _spec(args), template=args.template)
     for w in result.warnings:
         print(f"提示：{w}", file=sys.stderr)
@@ -114,6 +125,7 @@ def cmd_check(args) -> int:
         raise XltoolsError("--write 只能用于单个工作簿")
     if args.write:
         refuse_data_file_for_write(args.files[0])     # before any output
+        _output(args, args.write, *args.files)
     reports = []
     for report in check_many(args.files, _spec(args)):
         reports.append(report)
@@ -142,6 +154,10 @@ def _check(sub) -> None:
 # --- score ---------------------------------------------------------------------------------------
 def cmd_score(args) -> int:
     from .api import score
+    if args.output:
+        _output(args, args.output, args.book)
+    elif args.in_place:
+        _output(args, args.book)         # the book itself: only that it can be replaced
     result = score(args.book, args.output, in_place=args.in_place, spec=_spec(args))
     for line in result.lines:
         print(line)
@@ -221,6 +237,51 @@ def _addin(sub) -> None:
     ad.set_defaults(func=cmd_addin)
 
 
+# --- collect -------------------------------------------------------------------------------------
+def cmd_collect(args) -> int:
+    from .collect import collect, render_history, render_line, render_totals
+    if args.history:
+        from .ledger import Ledger, as_result, default_url
+        if not (args.db or args.output):
+            raise XltoolsError("--history 需要 --db 或 -o（台账在汇总表旁的 .db 文件中）")
+        ledger = Ledger(args.db or default_url(args.output))
+        try:
+            rows = ledger.history(args.history)
+        finally:
+            ledger.close()
+        if args.json:
+            _print_json([{**as_result(r, r["findings"]), "received_at": r["received_at"]} for r in rows])
+        else:
+            print(render_history(rows, args.history))
+        return 0
+    if not args.paths or not args.output:
+        raise XltoolsError("用法：xltools collect 文件夹或文件… -o 汇总.xlsx")
+    out = collect(args.paths, args.output, db_url=args.db, roster=args.roster, specs_dirs=args.specs or (),
+                  jobs=args.jobs, timeout=args.timeout)
+    if args.json:
+        _print_json(out.results)
+    else:
+        for res in out.results:
+            print(render_line(res))
+    print(render_totals(out), file=sys.stderr if args.json else sys.stdout)
+    return out.exit_code
+
+
+@command
+def _collect(sub) -> None:
+    co = sub.add_parser("collect", help="批量收取、校验、汇总报送的工作簿，并记入台账")
+    co.add_argument("paths", nargs="*", help="文件夹（含子文件夹）、压缩包、工作簿或数据文件")
+    co.add_argument("-o", "--output", help="汇总表（.xlsx），台账默认在其旁边（同名 .db）")
+    co.add_argument("--db", help="台账数据库地址（SQLAlchemy URL，如 postgresql://用户@主机/库）")
+    co.add_argument("--roster", help="单位名单（.xlsx 或 .csv），用于列出未报送单位")
+    co.add_argument("--specs", action="append", help="另外的规格文件夹（可多次给出）")
+    co.add_argument("--jobs", type=int, help="并行进程数（默认 CPU 核数）")
+    co.add_argument("--timeout", type=float, help="每个文件的校验时限（秒，默认 60）")
+    co.add_argument("--json", action="store_true", help="每份报送一个 JSON 对象（与 check --json 相同）")
+    co.add_argument("--history", metavar="单位", help="列出该单位在台账中的各版报送及其问题")
+    co.set_defaults(func=cmd_collect)
+
+
 # --- the parser and main -------------------------------------------------------------------------
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xltools", description="绩效自评报告模板、填报、校验与评分工具")
@@ -242,6 +303,34 @@ def main(argv=None) -> int:
     except BrokenPipeError:          # `xltools spec fields --json | head`
         sys.stderr.close()
         return 0
+    except Exception as e:           # a bug must still answer with one line and exit 2, never exit 1
+        if os.environ.get("XLTOOLS_DEBUG"):
+            raise
+        return _unexpected(args, e)
+
+
+def _unexpected(args, err: Exception) -> int:
+    """One line for a failure no check foresaw: exit 1 would read as "the report has errors"."""
+    named = [str(p) for p in (*getattr(args, "files", ()), *getattr(args, "books", ()), getattr(args, "book", None),
+                              getattr(args, "data", None), getattr(args, "output", None),
+                              getattr(args, "write", None)) if p]
+    where = f"处理 {'、'.join(dict.fromkeys(named))} 时" if named else ""
+    if isinstance(err, MemoryError):
+        why = "内存不足，未写入任何文件"
+    elif isinstance(err, OSError):      # e.g. a library's own temporary file on a full disk
+        from .files import cause
+        why = f"文件操作失败（{cause(err)}{'：' + str(err.filename) if err.filename else ''}），未写入任何文件"
+    else:
+        why = (f"出现内部错误（{type(err).__name__}），未写入任何文件；请把所用文件发给维护人员"
+               "（设置环境变量 XLTOOLS_DEBUG=1 可查看详细信息）")
+    # Objects the failure left half-done (openpyxl's writers) would print their own traceback
+    # when collected at exit: this line is the answer.
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        print(f"错误：{where}{why}", file=sys.stderr)
+    except OSError:
+        pass
+    return 2
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ A key that is absent was not stated; "" or null is stated blank. Unknown keys ra
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from .errors import DataError
 from . import catalogue
+from .files import read_regular
 from .findings import Finding
 from .spec.model import Report, Spec
 from .values import coerce
@@ -54,19 +56,97 @@ class Filled:
         return [self.dept, *self.projects]
 
 
+# Limits on a data file. Every stated value becomes a cell of the workbook `fill` writes, so they
+# keep that workbook within what the reader (xlsx/book.py MAX_*) accepts: a text is at most what
+# one cell holds; the file at most MAX_DATA_BYTES, which escaped as XML (at most 5x, "&" ->
+# "&amp;") plus MAX_PROJECTS copies of the project sheet (~140 KB each) stays under
+# MAX_TOTAL_BYTES (200 MB). A report's data nests 5 deep and its numbers have ~15 digits.
+MAX_DATA_BYTES = 16 * 2**20
+MAX_PROJECTS = 200
+MAX_TEXT_CHARS = 32767          # Excel's limit for one cell
+MAX_KEY_CHARS = 200
+MAX_DEPTH = 32
+MAX_NUMBER_CHARS = 40           # digits of a number as written; also its magnitude (10**40)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _number(text: str, path: Path):
+    if len(text) > MAX_NUMBER_CHARS:
+        raise DataError(f"数据文件 {path.name}：数字 {text[:20]}…有 {len(text)} 位，超过上限 {MAX_NUMBER_CHARS} 位")
+    value = Decimal(text)
+    if not value.is_finite():
+        raise DataError(f"数据文件 {path.name}：{text} 不是有限的数字")
+    if value and abs(value.adjusted()) > MAX_NUMBER_CHARS:    # 1e999999999: no arithmetic copes
+        raise DataError(f"数据文件 {path.name}：数字 {text} 的数量级超出范围")
+    return value
+
+
+def _refuse_constant(text: str, path: Path):
+    raise DataError(f"数据文件 {path.name}：{text} 不是数字（JSON 中不允许 NaN、Infinity）")
+
+
+def _check_values(doc, path: Path) -> None:
+    """Refuse what no cell can hold, naming its key: too deep, too long a text, a lone
+    surrogate (not a character: no file can store it), a number too long or too large."""
+    stack = [(doc, "", 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise DataError(f"数据文件 {path.name}：{where or '顶层'} 嵌套超过 {MAX_DEPTH} 层，不是报表数据")
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if not isinstance(key, str) or len(key) > MAX_KEY_CHARS or _SURROGATE.search(key):
+                    raise DataError(f"数据文件 {path.name}：{where or '顶层'} 中有一个键名过长或含无效字符，不是已知字段")
+                stack.append((value, f"{where}.{key}" if where else key, depth + 1))
+        elif isinstance(node, (list, tuple)):
+            stack.extend((value, f"{where}[{i}]", depth + 1) for i, value in enumerate(node))
+        elif isinstance(node, str):
+            if len(node) > MAX_TEXT_CHARS:
+                raise DataError(f"数据文件 {path.name}：{where} 的文字有 {len(node)} 个字符，"
+                                f"超过一个单元格的上限 {MAX_TEXT_CHARS} 个")
+            if _SURROGATE.search(node):
+                raise DataError(f"数据文件 {path.name}：{where} 含有无效字符（孤立的 UTF-16 代理项 \\u{ord(_SURROGATE.search(node).group(0)):04x}）")
+        elif isinstance(node, bool):
+            pass
+        elif isinstance(node, int):
+            if abs(node) >= 10 ** MAX_NUMBER_CHARS:
+                raise DataError(f"数据文件 {path.name}：{where} 的数字超过 {MAX_NUMBER_CHARS} 位")
+        elif isinstance(node, (Decimal, float)):
+            value = Decimal(node)
+            if not value.is_finite() or (value and abs(value.adjusted()) > MAX_NUMBER_CHARS):
+                raise DataError(f"数据文件 {path.name}：{where} 的数字 {node} 不是有限的数字或数量级超出范围")
+    projects = doc.get("projects") if isinstance(doc, Mapping) else None
+    if isinstance(projects, list) and len(projects) > MAX_PROJECTS:
+        raise DataError(f"数据文件 {path.name} 有 {len(projects)} 个项目，超过一个工作簿的上限 {MAX_PROJECTS} 个；"
+                        "请分成几个数据文件")
+
+
 def _read(path: Path, data: bytes | None = None):
+    """`data`: the file's bytes when the caller holds them (then only they are checked)."""
+    if data is not None and len(data) > MAX_DATA_BYTES:
+        raise DataError(f"数据文件 {path} 过大（{len(data) // 2**20} MB，上限 {MAX_DATA_BYTES // 2**20} MB），"
+                        "不是报表数据，已拒绝读取", "too-large")
+    raw = data if data is not None else read_regular(path, MAX_DATA_BYTES, DataError, noun="数据文件",
+                                                     too_large="不是报表数据，已拒绝读取")
     try:
-        text = (path.read_bytes() if data is None else data).decode("utf-8-sig")
-    except OSError as e:
-        raise DataError(f"无法读取数据文件 {path}：{e.strerror}", "unreadable-file") from None
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"数据文件 {path} 不是 UTF-8 编码的文本") from None
     try:
         if path.suffix.lower() == ".toml":
-            return tomllib.loads(text, parse_float=Decimal)
-        return json.loads(text, parse_float=Decimal)
+            doc = tomllib.loads(text, parse_float=lambda t: _number(t, path))
+        else:
+            doc = json.loads(text, parse_float=lambda t: _number(t, path),
+                             parse_int=lambda t: int(_number(t, path)),
+                             parse_constant=lambda t: _refuse_constant(t, path))
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
         raise DataError(f"数据文件 {path} 格式错误：{e}") from None
+    except RecursionError:
+        raise DataError(f"数据文件 {path} 嵌套过深，不是报表数据") from None
+    except ValueError:     # TOML: an integer beyond Python's 4300-digit conversion limit
+        raise DataError(f"数据文件 {path}：有数字超过 {MAX_NUMBER_CHARS} 位") from None
+    _check_values(doc, path)
+    return doc
 
 
 def _flatten(rep: Report, section: dict, prefix: str, path: Path) -> dict[str, tuple[object, str]]:
@@ -123,7 +203,8 @@ def _flatten(rep: Report, section: dict, prefix: str, path: Path) -> dict[str, t
     return out
 
 
-def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], where_file: str) -> Instance:
+def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], where_file: str,
+              year: int) -> Instance:
     inst = Instance(rep, sheet)
     for name, (raw, where) in flat.items():
         f = rep.fields[name]
@@ -131,7 +212,7 @@ def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], wher
             raise DataError(f"数据文件 {where_file}：{where} 应为单个值")
         if isinstance(raw, bool):
             raise DataError(f"数据文件 {where_file}：{where} 不能是 true/false")
-        c = coerce(f, raw, from_text_ok=True)
+        c = coerce(f, raw, year=year, from_text_ok=True)
         inst.values[name] = c.value
         inst.where[name] = where
         if c.note:
@@ -147,6 +228,8 @@ def load_data(path, spec: Spec, data: bytes | Mapping | None = None) -> Filled:
     the document itself, as json.load would give it."""
     path = Path(path)
     doc = _read(path, data) if data is None or isinstance(data, (bytes, bytearray)) else data
+    if isinstance(data, Mapping):
+        _check_values(data, path)       # a document handed over in memory meets the same limits
     if not isinstance(doc, Mapping):
         raise DataError(f"数据文件 {path.name} 顶层应为对象")
     for key in doc:
@@ -162,9 +245,10 @@ def load_data(path, spec: Spec, data: bytes | Mapping | None = None) -> Filled:
         raise DataError(f"数据文件 {path.name}：projects 应为列表（每个项目一项）")
     findings: list[Finding] = []
     dept = _instance(spec.dept, spec.dept.sheet, _flatten(spec.dept, doc.get("dept", {}), "dept", path),
-                     findings, path.name)
+                     findings, path.name, spec.year)
     insts = [_instance(spec.project, project_sheet_name(spec, i),
-                       _flatten(spec.project, p, f"projects[{i}]", path), findings, path.name)
+                       _flatten(spec.project, p, f"projects[{i}]", path), findings, path.name,
+                       spec.year)
              for i, p in enumerate(projects)]
     return Filled(str(path), "data", dept, insts, findings)
 

@@ -39,3 +39,7 @@ class DataError(XltoolsError):
     """A data file (JSON/TOML) has an unknown key, a wrong type or a value out of range."""
 
     reason = "data-invalid"
+
+class OutputError(XltoolsError):
+    """A place the tool was told to write cannot be used (a folder, a device, one of the inputs,
+    a read-only or full disk...): nothing is written, the message names the path and the cause."""

@@ -104,7 +104,7 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
     else:
         from .build.workbook import template_bytes   # openpyxl: only when building the template here
         base = template_bytes(spec)
-    book = patch.Workbook(base)
+    book = patch.Workbook(base, str(template or "模板"))
     found = fingerprint_of(book.part("xl/workbook.xml"))
     if found != spec.fingerprint:
         raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）", "other-template")

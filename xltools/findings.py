@@ -1,4 +1,8 @@
-"""Finding and Report: the flat records every rule produces."""
+"""Finding and Report: the flat records every rule produces.
+
+Findings are made by `catalogue.finding(code, sheet, cell, **args)`: the code's severity, sentence
+and hint are declared once, in xltools/catalogue.py (or, for the spec's rules, in the spec).
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -11,7 +15,7 @@ WARNING = "warning"
 
 @dataclass(frozen=True)
 class Finding:
-    code: str            # stable, e.g. "income", "score-sum", "formula-altered"
+    code: str            # stable, e.g. "income", "score-sum", "formula-altered" (catalogue.py lists all)
     severity: str        # ERROR or WARNING
     sheet: str           # sheet name as the user sees it ("" for a data file's top level)
     cell: str            # A1 address ("" when there is no single cell)

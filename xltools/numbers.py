@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
-__all__ = ["Parsed", "parse_amount", "parse_percent", "parse_count", "parse_score", "round_half_up",
+__all__ = ["Parsed", "parse_amount", "parse_percent", "parse_count", "parse_number", "parse_score", "round_half_up",
            "float_to_decimal", "COUNT_UNITS", "CENT"]
 
 # Excel stores doubles but shows and compares 15 significant digits; LibreOffice writes 56.6 as
@@ -120,6 +120,12 @@ def parse_count(value, units: tuple[str, ...] = COUNT_UNITS) -> Parsed:
     if parsed.value is not None:
         return Parsed(parsed.value.to_integral_value(), False, parsed.normalized_from, None)
     return parsed
+
+
+def parse_number(value, units: tuple[str, ...], what: str) -> Parsed:
+    """Any number, one of `units` typed after it dropped ("44人"); `what` names it in a message.
+    Its limits (a whole number of people…) are the unit's (xltools.units), checked after."""
+    return _parse(value, units, (), what)
 
 
 def parse_score(value) -> Parsed:

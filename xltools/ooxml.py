@@ -1,12 +1,11 @@
 """Small helpers over the OOXML package (.xlsx zip) shared by the builder and the cell patcher."""
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import zipfile
-from pathlib import Path
 from xml.sax.saxutils import unescape
+
+from .files import write_atomic  # noqa: F401  (its home is files.py; kept importable here)
 
 
 def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -20,23 +19,3 @@ def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
         target = targets[m.group(2)].lstrip("/")
         out[unescape(m.group(1), {"&quot;": '"', "&apos;": "'"})] = target if target.startswith("xl/") else f"xl/{target}"
     return out
-
-
-
-def write_atomic(path, data: bytes) -> Path:
-    """Write the whole file beside `path`, then rename over it: an interrupted run never leaves a
-    half-written workbook where the user's file was."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".xltools-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; a workbook is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -8,6 +8,12 @@ write. Every other zip member is copied byte for byte.
 Values: Decimal/int/float -> number; str -> inline string (no shared-strings table to rewrite);
 date -> serial number; None -> the cell keeps its style and loses its value. Formula cells keep
 their formula; `cached()` replaces only the cached result.
+
+Any workbook the reader accepts can be patched: sheets are found through the reader's own
+relationships (xlsx/book.py), a part in UTF-16 or another declared encoding is edited as text and
+written back as UTF-8 (with a declaration saying so), and a sheet whose SpreadsheetML elements
+carry a prefix (`<x:c>`, as some .NET writers do) is edited with that prefix. What the patcher
+writes must be readable by the checker: `save` refuses a result beyond the reader's limits.
 """
 from __future__ import annotations
 
@@ -20,12 +26,17 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
-from .ooxml import sheet_parts, write_atomic
+from .errors import BookError, OutputError
+from .files import write_atomic
 from .a1 import a1, split_a1
+from .xlsx import open_book
+from .xlsx.book import _check_central_directory
+from .xlsx.parts import _DoctypeFound, _prepare_xml
 
-_CELL = re.compile(r'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
-_ROW = re.compile(r'<row\b([^>]*?)(?:/>|>(.*?)</row>)', re.S)
-_ATTR = re.compile(r'(\w+)="([^"]*)"')
+_ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
+_ROOT = re.compile(r"<(?:([\w.-]+):)?worksheet\b")
+_UTF8_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _EPOCH = date(1899, 12, 30)
 # Control characters XML 1.0 cannot carry (Word's \x0b line break pasted into a cell, say).
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -43,31 +54,47 @@ def _number(value) -> str:
     return text or "0"
 
 
-def value_xml(ref: str, attrs: dict, value) -> str:
-    """A plain (non-formula) cell holding `value`, keeping the cell's style."""
+def _attrs(text: str) -> dict[str, str]:
+    return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _ATTR.finditer(text)}
+
+
+def value_xml(ref: str, attrs: dict, value, p: str = "") -> str:
+    """A plain (non-formula) cell holding `value`, keeping the cell's style. `p`: the prefix of
+    the SpreadsheetML elements in this part ("" or "x:")."""
     style = f' s="{attrs["s"]}"' if "s" in attrs else ""
     if value is None or value == "":
-        return f'<c r="{ref}"{style}/>'
+        return f'<{p}c r="{ref}"{style}/>'
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
-        return f'<c r="{ref}"{style}><v>{(value - _EPOCH).days}</v></c>'
+        return f'<{p}c r="{ref}"{style}><{p}v>{(value - _EPOCH).days}</{p}v></{p}c>'
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        return f'<c r="{ref}"{style}><v>{_number(value)}</v></c>'
+        return f'<{p}c r="{ref}"{style}><{p}v>{_number(value)}</{p}v></{p}c>'
     text = _XML_ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", str(value))   # as Excel escapes them
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+    return f'<{p}c r="{ref}"{style} t="inlineStr"><{p}is><{p}t{space}>{escape(text)}</{p}t></{p}is></{p}c>'
 
 
-def cached_xml(ref: str, attrs: dict, inner: str, value) -> str:
+def cached_xml(ref: str, attrs: dict, inner: str, value, p: str = "") -> str:
     """The same formula cell with a new cached result."""
     style = f' s="{attrs["s"]}"' if "s" in attrs else ""
-    f = re.search(r"<f\b.*?(?:</f>|/>)", inner or "", re.S)
+    f = re.search(rf"<{p}f\b.*?(?:</{p}f>|/>)", inner or "", re.S)
     formula = f.group(0) if f else ""
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        return f'<c r="{ref}"{style}>{formula}<v>{_number(value)}</v></c>'
+        return f'<{p}c r="{ref}"{style}>{formula}<{p}v>{_number(value)}</{p}v></{p}c>'
     text = _XML_ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", str(value or ""))
-    return f'<c r="{ref}"{style} t="str">{formula}<v>{escape(text)}</v></c>'
+    return f'<{p}c r="{ref}"{style} t="str">{formula}<{p}v>{escape(text)}</{p}v></{p}c>'
+
+
+def _prefix(xml: str) -> str:
+    """The prefix of the SpreadsheetML elements of a worksheet part: "" or e.g. "x:"."""
+    m = _ROOT.search(xml)
+    if m is None or m.group(1) is None:
+        return ""
+    declared = re.search(rf"""xmlns:{re.escape(m.group(1))}\s*=\s*["']([^"']*)["']""", xml)
+    if declared is None or declared.group(1) not in _MAIN_NS:
+        raise ValueError(f"prefix {m.group(1)} is not SpreadsheetML")
+    return m.group(1) + ":"
 
 
 class SheetXml:
@@ -75,6 +102,9 @@ class SheetXml:
 
     def __init__(self, xml: str):
         self.xml = xml
+        self.p = p = _prefix(xml)
+        self._cell = re.compile(rf"<{p}c\b([^>]*?)(?:/>|>(.*?)</{p}c>)", re.S)
+        self._row = re.compile(rf"<{p}row\b([^>]*?)(?:/>|>(.*?)</{p}row>)", re.S)
         self.edits: dict[tuple[int, int], tuple[str, object]] = {}
         self.heights: dict[int, float] = {}
 
@@ -90,64 +120,80 @@ class SheetXml:
     def render(self) -> str:
         if not self.edits and not self.heights:
             return self.xml
-        start = self.xml.index("<sheetData")
-        end = self.xml.index("</sheetData>") if "</sheetData>" in self.xml else None
-        if end is None:   # <sheetData/>: an empty sheet
-            head, body, tail = self.xml[:start], "", self.xml[start:].replace("<sheetData/>", "</sheetData>", 1)
-            head += "<sheetData>"
+        p = self.p
+        data = re.search(rf"<{p}sheetData\b[^>]*?(/?)>", self.xml)
+        if data is None:
+            raise ValueError("no sheetData")
+        if data.group(1):   # <sheetData/>: an empty sheet
+            head, body, tail = self.xml[:data.start()] + f"<{p}sheetData>", "", f"</{p}sheetData>" + self.xml[data.end():]
         else:
-            open_end = self.xml.index(">", start) + 1
-            head, body, tail = self.xml[:open_end], self.xml[open_end:end], self.xml[end:]
+            end = self.xml.index(f"</{p}sheetData>", data.end())
+            head, body, tail = self.xml[:data.end()], self.xml[data.end():end], self.xml[end:]
         pending: dict[int, dict[int, tuple[str, object]]] = {}
         for (r, c), edit in self.edits.items():
             pending.setdefault(r, {})[c] = edit
-        rows_out = []
-        for m in _ROW.finditer(body):
-            attrs = dict(_ATTR.findall(m.group(1)))
-            r = int(attrs["r"])
-            rows_out.append((r, self._row(r, attrs, m.group(2) or "", pending.pop(r, {}))))
+        rows_out, r = [], 0
+        for m in self._row.finditer(body):
+            attrs = _attrs(m.group(1))
+            r = int(attrs["r"]) if "r" in attrs else r + 1       # r is optional: the next row
+            attrs["r"] = str(r)
+            rows_out.append((r, self._row_xml(r, attrs, m.group(2) or "", pending.pop(r, {}))))
         for r in sorted(set(pending) | (set(self.heights) - {r for r, _ in rows_out})):
-            rows_out.append((r, self._row(r, {"r": str(r)}, "", pending.pop(r, {}))))
+            rows_out.append((r, self._row_xml(r, {"r": str(r)}, "", pending.pop(r, {}))))
         rows_out.sort(key=lambda t: t[0])
         return head + "".join(x for _, x in rows_out) + tail
 
-    def _row(self, r: int, attrs: dict, inner: str, edits: dict) -> str:
-        cells = []
-        for m in _CELL.finditer(inner):
-            cattrs = dict(_ATTR.findall(m.group(1)))
-            rr, c = split_a1(cattrs["r"])
+    def _row_xml(self, r: int, attrs: dict, inner: str, edits: dict) -> str:
+        p = self.p
+        cells, c = [], 0
+        for m in self._cell.finditer(inner):
+            cattrs = _attrs(m.group(1))
+            c = split_a1(cattrs["r"])[1] if "r" in cattrs else c + 1   # r is optional: the next column
+            ref = a1(r, c)
             kind_value = edits.pop(c, None)
             if kind_value is None:
                 cells.append((c, m.group(0)))
             elif kind_value[0] == "value":
-                cells.append((c, value_xml(cattrs["r"], cattrs, kind_value[1])))
+                cells.append((c, value_xml(ref, cattrs, kind_value[1], p)))
             else:
-                cells.append((c, cached_xml(cattrs["r"], cattrs, m.group(2), kind_value[1])))
+                cells.append((c, cached_xml(ref, cattrs, m.group(2), kind_value[1], p)))
         for c, (kind, value) in edits.items():
-            ref = a1(r, c)
-            cells.append((c, value_xml(ref, {}, value)))
+            cells.append((c, value_xml(a1(r, c), {}, value, p)))
         cells.sort(key=lambda t: t[0])
         if r in self.heights:
             attrs = dict(attrs, ht=f"{self.heights[r]:.1f}", customHeight="1")
         attr_text = "".join(f' {k}="{v}"' for k, v in attrs.items() if k != "spans")
         body = "".join(x for _, x in cells)
-        return f"<row{attr_text}>{body}</row>" if body else f"<row{attr_text}/>"
+        return f"<{p}row{attr_text}>{body}</{p}row>" if body else f"<{p}row{attr_text}/>"
 
 
 class Workbook:
     """A workbook's bytes with pending cell edits; `save()` writes the result atomically."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, label: str = "工作簿"):
         self.data = data
+        self.label = label
+        book = open_book(label, data)       # the reader's checks, and its way to the sheets
         self.zip = zipfile.ZipFile(io.BytesIO(data))
-        self.parts = sheet_parts(self.zip)
+        self.parts = {n: part for n in book.sheets if (part := book.worksheet_part(n)) is not None}
         self.sheets: dict[str, SheetXml] = {}
         self.replaced: dict[str, bytes] = {}
         self.removed: set[str] = set()
 
+    def _unsupported(self, what: str) -> BookError:
+        return BookError(f"文件 {self.label} 的{what}格式特殊，无法改写；请在 Excel 或 WPS 中打开后重新保存再试")
+
     def sheet(self, name: str) -> SheetXml:
         if name not in self.sheets:
-            self.sheets[name] = SheetXml(self.part(self.parts[name]).decode("utf-8"))
+            if name not in self.parts:
+                raise BookError(f"文件 {self.label} 中没有名为「{name}」的工作表")
+            part = self.parts[name]
+            try:
+                self.sheets[name] = SheetXml(_text(self.part(part)))
+            except _DoctypeFound:
+                raise BookError(f"文件 {self.label} 的部件 {part} 含有 XML 文档类型声明（DTD/实体），已拒绝改写") from None
+            except (UnicodeError, ValueError, LookupError):
+                raise self._unsupported(f"工作表「{name}」（部件 {part}）") from None
         return self.sheets[name]
 
     def replace_part(self, name: str, data: bytes) -> None:
@@ -170,6 +216,8 @@ class Workbook:
         wb = self.part("xl/workbook.xml").decode("utf-8")
         rels = self.part("xl/_rels/workbook.xml.rels").decode("utf-8")
         types = self.part("[Content_Types].xml").decode("utf-8")
+        if "<sheets>" not in wb or "</Relationships>" not in rels or "</Types>" not in types:
+            raise self._unsupported("工作簿部件（xl/workbook.xml）")   # only our own template is cloned
         sheets = re.findall(r"<sheet\b[^>]*?/>", wb)
         names = [unescape(re.search(r'name="([^"]*)"', s).group(1), {"&quot;": '"', "&apos;": "'"}) for s in sheets]
         src_index = names.index(source)
@@ -237,4 +285,25 @@ class Workbook:
         return out.getvalue()
 
     def save(self, path) -> Path:
-        return write_atomic(path, self.to_bytes())
+        data = self.to_bytes()
+        label = str(path)
+
+        def beyond(text: str, reason: str | None = None) -> OutputError:
+            return OutputError(f"无法写入 {label}：生成的工作簿超出了 xltools check 能读取的范围（{text}），"
+                               "请减少内容；未写入任何文件")
+        from .xlsx.book import MAX_FILE_BYTES
+        if len(data) > MAX_FILE_BYTES:
+            raise beyond(f"{len(data) // 2**20} MB，上限 {MAX_FILE_BYTES // 2**20} MB")
+        _check_central_directory(zipfile.ZipFile(io.BytesIO(data)).infolist(), beyond)
+        return write_atomic(path, data)
+
+
+def _text(data: bytes) -> str:
+    """A part as text. UTF-8 without a declaration of another encoding is kept as it is; any
+    other encoding (UTF-16 with its BOM, a declared GB2312...) is transcoded, to be written back
+    as UTF-8 under a declaration that says so."""
+    head = data[:200].lower()
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")) and (
+            b"encoding" not in head or re.search(rb"""encoding\s*=\s*["']utf-?8["']""", head)):
+        return data.decode("utf-8")
+    return _UTF8_DECL + _prepare_xml(data).decode("utf-8")

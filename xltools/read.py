@@ -18,9 +18,12 @@ from . import catalogue
 from .findings import Finding
 from .formulas import cross_cell, excel_cross, report_formulas
 from .a1 import a1
-from .spec.model import CHECK_COLUMN, Report, Spec
+from .spec.model import CHECK_COLUMN, MONEY_UNITS, Report, Spec
+from .units import TEXT_MAX
 from .values import coerce, is_blank
-from .xlsx import ExcelError, open_book
+from .memo import Memo, register
+from .xlsx import ExcelError, excel_date, is_date_format, open_book
+from .xlsx.parts import MEMO_TEXT_BYTES, Cells
 
 _FP_IN_XML = re.compile(rb'<definedName[^>]*name="' + FINGERPRINT_NAME.encode() + rb'"[^>]*>(?:"|&quot;)([^<&"]*)(?:"|&quot;)<')
 _STRING = re.compile(r'"(?:[^"]|"")*"')
@@ -31,11 +34,21 @@ def fingerprint_of(workbook_xml: bytes) -> str | None:
     return m.group(1).decode("utf-8") if m else None
 
 
-@lru_cache(maxsize=4096)   # the same formula texts recur in every workbook of one template
 def normalise_formula(text: str | None) -> str | None:
     """Formula text as Excel, WPS, LibreOffice and openpyxl may each write it -> one form."""
     if text is None:
         return None
+    if len(text) <= MEMO_TEXT_BYTES:
+        return _normalise_memo(text)
+    hit = _LONG_FORMULAS.get(text)            # the template's few long ones (narrative checks)
+    if hit is None:
+        hit = _normalise(text)
+        if len(text) <= 8192:                  # Excel's longest formula
+            _LONG_FORMULAS.put(text, hit, 4 * len(text) + 200)
+    return hit
+
+
+def _normalise(text: str) -> str:
     parts, last = [], 0
     for m in _STRING.finditer(text):
         parts.append(_normalise_code(text[last:m.start()]))
@@ -45,13 +58,26 @@ def normalise_formula(text: str | None) -> str | None:
     return "".join(parts).lstrip("=")
 
 
+# The same formula texts recur in every workbook of one template (a typed-over one is a
+# workbook's own: the memo is bounded).
+_normalise_memo = lru_cache(maxsize=2048)(_normalise)
+_LONG_FORMULAS = Memo("long formulas", max_entries=64, max_bytes=1 << 20)
+register("normalised formulas", lambda: (_normalise_memo.cache_info().currsize, None), _normalise_memo.cache_clear)
+
+
 def _normalise_code(code: str) -> str:
     code = code.replace("$", "").replace(" ", "").upper()
     code = re.sub(r"_XLFN\.", "", code)
     return re.sub(r"\b([A-Z]{1,3}\d+):\1\b", r"\1", code)   # LibreOffice writes F20 as F20:F20 in 3D refs
 
 
-_EXPECTED: dict[tuple[int, str], tuple[Spec, dict[str, str], list[str]]] = {}
+_EXPECTED = Memo("expected formulas", max_entries=16, max_bytes=2 << 20)
+
+
+def _spec_key(spec: Spec):
+    """A spec by its content (the hash of its text, its year and region), or, for one built in
+    code without a text, by the object (then held by the memo, so that its id stays its own)."""
+    return (spec.fingerprint, spec.digest) if spec.digest else ("object", id(spec))
 
 
 def expected_formulas(spec: Spec, report_id: str) -> dict[str, str]:
@@ -59,14 +85,15 @@ def expected_formulas(spec: Spec, report_id: str) -> dict[str, str]:
     return _expected(spec, report_id)[1]
 
 
-def _expected(spec: Spec, report_id: str) -> tuple[Spec, dict[str, str], list[str]]:
-    """(spec, expected formulas, their cells as one list): the same list object for every
-    workbook, so the reader works out where those cells lie once per layout."""
-    key = (id(spec), report_id)
-    if key not in _EXPECTED:
+def _expected(spec: Spec, report_id: str) -> tuple[Spec, dict[str, str], Cells]:
+    """(spec, expected formulas, their cells): the reader plans reading those cells once per
+    layout (Cells: keyed by content)."""
+    key = (_spec_key(spec), report_id)
+    hit = _EXPECTED.get(key)
+    if hit is None:
         formulas = _expected_formulas(spec, report_id)
-        _EXPECTED[key] = (spec, formulas, list(formulas))   # keeps spec alive: id stays unique
-    return _EXPECTED[key]
+        hit = _EXPECTED.put(key, (spec, formulas, Cells(formulas)), 300 * len(formulas))
+    return hit
 
 
 def _expected_formulas(spec: Spec, report_id: str) -> dict[str, str]:
@@ -96,18 +123,18 @@ def _check_fingerprint(book, spec: Spec, label: str) -> None:
                     "请用生成它的规格校验，或让填报单位改用新模板", "other-template")
 
 
-_FIELD_CELLS: dict[tuple, tuple] = {}
-
-
-def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -> tuple[list, list, list]:
+def _field_cells(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
+                 label: str) -> tuple[list, list, Cells]:
     """Field names, fields and A1 cells of every field, resolved through the book's defined names.
 
-    Workbooks of one template share their names block byte for byte (the reader hands back the
-    same object), so the resolution is done once per template layout, not once per workbook.
+    Workbooks of one template share their workbook part byte for byte, so the resolution is kept
+    with what the reader derived from that part (Book.derived: keyed by its bytes), once per
+    template layout, not once per workbook. A book without `derived` resolves them each time.
     """
-    key = (id(book.names_source), tuple(book.sheets), rep.id, sheet, scope)
-    hit = _FIELD_CELLS.get(key)
-    if hit is not None and hit[0] is book.names_source:
+    derived = getattr(book, "derived", None)
+    key = (_spec_key(spec), rep.id, sheet, scope)
+    hit = derived.get(key) if derived is not None else None
+    if hit is not None:
         return hit[1]
     names, fields, refs, missing = [], [], [], []
     for name, f in rep.fields.items():
@@ -123,36 +150,80 @@ def _field_cells(book, rep: Report, sheet: str, scope: str | None, label: str) -
     if missing:
         raise BookError(f"文件 {label}：工作表“{sheet}”缺少 {len(missing)} 个定义名称（如 {', '.join(missing[:3])}），"
                         "无法按名称读取；请用原模板重新填报", "names-missing")
-    if len(_FIELD_CELLS) > 256:
-        _FIELD_CELLS.clear()
-    _FIELD_CELLS[key] = (book.names_source, (names, fields, refs))
-    return names, fields, refs
+    out = (names, fields, Cells(refs))
+    if derived is not None:
+        if len(derived) >= 16:
+            derived.clear()
+        derived[key] = (spec, out)        # holds the spec: an id in the key stays its own
+    return out
 
 
 def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None, label: str,
                    findings: list[Finding]) -> Instance:
     ws = book.sheet(sheet)
-    names, fields, refs = _field_cells(book, rep, sheet, scope, label)
+    names, fields, refs = _field_cells(book, spec, rep, sheet, scope, label)
     values = dict.fromkeys(names)          # most cells of a report are blank: None
-    for name, f, raw in zip(names, fields, ws.values(refs)):
+    year, raws = spec.year, ws.values(refs)
+    for name, f, raw in zip(names, fields, raws):
         if raw is None:
             continue
-        if type(raw) is str and f.unit == "text":    # free text, half the fields: what coerce does
-            if raw and not raw.isspace():
+        if type(raw) is str and f.unit == "text" and len(raw) <= TEXT_MAX:   # free text, half the
+            if raw and not raw.isspace():                                      # fields: what coerce does
                 values[name] = raw
             continue
         if isinstance(raw, ExcelError):
             findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=raw, variant="error-value",
                                               label=f.label, value=raw))
             continue
-        c = coerce(f, raw)
+        c = coerce(f, raw, year=year)
         values[name] = c.value
         if c.note:
             findings.append(catalogue.finding("number-text", sheet, f.cell, actual=str(raw), note=c.note))
         if c.error:
             findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), reason=c.error))
+    _amounts_shown_as_dates(book, ws, sheet, fields, refs, raws, values, findings)
     cells = _expected(spec, rep.id)[2]
     return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
+
+
+_AMOUNTS_AT: dict[int, tuple[list, list[int]]] = {}
+
+
+def _amounts_shown_as_dates(book, ws, sheet: str, fields: list, refs: list, raws: list, values: dict,
+                            findings: list[Finding]) -> None:
+    """Every figure typed into an amount input whose cell shows a date. Styles are read only for
+    the cells holding a number, from their tags (Sheet.styles), after the values: the common
+    workbook pays a few microseconds."""
+    hit = _AMOUNTS_AT.get(id(fields))          # the same list for every workbook of a layout
+    if hit is None or hit[0] is not fields:
+        if len(_AMOUNTS_AT) > 256:
+            _AMOUNTS_AT.clear()
+        hit = _AMOUNTS_AT[id(fields)] = (fields, [i for i, f in enumerate(fields)
+                                                  if f.unit in MONEY_UNITS and f.kind == "input"])
+    numbers = [i for i in hit[1] if type(raws[i]) in (int, float)]
+    if not numbers:
+        return
+    dated: dict[int, bool] = {0: False}        # style -> shows a date (a few styles per sheet)
+    for i, style in zip(numbers, ws.styles([refs[i] for i in numbers])):
+        shows_date = dated.get(style)
+        if shows_date is None:
+            shows_date = dated[style] = is_date_format(book.number_format(style))
+        if shows_date:
+            f = fields[i]
+            if values.get(f.name) is not None and not any(x.code == "unreadable" and x.cell == f.cell and x.sheet == sheet for x in findings):
+                findings.append(_amount_shown_as_date(f, sheet, raws[i], values[f.name]))
+
+
+def _amount_shown_as_date(f, sheet: str, raw, value) -> Finding:
+    """A number in an amount cell whose format shows a date (Excel gives a cell a date format of
+    its own when a date is typed or pasted into it): the bookkeeper sees a date, the figure
+    read is its serial number."""
+    try:
+        shown = excel_date(raw).date().isoformat()
+    except (ValueError, OverflowError, TypeError):
+        shown = "（无效日期）"
+    return catalogue.finding("amount-date-format", sheet, f.cell, actual=value, label=f.label, shown=shown,
+                             value=value, unit=f.unit)
 
 
 def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:

@@ -68,7 +68,7 @@ def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreR
     # --in-place still writes a complete new file first and renames it over the original.
     target = Path(book_path) if in_place else Path(out)
     result = ScoreResult(target)
-    book = patch.Workbook(data)
+    book = patch.Workbook(data, str(book_path))
     for inst in filled.instances:
         new = score_instance(inst, spec, result)
         inst.values.update(new)

@@ -1,6 +1,7 @@
 """One field's raw value (from a cell or a data file) -> the typed value the rules use.
 
-Numbers become Decimal, dates become date, text stays text, blank becomes None. Text that is
+Numbers become Decimal, dates become date, months the text "2022-01", text stays text, blank
+becomes None. Text that is
 unambiguously a number ("3,512.52", "３５１２.５２", "3512.52万元") is read with a note; what
 cannot be read unambiguously is a problem, never a guess. Out-of-range values (a negative amount,
 three decimals, a fractional head count) are problems too: the template's validation would have
@@ -10,17 +11,20 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import NamedTuple
 from datetime import date, datetime
 from decimal import Decimal
 
-from .numbers import CENT, float_to_decimal, parse_amount, parse_count, parse_percent, parse_score
-from .spec.model import MONEY_UNITS, NUMBER_UNITS, Field
+from .numbers import float_to_decimal, parse_amount, parse_number, parse_percent, parse_score
+from .spec.model import NUMBER_UNITS, Field
+from .units import NUMBER_MAX, TEXT_MAX, Month, Where, unit_of
 from .xlsx import excel_date
 
-MAX_NUMBER = Decimal(10) ** 15   # Excel keeps 15 digits; a report's figures are far below this
+MAX_NUMBER = NUMBER_MAX
 _CHECKED_TEXT = {"date", "month", "phone", "postcode", "choice"}   # text units with a form to check
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(?:(\d{1,2})\s*日?)?)?\s*$")
 
 
@@ -48,55 +52,87 @@ def _number_text(value) -> str:
     return str(value)
 
 
-def _as_date(field: Field, raw) -> Coerced:
-    if isinstance(raw, datetime):
-        return Coerced(raw.date())
-    if isinstance(raw, date):
-        return Coerced(raw)
-    if isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
-        try:
-            return Coerced(excel_date(int(raw)).date())
-        except (ValueError, OverflowError):
-            return Coerced(None, error=f"{field.label}：{raw} 不是有效日期")
-    m = _DATE.match(str(raw))
-    if not m:
-        return Coerced(None, error=f"{field.label}：“{raw}”不是日期（应如 2023-03-30）")
-    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)
+@lru_cache(maxsize=256)
+def _where(year: int, choices: tuple[str, ...]) -> Where:
+    return Where(year, choices)
+
+
+def _refused(field: Field, shown: str, where: Where) -> str:
+    """The checker's words for a value the unit's limits refuse: the template's error text."""
+    return unit_of(field).refused(field.label, shown, where)
+
+
+def _serial_date(field: Field, raw) -> date | str:
+    """A number in a date cell -> the date it shows, or the error."""
     try:
-        value = date(y, mo, d)
-    except ValueError:
-        return Coerced(None, error=f"{field.label}：“{raw}”不是有效日期")
-    note = None if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", raw.strip()) else \
-        f"{field.label}：日期按文字“{raw}”读作 {value.isoformat()}"
-    return Coerced(value, note=note)
+        return excel_date(int(raw)).date()
+    except (ValueError, OverflowError):
+        return f"{field.label}：{raw} 不是有效日期"
 
 
-def _out_of_range(field: Field, value: Decimal) -> str | None:
-    """Range rules are those of the template's validation, i.e. of inputs: a computed balance
-    may well be negative."""
-    unit = field.unit
-    if unit == "人":
-        if value < 0 or value != value.to_integral_value():
-            return f"{field.label}：人数 {value} 须为不小于 0 的整数"
-    elif field.kind == "input":
-        if unit in MONEY_UNITS:
-            if value < 0:
-                return f"{field.label}：金额 {value} 不能为负数"
-            if value != value.quantize(CENT):
-                return f"{field.label}：金额 {value} 超过两位小数"
-        elif unit == "score" and value < 0:
-            return f"{field.label}：分数 {value} 不能为负数"
-    return None
+def _as_date(field: Field, raw, year: int, from_text_ok: bool) -> Coerced:
+    """A date cell holds a serial (what Excel stores for a typed date); text in it was pasted or
+    not recognised as a date: read when unambiguous, with a warning (the template refuses it)."""
+    where = _where(year, ())
+    note = None
+    if isinstance(raw, datetime):
+        value = raw.date()
+    elif isinstance(raw, date):
+        value = raw
+    elif isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
+        value = _serial_date(field, raw)
+        if isinstance(value, str):
+            return Coerced(None, error=value)
+    else:
+        m = _DATE.match(str(raw))
+        if not m:
+            return Coerced(None, error=f"{field.label}：“{raw}”不是日期（应如 {year + 1}-03-30）")
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)
+        try:
+            value = date(y, mo, d)
+        except ValueError:
+            return Coerced(None, error=f"{field.label}：“{raw}”不是有效日期")
+        if not (from_text_ok and isinstance(raw, str) and _ISO_DATE.fullmatch(raw)):
+            note = f"{field.label}：日期按文字“{raw}”读作 {value.isoformat()}"
+    if field.kind == "input" and not unit_of(field).accepts(value, where):
+        return Coerced(value, note, _refused(field, value.isoformat(), where))
+    return Coerced(value, note)
 
 
-def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
-    """`from_text_ok`: a data file writes every amount as a string, which is not a finding."""
+def _as_month(field: Field, raw, year: int) -> Coerced:
+    """A month cell is text (2022-01, 2022年1月, 2022.1), or a real date pasted in (a serial).
+    The value is the text 2022-01 either way."""
+    where = _where(year, ())
+    unit = unit_of(field)
+    if isinstance(raw, (datetime, date)):
+        value = raw.date() if isinstance(raw, datetime) else raw
+    elif isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool):
+        value = _serial_date(field, raw)
+        if isinstance(value, str):
+            return Coerced(None, error=value)
+    else:
+        value = str(raw)
+    if not unit.accepts(value, where):
+        shown = value.isoformat() if isinstance(value, date) else f"“{value}”"
+        return Coerced(value if isinstance(value, str) else None, error=_refused(field, shown, where))
+    return Coerced(Month.canonical(value))
+
+
+def coerce(field: Field, raw, *, year: int, from_text_ok: bool = False, bound: Decimal | None = None) -> Coerced:
+    """`year`: the spec's year (date and month windows). `from_text_ok`: a data file writes
+    every amount as a string, which is not a finding. `bound`: a score's weight, when known
+    (the checker leaves that to the score-range rule).
+
+    The limits are those of the unit's declaration (xltools.units), the same the template's
+    validation refuses; they apply to inputs (a computed balance may well be negative)."""
     unit = field.unit
     if isinstance(raw, str):
         if not raw or raw.isspace():     # (no copy of a long text)
             return _BLANK
-        if unit not in NUMBER_UNITS and unit not in _CHECKED_TEXT:
-            return Coerced(raw)          # free text, the commonest field of a report
+        if unit not in NUMBER_UNITS and unit not in _CHECKED_TEXT:   # free text, the commonest field
+            if len(raw) <= TEXT_MAX:
+                return Coerced(raw)
+            return Coerced(raw, error=f"{field.label}：文字有 {len(raw)} 字，须为{unit_of(field).rule(None)}")
     elif raw is None:
         return _BLANK
     if unit in NUMBER_UNITS:
@@ -110,7 +146,7 @@ def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
             elif unit == "%":
                 parsed = parse_percent(raw, stored_as_fraction=not isinstance(raw, str))
             elif unit == "人":
-                parsed = parse_count(raw, ("人", "名"))
+                parsed = parse_number(raw, ("人", "名"), "人数")   # its limits say what is wrong with 44.5
             else:
                 parsed = parse_score(raw)
             if parsed.error:
@@ -123,15 +159,18 @@ def coerce(field: Field, raw, *, from_text_ok: bool = False) -> Coerced:
             return Coerced(None, note=note)
         if abs(value) >= MAX_NUMBER:
             return Coerced(None, note, f"{field.label}：数值 {raw} 大得不合理")
-        error = _out_of_range(field, value)
-        return Coerced(value, note, error) if error or note else Coerced(value)
-    if unit in ("date", "month"):
-        return _as_date(field, raw)
+        if field.kind == "input":
+            # (Number units other than 得分 need nothing but the value: no Where on this hot path.)
+            where = None if bound is None else Where(year, bound=bound)
+            if not unit_of(field).accepts(value, where):
+                return Coerced(value, note, _refused(field, str(value), where or _where(year, ())))
+        return Coerced(value, note) if note else Coerced(value)
+    if unit == "date":
+        return _as_date(field, raw, year, from_text_ok)
+    if unit == "month":
+        return _as_month(field, raw, year)
     text = _number_text(raw) if isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool) else str(raw)
-    if unit == "phone" and not re.fullmatch(r"[\d\- ]{7,20}", text.strip()):
-        return Coerced(text, error=f"{field.label}：“{text}”不像电话号码")
-    if unit == "postcode" and not re.fullmatch(r"\d{6}", text.strip()):
-        return Coerced(text, error=f"{field.label}：邮编“{text}”应为 6 位数字")
-    if unit == "choice" and text not in field.choices:
-        return Coerced(text, error=f"{field.label}：“{text}”不是可选项（{'、'.join(field.choices)}）")
+    where = _where(year, field.choices)
+    if field.kind == "input" and not unit_of(field).accepts(text, where):
+        return Coerced(text, error=_refused(field, f"“{text}”", where))
     return Coerced(text)

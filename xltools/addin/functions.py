@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from ..data import Instance
-from ..catalogue import RESULT_COLUMNS, direction, severity_label
+from ..catalogue import direction, result_header, result_row
 from ..formulas import money, value_check
 from ..numbers import CENT, parse_amount, parse_score
 from ..values import coerce
@@ -195,7 +195,7 @@ def grade(value):
 
 
 # -- the calling workbook's findings --------------------------------------------------------------
-FINDING_COLUMNS = list(RESULT_COLUMNS[:5])     # 级别 代码 工作表 单元格 说明, as 校验结果 has them
+FINDING_COLUMNS = result_header()[:5]     # 级别 代码 工作表 单元格 说明, as 校验结果 has them
 
 
 def check(path) -> list[list[str]] | str:
@@ -206,5 +206,4 @@ def check(path) -> list[list[str]] | str:
     report = check_file(p, spec())
     if not report.findings:
         return "通过"
-    return [FINDING_COLUMNS] + [[severity_label(f.severity), f.code, f.sheet, f.cell, f.message]
-                                for f in report.findings]
+    return [FINDING_COLUMNS] + [result_row(f)[:5] for f in report.findings]

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
 from ..a1 import split_a1
-from ..catalogue import RESULT_COLUMNS, severity_label
+from ..catalogue import result_header, result_row
 from ..errors import BookError
 from ..findings import ERROR, Report
 
 RESULT_SHEET = "校验结果"
-COLUMNS = list(RESULT_COLUMNS)
+COLUMNS = result_header()
 WIDTHS = (6, 18, 14, 8, 90, 14, 14, 50)
 LINK_COLUMN = 4                                   # 单元格
 MARK_FORMULA = 'ISTEXT("xltools:mark")'           # the tag: true everywhere, written by no one else
@@ -64,9 +64,7 @@ def plan(report: Report, sheet_names) -> MarkPlan:
     links: dict[int, tuple[str, str]] = {}
     worst: dict[tuple[str, str], str] = {}
     for f in report.findings:
-        rows.append([severity_label(f.severity), f.code, f.sheet, f.cell, f.message,
-                     "" if f.expected is None else str(f.expected), "" if f.actual is None else str(f.actual),
-                     f.hint or ""])
+        rows.append(["" if v is None else str(v) for v in result_row(f)])
         if f.cell and f.sheet in sheets and f.sheet != RESULT_SHEET and _is_cell(f.cell):
             links[len(rows)] = (f.sheet, f.cell)
             key = (f.sheet, f.cell)

@@ -14,7 +14,9 @@ CHECK_FONT_COLOR = "C00000"
 # Number formats by unit. Computed money hides zero, as the seed prints blank balances.
 FORMATS = {
     "万元": "0.00", "元": "0.00", "人": "0", "%": "0.00%", "score": "General",
-    "date": 'yyyy"年"m"月"d"日"', "month": 'yyyy"年"m"月"',
+    # A month is typed as text (2022-01, 2022年1月, 2022.1): a date format would store 2022.1 as
+    # the number 2022.1, the same number as 2022.10 (see xltools.units.Month).
+    "date": 'yyyy"年"m"月"d"日"', "month": "@",
     "text": "@", "phone": "@", "postcode": "@", "choice": "@",
 }
 COMPUTED_FORMATS = {"万元": "0.00;-0.00;;@", "score": "General;-General;;@"}

@@ -1,7 +1,6 @@
 """spec -> the protected template workbook (templates/self_eval.xlsx)."""
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.pagebreak import Break, RowBreak
 
-from .. import formulas
+from .. import formulas, units
 from ..formulas import cross_cell
 from ..a1 import column_letters
 from ..spec.model import CHECK_COLUMN, PRINT_COLUMNS, Field, Placed, Report, Spec
@@ -29,48 +28,14 @@ def quote_sheet(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
-def _validation(f: Field, ref: str, year: int, cell_of) -> DataValidation | None:
-    """Chinese prompt and error for every input; a rule wherever the unit has one."""
-    label = f.label.replace("\n", "")[:60]
-    kw: dict = {"showInputMessage": True, "showErrorMessage": True, "allow_blank": True,
-                "promptTitle": "填报说明"[:32], "errorTitle": "输入有误", "errorStyle": "stop"}
-    if f.unit in ("万元", "元"):
-        dv = DataValidation(type="custom", formula1=f"AND(ISNUMBER({ref}),{ref}>=0,ROUND({ref},2)={ref})",
-                            prompt=f"{label}：填数字，单位{f.unit}，不小于 0，最多两位小数。",
-                            error=f"{label}须为不小于 0 的数字，最多两位小数（单位：{f.unit}）。", **kw)
-    elif f.unit == "人":
-        dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
-                            prompt=f"{label}：填整数（人）。", error=f"{label}须为不小于 0 的整数。", **kw)
-    elif f.unit == "score" and f.column == "weight":
-        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
-                            prompt=f"{label}：本指标分值，0 至 100；各指标分值合计应为 100。",
-                            error="分值须为 0 至 100 之间的数字。", **kw)
-    elif f.unit == "score":
-        weight = cell_of(f"{f.table}_weight_{f.row}")
-        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=weight,
-                            prompt=f"{label}：0 至本行分值之间；可由评分功能自动填写。",
-                            error="得分须在 0 与本行分值之间。", **kw)
-    elif f.unit == "phone":
-        digits = f'SUBSTITUTE(SUBSTITUTE({ref},"-","")," ","")'
-        dv = DataValidation(type="custom", formula1=f"AND(LEN({digits})>=7,LEN({digits})<=12,ISNUMBER(--{digits}))",
-                            prompt=f"{label}：手机 11 位或带区号的固定电话，如 0730-1234567。",
-                            error=f"{label}格式不对：应为 7 至 12 位数字，可含“-”。", **kw)
-    elif f.unit == "postcode":
-        dv = DataValidation(type="custom", formula1=f"AND(LEN({ref})=6,ISNUMBER(--{ref}))",
-                            prompt=f"{label}：6 位数字。", error="邮编须为 6 位数字。", **kw)
-    elif f.unit in ("date", "month"):
-        lo, hi = (date(year - 1, 1, 1) - date(1899, 12, 30)).days, (date(year + 2, 12, 31) - date(1899, 12, 30)).days
-        dv = DataValidation(type="date", operator="between", formula1=str(lo), formula2=str(hi),
-                            prompt=f"{label}：填日期，如 {year + 1}-3-30。",
-                            error=f"{label}须为 {year - 1} 至 {year + 2} 年间的日期。", **kw)
-    elif f.unit == "choice":
-        dv = DataValidation(type="list", formula1='"' + ",".join(f.choices) + '"',
-                            prompt=f"{label}：从下拉列表中选择。", error=f"{label}只能从下拉列表中选择。", **kw)
-    else:
-        hint = "可填“≥95%”“≤10天”“达成”等" if f.column in ("target", "actual") else "填文字"
-        dv = DataValidation(type="textLength", operator="lessThanOrEqual", formula1="32767",
-                            prompt=f"{label}：{hint}。", error="文字过长（一个单元格最多 32767 字）。", **kw)
-    dv.add(ref)
+def _validation(f: Field, year: int, cell_of) -> DataValidation:
+    """Chinese prompt and error for every input, and the rule its unit declares (xltools.units:
+    the checker tests values with the same declaration)."""
+    v = units.validation(f, year, cell_of)
+    dv = DataValidation(type=v.type, formula1=v.formula1, prompt=v.prompt, error=v.error,
+                        showInputMessage=True, showErrorMessage=True, allow_blank=True,
+                        promptTitle="填报说明", errorTitle="输入有误", errorStyle="stop")
+    dv.add(f.cell)
     return dv
 
 
@@ -171,7 +136,7 @@ def build_workbook(spec: Spec, password: str | None = None) -> Workbook:
         _paint(ws, rep, spec, styler)
         _formulas(ws, rep, spec, styler)
         for f in rep.inputs:
-            ws.add_data_validation(_validation(f, f.cell, spec.year, rep.cell))
+            ws.add_data_validation(_validation(f, spec.year, rep.cell))
         _print_setup(ws, rep, spec)
         _names(wb, ws, rep)
         protect.apply(ws, password, spec.fingerprint)

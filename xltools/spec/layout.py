@@ -227,7 +227,8 @@ class Layout:
                     row_label = "合计" if is_total else f"第{key}行"
                     f = self.add_field(f"{place}.columns[{j}]", table.name(c["id"], key),
                                        label=f"{c['label']}（{row_label}）",
-                                       unit=unit, kind=kind, table=tid, column=c["id"], row=key)
+                                       unit=unit, kind=kind, table=tid, column=c["id"], row=key,
+                                       note=c.get("note", ""))
                     self.place_field(f, self.row, col, cols=span)
                 col += span
             self.height(self.row, ROW_PT)

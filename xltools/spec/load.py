@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import catalogue
 from ..errors import SpecError
+from ..files import read_regular
 from ..findings import ERROR, WARNING
 from ..packaged import default_spec
 from .layout import Layout
@@ -21,6 +22,7 @@ from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Grade, Placed, Pr
 
 # The repository's specs/2022.toml in a checkout, else the copy installed in the package.
 DEFAULT_SPEC = default_spec()
+MAX_SPEC_BYTES = 10 * 2**20     # a spec is tens of kilobytes
 
 
 def _dec(value, where: str) -> Decimal:
@@ -49,10 +51,7 @@ def parse_expr(expr: str, where: str) -> list[Term]:
 
 def load_spec(path: str | Path | None = None, *, year: int | None = None, region: str | None = None) -> Spec:
     path = Path(path) if path else DEFAULT_SPEC
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise SpecError(f"无法读取规格文件 {path}：{e.strerror}") from None
+    raw = read_regular(path, MAX_SPEC_BYTES, SpecError, noun="规格文件")   # a FIFO would hang read_bytes
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

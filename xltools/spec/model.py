@@ -33,6 +33,7 @@ class Field:
     row: str | None = None         # "1".."N" or a named row ("central", "total")
     cell: str = ""                 # A1 on the report's sheet, filled by the layout
     lower_is_better: bool = False  # indicators only: a cost or a duration
+    note: str = ""                 # what the figure includes, added to the input prompt
 
     @property
     def numeric(self) -> bool:

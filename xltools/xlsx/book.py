@@ -11,6 +11,8 @@ from struct import error as struct_error
 
 from ..a1 import split_cell_ref
 from ..errors import BookError
+from ..files import read_regular
+from ..memo import Memo
 from .parts import (Cell, Sheet, _cells_fast, _decode_cell, _defined_names_fast, _DoctypeFound, _index_sheet,
                     _Malformed, _namespace, _parse_shared_strings, _parse_sheet_etree, _parse_styles, _prepare_xml)
 
@@ -49,34 +51,22 @@ def _part_path(base_part: str, target: str) -> str:
     return os.path.normpath(folder + target).replace("\\", "/")
 
 
-_BY_SCOPE: dict[tuple[int, tuple], tuple] = {}
-
-
 def _names_by_scope(names: tuple, sheets: tuple) -> dict[tuple[str | None, str], str]:
-    """{(sheet or None, name): text}; localSheetId is a position in <sheets>. Shared (read-only)
-    between workbooks whose names block and sheets are the same objects/values."""
-    key = (id(names), sheets)
-    hit = _BY_SCOPE.get(key)
-    if hit is not None and hit[0] is names:
-        return hit[1]
-    out = {(None if scope is None else sheets[scope], name): text for scope, name, text in names}
-    if len(_BY_SCOPE) > 64:
-        _BY_SCOPE.clear()
-    _BY_SCOPE[key] = (names, out)
-    return out
+    """{(sheet or None, name): text}; localSheetId is a position in <sheets>."""
+    return {(None if scope is None else sheets[scope], name): text for scope, name, text in names}
 
 
-_PARSED: dict = {}
+# Small parts (rels, the workbook part) parsed once per content, keyed by their bytes: the
+# workbooks of one template repeat them byte for byte. The results are shared: read only.
+_PARSED = Memo("workbook parts", max_entries=64, max_bytes=6 << 20)
 
 
-def _memo(key, compute):
-    """Small parts (rels, the workbook part) parsed once per content: the workbooks of one
-    template repeat them byte for byte. The results are shared: read only."""
+def _memo(key, compute, weight):
+    """compute() once per key; weight(result) estimates the bytes the entry holds."""
     hit = _PARSED.get(key)
     if hit is None:
-        if len(_PARSED) > 256:
-            _PARSED.clear()
-        hit = _PARSED[key] = compute()
+        hit = compute()
+        _PARSED.put(key, hit, weight(hit))
     return hit
 
 
@@ -145,6 +135,7 @@ class Book:
         self._shared_strings: list[str] | None = None
         self._styles: tuple[list[str], frozenset[int]] | None = None
         self._load_workbook()
+        self._check_sheet_parts()
 
     def __repr__(self):
         return f"Book({self.label!r}, sheets={self.sheets!r})"
@@ -235,7 +226,8 @@ class Book:
                 out[rel.get("Id")] = (kind, _part_path(part, rel.get("Target")))
             return out
 
-        return self._parse(rels_name, lambda data: _memo(("rels", part, data), lambda: parse(data)))
+        return self._parse(rels_name, lambda data: _memo(("rels", part, data), lambda: parse(data),
+                                                         lambda rels: 2 * len(data) + 300 * len(rels)))
 
     # -- workbook --------------------------------------------------------------------------
 
@@ -256,12 +248,15 @@ class Book:
         else:       # workbooks of one template: the same stored bytes, read once (see _stored)
             def read():
                 self._read_workbook(main)
-                return self._parts, tuple(self.sheets), self._sheet_parts, self.date1904, self.names_source
+                return (self._parts, tuple(self.sheets), self._sheet_parts, self.date1904, self.names_source,
+                        self.defined_names, self.derived)
 
-            self._parts, self.sheets, self._sheet_parts, self.date1904, self.names_source = \
-                _memo(("book", main, key), read)
-            self.sheets = list(self.sheets)
-            self.defined_names = _names_by_scope(self.names_source, tuple(self.sheets))
+            def weight(parsed) -> int:   # the key's bytes; per name its tuple, strings, dict entry
+                return len(key[0][1]) + len(key[1][1]) + 500 * len(parsed[4])
+
+            (self._parts, sheets, self._sheet_parts, self.date1904, self.names_source, self.defined_names,
+             self.derived) = _memo(("book", main, key), read, weight)
+            self.sheets = list(sheets)
             self._names_folded = None
 
     def _read_workbook(self, main: str) -> None:
@@ -300,6 +295,28 @@ class Book:
         self.names_source = names   # the same object for every workbook of one template (cached)
         self.defined_names: dict[tuple[str | None, str], str] = _names_by_scope(names, sheets)
         self._names_folded: dict | None = None
+        # What callers work out from the workbook part alone (read.py: where each field is),
+        # shared by every workbook whose part has the same bytes, for as long as it is memoised.
+        self.derived: dict = {}
+
+    def _check_sheet_parts(self) -> None:
+        """Every sheet's part is in the file: a sheet whose relationship points nowhere would
+        otherwise read as an empty sheet (Excel calls such a file damaged and repairs it by
+        dropping content). Per workbook, never memoised: the zips of one template differ."""
+        for name in self.sheets:
+            target = self._sheet_parts.get(name)
+            if target is None or not self.has_part(target[1]):
+                where = f"（缺少部件 {target[1]}）" if target is not None else "（工作簿关系中没有它）"
+                raise self._error(f"已损坏：工作表「{name}」的内容缺失{where}")
+
+    def worksheet_part(self, name: str) -> str | None:
+        """The zip member that holds a worksheet's cells, as stored (case and all); None for a
+        chart sheet and the like. For the cell patcher, which edits that member."""
+        target = self._sheet_parts.get(name)
+        if target is None or target[0] != "worksheet":
+            return None
+        info = self._info(target[1])
+        return None if info is None else info.filename
 
     # -- names -----------------------------------------------------------------------------
 
@@ -344,8 +361,13 @@ class Book:
     def _formats(self) -> tuple[list[str], frozenset[int]]:
         if self._styles is None:
             styles = self._parts.get("styles")
-            self._styles = self._parse(styles, _parse_styles) if styles and self.has_part(styles) \
-                else ([], frozenset())
+            if not styles or not self.has_part(styles):
+                self._styles = ([], frozenset())
+            else:       # the same stored bytes in every workbook of one template: parsed once
+                stored = self._stored(styles)
+                parse = lambda: self._parse(styles, _parse_styles)    # noqa: E731
+                self._styles = parse() if stored is None else _memo(("styles", styles, stored), parse,
+                                                                       lambda r: len(stored[1]) + 100 * len(r[0]))
         return self._styles
 
     def _date_styles(self) -> frozenset[int]:
@@ -395,19 +417,13 @@ class Book:
 
 
 def read_file(path: str | os.PathLike) -> bytes:
-    """A workbook file's bytes, read-only and whole (no handle stays open), size-guarded."""
-    label = os.fspath(path)
-    label = label.decode(errors="replace") if isinstance(label, bytes) else label
-    try:
-        size = os.stat(path).st_size
-        if size > MAX_FILE_BYTES:
-            raise BookError(f"文件 {label} 过大（{size // 2**20} MB），不是报表工作簿，已拒绝读取", "too-large")
-        with open(path, "rb") as fh:
-            return fh.read(MAX_FILE_BYTES + 1)
-    except OSError as err:
-        reason = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限",
-                  errno.EISDIR: "这是一个文件夹"}.get(err.errno, "读取失败")
-        raise BookError(f"文件 {label} 无法打开：{reason}", "unreadable-file") from err
+    """A workbook file's bytes, read-only and whole (no handle stays open), size-guarded; a FIFO,
+    device or folder is refused before it is opened (see files.read_regular)."""
+    return read_regular(path, MAX_FILE_BYTES, BookError, too_large="不是报表工作簿，已拒绝读取",
+                        reasons=_READ_REASONS)
+
+
+_READ_REASONS = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EISDIR: "这是一个文件夹"}
 
 
 def open_book(path: str | os.PathLike, data: bytes | None = None) -> Book:

@@ -12,6 +12,11 @@ import xml.etree.ElementTree as ET
 from functools import lru_cache
 
 from ..a1 import column_letters, shift_formula, split_a1
+from ..memo import Memo, register
+
+# The memos below are keyed by content and bounded (see xltools/memo.py): texts longer than this
+# are decoded each time (a narrative is one workbook's own; hashing it costs what decoding does).
+MEMO_TEXT_BYTES = 512
 
 
 class Cell:
@@ -138,7 +143,7 @@ class Sheet:
 
     def _values(self, chunks: _Chunks, refs) -> list:
         out, pieces, strings = [], chunks._pieces, self._strings
-        plan, seen, _ = _plan(chunks._where, refs)
+        plan, seen, _ = _plan(chunks, refs)
         for i, (key, opening, at) in enumerate(plan):
             # _Chunks.get, its common case inlined (0.2 ms a workbook): the piece where this
             # layout has the cell, if it is that cell. (A cell decoded before is read again.)
@@ -196,7 +201,7 @@ class Sheet:
         if chunks is None:
             return [None if c is None else c.formula for c in map(self._cells.get, refs)]
         out, pieces = [], chunks._pieces
-        plan, _, seen = _plan(chunks._where, refs)
+        plan, _, seen = _plan(chunks, refs)
         for i, (key, opening, at) in enumerate(plan):
             chunk = pieces[at]
             last = seen[i]                     # (bytes, formula, <f> text) read here last time
@@ -223,6 +228,37 @@ class Sheet:
             formula = last[1] if last is not None and raw == last[2] else _xml_text(raw) or None
             seen[i] = (chunk, formula, raw)
             out.append(formula)
+        return out
+
+    def styles(self, refs) -> list[int]:
+        """The style index (see Book.number_format) of the cell at each canonical A1 of `refs`,
+        0 for an absent cell. Read from the cell's opening tag, where the canonical form puts
+        s= right after r=; nothing is decoded (the checker asks this of every figure)."""
+        chunks, out = self._chunks, []
+        for a1 in refs:
+            if chunks is not None:
+                try:
+                    chunk = chunks.get(a1.encode())
+                except _NotCanonical:
+                    self._fall_back()
+                    chunks = None
+                else:
+                    if chunk is None:
+                        out.append(0)
+                        continue
+                    at = len(a1) + 1
+                    if chunk.startswith(b' s="', at):
+                        end = chunk.find(b'"', at + 4)
+                        digits = chunk[at + 4:end]
+                        if digits.isdigit():
+                            out.append(int(digits))
+                            continue
+                    elif b' s="' not in chunk[:chunk.find(b">")]:
+                        out.append(0)
+                        continue
+            cell = self.get(a1)            # s= elsewhere in the tag, or not canonical: the general way
+            out.append(0 if cell is None else cell.style)
+            chunks = self._chunks
         return out
 
     def __repr__(self):
@@ -308,8 +344,13 @@ _COMMON_REFS = ((b"&#10;", b"\n"), (b"&#13;", b"\r"), (b"&#9;", b"\t"), (b"&quot
                 (b"&lt;", b"<"), (b"&gt;", b">"))
 
 
-@lru_cache(maxsize=4096)   # formula texts and much of the narratives recur across one template's workbooks
 def _xml_text(raw: bytes) -> str:
+    """One element text as the XML parser returns it: short ones (formulas, labels, names,
+    which recur across one template's workbooks) remembered, at most 2048 of them."""
+    return _xml_text_memo(raw) if len(raw) <= MEMO_TEXT_BYTES else _unescape_xml(raw)
+
+
+def _unescape_xml(raw: bytes) -> str:
     """One element text as the XML parser returns it.
 
     The part passed the DTD check, so only the five predefined entities and character
@@ -330,14 +371,30 @@ def _xml_text(raw: bytes) -> str:
         int(m.group(2)) if m.group(2) else int(m.group(3), 16))).encode("utf-8"), raw).decode("utf-8")
 
 
+_xml_text_memo = lru_cache(maxsize=2048)(_unescape_xml)
+register("xml texts", lambda: (_xml_text_memo.cache_info().currsize, None), _xml_text_memo.cache_clear)
+
 _DEFINED_NAME = re.compile(rb'<definedName((?: \w+="[^"]*")*)>([^<]*)</definedName>')
 _NAME_ATTR = re.compile(rb' name="([^"]*)"')
 _LOCAL_SHEET = re.compile(rb' localSheetId="([0-9]+)"')
 
 
-@lru_cache(maxsize=64)     # workbooks of one template share their names block byte for byte
+# Workbooks of one template share their names block byte for byte, also when the rest of the
+# workbook part differs (the sheet that was active when it was saved).
+_NAMES = Memo("defined names", max_entries=8, max_bytes=2 << 20)
+
+
 def _defined_names_fast(block: bytes) -> tuple[tuple[int | None, str, str], ...] | None:
     """(localSheetId, name, text) of each <definedName>, or None if not in canonical form."""
+    hit = _NAMES.get(block)
+    if hit is None:
+        hit = _parse_defined_names(block)
+        if hit is not None:     # held: the block, and per name three strings and a tuple
+            _NAMES.put(block, hit, len(block) + 200 * len(hit))
+    return hit
+
+
+def _parse_defined_names(block: bytes) -> tuple[tuple[int | None, str, str], ...] | None:
     if not _plain(block):
         return None
     found = _DEFINED_NAME.findall(block)
@@ -476,7 +533,18 @@ def _t_bytes(body: bytes) -> bytes:
     return b"".join(_T_TEXT.findall(body))
 
 
-_TEXTS: dict[bytes, str] = {}      # shared strings' raw bytes -> text
+# Shared strings' raw bytes -> text, for the short ones: the template's labels recur in every
+# workbook. A plain dict (looked up in the reader's tightest loop), emptied when full: at most
+# 4096 entries of at most MEMO_TEXT_BYTES, ~2 MB.
+_TEXTS: dict[bytes, str] = {}
+register("shared strings", lambda: (len(_TEXTS), sum(len(b) * 2 + 120 for b in _TEXTS)), _TEXTS.clear)
+
+
+def _text_of(b: bytes) -> str:
+    text = b.decode("utf-8") if b"&" not in b else _xml_text(b)
+    if len(b) <= MEMO_TEXT_BYTES:
+        _TEXTS[b] = text
+    return text
 
 
 def _parse_shared_strings(data: bytes) -> list[str]:
@@ -501,8 +569,7 @@ def _parse_shared_strings(data: bytes) -> list[str]:
             # template's own labels recur in every workbook: decoded once, looked up after.
             if len(_TEXTS) > 4096:
                 _TEXTS.clear()
-            texts = [_TEXTS.get(b) or _TEXTS.setdefault(b, b.decode("utf-8") if b"&" not in b else _xml_text(b))
-                     for b in found]
+            texts = [_TEXTS.get(b) or _text_of(b) for b in found]
             return [_unescape_ooxml(t) for t in texts] if b"_x" in data else texts
     return _parse_shared_strings_etree(data)
 
@@ -617,7 +684,40 @@ class _NotCanonical(Exception):
     """A cell the regex paths cannot account for: the sheet is read with ElementTree instead."""
 
 
-_WHERE: dict[tuple, dict[bytes, int]] = {}   # layout -> ref -> position in the split (see _Chunks)
+class Cells(tuple):
+    """Canonical A1 refs ("C5") that are read together, as a tuple whose hash is worked out
+    once: it keys the reading plan of a layout by content, as cheaply as an identity would."""
+
+    def __new__(cls, refs=()):
+        self = super().__new__(cls, refs)
+        self._hash = tuple.__hash__(self)
+        return self
+
+    def __hash__(self):
+        return self._hash
+
+    def __reduce__(self):
+        return Cells, (tuple(self),)
+
+
+class _Layout:
+    """Where each ref falls in the split of one sheet layout, and the plans made over it (see
+    _plan), one per list of refs read."""
+
+    __slots__ = ("where", "plans")
+
+    def __init__(self, where: dict[bytes, int]):
+        self.where, self.plans = where, {}
+
+    def weight(self) -> int:
+        """Bytes held, roughly: per ref a key and a position; per planned ref its key, opening
+        and what was last read there (a cell's bytes, twice)."""
+        return 100 * len(self.where) + sum(600 * len(plan[0]) for plan in self.plans.values())
+
+
+# Sheet layouts by (number of cells, how the first begins): the same for every workbook of one
+# template and number of filled rows.
+_LAYOUTS = Memo("sheet layouts", max_entries=64, max_bytes=8 << 20)
 
 
 class _Chunks:
@@ -629,12 +729,16 @@ class _Chunks:
     verified: the piece found there must begin with that ref. A miss indexes this sheet in full,
     which also proves every <c> tag canonical (else _NotCanonical)."""
 
-    __slots__ = ("_body", "_pieces", "_where", "_full", "_layout")
+    __slots__ = ("_body", "_pieces", "_where", "_full", "_layout", "_layout_key")
 
     def __init__(self, body: bytes):
         self._body, self._pieces = body, body.split(_CELL_START)
-        self._layout = (len(self._pieces), self._pieces[1][:24] if len(self._pieces) > 1 else b"")
-        self._where = _WHERE.get(self._layout, {})
+        key = (len(self._pieces), self._pieces[1][:24] if len(self._pieces) > 1 else b"")
+        layout = _LAYOUTS.get(key)
+        # An unknown layout: positions learnt below serve the next workbook; plans over the
+        # empty one serve this one only (key None: not stored).
+        self._layout, self._layout_key = (layout, key) if layout is not None else (_Layout({}), None)
+        self._where = self._layout.where
         self._full: dict[bytes, bytes] | None = None
 
     def get(self, key: bytes) -> bytes | None:
@@ -656,30 +760,33 @@ class _Chunks:
             self._full = dict(zip(refs, self._pieces[1:]))
             if len(self._full) != len(refs):
                 raise _NotCanonical     # a ref twice: let the parser decide
-            if len(_WHERE) > 64:
-                _WHERE.clear()
-            _WHERE[self._layout] = {ref: i for i, ref in enumerate(refs, 1)}
+            learnt = _Layout({ref: i for i, ref in enumerate(refs, 1)})
+            key = (len(self._pieces), self._pieces[1][:24] if len(self._pieces) > 1 else b"")
+            _LAYOUTS.put(key, learnt, learnt.weight())
         return self._full
 
 
-_PLANS: dict[tuple[int, int], tuple] = {}
-
-
-def _plan(where: dict[bytes, int], refs) -> tuple[list[tuple[bytes, bytes, int]], list, list]:
+def _plan(chunks: _Chunks, refs) -> tuple[list[tuple[bytes, bytes, int]], list, list]:
     """(key, opening, position) of each ref in a layout, and beside them what Sheet.values and
     Sheet.formulas last read there, its bytes first (a cell with the same bytes reads the same):
     the same refs are read from every workbook of a template, so this is worked out once per
     layout and list of refs.
     Position 0, the text before the first cell, stands for "not known here": it never opens like
     a cell."""
-    hit = _PLANS.get((id(where), id(refs)))
-    if hit is not None and hit[0] is where and hit[1] is refs:
-        return hit[2]
+    layout = chunks._layout
+    cached = type(refs) is Cells      # a list: planned for this call only
+    hit = layout.plans.get(refs) if cached else None
+    if hit is not None:
+        return hit
+    where = layout.where
     keys = [a1.encode() for a1 in refs]
     plan = [(key, key + b'"', where.get(key, 0)) for key in keys], [None] * len(keys), [None] * len(keys)
-    if len(_PLANS) > 256:
-        _PLANS.clear()
-    _PLANS[(id(where), id(refs))] = (where, refs, plan)   # holds both: their ids stay unique
+    if cached:
+        if len(layout.plans) >= 16:
+            layout.plans.clear()
+        layout.plans[refs] = plan
+        if chunks._layout_key is not None:        # re-weighed with its new plan
+            _LAYOUTS.put(chunks._layout_key, layout, layout.weight())
     return plan
 
 

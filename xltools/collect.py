@@ -1,0 +1,188 @@
+"""`xltools collect`: a season of submissions -> checked in parallel -> ledger -> summary workbook.
+
+inputs (intake.py) -> submissions, each keyed by its sha256 -> those the ledger has not seen
+are checked in worker processes (collect_worker.py), each against the spec its template's
+fingerprint names (spec/registry.py) -> the parent records them (ledger.py) and writes the
+summary from the ledger's latest versions (summary.py). Nothing under the input paths is
+written to; the run always completes.
+
+Exit code: 2 if any submission could not be used, else 1 if any had errors, else 0.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .intake import Submission, collect_inputs
+
+
+@dataclass
+class Outcome:
+    results: list[dict] = field(default_factory=list)    # one per submission, input order
+    checked: int = 0
+    skipped: int = 0            # already in the ledger (same sha256)
+    duplicates: int = 0         # the same bytes twice in this run
+    temp_skipped: int = 0
+    other_skipped: int = 0
+    summary: Path | None = None
+    db_url: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        if any(r.get("refused") for r in self.results):
+            return 2
+        return 1 if any(not r["ok"] for r in self.results) else 0
+
+
+class Progress:
+    """A rich bar on a terminal's stderr; plain lines every few seconds otherwise (logs, CI)."""
+
+    def __init__(self, total: int, stream=None):
+        self.total, self.done, self.stream = total, 0, stream or sys.stderr
+        self.bar = None
+        self.last = time.monotonic()
+        if total and self.stream.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+            self.bar = Bar("校验", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                           console=Console(file=self.stream), transient=True)
+            self.task = self.bar.add_task("校验", total=total)
+            self.bar.start()
+
+    def advance(self) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.advance(self.task)
+        elif time.monotonic() - self.last >= 5 or self.done == self.total:
+            self.last = time.monotonic()
+            print(f"校验进度：{self.done}/{self.total}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _with_intake_findings(sub: Submission, result: dict) -> dict:
+    """A pack's manifest findings belong to the submission, beside the checker's."""
+    if sub.findings:
+        result["findings"] = [f.to_json() for f in sub.findings] + result["findings"]
+        result["ok"] = result["ok"] and not any(f.severity == "error" for f in sub.findings)
+    result["file"] = sub.label
+    return result
+
+
+def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs=(), jobs: int | None = None,
+            timeout: float | None = None, progress=True) -> Outcome:
+    from .build.protect import password_from
+    from .collect_worker import DEFAULT_TIMEOUT_S, refusal, run_pool
+    from .ledger import Ledger, as_result, default_url
+    from .spec.load import load_spec
+    from .spec.registry import Registry
+    from .summary import read_roster, write_summary
+
+    output = Path(output)
+    registry = Registry.from_dirs(specs_dirs)
+    roster_rows = read_roster(roster) if roster else None
+    db_url = db_url or default_url(output)
+    exclude = [output]
+    if db_url.startswith("sqlite:///"):
+        exclude += [db_url[len("sqlite:///"):], db_url[len("sqlite:///"):] + "-journal"]
+    intake = collect_inputs(paths, exclude=exclude)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(db_url)
+    try:
+        out = Outcome(temp_skipped=intake.temp_skipped, other_skipped=intake.other_skipped, db_url=db_url)
+        subs = intake.submissions
+        known = ledger.known({s.sha256 for s in subs})
+        results: list[dict | None] = [None] * len(subs)
+        first_of: dict[str, int] = {}
+        todo: list[int] = []
+        for i, s in enumerate(subs):
+            if s.sha256 in known:
+                out.skipped += 1
+            elif s.sha256 in first_of:
+                out.duplicates += 1
+            else:
+                first_of[s.sha256] = i
+                if s.kind == "refused":
+                    results[i] = refusal(s.refused, s.message, s.label)
+                else:
+                    todo.append(i)
+        bar = Progress(len(todo)) if progress else None
+        jobs_list = [{"label": subs[i].label, "kind": subs[i].kind, "data": subs[i].data, "suffix": subs[i].suffix}
+                     for i in todo]
+
+        def done(k: int, result: dict) -> None:
+            results[todo[k]] = _with_intake_findings(subs[todo[k]], result)
+            if bar:
+                bar.advance()
+
+        try:
+            run_pool(jobs_list, registry, jobs or os.cpu_count() or 1, timeout or DEFAULT_TIMEOUT_S, done)
+        finally:
+            if bar:
+                bar.close()
+        out.checked = len(todo)
+        new = [(subs[i], results[i]) for i in sorted(first_of.values())]
+        recorded = {r["sha256"]: r for r in ledger.record(new)}
+        found = ledger.findings_of(r["id"] for r in known.values())
+        for i, s in enumerate(subs):
+            if s.sha256 in known:
+                res = as_result(known[s.sha256], found.get(known[s.sha256]["id"], []))
+                res.update(file=s.label, skipped=True)
+            else:
+                res = dict(results[first_of[s.sha256]])
+                row = recorded[s.sha256]
+                res.update(file=s.label, unit=row["unit"], year=row["year"], version=row["version"], sha256=s.sha256,
+                           skipped=i != first_of[s.sha256])
+            out.results.append(res)
+        latest = ledger.latest()
+        grade_labels = [g.label for g in load_spec(registry.infos[0].path).grades] if registry.infos else []
+        out.summary = write_summary(output, latest, ledger.findings_of(r["id"] for r in latest), roster=roster_rows,
+                                    grade_labels=grade_labels, password=password_from(None))
+        return out
+    finally:
+        ledger.close()
+
+
+def render_line(res: dict) -> str:
+    who = f"{res['unit']} {res['year']}年度 第{res['version']}版" if res.get("unit") else ""
+    tail = "（已收录，跳过）" if res.get("skipped") else ""
+    if res.get("refused"):
+        return f"{res['file']}：无法使用（{res['refused']}）{res['message']}{tail}"
+    errors = sum(f["severity"] == "error" for f in res["findings"])
+    state = "通过" if res["ok"] else "有错误"
+    return f"{res['file']}：{state}（错误 {errors} 处，提示 {len(res['findings']) - errors} 处）{who}{tail}"
+
+
+def render_totals(out: Outcome) -> str:
+    n_ok = sum(r["ok"] for r in out.results)
+    n_refused = sum(bool(r.get("refused")) for r in out.results)
+    parts = [f"共 {len(out.results)} 份：通过 {n_ok}，有错误 {len(out.results) - n_ok - n_refused}，无法使用 {n_refused}",
+             f"本次校验 {out.checked} 份，跳过已收录 {out.skipped} 份"]
+    if out.duplicates:
+        parts.append(f"重复文件 {out.duplicates} 份")
+    if out.temp_skipped:
+        parts.append(f"跳过临时文件 {out.temp_skipped} 个")
+    if out.other_skipped:
+        parts.append(f"忽略其他文件 {out.other_skipped} 个")
+    return "；".join(parts) + f"。\n汇总表：{out.summary}\n台账：{out.db_url}"
+
+
+def render_history(rows: list[dict], unit: str) -> str:
+    if not rows:
+        return f"台账中没有单位“{unit}”的报送记录"
+    lines = [f"{unit}：共 {len(rows)} 版报送"]
+    for r in rows:
+        state = {"ok": "通过", "errors": "有错误", "refused": "无法使用"}[r["status"]]
+        score = f"，得分 {r['score_stated'] or '（未填）'}（重算 {r['score_computed']}），等次 {r['grade_computed']}" \
+            if r["score_computed"] else ""
+        lines.append(f"  {r['year']}年度 第{r['version']}版  {r['received_at'] or ''}  {r['file_name']}  {state}"
+                     f"（错误 {r['errors']}，提示 {r['warnings']}）{score}  sha256 {r['sha256'][:12]}")
+        for f in r["findings"]:
+            where = f"{f['sheet']}!{f['cell']}" if f["sheet"] and f["cell"] else f["cell"] or ""
+            lines.append(f"      [{'错误' if f['severity'] == 'error' else '提示'}] {where} {f['code']} {f['message']}")
+    return "\n".join(lines)
