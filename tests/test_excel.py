@@ -75,9 +75,9 @@ def test_fund_check_gives_the_checkers_findings_on_the_same_figures(seed_book, t
     typo = book.save(tmp_path / "typo.xlsx")
     fund_cells = {f.cell for n, f in rep.fields.items() if n.startswith("fund_")}
     expected = [f.message for f in check_file(typo, SPEC).findings
-                if f.sheet == rep.sheet and f.cell in fund_cells and f.code not in ("number-text", "unreadable")]
+                if f.sheet == rep.sheet and f.cell in fund_cells and f.code != "number-text"]
     got = excel.XLT_FUND_CHECK(values(typo, rep.sheet, "A16:H21"))
-    assert expected and [row[0] for row in got if "「" not in row[0]] == expected
+    assert len(expected) >= 3 and sorted(row[0] for row in got) == sorted(expected)
     assert any("「abc」不是金额" in row[0] for row in got)
 
 

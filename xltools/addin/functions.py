@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from ..data import Instance
+from .. import catalogue
 from ..catalogue import direction, result_header, result_row
 from ..formulas import money, value_check
 from ..numbers import CENT, parse_amount, parse_score
@@ -129,9 +130,10 @@ def fund_check(matrix):
         for name, index in zip(names, pick):
             f = rep.fields[name]
             raw = row[index]
-            c = coerce(f, raw.date() if isinstance(raw, datetime) else raw)
-            if c.error:
-                problems.append([c.error])
+            c = coerce(f, raw.date() if isinstance(raw, datetime) else raw, year=sp.year)
+            if c.error:       # as the reader reports it
+                problems.append([catalogue.finding("unreadable", rep.sheet, f.cell, actual=str(raw),
+                                                   reason=c.error).message])
             values[name] = c.value
     out = []
     _Checker(sp, Instance(rep, rep.sheet, values), out).sums()
