@@ -110,7 +110,8 @@ class LiveBook:
 
     def snapshot(self) -> Path:
         folder = Path(tempfile.mkdtemp(prefix="xltools-"))
-        path = folder / (Path(self.book.name).stem + ".xlsx")
+        name = Path(self.book.name)
+        path = folder / (name.stem + (name.suffix if name.suffix.lower() in (".xlsx", ".xlsm") else ".xlsx"))
         self.book.api.SaveCopyAs(str(path))      # unsaved edits included; the open book is untouched
         self._tmp = folder
         return path
@@ -213,7 +214,10 @@ class LiveBook:
         return answer if isinstance(answer, str) and answer.strip() else None
 
     def folder(self) -> Path:
-        return Path(self.book.fullname).parent
+        full = Path(self.book.fullname)
+        if not full.parent.is_dir() or not full.suffix:
+            raise BookError(f"工作簿 {self.label} 还没有保存：请先保存，导出的文件放在它旁边")
+        return full.parent
 
     def pdf_maker(self):
         """PDFs by Excel's own export (ExportAsFixedFormat), in pack's pdf_maker shape."""
