@@ -73,7 +73,7 @@ class FileBook:
         book.save(self.path)       # the workbook's structure protection is kept as it was
 
     def apply_marks(self, plan):
-        package.write_marked(self.path, self.path, plan, self.label)
+        package.write_marked(self.path, self.path, plan, self.label, in_place=True)
 
     def clear_marks(self):
         package.write_cleared(self.path, self.path, self.label)

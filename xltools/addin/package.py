@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import unescape
@@ -119,53 +118,71 @@ class Package:
         return None
 
     # -- writing
-    def save(self, out) -> Path:
-        out = Path(out)
-        folder = out.parent
+    def save(self, out, inputs=()) -> Path:
+        """Stream the package into a temp file beside `out`, then rename it over `out`: the same
+        rules as files.write_atomic (regular files only, never an input, mode kept, one Chinese
+        line for any failure, no temp left behind), without holding the new file in memory."""
+        from .. import files
+        label = str(out)
+        target = files.check_output(out, inputs=inputs)
+        try:
+            existing = os.stat(target)
+        except OSError:
+            existing = None
+        folder = target.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".xltools-", suffix=out.suffix)
         except OSError as err:
-            raise BookError(f"无法写入 {out}：{err.strerror or err}") from None
+            raise files._unwritable(label, f"无法创建文件夹 {folder}：{files.cause(err)}") from None
+        files.clear_stale_temps(folder)
+        tmp = folder / f"{files.TEMP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}{files.TEMP_SUFFIX}"
         try:
-            with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as dst:
-                for name, info in self.infos.items():
-                    if name in self.removed:
-                        continue
-                    zi = zipfile.ZipInfo(name, info.date_time)
-                    zi.compress_type = zipfile.ZIP_DEFLATED
-                    zi.external_attr = info.external_attr
-                    with dst.open(zi, "w") as w:
-                        if name in self.replaced:
-                            w.write(self.replaced[name])
-                        elif name in self.tails:
-                            for piece in self._tail_stream(info, self.tails[name]):
-                                w.write(piece)
-                        else:
-                            with self.zip.open(info) as r:
-                                while piece := r.read(CHUNK):
-                                    w.write(piece)
-                for name, data in self.replaced.items():
-                    if name not in self.infos and name not in self.removed:
-                        zi = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-                        zi.compress_type = zipfile.ZIP_DEFLATED
-                        zi.external_attr = 0o600 << 16
-                        dst.writestr(zi, data)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, out)
+            with files._signals_raise():
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    self._write_zip(fh)
+                    fh.flush()
+                    os.fchmod(fh.fileno(), files._new_mode(existing))
+                    os.fsync(fh.fileno())
+                os.replace(tmp, target)
         except OSError as err:
-            Path(tmp).unlink(missing_ok=True)
-            raise BookError(f"无法写入 {out}：{err.strerror or err}") from None
+            tmp.unlink(missing_ok=True)
+            raise files._unwritable(label, files.cause(err)) from None
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, UnicodeError, KeyError,
                 IndexError, AttributeError, NotImplementedError, RuntimeError) as err:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise BookError(f"文件 {self.label} 已损坏或结构无法识别，未写出副本（{type(err).__name__}）") from None
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+        except BaseException as err:
+            tmp.unlink(missing_ok=True)
+            if isinstance(err, files._Signalled):
+                files._die_of(err.signum)
             raise
-        return out
+        return Path(out)
+
+    def _write_zip(self, fh) -> None:
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as dst:
+            for name, info in self.infos.items():
+                if name in self.removed:
+                    continue
+                zi = zipfile.ZipInfo(name, info.date_time)
+                zi.compress_type = zipfile.ZIP_DEFLATED
+                zi.external_attr = info.external_attr
+                with dst.open(zi, "w") as w:
+                    if name in self.replaced:
+                        w.write(self.replaced[name])
+                    elif name in self.tails:
+                        for piece in self._tail_stream(info, self.tails[name]):
+                            w.write(piece)
+                    else:
+                        with self.zip.open(info) as r:
+                            while piece := r.read(CHUNK):
+                                w.write(piece)
+            for name, data in self.replaced.items():
+                if name not in self.infos and name not in self.removed:
+                    zi = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+                    zi.compress_type = zipfile.ZIP_DEFLATED
+                    zi.external_attr = 0o600 << 16
+                    dst.writestr(zi, data)
 
     def _utf8_pieces(self, info):
         """The member in pieces of UTF-8: UTF-16 or a declared legacy encoding is transcoded as it
@@ -277,15 +294,16 @@ def _styles_part(pkg: Package) -> str | None:
     return None
 
 
-def write_marked(src, out, mp: marks.MarkPlan, label: str | None = None) -> Path:
-    """A copy of `src` at `out` with our earlier marks replaced by those of `mp`."""
+def write_marked(src, out, mp: marks.MarkPlan, label: str | None = None, in_place: bool = False) -> Path:
+    """A copy of `src` at `out` with our earlier marks replaced by those of `mp` (`in_place`:
+    `out` is `src`, replaced as a whole once the new file is complete)."""
     pkg = Package(src, label or str(src))
     try:
         clear(pkg)
         mark(pkg, mp)
     except (KeyError, ValueError, IndexError, AttributeError, UnicodeError, zipfile.BadZipFile) as err:
         raise BookError(f"文件 {pkg.label} 的结构无法识别，无法写出带校验结果的副本（{type(err).__name__}）") from None
-    return pkg.save(out)
+    return pkg.save(out, inputs=() if in_place else (src,))
 
 
 def write_cleared(src, out, label: str | None = None) -> Path:
