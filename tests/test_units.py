@@ -1,9 +1,9 @@
 """One declaration per input unit: the template's validation and the checker give the same verdict.
 
-The same cell values go through both sides: LibreOffice evaluates each unit's validation
-condition (xltools.units, the formula the template's data validation carries) as a cell formula
-pointing at the value, in a real workbook it recalculates; the checker reads that very workbook
-with its own reader and runs values.coerce. Each value also carries the verdict a person
+The same cell values go through both sides, in one real workbook: each value in a cell carrying
+the data validation the builder writes for its unit, LibreOffice's Mark Invalid Data saying
+which it refuses, and the same condition (xltools.units) as a cell formula beside it, recalculated
+by LibreOffice; the checker reads that very workbook with its own reader and runs values.coerce. Each value also carries the verdict a person
 expects, so a declaration that accepted everything (or nothing) on both sides still fails.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 
 from xltools import units
 from xltools.build.styles import FORMATS
+from xltools.build.workbook import _validation
 from xltools.spec.model import Field
 from xltools.units import Where, serial
 from xltools.values import coerce
@@ -60,7 +61,7 @@ CASES = [
     ("month", "2022.10", OK), ("month", "2022年12月", OK), ("month", "2022/1", OK), ("month", "2022-1月", OK),
     ("month", "2012-01", OK), ("month", "2024-12", OK), ("month", "2019-03", OK), ("month", s(2022, 1, 1), OK),
     ("month", s(2022, 12, 31), OK),
-    ("month", "2022-13", NO), ("month", "2022-00", NO), ("month", "2022-010", NO), ("month", "2011-12", NO),
+    ("month", "2022-13", NO), ("month", "2022-00", NO), ("month", "2022-010", OK), ("month", "2022-001", NO), ("month", "2022-0", NO), ("month", "2011-12", NO),
     ("month", "2025-01", NO), ("month", "2022年1月月", NO), ("month", "202201", NO), ("month", "2022", NO),
     ("month", "2E03-1", NO), ("month", " 2022-01", NO), ("month", "2022-01-15", NO), ("month", 2022.1, NO),
     ("month", "２０２２-01", NO), ("month", "2022_01", NO), ("month", "2022-+1", NO), ("month", s(2011, 12, 1), NO),
@@ -90,23 +91,28 @@ def expand(case):
 
 @pytest.fixture(scope="module")
 def verdicts(soffice, tmp_path_factory):
-    """[(unit, value, expected, python verdict, LibreOffice verdict, checker message)], one
-    LibreOffice round trip for all."""
+    """[(unit, value, expected, python, LibreOffice's validation, LibreOffice's formula, checker
+    message)], from one LibreOffice round trip: each value sits in a cell carrying the data
+    validation the builder writes for its unit (Mark Invalid Data says which refuse), and beside
+    it the same condition as a cell formula (recalculated: never an error value)."""
     tmp = tmp_path_factory.mktemp("units")
     wb = openpyxl.Workbook()
     ws = wb.active
     for row, case in enumerate(CASES, start=1):
         unit, value, _, year, weight = expand(case)
         f = field_of(unit)
+        f.cell = f"A{row}"
         cell = ws.cell(row, 1, value)
         cell.number_format = FORMATS[f.unit]      # as in the template: dates show as dates, months as text
         if weight is not None:
             ws.cell(row, 3, weight)
+        ws.add_data_validation(_validation(f, year, lambda name, row=row: f"C{row}"))
         where = Where(year, f.choices, bound_ref=f"C{row}" if weight is not None else None)
         ws.cell(row, 2, "=" + units.unit_of(f).condition(f"A{row}", where))
     src = tmp / "units.xlsx"
     wb.save(src)
-    done = soffice.recalculate(src, tmp / "recalculated.xlsx")
+    done = tmp / "recalculated.xlsx"
+    refused = set(soffice.invalid_cells(src, done))
     lo = openpyxl.load_workbook(done, data_only=True).active
     sheet = open_book(done).sheet("Sheet")       # the checker's own reader, over LibreOffice's file
     raws = sheet.values([f"A{row}" for row in range(1, len(CASES) + 1)])
@@ -114,20 +120,21 @@ def verdicts(soffice, tmp_path_factory):
     for row, (case, raw) in enumerate(zip(CASES, raws), start=1):
         unit, value, expected, year, weight = expand(case)
         c = coerce(field_of(unit), raw, year=year, bound=None if weight is None else Decimal(weight))
-        theirs = lo.cell(row, 2).value
-        out.append((unit, value, expected, c.error is None and c.note is None, theirs is True,
-                    c.error or c.note or ""))
-        assert theirs in (True, False), (unit, value, theirs)   # IFERROR: never an error value
+        formula = lo.cell(row, 2).value
+        assert formula in (True, False), (unit, value, formula)   # IFERROR: never an error value
+        out.append((unit, value, expected, c.error is None and c.note is None, ("Sheet", f"A{row}") not in refused,
+                    formula, c.error or c.note or ""))
+    assert refused <= {("Sheet", f"A{row}") for row in range(1, len(CASES) + 1)}
     return out
 
 
 def test_template_and_checker_give_the_same_verdict(verdicts):
-    differ = [(u, v, py, lo) for u, v, _, py, lo, _ in verdicts if py != lo]
-    assert differ == [], "python and LibreOffice disagree"
+    differ = [(u, v, py, dv, formula) for u, v, _, py, dv, formula, _ in verdicts if not py == dv == formula]
+    assert differ == [], "python, LibreOffice's validation and the condition formula disagree"
 
 
 def test_verdicts_are_the_expected_ones(verdicts):
-    wrong = [(u, v, want, py, msg) for u, v, want, py, _, msg in verdicts if py != want]
+    wrong = [(u, v, want, py, msg) for u, v, want, py, _, _, msg in verdicts if py != want]
     assert wrong == []
 
 

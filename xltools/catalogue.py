@@ -104,8 +104,13 @@ class Excel(str):
     """An argument that is an Excel expression (not a literal) when a template renders in Excel."""
 
 
+_EXCEL_TEXT_MAX = 255   # characters of one text constant in an Excel formula
+
+
 def _quote(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+    """An Excel text constant; a longer text (a long spec message) as several joined by &."""
+    chunks = [text[i:i + _EXCEL_TEXT_MAX] for i in range(0, len(text), _EXCEL_TEXT_MAX)] or [""]
+    return "&".join('"' + c.replace('"', '""') + '"' for c in chunks)
 
 
 # -- figures, the same in Python and in Excel ---------------------------------------------------

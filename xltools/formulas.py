@@ -267,20 +267,14 @@ def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:
     return f'IF(ROUND({diff},2)=0,"",{text})'
 
 
-def cross_args(spec: Spec, dept_get, project_values: list[Decimal]) -> dict | None:
-    """None when the department's 项目支出 equals the projects' 实际支出, else the sentence's arguments."""
+def value_cross(spec: Spec, dept_get, project_values: list[Decimal]) -> str:
     dept = sum((num(dept_get(n)) or Decimal(0) for n in spec.cross.dept), Decimal(0))
     projects = sum(project_values, Decimal(0))
     diff = dept - projects
     if diff.quantize(CENT, ROUND_HALF_UP) == 0:
-        return None
-    return {"dept": catalogue.figure(dept), "projects": catalogue.figure(projects),
-            "direction": catalogue.direction(diff), "gap": catalogue.figure(abs(diff))}
-
-
-def value_cross(spec: Spec, dept_get, project_values: list[Decimal]) -> str:
-    args = cross_args(spec, dept_get, project_values)
-    return "" if args is None else catalogue.cross_entry(spec.cross).text(**args)
+        return ""
+    return catalogue.cross_entry(spec.cross).text(dept=catalogue.figure(dept), projects=catalogue.figure(projects),
+                                                  direction=catalogue.direction(diff), gap=catalogue.figure(abs(diff)))
 
 
 # -- the whole report -------------------------------------------------------------------------

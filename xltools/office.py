@@ -210,8 +210,50 @@ def export(src, jobs, filter_data, recalc):
         except Exception:
             doc.dispose()
 
+def invalid(src, dst):
+    # Tools > Detective > Mark Invalid Data: a circle (a shape anchored at the cell) on every
+    # cell whose value its own data validation refuses, evaluated by Calc itself.
+    try:
+        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
+            props(Hidden=True, ReadOnly=False, MacroExecutionMode=0, UpdateDocMode=0))
+    except Exception as e:
+        return dict(ok=False, kind="load", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+    if doc is None or not hasattr(doc, "Sheets"):
+        if doc is not None:
+            doc.close(True)
+        return dict(ok=False, kind="load", detail="不是电子表格")
+    try:
+        doc.calculateAll()
+        cells = []
+        for name in doc.Sheets.ElementNames:
+            sh = doc.Sheets.getByName(name)
+            sh.showInvalid()
+            page = sh.DrawPage
+            for i in range(page.Count):
+                anchor = page.getByIndex(i).Anchor
+                if hasattr(anchor, "CellAddress"):
+                    cells.append([name, anchor.CellAddress.Row + 1, anchor.CellAddress.Column + 1])
+            sh.clearArrows()
+        if dst:
+            try:
+                store(doc, dst, "Calc MS Excel 2007 XML", None)
+            except Exception as e:
+                return dict(ok=False, kind="store", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+        return dict(ok=True, cells=cells)
+    finally:
+        try:
+            doc.close(True)
+        except Exception:
+            doc.dispose()
+
 for line in sys.stdin:
     req = json.loads(line)
+    if req["op"] == "invalid":
+        try:
+            reply(**invalid(req["src"], req["dst"]))
+        except Exception as e:
+            reply(ok=False, kind="internal", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+        continue
     if req["op"] == "export":
         try:
             reply(**export(req["src"], req["jobs"], req["filter_data"], req["recalc"]))
@@ -481,6 +523,42 @@ def export_pdfs(src: str | os.PathLike, outputs: dict, *, watermark: str | None 
     finally:
         for t in tmps.values():
             t.unlink(missing_ok=True)
+
+
+def invalid_cells(src: str | os.PathLike, dst: str | os.PathLike | None = None) -> list[tuple[str, str]]:
+    """(sheet, A1) of every cell whose value its own data validation refuses, as LibreOffice's
+    Mark Invalid Data finds them after recalculating; with `dst`, that recalculated workbook is
+    also saved there (.xlsx). src is never modified."""
+    from .a1 import a1
+
+    src = Path(src).resolve()
+    if not src.is_file():
+        raise OfficeError(f"文件不存在：{src}")
+    out = Path(dst).resolve() if dst is not None else None
+    if out == src:
+        raise OfficeError(f"输出文件不能覆盖源文件：{src}")
+    tmp = out.with_name(f".{out.stem}.{secrets.token_hex(4)}.tmp{out.suffix}") if out else None
+    try:
+        with _lock:
+            start()
+            copy = _office.tmp / f"input-{secrets.token_hex(4)}{src.suffix}"   # opened editable: a copy
+            shutil.copyfile(src, copy)
+            try:
+                reply = _office.send(dict(op="invalid", src=str(copy), dst=str(tmp) if tmp else None), src.name)
+            finally:
+                copy.unlink(missing_ok=True)
+        if not reply["ok"]:
+            if reply.get("kind") == "load":
+                raise OfficeError(f"LibreOffice 无法打开文件：{src}（{reply.get('detail')}）")
+            raise OfficeError(f"LibreOffice 检查 {src.name} 的数据有效性失败（{reply.get('detail')}）")
+        if tmp is not None:
+            if not tmp.is_file() or tmp.stat().st_size == 0:
+                raise OfficeError(f"LibreOffice 未生成输出文件：{out}")
+            os.replace(tmp, out)
+        return [(sheet, a1(row, col)) for sheet, row, col in reply["cells"]]
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 _VERSION: dict[str, str | None] = {}

@@ -13,7 +13,7 @@ from . import catalogue
 from .catalogue import figure
 from .data import Filled, Instance
 from .findings import Finding, Report
-from .formulas import CENT, check_args, cross_args, input_defaults, num, quote_args, quoted_amount, value_sum
+from .formulas import CENT, check_args, input_defaults, num, quote_args, quoted_amount, value_cross, value_sum
 from .spec import topo_order
 from .spec.model import IndicatorTable, Spec, SumRule
 from .values import is_blank
@@ -210,9 +210,8 @@ def cross_report(filled: Filled, spec: Spec, out: list[Finding]):
         hint = catalogue.HINT_CROSS_IN_TEXT.format(lines=catalogue.quoted_lines(lines))
     rep = spec.dept
     # The sentence of the department sheet's inline cell, with the same figures.
-    args = cross_args(spec, dept_vals.get, [num(p.values.get(c.project)) or Decimal(0) for p in filled.projects])
-    out.append(catalogue.finding(entry, rep.sheet, rep.cell(c.dept[0]), expected=_q(projects), actual=_q(dept),
-                                 hint=hint, **args))
+    text = value_cross(spec, dept_vals.get, [num(p.values.get(c.project)) or Decimal(0) for p in filled.projects])
+    out.append(Finding(entry.code, entry.severity, rep.sheet, rep.cell(c.dept[0]), text, _q(projects), _q(dept), hint))
 
 
 def run_rules(filled: Filled, spec: Spec) -> Report:

@@ -321,10 +321,10 @@ class Day(Unit):
 
 
 MONTH_SEPARATORS = "-./年"
-# Year, separator, month with or without a leading zero, an optional 月: 2022-01, 2022.1, 2022年1月,
-# 2022/1.
-_MONTH = re.compile(r"([0-9]{4})[" + re.escape(MONTH_SEPARATORS) + r"](0?[1-9]|1[0-2])月?")
-_MONTHS = "|" + "|".join([*(str(m) for m in range(1, 13)), *(f"0{m}" for m in range(1, 10))]) + "|"
+# Year, separator, month (1-12, one leading zero allowed: 01, 010), an optional 月: 2022-01, 2022.1,
+# 2022年1月, 2022/1.
+_MONTH = re.compile(r"([0-9]{4})[" + re.escape(MONTH_SEPARATORS) + r"](0?(?:[1-9]|1[0-2]))月?")
+_MONTHS = "|" + "|".join(str(m) for m in range(1, 13)) + "|"
 
 
 @dataclass(frozen=True)
@@ -348,7 +348,7 @@ class Month(Unit):
         # to stay within 255 characters.)
         text = (f'({year}+0)&""={year},ABS({year}-{centre})<={half},'
                 f'FIND(MID({ref},5,1),"{MONTH_SEPARATORS}"),'
-                f'FIND(SUBSTITUTE("|"&MID({ref},6,9)&"|","月|","|"),"{_MONTHS}")')
+                f'FIND(SUBSTITUTE(SUBSTITUTE("|"&MID({ref},6,9)&"|","月|","|"),"|0","|"),"{_MONTHS}")')
         s_centre = _plain((Decimal(serial(lo)) + serial(hi)) / 2)
         s_half = _plain(Decimal(serial(hi) - serial(lo)) / 2)
         return f"IFERROR(IF(ISNUMBER({ref}),ABS({ref}-{s_centre})<{s_half},AND({text})),FALSE)"

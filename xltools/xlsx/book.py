@@ -366,8 +366,9 @@ class Book:
             else:       # the same stored bytes in every workbook of one template: parsed once
                 stored = self._stored(styles)
                 parse = lambda: self._parse(styles, _parse_styles)    # noqa: E731
-                self._styles = parse() if stored is None else _memo(("styles", styles, stored), parse,
-                                                                       lambda r: len(stored[1]) + 100 * len(r[0]))
+                # weight: the parsed formats (text of each, ~64 bytes) and the key's stored bytes
+                weight = lambda parsed: 64 * len(parsed[0]) + sum(len(x) for x in stored if isinstance(x, bytes))  # noqa: E731
+                self._styles = parse() if stored is None else _memo(("styles", styles, stored), parse, weight)
         return self._styles
 
     def _date_styles(self) -> frozenset[int]:
