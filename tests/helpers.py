@@ -124,13 +124,14 @@ def _as_text(v) -> str:
 
 
 def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details: int = 3,
-                    decimal_scores: bool = False) -> dict:
+                    decimal_scores: bool = False, blank_leaves: bool = False) -> dict:
     """A data file whose every stated figure holds: leaves random, totals computed by the
     template's own Python twin (xltools.formulas.evaluate), scores within weights, grades from
     the spec's bands, required texts filled, narratives quoting no 元 amounts.
 
     ints(lo, hi) -> an int in [lo, hi] (hypothesis' draw or random.randint).
-    Every total is stated (so a test may change any of them). Balances are kept >= 0 and scores
+    Every total is stated (so a test may change any of them); with blank_leaves some leaves of
+    the 收入/三公/资产 tables are stated blank (where a stray figure can be typed). Balances are kept >= 0 and scores
     are whole numbers unless decimal_scores; negative balances and decimal scores have their own
     tests in test_rules_properties.py.
     """
@@ -142,6 +143,7 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
 
     # projects first: the department's 项目支出 rows must add up to what they spent
     projects, spent_by_project = [], []
+    org_names = ORG_NAMES[:n_orgs] if ints(0, 1) else [f"{name}（二级机构）" for name in ORG_NAMES[:n_orgs]]
     for p in range(n_projects):
         prep = spec.project
         details = [amount() for _ in range(n_details)]
@@ -157,7 +159,9 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
             "project_name": f"测试项目{p + 1}", "project_unit": "测试单位", "project_authority": "测试主管部门",
             "p_report_date": "2023-03-30", "manager": "李四", "manager_phone": "13973020106",
             "address": "测试路一号", "postcode": "414300", "start_month": "2022-01", "end_month": "2022-12",
-            "p_goals_expected": SAFE_TEXT, "p_goals_actual": SAFE_TEXT, "p_narrative": SAFE_TEXT,
+            "p_goals_expected": SAFE_TEXT, "p_goals_actual": SAFE_TEXT,
+            "p_narrative": list_sentence("项目资金", [(f"{CN[i]}类支出", c) for i, c in enumerate(details)], ints)
+            + "\n" + SAFE_TEXT,
         }
         flat = {prep.tables["fund"].name(c, k): v for k, row in fund_inputs.items() for c, v in row.items()}
         for i, cents in enumerate(details, start=1):
@@ -176,15 +180,19 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
         "goals_expected": SAFE_TEXT, "goals_actual": SAFE_TEXT, "narrative": SAFE_TEXT,
     }
     project_rows = split(sum(spent_by_project), n_orgs, ints)
-    flat = {}
+    for r in range(1, n_orgs):
+        if ints(0, 1):          # units without project spending: their sentence may leave it out
+            project_rows[0], project_rows[r] = project_rows[0] + project_rows[r], 0
+    flat, narrated = {}, []
     for r in range(1, n_orgs + 1):
         key = str(r)
         t = lambda table, col: rep.tables[table].name(col, key)  # noqa: E731
         personnel, public = amount(), amount()
         spend_total = personnel + public + project_rows[r - 1]
         gov_fund, nontax, other = amount(), amount(), amount()
+        narrated.append((org_names[r - 1], personnel, public, project_rows[r - 1]))
         flat.update({
-            t("income", "org"): f"测试机构{r}",
+            t("income", "org"): org_names[r - 1],
             t("income", "carryover"): money(amount()),
             # what is not carried over covers the year's spending: 当年结余 >= 0
             t("income", "public_budget"): money(spend_total + amount(100)),
@@ -197,9 +205,87 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
             t("assets", "in_use"): money(amount()), t("assets", "rented"): money(amount()),
             t("assets", "other"): money(amount()),
         })
+        if blank_leaves:       # left blank, as units leave lines they have nothing for
+            for table, col in (("income", "gov_fund"), ("income", "nontax"), ("income", "other"),
+                               ("three_public", "car_purchase"), ("three_public", "abroad"),
+                               ("assets", "rented"), ("assets", "other")):
+                if ints(0, 1):
+                    flat[t(table, col)] = None
+    section["narrative"] = dept_narrative(narrated, ints) + (list_sentence(
+        "专项资金", [(f"{CN[p]}号项目经费", c) for p, c in enumerate(spent_by_project)], ints) + "\n"
+        if n_projects else "") + SAFE_TEXT
     _scores(spec, rep, flat, ints, decimal_scores)
     dept = _finish(spec, rep, section, flat, evaluate, input_defaults, used_rows={str(r) for r in range(1, n_orgs + 1)})
     return {"year": spec.year, "region": spec.region, "dept": dept, "projects": projects}
+
+
+ORG_NAMES = ["测试局机关", "测试局社会福利中心", "测试局救助站", "测试局机关服务中心"]
+CN = "一二三四五六七八九十"
+
+
+def yuan_text(cents: int, ints) -> str:
+    """Cents of 元 as a narrative writes them: 4520887.01, 4,520,887.01, 30030000 or 30030000.00."""
+    whole, frac = divmod(cents, 100)
+    text = f"{whole:,}" if ints(0, 3) == 0 else str(whole)
+    return text + (f".{frac:02d}" if frac or ints(0, 2) == 0 else "")
+
+
+def _offset(lo: int, hi: int, ints) -> int:
+    """An offset in cents of 元 in [lo, hi), often at an edge: lo is the half-up edge itself."""
+    k = ints(0, 5)
+    return lo if k == 0 else hi - 1 if k == 1 else 0 if k == 2 else ints(lo, hi - 1)
+
+
+def dept_narrative(rows, ints) -> str:
+    """One sentence per 机构 (name, 人员支出, 公用支出, 项目支出 in cents of 万元) quoting its row in 元
+    as the seed does, and, for several 机构, the all-unit sentence before them.
+
+    Every 元 amount rounds half-up to its cell (÷ 10000), also 人员支出 = 工资福利支出 + 对个人和家庭的
+    补助, and the sentences foot exactly: each amount is the cell × 10000 plus an offset in
+    [-50, 50) 元 (often -50: the half-up edge), the offsets chosen so that every total stays
+    within the same bounds. Zero items (补助, 项目支出) are sometimes left out; a sentence sometimes
+    ends at its line instead of 。."""
+    sentences, sums = [], [0] * 6
+    for org, personnel, public, project in rows:
+        per = 10000                                          # cents of 元 in a cent of 万元
+        o_ws = _offset(max(-5000, -personnel * per), 5000, ints)
+        o_g = _offset(max(-5000, -5000 - o_ws, -public * per), min(5000, 5000 - o_ws), ints)
+        o_p = _offset(max(-5000, -5000 - o_ws - o_g), min(5000, 5000 - o_ws - o_g), ints) if project else 0
+        ws, g, p = personnel * per + o_ws, public * per + o_g, project * per + o_p
+        subsidy = 0 if ints(0, 2) == 0 else ints(0, min(ws, 2_000_000))
+        w, b = ws - subsidy, ws + g
+        figures = [b + p, b, w, g, subsidy, p]
+        sums = [x + y for x, y in zip(sums, figures)]
+        sentences.append(_spend_sentence(org + "预算支出", figures, ints))
+    if len(rows) > 1:
+        sentences.insert(0, _spend_sentence("本部门预算总支出", sums, ints, full=True))
+    return "".join(sentences)
+
+
+def _spend_sentence(subject: str, figures, ints, full: bool = False) -> str:
+    total, basic, wages, goods, subsidy, project = (yuan_text(c, ints) for c in figures)
+    inner = f"工资福利支出{wages}元、一般商品和服务支出{goods}元"
+    if figures[4] or full or ints(0, 1):
+        inner += f"、对个人和家庭的补助{subsidy}元"
+    out = f"{subject}{total}元，其中：基本支出{basic}元（{inner}）"
+    if figures[5] or full or ints(0, 1):
+        out += f"；项目支出{project}元"
+    return out + ("。\n" if ints(0, 2) else "\n")
+
+
+def list_sentence(subject: str, items, ints) -> str:
+    """"专项资金3003万元，其中：民政管理业务经费146万元，…。" (items in cents of 万元)."""
+    listed = "，".join(f"{label}{money(c)}万元" for label, c in items)
+    return f"{subject}{money(sum(c for _, c in items))}万元，其中：{listed}。"
+
+
+def org_sentence(narrative: str, org: str) -> str:
+    """The sentence of one 机构 in a narrative dept_narrative wrote (up to its 。 or line end)."""
+    start = narrative.find(org + "预算支出")
+    if start < 0:
+        return ""
+    rest = narrative[start:]
+    return rest[:min(i for i in (rest.find("。"), rest.find("\n"), len(rest)) if i >= 0)]
 
 
 def _scores(spec, rep, flat: dict, ints, decimal_scores: bool) -> None:

@@ -7,10 +7,15 @@ Worked out by hand from /work/shared/seed/000_98defafc4fcc3856.txt (domain.md's 
 - score-sum: the 18 department indicator numbers add up to 102, the stated composite is 97.
 - score-range: 满意度 is given 10 where the spec's weight is 5. The seed's department form prints no
   weights (ours sum to 100), but 102 > 100 proves some score exceeds its weight, and with 满意度 at 5
-  the sum is exactly the stated 97: the 10 is the slip.
+  the sum is exactly the stated 97: the 10 is the slip. The old form writes scores in 完成情况:
+  the finding is at that cell, where the 10 was typed.
 - text-amount: the narrative's 机关 line says 一般商品和服务支出506000元 (50.60 万元) but the table has
   56.60. It is a typo for 566000: 4520887.01 + 566000 + 8280 = 5095167.01, the 基本支出 it quotes,
-  and 566000 + 43000 + 83000 = 692000, the department-wide figure it quotes.
+  and 566000 + 43000 + 83000 = 692000, the department-wide figure it quotes. The two footings it
+  breaks are text-footing errors (60000元 each).
+- text-amount: 人员支出 holds 工资福利支出 + 对个人和家庭的补助 by the convention the spec declares
+  ([reports.quotes]): 4520887.01 + 8280 = 4529167.01元 = 452.92 万元, not the 452.09 stated (the
+  basic gap again, seen from the narrative).
 - warnings: both indicator tables use the old form (scores in 完成情况/实际完成值, weights in the
   project's 指标值); 部门 项目支出 3003 vs the one project report's 2983: the 20 万元 gap is the
   基本养老服务补贴20万元 that the department narrative lists and the project report leaves out.
@@ -43,7 +48,7 @@ def satisfaction() -> str:
     """The 得分 field of the department's 满意度 indicator, found by its group in the spec."""
     table = DEPT.indicator_tables[0]
     [i] = [i for i, ind in enumerate(table.indicators, start=1) if "满意度" in ind.group2]
-    return f"{table.id}_score_{i}"
+    return f"{table.id}_actual_{i}"      # the old form: the score is written in 完成情况
 
 
 SEED_ERRORS = sorted([
@@ -51,6 +56,9 @@ SEED_ERRORS = sorted([
     ("score-sum", *at(DEPT, "score_total")),
     ("score-range", *at(DEPT, satisfaction())),
     ("text-amount", *at(DEPT, "narrative")),
+    ("text-amount", *at(DEPT, "narrative")),
+    ("text-footing", *at(DEPT, "narrative")),
+    ("text-footing", *at(DEPT, "narrative")),
 ])
 SEED_WARNINGS = sorted([
     ("legacy-indicators", *at(DEPT, "dept_ind_actual_1")),
@@ -93,10 +101,25 @@ def test_satisfaction_scored_above_its_weight(report):
 
 
 def test_narrative_typo_506000_against_56_60(report):
-    f = one(report, "text-amount")
+    [f] = [f for f in report.findings if f.code == "text-amount" and "506000" in f.message]
     assert "一般商品和服务支出 506000 元（50.60 万元）" in f.message and "56.60" in f.message
     assert (f.expected, f.actual) == ("566000元", "506000元")
     assert DEPT.cell("spend_public_1") in f.message      # names the table cell it disagrees with
+
+
+def test_personnel_quote_is_the_sum_of_the_items_the_convention_puts_in_it(report):
+    [f] = [f for f in report.findings if f.code == "text-amount" and DEPT.cell("spend_personnel_1") in f.message]
+    assert "工资福利支出+对个人和家庭的补助合计 4529167.01 元与人员支出" in f.message and "452.09" in f.message
+    assert (f.expected, f.actual) == ("4520900元", "4529167.01元")
+
+
+def test_the_60000_typo_breaks_two_footings_of_the_narrative(report):
+    found = [f for f in report.findings if f.code == "text-footing"]
+    assert sorted((f.actual, f.expected, f.difference) for f in found) == [
+        (Decimal("692000"), Decimal("632000.00"), Decimal("60000.00")),
+        (Decimal("5095167.01"), Decimal("5035167.01"), Decimal("60000.00"))]
+    assert any("基本支出5095167.01元" in f.message for f in found)
+    assert any("一般商品和服务支出" in f.message and "43000.00元" in f.message for f in found)
 
 
 def test_cross_report_gap_is_the_unevaluated_20_wan(report):
@@ -162,13 +185,12 @@ def test_cli_json_shape():
 
 
 def corrected_seed() -> dict:
-    """The seed as the unit should have filed it: the four errors fixed, nothing else touched."""
+    """The seed as the unit should have filed it: the errors fixed, nothing else touched."""
     doc = load_seed()
     dept = doc["dept"]
-    # 人员经费 includes 对个人和家庭的补助 (0.83 万元); the narrative then quotes 工资福利支出 with it.
+    # 人员经费 includes 对个人和家庭的补助 (0.83 万元), as the narrative's items add up; its typo fixed.
     dept["spend"][0]["personnel"] = "452.92"
-    dept["narrative"] = dept["narrative"].replace(
-        "工资福利支出4520887.01元、一般商品和服务支出506000元", "工资福利支出4529167.01元、一般商品和服务支出566000元")
+    dept["narrative"] = dept["narrative"].replace("一般商品和服务支出506000元", "一般商品和服务支出566000元")
     dept["dept_ind"][-1]["actual"] = "5"          # 满意度 within its weight: the sum is then the stated 97
     return doc
 
@@ -226,9 +248,12 @@ def test_filled_seed_reports_what_the_template_could_not_prevent(tmp_path):
         ("text-amount", *at(DEPT, "narrative")),
         ("text-amount", *at(DEPT, "narrative")),
         ("text-amount", *at(DEPT, "narrative")),
+        ("text-amount", *at(DEPT, "narrative")),
+        ("text-footing", *at(DEPT, "narrative")),
+        ("text-footing", *at(DEPT, "narrative")),
     ])
     quoted = sorted(f.actual for f in report.findings if f.code == "text-amount")
-    assert quoted == ["35125167.01元", "506000元", "5095167.01元"]
+    assert quoted == ["35125167.01元", "4529167.01元", "506000元", "5095167.01元"]
     assert sorted(report.flat("warning")) == SEED_WARNINGS
     # the recomputed scores are the same as from the data file
     assert report.score[DEPT.sheet]["computed_score"] == "102"

@@ -27,7 +27,7 @@ import pytest
 
 from conftest import unavailable
 from helpers import CJK, ROOT, SEED, XLTOOLS, load_seed, sha256, write_json, zip_members, rezip
-from xltools.data import MAX_DATA_BYTES, MAX_DEPTH, MAX_PROJECTS, MAX_TEXT_CHARS
+from xltools.data import MAX_DATA_BYTES, MAX_DEPTH, MAX_NUMBER_CHARS, MAX_PROJECTS, MAX_TEXT_CHARS
 from xltools.files import PAUSE_ENV, TEMP_PREFIX
 from xltools.fill import fill
 from xltools.ooxml import sheet_parts
@@ -197,8 +197,11 @@ CONDITIONS = {
 
 # --in-place writes over its input: a folder or a path under a file is no readable input (the
 # input tests cover those).
+# template writes through the same function as fill: three conditions suffice for it (one being
+# the file-size limit, which also hits openpyxl's own temporary files).
 WRITE_CASES = [(command, condition) for command in COMMANDS for condition in CONDITIONS
-               if not (command == "score --in-place" and condition in ("parent is a file", "output is a folder"))]
+               if not (command == "score --in-place" and condition in ("parent is a file", "output is a folder"))
+               and not (command == "template" and condition in ("parent is a file", "output is a folder", "immutable file"))]
 
 
 @pytest.mark.parametrize("command, condition", WRITE_CASES)
@@ -420,7 +423,8 @@ def test_a_sheet_whose_part_is_missing_is_damaged(sheet, good, tmp_path):
     del members[part]
     book = rezip(members, tmp_path / "缺页.xlsx")
     before = listing(tmp_path)
-    for argv in (["check", book], ["score", book, "-o", tmp_path / "新.xlsx"]):
+    runs = [["check", book]] + ([["score", book, "-o", tmp_path / "新.xlsx"]] if sheet == SPEC.project.sheet else [])
+    for argv in runs:
         line = assert_refused(run(*argv), book, before, tmp_path)
         assert "已损坏" in line and sheet in line
 
@@ -485,3 +489,12 @@ def test_a_temp_left_by_sigkill_is_cleared_by_the_next_run(inputs, tmp_path):
     assert done.returncode == 0, done.stderr
     assert _temps(tmp_path) == [live.name]
     assert zipfile.is_zipfile(out)
+
+
+def test_the_readme_states_the_limits_the_code_has():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"数据文件的上限：(.*?)；", readme, re.S).group(1)
+    for text in (f"{MAX_DATA_BYTES // 2**20} MB", f"{MAX_PROJECTS} 个项目", f"{MAX_TEXT_CHARS} 字",
+                 f"嵌套 {MAX_DEPTH} 层", f"数字 {MAX_NUMBER_CHARS} 位"):
+        assert text in stated, (text, stated)
+    assert TEMP_PREFIX in readme

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import consistent_data, flatten_section, formula_cells, write_json
+from helpers import consistent_data, flatten_section, formula_cells, org_sentence, write_json
 from xltools import patch
 from xltools.build.workbook import build_template
 from xltools.check import check_file
@@ -117,12 +117,18 @@ def readers(doc, index, name) -> set[tuple[str, str, str]]:
             if check.op == "=" or not value(check.left) <= value(check.right):
                 out.add((check.code, sheet, rep.cell(check.left)))
         elif check.kind == "weights" and name in check.left:
-            out.add(("weight-sum", sheet, rep.cell(check.left[0])))
+            # at the one weight that differs from the template's (the generator keeps the spec's)
+            out.add(("weight-sum", sheet, rep.cell(name)))
         elif check.kind == "score-range" and name in (check.left, check.right):
             if not Decimal(0) <= value(check.left) <= value(check.right):
                 out.add(("score-range", sheet, rep.cell(check.left)))
         elif check.kind == "quotes":
-            pass   # reads the 支出 cells too, but our narratives quote no amount in 元
+            # the 机构's sentence quotes the cell (the generator leaves some zero items out): any
+            # change of the cell takes it off the 元 amount that rounds to it
+            phrases = [p for p, n in check.right if n == name]
+            sentence = org_sentence(stated.get(check.left[1], ""), stated.get(check.left[0], ""))
+            if phrases and any(p in sentence for p in phrases[0]):
+                out.add(("text-amount", sheet, rep.cell(check.left[1])))
         elif check.kind not in ("compare", "weights", "score-range"):
             raise AssertionError(f"new check kind {check.kind!r}: teach readers() what it reads")
     for table in rep.indicator_tables:
@@ -208,8 +214,10 @@ def test_readers_are_derived_from_the_spec():
     """The derivation above is not vacuous: spot-check it against domain.md on a fixed report."""
     doc = consistent_data(SPEC, random.Random(7).randint, n_orgs=1, n_projects=1)
     dept = SPEC.dept
+    # 基本支出 is quoted in 元 by the 机构's sentence of the narrative, too
     assert readers(doc, None, "spend_basic_1") == {
-        ("basic", dept.sheet, dept.cell("spend_basic_1")), ("spend", dept.sheet, dept.cell("spend_total_1"))}
+        ("basic", dept.sheet, dept.cell("spend_basic_1")), ("spend", dept.sheet, dept.cell("spend_total_1")),
+        ("text-amount", dept.sheet, dept.cell("narrative"))}
     assert readers(doc, None, "income_carryover_1") == {
         ("income", dept.sheet, dept.cell("income_total_1")),
         ("balance-year", dept.sheet, dept.cell("spend_balance_year_1"))}

@@ -99,6 +99,9 @@ BAD_SPECS = {
     "unknown-severity": (
         'severity = "warning"\nleft = "staff_actual"', 'severity = "严重"\nleft = "staff_actual"',
         f"reports[0].checks[{_index(DEPT['checks'], lambda c: c['id'] == 'staff')}]", "严重"),
+    "id-of-a-builtin-code": (
+        'id = "three-public"', 'id = "required"',
+        f"reports[0].rules[{_index(DEPT['rules'], lambda r: r['id'] == 'three-public')}]", "required"),
     "toml-syntax": (
         "year = 2022", "year = 2022 2023", f"line {_line_of('year = 2022')}", "TOML"),
 }

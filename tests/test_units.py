@@ -167,3 +167,36 @@ def test_data_files_write_dates_as_iso_text_without_a_warning():
     f = Field("d", "报告日期", "date")
     assert coerce(f, "2023-03-30", year=Y, from_text_ok=True) == (date(2023, 3, 30), None, None)
     assert coerce(f, "2023-03-30", year=Y).note        # the same text in a date cell: pasted, refused
+
+
+def test_the_template_refuses_exactly_what_the_checker_refuses(soffice, tmp_path):
+    """The built template itself, filled with the example and then a bad value in one cell of
+    each kind: LibreOffice's Mark Invalid Data (the template's own validations) circles exactly
+    the cells the checker reports as unreadable or typed as text, and none of the example's."""
+    from xltools import patch
+    from xltools.check import check_file
+    from xltools.fill import fill
+    from xltools.spec import load_spec
+
+    spec = load_spec()
+    dept, proj = spec.dept, spec.project
+    good = fill("examples/linxiang_2022.json", tmp_path / "good.xlsx", spec).path
+    bad = {
+        (dept.sheet, dept.cell("contact_phone")): "-------",
+        (dept.sheet, dept.cell("report_date")): date(1990, 5, 1),
+        (dept.sheet, dept.cell("staff_actual")): Decimal("44.5"),
+        (dept.sheet, dept.cell("income_other_1")): Decimal("-5"),
+        (dept.sheet, dept.cell("spend_public_1")): "3,512.52",
+        (dept.sheet, dept.cell("dept_ind_weight_1")): Decimal(101),
+        (proj.sheet, proj.cell("start_month")): "2022-13",
+        (proj.sheet, proj.cell("postcode")): "41400",
+        (proj.sheet, proj.cell("eval_type")): "其他",
+    }
+    book = patch.Workbook(good.read_bytes())
+    for (sheet, ref), value in bad.items():
+        book.sheet(sheet).set(ref, value)
+    path = book.save(tmp_path / "bad.xlsx")
+    refused = set(soffice.invalid_cells(path))
+    report = check_file(path, spec)
+    flagged = {(f.sheet, f.cell) for f in report.findings if f.code in ("unreadable", "number-text")}
+    assert refused == flagged == set(bad)

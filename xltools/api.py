@@ -56,6 +56,7 @@ REFUSED_REASONS: dict[str, str] = {
     "other-template": "不是当前规格的模板生成的工作簿（缺少模板标识，或其他年度、地区、版本）",
     "sheet-missing": "工作表被删除或改名",
     "names-missing": "定义名称被删除或指向了别的工作表",
+    "unsafe-content": "工作簿含外部链接或宏（xltools score 不处理这样的工作簿）",
     "unreadable-file": "文件无法打开（不存在、没有权限、是文件夹……）",
     "data-invalid": "数据文件（JSON/TOML）格式错误、编码不对或含未知的键、错误的类型",
 }

@@ -153,7 +153,9 @@ def unit_word(unit: str) -> str:
 SUM_TEMPLATE = "{title}，应为 {should} {unit}，填报为 {stated} {unit}，{direction} {gap} {unit}"
 EQUAL_TEMPLATE = "{title}：{left}比{right}{direction} {gap} {unit}"
 AT_MOST_TEMPLATE = "{title}（{left} {left_value} {unit}，{right} {right_value} {unit}）"
-CROSS_TEMPLATE = "{title}：部门项目支出 {dept} 万元，比各项目表实际支出合计 {projects} 万元{direction} {gap} 万元"
+CROSS_TEMPLATE = ("{title}：部门项目支出 {dept} 万元，比各项目表实际支出合计 {projects} 万元{direction} {gap} 万元"
+                  "（计入 {count} 张项目表）")
+CROSS_NO_PROJECT = "{title}：未找到已填写的项目自评表，部门项目支出 {dept} 万元无从与项目表核对"
 
 _ENTRIES = [
     # reading the workbook or data file
@@ -184,14 +186,48 @@ _ENTRIES = [
     Entry("weight-sum", ERROR, "各指标分值合计", "各指标分值合计应为 {target}，现为 {total}，{direction} {gap} 分",
           hint="核对各指标的分值", twin=INLINE),
     Entry("score-range", ERROR, "得分在 0 至分值之间", "得分 {score} 超出 0 至分值 {weight} 的范围",
-          hint="得分不能为负，也不能超过该指标的分值", twin=INLINE),
+          hint="得分不能为负，也不能超过该指标的分值", twin=INLINE,
+          variants={"not-number": "旧版表式此列应填得分，“{value}”不是数字"}),
     Entry("grade", ERROR, "评价等次与得分相符", "评价等次应为“{should}”（按得分 {basis}），填报为“{stated}”",
           twin=FORMULA),
     Entry("score-manual", WARNING, "须人工评分的指标", "{label}：{reason}", hint="请评价人填写得分"),
     # the narrative against the tables
     Entry("text-amount", ERROR, "综述中的元金额与表中相符",
           "综述中{phrase} {quoted} 元（{wan} 万元）与{label} {cell} 的 {value} 万元不符",
-          hint="核对综述中的金额与表中 {cell}", twin=INLINE),
+          hint="核对综述中的金额与表中 {cell}", twin=INLINE,
+          # a cell holding the sum of several quoted items ([reports.quotes] cells)
+          variants={"sum": "综述中{phrase}合计 {quoted} 元与{label} {cell} 的 {value} 万元不符"}),
+    Entry("text-footing", ERROR, "综述中的合计与所列分项相符", "{detail}",
+          hint="核对综述中合计与分项的金额（只列举部分项目时请在末尾写“等”）"),
+    # what a report workbook may not carry
+    Entry("input-formula", ERROR, "填报单元格中的公式", "{label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字",
+          hint="删除公式，直接输入数值或文字",
+          variants={"risky": "{label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字"
+                             "（该公式调用外部程序、外部文件或链接，可能不安全）"}),
+    Entry("external-link", ERROR, "外部链接",
+          "工作簿含有指向其他文件的外部链接（{part}）：报表数字应直接填写",
+          hint="在“数据→编辑链接”中断开链接后重新保存，或用原模板重新填报",
+          variants={"relationship": "工作簿含有指向外部的关系（{kind}：{target}，见 {part}）：报表不应引用外部文件或网址"}),
+    # Excel makes a hyperlink of a typed web or mail address: not an error
+    Entry("hyperlink", WARNING, "超链接", "工作簿含有超链接（{target}）：报表不需要链接", hint="可删除该超链接"),
+    Entry("macro-part", ERROR, "宏", "工作簿含有宏（{part}）：报表不应含宏",
+          hint="另存为“Excel 工作簿（*.xlsx）”后重新提交"),
+    Entry("project-outside-bookends", WARNING, "项目表在边界表之外",
+          "项目表“{sheet}”不在隐藏的边界表“{first}”与“{last}”之间：部门表 {cell} 旁的项目支出核对没有计入它，"
+          "显示的差额与本工具的核对结果不同",
+          hint="请把工作表“{sheet}”拖到“{first}”与“{last}”之间（右键工作表标签→取消隐藏可看到这两张边界表；"
+               "移好后可再隐藏）",
+          variants={"missing": "缺少隐藏的边界工作表“{sheet}”：部门表 {cell} 旁的项目支出核对公式无法计算"
+                               "（本工具的核对不受影响）"}),
+]
+# Packs received by `xltools collect` (intake.py), checked against their manifest.
+_ENTRIES += [
+    Entry("pack-missing", ERROR, "报送包缺少清单中的文件", "报送包中缺少清单列出的文件 {file}",
+          hint="请重新用 xltools pack 生成报送包"),
+    Entry("pack-hash", ERROR, "报送包中的文件与清单相符",
+          "报送包中的 {file} 与清单（{manifest}）记录的 sha256 不符：打包后被改动过",
+          hint="请重新用 xltools pack 生成报送包，不要在打包后修改其中的文件"),
+    Entry("pack-unlisted", WARNING, "报送包中有清单以外的文件", "报送包中的 {file} 不在清单中（打包后被加入）"),
 ]
 CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}
 
@@ -246,7 +282,7 @@ def check_entry(check) -> Entry:
 def cross_entry(cross) -> Entry:
     """The entry of the spec's cross-report check (spec.model.CrossCheck)."""
     return Entry(cross.code, cross.severity, cross.message, CROSS_TEMPLATE,
-                 "部分项目可能未做项目自评", INLINE, origin="spec")
+                 "部分项目可能未做项目自评", INLINE, variants={"no-project": CROSS_NO_PROJECT}, origin="spec")
 
 
 def spec_entries(spec) -> list[Entry]:

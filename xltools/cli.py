@@ -55,11 +55,11 @@ def _print_json(doc) -> None:
 
 # --- template ------------------------------------------------------------------------------------
 def cmd_template(args) -> int:
+    from .packaged import default_template_output
+    _output(args, args.output or default_template_output())   # before openpyxl is even imported
     from .build import protect
     from .build.workbook import build_template
-    from .packaged import default_template_output
     spec = _spec(args)
-    _output(args, args.output or default_template_output())
     out = build_template(spec, args.output or default_template_output(), protect.password_from(args.password))
     print(f"已生成模板 {out}（{spec.region}{spec.year}年度，{spec.fingerprint}）")
     return 0

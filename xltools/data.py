@@ -25,6 +25,7 @@ from . import catalogue
 from .files import read_regular
 from .findings import Finding
 from .spec.model import Report, Spec
+from .units import TEXT_MAX
 from .values import coerce
 
 INDICATOR_COLUMNS = ("name", "target", "actual", "weight", "score")
@@ -50,6 +51,8 @@ class Filled:
     dept: Instance
     projects: list[Instance]
     findings: list[Finding] = field(default_factory=list)   # reading problems, as findings
+    cross_sheets: list[str] | None = None   # workbook: the project sheets (filled or not) the template's
+                                            # cross check sums, i.e. those between the bookends
 
     @property
     def instances(self) -> list[Instance]:
@@ -63,7 +66,7 @@ class Filled:
 # MAX_TOTAL_BYTES (200 MB). A report's data nests 5 deep and its numbers have ~15 digits.
 MAX_DATA_BYTES = 16 * 2**20
 MAX_PROJECTS = 200
-MAX_TEXT_CHARS = 32767          # Excel's limit for one cell
+MAX_TEXT_CHARS = TEXT_MAX       # Excel's limit for one cell (declared with the text unit)
 MAX_KEY_CHARS = 200
 MAX_DEPTH = 32
 MAX_NUMBER_CHARS = 40           # digits of a number as written; also its magnitude (10**40)

@@ -42,6 +42,12 @@ STALE_SECONDS = 3600
 # real run while its temp exists. Read at each write; unset in normal use.
 PAUSE_ENV = "XLTOOLS_TEST_PAUSE_BEFORE_RENAME"
 
+# Flags that exist on POSIX only (the add-in may run this on Windows, where they are 0).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+                 | getattr(os, "O_BINARY", 0))
+_WINDOWS_IN_USE = (32, 33)        # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION: open in Excel
+
 _CAUSES = {
     errno.ENOENT: "文件或文件夹不存在",
     errno.EACCES: "没有权限",
@@ -66,6 +72,8 @@ _CAUSES = {
 
 def cause(err: OSError | int) -> str:
     """An OSError's (or errno's) cause in Chinese (never Python's English text)."""
+    if getattr(err, "winerror", None) in _WINDOWS_IN_USE:
+        return "文件正被其他程序（如 Excel、WPS）打开，请先关闭它"
     code = err if isinstance(err, int) else err.errno
     return _CAUSES.get(code, f"系统错误 {errno.errorcode.get(code, code)}")
 
@@ -117,7 +125,7 @@ def read_regular(path, limit: int, error: type[Exception], noun: str = "文件",
     if st.st_size > limit:
         raise fail(f"过大（{st.st_size // 2**20} MB，上限 {limit // 2**20} MB），{too_large}", "too-large")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, _READ_FLAGS)
     except OSError as err:
         raise unusable(err) from None
     try:
@@ -169,7 +177,7 @@ def _folder_problem(folder: Path, label: str) -> OutputError | None:
     if not os.access(probe, os.W_OK | os.X_OK):
         try:
             read_only = bool(os.statvfs(probe).f_flag & os.ST_RDONLY)
-        except OSError:
+        except (OSError, AttributeError):     # no statvfs on Windows
             read_only = False
         return _unwritable(label, f"文件夹 {probe} {'位于只读的文件系统' if read_only else '没有写入权限'}")
     return None
@@ -212,6 +220,8 @@ def check_output(path, inputs=(), noun: str = "输出文件") -> Path:
 
 
 def _alive(pid: int) -> bool:
+    if os.name != "posix":     # os.kill(pid, 0) would end the process on Windows: age decides there
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -261,7 +271,9 @@ def _signals_raise():
         raise _Signalled(signum)
 
     try:
-        for sig in (signal.SIGTERM, signal.SIGHUP):
+        for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if sig is None:
+                continue
             previous[sig] = signal.signal(sig, handler)
         yield
     finally:
@@ -307,13 +319,14 @@ def write_atomic(path, data: bytes) -> Path:
     tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}{TEMP_SUFFIX}"
     try:
         with _signals_raise():
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+            fd = os.open(tmp, _CREATE_FLAGS, 0o600)
             try:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view):]
-                os.fchmod(fd, _new_mode(existing))
-                if existing is not None and os.geteuid() == 0:
+                if hasattr(os, "fchmod"):
+                    os.fchmod(fd, _new_mode(existing))
+                if existing is not None and hasattr(os, "fchown") and os.geteuid() == 0:
                     try:   # root replacing a user's file: it stays the user's
                         os.fchown(fd, existing.st_uid, existing.st_gid)
                     except OSError:

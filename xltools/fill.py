@@ -38,11 +38,12 @@ def _show(v) -> str:
 
 
 def write_instances(book: patch.Workbook, spec: Spec, dept: Instance, projects: list[Instance],
-                    write_inputs: bool = True) -> list[str]:
+                    write_inputs: bool = True, cross_sheets: list[str] | None = None) -> list[str]:
     """Write inputs (and rows tall enough for their text) and the cached values of every formula.
 
     Returns, as warnings, every stated computed figure that differs from what the template gives.
     With write_inputs=False only the cached values change (score writes its own cells).
+    `cross_sheets`: the project sheets the department's cross check sums (default: `projects`).
     """
     warnings = []
     computed_by_sheet = {}
@@ -68,10 +69,11 @@ def write_instances(book: patch.Workbook, spec: Spec, dept: Instance, projects: 
             if not same:
                 warnings.append(f"{inst.sheet}!{f.cell} {f.label}：数据为 {_show(stated)}，模板计算为 {_show(got)}")
         computed_by_sheet[inst.sheet] = (rep, values, checks)
+    counted = [p.sheet for p in projects] if cross_sheets is None else cross_sheets
     spent = [formulas.num(v[1].get(spec.cross.project)) or Decimal(0)
-             for k, v in computed_by_sheet.items() if v[0] is spec.project] if spec.cross else []
+             for k, v in computed_by_sheet.items() if v[0] is spec.project and k in counted] if spec.cross else []
     for sheet_name, (rep, values, checks) in computed_by_sheet.items():
-        cross = formulas.value_cross(spec, values.get, spent) if rep is spec.dept and spec.cross else ""
+        cross = formulas.value_cross(spec, values.get, spent, len(counted)) if rep is spec.dept and spec.cross else ""
         sheet = book.sheet(sheet_name)
         for ref, value in cached_values(rep, spec, values, checks, cross).items():
             sheet.cached(ref, value)
@@ -99,7 +101,10 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
         raise DataError(f"数据文件 {Path(data_path).name} 有 {len(lines)} 处错误，未写入任何文件：" + "；".join(lines[:5])
                         + ("……" if len(lines) > 5 else ""))
     if template:
-        open_book(template)           # a missing, damaged or hostile template: one clear BookError
+        from .read import package_findings
+        unsafe = [f for f in package_findings(open_book(template)) if f.severity == ERROR]
+        if unsafe:                    # (a missing, damaged or hostile template: one clear BookError)
+            raise DataError(f"模板 {template}：{unsafe[0].message}；未写入任何文件")
         base = Path(template).read_bytes()
     else:
         from .build.workbook import template_bytes   # openpyxl: only when building the template here

@@ -5,7 +5,8 @@ for the cached values the builder and `fill` write, and for the checker. Keep ea
 a change to one without the other is caught by the LibreOffice round-trip test.
 
 Formulas are the lowest common denominator of Excel, WPS and LibreOffice: SUM/N/IF/ROUND/TEXT/
-COUNT/AND/OR/ABS/ISNUMBER/IFERROR/SEARCH/MID/LEFT/LEN/VALUE only. SUM() rather than "+" because SUM ignores text, so a figure typed as text never
+COUNT/AND/OR/ABS/ISNUMBER/IFERROR/SEARCH/MID/LEFT/LEN/VALUE (and, for the narrative's quotes,
+TRIM/SUBSTITUTE/MIN/INT/CHAR) only, as Excel 2010, WPS and LibreOffice share them. SUM() rather than "+" because SUM ignores text, so a figure typed as text never
 turns a total into #VALUE! (the checker reports that cell instead).
 """
 from __future__ import annotations
@@ -131,8 +132,9 @@ def excel_check(check: Check, cell) -> str:
         return f'IF({s}="","",IF(AND(ISNUMBER({s}),{s}>=0,{s}<=N({w})),"",{text}))'
     if check.kind == "quotes":
         org, narr = (cell(n) for n in check.left)
-        parts = "&".join(_quote_excel(narr, org, phrase, cell(name), check.lead, label)
-                         for (phrase, name), (label, _) in zip(check.right, check.labels))
+        bounds = [cell(n) for n in check.bounds]
+        parts = "&".join(_quote_excel(narr, org, phrases, cell(name), check.lead, bounds, label)
+                         for (phrases, name), (label, _) in zip(check.right, check.labels))
         return f'IF(OR({org}="",{narr}=""),"",{parts})'
     raise ValueError(check.kind)
 
@@ -176,14 +178,18 @@ def value_check(check: Check, get) -> str:
         org, narr = (get(n) for n in check.left)
         if is_blank(org) or is_blank(narr):
             return ""
-        return "".join(quote_mismatch(narr, org, phrase, get(name), check.lead, where)
-                       for (phrase, name), where in zip(check.right, check.labels))
+        bounds = [get(n) for n in check.bounds]
+        return "".join(quote_mismatch(narr, org, phrases, get(name), check.lead, bounds, where)
+                       for (phrases, name), where in zip(check.right, check.labels))
     args = check_args(check, get)
     return "" if args is None else _entry(check).text(**args)
 
 
 # -- amounts the narrative quotes in 元 against their 万元 cells -----------------------------------
 QUOTE_WINDOW = 20   # characters after the phrase that may hold the amount and its 元
+_YUAN = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")   # what VALUE() reads (see quoted_value)
+# Where a 机构's sentence ends: its 。 or its line; another row's 机构名称 ends it too (quote_span).
+SENTENCE_ENDS = ("。", "\n")
 
 
 @lru_cache(maxsize=16)   # each narrative is searched for a dozen phrases
@@ -191,59 +197,145 @@ def _lower(text: str) -> str:
     return text.lower()
 
 
-def quoted_amount(narrative, org, phrase, lead: str = "") -> str | None:
-    """The amount text the narrative quotes for `phrase` in the sentence opened by `org` + `lead`.
+def quote_span(narrative, org, lead: str = "", bounds=()) -> tuple[str, int, int] | None:
+    """See _span (kept per sentence: each column's phrase is searched in it)."""
+    return _span(narrative, org, lead, tuple(bounds))
 
-    Exactly what the template's formula reads: SEARCH(org&lead), then SEARCH(phrase) from there,
-    then the text up to the next 元 within QUOTE_WINDOW characters. None when any step finds
-    nothing or the text is not a number (e.g. "146万元": a 万元 figure, not a 元 one).
-    """
+
+@lru_cache(maxsize=64)   # a 机构's sentence, for each of its columns' phrases
+def _span(narrative, org, lead: str, bounds: tuple) -> tuple[str, int, int] | None:
+    """(narrative lowered, start, end) of the sentence opened by `org` + `lead`: from there up to
+    the first 。 or line end, or the first other 机构名称 of the table (`bounds`), searched from
+    after `org` (SEARCH is case-insensitive: so is this). None when no such sentence opens."""
     if not narrative or not org:
         return None
     low = _lower(str(narrative))
     start = low.find((str(org) + lead).lower())
-    pos = low.find(phrase.lower(), start) if start >= 0 else -1
-    if pos < 0:
+    if start < 0:
+        return None
+    after = start + len(str(org))
+    end = len(low)
+    for mark in SENTENCE_ENDS + tuple(str(b).lower() for b in bounds if not is_blank(b)):
+        at = low.find(mark, after)
+        if 0 <= at < end:
+            end = at
+    return low, start, end
+
+
+def quoted_amount(narrative, org, phrase, lead: str = "", bounds=()) -> str | None:
+    """The amount text the narrative quotes for `phrase` in the sentence opened by `org` + `lead`.
+
+    Exactly what the template's formula reads: SEARCH(org&lead), then SEARCH(phrase) from there,
+    which must begin before the sentence ends, then the text up to the next 元 within QUOTE_WINDOW
+    characters. None when any step finds nothing or the text is not a number (e.g. "146万元": a
+    万元 figure, not a 元 one).
+    """
+    span = quote_span(narrative, org, lead, bounds)
+    if span is None:
+        return None
+    low, start, end = span
+    pos = low.find(phrase.lower(), start)
+    if not 0 <= pos < end:
         return None
     rest = str(narrative)[pos + len(phrase): pos + len(phrase) + QUOTE_WINDOW]
-    end = rest.find("元")
-    if end < 1:
+    stop = rest.find("元")
+    if stop < 1:
         return None
-    text = rest[:end]
-    try:
-        Decimal(text.replace(",", "").strip())
-    except ArithmeticError:
+    text = rest[:stop]
+    return text if quoted_value(text) is not None else None
+
+
+def quoted_value(text: str) -> Decimal | None:
+    """VALUE(TRIM(SUBSTITUTE(text, ",", ""))) for the plain decimals a narrative writes (thousands
+    separators and spaces around allowed; no exponent, percent or date, which VALUE would read)."""
+    plain = text.replace(",", "").strip(" ")
+    return Decimal(plain) if _YUAN.fullmatch(plain) else None
+
+
+def _quote_excel_amount(narr: str, org: str, phrase: str, lead: str, bounds) -> tuple[str, str]:
+    """(condition, amount text) formulas: the phrase begins inside the sentence; what precedes 元."""
+    s0 = f'SEARCH({org}&"{lead}",{narr})'
+    s1 = f"{s0}+LEN({org})"
+    # 。 or a line end: one search, the line ends read as 。 (the formula's length counts: Excel's
+    # limit is 8192 characters and each column's check repeats this)
+    ends = [f'SEARCH("。",SUBSTITUTE({narr},CHAR(10),"。")&"。",{s1})']
+    # Another row's 机构名称, or (when blank) the 。 already counted: SEARCH("") would match at once.
+    ends += [f'SEARCH(IF({b}="","。",{b}),{narr}&"。"&{b},{s1})' for b in bounds]
+    at = f'SEARCH("{phrase}",{narr},{s0})'
+    rest = f"MID({narr},{at}+{len(phrase)},{QUOTE_WINDOW})"
+    return f"{at}<MIN({','.join(ends)})", f'LEFT({rest},SEARCH("元",{rest})-1)'
+
+
+def _quote_excel(narr: str, org: str, phrases: tuple[str, ...], cell: str, lead: str, bounds=(),
+                 label: str = "") -> str:
+    """The inline check of one column: its quoted amount (or the sum of its quoted items) in 元,
+    rounded half-up to the cent of 万元, against the cell. Compared as whole 元 bounds, exactly:
+    the cell's 万元 times 10000, minus 50 inclusive, plus 50 exclusive."""
+    low = f"ROUND(ROUND(N({cell}),2)*10000,0)"
+    E = catalogue.Excel
+    if len(phrases) == 1:
+        cond, amount = _quote_excel_amount(narr, org, phrases[0], lead, bounds)
+        total, shown, guard = f'ROUND(VALUE(TRIM(SUBSTITUTE({amount},",",""))),2)', E(amount), cond
+    else:
+        values = []
+        for phrase in phrases:
+            cond, amount = _quote_excel_amount(narr, org, phrase, lead, bounds)
+            values.append(f'IFERROR(IF({cond},VALUE(TRIM(SUBSTITUTE({amount},",",""))),""),"")')
+        total = "ROUND(" + "+".join(f"N({v})" for v in values) + ",2)"
+        shown, guard = catalogue.excel_figure(total), f'COUNT({",".join(values)})>0'
+    # 万元 of the amount: ROUND of 元/100 (exact at the half-up edge x.xx5), then /100. A sum of
+    # items is shown without it (the formula would repeat every item's search once more).
+    entry = catalogue.entry("text-amount")
+    if len(phrases) == 1:
+        text = entry.excel(phrase=phrases[0], quoted=shown, wan=catalogue.excel_figure(f"ROUND({total}/100,0)/100"),
+                           label=label, cell=cell, value=catalogue.excel_figure(f"N({cell})"))
+    else:
+        text = entry.excel("sum", phrase="+".join(phrases), quoted=shown, label=label, cell=cell,
+                           value=catalogue.excel_figure(f"N({cell})"))
+    return f'IFERROR(IF({guard},IF(INT(({total}-{low}+50)/100)=0,"",{text}&"；"),""),"")'
+
+
+def quoted_total(narrative, org, phrases: tuple[str, ...], lead: str = "",
+                 bounds=()) -> tuple[Decimal, str, str] | None:
+    """(amount in 元, the quote as the check shows it, the amount's text) the narrative gives a
+    column: one item's amount as written, or the sum of the items it quotes (rounded to the 元
+    cent); None if it quotes none of them."""
+    texts = [quoted_amount(narrative, org, p, lead, bounds) for p in phrases]
+    if all(t is None for t in texts):
         return None
-    return text
+    if len(phrases) == 1:
+        return quoted_value(texts[0]), f"{phrases[0]}{texts[0]}元", texts[0]
+    total = sum((quoted_value(t) for t in texts if t is not None), Decimal(0)).quantize(CENT, ROUND_HALF_UP)
+    return total, f"{'+'.join(phrases)}{total}元", catalogue.figure(total)
 
 
-def _quote_excel(narr: str, org: str, phrase: str, cell: str, lead: str, label: str = "") -> str:
-    at = f'SEARCH("{phrase}",{narr},SEARCH({org}&"{lead}",{narr}))+{len(phrase)}'
-    rest = f"MID({narr},{at},{QUOTE_WINDOW})"
-    amount = f'LEFT({rest},SEARCH("元",{rest})-1)'
-    text = catalogue.entry("text-amount").excel(
-        phrase=phrase, quoted=catalogue.Excel(amount), wan=catalogue.excel_figure(f"VALUE({amount})/10000"),
-        label=label, cell=cell, value=catalogue.excel_figure(f"N({cell})"))
-    return f'IFERROR(IF(ROUND(VALUE({amount})/10000,2)=ROUND(N({cell}),2),"",{text}&"；"),"")'
+def yuan_matches(yuan: Decimal, cell_value) -> bool:
+    """An amount in 元 quoted for a 万元 cell: the cell is the amount ÷ 10000, rounded half-up to
+    the cent, i.e. cell×10000 − 50 <= amount (to the 元 cent) < cell×10000 + 50."""
+    low = (num(cell_value) or Decimal(0)).quantize(CENT, ROUND_HALF_UP) * 10000 - 50
+    return low <= yuan.quantize(CENT, ROUND_HALF_UP) < low + 100
 
 
-def quote_args(narrative, org, phrase: str, cell_value, lead: str, where: tuple[str, str] = ("", "")) -> dict | None:
-    """None when the quoted 元 amount matches the 万元 cell (or nothing is quoted), else the
-    arguments of the text-amount sentence; `where`: the label and A1 of the 万元 cell."""
-    text = quoted_amount(narrative, org, phrase, lead)
-    if text is None:
+def quote_args(narrative, org, phrases, cell_value, lead: str, bounds=(),
+               where: tuple[str, str] = ("", "")) -> dict | None:
+    """None when the quoted 元 amount (or the sum of the quoted items) matches the 万元 cell, or
+    nothing is quoted; else the arguments of the text-amount sentence. `where`: the label and A1
+    of the 万元 cell."""
+    phrases = (phrases,) if isinstance(phrases, str) else tuple(phrases)
+    quoted = quoted_total(narrative, org, phrases, lead, bounds)
+    if quoted is None or yuan_matches(quoted[0], cell_value):
         return None
-    cell = num(cell_value) or Decimal(0)
-    yuan = Decimal(text.replace(",", "").strip())
-    if (yuan / 10000).quantize(CENT, ROUND_HALF_UP) == cell.quantize(CENT, ROUND_HALF_UP):
-        return None
-    return {"phrase": phrase, "quoted": text, "wan": catalogue.figure(yuan / 10000), "label": where[0],
-            "cell": where[1], "value": catalogue.figure(cell)}
+    args = {"phrase": "+".join(phrases), "quoted": quoted[2], "label": where[0], "cell": where[1],
+            "value": catalogue.figure(num(cell_value) or Decimal(0))}
+    if len(phrases) > 1:
+        return {"variant": "sum", **args}
+    return {"wan": catalogue.figure(quoted[0].quantize(CENT, ROUND_HALF_UP) / 10000), **args}
 
 
-def quote_mismatch(narrative, org, phrase: str, cell_value, lead: str, where: tuple[str, str] = ("", "")) -> str:
+def quote_mismatch(narrative, org, phrases, cell_value, lead: str, bounds=(),
+                   where: tuple[str, str] = ("", "")) -> str:
     """"" when the quoted 元 amount matches the 万元 cell (or nothing is quoted), else the check text."""
-    args = quote_args(narrative, org, phrase, cell_value, lead, where)
+    args = quote_args(narrative, org, phrases, cell_value, lead, bounds, where)
     return "" if args is None else catalogue.entry("text-amount").text(**args) + "；"
 
 
@@ -257,24 +349,32 @@ def cross_cell(spec: Spec) -> tuple[int, str]:
 
 
 def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:
+    """The gap, and how many project sheets the 3D range counts (a sheet left outside the bookends
+    is not among them): every project sheet's total cell holds a number (its SUM formula)."""
     c = spec.cross
     dept = f'SUM({",".join(cell_dept(n) for n in c.dept)})'
-    projects = f"SUM({FIRST_BOOKEND}:{LAST_BOOKEND}!{project_cell})"
-    diff = f"{dept}-{projects}"
-    text = catalogue.cross_entry(c).excel(dept=catalogue.excel_figure(dept), projects=catalogue.excel_figure(projects),
+    projects = f"{FIRST_BOOKEND}:{LAST_BOOKEND}!{project_cell}"
+    diff = f"{dept}-SUM({projects})"
+    text = catalogue.cross_entry(c).excel(dept=catalogue.excel_figure(dept),
+                                          projects=catalogue.excel_figure(f"SUM({projects})"),
                                           direction=catalogue.excel_direction(diff),
-                                          gap=catalogue.excel_figure(f"ABS({diff})"))
+                                          gap=catalogue.excel_figure(f"ABS({diff})"),
+                                          count=catalogue.Excel(f"COUNT({projects})"))
     return f'IF(ROUND({diff},2)=0,"",{text})'
 
 
-def value_cross(spec: Spec, dept_get, project_values: list[Decimal]) -> str:
+def value_cross(spec: Spec, dept_get, project_values: list[Decimal], count: int | None = None) -> str:
+    """`project_values`: the totals of the project sheets between the bookends (`count` of them,
+    blank ones included, which add 0; by default one each)."""
     dept = sum((num(dept_get(n)) or Decimal(0) for n in spec.cross.dept), Decimal(0))
     projects = sum(project_values, Decimal(0))
     diff = dept - projects
     if diff.quantize(CENT, ROUND_HALF_UP) == 0:
         return ""
+    count = len(project_values) if count is None else count
     return catalogue.cross_entry(spec.cross).text(dept=catalogue.figure(dept), projects=catalogue.figure(projects),
-                                                  direction=catalogue.direction(diff), gap=catalogue.figure(abs(diff)))
+                                                  direction=catalogue.direction(diff), gap=catalogue.figure(abs(diff)),
+                                                  count=count)
 
 
 # -- the whole report -------------------------------------------------------------------------

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import catalogue
 from .errors import XltoolsError
-from .findings import ERROR, WARNING, Finding
+from .findings import Finding
 from .xlsx.book import MAX_FILE_BYTES, MAX_MEMBERS, MAX_RATIO, RATIO_FLOOR_BYTES
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et"}   # .xls/.et: the reader says how to re-save
@@ -314,16 +315,13 @@ def _pack_submission(label: str, name: str, files: dict[str, bytes], digest: str
     for rel, want in entries.items():
         body = files.get(rel)
         if body is None:
-            findings.append(Finding("pack-missing", ERROR, "", rel, f"报送包中缺少清单列出的文件 {rel}",
-                                    hint="请重新用 xltools pack 生成报送包"))
+            findings.append(catalogue.finding("pack-missing", "", rel, file=rel))
         elif hashlib.sha256(body).hexdigest() != want:
-            findings.append(Finding("pack-hash", ERROR, "", rel,
-                                    f"报送包中的 {rel} 与清单（{PACK_MANIFEST}）记录的 sha256 不符：打包后被改动过",
-                                    expected=want, actual=hashlib.sha256(body).hexdigest(),
-                                    hint="请重新用 xltools pack 生成报送包，不要在打包后修改其中的文件"))
+            findings.append(catalogue.finding("pack-hash", "", rel, expected=want, actual=hashlib.sha256(body).hexdigest(),
+                                              file=rel, manifest=PACK_MANIFEST))
     for rel in files:
         if rel not in entries and rel not in PACK_EXTRAS:
-            findings.append(Finding("pack-unlisted", WARNING, "", rel, f"报送包中的 {rel} 不在清单中（打包后被加入）"))
+            findings.append(catalogue.finding("pack-unlisted", "", rel, file=rel))
     # The data file checks exactly as the workbook would (pack writes it in fill's format).
     chosen = next((r for r in entries if r.lower().endswith(".json") and r in files), None) \
         or next((r for r in entries if r.lower().endswith((".xlsx", ".xlsm")) and r in files), None)

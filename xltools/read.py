@@ -16,7 +16,7 @@ from .data import Filled, Instance
 from .errors import BookError
 from . import catalogue
 from .findings import Finding
-from .formulas import cross_cell, excel_cross, report_formulas
+from .formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell, excel_cross, report_formulas
 from .a1 import a1
 from .spec.model import CHECK_COLUMN, MONEY_UNITS, Report, Spec
 from .units import TEXT_MAX
@@ -124,8 +124,9 @@ def _check_fingerprint(book, spec: Spec, label: str) -> None:
 
 
 def _field_cells(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
-                 label: str) -> tuple[list, list, Cells]:
-    """Field names, fields and A1 cells of every field, resolved through the book's defined names.
+                  label: str) -> tuple[list, list, Cells, list, Cells]:
+    """Field names, fields and A1 cells of every field, resolved through the book's defined names,
+    and the input fields and their cells (read for formulas typed where values belong).
 
     Workbooks of one template share their workbook part byte for byte, so the resolution is kept
     with what the reader derived from that part (Book.derived: keyed by its bytes), once per
@@ -136,7 +137,7 @@ def _field_cells(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     hit = derived.get(key) if derived is not None else None
     if hit is not None:
         return hit[1]
-    names, fields, refs, missing = [], [], [], []
+    names, fields, refs, missing, moved = [], [], [], [], []
     for name, f in rep.fields.items():
         where = book.name_cell(name, scope)
         if where is None:
@@ -144,13 +145,21 @@ def _field_cells(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
         elif where[0] != sheet:
             raise BookError(f"文件 {label}：定义名称 {name} 指向工作表“{where[0]}”，应在“{sheet}”（工作表被改名或名称被改动）", "names-missing")
         else:
+            if where[1] != f.cell:
+                moved.append(f"{name}（{f.label}）指向 {where[1]}，模板中为 {f.cell}")
             names.append(name)
             fields.append(f)
             refs.append(where[1])
     if missing:
         raise BookError(f"文件 {label}：工作表“{sheet}”缺少 {len(missing)} 个定义名称（如 {', '.join(missing[:3])}），"
                         "无法按名称读取；请用原模板重新填报", "names-missing")
-    out = (names, fields, Cells(refs))
+    if moved:
+        # The fingerprint covers where every name points: a moved name would read another cell
+        # as the field (or switch a check off) without a word.
+        raise BookError(f"文件 {label}：工作表“{sheet}”有 {len(moved)} 个定义名称与模板不符（{'；'.join(moved[:3])}"
+                        f"{'……' if len(moved) > 3 else ''}），无法可靠读取；请用原模板重新填报", "names-missing")
+    inputs = [(f, ref) for f, ref in zip(fields, refs) if f.kind == "input"]
+    out = (names, fields, Cells(refs), [f for f, _ in inputs], Cells(ref for _, ref in inputs))
     if derived is not None:
         if len(derived) >= 16:
             derived.clear()
@@ -161,7 +170,7 @@ def _field_cells(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
 def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None, label: str,
                    findings: list[Finding]) -> Instance:
     ws = book.sheet(sheet)
-    names, fields, refs = _field_cells(book, spec, rep, sheet, scope, label)
+    names, fields, refs, input_fields, input_refs = _field_cells(book, spec, rep, sheet, scope, label)
     values = dict.fromkeys(names)          # most cells of a report are blank: None
     year, raws = spec.year, ws.values(refs)
     for name, f, raw in zip(names, fields, raws):
@@ -183,7 +192,75 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), reason=c.error))
     _amounts_shown_as_dates(book, ws, sheet, fields, refs, raws, values, findings)
     cells = _expected(spec, rep.id)[2]
-    return Instance(rep, sheet, values, formulas=dict(zip(cells, ws.formulas(cells))))
+    found = ws.formulas(cells)
+    # A formula anywhere but in the template's formula cells: look for it among the inputs (a
+    # count of the sheet's <f> elements first, which is all a report as the template made it needs)
+    if ws.formula_count() > len(cells) - found.count(None):
+        findings.extend(input_formula_findings(sheet, input_fields, ws.formulas(input_refs)))
+    return Instance(rep, sheet, values, formulas=dict(zip(cells, found)))
+
+
+def input_formula_findings(sheet: str, fields, formulas) -> list[Finding]:
+    """A formula where the unit types a value: a DDE call (=cmd|'/c calc'!A1), a link into another
+    workbook, a HYPERLINK... The checker would read its cached value as if typed; `score` writes
+    that value back as a plain value (never the formula)."""
+    out = []
+    for f, formula in zip(fields, formulas):
+        if formula is None:
+            continue
+        risky = "|" in formula or "[" in formula or "HYPERLINK" in formula.upper()
+        out.append(catalogue.finding("input-formula", sheet, f.cell, variant="risky" if risky else "",
+                                     actual=f"={formula}", label=f.label, formula=formula))
+    return out
+
+
+_MACRO_PART = "vbaproject.bin"
+
+
+def package_findings(book) -> list[Finding]:
+    """What a report workbook never needs and a hostile one may carry: links to other files (an
+    externalLinks part, any relationship with TargetMode="External") and macros (vbaProject.bin).
+    A hyperlink (Excel makes one of a typed web or mail address) is only a warning."""
+    out = []
+    for part in book.part_names():
+        low = part.lower()
+        if low.endswith(_MACRO_PART):
+            out.append(catalogue.finding("macro-part", "", "", part=part))
+        elif low.startswith("xl/externallinks/") and low.endswith(".xml"):
+            out.append(catalogue.finding("external-link", "", "", part=part))
+        elif low.endswith(".rels"):
+            for kind, target in book.external_targets(part):
+                if kind == "hyperlink":
+                    out.append(catalogue.finding("hyperlink", "", "", target=target))
+                elif not low.startswith("xl/externallinks/"):     # (that part is reported itself)
+                    out.append(catalogue.finding("external-link", "", "", variant="relationship", kind=kind,
+                                                 target=target, part=part))
+    return out
+
+
+def bookend_findings(book, spec: Spec, projects: list[Instance]) -> list[Finding]:
+    """Project sheets the department sheet's cross check (a 3D SUM from 项目表头 to 项目表尾) leaves
+    out, because they lie outside the bookends; the checker counts every filled project sheet."""
+    sheets = book.sheets
+    cell = spec.dept.cell(spec.cross.dept[0]) if spec.cross else ""
+    names = {"first": FIRST_BOOKEND, "last": LAST_BOOKEND, "cell": cell}
+    if FIRST_BOOKEND not in sheets or LAST_BOOKEND not in sheets:
+        gone = "、".join(n for n in (FIRST_BOOKEND, LAST_BOOKEND) if n not in sheets)
+        return [catalogue.finding("project-outside-bookends", spec.dept.sheet, cell, variant="missing",
+                                  hint="请用原模板重新填报，新增项目表放在“项目表头”与“项目表尾”之间",
+                                  sheet=gone, **names)]
+    lo, hi = sheets.index(FIRST_BOOKEND), sheets.index(LAST_BOOKEND)
+    return [catalogue.finding("project-outside-bookends", p.sheet, "", sheet=p.sheet, **names)
+            for p in projects if not lo < sheets.index(p.sheet) < hi]
+
+
+def cross_sheets(book, projects: list[Instance]) -> list[str]:
+    """The project sheets the template's 3D cross check sums (between the bookends), filled or not."""
+    sheets = book.sheets
+    if FIRST_BOOKEND not in sheets or LAST_BOOKEND not in sheets:
+        return []
+    lo, hi = sheets.index(FIRST_BOOKEND), sheets.index(LAST_BOOKEND)
+    return [p.sheet for p in projects if lo < sheets.index(p.sheet) < hi]
 
 
 _AMOUNTS_AT: dict[int, tuple[list, list[int]]] = {}
@@ -264,4 +341,6 @@ def read_workbook(path, spec: Spec, data: bytes | None = None) -> Filled:
                                          if p.report.fields[n].kind == "input" and p.report.fields[n].default is None)]
     for inst in [dept, *filled]:
         findings.extend(formula_findings(inst, spec))
-    return Filled(label, "workbook", dept, filled, findings)
+    findings.extend(package_findings(book))
+    findings.extend(bookend_findings(book, spec, filled))
+    return Filled(label, "workbook", dept, filled, findings, cross_sheets=cross_sheets(book, projects))

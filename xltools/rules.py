@@ -13,7 +13,8 @@ from . import catalogue
 from .catalogue import figure
 from .data import Filled, Instance
 from .findings import Finding, Report
-from .formulas import CENT, check_args, input_defaults, num, quote_args, quoted_amount, value_cross, value_sum
+from .narrative import footings
+from .formulas import CENT, check_args, input_defaults, num, quote_args, quoted_total, value_cross, value_sum
 from .spec import topo_order
 from .spec.model import IndicatorTable, Spec, SumRule
 from .values import is_blank
@@ -60,9 +61,12 @@ class _Checker:
         self.spec, self.inst, self.out = spec, inst, out
         self.rep = inst.report
         self.eff = self._effective()
+        self.moved: dict[str, str] = {}   # field -> the field its figure was read from (old form)
 
     def add(self, code, name_or_cell, /, **args):
-        """A finding of a catalogue entry (or code) at a field (or an A1 cell) of this sheet."""
+        """A finding of a catalogue entry (or code) at a field (or an A1 cell) of this sheet; a
+        field of the old indicator form is placed where its figure was read (self.moved)."""
+        name_or_cell = self.moved.get(name_or_cell, name_or_cell)
         cell = self.rep.fields[name_or_cell].cell if name_or_cell in self.rep.fields else name_or_cell
         self.out.append(catalogue.finding(code, self.inst.sheet, cell, **args))
 
@@ -100,52 +104,91 @@ class _Checker:
     def checks(self):
         for check in self.rep.checks:
             if check.kind == "quotes":
-                org, narr = (self.eff.get(n) for n in check.left)
-                for (phrase, name), where in zip(check.right, check.labels):
-                    quoted = quoted_amount(narr, org, phrase, check.lead)
-                    cell = num(self.eff.get(name))
-                    args = quote_args(narr, org, phrase, cell, check.lead, where) if quoted is not None else None
-                    if args is None:
-                        continue
-                    self.add(check.code, check.left[1], expected=f"{m_str((cell or Decimal(0)) * 10000)}元",
-                             actual=f"{quoted}元", **args)
+                self.quotes(check)
                 continue
             args = check_args(check, self.eff.get)
             if args is None:
                 continue
             if check.kind == "score-range":
-                self.add(check.code, check.left, subject=self.rep.fields[check.left].label,
+                self.add(check.code, check.left, subject=self.rep.fields[self.moved.get(check.left, check.left)].label,
                          expected=num(self.eff.get(check.right)), actual=self.eff.get(check.left), **args)
             elif check.kind == "weights":
                 total = sum((num(self.eff.get(n)) or Decimal(0) for n in check.left), Decimal(0))
-                self.add(check.code, check.left[0], expected=check.right, actual=total, **args)
+                self.add(check.code, self._odd_weight(check.left), expected=check.right, actual=total, **args)
             else:
                 left, right = num(self.eff.get(check.left)), num(self.eff.get(check.right))
                 self.add(catalogue.check_entry(check), check.left, expected=right, actual=left, **args)
+
+    def quotes(self, check):
+        """The 元 amounts a 机构's sentence of the narrative quotes, each against its 万元 cell (or
+        the sum of the items the spec says the cell holds)."""
+        org, narr = (self.eff.get(n) for n in check.left)
+        bounds = [self.eff.get(n) for n in check.bounds]
+        for (phrases, name), where in zip(check.right, check.labels):
+            cell = num(self.eff.get(name)) or Decimal(0)
+            args = quote_args(narr, org, phrases, cell, check.lead, bounds, where)
+            if args is None:
+                continue
+            self.add(check.code, check.left[1], expected=f"{m_str(cell * 10000)}元", actual=f"{args['quoted']}元", **args)
+
+    def _odd_weight(self, weights) -> str:
+        """Where a weight sum that is not 100 is reported: at the one weight that differs from the
+        template's (a typo is found at its cell), else at the first weight of the table."""
+        template = self.rep.defaults
+        odd = [n for n in weights if num(self.eff.get(n)) != num(template.get(n))]
+        return odd[0] if len(odd) == 1 else weights[0]
+
+    def text_footings(self):
+        """Totals the free texts state against the parts they list (narrative.py)."""
+        for name, v in self.inst.values.items():
+            if type(v) is str and "其中" in v and self.rep.fields[name].unit == "text":
+                for f in footings(v):
+                    self.add("text-footing", name, expected=f.parts, actual=f.stated, detail=f.message)
 
     def required(self):
         for f in self.rep.inputs:
             if f.required and is_blank(self.eff.get(f.name)):
                 self.add("required", f.name, label=f.label)
 
-    def indicators(self, table: IndicatorTable) -> dict:
-        """Score sum, legacy columns and grade; returns the score summary of this report."""
+    def legacy_indicators(self, table: IndicatorTable) -> None:
+        """The old form (the seed's habit): scores in 实际完成值, weights in 指标值, 得分 empty.
+
+        Told by the shape of the columns, not by their sums, so that one wrong figure is found at
+        its cell instead of switching the reading off: the 实际完成值 column is read as scores when
+        at least half of it holds bare numbers (a sign too: a negative score is a wrong score);
+        the 指标值 column as weights the same way (blank rows then weigh 0), or, with fewer
+        numbers, where it holds one (the spec's weight elsewhere). Findings on 得分/分值 are then
+        placed at the cells the figures were read from (self.moved)."""
         scores, weights = table.names("score"), table.names("weight")
         actuals, targets = table.names("actual"), table.names("target")
+        bare = [_bare_number(self.eff.get(n)) for n in actuals]
+        if 2 * sum(b is not None for b in bare) < len(bare):
+            return
+        tgt = [_bare_number(self.eff.get(n)) for n in targets]
+        numbers = sum(t is not None for t in tgt)
+        self.add("legacy-indicators", actuals[0], variant="with-weights" if numbers else "",
+                 **{f"{k}_col": v for k, v in table.column_labels.items()})
+        for s, a, b in zip(scores, actuals, bare):
+            self.moved[s] = a
+            if b is not None or is_blank(self.eff.get(a)):
+                self.eff[s] = b
+            else:          # text among the scores: no score can be read there
+                self.eff[s] = None
+                self.add("score-range", s, variant="not-number", subject=self.rep.fields[a].label,
+                         actual=self.eff.get(a), value=self.eff.get(a))
+        if numbers:
+            whole = 2 * numbers >= len(tgt)
+            for w, t, b in zip(weights, targets, tgt):
+                if b is not None or whole:
+                    self.eff[w] = b if b is not None else Decimal(0)
+                    self.moved[w] = t
+
+    def indicators(self, table: IndicatorTable) -> dict:
+        """Score sum, legacy columns and grade; returns the score summary of this report."""
+        scores = table.names("score")
         stated_scores = [self.inst.values.get(n) for n in scores]
         if all(is_blank(s) for s in stated_scores):
-            bare = [_bare_number(self.eff.get(n)) for n in actuals]
-            if any(b is not None for b in bare) and all(b is not None or is_blank(self.eff.get(n))
-                                                         for b, n in zip(bare, actuals)):
-                tgt = [_bare_number(self.eff.get(n)) for n in targets]
-                legacy_weights = all(t is not None for t in tgt) and sum(tgt) == 100
-                self.add("legacy-indicators", actuals[0], variant="with-weights" if legacy_weights else "",
-                         **{f"{k}_col": v for k, v in table.column_labels.items()})
-                for n, b in zip(scores, bare):
-                    self.eff[n] = b
-                if legacy_weights:
-                    for n, t in zip(weights, tgt):
-                        self.eff[n] = t
+            self.legacy_indicators(table)
         computed = sum((num(self.eff.get(n)) or Decimal(0) for n in scores), Decimal(0))
         stated = self.inst.values.get(table.score_field)
         # In a workbook the composite is the template's own SUM of 得分: with old-style columns the
@@ -175,7 +218,7 @@ def texts_of(rep, values: dict) -> list[str]:
 def _bare_number(v) -> Decimal | None:
     if isinstance(v, Decimal):
         return v
-    if isinstance(v, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", v):
+    if isinstance(v, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d+)?\s*", v, re.ASCII):
         return Decimal(v.strip())
     return None
 
@@ -201,6 +244,12 @@ def cross_report(filled: Filled, spec: Spec, out: list[Finding]):
     if _q(gap) == 0:
         return
     entry = catalogue.cross_entry(c)
+    rep = spec.dept
+    if not filled.projects:
+        out.append(catalogue.finding(entry, rep.sheet, rep.cell(c.dept[0]), variant="no-project", expected=None,
+                                     actual=_q(dept), hint=f"如有项目须做项目自评，请在“{spec.project.sheet}”表中填写"
+                                     "（多个项目复制该表）", dept=figure(dept), sheet=spec.project.sheet))
+        return
     hint = entry.hint
     lines = explain_gap(gap, *texts_of(spec.dept, dept_vals))
     project_items = " ".join(str(v) for p in filled.projects for n, v in p.values.items()
@@ -208,7 +257,6 @@ def cross_report(filled: Filled, spec: Spec, out: list[Finding]):
     lines = [line for line in lines if re.sub(_AMOUNT + r"\s*(万元|元)$", "", line) not in project_items] or lines
     if lines:
         hint = catalogue.HINT_CROSS_IN_TEXT.format(lines=catalogue.quoted_lines(lines))
-    rep = spec.dept
     # The sentence of the department sheet's inline cell, with the same figures.
     text = value_cross(spec, dept_vals.get, [num(p.values.get(c.project)) or Decimal(0) for p in filled.projects])
     out.append(Finding(entry.code, entry.severity, rep.sheet, rep.cell(c.dept[0]), text, _q(projects), _q(dept), hint))
@@ -224,5 +272,6 @@ def run_rules(filled: Filled, spec: Spec) -> Report:
             scores[inst.sheet] = chk.indicators(table)
         chk.sums()
         chk.checks()
+        chk.text_footings()
     cross_report(filled, spec, out)
     return Report(filled.path, out, scores)

@@ -13,10 +13,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import patch
-from .errors import DataError
+from .errors import BookError, DataError
 from .fill import write_instances
 from . import catalogue
-from .findings import Finding
+from .findings import ERROR, Finding
 from .read import read_workbook
 from .scoring import score_indicator
 from .xlsx import read_file
@@ -60,6 +60,21 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
     return new
 
 
+UNSAFE_PARTS = ("external-link", "macro-part")
+
+
+def formulas_to_values(book: patch.Workbook, filled) -> None:
+    """An input cell that holds a formula (see read.input_formula_findings) is written back as the
+    value the checker read from it: the scored workbook carries no formula the unit typed."""
+    insts = {inst.sheet: inst for inst in filled.instances}
+    for f in filled.findings:
+        if f.code != "input-formula":
+            continue
+        inst = insts.get(f.sheet)
+        name = next((fl.name for fl in inst.report.inputs if fl.cell == f.cell), None) if inst else None
+        book.sheet(f.sheet).set(f.cell, inst.values.get(name) if name else None)
+
+
 def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreResult:
     if bool(out) == bool(in_place):
         raise DataError("请用 -o 指定输出文件，或用 --in-place 覆盖原文件（二者选一）")
@@ -68,7 +83,12 @@ def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreR
     # --in-place still writes a complete new file first and renames it over the original.
     target = Path(book_path) if in_place else Path(out)
     result = ScoreResult(target)
+    unsafe = [f for f in filled.findings if f.code in UNSAFE_PARTS and f.severity == ERROR]
+    if unsafe:
+        raise BookError(f"文件 {book_path}：{unsafe[0].message}。xltools score 不处理含外部链接或宏的工作簿，未写入任何文件",
+                        "unsafe-content")
     book = patch.Workbook(data, str(book_path))
+    formulas_to_values(book, filled)
     for inst in filled.instances:
         new = score_instance(inst, spec, result)
         inst.values.update(new)
@@ -76,7 +96,7 @@ def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreR
         for name, value in new.items():
             sheet.set(inst.report.cell(name), value)
     # Recompute the cached results of every formula from the workbook's own inputs.
-    write_instances(book, spec, filled.dept, filled.projects, write_inputs=False)
+    write_instances(book, spec, filled.dept, filled.projects, write_inputs=False, cross_sheets=filled.cross_sheets)
     book.save(target)
     result.lines.extend(summary_lines(filled, spec, result))
     return result

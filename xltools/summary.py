@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .catalogue import RESULT_COLUMNS, SEVERITY_LABEL
 from .ooxml import write_atomic
 
 SUMMARY = "汇总"
@@ -26,7 +27,7 @@ HEADER_ROW = 3                  # title in row 1, a line of counts in row 2
 FIRST = HEADER_ROW + 1
 MONEY = "#,##0.00"
 STATUS = {"ok": "通过", "errors": "有错误", "refused": "无法使用"}
-SEVERITY = {"error": "错误", "warning": "提示"}
+SEVERITY = SEVERITY_LABEL          # the catalogue's words for error / warning
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ PROJECT_COLS = [Col("单位", 26), Col("年度", 7, "0"), Col("项目名称", 26
                 Col("等次（重算）", 8), Col("错误数", 7, "0", True), Col("提示数", 7, "0", True), Col("文件", 30)]
 FINDING_COLS = [Col("单位", 24), Col("年度", 7, "0"), Col("文件", 28), Col("位置", 18), Col("代码", 16),
                 Col("严重程度", 9), Col("说明", 60), Col("应为", 14), Col("实为", 14), Col("差额", 10, MONEY),
-                Col("提示", 40)]
+                Col(RESULT_COLUMNS[-1], 40)]   # 建议, the hint (提示 names a warning)
 RETURN_COLS = [Col("单位", 24), Col("年度", 7, "0"), Col("文件", 28), Col("版本", 6, "0"), Col("错误数", 7, "0"),
                Col("退回意见（可直接复制发送）", 90)]
 

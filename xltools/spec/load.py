@@ -117,7 +117,7 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
             raise SpecError(f"{where}: cross.dept：未知字段 {c['dept']}")
         if c["project"] not in reports["project"].fields:
             raise SpecError(f"{where}: cross.project：未知字段 {c['project']}")
-        cross = CrossCheck(c["id"], _severity(c, WARNING, f"{where}: cross"),
+        cross = CrossCheck(_spec_code(c["id"], f"{where}: cross"), _severity(c, WARNING, f"{where}: cross"),
                            tuple(dept_tab.name(column, k) for k in dept_tab.rows if k != dept_tab.total_row),
                            c["project"], c["message"])
     return Spec(where, year, region, fmt["bureau"], int(t["form_version"]), grades, qualitative, printing,
@@ -160,7 +160,7 @@ def _expand_rules(rep: Report, rd: dict, place: str):
         for key in tab.rows:
             if key == tab.total_row:
                 continue
-            rep.sums.append(SumRule(rule["id"], field_of(rule["target"], key, where),
+            rep.sums.append(SumRule(_spec_code(rule["id"], where), field_of(rule["target"], key, where),
                                     tuple(Term(t.sign, field_of(t.name, key, where)) for t in terms),
                                     rule["message"], rule.get("hint", "")))
 
@@ -174,7 +174,8 @@ def _expand_rules(rep: Report, rd: dict, place: str):
             for column in tab.columns:
                 target = tab.name(column, tab.total_row)
                 if target in rep.fields and rep.fields[target].numeric:
-                    rep.sums.append(SumRule(tr.get("id", catalogue.ROWS_TO_TOTAL), target,
+                    rep.sums.append(SumRule(_spec_code(tr.get("id", catalogue.ROWS_TO_TOTAL), f"{place}.blocks[{bi}]"),
+                                            target,
                                             tuple(Term(1, tab.name(column, k)) for k in tab.rows
                                                   if k != tab.total_row),
                                             tr.get("message", catalogue.ROWS_TO_TOTAL_MESSAGE), as_range=True))
@@ -194,7 +195,8 @@ def _expand_rules(rep: Report, rd: dict, place: str):
         if c["op"] not in ("=", "<="):
             raise SpecError(f"{where}：op 只能是 = 或 <=")
         labels = (c.get("left_label", rep.fields[left].label), c.get("right_label", rep.fields[right].label))
-        check = Check(c["id"], "compare", left, c["op"], right, c["message"], _severity(c, ERROR, where),
+        check = Check(_spec_code(c["id"], where), "compare", left, c["op"], right, c["message"],
+                      _severity(c, ERROR, where),
                       labels=labels, unit=rep.fields[left].unit)
         rep.checks.append(check)
         rep.placed.append(Placed(row=_row_of(rep.cell(left)), col=CHECK_COLUMN, role="check", check=check,
@@ -204,26 +206,47 @@ def _expand_rules(rep: Report, rd: dict, place: str):
             rep.checks.append(p.check)
 
     if "quotes" in rd:
-        q = rd["quotes"]
-        if q["field"] not in rep.fields:
-            raise SpecError(f"{place}.quotes：未知字段 {q['field']}")
-        for phrase, ref in q["phrases"].items():
-            field_of(ref, "1", f"{place}.quotes.phrases.{phrase}")
-        rep.quotes = Quotes(q["field"], dict(q["phrases"]), q.get("org_table", "income"), q.get("lead", ""))
-        org_table = rep.tables[rep.quotes.org_table]
-        for key in org_table.rows:
-            if key == org_table.total_row:
-                continue
-            pairs = tuple((phrase, field_of(ref, key, place)) for phrase, ref in q["phrases"].items())
-            where = tuple((_column_label(rep.fields[name].label), rep.cell(name)) for _, name in pairs)
-            text_amount = catalogue.entry("text-amount")
-            check = Check(text_amount.code, "quotes", (org_table.name("org", key), q["field"]), "", pairs,
-                          text_amount.title, text_amount.severity, lead=rep.quotes.lead, labels=where)
-            rep.checks.append(check)
-            rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=CHECK_COLUMN, role="check",
-                                     check=check, border=False))
+        _expand_quotes(rep, rd["quotes"], place, field_of)
 
     _check_dependencies(rep, place)
+
+
+def _expand_quotes(rep: Report, q: dict, place: str, field_of) -> None:
+    """[reports.quotes]: `cells` maps a column to the item (or the items, summed) the narrative
+    quotes for it, e.g. "spend.personnel" = ["工资福利支出", "对个人和家庭的补助"] where the
+    accounting convention puts both in 人员经费; `phrases` (item -> column) is the older form."""
+    if q["field"] not in rep.fields:
+        raise SpecError(f"{place}.quotes：未知字段 {q['field']}")
+    cells: dict[str, tuple[str, ...]] = {}
+    for phrase, ref in q.get("phrases", {}).items():
+        cells[ref] = cells.get(ref, ()) + (phrase,)
+    for ref, items in q.get("cells", {}).items():
+        items = (items,) if isinstance(items, str) else tuple(items)
+        if not items or not all(isinstance(i, str) and i for i in items):
+            raise SpecError(f"{place}.quotes.cells.{ref}：应为综述中的项目名称或名称列表")
+        cells[ref] = items
+    for ref in cells:
+        field_of(ref, "1", f"{place}.quotes.cells.{ref}")
+    rep.quotes = Quotes(q["field"], cells, q.get("org_table", "income"), q.get("lead", ""))
+    org_table = rep.tables[rep.quotes.org_table]
+    rows = [key for key in org_table.rows if key != org_table.total_row]
+    for key in rows:
+        pairs = tuple((items, field_of(ref, key, place)) for ref, items in cells.items())
+        bounds = tuple(org_table.name("org", other) for other in rows if other != key)
+        where = tuple((_column_label(rep.fields[name].label), rep.cell(name)) for _, name in pairs)
+        text_amount = catalogue.entry("text-amount")
+        check = Check(text_amount.code, "quotes", (org_table.name("org", key), q["field"]), "", pairs,
+                      text_amount.title, text_amount.severity, lead=rep.quotes.lead, labels=where, bounds=bounds)
+        rep.checks.append(check)
+        rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=CHECK_COLUMN, role="check",
+                                 check=check, border=False))
+
+
+def _spec_code(code: str, where: str) -> str:
+    """A rule's id is its finding code: it must not be one the catalogue already gives a meaning."""
+    if code in catalogue.CATALOGUE:
+        raise SpecError(f"{where}：id {code} 已是内置校验代码（见 README 的规则表），请换一个")
+    return code
 
 
 def _severity(declared: dict, default: str, where: str) -> str:

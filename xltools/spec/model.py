@@ -104,6 +104,7 @@ class Check:
     message: str
     severity: str = "error"
     lead: str = ""         # quotes: the words after the 机构名称 that open its sentence
+    bounds: tuple[str, ...] = ()   # quotes: the other rows' 机构名称 fields (each ends a sentence)
     # What the check's sentence names: compare, (left, right) as the spec calls them; quotes,
     # (label, A1) of each phrase's cell. `unit`: of the figures compared.
     labels: tuple = ()
@@ -155,7 +156,7 @@ class Table:
 class Quotes:
     """Amounts the narrative quotes in 元, mapped to table columns (per 机构 row)."""
     field: str
-    phrases: dict[str, str]       # phrase -> "table.column"
+    cells: dict[str, tuple[str, ...]]   # "table.column" -> the quoted items whose sum it holds
     org_table: str = "income"
     lead: str = ""                # the sentence opens with 机构名称 + lead (e.g. "预算支出")
 

@@ -153,6 +153,25 @@ class Book:
     def has_part(self, name: str) -> bool:
         return self._info(name) is not None
 
+    def part_names(self) -> list[str]:
+        """Every member of the package, as stored."""
+        return list(self._members)
+
+    def external_targets(self, rels_part: str) -> list[tuple[str, str]]:
+        """(relationship type's last word, target) of every TargetMode="External" relationship of
+        a .rels part (none in a workbook the template made)."""
+        def read():
+            data = self.read_part(rels_part)
+            if b"External" not in data:
+                return []
+            return self._parse(rels_part, lambda data: [
+                (rel.get("Type", "").rsplit("/", 1)[-1], rel.get("Target", ""))
+                for rel in ET.fromstring(data) if rel.get("TargetMode") == "External"])
+
+        stored = self._stored(rels_part)      # the template's .rels, byte for byte: read once
+        return read() if stored is None else _memo(("external", rels_part, stored), read,
+                                                   lambda hit: 64 + sum(len(k) + len(t) for k, t in hit))
+
     def read_part(self, name: str, until: bytes | None = None) -> bytes:
         """A zip member's bytes (sizes were checked when the book was opened), inflated straight
         from the stored bytes with the size and CRC checked as zipfile would. With `until`, only

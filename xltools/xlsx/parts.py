@@ -185,6 +185,12 @@ class Sheet:
             out.append(_value_of(cell))
         return out
 
+    def formula_count(self) -> int:
+        """How many cells hold a formula (<f> elements; a shared formula's followers count)."""
+        if self._chunks is not None:
+            return self._chunks._body.count(b"<f")
+        return sum(c.formula is not None for c in self._cells.values())
+
     def formulas(self, refs) -> list[str | None]:
         """The formula (without "=") of the cell at each canonical A1 of `refs`, or None.
 

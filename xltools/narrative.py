@@ -1,0 +1,212 @@
+"""The narrative's own arithmetic: a total and the items it lists ("其中：…"), and the units'
+sentences against the all-unit sentence. Pure text -> footings; rules.py turns them into findings.
+
+A sentence (up to 。 or a line end) that states an amount and then "其中" lists its parts:
+
+    临湘市民政局机关预算支出35125167.01元，其中：基本支出5095167.01元（工资福利支出4520887.01元、
+    一般商品和服务支出506000元、对个人和家庭的补助8280元）；项目支出30030000元。
+
+foots twice: 预算支出 = 基本支出 + 项目支出, and 基本支出 = the three items in its brackets. A list
+that ends with 等 ("…100万元等") says it is not complete and is not footed. A sentence whose
+subject is a total (基本预算总支出…, …合计…) followed by sentences with the same items (one per
+unit) foots item by item against their sum. Amounts are exact decimals; 万元 counts 10000 元.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+
+_AMOUNT = r"([-+−]?\d[\d,]*(?:\.\d+)?)?"     # absent: "基本支出元" (a figure left out)
+# A label, its amount and unit; the amount must end its phrase (600元/月 is a rate, not an item).
+# An amount and its unit; the amount must end its phrase (600元/月 is a rate, not an item). Its
+# label is read backwards from it (a regex with the label first tries every start: slow).
+_ITEM = re.compile(_AMOUNT + r"\s*(万元|元)(?=[，,、；;。）)（(\s等]|$)")
+_LABEL_MAX = 30
+_NOT_LABEL = re.compile(r"[\d，,、；;：:（(）)。\s\-+−]")
+_WHICH = re.compile(r"[，,\s]*其中[：:，,]?")
+_WHICH_AFTER_AMOUNT = re.compile(r"元[，,\s]*其中")
+_TOTAL_WORDS = ("总支出", "总收入", "总额", "总计", "合计", "全部", "整体")
+_OPEN, _CLOSE = "（(", "）)"
+
+
+@dataclass
+class Amount:
+    label: str
+    text: str          # as written, e.g. "4,520,887.01"
+    unit: str          # 元 or 万元
+    start: int
+    end: int           # just after the unit
+    depth: int         # bracket depth (0 outside any bracket)
+    children: list["Amount"] = field(default_factory=list)
+    partial: bool = False      # its bracketed list ends with 等
+
+    @cached_property
+    def yuan(self) -> Decimal:
+        if not self.text:
+            return Decimal(0)
+        value = Decimal(self.text.replace(",", "").replace("−", "-"))
+        return value * 10000 if self.unit == "万元" else value
+
+    @property
+    def shown(self) -> str:
+        return f"{self.label}{self.text}{self.unit}"
+
+
+@dataclass
+class Sentence:
+    text: str
+    head: Amount
+    items: list[Amount]
+    partial: bool      # the list after 其中 ends with 等
+
+    @property
+    def is_total(self) -> bool:
+        return any(w in self.head.label for w in _TOTAL_WORDS)
+
+
+@dataclass(frozen=True)
+class Footing:
+    """A total the narrative states and the sum of the parts it lists for it (both in 元)."""
+    message: str
+    stated: Decimal
+    parts: Decimal
+
+
+def _sentences(text: str):
+    for part in re.split(r"[。\n]", text):
+        if "其中" in part:
+            yield part
+
+
+def _depth(text: str, at: int) -> int:
+    """Bracket depth at a position (the brackets opened before it and not closed)."""
+    opened = text.count("（", 0, at) + text.count("(", 0, at)
+    return max(0, opened - text.count("）", 0, at) - text.count(")", 0, at))
+
+
+def _closing(text: str, open_at: int) -> int:
+    """The index of the bracket that closes the one at open_at (or the end of the text)."""
+    ends = [i for i in (text.find("）", open_at + 1), text.find(")", open_at + 1)) if i >= 0]
+    return min(ends) if ends else len(text)
+
+
+def parse_sentence(text: str) -> Sentence | None:
+    """A "total, 其中 parts" sentence; None when the sentence is not one."""
+    if not _WHICH_AFTER_AMOUNT.search(text):
+        return None          # no amount right before 其中: not a footing (most sentences)
+    stops = [m.start() for m in _NOT_LABEL.finditer(text)]
+    bracketed = "（" in text or "(" in text
+    amounts = []
+    for m in _ITEM.finditer(text):
+        end = m.start()
+        while end > 0 and text[end - 1] in " \t\u3000":
+            end -= 1
+        k = bisect_left(stops, end) - 1
+        start = max(stops[k] + 1 if k >= 0 else 0, end - _LABEL_MAX)
+        if start < end:
+            amounts.append(Amount(text[start:end], m.group(1) or "", m.group(2), start, m.end(),
+                                  _depth(text, m.start(2)) if bracketed else 0))
+    for i, a in enumerate(amounts):
+        if a.depth == 0 and _WHICH.match(text, a.end):
+            head, rest = a, amounts[i + 1:]
+            break
+    else:
+        return None
+    items: list[Amount] = []
+    for a in rest:
+        if a.depth == 0:
+            items.append(a)
+            gap = len(text[a.end:]) - len(text[a.end:].lstrip())
+            if text[a.end + gap: a.end + gap + 1] in _OPEN and a.end + gap < len(text):
+                inner = text[a.end + gap + 1: _closing(text, a.end + gap)]
+                a.partial = inner.rstrip().endswith("等")
+        elif a.depth == 1 and items:
+            items[-1].children.append(a)
+    last = items[-1].end if items else head.end
+    partial = text[last:].lstrip("）) ").startswith("等")
+    return Sentence(text, head, items, partial)
+
+
+def _sum(amounts: list[Amount]) -> Decimal:
+    return sum((a.yuan for a in amounts), Decimal(0))
+
+
+def _fmt(d: Decimal) -> str:
+    return format(d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize(), "f")
+
+
+def _missing(s: Sentence) -> list[Footing]:
+    every = [s.head, *s.items, *(c for i in s.items for c in i.children)]
+    return [Footing(f"综述中“{a.label}{a.unit}”缺少金额（“其中”前后的合计与分项应写明金额）", Decimal(0), Decimal(0))
+            for a in every if not a.text]
+
+
+def _within(s: Sentence) -> list[Footing]:
+    out = _missing(s)
+    if out:
+        return out           # the sums of a sentence with a figure left out say nothing more
+    for total, parts, partial in [(s.head, s.items, s.partial)] + [(a, a.children, a.partial) for a in s.items]:
+        got = _sum(parts)
+        if not parts or got == total.yuan:
+            continue
+        if partial or len(parts) == 1:
+            # "of which": a list that is not complete only says no part exceeds the whole
+            if got <= total.yuan:
+                continue
+        listed = "＋".join(p.shown for p in parts)
+        out.append(Footing(f"综述中“{total.shown}”与其中所列各项之和不符：{listed} = {_fmt(got)}元，"
+                           f"差额 {_fmt(total.yuan - got)}元", total.yuan, got))
+    return out
+
+
+def _same_item(a: str, b: str) -> bool:
+    return a == b or a.endswith(b) or b.endswith(a)
+
+
+def _across(total: Sentence, units: list[Sentence]) -> list[Footing]:
+    """The all-unit sentence's figures against the sum of the units' sentences, item by item."""
+    out = []
+    rows = [(total.head, [u.head for u in units], "合计")]
+    for item in [*total.items, *(c for i in total.items for c in i.children)]:
+        parts = []
+        for u in units:
+            for a in [*u.items, *(c for i in u.items for c in i.children)]:
+                if _same_item(a.label, item.label):
+                    parts.append(a)
+                    break
+        rows.append((item, parts, item.label))
+    for stated, parts, what in rows:
+        if not stated.text or any(not p.text for p in parts):
+            continue          # said by _within
+        got = _sum(parts)
+        if got == stated.yuan:
+            continue
+        listed = "＋".join(f"{p.text}{p.unit}" for p in parts) or "0"
+        out.append(Footing(f"综述中各单位的“{what}”之和 {listed} = {_fmt(got)}元，与“{stated.shown}”不符，"
+                           f"差额 {_fmt(stated.yuan - got)}元", stated.yuan, got))
+    return out
+
+
+def footings(text: str) -> list[Footing]:
+    """Every footing of a text that does not hold."""
+    if not text or "其中" not in text:
+        return []
+    sentences = [s for s in map(parse_sentence, _sentences(text)) if s is not None]
+    out = []
+    for s in sentences:
+        out.extend(_within(s))
+    for i, s in enumerate(sentences):
+        if not s.is_total:
+            continue
+        labels = {a.label for a in s.items}
+        units = []
+        for u in sentences[i + 1:]:
+            if u.is_total or not any(_same_item(a.label, b) for a in u.items for b in labels):
+                break
+            units.append(u)
+        if len(units) >= 1:
+            out.extend(_across(s, units))
+    return out
