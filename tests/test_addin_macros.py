@@ -47,7 +47,8 @@ def test_validate_lists_links_and_marks_and_clear_restores_every_byte(book):
     report = check_file(book, SPEC)
     fb = FileBook(book)
     message = macros.validate(fb)
-    assert "错误 4 处" in message and "校验结果" in message
+    errors = sum(f.severity == "error" for f in report.findings)
+    assert f"错误 {errors} 处，提示 {len(report.findings) - errors} 处" in message and "校验结果" in message
 
     wb = openpyxl.load_workbook(book)
     assert wb.sheetnames == sheets + [marks.RESULT_SHEET]          # appended: no sheet moves
@@ -105,7 +106,7 @@ def test_new_project_sheet_is_named_placed_checked_and_counted_by_libreoffice(bo
     fb = FileBook(book, answers=["农村低保资金/2022年"])
     message = macros.new_project(fb)
     name = "农村低保资金_2022年"
-    assert f"“{name}”" in message
+    assert f"工作表名：{name}" in message
     names = fb.sheet_names()
     assert names.index(name) == names.index(LAST_BOOKEND) - 1
     wb_xml = members(book)["xl/workbook.xml"].decode()

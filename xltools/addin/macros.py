@@ -94,7 +94,7 @@ def new_project(book: BookAccess) -> str | None:
     blank = {f.cell: f.default for f in rep.inputs}
     blank[rep.cell("project_name")] = project
     book.write_values({name: blank})
-    return f"已新增项目表“{name}”（位于“{LAST_BOOKEND}”之前，部门整体的项目支出核对已计入）。"
+    return f"已新增项目自评表，工作表名：{name}（位于“{LAST_BOOKEND}”之前，部门整体的项目支出核对已计入）。"
 
 
 def export(book: BookAccess) -> str:
