@@ -1,10 +1,15 @@
-"""`xltools check BOOK --write OUT`: a copy with a 校验结果 sheet that links to every finding."""
+"""`xltools check BOOK --write OUT`: a copy with a 校验结果 sheet that links to every finding and
+marks every cell with one, streamed (bounded memory) and never breaking on a readable file."""
 import hashlib
+import re
+import zipfile
 
 import openpyxl
+import pytest
 
-from helpers import SEED, run_cli
+from helpers import SEED, run_cli, run_measured
 from xltools import catalogue
+from xltools.addin import marks
 from xltools.check import check_file
 from xltools.fill import fill
 from xltools.spec import load_spec
@@ -22,7 +27,7 @@ def test_write_lists_every_finding_with_a_link_and_marks_the_cells(tmp_path):
 
     report = check_file(book, SPEC)
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames[0] == "校验结果"
+    assert wb.sheetnames[-1] == "校验结果"
     ws = wb["校验结果"]
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     assert [(r[1], r[2], r[3]) for r in rows] == [(f.code, f.sheet, f.cell) for f in report.findings]
@@ -32,11 +37,141 @@ def test_write_lists_every_finding_with_a_link_and_marks_the_cells(tmp_path):
     for row, f in enumerate(report.findings, start=2):
         link = ws.cell(row, 4).hyperlink
         assert link.location == f"'{f.sheet}'!{f.cell}" and not link.target   # internal, not a URL
-        fill_color = wb[f.sheet][f.cell].fill.fgColor.rgb
-        assert fill_color.endswith("FFC7CE" if f.severity == "error" else "FFEB9C"), (f.code, fill_color)
+    with zipfile.ZipFile(out) as z:
+        styles = z.read("xl/styles.xml").decode()
+        dxfs = re.findall(r"<dxf>.*?</dxf>", re.search(r"<dxfs.*?</dxfs>", styles).group(0))
+        for f in report.findings:
+            sheet = wb[f.sheet]
+            rules = [r for cf in sheet.conditional_formatting for r in cf.rules
+                     if r.formula == [marks.MARK_FORMULA] and f.cell in str(cf.sqref).split()]
+            assert len(rules) == 1, f
+            worst = "error" if any(g.severity == "error" for g in report.findings
+                                   if (g.sheet, g.cell) == (f.sheet, f.cell)) else "warning"
+            assert marks.COLORS[worst] in dxfs[rules[0].dxfId], (f.code, f.cell)
+    assert check_file(out, SPEC).flat(None) == report.flat(None)     # the copy checks the same
 
 
-def test_write_refuses_a_data_file(tmp_path):
+def test_write_refuses_a_data_file_and_its_own_input(tmp_path):
     result = run_cli("check", SEED, "--write", tmp_path / "x.xlsx")
     assert result.returncode == 2 and "只能用于工作簿" in result.stderr
     assert not (tmp_path / "x.xlsx").exists()
+    book = tmp_path / "seed.xlsx"
+    fill(SEED, book, SPEC)
+    before = book.read_bytes()
+    result = run_cli("check", book, "--write", book)
+    assert result.returncode == 2 and "覆盖原文件" in result.stderr and "Traceback" not in result.stderr
+    assert book.read_bytes() == before
+
+
+def _padded(src, out, sheet_bytes: int):
+    """The seed with the department sheet grown to `sheet_bytes` by cells beyond the form, each the
+    smallest a cell can be (the shape that costs a reader the most per byte)."""
+    with zipfile.ZipFile(src) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    rows, size, r = [], len(xml.encode()), 200
+    while True:
+        row = f'<row r="{r}">' + "".join(f'<c r="{c}{r}" s="1"/>' for c in "JKLMNOPQRSTUVWXYZ") + "</row>"
+        if size + len(row) > sheet_bytes:
+            break
+        rows.append(row)
+        size += len(row)
+        r += 1
+    parts["xl/worksheets/sheet1.xml"] = xml.replace("</sheetData>", "".join(rows) + "</sheetData>").encode()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    return out
+
+
+def test_write_stays_under_200_mb_for_the_biggest_sheet_the_reader_admits(tmp_path):
+    from xltools.xlsx.book import MAX_SHEET_XML_BYTES
+    book = tmp_path / "seed.xlsx"
+    fill(SEED, book, SPEC)
+    big = _padded(book, tmp_path / "big.xlsx", MAX_SHEET_XML_BYTES - 1024)
+    run = run_measured("check", big, "--write", tmp_path / "out.xlsx")
+    assert run["rc"] == 1, run["err"]
+    assert run["peak_kb"] < 200 * 1024, run["peak_kb"]
+    assert openpyxl.load_workbook(tmp_path / "out.xlsx", read_only=True).sheetnames[-1] == "校验结果"
+    bigger = _padded(book, tmp_path / "bigger.xlsx", MAX_SHEET_XML_BYTES + 1024)
+    run = run_measured("check", bigger, "--write", tmp_path / "out2.xlsx")
+    assert run["rc"] == 2 and "超过上限 2 MB" in run["err"] and run["err"].count("\n") == 1
+    assert not (tmp_path / "out2.xlsx").exists()
+
+
+def test_write_works_on_utf16_and_prefixed_parts(tmp_path):
+    """Readable but unusual packages: a UTF-16 sheet and styles part, a sheet written with an x: prefix."""
+    book = tmp_path / "seed.xlsx"
+    fill(SEED, book, SPEC)
+    with zipfile.ZipFile(book) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    for name in ("xl/worksheets/sheet1.xml", "xl/styles.xml"):
+        text = parts[name].decode("utf-8")
+        text = re.sub(r'encoding="UTF-8"', 'encoding="UTF-16"', text, count=1, flags=re.I)
+        parts[name] = text.encode("utf-16")
+    # the project sheet with every element of the main namespace written as x:…
+    text = parts["xl/worksheets/sheet3.xml"].decode("utf-8")
+    text = re.sub(r"<(/?)([A-Za-z]+)(?=[\s>/])", r"<\1x:\2", text)
+    parts["xl/worksheets/sheet3.xml"] = text.replace(' xmlns="', ' xmlns:x="', 1).encode("utf-8")
+    odd = tmp_path / "odd.xlsx"
+    with zipfile.ZipFile(odd, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    report = check_file(odd, SPEC)
+    result = run_cli("check", odd, "--write", tmp_path / "out.xlsx")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    wb = openpyxl.load_workbook(tmp_path / "out.xlsx")
+    assert wb.sheetnames[-1] == "校验结果"
+    assert check_file(tmp_path / "out.xlsx", SPEC).flat(None) == report.flat(None)
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as z:
+        prefixed = z.read("xl/worksheets/sheet3.xml").decode()
+    ours = re.findall(r'<x:conditionalFormatting sqref="([^"]+)"><x:cfRule[^>]*><x:formula>ISTEXT\("xltools:mark"\)',
+                      prefixed)
+    cells = {f.cell for f in report.findings if f.sheet == SPEC.project.sheet and f.cell}
+    assert cells and {c for sqref in ours for c in sqref.split()} == cells   # written with the sheet's own prefix
+
+
+def _prefixed(data: bytes) -> bytes:
+    text = re.sub(r"<(/?)([A-Za-z]+)(?=[\s>/])", r"<\1x:\2", data.decode("utf-8"))
+    return text.replace(' xmlns="', ' xmlns:x="', 1).encode("utf-8")
+
+
+ODD_PACKAGES = {
+    "workbook part with x: prefix": lambda p: p.update({"xl/workbook.xml": _prefixed(p["xl/workbook.xml"])}),
+    "styles part with x: prefix": lambda p: p.update({"xl/styles.xml": _prefixed(p["xl/styles.xml"])}),
+    "rels with a prefix": lambda p: p.update({"xl/_rels/workbook.xml.rels": p["xl/_rels/workbook.xml.rels"].decode()
+                                              .replace("<Relationships xmlns=", "<pr:Relationships xmlns:pr=")
+                                              .replace("<Relationship ", "<pr:Relationship ")
+                                              .replace("</Relationships>", "</pr:Relationships>").encode()}),
+    "no differential formats": lambda p: p.update({"xl/styles.xml": re.sub(rb"<dxfs.*?</dxfs>", b"", p["xl/styles.xml"])}),
+    "sheet ending at its cells": lambda p: p.update({"xl/worksheets/sheet1.xml": re.sub(
+        rb"</sheetData>.*</worksheet>", b"</sheetData></worksheet>", p["xl/worksheets/sheet1.xml"], flags=re.S)}),
+    "CRLF between every tag": lambda p: p.update({k: v.replace(b"><", b">\r\n<") for k, v in p.items()
+                                                  if k.endswith(".xml")}),
+}
+
+
+def test_write_works_or_refuses_on_odd_but_readable_packages(tmp_path):
+    from xltools.errors import BookError
+    book = tmp_path / "seed.xlsx"
+    fill(SEED, book, SPEC)
+    with zipfile.ZipFile(book) as z:
+        base = {n: z.read(n) for n in z.namelist()}
+    for i, (what, change) in enumerate(ODD_PACKAGES.items()):
+        parts = dict(base)
+        change(parts)
+        odd, out = tmp_path / f"odd{i}.xlsx", tmp_path / f"out{i}.xlsx"
+        with zipfile.ZipFile(odd, "w", zipfile.ZIP_DEFLATED) as z:
+            for n, data in parts.items():
+                z.writestr(n, data)
+        report = check_file(odd, SPEC, write=out)
+        assert check_file(out, SPEC).flat(None) == report.flat(None), what
+        assert openpyxl.load_workbook(out).sheetnames[-1] == "校验结果", what
+    del base["xl/styles.xml"]                   # no styles at all: nothing to mark with, refused
+    with zipfile.ZipFile(tmp_path / "bare.xlsx", "w") as z:
+        for n, data in base.items():
+            z.writestr(n, data)
+    with pytest.raises(BookError, match="styles.xml"):
+        check_file(tmp_path / "bare.xlsx", SPEC, write=tmp_path / "bare_out.xlsx")
+    assert not (tmp_path / "bare_out.xlsx").exists()

@@ -1,33 +1,141 @@
-"""The add-in's Python side: xlwings decorators leave plain callables, so they run here."""
+"""The add-in's worksheet functions, called as xlwings calls them: lists of lists for ranges, None
+for blank cells, floats, strings and datetimes. On Linux the xlwings decorators leave plain
+callables, so the functions run here; their answers must be the checker's on the same figures."""
+from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
+import openpyxl
 import pytest
 
 xlwings = pytest.importorskip("xlwings")
 
-from xltools import excel  # noqa: E402
+from helpers import SEED  # noqa: E402
+from xltools import excel, patch  # noqa: E402
 from xltools.check import check_file  # noqa: E402
+from xltools.fill import fill  # noqa: E402
 from xltools.spec import load_spec  # noqa: E402
 
-
-def test_grade_udf_uses_the_spec_bands():
-    assert excel.XLT_GRADE(90) == "优秀"
-    assert excel.XLT_GRADE(Decimal("89.99")) == "良好"
-    assert excel.XLT_GRADE(60) == "中"
-    assert excel.XLT_GRADE(59.99) == "差"
-    assert excel.XLT_GRADE("") == ""
+SPEC = load_spec()
 
 
-def test_score_udf_scores_or_explains():
+@pytest.fixture(scope="module")
+def seed_book(tmp_path_factory):
+    path = tmp_path_factory.mktemp("excel") / "seed.xlsx"
+    fill(SEED, path, SPEC)
+    return path
+
+
+def values(path, sheet, area):
+    """A range as xlwings hands it to a function: cached values, None for blanks."""
+    ws = openpyxl.load_workbook(path, data_only=True)[sheet]
+    return [[c.value for c in row] for row in ws[area]]
+
+
+def test_total_is_exact_and_reads_numbers_as_the_checker_does():
+    tenths = [[0.1]] * 10
+    assert sum(v for [v] in tenths) != 1.0                       # what Excel's SUM of doubles may give
+    assert excel.XLT_TOTAL(tenths) == 1.0
+    assert excel.XLT_TOTAL([[1.1], [None], ["1,234.50"]], 3, "１２万元", None) == 1250.6
+    assert excel.XLT_TOTAL() == 0.0 and excel.XLT_TOTAL([[None, None]]) == 0.0
+
+
+def test_total_names_the_unreadable_cell():
+    text = excel.XLT_TOTAL([[1.0, 2.0], [3.0, "五十"]], [[datetime(2023, 1, 1)]])
+    assert text.startswith("无法合计")
+    assert "第 1 个参数第 2 行第 2 列：「五十」不是金额" in text
+    assert "第 2 个参数：是日期 2023-01-01，不是金额" in text
+    assert "「50.74元」的单位「元」与本栏单位「万元」不符" in excel.XLT_TOTAL("50.74元")
+
+
+def test_tie_states_the_gap_and_its_direction():
+    assert excel.XLT_TIE(3.3, [[1.1], [2.2]]) == ""
+    assert excel.XLT_TIE(3.3, [[1.1]], 2.2, None) == ""
+    assert excel.XLT_TIE(4.13, [[1.1], [2.2]]) == "差额 0.83 万元（合计多于分项）"
+    assert excel.XLT_TIE(3, "3.01") == "差额 0.01 万元（合计少于分项）"
+    assert excel.XLT_TIE(3.3, 3.304) == ""                         # equal to the cent, as the checker compares
+    assert "第 2 个参数" in excel.XLT_TIE(1, "x")
+
+
+def test_fund_check_on_the_seed_matrix_as_laid_out(seed_book):
+    matrix = values(seed_book, "项目支出", "A16:H21")
+    assert matrix[0][1] == 2983 and isinstance(matrix[0][0], str)      # label, value, label, value...
+    assert excel.XLT_FUND_CHECK(matrix) == ""
+    assert excel.XLT_FUND_CHECK([row[1::2] for row in matrix]) == ""   # the four value columns alone
+    assert "6 行" in excel.XLT_FUND_CHECK([[1, 2]])
+
+
+def test_fund_check_gives_the_checkers_findings_on_the_same_figures(seed_book, tmp_path):
+    rep = SPEC.project
+    book = patch.Workbook(seed_book.read_bytes())
+    sheet = book.sheet(rep.sheet)
+    sheet.set(rep.cell("fund_spent_county"), 2900)             # spent falls short of what was arrived
+    sheet.set(rep.cell("fund_plan_central"), "１０万元")        # text the reader normalises
+    sheet.set(rep.cell("fund_arrived_city"), "abc")            # unreadable
+    typo = book.save(tmp_path / "typo.xlsx")
+    fund_cells = {f.cell for n, f in rep.fields.items() if n.startswith("fund_")}
+    expected = [f.message for f in check_file(typo, SPEC).findings
+                if f.sheet == rep.sheet and f.cell in fund_cells and f.code != "number-text"]
+    got = excel.XLT_FUND_CHECK(values(typo, rep.sheet, "A16:H21"))
+    assert len(expected) >= 3 and sorted(row[0] for row in got) == sorted(expected)
+    assert any("「abc」不是金额" in row[0] for row in got)
+
+
+def test_score_and_grade_follow_the_scorer_and_the_spec_bands():
     assert excel.XLT_SCORE("≥95%", "98%", 5) == 5.0
-    assert excel.XLT_SCORE("≤10天", "12天", 6) == 5.0        # 6 × 10/12
-    assert "人工" in excel.XLT_SCORE("", "达成", 5)            # nothing to compare: a person scores it
+    assert excel.XLT_SCORE("≤10天", "12天", 6.0) == 5.0          # 6 × 10/12
+    assert "人工" in excel.XLT_SCORE("", "达成", 5)
+    assert excel.XLT_SCORE("≥95%", "98%", "abc").startswith("分值")
+    assert [excel.XLT_GRADE(v) for v in (90, Decimal("89.99"), 60.0, 59.99, "95分", None)] == \
+        ["优秀", "良好", "中", "差", "优秀", ""]
 
 
-def test_findings_rows_are_plain_values(tmp_path):
-    report = check_file("examples/linxiang_2022.json", load_spec())
-    rows = excel.findings_rows(report)
-    assert rows[0][:4] == ["级别", "代码", "工作表", "单元格"]
-    assert len(rows) == len(report.findings) + 1
+def test_composite_on_the_seed_indicator_table_equals_the_checker(seed_book):
+    rep = SPEC.project
+    table = rep.indicator_tables[0]
+    # The seed's table is of the old form: weights stand in 指标值 and scores in 实际完成值 (as text),
+    # and the checker reads them so: these are the figures it checks.
+    weights = values(seed_book, rep.sheet, f"{rep.cell(table.names('target')[0])}:{rep.cell(table.names('target')[-1])}")
+    scores = values(seed_book, rep.sheet, f"{rep.cell(table.names('actual')[0])}:{rep.cell(table.names('actual')[-1])}")
+    report = check_file(seed_book, SPEC)
+    assert "legacy-indicators" in {f.code for f in report.findings if f.sheet == rep.sheet}
+    assert excel.XLT_COMPOSITE(weights, scores) == float(report.score[rep.sheet]["computed_score"])
+    # The new form (分值, 得分 filled) with two typos: a weight of 6 (the sum is 101), a score of 7 against 5.
+    # (In the old form the checker cannot see a weight typo yet: issue 8.)
+    book = patch.Workbook(seed_book.read_bytes())
+    sheet = book.sheet(rep.sheet)
+    for i, (w, sc) in enumerate(zip(table.names("weight"), table.names("score"))):
+        sheet.set(rep.cell(sc), float(scores[i][0]))
+    sheet.set(rep.cell(table.names("weight")[0]), 6)
+    sheet.set(rep.cell(table.names("score")[1]), 7)
+    typo = book.save(seed_book.parent / "weights.xlsx")
+    found = {f.code: f.message for f in check_file(typo, SPEC).findings if f.sheet == rep.sheet}
+    weights = values(typo, rep.sheet, f"{rep.cell(table.names('weight')[0])}:{rep.cell(table.names('weight')[-1])}")
+    scores = values(typo, rep.sheet, f"{rep.cell(table.names('score')[0])}:{rep.cell(table.names('score')[-1])}")
+    text = excel.XLT_COMPOSITE(weights, scores)
+    assert found["weight-sum"] in text
+    assert "第 2 项：" + found["score-range"].split("：", 1)[1] in text
+    assert "一一对应" in excel.XLT_COMPOSITE([[1], [2]], [[1]])
+
+
+def test_check_returns_the_calling_workbooks_findings(seed_book):
+    caller = SimpleNamespace(sheet=SimpleNamespace(book=SimpleNamespace(fullname=str(seed_book))))  # xlwings' Range shape
+    rows = excel.XLT_CHECK(caller)
+    report = check_file(seed_book, SPEC)
+    assert rows[0] == ["级别", "代码", "工作表", "单元格", "说明"]
+    assert [tuple(r[1:4]) for r in rows[1:]] == [(f.code, f.sheet, f.cell) for f in report.findings]
     assert all(isinstance(v, str) for row in rows for v in row)
-    assert {"错误", "提示"} >= {r[0] for r in rows[1:]}
+    unsaved = SimpleNamespace(sheet=SimpleNamespace(book=SimpleNamespace(fullname="工作簿1")))
+    assert "请先保存" in excel.XLT_CHECK(unsaved)
+
+
+def test_an_internal_error_is_one_line_in_the_cell_and_a_traceback_in_the_log(tmp_path, monkeypatch):
+    log = tmp_path / "日志" / "xltools.log"
+    monkeypatch.setenv("XLTOOLS_LOG", str(log))
+    text = excel.XLT_CHECK(None)                               # no workbook at all: an AttributeError inside
+    assert text == f"xltools 出错（AttributeError），详情见日志 {log}" and "\n" not in text
+    assert "Traceback" in log.read_text(encoding="utf-8")
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a workbook")
+    caller = SimpleNamespace(sheet=SimpleNamespace(book=SimpleNamespace(fullname=str(bad))))
+    assert excel.XLT_CHECK(caller).startswith("错误：文件 ")    # the library's own Chinese line

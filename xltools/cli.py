@@ -198,6 +198,45 @@ def _pack(sub) -> None:
     pk.set_defaults(func=cmd_pack)
 
 
+# --- addin ---------------------------------------------------------------------------------------
+def cmd_addin(args) -> int:
+    """The Excel add-in: VBA and ribbon anywhere; build/install/conf on Windows with Excel."""
+    from .addin import build, ribbon, vba
+    if args.what == "vba":
+        for path in vba.write_modules(args.output):
+            print(f"已生成 {path}")
+    elif args.what == "ribbon":
+        if args.into:
+            print(f"已写入功能区：{ribbon.write_ribbon(args.into)}")
+        else:
+            sys.stdout.write(ribbon.ribbon_xml())
+    elif args.what == "build":
+        print(f"已生成加载项 {build.build(args.output)}")
+    elif args.what == "install":
+        print(f"已安装加载项 {build.install(args.addin)}，重新打开 Excel 后可见“绩效自评”选项卡")
+    else:
+        print(f"已写入配置 {build.write_conf(args.interpreter, args.pythonpath or '')}")
+    return 0
+
+
+@command
+def _addin(sub) -> None:
+    ad = sub.add_parser("addin", help="Excel 加载项：生成 VBA 与功能区，构建、安装、配置（后三者需 Windows 与 Excel）")
+    asub = ad.add_subparsers(dest="what", required=True)
+    av = asub.add_parser("vba", help="由声明表生成 macros/*.bas")
+    av.add_argument("-o", "--output", default="macros", help="输出文件夹（默认 macros）")
+    ar = asub.add_parser("ribbon", help="输出“绩效自评”功能区的 customUI XML，或用 --into 写入 .xlam")
+    ar.add_argument("--into", help="写入功能区的加载项文件（.xlam）")
+    ab = asub.add_parser("build", help="通过 Excel 构建 xltools.xlam")
+    ab.add_argument("-o", "--output", help="输出文件（默认 xltools.xlam）")
+    ai = asub.add_parser("install", help="把加载项装入 Excel 的加载项文件夹并启用")
+    ai.add_argument("addin", nargs="?", help="加载项文件（默认 xltools.xlam）")
+    ac = asub.add_parser("conf", help="写 xlwings 配置（解释器、UDF MODULES、PYTHONPATH），GBK 编码")
+    ac.add_argument("--interpreter", help="pythonw.exe 的完整路径（默认当前 Python）")
+    ac.add_argument("--pythonpath", help="额外的 PYTHONPATH")
+    ad.set_defaults(func=cmd_addin)
+
+
 # --- collect -------------------------------------------------------------------------------------
 def cmd_collect(args) -> int:
     from .collect import collect, render_history, render_line, render_totals

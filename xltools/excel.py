@@ -1,95 +1,117 @@
-"""The only module that imports xlwings: worksheet functions (UDFs) and macros for the add-in.
+"""The only module that imports xlwings: the add-in's worksheet functions and ribbon macros.
 
 Windows desktop Excel only (xlwings drives neither WPS nor LibreOffice). Everything here is a thin
-wrapper: the macros hand a saved copy of the open workbook to the same library the command line
-uses, then write plain VALUES back into the open workbook — never live Python formulas, so a
-workbook handed in opens without errors where Python is absent. The UDFs live in the add-in
-(macros/xltools.xlam built from macros/*.bas) for an evaluator's own scratch sheets.
+wrapper over xltools.addin: the functions' logic is addin/functions.py, the macros' logic is
+addin/macros.py over a workbook interface whose live implementation (LiveBook, below) is the only
+code that talks to Excel. The macros write plain VALUES into the open workbook, never live Python
+formulas, so a workbook handed in opens without errors where Python is absent.
 
-On Linux xlwings imports and its decorators leave plain callables, so tests call these directly.
+The xlwings decorators come from the one table (addin/table.py), which also generates the VBA
+wrappers; on Linux xlwings imports and its decorators leave plain callables, so tests call these.
 """
 from __future__ import annotations
 
-import tempfile
-from decimal import Decimal
-from pathlib import Path
-
 import xlwings as xw
 
-from .catalogue import result_header, result_row
-from .check import check_file
-from .findings import ERROR
-from .scoring import score_indicator
-from .spec import load_spec
-from .values import is_blank
-
-RESULT_SHEET = "校验结果"
+from .addin import functions, macros
+from .addin.log import guarded, logger, short_message
+from .addin.table import CATEGORY, function as declared, macro as declared_macro
 
 
-def _spec():
-    return load_spec()
+def _udf(fn):
+    """xlwings's decorators, from the function's row in the table. (xlwings reads the signature
+    with getfullargspec, which does not follow functools.wraps: the decorated functions keep their
+    own signature and guard their bodies with `_safe`.)"""
+    d = declared(fn.__name__)
+    for a in d.args:
+        if a.ndim:
+            fn = xw.arg(a.name, ndim=a.ndim, doc=a.help)(fn)
+        elif not a.caller:
+            fn = xw.arg(a.name, doc=a.help)(fn)
+    return xw.func(category=CATEGORY, volatile=d.volatile, call_in_wizard=False)(fn)
+
+
+def _safe(logic, *args):
+    return guarded(logic)(*args)
 
 
 # -- worksheet functions --------------------------------------------------------------------
-@xw.func
-@xw.arg("score", numbers=Decimal)
-def XLT_GRADE(score):
-    """评价等次：按规格中的等次区间（优秀/良好/中/差）。"""
-    if is_blank(score):
-        return ""
-    return _spec().grade_of(Decimal(str(score)))
+@_udf
+def XLT_TOTAL(*amounts):
+    return _safe(functions.total, *amounts)
 
 
-@xw.func
-@xw.arg("weight", numbers=Decimal)
+@_udf
+def XLT_TIE(total, *parts):
+    return _safe(functions.tie, total, *parts)
+
+
+@_udf
+def XLT_FUND_CHECK(matrix):
+    return _safe(functions.fund_check, matrix)
+
+
+@_udf
 def XLT_SCORE(target, actual, weight):
-    """按财预〔2020〕10号给一项指标评分；无法自动评分时返回说明文字。"""
-    result = score_indicator(target, actual, Decimal(str(weight)),
-                             qualitative_points=_spec().qualitative or None)
-    return float(result.score) if result.score is not None else result.reason
+    return _safe(functions.score, target, actual, weight)
 
 
-# -- macros (called from VBA: RunPython "import xltools.excel as x; x.validate()") ---------------
-def _saved_copy(book) -> Path:
-    """A copy of the open workbook as it is now, without touching the user's own file."""
-    tmp = Path(tempfile.mkdtemp(prefix="xltools-")) / "book.xlsx"
-    book.api.SaveCopyAs(str(tmp))          # Excel COM: writes a copy, the open book stays as it is
-    return tmp
+@_udf
+def XLT_COMPOSITE(weights, scores):
+    return _safe(functions.composite, weights, scores)
 
 
-def findings_rows(report) -> list[list]:
-    """The 校验结果 table: a header and one row per finding (plain values)."""
-    rows = [result_header(values=False)]
-    for f in report.findings:
-        rows.append(result_row(f, values=False))
-    return rows
+@_udf
+def XLT_GRADE(score):
+    return _safe(functions.grade, score)
+
+
+@_udf
+def XLT_CHECK(caller):
+    return _safe(lambda c: functions.check(c.sheet.book.fullname), caller)
+
+
+# -- macros (VBA: RunPython "import xltools.excel as x; x.validate()") -----------------------
+def _run(name: str, action):
+    """Run one button's macro on the calling workbook; any failure is one message box."""
+    book = None
+    try:
+        from .addin.access import LiveBook
+        book = LiveBook(xw.Book.caller())
+        message = action(book)
+    except Exception as err:              # a button must never show a Python traceback
+        logger().exception("macro %s failed", name)
+        message = short_message(err)
+    if message:
+        title = declared_macro(name).label
+        (book.app if book else xw.apps.active).alert(message, title=f"xltools：{title}")
 
 
 @xw.sub
 def validate():
-    """校验：在“校验结果”表列出全部问题，并在有错误的单元格上标红。"""
-    book = xw.Book.caller()
-    report = check_file(_saved_copy(book), _spec())
-    names = [s.name for s in book.sheets]
-    sheet = book.sheets[RESULT_SHEET] if RESULT_SHEET in names else book.sheets.add(RESULT_SHEET)
-    sheet.clear()
-    sheet.range("A1").value = findings_rows(report)
-    for f in report.findings:
-        if f.cell and f.sheet in names:
-            book.sheets[f.sheet].range(f.cell).color = (255, 199, 206) if f.severity == ERROR else (255, 235, 156)
-    sheet.activate()
+    _run("validate", macros.validate)
+
+
+@xw.sub
+def clear_marks():
+    _run("clear_marks", macros.clear_marks)
 
 
 @xw.sub
 def score():
-    """评分：按指标值与实际完成值填写各指标得分（写入数值），综合得分与等次由模板公式计算。"""
-    from .read import read_workbook
-    from .score import score_instance, ScoreResult
-    book = xw.Book.caller()
-    spec = _spec()
-    filled = read_workbook(_saved_copy(book), spec)
-    result = ScoreResult(Path(book.fullname))
-    for inst in filled.instances:
-        for name, value in score_instance(inst, spec, result).items():
-            book.sheets[inst.sheet].range(inst.report.cell(name)).value = float(value) if value is not None else None
-    xw.apps.active.status_bar = f"xltools：已评分，{len(result.findings)} 项需人工评分"
+    _run("score", macros.score)
+
+
+@xw.sub
+def new_project():
+    _run("new_project", macros.new_project)
+
+
+@xw.sub
+def export():
+    _run("export", macros.export)
+
+
+@xw.sub
+def about():
+    _run("about", macros.about)

@@ -98,18 +98,26 @@ def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreR
     # Recompute the cached results of every formula from the workbook's own inputs.
     write_instances(book, spec, filled.dept, filled.projects, write_inputs=False, cross_sheets=filled.cross_sheets)
     book.save(target)
+    result.lines.extend(summary_lines(filled, spec, result))
+    return result
+
+
+def summary_lines(filled, spec: Spec, result: ScoreResult) -> list[str]:
+    """Per report: the composite score and grade the template now shows, or what is still missing
+    (shared with the add-in's 计算得分 button)."""
+    lines = []
     for inst in filled.instances:
         for table in inst.report.indicator_tables:
             scores = [inst.values.get(n) for n in table.names("score")]
             scored = [v for v in scores if isinstance(v, Decimal)]
             if not scored:
-                result.lines.append(f"{inst.sheet}：没有可自动评分的指标，综合得分与等次待人工评分后由模板计算")
+                lines.append(f"{inst.sheet}：没有可自动评分的指标，综合得分与等次待人工评分后由模板计算")
                 continue
             total = sum(scored, Decimal(0))
             missing = len(scores) - len(scored)
             if missing:
-                result.lines.append(f"{inst.sheet}：已评 {len(scored)} 项共 {total} 分，另有 {missing} 项待人工评分，"
-                                    "评分完成后模板给出综合得分与等次")
+                lines.append(f"{inst.sheet}：已评 {len(scored)} 项共 {total} 分，另有 {missing} 项待人工评分，"
+                             "评分完成后模板给出综合得分与等次")
             else:
-                result.lines.append(f"{inst.sheet}：综合得分 {total}，评价等次 {spec.grade_of(total)}")
-    return result
+                lines.append(f"{inst.sheet}：综合得分 {total}，评价等次 {spec.grade_of(total)}")
+    return lines

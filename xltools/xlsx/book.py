@@ -24,6 +24,11 @@ MAX_MEMBERS = 10_000
 # XML deflates 5-30x; a sheet of thousands of identical empty styled cells may reach ~150x.
 # Zip bombs reach 1000x. The ratio is only judged for members big enough to matter.
 MAX_RATIO = 200
+# The XML parts the reader parses cost up to ~60 times their size in memory when they are not in
+# the canonical form (ElementTree builds every element). Keeping every check and `--write` under
+# 200 MB takes these caps; a report sheet is ~0.1 MB, its shared strings a few hundred KB.
+MAX_SHEET_XML_BYTES = 2 * 1024 * 1024
+MAX_XML_PART_BYTES = 8 * 1024 * 1024
 RATIO_FLOOR_BYTES = 1024 * 1024
 _PIECE_BYTES = 8 * 1024       # a report sheet's cells end at 33 KB (project) and 50 KB (department)
 
@@ -105,6 +110,18 @@ def _workbook_layout(data: bytes, rels: dict, with_names: bool):
     return tuple(sheets), parts, date1904, names
 
 
+def _xml_cap(name: str) -> int:
+    lower = name.lower()
+    if "worksheets/" in lower and lower.endswith(".xml"):
+        return MAX_SHEET_XML_BYTES
+    return MAX_XML_PART_BYTES if lower.endswith((".xml", ".rels")) else MAX_MEMBER_BYTES
+
+
+def _too_big(name: str, size: int, cap: int) -> str:
+    return (f"的部件 {name} 解压后 {size / 2**20:.1f} MB，超过上限 {cap // 2**20} MB（报表的工作表约 0.1 MB），"
+            "可能粘贴了大量与报表无关的内容；请删除多余内容后重新保存")
+
+
 class Book:
     """An opened workbook. Parts are parsed on first use and cached; nothing is written."""
 
@@ -165,9 +182,12 @@ class Book:
         if info is None:
             raise self._error(f"缺少部件 {name}，不是完整的 Excel 工作簿（.xlsx）")
         stored = self._stored(name)
+        cap = _xml_cap(name)
+        if info.file_size > cap:
+            raise self._error(_too_big(name, info.file_size, cap), "too-large")
         try:
             if stored is not None and stored[0] == zipfile.ZIP_DEFLATED:
-                limit = min(info.file_size, MAX_MEMBER_BYTES + 1)
+                limit = min(info.file_size, cap + 1)
                 if until is not None:
                     data = _inflate_until(stored[1], until, limit)
                 else:        # as zipfile reads it, without its Python layers: size and CRC checked
@@ -176,14 +196,14 @@ class Book:
                         raise zipfile.BadZipFile(f"{name}: size or CRC")
             else:
                 with self._zip.open(info) as member:
-                    data = member.read(MAX_MEMBER_BYTES + 1)
+                    data = member.read(cap + 1)
         except NotImplementedError:
             raise self._error(f"的部件 {name} 使用了不支持的压缩方式，请在 Excel 中重新保存") from None
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError,
                 OverflowError, struct_error) as err:
             raise self._error(f"已损坏：部件 {name} 无法解压（校验失败或数据不完整）") from err
-        if len(data) > MAX_MEMBER_BYTES:
-            raise self._error(f"可疑，已拒绝读取：部件 {name} 解压后超过 {MAX_MEMBER_BYTES // 2**20} MB", "zip-bomb")
+        if len(data) > cap:
+            raise self._error(_too_big(name, len(data), cap), "too-large")
         return data
 
     def _xml(self, name: str, until: bytes | None = None) -> bytes:

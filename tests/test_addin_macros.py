@@ -1,0 +1,151 @@
+"""Every ribbon macro, end to end on a real filled template, through the file implementation of the
+workbook interface (the same macro code drives Excel through xlwings)."""
+import re
+import zipfile
+
+import openpyxl
+import pytest
+
+from helpers import SEED, run_cli
+from xltools.a1 import a1
+from xltools.addin import macros, marks
+from xltools.addin.access import FileBook
+from xltools.check import check_file
+from xltools.fill import fill
+from xltools.formulas import LAST_BOOKEND, cross_cell
+from xltools.spec import load_spec
+from xltools.spec.model import CHECK_COLUMN
+
+SPEC = load_spec()
+
+
+@pytest.fixture
+def book(tmp_path):
+    path = tmp_path / "临湘民政.xlsx"
+    fill(SEED, path, SPEC)
+    return path
+
+
+def members(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def marked_cells(xml: str) -> dict[str, tuple[str, str]]:
+    """cell -> (dxfId, formula) of every conditional format whose formula is ours."""
+    out = {}
+    for sqref, dxf, formula in re.findall(r'<conditionalFormatting sqref="([^"]+)"><cfRule [^>]*?dxfId="(\d+)"[^>]*>'
+                                          r"<formula>([^<]*)</formula>", xml):
+        if "xltools:mark" in formula:
+            out.update({ref: (dxf, formula) for ref in sqref.split()})
+    return out
+
+
+def test_validate_lists_links_and_marks_and_clear_restores_every_byte(book):
+    before = members(book)
+    sheets = openpyxl.load_workbook(book).sheetnames
+    report = check_file(book, SPEC)
+    fb = FileBook(book)
+    message = macros.validate(fb)
+    errors = sum(f.severity == "error" for f in report.findings)
+    assert f"错误 {errors} 处，提示 {len(report.findings) - errors} 处" in message and "校验结果" in message
+
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames == sheets + [marks.RESULT_SHEET]          # appended: no sheet moves
+    ws = wb[marks.RESULT_SHEET]
+    rows = list(ws.iter_rows(values_only=True))
+    assert list(rows[0]) == marks.COLUMNS
+    assert [(r[1], r[2], r[3]) for r in rows[1:]] == [(f.code, f.sheet, f.cell) for f in report.findings]
+    for row, f in enumerate(report.findings, start=2):
+        link = ws.cell(row, 4).hyperlink
+        assert link.location == f"'{f.sheet}'!{f.cell}" and not link.target      # internal, not a URL
+
+    after = members(book)
+    styles = after["xl/styles.xml"].decode()
+    dxfs = re.findall(r"<dxf>.*?</dxf>", re.search(r"<dxfs.*?</dxfs>", styles, re.S).group(0))
+    parts = {"部门整体支出": "xl/worksheets/sheet1.xml", "项目支出": "xl/worksheets/sheet3.xml"}
+    for sheet, part in parts.items():
+        xml = after[part].decode()
+        found = marked_cells(xml)
+        expected = {f.cell for f in report.findings if f.sheet == sheet and f.cell}
+        assert set(found) == expected, sheet
+        for f in report.findings:
+            if f.sheet == sheet and f.cell:
+                colour = "FFC7CE" if any(g.severity == "error" for g in report.findings
+                                         if (g.sheet, g.cell) == (sheet, f.cell)) else "FFEB9C"
+                assert colour in dxfs[int(found[f.cell][0])]
+        # the template's own conditional formats and the cells' styles are untouched
+        assert xml.replace("".join(re.findall(r'<conditionalFormatting sqref="[^"]+"><cfRule [^>]*>'
+                                              r"<formula>ISTEXT\(\"xltools:mark\"\)</formula></cfRule>"
+                                              r"</conditionalFormatting>", xml)), "") == before[part].decode()
+    assert check_file(book, SPEC).flat(None) == report.flat(None)       # a marked workbook checks the same
+
+    macros.validate(fb)                                                  # again: one set of marks, not two
+    assert members(book)["xl/styles.xml"] == after["xl/styles.xml"]
+    assert macros.clear_marks(fb).startswith("已清除")
+    restored = members(book)
+    assert restored.keys() == before.keys()
+    for name in before:
+        assert restored[name] == before[name], name                      # every part byte for byte
+
+
+def test_score_fills_the_scores_the_score_command_gives(book, tmp_path):
+    run = run_cli("score", book, "-o", tmp_path / "scored.xlsx")
+    assert run.returncode == 0, run.stderr
+    message = macros.score(FileBook(book))
+    assert "综合得分" in message or "待人工评分" in message
+    rep = SPEC.project
+    mine = openpyxl.load_workbook(book, data_only=True)[rep.sheet]
+    theirs = openpyxl.load_workbook(tmp_path / "scored.xlsx", data_only=True)[rep.sheet]
+    cells = [rep.cell(n) for t in rep.indicator_tables for n in t.names("score")] + [rep.cell("p_score_total")]
+    assert [mine[c].value for c in cells] == [theirs[c].value for c in cells]
+    assert any(isinstance(mine[c].value, (int, float)) for c in cells)
+
+
+def test_new_project_sheet_is_named_placed_checked_and_counted_by_libreoffice(book, tmp_path, soffice):
+    fb = FileBook(book, answers=["农村低保资金/2022年"])
+    message = macros.new_project(fb)
+    name = "农村低保资金_2022年"
+    assert f"工作表名：{name}" in message
+    names = fb.sheet_names()
+    assert names.index(name) == names.index(LAST_BOOKEND) - 1
+    wb_xml = members(book)["xl/workbook.xml"].decode()
+    assert '<workbookProtection lockStructure="1"' in wb_xml                  # structure still protected
+    rep = SPEC.project
+    # The copy is the blank form, named after the project; give it spending to see it counted.
+    fb.write_values({name: {rep.cell("fund_arrived_county"): 20, rep.cell("fund_spent_county"): 20,
+                            rep.cell("fund_plan_county"): 20}})
+    report = check_file(book, SPEC)
+    assert name in {f.sheet for f in report.findings}                         # read as a project report
+    assert not [f for f in report.findings if f.code == "cross-report"]       # 3003 = 2983 + 20 now
+    assert not [f for f in report.findings if f.sheet == name and f.code == "formula-altered"]
+    recalculated = soffice.recalculate(book, tmp_path / "recalculated.xlsx")
+    ws = openpyxl.load_workbook(recalculated, data_only=True)
+    row, _ = cross_cell(SPEC)
+    assert ws[SPEC.dept.sheet][a1(row, CHECK_COLUMN)].value in (None, "")     # the 3D sum includes the new sheet
+    assert ws[name][rep.cell("project_name")].value == "农村低保资金/2022年"
+    assert ws[name][rep.cell("fund_spent_total")].value == 20
+    # without the new sheet's spending the department sheet shows the gap, as check does
+    fb.write_values({name: {rep.cell("fund_spent_county"): None}})
+    ws = openpyxl.load_workbook(soffice.recalculate(book, tmp_path / "again.xlsx"), data_only=True)
+    assert "20.00" in ws[SPEC.dept.sheet][a1(row, CHECK_COLUMN)].value
+    assert macros.new_project(FileBook(book, answers=[])) is None              # cancelled: nothing changes
+    assert macros.sheet_name_for("农村低保资金/2022年", names) == "农村低保资金_2022年 (2)"
+
+
+def test_about_names_the_versions_and_the_log(book, monkeypatch, tmp_path):
+    monkeypatch.setenv("XLTOOLS_LOG", str(tmp_path / "xltools.log"))
+    text = macros.about(FileBook(book))
+    assert "加载项：0.1.0 (xlwings 0.37.8)" in text and SPEC.fingerprint in text
+    assert f"本工作簿的模板：{SPEC.fingerprint}" in text and str(tmp_path / "xltools.log") in text
+
+
+def test_export_packs_the_workbook_beside_it(book, soffice, pdf_text):
+    message = macros.export(FileBook(book))
+    folder = next(p for p in book.parent.iterdir() if p.is_dir() and p.name.endswith("_绩效自评"))
+    assert str(folder) in message and "水印" in message                    # the seed has errors: a draft
+    names = {p.name for p in folder.iterdir()}
+    assert {"manifest.json", "SHA256SUMS", "数据.json"} <= names
+    pdfs = sorted(p for p in folder.iterdir() if p.suffix == ".pdf")
+    assert pdfs and "未通过校验" in pdf_text(pdfs[0])
+    assert "部门" in pdf_text(pdfs[0])

@@ -1,0 +1,130 @@
+"""What the ribbon's buttons do, over the workbook interface of access.py.
+
+Each macro reads a snapshot of the open workbook with the same library the command line uses
+(check, score, the reader), works out plain values, and hands them to the interface; it returns
+the one message the person sees (None: nothing to say). No Excel object is touched here, so the
+same code runs on a file (FileBook, the tests) and in Excel (LiveBook).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .. import __version__
+from ..errors import BookError
+from . import marks
+from .access import BookAccess
+from .functions import spec
+
+MAX_SHEET_NAME = 31
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+def validate(book: BookAccess) -> str:
+    from ..check import check_file
+    report = check_file(book.snapshot(), spec())
+    plan = marks.plan(report, book.sheet_names())
+    book.apply_marks(plan)
+    errors = sum(f.severity == "error" for f in report.findings)
+    warnings = len(report.findings) - errors
+    if not report.findings:
+        return "校验通过：没有发现问题。"
+    return (f"校验完成：错误 {errors} 处，提示 {warnings} 处，已列在“{marks.RESULT_SHEET}”表（点单元格地址可跳转），"
+            "有问题的单元格已标色；改正后可再点“校验”，或点“清除标记”恢复原样。")
+
+
+def clear_marks(book: BookAccess) -> str:
+    book.clear_marks()
+    return "已清除校验标记和“校验结果”表。"
+
+
+def score(book: BookAccess) -> str:
+    from ..read import read_workbook
+    from ..score import ScoreResult, score_instance, summary_lines
+    sp = spec()
+    snap = book.snapshot()
+    filled = read_workbook(snap, sp)
+    result = ScoreResult(Path(book.label))
+    values: dict[str, dict[str, object]] = {}
+    for inst in filled.instances:
+        new = score_instance(inst, sp, result)
+        inst.values.update(new)
+        values[inst.sheet] = {inst.report.cell(name): value for name, value in new.items()}
+    book.write_values(values)
+    lines = summary_lines(filled, sp, result)
+    manual = len(result.findings)
+    if manual:
+        lines.append(f"另有 {manual} 项无法自动评分，已留空，请评价人填写。")
+    return "\n".join(lines)
+
+
+def sheet_name_for(project: str, taken) -> str:
+    """A sheet name Excel accepts (31 characters, none of []:*?/\\), unique in the workbook."""
+    base = _BAD_SHEET_CHARS.sub("_", project.strip()).strip("'") or "项目"
+    base = base[:MAX_SHEET_NAME]
+    taken = {t.lower() for t in taken}
+    name, n = base, 2
+    while name.lower() in taken:
+        suffix = f" ({n})"
+        name, n = base[:MAX_SHEET_NAME - len(suffix)] + suffix, n + 1
+    return name
+
+
+def new_project(book: BookAccess) -> str | None:
+    from ..formulas import LAST_BOOKEND
+    from ..read import read_workbook
+    sp = spec()
+    rep = sp.project
+    answer = book.ask("新项目的名称（将作为工作表名）：", "新增项目表")
+    if answer is None:
+        return None
+    project = answer.strip()
+    names = book.sheet_names()
+    if LAST_BOOKEND not in names:
+        raise BookError(f"工作簿 {book.label} 缺少“{LAST_BOOKEND}”表，无法确定新项目表的位置（请用原模板）")
+    source = rep.sheet if rep.sheet in names else None
+    if source is None:
+        filled = read_workbook(book.snapshot(), sp)
+        source = filled.projects[0].sheet if filled.projects else None
+    if source is None:
+        raise BookError(f"工作簿 {book.label} 没有可复制的项目表")
+    name = sheet_name_for(project, names)
+    book.copy_sheet(source, name, LAST_BOOKEND)
+    # The copy starts as the template's blank form: the source's figures are not the new project's.
+    blank = {f.cell: f.default for f in rep.inputs}
+    blank[rep.cell("project_name")] = project
+    book.write_values({name: blank})
+    return f"已新增项目自评表，工作表名：{name}（位于“{LAST_BOOKEND}”之前，部门整体的项目支出核对已计入）。"
+
+
+def export(book: BookAccess) -> str:
+    """The hand-in folder beside the workbook, by the same packer as `xltools pack`. A workbook with
+    errors is packed too (a draft for the unit's own review), every PDF page watermarked."""
+    from .. import pack
+    result = pack.pack_one(book.snapshot(), book.folder(), force=True, spec=spec(), pdf_maker=book.pdf_maker())
+    if result.error:
+        raise BookError(f"无法导出 {book.label}：{result.error}")
+    note = (f"\n有 {len(result.errors)} 处错误，PDF 每页已加“{pack.WATERMARK}”水印；请先“校验”并改正后再导出报送。"
+            if result.forced else "")
+    return f"已导出到 {result.output}（{len(result.files)} 个文件）。{note}"
+
+
+def about(book: BookAccess) -> str:
+    from ..read import fingerprint_of
+    from .log import log_path
+    import zipfile
+    try:
+        with zipfile.ZipFile(book.snapshot()) as z:
+            found = fingerprint_of(z.read("xl/workbook.xml")) or "（不是本工具的模板）"
+    except (OSError, KeyError, zipfile.BadZipFile):
+        found = "（无法读取）"
+    try:
+        import xlwings
+        xlwings_version = xlwings.__version__
+    except ImportError:
+        xlwings_version = "未安装"
+    return "\n".join([f"加载项：{book.addin_version()}",
+                      f"xltools：{__version__}（xlwings {xlwings_version}）",
+                      f"规格与模板：{spec().fingerprint}",
+                      f"本工作簿的模板：{found}",
+                      f"日志文件：{log_path()}"])

@@ -1,0 +1,317 @@
+"""The 校验结果 sheet and the cell marks, as a plan (shared by Excel and the file writer) and as XML.
+
+Why conditional formatting: a mark must never replace the template's own formatting (fills, fonts,
+its own conditional formats on the check cells) and must come off leaving the workbook exactly as
+it was. A cell's fill is part of its style: recolouring it loses the original, and restoring it
+means remembering it somewhere. A conditional format sits beside the cell's style and changes
+nothing of it: each sheet gets one extra <conditionalFormatting> block per severity, tagged by its
+formula (MARK_FORMULA, always true, found by no other rule), using two differential formats (dxf)
+appended at the end of styles.xml. Removal drops exactly the tagged blocks and, when they are still
+the last ones, those two dxfs: sheet parts and styles.xml come back byte for byte. In Excel the
+same blocks are FormatConditions with the same formula, deleted by the same tag. The template's
+own rules keep precedence (ours get the lowest priority).
+
+The 校验结果 sheet is appended after every other sheet (no sheet index or sheet-scoped name moves),
+and uses no cell style of its own (bold and link colour are rich-text runs), so styles.xml only
+ever gains the two dxfs.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape, quoteattr
+
+from ..a1 import split_a1
+from ..catalogue import result_header, result_row
+from ..errors import BookError
+from ..findings import ERROR, Report
+
+RESULT_SHEET = "校验结果"
+COLUMNS = result_header()
+WIDTHS = (6, 18, 14, 8, 90, 14, 14, 50)
+LINK_COLUMN = 4                                   # 单元格
+MARK_FORMULA = 'ISTEXT("xltools:mark")'           # the tag: true everywhere, written by no one else
+COLORS = {ERROR: "FFFFC7CE", "warning": "FFFFEB9C"}
+# Text and frame of a marked cell: the template's own pale-yellow input cells look like the amber
+# fill alone, so a mark is also framed and its figures coloured.
+INKS = {ERROR: "FF9C0006", "warning": "FF9C5700"}
+FRAMES = {ERROR: "FFC00000", "warning": "FFED7D31"}
+SEVERITIES = (ERROR, "warning")                   # dxf order: the error fill, then the warning fill
+RESULT_PART = "xl/worksheets/xltools_result.xml"
+RESULT_REL_ID = "xltoolsResult"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+WORKSHEET_REL = REL_NS + "/worksheet"
+WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+
+
+@dataclass
+class MarkPlan:
+    rows: list[list[str]]                                   # header + one row per finding, plain text
+    links: dict[int, tuple[str, str]] = field(default_factory=dict)   # 1-based row -> (sheet, cell)
+    cells: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # sheet -> severity -> cells
+
+    @property
+    def findings(self) -> int:
+        return len(self.rows) - 1
+
+
+def plan(report: Report, sheet_names) -> MarkPlan:
+    """What to write: the rows of 校验结果, the links, and each marked cell once (an error wins
+    over a warning on the same cell)."""
+    sheets = set(sheet_names)
+    rows = [list(COLUMNS)]
+    links: dict[int, tuple[str, str]] = {}
+    worst: dict[tuple[str, str], str] = {}
+    for f in report.findings:
+        rows.append(["" if v is None else str(v) for v in result_row(f)])
+        if f.cell and f.sheet in sheets and f.sheet != RESULT_SHEET and _is_cell(f.cell):
+            links[len(rows)] = (f.sheet, f.cell)
+            key = (f.sheet, f.cell)
+            if worst.get(key) != ERROR:
+                worst[key] = ERROR if f.severity == ERROR else "warning"
+    cells: dict[str, dict[str, list[str]]] = {}
+    for (sheet, cell), severity in worst.items():
+        cells.setdefault(sheet, {}).setdefault(severity, []).append(cell)
+    for by_severity in cells.values():
+        for refs in by_severity.values():
+            refs.sort(key=split_a1)
+    return MarkPlan(rows, links, cells)
+
+
+def _is_cell(ref: str) -> bool:
+    try:
+        split_a1(ref)
+        return True
+    except (ValueError, KeyError, IndexError):
+        return False
+
+
+def location(sheet: str, cell: str) -> str:
+    """An internal link target: Excel, WPS and LibreOffice all follow location='Sheet'!A1."""
+    return "'" + sheet.replace("'", "''") + "'!" + cell
+
+
+# -- text of XML parts -------------------------------------------------------------------------
+_DECL = re.compile(r'^\s*<\?xml[^>]*\?>')
+_DECL_ENCODING = re.compile(r'encoding\s*=\s*["\']([^"\']+)["\']')
+
+
+def decode_part(data: bytes) -> tuple[str, str]:
+    """(prefix, text) of a small XML part. UTF-8 stays byte-identical on re-encoding with
+    encode_part (the BOM is kept in prefix); UTF-16 and declared legacy encodings become UTF-8 with
+    the declaration changed to say so (readers accept either)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "\ufeff", data[3:].decode("utf-8")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:2] in (b"<\x00", b"\x00<"):
+        enc = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-16-le" if data[0] == 0x3C else "utf-16-be")
+        return "", _as_utf8_declaration(data.decode(enc).lstrip("\ufeff"))
+    head = data[:200].decode("ascii", "replace")
+    decl = _DECL.match(head)
+    m = _DECL_ENCODING.search(decl.group(0)) if decl else None
+    if m and m.group(1).lower().replace("-", "").replace("_", "") != "utf8":
+        try:
+            return "", _as_utf8_declaration(data.decode(m.group(1)))
+        except LookupError:
+            raise BookError(f"部件的文字编码 {m.group(1)} 无法识别") from None
+    return "", data.decode("utf-8")
+
+
+def _as_utf8_declaration(text: str) -> str:
+    return _DECL.sub(lambda m: _DECL_ENCODING.sub('encoding="UTF-8"', m.group(0)), text, count=1)
+
+
+def encode_part(prefix: str, text: str) -> bytes:
+    return (prefix + text).encode("utf-8")
+
+
+def _prefix(text: str, tag: str) -> str:
+    """The namespace prefix an element is written with ('' or 'x:'); SpreadsheetML written by
+    some generators uses x: throughout."""
+    m = re.search(r"<(\w+:)?" + tag + r"\b", text)
+    return (m.group(1) or "") if m else ""
+
+
+# -- styles.xml: the two mark formats ------------------------------------------------------------
+def dxf_xml(p: str, severity: str) -> str:
+    sides = "".join(f'<{p}{side} style="thin"><{p}color rgb="{FRAMES[severity]}"/></{p}{side}>'
+                    for side in ("left", "right", "top", "bottom"))
+    return (f'<{p}dxf><{p}font><{p}b/><{p}color rgb="{INKS[severity]}"/></{p}font>'
+            f'<{p}fill><{p}patternFill patternType="solid"><{p}bgColor rgb="{COLORS[severity]}"/>'
+            f'</{p}patternFill></{p}fill><{p}border>{sides}</{p}border></{p}dxf>')
+
+
+def add_dxfs(styles: str) -> tuple[str, dict[str, int]]:
+    """styles.xml with the mark formats appended; their dxfIds by severity."""
+    p = _prefix(styles, "styleSheet")
+    ours = "".join(dxf_xml(p, s) for s in SEVERITIES)
+    m = re.search(rf"<{p}dxfs\b([^>]*?)(/?)>", styles)
+    if m is None:      # no dxfs at all: they go where the schema puts them, before tableStyles/colors/extLst
+        at = re.search(rf"<{p}(?:tableStyles|colors|extLst)\b|</{p}styleSheet>", styles)
+        if at is None:
+            raise BookError("样式部件 styles.xml 不完整，无法加标记")
+        return (styles[:at.start()] + f'<{p}dxfs count="{len(SEVERITIES)}">{ours}</{p}dxfs>' + styles[at.start():],
+                {s: i for i, s in enumerate(SEVERITIES)})
+    count = len(re.findall(rf"<{p}dxf\b", styles[m.end():styles.find(f"</{p}dxfs>", m.end())])) if not m.group(2) else 0
+    attrs = re.sub(r'\s*count="\d*"', "", m.group(1))
+    opening = f'<{p}dxfs count="{count + len(SEVERITIES)}"{attrs}>'
+    if m.group(2):     # <dxfs count="0"/>
+        new = styles[:m.start()] + opening + ours + f"</{p}dxfs>" + styles[m.end():]
+    else:
+        close = styles.index(f"</{p}dxfs>", m.end())
+        new = styles[:m.start()] + opening + styles[m.end():close] + ours + styles[close:]
+    return new, {s: count + i for i, s in enumerate(SEVERITIES)}
+
+
+def remove_dxfs(styles: str) -> str:
+    """styles.xml without the mark formats, when they are still the last dxfs (as we wrote them).
+    Otherwise (Excel re-saved the file and renumbered) they are left: no rule refers to them any
+    more, so they show nothing."""
+    p = _prefix(styles, "styleSheet")
+    ours = "".join(dxf_xml(p, s) for s in SEVERITIES)
+    m = re.search(rf'<{p}dxfs count="(\d+)"([^>]*)>', styles)
+    if m is None:
+        return styles
+    close = styles.find(f"</{p}dxfs>", m.end())
+    if close < 0 or not styles[m.end():close].endswith(ours):
+        return styles
+    body = styles[m.end():close - len(ours)]
+    count = int(m.group(1)) - len(SEVERITIES)
+    if count <= 0 and not body:
+        return styles[:m.start()] + f'<{p}dxfs count="0"{m.group(2)}/>' + styles[close + len(f"</{p}dxfs>"):]
+    return styles[:m.start()] + f'<{p}dxfs count="{count}"{m.group(2)}>' + body + styles[close:]
+
+
+# -- a worksheet's tail (after sheetData): the mark blocks -----------------------------------------
+# Elements that follow conditionalFormatting in CT_Worksheet: our block goes before the first of them.
+_AFTER_CF = ("dataValidations", "hyperlinks", "printOptions", "pageMargins", "pageSetup", "headerFooter",
+             "rowBreaks", "colBreaks", "customProperties", "cellWatches", "ignoredErrors", "smartTags",
+             "drawing", "legacyDrawing", "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls",
+             "webPublishItems", "tableParts", "extLst")
+_OUR_BLOCK = re.compile(r'<((?:\w+:)?)conditionalFormatting\b[^>]*>\s*<((?:\w+:)?)cfRule\b[^>]*>\s*<((?:\w+:)?)formula>'
+                        r'ISTEXT\((?:"|&quot;)xltools:mark(?:"|&quot;)\)</\3formula>\s*</\2cfRule>\s*'
+                        r'</\1conditionalFormatting>')
+
+
+def mark_blocks(p: str, cells: dict[str, list[str]], dxf_ids: dict[str, int], first_priority: int) -> str:
+    out = []
+    for i, severity in enumerate(s for s in SEVERITIES if cells.get(s)):
+        sqref = " ".join(cells[severity])
+        out.append(f'<{p}conditionalFormatting sqref="{sqref}"><{p}cfRule type="expression" '
+                   f'dxfId="{dxf_ids[severity]}" priority="{first_priority + i}"><{p}formula>'
+                   f'{escape(MARK_FORMULA)}</{p}formula></{p}cfRule></{p}conditionalFormatting>')
+    return "".join(out)
+
+
+def add_marks_to_tail(tail: str, p: str, cells: dict[str, list[str]], dxf_ids: dict[str, int]) -> str:
+    priorities = [int(n) for n in re.findall(r'\bpriority="(\d+)"', tail)] or [0]
+    blocks = mark_blocks(p, cells, dxf_ids, max(priorities) + 1)
+    at = re.search(r"<(?:\w+:)?(?:" + "|".join(_AFTER_CF) + r")\b|</(?:\w+:)?worksheet>", tail)
+    if at is None:
+        raise BookError("工作表部件不完整（缺少 </worksheet>），无法加标记")
+    return tail[:at.start()] + blocks + tail[at.start():]
+
+
+def remove_marks_from_tail(tail: str) -> str:
+    return _OUR_BLOCK.sub("", tail)
+
+
+# -- the 校验结果 sheet part ------------------------------------------------------------------------
+def _cell(ref: str, text: str, run: str = "") -> str:
+    if text == "":
+        return ""
+    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+    body = escape(_xml_safe(text))
+    if run:
+        return f'<c r="{ref}" t="inlineStr"><is><r><rPr>{run}</rPr><t{space}>{body}</t></r></is></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{body}</t></is></c>'
+
+
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    return _ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
+
+
+def result_sheet_xml(mp: MarkPlan) -> str:
+    from ..a1 import a1
+    cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(WIDTHS, start=1))
+    rows = []
+    for r, values in enumerate(mp.rows, start=1):
+        cells = []
+        for c, text in enumerate(values, start=1):
+            run = "<b/>" if r == 1 else ('<u/><color rgb="FF0563C1"/>' if c == LINK_COLUMN and r in mp.links else "")
+            cells.append(_cell(a1(r, c), str(text), run))
+        rows.append(f'<row r="{r}">{"".join(cells)}</row>')
+    links = "".join(f'<hyperlink ref="{a1(r, LINK_COLUMN)}" location={quoteattr(location(*mp.links[r]))} '
+                    f'display={quoteattr(mp.links[r][1])}/>' for r in sorted(mp.links))
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
+            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+            'state="frozen"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+            f'<cols>{cols}</cols><sheetData>{"".join(rows)}</sheetData>'
+            + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
+            + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
+
+
+# -- workbook.xml, its rels and the content types: the result sheet's entries -------------------------
+def _rel_prefix(workbook: str) -> str:
+    m = re.search(r'xmlns:(\w+)="(?:' + re.escape(REL_NS) + r'|http://purl\.oclc\.org/ooxml/officeDocument/relationships)"',
+                  workbook)
+    if m is None:
+        raise BookError("workbook.xml 没有声明关系命名空间，无法添加“校验结果”表")
+    return m.group(1)
+
+
+def _sheet_elements(workbook: str) -> list[re.Match]:
+    return list(re.finditer(r"<(?:\w+:)?sheet\b[^>]*?/>", workbook))
+
+
+def _attr(element: str, name: str) -> str | None:
+    m = re.search(r'(?:^|\s)' + name + r'="([^"]*)"', element)
+    return m.group(1) if m else None
+
+
+def add_result_sheet(workbook: str, rels: str, types: str) -> tuple[str, str, str]:
+    p = _prefix(workbook, "workbook")
+    r = _rel_prefix(workbook)
+    ids = [int(_attr(m.group(0), "sheetId") or 0) for m in _sheet_elements(workbook)]
+    element = (f'<{p}sheet name="{RESULT_SHEET}" sheetId="{max(ids or [0]) + 1}" {r}:id="{RESULT_REL_ID}"/>')
+    close = re.search(rf"</{p}sheets>", workbook)
+    if close is None:
+        raise BookError("workbook.xml 缺少工作表列表，无法添加“校验结果”表")
+    workbook = workbook[:close.start()] + element + workbook[close.start():]
+    rp = _prefix(rels, "Relationships")
+    end = rels.rindex(f"</{rp}Relationships>")
+    rels = (rels[:end] + f'<{rp}Relationship Id="{RESULT_REL_ID}" Type="{WORKSHEET_REL}" '
+            f'Target="/{RESULT_PART}"/>' + rels[end:])
+    tp = _prefix(types, "Types")
+    end = types.rindex(f"</{tp}Types>")
+    types = types[:end] + f'<{tp}Override PartName="/{RESULT_PART}" ContentType="{WORKSHEET_TYPE}"/>' + types[end:]
+    return workbook, rels, types
+
+
+def remove_result_sheet(workbook: str, rels: str, types: str, part_of) -> tuple[str, str, str, str | None]:
+    """Without the 校验结果 sheet (ours, or one an older xltools put first): its <sheet>, its
+    relationship and content type; sheet-scoped names after it shift back. Returns the part to drop."""
+    elements = _sheet_elements(workbook)
+    names = [_attr(m.group(0), "name") for m in elements]
+    if RESULT_SHEET not in names:
+        return workbook, rels, types, None
+    index = names.index(RESULT_SHEET)
+    m = elements[index]
+    rid = re.search(r'\s\w+:id="([^"]*)"', m.group(0)).group(1)
+    part = part_of(rid)
+    workbook = workbook[:m.start()] + workbook[m.end():]
+    if index < len(names) - 1:     # not last: names scoped to later sheets move back one place
+        def shift(mm):
+            k = int(mm.group(1))
+            return f'localSheetId="{k - 1 if k > index else k}"'
+        workbook = re.sub(r'<(?:\w+:)?definedName\b[^>]*\blocalSheetId="' + str(index) + r'"[^>]*>.*?</(?:\w+:)?definedName>',
+                          "", workbook, flags=re.S)
+        workbook = re.sub(r'localSheetId="(\d+)"', shift, workbook)
+    rels = re.sub(r'<(?:\w+:)?Relationship\b[^>]*\bId="' + re.escape(rid) + r'"[^>]*/>', "", rels)
+    if part:
+        types = re.sub(r'<(?:\w+:)?Override\b[^>]*PartName="/' + re.escape(part) + r'"[^>]*/>', "", types)
+    return workbook, rels, types, part
