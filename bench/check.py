@@ -384,8 +384,20 @@ class _OpenpyxlCell:
 
 
 class _OpenpyxlSheet:
-    def __init__(self, name, values_ws, formulas_ws):
-        self.name, self._v, self._f = name, values_ws, formulas_ws
+    def __init__(self, name, values_ws, formulas_ws, formats):
+        self.name, self._v, self._f, self._formats = name, values_ws, formulas_ws, formats
+
+    def styles(self, refs):
+        """As xlsx.Sheet.styles: a style index per cell, here an index into the book's list of
+        number formats met so far (OpenpyxlBook.number_format reads it back)."""
+        from xltools.xlsx import split_a1
+        out = []
+        for a1 in refs:
+            fmt = self._v.cell(*split_a1(a1)).number_format
+            if fmt not in self._formats:
+                self._formats.append(fmt)
+            out.append(self._formats.index(fmt))
+        return out
 
     def values(self, refs):
         from xltools.xlsx import ExcelError
@@ -394,6 +406,10 @@ class _OpenpyxlSheet:
 
     def formulas(self, refs):
         return [None if cell is None else cell.formula for cell in map(self.get, refs)]
+
+    def formula_count(self):
+        """As xlsx.Sheet.formula_count: how many cells hold a formula."""
+        return sum(c.data_type == "f" for row in self._f.iter_rows() for c in row)
 
     def get(self, a1: str):
         from xltools.xlsx import split_a1    # (re-exported from xltools.a1)
@@ -434,6 +450,22 @@ class OpenpyxlBook:
         # means the baseline resolves its names anew each time, as a plain openpyxl checker would.
         self.names_source = tuple(sorted((str(k), v) for k, v in self.defined_names.items()))
         self._sheets = {}
+        self._formats: list[str] = ["General"]
+        import zipfile
+        self._zip = zipfile.ZipFile(path if data is None else io.BytesIO(data))
+
+    def part_names(self) -> list[str]:
+        """As xlsx.Book.part_names: every member of the package."""
+        return self._zip.namelist()
+
+    def external_targets(self, rels_part: str):
+        """As xlsx.Book.external_targets: (kind, target) of each TargetMode="External" relationship."""
+        import xml.etree.ElementTree as ET
+        return [(r.get("Type", "").rsplit("/", 1)[-1], r.get("Target", ""))
+                for r in ET.fromstring(self._zip.read(rels_part)) if r.get("TargetMode") == "External"]
+
+    def number_format(self, style: int) -> str:
+        return self._formats[style] if 0 <= style < len(self._formats) else "General"
 
     def defined_name(self, name: str, scope: str | None = None):
         """As xlsx.Book.defined_name: the sheet's own name first, then the workbook's; any case."""
@@ -453,7 +485,7 @@ class OpenpyxlBook:
 
     def sheet(self, name: str):
         if name not in self._sheets:
-            self._sheets[name] = _OpenpyxlSheet(name, self.values[name], self.formulas[name])
+            self._sheets[name] = _OpenpyxlSheet(name, self.values[name], self.formulas[name], self._formats)
         return self._sheets[name]
 
 

@@ -117,19 +117,25 @@ while True:
 desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
 reply(ok=True)
 
-def convert(src, dst, filter, recalc, sheet):
-    # Hidden: no window; MacroExecutionMode 0 / UpdateDocMode 0: never run macros or refresh
-    # external links of a file we were handed. ReadOnly leaves no .~lock file beside src, but
-    # it also silently ignores hiding sheets: the caller hands us a private copy for that.
+def load(src, read_only):
+    """(spreadsheet, None), or (None, the failure reply). Hidden: no window; MacroExecutionMode 0 /
+    UpdateDocMode 0: never run macros or refresh external links of a file we were handed."""
     try:
         doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
-            props(Hidden=True, ReadOnly=sheet is None, MacroExecutionMode=0, UpdateDocMode=0))
+            props(Hidden=True, ReadOnly=read_only, MacroExecutionMode=0, UpdateDocMode=0))
     except Exception as e:
-        return dict(ok=False, kind="load", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+        return None, dict(ok=False, kind="load", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
     if doc is None or not hasattr(doc, "Sheets"):
         if doc is not None:
             doc.close(True)
-        return dict(ok=False, kind="load", detail="不是电子表格")
+        return None, dict(ok=False, kind="load", detail="不是电子表格")
+    return doc, None
+
+def convert(src, dst, filter, recalc, sheet):
+    # ReadOnly leaves no .~lock file beside src, but it also silently ignores hiding sheets: the caller hands us a private copy for that.
+    doc, failed = load(src, read_only=sheet is None)
+    if failed:
+        return failed
     try:
         if recalc:
             doc.calculateAll()
@@ -169,15 +175,9 @@ def store(doc, dst, filter, filter_data):
 def export(src, jobs, filter_data, recalc):
     # One load, several PDFs: each job names the sheets it prints (None: the sheets visible in
     # the file, in their order). Visibility and print areas change in memory only.
-    try:
-        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
-            props(Hidden=True, ReadOnly=False, MacroExecutionMode=0, UpdateDocMode=0))
-    except Exception as e:
-        return dict(ok=False, kind="load", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
-    if doc is None or not hasattr(doc, "Sheets"):
-        if doc is not None:
-            doc.close(True)
-        return dict(ok=False, kind="load", detail="不是电子表格")
+    doc, failed = load(src, read_only=False)
+    if failed:
+        return failed
     try:
         if recalc:
             doc.calculateAll()
@@ -214,15 +214,9 @@ def export(src, jobs, filter_data, recalc):
 def invalid(src, dst):
     # Tools > Detective > Mark Invalid Data: a circle (a shape anchored at the cell) on every
     # cell whose value its own data validation refuses, evaluated by Calc itself.
-    try:
-        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
-            props(Hidden=True, ReadOnly=False, MacroExecutionMode=0, UpdateDocMode=0))
-    except Exception as e:
-        return dict(ok=False, kind="load", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
-    if doc is None or not hasattr(doc, "Sheets"):
-        if doc is not None:
-            doc.close(True)
-        return dict(ok=False, kind="load", detail="不是电子表格")
+    doc, failed = load(src, read_only=False)
+    if failed:
+        return failed
     try:
         doc.calculateAll()
         cells = []

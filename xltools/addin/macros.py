@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from .. import __version__
+from ..a1 import a1
 from ..errors import BookError
 from . import marks
 from .access import BookAccess
@@ -91,7 +92,10 @@ def new_project(book: BookAccess) -> str | None:
     name = sheet_name_for(project, names)
     book.copy_sheet(source, name, LAST_BOOKEND)
     # The copy starts as the template's blank form: the source's figures are not the new project's.
-    blank = {f.cell: f.default for f in rep.inputs}
+    # A long text's field cell is its join formula: the text lives in the rows of its run.
+    blank = {f.cell: f.default for f in rep.inputs if f.name not in rep.runs}
+    for run in rep.runs.values():
+        blank.update({a1(row, run.col): None for row in run.row_numbers})
     blank[rep.cell("project_name")] = project
     book.write_values({name: blank})
     return f"已新增项目自评表，工作表名：{name}（位于“{LAST_BOOKEND}”之前，部门整体的项目支出核对已计入）。"
