@@ -398,3 +398,16 @@ def test_gbk_member_names_decode(season):
 def test_bad_usage_is_one_line():
     done = run("collect", "/nonexistent/收件", "-o", "/tmp/x.xlsx")
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "不存在" in done.stderr
+
+
+def test_a_fifo_in_the_inbox_is_refused_not_waited_for(tmp_path):
+    inbox = tmp_path / "收件"
+    inbox.mkdir()
+    (inbox / "good.xlsx").write_bytes(book_bytes(corrected_seed(), tmp_path))
+    os.mkfifo(inbox / "管道.xlsx")           # opening it for reading would block until a writer came
+    done = run("collect", inbox, "-o", tmp_path / "out" / "汇总.xlsx", "--json", timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    rows = {Path(r["file"]).name: r for r in json.loads(done.stdout)}
+    assert rows["管道.xlsx"]["refused"] == "unreadable-file"
+    assert rows["good.xlsx"]["refused"] is None

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -153,8 +154,15 @@ def _file(path: Path, out: Intake, excluded: dict) -> None:
         return
     label = str(path)
     try:
-        with open(path, "rb") as fh:        # one open and one fstat: thousands of files per run
+        # One open and one fstat: thousands of files per run. O_NONBLOCK: a FIFO dropped in the
+        # inbox must not hang the run (it is refused below, as a device or socket is).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as fh:
             st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                out.submissions.append(_refused(label, name, "unreadable-file",
+                                                f"文件 {label} 不是普通文件（命名管道、设备或套接字），已拒绝读取"))
+                return
             received = datetime.fromtimestamp(st.st_mtime, timezone.utc).isoformat(timespec="seconds")
             if st.st_size > MAX_FILE_BYTES:
                 out.submissions.append(_refused(label, name, "too-large", f"文件 {label} 过大（{st.st_size // 2**20} MB），"
