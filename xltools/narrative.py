@@ -138,6 +138,11 @@ def _fmt(d: Decimal) -> str:
     return format(d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize(), "f")
 
 
+def _in_unit_of(total: Amount, yuan: Decimal) -> str:
+    """A sum in 元 as the total it is compared with is written (万元 stays 万元)."""
+    return f"{_fmt(yuan / 10000)}万元" if total.unit == "万元" else f"{_fmt(yuan)}元"
+
+
 def _missing(s: Sentence) -> list[Footing]:
     every = [s.head, *s.items, *(c for i in s.items for c in i.children)]
     return [Footing(f"综述中“{a.label}{a.unit}”缺少金额（“其中”前后的合计与分项应写明金额）", Decimal(0), Decimal(0))
@@ -157,8 +162,8 @@ def _within(s: Sentence) -> list[Footing]:
             if got <= total.yuan:
                 continue
         listed = "＋".join(p.shown for p in parts)
-        out.append(Footing(f"综述中“{total.shown}”与其中所列各项之和不符：{listed} = {_fmt(got)}元，"
-                           f"差额 {_fmt(total.yuan - got)}元", total.yuan, got))
+        out.append(Footing(f"综述中“{total.shown}”与其中所列各项之和不符：{listed} = {_in_unit_of(total, got)}，"
+                           f"差额 {_in_unit_of(total, total.yuan - got)}", total.yuan, got))
     return out
 
 
@@ -185,8 +190,8 @@ def _across(total: Sentence, units: list[Sentence]) -> list[Footing]:
         if got == stated.yuan:
             continue
         listed = "＋".join(f"{p.text}{p.unit}" for p in parts) or "0"
-        out.append(Footing(f"综述中各单位的“{what}”之和 {listed} = {_fmt(got)}元，与“{stated.shown}”不符，"
-                           f"差额 {_fmt(stated.yuan - got)}元", stated.yuan, got))
+        out.append(Footing(f"综述中各单位的“{what}”之和 {listed} = {_in_unit_of(stated, got)}，与“{stated.shown}”不符，"
+                           f"差额 {_in_unit_of(stated, stated.yuan - got)}", stated.yuan, got))
     return out
 
 
