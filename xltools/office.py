@@ -117,6 +117,15 @@ while True:
 desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
 reply(ok=True)
 
+def why(e):
+    return "%s: %s" % (type(e).__name__, getattr(e, "Message", e))
+
+def close(doc):
+    try:
+        doc.close(True)
+    except Exception:
+        doc.dispose()
+
 def load(src, read_only):
     """(spreadsheet, None), or (None, the failure reply). Hidden: no window; MacroExecutionMode 0 /
     UpdateDocMode 0: never run macros or refresh external links of a file we were handed."""
@@ -124,7 +133,7 @@ def load(src, read_only):
         doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
             props(Hidden=True, ReadOnly=read_only, MacroExecutionMode=0, UpdateDocMode=0))
     except Exception as e:
-        return None, dict(ok=False, kind="load", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+        return None, dict(ok=False, kind="load", detail=why(e))
     if doc is None or not hasattr(doc, "Sheets"):
         if doc is not None:
             doc.close(True)
@@ -157,13 +166,10 @@ def convert(src, dst, filter, recalc, sheet):
         try:
             doc.storeToURL(uno.systemPathToFileUrl(dst), props(FilterName=filter, Overwrite=True))
         except Exception as e:
-            return dict(ok=False, kind="store", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+            return dict(ok=False, kind="store", detail=why(e))
         return dict(ok=True)
     finally:
-        try:
-            doc.close(True)
-        except Exception:
-            doc.dispose()
+        close(doc)
 
 def store(doc, dst, filter, filter_data):
     args = [("FilterName", filter), ("Overwrite", True)]
@@ -203,13 +209,10 @@ def export(src, jobs, filter_data, recalc):
             try:
                 store(doc, job["dst"], "calc_pdf_Export", filter_data)
             except Exception as e:
-                return dict(ok=False, kind="store", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+                return dict(ok=False, kind="store", detail=why(e))
         return dict(ok=True)
     finally:
-        try:
-            doc.close(True)
-        except Exception:
-            doc.dispose()
+        close(doc)
 
 def invalid(src, dst):
     # Tools > Detective > Mark Invalid Data: a circle (a shape anchored at the cell) on every
@@ -233,13 +236,10 @@ def invalid(src, dst):
             try:
                 store(doc, dst, "Calc MS Excel 2007 XML", None)
             except Exception as e:
-                return dict(ok=False, kind="store", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+                return dict(ok=False, kind="store", detail=why(e))
         return dict(ok=True, cells=cells)
     finally:
-        try:
-            doc.close(True)
-        except Exception:
-            doc.dispose()
+        close(doc)
 
 for line in sys.stdin:
     req = json.loads(line)
@@ -247,13 +247,13 @@ for line in sys.stdin:
         try:
             reply(**invalid(req["src"], req["dst"]))
         except Exception as e:
-            reply(ok=False, kind="internal", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+            reply(ok=False, kind="internal", detail=why(e))
         continue
     if req["op"] == "export":
         try:
             reply(**export(req["src"], req["jobs"], req["filter_data"], req["recalc"]))
         except Exception as e:
-            reply(ok=False, kind="internal", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+            reply(ok=False, kind="internal", detail=why(e))
         continue
     if req["op"] == "quit":
         try:
@@ -265,7 +265,7 @@ for line in sys.stdin:
     try:
         reply(**convert(req["src"], req["dst"], req["filter"], req["recalc"], req["sheet"]))
     except Exception as e:
-        reply(ok=False, kind="internal", detail="%s: %s" % (type(e).__name__, getattr(e, "Message", e)))
+        reply(ok=False, kind="internal", detail=why(e))
 '''
 
 
