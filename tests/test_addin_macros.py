@@ -149,3 +149,23 @@ def test_export_packs_the_workbook_beside_it(book, soffice, pdf_text):
     pdfs = sorted(p for p in folder.iterdir() if p.suffix == ".pdf")
     assert pdfs and "未通过校验" in pdf_text(pdfs[0])
     assert "部门" in pdf_text(pdfs[0])
+
+
+def test_the_result_sheet_declares_its_namespace_whatever_the_writer_did(book):
+    # Writers differ: openpyxl's standard writer declares the relationships prefix on the root of
+    # workbook.xml, its lxml writer (and other programs) on each <sheet>. The sheet we add must
+    # be well-formed XML either way: Excel refuses a workbook with an unbound prefix.
+    import xml.etree.ElementTree as ET
+    parts = members(book)
+    root_decl = ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    wb = parts["xl/workbook.xml"].decode()
+    assert root_decl in wb
+    wb = wb.replace(root_decl, "", 1).replace("<sheet ", f"<sheet{root_decl} ")
+    ET.fromstring(wb)                                                    # the changed file is well-formed
+    parts["xl/workbook.xml"] = wb.encode()
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    macros.validate(FileBook(book))
+    ET.fromstring(members(book)["xl/workbook.xml"])                      # still well-formed: no unbound prefix
+    assert openpyxl.load_workbook(book).sheetnames[-1] == marks.RESULT_SHEET

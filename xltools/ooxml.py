@@ -7,6 +7,15 @@ from xml.sax.saxutils import unescape
 
 from .files import write_atomic  # noqa: F401  (its home is files.py; kept importable here)
 
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+
+
+def rel_ns(workbook: str) -> str:
+    """The relationships namespace workbook.xml uses (strict or transitional). A <sheet> we add
+    declares it itself: writers put that declaration on the root or on each <sheet> element."""
+    return STRICT_REL_NS if STRICT_REL_NS in workbook else REL_NS
+
 
 def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> part name, through workbook.xml and its relationships."""

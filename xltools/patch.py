@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape, unescape
 
 from .errors import BookError, OutputError
 from .files import write_atomic
+from .ooxml import rel_ns
 from .a1 import a1, split_a1
 from .xlsx import open_book
 from .xlsx.book import _check_central_directory
@@ -240,8 +241,8 @@ class Workbook:
         part = f"xl/worksheets/sheet{max(numbers) + 1}.xml"
         rid = "rId%d" % (max(int(n) for n in re.findall(r'Id="rId(\d+)"', rels)) + 1)
         sheet_id = max(int(n) for n in re.findall(r'sheetId="(\d+)"', wb)) + 1
-        new_sheet = (f'<sheet name="{escape(new_name, {chr(34): "&quot;"})}" sheetId="{sheet_id}" '
-                     f'state="visible" r:id="{rid}"/>')
+        new_sheet = (f'<sheet xmlns:r="{rel_ns(wb)}" name="{escape(new_name, {chr(34): "&quot;"})}" '
+                     f'sheetId="{sheet_id}" state="visible" r:id="{rid}"/>')
         sheets_xml = "".join(sheets[:at] + [new_sheet] + sheets[at:])
         wb = re.sub(r"<sheets>.*?</sheets>", lambda m: f"<sheets>{sheets_xml}</sheets>", wb, flags=re.S)
 

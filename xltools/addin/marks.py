@@ -25,6 +25,7 @@ from ..a1 import split_a1
 from ..catalogue import result_header, result_row
 from ..errors import BookError
 from ..findings import ERROR, Report
+from ..ooxml import REL_NS, rel_ns
 
 RESULT_SHEET = "校验结果"
 COLUMNS = result_header()
@@ -40,7 +41,6 @@ SEVERITIES = (ERROR, "warning")                   # dxf order: the error fill, t
 RESULT_PART = "xl/worksheets/xltools_result.xml"
 RESULT_REL_ID = "xltoolsResult"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 WORKSHEET_REL = REL_NS + "/worksheet"
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
@@ -256,14 +256,6 @@ def result_sheet_xml(mp: MarkPlan) -> str:
 
 
 # -- workbook.xml, its rels and the content types: the result sheet's entries -------------------------
-def _rel_prefix(workbook: str) -> str:
-    m = re.search(r'xmlns:(\w+)="(?:' + re.escape(REL_NS) + r'|http://purl\.oclc\.org/ooxml/officeDocument/relationships)"',
-                  workbook)
-    if m is None:
-        raise BookError("workbook.xml 没有声明关系命名空间，无法添加“校验结果”表")
-    return m.group(1)
-
-
 def _sheet_elements(workbook: str) -> list[re.Match]:
     return list(re.finditer(r"<(?:\w+:)?sheet\b[^>]*?/>", workbook))
 
@@ -275,9 +267,9 @@ def _attr(element: str, name: str) -> str | None:
 
 def add_result_sheet(workbook: str, rels: str, types: str) -> tuple[str, str, str]:
     p = _prefix(workbook, "workbook")
-    r = _rel_prefix(workbook)
     ids = [int(_attr(m.group(0), "sheetId") or 0) for m in _sheet_elements(workbook)]
-    element = (f'<{p}sheet name="{RESULT_SHEET}" sheetId="{max(ids or [0]) + 1}" {r}:id="{RESULT_REL_ID}"/>')
+    element = (f'<{p}sheet xmlns:r="{rel_ns(workbook)}" name="{RESULT_SHEET}" sheetId="{max(ids or [0]) + 1}" '
+               f'r:id="{RESULT_REL_ID}"/>')
     close = re.search(rf"</{p}sheets>", workbook)
     if close is None:
         raise BookError("workbook.xml 缺少工作表列表，无法添加“校验结果”表")

@@ -12,6 +12,7 @@ from struct import error as struct_error
 from ..a1 import split_cell_ref
 from ..errors import BookError
 from ..files import read_regular
+from ..ooxml import REL_NS as _REL_NS, STRICT_REL_NS as _STRICT_REL_NS
 from ..memo import Memo
 from .parts import (Cell, Sheet, _cells_fast, _decode_cell, _defined_names_fast, _DoctypeFound, _index_sheet,
                     _Malformed, _namespace, _parse_shared_strings, _parse_sheet_etree, _parse_styles, _prepare_xml)
@@ -35,8 +36,6 @@ _PIECE_BYTES = 8 * 1024       # a report sheet's cells end at 33 KB (project) an
 
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 
 
 # ---------------------------------------------------------------------------------------------
