@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+import xltools  # noqa: F401  (first: it keeps openpyxl's writer the same whether lxml is installed)
+
 # CI must run every test: there a missing LibreOffice or pdftotext means a broken setup
 # (`make setup` installs them), so it fails instead of skipping.
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1")

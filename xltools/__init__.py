@@ -6,9 +6,15 @@ imported on first use, so `xltools check` never loads openpyxl or pandas.
 """
 from __future__ import annotations
 
+import os
 import sys
 import types
 from typing import TYPE_CHECKING
+
+# openpyxl writes other bytes when lxml is importable (pikepdf, our PDF tool, brings it in):
+# keep its standard-library writer, so the template and every workbook we write are the same
+# bytes on any machine. Read when openpyxl is first imported, so it is set here, before that.
+os.environ.setdefault("OPENPYXL_LXML", "False")
 
 __version__ = "0.1.0"
 
