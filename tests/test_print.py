@@ -184,3 +184,20 @@ def test_no_page_is_near_empty(long_packed, pdf_text):
         if (inked[-1] if inked else 0) < height * 0.5 and number - 1 not in covers | ends:
             thin.append(number)
     assert not thin, f"near-empty pages: {thin}"
+
+
+def test_each_report_pdf_is_its_pages_of_the_whole(long_packed, pdf_text):
+    """LibreOffice exports the whole report once and the per-report PDFs are cut from it: each
+    is exactly its report's pages, drawn as in the whole (pixel for pixel), in order."""
+    whole = long_packed / f"{long_packed.name}.pdf"
+    pages = dict(rendered_pixels(whole))
+    texts = [squeeze(p) for p in pdf_text(whole).split("\f")[:-1]]
+    cover = next(i for i, t in enumerate(texts) if "财政支出项目绩效评价自评报告" in t)
+    parts = {"部门整体支出.pdf": range(1, cover + 1)}
+    [project] = [p.name for p in long_packed.glob("项目支出_*.pdf")]
+    parts[project] = range(cover + 1, len(texts) + 1)
+    for name, numbers in parts.items():
+        got = dict(rendered_pixels(long_packed / name))
+        assert len(got) == len(numbers), name
+        for k, number in enumerate(numbers, start=1):
+            assert got[k] == pages[number], f"{name} page {k} differs from page {number} of the whole"

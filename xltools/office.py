@@ -178,9 +178,10 @@ def store(doc, dst, filter, filter_data):
         args.append(("FilterData", uno.Any("[]com.sun.star.beans.PropertyValue", props(**filter_data))))
     uno.invoke(doc, "storeToURL", (uno.systemPathToFileUrl(dst), props(**dict(args))))
 
-def export(src, jobs, filter_data, recalc):
-    # One load, several PDFs: each job names the sheets it prints (None: the sheets visible in
-    # the file, in their order). Visibility and print areas change in memory only.
+def export(src, dst, jobs, filter_data, recalc):
+    # One load and one PDF of every sheet some job prints (None: the sheets visible in the file),
+    # with each sheet's page count: the caller cuts each job's PDF out of it. Visibility and
+    # print areas change in memory only.
     doc, failed = load(src, read_only=False)
     if failed:
         return failed
@@ -190,27 +191,26 @@ def export(src, jobs, filter_data, recalc):
         sheets = doc.Sheets
         names = list(sheets.ElementNames)
         shown = [n for n in names if sheets.getByName(n).IsVisible]
-        areas = {n: sheets.getByName(n).getPrintAreas() for n in names}
-        for job in jobs:
-            wanted = job["sheets"] or shown
-            missing = [n for n in wanted if n not in names]
-            if missing:
-                return dict(ok=False, kind="sheet", detail=", ".join(names))
-            for n in wanted:
-                sheets.getByName(n).IsVisible = True
-            doc.CurrentController.setActiveSheet(sheets.getByName(wanted[0]))
-            for n in names:
+        asked = {n for job in jobs for n in (job or shown)}
+        missing = sorted(asked - set(names))
+        if missing:
+            return dict(ok=False, kind="sheet", detail=", ".join(names))
+        printed = [n for n in names if n in asked]     # Calc prints in the workbook's order
+        for n in printed:
+            sheets.getByName(n).IsVisible = True
+        doc.CurrentController.setActiveSheet(sheets.getByName(printed[0]))
+        for n in names:
+            if n not in asked:
                 sh = sheets.getByName(n)
-                if n in wanted:
-                    sh.setPrintAreas(areas[n])
-                else:
-                    sh.IsVisible = False
-                    sh.setPrintAreas(())   # a hidden sheet with a print area is still exported
-            try:
-                store(doc, job["dst"], "calc_pdf_Export", filter_data)
-            except Exception as e:
-                return dict(ok=False, kind="store", detail=why(e))
-        return dict(ok=True)
+                sh.IsVisible = False
+                sh.setPrintAreas(())   # a hidden sheet with a print area is still exported
+        # A sheet as the selection: Calc counts the pages that sheet prints, as in the export.
+        pages = [[n, doc.getRendererCount(sheets.getByName(n), ())] for n in printed]
+        try:
+            store(doc, dst, "calc_pdf_Export", filter_data)
+        except Exception as e:
+            return dict(ok=False, kind="store", detail=why(e))
+        return dict(ok=True, shown=shown, pages=pages)
     finally:
         close(doc)
 
@@ -251,7 +251,7 @@ for line in sys.stdin:
         continue
     if req["op"] == "export":
         try:
-            reply(**export(req["src"], req["jobs"], req["filter_data"], req["recalc"]))
+            reply(**export(req["src"], req["dst"], req["jobs"], req["filter_data"], req["recalc"]))
         except Exception as e:
             reply(ok=False, kind="internal", detail=why(e))
         continue
@@ -471,19 +471,23 @@ def _convert(src: Path, dst: Path, filter: str, *, recalc: bool, sheet: str | No
 
 def export_pdfs(src: str | os.PathLike, outputs: dict, *, watermark: str | None = None, pdfa: bool = False,
                 recalc: bool = False) -> list[Path]:
-    """Several PDFs of one workbook from a single load: `outputs` maps each PDF's path to the
-    sheets it prints, in order (None: the sheets visible in the file). src is never modified.
+    """Several PDFs of one workbook: `outputs` maps each PDF's path to the sheets it prints (None:
+    the sheets visible in the file); each prints its sheets in the workbook's order. src is never
+    modified.
 
+    LibreOffice loads the workbook and exports once: every printed sheet in one PDF, whose pages
+    are then cut into the outputs (loading and exporting is nearly all the cost of a PDF).
     watermark: text LibreOffice stamps across every page; pdfa: PDF/A-2b (PDF/A-1 would make
     the watermark opaque over the table). Each PDF appears whole or not at all.
     """
     src = Path(src).resolve()
     if not src.is_file():
         raise OfficeError(f"文件不存在：{src}")
-    dsts = {Path(d).resolve(): sheets for d, sheets in outputs.items()}
+    dsts = {Path(d).resolve(): (list(s) if s else None) for d, s in outputs.items()}
     if src in dsts:
         raise OfficeError(f"输出文件不能覆盖源文件：{src}")
     tmps = {d: d.with_name(f".{d.stem}.{secrets.token_hex(4)}.tmp{d.suffix}") for d in dsts}
+    whole = next(iter(tmps.values())).with_suffix(".whole.pdf")
     filter_data = {}
     if watermark:
         filter_data["Watermark"] = watermark
@@ -498,9 +502,8 @@ def export_pdfs(src: str | os.PathLike, outputs: dict, *, watermark: str | None 
             copy = _office.tmp / f"input-{secrets.token_hex(4)}{src.suffix}"   # opened editable: a copy
             shutil.copyfile(src, copy)
             try:
-                jobs = [dict(dst=str(tmps[d]), sheets=list(s) if s else None) for d, s in dsts.items()]
-                reply = _office.send(dict(op="export", src=str(copy), jobs=jobs, filter_data=filter_data,
-                                          recalc=recalc), src.name)
+                reply = _office.send(dict(op="export", src=str(copy), dst=str(whole), jobs=list(dsts.values()),
+                                          filter_data=filter_data, recalc=recalc), src.name)
             finally:
                 copy.unlink(missing_ok=True)
         if not reply["ok"]:
@@ -510,15 +513,43 @@ def export_pdfs(src: str | os.PathLike, outputs: dict, *, watermark: str | None 
             if kind == "sheet":
                 raise OfficeError(f"工作簿 {src.name} 中缺少要打印的工作表（现有：{detail}）")
             raise OfficeError(f"LibreOffice 导出 {src.name} 的 PDF 失败（{detail}）")
-        for d, t in tmps.items():
-            if not t.is_file() or t.stat().st_size == 0:
-                raise OfficeError(f"LibreOffice 未生成输出文件：{d}")
+        if not whole.is_file() or whole.stat().st_size == 0:
+            raise OfficeError(f"LibreOffice 未生成 {src.name} 的 PDF")
+        _cut(src, whole, reply["shown"], reply["pages"], {tmps[d]: sheets for d, sheets in dsts.items()})
         for d, t in tmps.items():
             os.replace(t, d)
         return list(dsts)
     finally:
+        whole.unlink(missing_ok=True)
         for t in tmps.values():
             t.unlink(missing_ok=True)
+
+
+def _cut(src: Path, whole: Path, shown: list[str], pages: list[list], outputs: dict[Path, list[str] | None]) -> None:
+    """Write each output's pages of `whole`, the PDF of the sheets in `pages` ([sheet, page
+    count], in print order). qpdf (pikepdf) keeps the document catalogue (PDF/A metadata and
+    colour profile), so each part is the same kind of PDF as the whole."""
+    import pikepdf
+
+    spans, at = {}, 0
+    for sheet, count in pages:
+        spans[sheet] = range(at, at + count)
+        at += count
+    with pikepdf.open(whole) as pdf:
+        if len(pdf.pages) != at:
+            raise OfficeError(f"LibreOffice 导出 {src.name} 的页数（{len(pdf.pages)}）与各工作表页数之和（{at}）不符")
+    for dst, sheets in outputs.items():
+        keep = sorted({i for sheet in (sheets or shown) for i in spans[sheet]})
+        if not keep:
+            raise OfficeError(f"工作簿 {src.name} 中「{'、'.join(sheets or shown)}」没有可打印的内容")
+        if keep == list(range(at)):
+            shutil.copyfile(whole, dst)
+            continue
+        with pikepdf.open(whole) as pdf:
+            for i in reversed(range(at)):
+                if i not in keep:
+                    del pdf.pages[i]
+            pdf.save(dst, deterministic_id=True)
 
 
 def invalid_cells(src: str | os.PathLike, dst: str | os.PathLike | None = None) -> list[tuple[str, str]]:

@@ -188,84 +188,59 @@ def _put(job: _Job, name: str, data: bytes) -> None:
 
 
 def pinned_pdf(data: bytes, stamp: datetime) -> bytes:
-    """LibreOffice stamps each PDF with the clock and a random ID; put the pack's time and a
-    content hash in their place (same lengths, so the cross-reference offsets stay right).
+    """LibreOffice stamps each PDF with the clock and a random ID: put the pack's time in their
+    place (the document info, the XMP metadata and the PDF/A colour profile's header) and let
+    qpdf derive the ID from the content, so the same workbook gives the same bytes.
 
     What stays: LibreOffice 7.4 numbers the fonts it embeds (/UniqueID, also inside the
     encrypted part) with a counter that runs on through the life of its process, so the bytes
     are the same for the same workbook packed by a fresh process (each `xltools pack` run).
     """
-    data = steady_icc(data, stamp)
-    pdf_time = stamp.strftime("%Y%m%d%H%M%S")
+    import pikepdf
 
-    def date_field(m):
-        old = m.group(0)
-        new = m.group(1) + pdf_time + m.group(2)[len(pdf_time):]
-        return new if len(new) == len(old) else old
-    data = re.sub(rb"(\(D:)(\d{14}[^)]*)", lambda m: date_field(_as_str(m)).encode(), data)
-    iso = stamp.strftime("%Y-%m-%dT%H:%M:%S").encode()
-    data = re.sub(rb"(<xmp:(?:CreateDate|ModifyDate|MetadataDate)>)(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)",
-                  lambda m: m.group(1) + iso, data)
-    random = rb"/ID\s*\[\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*\]|/DocChecksum\s*/([0-9A-Fa-f]+)"
-    found = [x for m in re.finditer(random, data) for x in m.groups() if x]
-    if found:
-        digest = hashlib.sha256(re.sub(random, b"", data)).hexdigest().upper().encode() * 4
-        for old in set(found):
-            data = data.replace(old, digest[:len(old)])
-    # PDF/A's XMP carries the document ID too.
-    data = re.sub(rb"(uuid:)([0-9a-fA-F-]{36})", lambda m: m.group(1) + _uuid_like(data), data)
-    return data
-
-
-_ICC = re.compile(rb"\d+ 0 obj\n<</N 3/Length (\d+) 0 R/Filter/FlateDecode>>\nstream\n")
-
-
-def steady_icc(data: bytes, stamp: datetime) -> bytes:
-    """PDF/A carries an sRGB colour profile that LibreOffice makes afresh, stamped with the clock:
-    give it the pack's time (and no profile ID, which covers the time), re-compress it, and move
-    the cross-reference table's offsets by what the edit changed."""
-    edits = []
-    for m in _ICC.finditer(data):
-        size = re.search(rb"\n" + m.group(1) + rb" 0 obj\n(\d+)\nendobj", data)
-        if size is None:
-            continue
-        start, end = m.end(), m.end() + int(size.group(1))
-        try:
-            plain = zlib.decompress(data[start:end])
-        except zlib.error:
-            continue
-        if plain[36:40] != b"acsp":
-            continue
-        when = struct.pack(">6H", stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
-        fixed = plain[:24] + when + plain[36:84] + bytes(16) + plain[100:]
-        packed = zlib.compress(fixed, 9)
-        edits += [(start, end, packed), (size.start(1), size.end(1), str(len(packed)).encode())]
-    last = re.findall(rb"startxref\s+(\d+)", data[-128:])
-    if not edits or not last:
-        return data
-    xref_at = int(last[-1])
-    edits.sort()
-    body, pos = [], 0
-    for start, end, new in edits:
-        body += [data[pos:start], new]
-        pos = end
-    body.append(data[pos:xref_at])
-    body = b"".join(body)
-
-    def moved(m):
-        offset = int(m.group(1))
-        return b"%010d %s n" % (offset + sum(len(n) - (e - s) for s, e, n in edits if s < offset), m.group(2))
-    table = re.sub(rb"(\d{10}) (\d{5}) n", moved, data[xref_at:])
-    table = re.sub(rb"startxref\s+\d+", b"startxref\n%d" % len(body), table)
-    return body + table
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        info = pdf.trailer.get("/Info")
+        if info is not None:
+            for key in ("/CreationDate", "/ModDate"):
+                if key in info:
+                    info[key] = stamp.strftime("D:%Y%m%d%H%M%S+00'00'")
+        for key in ("/ID", "/DocChecksum"):   # random; LibreOffice's hash of the random bytes
+            if key in pdf.trailer:
+                del pdf.trailer[key]
+        if "/Metadata" in pdf.Root:
+            xmp = pdf.Root.Metadata.read_bytes()
+            xmp = re.sub(rb"(<xmp:(?:CreateDate|ModifyDate|MetadataDate)>)[^<]*",
+                         lambda m: m.group(1) + stamp.strftime("%Y-%m-%dT%H:%M:%S+00:00").encode(), xmp)
+            xmp = re.sub(rb"uuid:[0-9a-fA-F-]{36}", b"uuid:" + _uuid_like(pdf), xmp)
+            pdf.Root.Metadata.write(xmp)   # unfiltered, as PDF/A wants its metadata
+        for intent in pdf.Root.get("/OutputIntents", []):
+            profile = intent.get("/DestOutputProfile")
+            if profile is not None:
+                profile.write(zlib.compress(steady_icc(profile.read_bytes(), stamp), 9),
+                              filter=pikepdf.Name.FlateDecode)
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+    return out.getvalue()
 
 
-def _as_str(m) -> re.Match:
-    return re.match(r"(\(D:)(.*)", m.group(0).decode("latin-1"), re.S)
+def steady_icc(profile: bytes, stamp: datetime) -> bytes:
+    """An ICC profile with the pack's time as its creation time and no profile ID (an MD5 that
+    covers the time): LibreOffice makes the sRGB profile of PDF/A afresh, stamped with the clock."""
+    if profile[36:40] != b"acsp":
+        return profile
+    when = struct.pack(">6H", stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+    return profile[:24] + when + profile[36:84] + bytes(16) + profile[100:]
 
 
-def _uuid_like(data: bytes) -> bytes:
-    h = hashlib.sha256(re.sub(rb"uuid:[0-9a-fA-F-]{36}", b"", data)).hexdigest()
+def _uuid_like(pdf) -> bytes:
+    """A UUID-shaped hash of what the pages draw: the same report gives the same document ID."""
+    import pikepdf
+    h = hashlib.sha256()
+    for page in pdf.pages:
+        contents = page.obj.get("/Contents")
+        for stream in (contents if isinstance(contents, pikepdf.Array) else [contents] if contents else []):
+            h.update(stream.read_raw_bytes())
+    h = h.hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}".encode()
 
 
