@@ -41,7 +41,7 @@ FINDING_KEYS = {"code", "severity", "sheet", "cell", "message", "expected", "act
 
 
 def at(rep, name: str) -> tuple[str, str]:
-    return rep.sheet, rep.cell(name)
+    return rep.sheet, rep.shown_cell(name)
 
 
 def satisfaction() -> str:

@@ -123,32 +123,32 @@ def _indicator(rep, name):
 
 def related(rep, sheet: str, name: str, old: bool) -> set[tuple[str, str]]:
     """(sheet, cell) of the field and of every rule the spec says reads it."""
-    out = {(sheet, rep.cell(name))}
+    out = {(sheet, rep.shown_cell(name))}
     ind = _indicator(rep, name)
     if ind is not None:
         table, column, row = ind
         # the old form reads 得分 from 实际完成值 and 分值 from 指标值
         column = {"actual": "score", "target": "weight"}.get(column, column) if old else column
         if column == "score":
-            out |= {(sheet, rep.cell(table.score_field)), (sheet, rep.cell(table.grade_field))}
+            out |= {(sheet, rep.shown_cell(table.score_field)), (sheet, rep.shown_cell(table.grade_field))}
         if column == "weight":
             score = f"{table.id}_{'actual' if old else 'score'}_{row}"
-            out.add((sheet, rep.cell(score)))
-            out.add((sheet, rep.cell(table.names("weight")[0])))
+            out.add((sheet, rep.shown_cell(score)))
+            out.add((sheet, rep.shown_cell(table.names("weight")[0])))
     for table in rep.indicator_tables:
         if name == table.score_field:
-            out.add((sheet, rep.cell(table.grade_field)))
+            out.add((sheet, rep.shown_cell(table.grade_field)))
     for rule in rep.sums:
         if name == rule.target or name in rule.plus or name in rule.minus:
-            out.add((sheet, rep.cell(rule.target)))
+            out.add((sheet, rep.shown_cell(rule.target)))
     for check in rep.checks:
         if check.kind == "compare" and name in (check.left, check.right):
-            out.add((sheet, rep.cell(check.left)))
+            out.add((sheet, rep.shown_cell(check.left)))
         elif check.kind == "quotes" and name in {n for _, n in check.right}:
-            out.add((sheet, rep.cell(check.left[1])))
+            out.add((sheet, rep.shown_cell(check.left[1])))
     cross = SPEC.cross
     if (rep is DEPT and name in cross.dept) or (rep is PROJ and name == cross.project):
-        out.add((DEPT.sheet, DEPT.cell(cross.dept[0])))
+        out.add((DEPT.sheet, DEPT.shown_cell(cross.dept[0])))
     return out
 
 
@@ -224,7 +224,7 @@ def _changed(doc, section, name, new, what, where, must, figure=None):
 
 def _narrative_variants(doc, rep, sheet, section, name, old):
     text = section[name]
-    where = {(sheet, rep.cell(name))}
+    where = {(sheet, rep.shown_cell(name))}
     for m in _FIGURE.finditer(text):
         for kind in TYPOS:
             new = typo(m.group(0), kind)

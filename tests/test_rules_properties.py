@@ -111,32 +111,32 @@ def readers(doc, index, name) -> set[tuple[str, str, str]]:
     out = set()
     for rule in rep.sums:
         if name == rule.target or name in {t.name for t in rule.terms}:
-            out.add((rule.code, sheet, rep.cell(rule.target)))
+            out.add((rule.code, sheet, rep.shown_cell(rule.target)))
     for check in rep.checks:
         if check.kind == "compare" and name in (check.left, check.right):
             if check.op == "=" or not value(check.left) <= value(check.right):
-                out.add((check.code, sheet, rep.cell(check.left)))
+                out.add((check.code, sheet, rep.shown_cell(check.left)))
         elif check.kind == "weights" and name in check.left:
             # at the one weight that differs from the template's (the generator keeps the spec's)
-            out.add(("weight-sum", sheet, rep.cell(name)))
+            out.add(("weight-sum", sheet, rep.shown_cell(name)))
         elif check.kind == "score-range" and name in (check.left, check.right):
             if not Decimal(0) <= value(check.left) <= value(check.right):
-                out.add(("score-range", sheet, rep.cell(check.left)))
+                out.add(("score-range", sheet, rep.shown_cell(check.left)))
         elif check.kind == "quotes":
             # the 机构's sentence quotes the cell (the generator leaves some zero items out): any
             # change of the cell takes it off the 元 amount that rounds to it
             phrases = [p for p, n in check.right if n == name]
             sentence = org_sentence(stated.get(check.left[1], ""), stated.get(check.left[0], ""))
             if phrases and any(p in sentence for p in phrases[0]):
-                out.add(("text-amount", sheet, rep.cell(check.left[1])))
+                out.add(("text-amount", sheet, rep.shown_cell(check.left[1])))
         elif check.kind not in ("compare", "weights", "score-range"):
             raise AssertionError(f"new check kind {check.kind!r}: teach readers() what it reads")
     for table in rep.indicator_tables:
         if name == table.score_field and SPEC.grade_of(value(name)) != stated[table.grade_field]:
-            out.add(("grade", sheet, rep.cell(table.grade_field)))
+            out.add(("grade", sheet, rep.shown_cell(table.grade_field)))
     cross = SPEC.cross
     if cross and ((index is None and name in cross.dept) or (index is not None and name == cross.project)):
-        out.add((cross.code, SPEC.dept.sheet, SPEC.dept.cell(cross.dept[0])))
+        out.add((cross.code, SPEC.dept.sheet, SPEC.dept.shown_cell(cross.dept[0])))
     return out
 
 
@@ -216,16 +216,16 @@ def test_readers_are_derived_from_the_spec():
     dept = SPEC.dept
     # 基本支出 is quoted in 元 by the 机构's sentence of the narrative, too
     assert readers(doc, None, "spend_basic_1") == {
-        ("basic", dept.sheet, dept.cell("spend_basic_1")), ("spend", dept.sheet, dept.cell("spend_total_1")),
-        ("text-amount", dept.sheet, dept.cell("narrative"))}
+        ("basic", dept.sheet, dept.shown_cell("spend_basic_1")), ("spend", dept.sheet, dept.shown_cell("spend_total_1")),
+        ("text-amount", dept.sheet, dept.shown_cell("narrative"))}
     assert readers(doc, None, "income_carryover_1") == {
-        ("income", dept.sheet, dept.cell("income_total_1")),
-        ("balance-year", dept.sheet, dept.cell("spend_balance_year_1"))}
+        ("income", dept.sheet, dept.shown_cell("income_total_1")),
+        ("balance-year", dept.sheet, dept.shown_cell("spend_balance_year_1"))}
     proj = SPEC.project
     assert readers(doc, 0, "fund_spent_total") == {
         ("fund-total", proj.sheet, proj.cell("fund_spent_total")),
         ("detail-spent", proj.sheet, proj.cell("detail_amount_total")),
-        ("cross-report", dept.sheet, dept.cell("spend_project_1"))}
+        ("cross-report", dept.sheet, dept.shown_cell("spend_project_1"))}
 
 
 def test_decimal_scores_are_readable(tmp_path):

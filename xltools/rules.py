@@ -67,7 +67,7 @@ class _Checker:
         """A finding of a catalogue entry (or code) at a field (or an A1 cell) of this sheet; a
         field of the old indicator form is placed where its figure was read (self.moved)."""
         name_or_cell = self.moved.get(name_or_cell, name_or_cell)
-        cell = self.rep.fields[name_or_cell].cell if name_or_cell in self.rep.fields else name_or_cell
+        cell = self.rep.shown_cell(name_or_cell) if name_or_cell in self.rep.fields else name_or_cell
         self.out.append(catalogue.finding(code, self.inst.sheet, cell, **args))
 
     def _effective(self) -> dict:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from decimal import Decimal
 
+from ..a1 import a1
+
 PRINT_COLUMNS = 8          # A–H are printed
 CHECK_COLUMN = 9           # I holds the inline checks, outside the print area
 JOIN_COLUMN = 10           # J (hidden) holds each long text joined from its rows: see Run
@@ -205,6 +207,12 @@ class Report:
 
     def cell(self, name: str) -> str:
         return self.fields[name].cell
+
+    def shown_cell(self, name: str) -> str:
+        """Where a finding about the field points the accountant: its cell, or for a long text
+        the first row they type it in (its own cell is the hidden join cell in column J)."""
+        run = self.runs.get(name)
+        return a1(run.first, run.col) if run else self.fields[name].cell
 
     # Kept once asked for: the layout has placed every field before the rules are expanded, and
     # the checker asks for them for every workbook.
