@@ -28,6 +28,7 @@ import json
 import random
 from decimal import Decimal
 
+import openpyxl
 import pytest
 
 from helpers import SEED, SEED_TEXT, consistent_data, load_seed, run_cli, write_json
@@ -243,15 +244,19 @@ def test_filled_seed_reports_what_the_template_could_not_prevent(tmp_path):
     # on the narrative. The composite is the template's SUM of 得分, which the old form leaves
     # empty, so score-sum cannot fire (fill warned that the stated 97 was dropped); reading the old
     # columns, 满意度's 10 is still above its weight.
+    # A finding on the narrative names the row of the run that holds the figure it is about (the
+    # 机构's sentence for a sum of items), so the accountant lands on the words to correct.
+    run = DEPT.runs["narrative"]
+    ws = openpyxl.load_workbook(book)[DEPT.sheet]
+    rows = {f"{ws.cell(r, run.col).column_letter}{r}": str(ws.cell(r, run.col).value or "") for r in run.row_numbers}
+    on_text = [f for f in report.findings if f.code.startswith("text-")]
+    for f in on_text:
+        figure = str(f.actual).removesuffix("元")
+        words = "临湘市民政局" if figure == "4529167.01" else figure    # 工资福利支出+对个人和家庭的补助
+        assert f.cell in rows and words in rows[f.cell], (f.code, f.cell, figure)
     assert sorted(report.flat()) == sorted([
-        ("score-range", *at(DEPT, satisfaction())),
-        ("text-amount", *at(DEPT, "narrative")),
-        ("text-amount", *at(DEPT, "narrative")),
-        ("text-amount", *at(DEPT, "narrative")),
-        ("text-amount", *at(DEPT, "narrative")),
-        ("text-footing", *at(DEPT, "narrative")),
-        ("text-footing", *at(DEPT, "narrative")),
-    ])
+        ("score-range", *at(DEPT, satisfaction())), *((f.code, DEPT.sheet, f.cell) for f in on_text)])
+    assert sorted(f.code for f in on_text) == ["text-amount"] * 4 + ["text-footing"] * 2
     quoted = sorted(f.actual for f in report.findings if f.code == "text-amount")
     assert quoted == ["35125167.01元", "4529167.01元", "506000元", "5095167.01元"]
     assert sorted(report.flat("warning")) == SEED_WARNINGS

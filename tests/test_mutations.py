@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from helpers import consistent_data, org_sentence
+from xltools.a1 import a1
 from xltools.check import check_file
 from xltools.errors import DataError
 from xltools.fill import fill
@@ -121,9 +122,16 @@ def _indicator(rep, name):
     return None
 
 
+def cells_of(rep, name: str) -> set[str]:
+    """Where a finding about the field may point: a long text's rows (the one holding the figure
+    read from a workbook, the first one from a data file), else its cell."""
+    run = rep.runs.get(name)
+    return {a1(r, run.col) for r in run.row_numbers} if run else {rep.shown_cell(name)}
+
+
 def related(rep, sheet: str, name: str, old: bool) -> set[tuple[str, str]]:
     """(sheet, cell) of the field and of every rule the spec says reads it."""
-    out = {(sheet, rep.shown_cell(name))}
+    out = {(sheet, c) for c in cells_of(rep, name)}
     ind = _indicator(rep, name)
     if ind is not None:
         table, column, row = ind
@@ -145,7 +153,7 @@ def related(rep, sheet: str, name: str, old: bool) -> set[tuple[str, str]]:
         if check.kind == "compare" and name in (check.left, check.right):
             out.add((sheet, rep.shown_cell(check.left)))
         elif check.kind == "quotes" and name in {n for _, n in check.right}:
-            out.add((sheet, rep.shown_cell(check.left[1])))
+            out |= {(sheet, c) for c in cells_of(rep, check.left[1])}
     cross = SPEC.cross
     if (rep is DEPT and name in cross.dept) or (rep is PROJ and name == cross.project):
         out.add((DEPT.sheet, DEPT.shown_cell(cross.dept[0])))
@@ -224,7 +232,7 @@ def _changed(doc, section, name, new, what, where, must, figure=None):
 
 def _narrative_variants(doc, rep, sheet, section, name, old):
     text = section[name]
-    where = {(sheet, rep.shown_cell(name))}
+    where = {(sheet, c) for c in cells_of(rep, name)}
     for m in _FIGURE.finditer(text):
         for kind in TYPOS:
             new = typo(m.group(0), kind)

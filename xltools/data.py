@@ -39,6 +39,8 @@ class Instance:
     values: dict[str, object] = field(default_factory=dict)   # stated values; absent = not stated
     where: dict[str, str] = field(default_factory=dict)       # field name -> data key path
     formulas: dict[str, str | None] | None = None             # workbook only: A1 -> formula found
+    rows: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # workbook only: long text ->
+                                                             # (A1, text) of each row it was read from
 
     def cell(self, name: str) -> str:
         return self.report.fields[name].cell

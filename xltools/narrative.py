@@ -73,6 +73,7 @@ class Footing:
     message: str
     stated: Decimal
     parts: Decimal
+    quote: str = ""      # the total as written ("基本支出5095167.01元"): where the finding points
 
 
 def _sentences(text: str):
@@ -145,7 +146,8 @@ def _in_unit_of(total: Amount, yuan: Decimal) -> str:
 
 def _missing(s: Sentence) -> list[Footing]:
     every = [s.head, *s.items, *(c for i in s.items for c in i.children)]
-    return [Footing(f"综述中“{a.label}{a.unit}”缺少金额（“其中”前后的合计与分项应写明金额）", Decimal(0), Decimal(0))
+    return [Footing(f"综述中“{a.label}{a.unit}”缺少金额（“其中”前后的合计与分项应写明金额）", Decimal(0), Decimal(0),
+                    f"{a.label}{a.unit}")
             for a in every if not a.text]
 
 
@@ -163,7 +165,7 @@ def _within(s: Sentence) -> list[Footing]:
                 continue
         listed = "＋".join(p.shown for p in parts)
         out.append(Footing(f"综述中“{total.shown}”与其中所列各项之和不符：{listed} = {_in_unit_of(total, got)}，"
-                           f"差额 {_in_unit_of(total, total.yuan - got)}", total.yuan, got))
+                           f"差额 {_in_unit_of(total, total.yuan - got)}", total.yuan, got, total.shown))
     return out
 
 
@@ -191,7 +193,7 @@ def _across(total: Sentence, units: list[Sentence]) -> list[Footing]:
             continue
         listed = "＋".join(f"{p.text}{p.unit}" for p in parts) or "0"
         out.append(Footing(f"综述中各单位的“{what}”之和 {listed} = {_in_unit_of(stated, got)}，与“{stated.shown}”不符，"
-                           f"差额 {_in_unit_of(stated, stated.yuan - got)}", stated.yuan, got))
+                           f"差额 {_in_unit_of(stated, stated.yuan - got)}", stated.yuan, got, stated.shown))
     return out
 
 

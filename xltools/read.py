@@ -192,15 +192,16 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
         if c.error:
             findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), reason=c.error))
     _amounts_shown_as_dates(book, ws, sheet, fields, refs, raws, values, findings)
+    rows: dict[str, list[tuple[str, str]]] = {}
     if rep.runs:
-        _read_runs(ws, rep, dict(zip(names, refs)), values)
+        _read_runs(ws, rep, dict(zip(names, refs)), values, rows)
     cells = _expected(spec, rep.id)[2]
     found = ws.formulas(cells)
     # A formula anywhere but in the template's formula cells: look for it among the inputs (a
     # count of the sheet's <f> elements first, which is all a report as the template made it needs)
     if ws.formula_count() > len(cells) - found.count(None):
         findings.extend(input_formula_findings(sheet, input_fields, ws.formulas(input_refs)))
-    return Instance(rep, sheet, values, formulas=dict(zip(cells, found)))
+    return Instance(rep, sheet, values, formulas=dict(zip(cells, found)), rows=rows)
 
 
 def input_formula_findings(sheet: str, fields, formulas) -> list[Finding]:
@@ -308,10 +309,11 @@ _RUN_CELLS: dict[tuple, list[str]] = {}
 _JOIN_LETTERS = column_letters(JOIN_COLUMN)
 
 
-def _read_runs(ws, rep: Report, where: dict[str, str], values: dict) -> None:
+def _read_runs(ws, rep: Report, where: dict[str, str], values: dict, rows: dict) -> None:
     """A long text is the rows of its run joined by line breaks, read from the rows themselves
     (the join cell's cached value may be stale). The run starts on the row of the join cell the
-    field's name points at. A name pointing anywhere else is a single text cell: read as is."""
+    field's name points at. A name pointing anywhere else is a single text cell: read as is.
+    `rows` gets (A1, text) of each row that holds text: a finding names the row it is about."""
     for name, run in rep.runs.items():
         ref = where.get(name)
         if ref is None:
@@ -323,9 +325,11 @@ def _read_runs(ws, rep: Report, where: dict[str, str], values: dict) -> None:
         cells = _RUN_CELLS.get(key)
         if cells is None:
             cells = _RUN_CELLS[key] = [a1(r, run.col) for r in range(row, row + run.rows)]
-        text = value_join(v if type(v) is str else str(v) for v in ws.values(cells)
-                          if v is not None and not isinstance(v, ExcelError))
+        held = [(c, v if type(v) is str else str(v)) for c, v in zip(cells, ws.values(cells))
+                if v is not None and not isinstance(v, ExcelError)]
+        text = value_join(t for _, t in held)
         values[name] = text if text and not text.isspace() else None
+        rows[name] = held
 
 
 def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:

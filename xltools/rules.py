@@ -63,11 +63,14 @@ class _Checker:
         self.eff = self._effective()
         self.moved: dict[str, str] = {}   # field -> the field its figure was read from (old form)
 
-    def add(self, code, name_or_cell, /, **args):
+    def add(self, code, name_or_cell, /, near: str = "", **args):
         """A finding of a catalogue entry (or code) at a field (or an A1 cell) of this sheet; a
-        field of the old indicator form is placed where its figure was read (self.moved)."""
+        field of the old indicator form is placed where its figure was read (self.moved); one
+        about the words `near` in a long text, at the row that holds them."""
         name_or_cell = self.moved.get(name_or_cell, name_or_cell)
         cell = self.rep.shown_cell(name_or_cell) if name_or_cell in self.rep.fields else name_or_cell
+        if near:
+            cell = next((at for at, text in self.inst.rows.get(name_or_cell, ()) if near in text), cell)
         self.out.append(catalogue.finding(code, self.inst.sheet, cell, **args))
 
     def _effective(self) -> dict:
@@ -129,7 +132,10 @@ class _Checker:
             args = quote_args(narr, org, phrases, cell, check.lead, bounds, where)
             if args is None:
                 continue
-            self.add(check.code, check.left[1], expected=f"{m_str(cell * 10000)}元", actual=f"{args['quoted']}元", **args)
+            # the row of the quoted amount; of the 机构's name for a sum of several items
+            near = org if args.get("variant") == "sum" else args["quoted"]
+            self.add(check.code, check.left[1], near=str(near or ""), expected=f"{m_str(cell * 10000)}元",
+                     actual=f"{args['quoted']}元", **args)
 
     def _odd_weight(self, weights) -> str:
         """Where a weight sum that is not 100 is reported: at the one weight that differs from the
@@ -143,7 +149,7 @@ class _Checker:
         for name, v in self.inst.values.items():
             if type(v) is str and "其中" in v and self.rep.fields[name].unit == "text":
                 for f in footings(v):
-                    self.add("text-footing", name, expected=f.parts, actual=f.stated, detail=f.message)
+                    self.add("text-footing", name, near=f.quote, expected=f.parts, actual=f.stated, detail=f.message)
 
     def required(self):
         for f in self.rep.inputs:
