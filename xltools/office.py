@@ -484,6 +484,8 @@ def export_pdfs(src: str | os.PathLike, outputs: dict, *, watermark: str | None 
     if not src.is_file():
         raise OfficeError(f"文件不存在：{src}")
     dsts = {Path(d).resolve(): (list(s) if s else None) for d, s in outputs.items()}
+    if not dsts:
+        return []
     if src in dsts:
         raise OfficeError(f"输出文件不能覆盖源文件：{src}")
     tmps = {d: d.with_name(f".{d.stem}.{secrets.token_hex(4)}.tmp{d.suffix}") for d in dsts}
