@@ -362,10 +362,6 @@ class _Office:
     def alive(self) -> bool:
         return self.pid == os.getpid() and self.soffice.poll() is None and self.worker.poll() is None
 
-    def convert(self, src: Path, dst: Path, filter: str, recalc: bool, sheet: str | None, label: str) -> dict:
-        return self.send(dict(op="convert", src=str(src), dst=str(dst), filter=filter, recalc=recalc, sheet=sheet),
-                         label)
-
     def send(self, request: dict, label: str) -> dict:
         """One document's request and its reply; every document counts towards the restart."""
         self.documents += 1
@@ -431,6 +427,26 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
+def _request(src: Path, request: dict, *, copy: bool = True) -> dict:
+    """The worker's reply to `request` about src; OfficeError if LibreOffice cannot open it.
+    copy: hand it a private copy, for a request that opens the file editable (to hide sheets,
+    mark cells): src is never modified."""
+    with _lock:
+        start()
+        if not copy:
+            reply = _office.send(dict(request, src=str(src)), src.name)
+        else:
+            private = _office.tmp / f"input-{secrets.token_hex(4)}{src.suffix}"
+            shutil.copyfile(src, private)
+            try:
+                reply = _office.send(dict(request, src=str(private)), src.name)
+            finally:
+                private.unlink(missing_ok=True)
+    if not reply["ok"] and reply.get("kind") == "load":
+        raise OfficeError(f"LibreOffice 无法打开文件：{src}（{reply.get('detail')}）")
+    return reply
+
+
 def _convert(src: Path, dst: Path, filter: str, *, recalc: bool, sheet: str | None = None) -> Path:
     """Run one document through LibreOffice; dst appears whole or not at all."""
     src, dst = Path(src).resolve(), Path(dst).resolve()
@@ -441,21 +457,11 @@ def _convert(src: Path, dst: Path, filter: str, *, recalc: bool, sheet: str | No
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.stem}.{secrets.token_hex(4)}.tmp{dst.suffix}")
     try:
-        with _lock:
-            start()
-            if sheet is None:
-                reply = _office.convert(src, tmp, filter, recalc, sheet, src.name)
-            else:  # to hide sheets LibreOffice must open the file editable: use a private copy
-                copy = _office.tmp / f"input-{secrets.token_hex(4)}{src.suffix}"
-                shutil.copyfile(src, copy)
-                try:
-                    reply = _office.convert(copy, tmp, filter, recalc, sheet, src.name)
-                finally:
-                    copy.unlink(missing_ok=True)
+        # to hide sheets LibreOffice must open the file editable: then on a private copy
+        reply = _request(src, dict(op="convert", dst=str(tmp), filter=filter, recalc=recalc, sheet=sheet),
+                         copy=sheet is not None)
         if not reply["ok"]:
             kind, detail = reply.get("kind"), reply.get("detail")
-            if kind == "load":
-                raise OfficeError(f"LibreOffice 无法打开文件：{src}（{detail}）")
             if kind == "sheet":
                 raise OfficeError(f"工作簿 {src.name} 中没有名为「{sheet}」的工作表（现有：{detail}）")
             if kind == "store":
@@ -499,19 +505,10 @@ def export_pdfs(src: str | os.PathLike, outputs: dict, *, watermark: str | None 
     try:
         for d in dsts:
             d.parent.mkdir(parents=True, exist_ok=True)
-        with _lock:
-            start()
-            copy = _office.tmp / f"input-{secrets.token_hex(4)}{src.suffix}"   # opened editable: a copy
-            shutil.copyfile(src, copy)
-            try:
-                reply = _office.send(dict(op="export", src=str(copy), dst=str(whole), jobs=list(dsts.values()),
-                                          filter_data=filter_data, recalc=recalc), src.name)
-            finally:
-                copy.unlink(missing_ok=True)
+        reply = _request(src, dict(op="export", dst=str(whole), jobs=list(dsts.values()), filter_data=filter_data,
+                                   recalc=recalc))
         if not reply["ok"]:
             kind, detail = reply.get("kind"), reply.get("detail")
-            if kind == "load":
-                raise OfficeError(f"LibreOffice 无法打开文件：{src}（{detail}）")
             if kind == "sheet":
                 raise OfficeError(f"工作簿 {src.name} 中缺少要打印的工作表（现有：{detail}）")
             raise OfficeError(f"LibreOffice 导出 {src.name} 的 PDF 失败（{detail}）")
@@ -568,17 +565,8 @@ def invalid_cells(src: str | os.PathLike, dst: str | os.PathLike | None = None) 
         raise OfficeError(f"输出文件不能覆盖源文件：{src}")
     tmp = out.with_name(f".{out.stem}.{secrets.token_hex(4)}.tmp{out.suffix}") if out else None
     try:
-        with _lock:
-            start()
-            copy = _office.tmp / f"input-{secrets.token_hex(4)}{src.suffix}"   # opened editable: a copy
-            shutil.copyfile(src, copy)
-            try:
-                reply = _office.send(dict(op="invalid", src=str(copy), dst=str(tmp) if tmp else None), src.name)
-            finally:
-                copy.unlink(missing_ok=True)
+        reply = _request(src, dict(op="invalid", dst=str(tmp) if tmp else None))
         if not reply["ok"]:
-            if reply.get("kind") == "load":
-                raise OfficeError(f"LibreOffice 无法打开文件：{src}（{reply.get('detail')}）")
             raise OfficeError(f"LibreOffice 检查 {src.name} 的数据有效性失败（{reply.get('detail')}）")
         if tmp is not None:
             if not tmp.is_file() or tmp.stat().st_size == 0:

@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import shutil
-import sys
 import struct
 import zipfile
 import zlib
