@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Re-run setup only when the project's dependencies change (or after `make clean`).
 STAMP  := $(VENV)/.setup-done
-# System packages the office bridge (xltools/office.py) and its tests need.
+# System packages the office bridge (xltools/office/bridge.py) and its tests need.
 APT_PACKAGES := libreoffice-calc-nogui fonts-noto-cjk poppler-utils python3-uno
 # The ledger tests of collect start their own PostgreSQL server (tests/conftest.py).
 APT_PACKAGES += postgresql

@@ -12,7 +12,7 @@ values) costs at most 3 ms on one core, at least 7x less than the same checks do
    consistent (sums, detail = spent, department project spending = projects' spending, narrative
    amounts = table cells), 1-3 project sheets, names, phones and texts varied, some in the seed's
    legacy indicator columns; about one in ten carries one deliberate error. Each is written by
-   `xltools.fill.fill`, then all are re-saved through LibreOffice (`office.convert_many`, no
+   `xltools.write.fill.fill`, then all are re-saved through LibreOffice (`office.convert_many`, no
    recalculation: the cached values are the ones fill wrote, stored as LibreOffice stores them).
    The corpus is kept in DIR (default bench/.cache/) under a key made of N and a hash of the code
    and data that generate it (this script's generator, the spec, the example, fill/build/patch/
@@ -57,9 +57,9 @@ DEFAULT_CACHE = REPO / "bench" / ".cache"
 VENV_BIN = Path(sys.executable).parent
 # Whatever changes these changes the workbooks: they key the corpus cache (with N and the
 # generator's own source).
-GENERATOR_INPUTS = ["examples/linxiang_2022.json", "xltools/fill.py", "xltools/patch.py", "xltools/data.py",
-                    "xltools/formulas.py", "xltools/values.py", "xltools/numbers.py", "xltools/ooxml.py",
-                    "xltools/office.py", "xltools/build", "xltools/spec"]
+GENERATOR_INPUTS = ["examples/linxiang_2022.json", "xltools/fill.py", "xltools/ooxml/patch.py", "xltools/read/data.py",
+                    "xltools/formulas.py", "xltools/read/coerce.py", "xltools/numbers.py", "xltools/ooxml/__init__.py",
+                    "xltools/office/bridge.py", "xltools/build", "xltools/spec"]
 
 TARGET_MS = 3.0
 TARGET_RATIO = 7.0
@@ -258,8 +258,8 @@ def make_variant(base: dict, spec, i: int) -> tuple[dict, str | None, dict]:
 def _fill_one(job: tuple) -> tuple[int, list[str]]:
     """Worker: write data file i, fill it from the prebuilt template, apply the book edits."""
     i, data, edits, template, workdir = job
-    from xltools import patch
-    from xltools.fill import fill
+    from xltools.ooxml import patch
+    from xltools.write.fill import fill
     spec = _spec()
     src = Path(workdir) / f"data_{i:05d}.json"
     src.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -276,7 +276,7 @@ def _fill_one(job: tuple) -> tuple[int, list[str]]:
 def _convert_chunk(job: tuple) -> int:
     """Worker: re-save a chunk through its own LibreOffice (one soffice per worker)."""
     paths, outdir = job
-    from xltools import office
+    from xltools.office import bridge as office
     office.convert_many(paths, outdir, fmt="xlsx")
     office.shutdown()
     return len(paths)
@@ -361,7 +361,7 @@ def build_corpus(n: int, cache_root: Path, spec) -> tuple[Path, dict]:
 
 
 def _soffice_version() -> str:
-    from xltools.office import find_soffice
+    from xltools.office.bridge import find_soffice
     exe = find_soffice()
     if not exe:
         return "?"
@@ -490,18 +490,18 @@ class OpenpyxlBook:
 
 
 class _reader:
-    """Within the block, xltools.read opens workbooks with `opener` instead of xlsx.open_book."""
+    """Within the block, xltools.read.workbook opens workbooks with `opener` instead of xlsx.open_book."""
 
     def __init__(self, opener):
         self.opener = opener
 
     def __enter__(self):
-        import xltools.read as read
+        import xltools.read.workbook as read
         self.saved = read.open_book
         read.open_book = self.opener
 
     def __exit__(self, *exc):
-        import xltools.read as read
+        import xltools.read.workbook as read
         read.open_book = self.saved
 
 
@@ -515,7 +515,7 @@ def _summary(report) -> tuple:
 
 
 def time_checks(paths: list[Path], spec, warmup: int) -> tuple[list[float], list]:
-    from xltools.check import check_file
+    from xltools.checker import check_file
     for p in paths[:warmup]:
         check_file(p, spec)
     gc.collect()
@@ -576,7 +576,7 @@ def cold_check(file: Path, runs: int) -> dict:
 
 
 def profile_checks(paths: list[Path], spec, top: int = 22) -> str:
-    from xltools.check import check_file
+    from xltools.checker import check_file
     prof = cProfile.Profile()
     prof.enable()
     for p in paths:
@@ -592,7 +592,7 @@ def profile_checks(paths: list[Path], spec, top: int = 22) -> str:
 
 def phase_breakdown(paths: list[Path], spec) -> dict[str, float]:
     """Mean ms per workbook of each step of check_file, timed apart (no profiler overhead)."""
-    from xltools.read import read_workbook
+    from xltools.read.workbook import read_workbook
     from xltools.rules import run_rules
     from xltools.xlsx import open_book
     clock = time.perf_counter

@@ -58,12 +58,12 @@ def _cli(args: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
 
 def _inner(reader: str, files_list: str, out: str, jobs: int) -> None:
     """In a fresh interpreter: collect the listed files with `reader` ("xltools" or "openpyxl")."""
-    from xltools import collect_worker
-    from xltools.collect import collect
+    from xltools.collect import worker as collect_worker
+    from xltools.collect.run import collect
     collect_worker.START_METHOD = "fork"
     if reader == "openpyxl":
         import openpyxl  # noqa: F401  (imported before the workers fork, as the parent's reader would be)
-        import xltools.read as read
+        import xltools.read.workbook as read
         read.open_book = _bench_check().OpenpyxlBook
     paths = Path(files_list).read_text(encoding="utf-8").splitlines()
     t0 = time.perf_counter()

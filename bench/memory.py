@@ -57,7 +57,7 @@ def bases(n: int, office: bool, spec) -> list[tuple[str, dict[str, bytes]]]:
             paths.append(xltools.fill(data, work / f"wb_{i:03d}.xlsx", spec, template=xltools.template_path()).path)
             names.append(data["dept"]["dept_name"])
         if office:
-            from xltools import office as lo
+            from xltools.office import bridge as lo
             saved = lo.convert_many(paths[::2], work / "lo", fmt="xlsx")
             lo.shutdown()
             paths[::2] = saved

@@ -9,7 +9,7 @@ each, LibreOffice started per call, as a script would do it); everything else (v
 data JSON, manifest, SHA256SUMS, zip) at most 30 ms, beside an openpyxl load-and-save of the same
 workbook. Both baselines are measured in the same run.
 
-The corpus: N copies of examples/linxiang_2022.json filled by `xltools.fill.fill`, each with its
+The corpus: N copies of examples/linxiang_2022.json filled by `xltools.write.fill.fill`, each with its
 own 部门(单位)名称 (so each packs into its own folder).
 """
 from __future__ import annotations
@@ -28,8 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from xltools import office, pack as packer  # noqa: E402
-from xltools.fill import fill  # noqa: E402
+from xltools.office import bridge as office
+from xltools.pack import run as packer
+from xltools.write.fill import fill  # noqa: E402
 from xltools.spec import load_spec  # noqa: E402
 
 

@@ -67,7 +67,7 @@ def gbk_zip(members: dict[str, bytes]) -> bytes:
 
 
 def main(target: str) -> int:
-    from xltools.fill import fill
+    from xltools.write.fill import fill
     from xltools.spec import load_spec
     spec = load_spec()
     seed = json.loads(EXAMPLE.read_text(encoding="utf-8"))

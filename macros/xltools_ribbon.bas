@@ -7,27 +7,27 @@ Public Const XLTOOLS_ADDIN_VERSION As String = "0.1.0"
 Public Const XLTOOLS_XLWINGS_VERSION As String = "0.37.8"
 
 Public Sub XltoolsValidate(control As IRibbonControl)
-    RunPython "import xltools.excel as x; x.validate()"
+    RunPython "import xltools.addin.excel as x; x.validate()"
 End Sub
 
 Public Sub XltoolsClearMarks(control As IRibbonControl)
-    RunPython "import xltools.excel as x; x.clear_marks()"
+    RunPython "import xltools.addin.excel as x; x.clear_marks()"
 End Sub
 
 Public Sub XltoolsScore(control As IRibbonControl)
-    RunPython "import xltools.excel as x; x.score()"
+    RunPython "import xltools.addin.excel as x; x.score()"
 End Sub
 
 Public Sub XltoolsNewProject(control As IRibbonControl)
-    RunPython "import xltools.excel as x; x.new_project()"
+    RunPython "import xltools.addin.excel as x; x.new_project()"
 End Sub
 
 Public Sub XltoolsExport(control As IRibbonControl)
-    RunPython "import xltools.excel as x; x.export()"
+    RunPython "import xltools.addin.excel as x; x.export()"
 End Sub
 
 Public Sub XltoolsAbout(control As IRibbonControl)
-    RunPython "import xltools.excel as x; x.about()"
+    RunPython "import xltools.addin.excel as x; x.about()"
 End Sub
 
 ' Read by the about box through Application.Run.

@@ -24,8 +24,8 @@ def unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def soffice():
-    """The xltools.office module with its LibreOffice already started (shared by the session)."""
-    from xltools import office
+    """The xltools.office.bridge module with its LibreOffice already started (shared by the session)."""
+    from xltools.office import bridge as office
 
     if office.find_soffice() is None:
         unavailable("未找到 LibreOffice（soffice）")

@@ -66,7 +66,7 @@ def run_measured(*args, timeout: float = 120) -> dict:
     return json.loads(done.stdout)
 
 
-# --- data files -> field names (independent of xltools.data) ------------------------------------
+# --- data files -> field names (independent of xltools.read.data) ------------------------------------
 def flatten_section(rep, section: dict) -> dict[str, object]:
     """One report's nested data -> {field name: raw value}, as DESIGN.md's naming says:
     table rows by position ("1".."N") or by key, indicator rows as <table>_<column>_<n>."""

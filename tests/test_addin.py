@@ -75,7 +75,7 @@ def test_every_function_has_its_wrapper_and_its_wizard_texts():
         visible = [a for a in f.args if not a.caller]
         sig = ", ".join(f"ParamArray {a.name}()" if a.vararg else a.name for a in visible)
         assert f"Public Function {f.name}({sig})\r\n" in text
-        assert f'XLPy.CallUDF("xltools.excel", "{f.name}", ' in text
+        assert f'XLPy.CallUDF("xltools.addin.excel", "{f.name}", ' in text
         assert len(f.description) <= 255 and all(len(a.help) <= 255 for a in f.args)
     # Replay XltoolsRegisterFunctions: the assignments before each MacroOptions give its texts.
     body = text[text.index("Public Sub XltoolsRegisterFunctions"):text.index("End Sub", text.index("XltoolsRegisterFunctions"))]
@@ -92,7 +92,7 @@ def test_every_function_has_its_wrapper_and_its_wizard_texts():
                                 [values[h.strip()] for h in (m.group(2) or "").split(",") if h.strip()])
     for f in table.FUNCTIONS:
         assert seen[f.name] == (f.description, table.CATEGORY, [a.help for a in f.args if not a.caller])
-    import xltools.excel as excel                      # the Python twins exist (xlwings imports on Linux)
+    import xltools.addin.excel as excel                      # the Python twins exist (xlwings imports on Linux)
     assert all(callable(getattr(excel, f.name)) for f in table.FUNCTIONS)
 
 
@@ -128,8 +128,8 @@ def test_ribbon_xml_has_the_customui_structure_and_callbacks_that_exist():
                                committed("xltools_ribbon").decode("ascii"), re.M))
     assert {b.get("onAction") for b in buttons} == callbacks
     for m in table.MACROS:
-        assert f'RunPython "import xltools.excel as x; x.{m.python}()"' in committed("xltools_ribbon").decode()
-        import xltools.excel as excel
+        assert f'RunPython "import xltools.addin.excel as x; x.{m.python}()"' in committed("xltools_ribbon").decode()
+        import xltools.addin.excel as excel
         assert callable(getattr(excel, m.python))
 
 
@@ -164,7 +164,7 @@ def test_conf_is_what_vba_input_reads_in_gbk():
     data = build.conf_bytes(r"C:\Users\张会计\xltools\pythonw.exe", r"D:\财政\lib")
     text = data.decode("cp936")
     assert text.splitlines() == [r'"INTERPRETER_WIN","C:\Users\张会计\xltools\pythonw.exe"',
-                                 '"UDF MODULES","xltools.excel"', r'"PYTHONPATH","D:\财政\lib"']
+                                 '"UDF MODULES","xltools.addin.excel"', r'"PYTHONPATH","D:\财政\lib"']
     assert data.count(b"\r\n") == 3
     with pytest.raises(build.AddinError, match="GBK"):
         build.conf_bytes("C:\\Users\\\U0001F600\\python.exe")

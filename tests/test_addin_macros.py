@@ -8,10 +8,11 @@ import pytest
 
 from helpers import SEED, run_cli
 from xltools.a1 import a1
-from xltools.addin import macros, marks
+from xltools.addin import macros
+from xltools.write import marks
 from xltools.addin.access import FileBook
-from xltools.check import check_file
-from xltools.fill import fill
+from xltools.checker import check_file
+from xltools.write.fill import fill
 from xltools.formulas import LAST_BOOKEND, cross_cell
 from xltools.spec import load_spec
 from xltools.spec.model import CHECK_COLUMN

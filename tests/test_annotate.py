@@ -9,9 +9,9 @@ import pytest
 
 from helpers import SEED, run_cli, run_measured
 from xltools import catalogue
-from xltools.addin import marks
-from xltools.check import check_file
-from xltools.fill import fill
+from xltools.write import marks
+from xltools.checker import check_file
+from xltools.write.fill import fill
 from xltools.spec import load_spec
 
 SPEC = load_spec()

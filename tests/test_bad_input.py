@@ -21,7 +21,7 @@ import pytest
 
 from helpers import CJK, SEED, load_seed, rezip, run_cli, run_measured, sha256, write_json, zip_members
 from xltools.build.names import FINGERPRINT_NAME
-from xltools.fill import fill
+from xltools.write.fill import fill
 from xltools.ooxml import sheet_parts
 from xltools.spec import load_spec
 
@@ -411,7 +411,7 @@ def test_an_absurdly_large_amount_in_a_data_file_is_a_clear_error(tmp_path):
 
 
 def test_an_absurd_number_in_a_workbook_cell_is_reported_not_a_crash(tmp_path, good):
-    from xltools import patch
+    from xltools.ooxml import patch
     book = patch.Workbook(good.read_bytes())
     cell = SPEC.dept.cell("income_other_1")
     book.sheet(SPEC.dept.sheet).set(cell, 1e300)

@@ -15,8 +15,8 @@ import openpyxl
 import pytest
 
 from helpers import ROOT, consistent_data, load_seed, rezip, run_cli, sha256, write_json, zip_members
-from xltools.check import check_file
-from xltools.fill import fill
+from xltools.checker import check_file
+from xltools.write.fill import fill
 from xltools.formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell
 from xltools.ooxml import sheet_parts
 from xltools.spec import load_spec
@@ -179,7 +179,7 @@ def test_the_template_and_a_consistent_book_carry_none_of_these(book):
     for path in (TEMPLATE, book):
         codes = {f.code for f in check_file(path, SPEC).findings} if path == book else set()
         assert not codes & {"input-formula", "external-link", "macro-part", "project-outside-bookends"}
-    from xltools.read import package_findings
+    from xltools.read.workbook import package_findings
     from xltools.xlsx import open_book
     assert package_findings(open_book(TEMPLATE)) == []
 

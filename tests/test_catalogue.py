@@ -17,11 +17,12 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from helpers import CJK, ROOT, SEED, consistent_data, load_seed, write_json
-from xltools import catalogue, patch
-from xltools.check import check_file
-from xltools.fill import fill, write_instances
-from xltools.read import read_workbook
-from xltools.score import score_workbook
+from xltools import catalogue
+from xltools.ooxml import patch
+from xltools.checker import check_file
+from xltools.write.fill import fill, write_instances
+from xltools.read.workbook import read_workbook
+from xltools.write.score import score_workbook
 from xltools.spec import load_spec
 
 SPEC = load_spec()

@@ -32,8 +32,8 @@ import openpyxl
 import pytest
 
 from helpers import SEED, SEED_TEXT, consistent_data, load_seed, run_cli, write_json
-from xltools.check import check_file, render_text
-from xltools.fill import fill
+from xltools.checker import check_file, render_text
+from xltools.write.fill import fill
 from xltools.spec import load_spec
 
 SPEC = load_spec()

@@ -23,7 +23,7 @@ import pytest
 
 from helpers import ROOT, XLTOOLS, load_seed, write_json
 from test_check_seed import corrected_seed
-from xltools.fill import fill
+from xltools.write.fill import fill
 from xltools.spec import load_spec
 
 SPEC = load_spec()

@@ -11,9 +11,10 @@ import pytest
 xlwings = pytest.importorskip("xlwings")
 
 from helpers import SEED  # noqa: E402
-from xltools import excel, patch  # noqa: E402
-from xltools.check import check_file  # noqa: E402
-from xltools.fill import fill  # noqa: E402
+from xltools.addin import excel
+from xltools.ooxml import patch
+from xltools.checker import check_file  # noqa: E402
+from xltools.write.fill import fill  # noqa: E402
 from xltools.spec import load_spec  # noqa: E402
 
 SPEC = load_spec()

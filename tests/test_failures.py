@@ -27,11 +27,11 @@ import pytest
 
 from conftest import unavailable
 from helpers import CJK, ROOT, SEED, XLTOOLS, load_seed, sha256, write_json, zip_members, rezip
-from xltools.data import MAX_DATA_BYTES, MAX_DEPTH, MAX_NUMBER_CHARS, MAX_PROJECTS, MAX_TEXT_CHARS
+from xltools.read.data import MAX_DATA_BYTES, MAX_DEPTH, MAX_NUMBER_CHARS, MAX_PROJECTS, MAX_TEXT_CHARS
 from xltools.files import PAUSE_ENV, TEMP_PREFIX
-from xltools.fill import fill
+from xltools.write.fill import fill
 from xltools.ooxml import sheet_parts
-from xltools.read import read_workbook
+from xltools.read.workbook import read_workbook
 from xltools.spec import load_spec
 
 SPEC = load_spec()

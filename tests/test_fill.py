@@ -13,11 +13,11 @@ import pytest
 
 from helpers import (CENT, SEED, expected_value, flatten_section, formula_cells, load_seed, run_cli,
                      write_json)
-from xltools import patch
+from xltools.ooxml import patch
 from xltools.build.workbook import build_template
-from xltools.check import check_file
-from xltools.fill import fill
-from xltools.read import read_workbook
+from xltools.checker import check_file
+from xltools.write.fill import fill
+from xltools.read.workbook import read_workbook
 from xltools.spec import load_spec
 
 SPEC = load_spec()
@@ -81,7 +81,7 @@ def test_every_input_of_the_seed_is_written_and_read_back_by_name(seed_fill):
 
 
 def test_inputs_land_in_the_cells_their_names_point_at(seed_fill):
-    """openpyxl's view: the defined name's cell holds the value (independent of xltools.read).
+    """openpyxl's view: the defined name's cell holds the value (independent of xltools.read.workbook).
     A long text's name points at its join cell, whose cached value is the whole text."""
     wb = openpyxl.load_workbook(seed_fill[0], data_only=True)
     seed = load_seed()

@@ -11,9 +11,9 @@ import sqlalchemy
 
 from helpers import ROOT, XLTOOLS, load_seed, write_json
 from test_check_seed import corrected_seed
-from xltools.fill import fill
-from xltools.intake import Submission
-from xltools.ledger import MIGRATIONS, Ledger
+from xltools.write.fill import fill
+from xltools.collect.intake import Submission
+from xltools.collect.ledger import MIGRATIONS, Ledger
 from xltools.spec import load_spec
 
 SPEC = load_spec()

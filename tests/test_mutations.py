@@ -33,9 +33,9 @@ import pytest
 
 from helpers import consistent_data, org_sentence
 from xltools.a1 import a1
-from xltools.check import check_file
+from xltools.checker import check_file
 from xltools.errors import DataError
-from xltools.fill import fill
+from xltools.write.fill import fill
 from xltools.findings import ERROR
 from xltools.formulas import cross_cell
 from xltools.spec import load_spec

@@ -1,4 +1,4 @@
-"""Real LibreOffice runs of xltools.office: recalculation, PDF export, batch conversion, failures."""
+"""Real LibreOffice runs of xltools.office.bridge: recalculation, PDF export, batch conversion, failures."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from xltools import office
+from xltools.office import bridge as office
 from xltools.errors import XltoolsError
 
 TITLE = "县级财政绩效自评"

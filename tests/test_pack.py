@@ -15,9 +15,9 @@ import pytest
 
 from conftest import unavailable
 from helpers import ROOT, SEED, run_cli
-from xltools import pack as packer
-from xltools.check import check_file
-from xltools.fill import fill
+from xltools.pack import run as packer
+from xltools.checker import check_file
+from xltools.write.fill import fill
 from xltools.spec import load_spec
 from xltools.spec.model import PRINT_COLUMNS
 

@@ -17,12 +17,12 @@ import pytest
 
 from conftest import unavailable
 from helpers import ROOT, load_seed, write_json
-from xltools import pack as packer
-from xltools import patch
+from xltools.pack import run as packer
+from xltools.ooxml import patch
 from xltools.a1 import a1
-from xltools.fill import fill
-from xltools.frozen import print_copy
-from xltools.read import read_workbook
+from xltools.write.fill import fill
+from xltools.pack.frozen import print_copy
+from xltools.read.workbook import read_workbook
 from xltools.spec import load_spec
 from xltools.spec.layout import MAX_ROW_PT, ROW_CHARS, TEXT_LINE_PT, text_lines
 

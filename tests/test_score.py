@@ -17,7 +17,7 @@ from python_calamine import CalamineWorkbook
 
 from helpers import CENT, load_seed, run_cli, sha256, write_json, zip_members
 from xltools.ooxml import sheet_parts
-from xltools.read import read_workbook
+from xltools.read.workbook import read_workbook
 from xltools.spec import load_spec
 
 SPEC = load_spec()

@@ -19,7 +19,7 @@ from xltools.build.styles import FORMATS
 from xltools.build.workbook import _validation
 from xltools.spec.model import Field
 from xltools.units import Where, serial
-from xltools.values import coerce
+from xltools.read.coerce import coerce
 from xltools.xlsx import open_book
 
 OK, NO = True, False
@@ -173,9 +173,9 @@ def test_the_template_refuses_exactly_what_the_checker_refuses(soffice, tmp_path
     """The built template itself, filled with the example and then a bad value in one cell of
     each kind: LibreOffice's Mark Invalid Data (the template's own validations) circles exactly
     the cells the checker reports as unreadable or typed as text, and none of the example's."""
-    from xltools import patch
-    from xltools.check import check_file
-    from xltools.fill import fill
+    from xltools.ooxml import patch
+    from xltools.checker import check_file
+    from xltools.write.fill import fill
     from xltools.spec import load_spec
 
     spec = load_spec()

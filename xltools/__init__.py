@@ -7,8 +7,6 @@ imported on first use, so `xltools check` never loads openpyxl or pandas.
 from __future__ import annotations
 
 import os
-import sys
-import types
 from typing import TYPE_CHECKING
 
 # openpyxl writes other bytes when lxml is importable (pikepdf, our PDF tool, brings it in):
@@ -23,7 +21,7 @@ _LAZY = {
     "exit_code": "api", "spec_files": "api", "template_path": "api", "REFUSED_REASONS": "api",
     "Report": "findings", "Finding": "findings",
     "XltoolsError": "errors", "SpecError": "errors", "BookError": "errors", "DataError": "errors",
-    "Spec": "spec.model", "FillResult": "fill", "ScoreResult": "score",
+    "Spec": "spec.model", "FillResult": "write.fill", "ScoreResult": "write.score",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -31,9 +29,9 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:
     from .api import REFUSED_REASONS, check, check_many, exit_code, fill, load_spec, score, spec_files, template_path
     from .errors import BookError, DataError, SpecError, XltoolsError
-    from .fill import FillResult
+    from .write.fill import FillResult
     from .findings import Finding, Report
-    from .score import ScoreResult
+    from .write.score import ScoreResult
     from .spec.model import Spec
 
 
@@ -49,18 +47,3 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
-
-
-class _Package(types.ModuleType):
-    """`xltools.check`, `.fill` and `.score` are the API's functions, although modules of those
-    names exist (xltools/check.py, fill.py, score.py): importing a submodule binds it on its
-    package, which would replace the function. Those bindings are skipped; the modules stay
-    importable as ever (`from xltools.fill import fill`, sys.modules)."""
-
-    def __setattr__(self, name, value):
-        if isinstance(value, types.ModuleType) and _LAZY.get(name) == "api":
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from .errors import BookError, DataError
-from .check import DATA_SUFFIXES
+from .checker import DATA_SUFFIXES
 from .findings import Report
-from .packaged import spec_files, template_path
+from .spec.shipped import spec_files, template_path
 from .spec.load import load_spec
 
 if TYPE_CHECKING:
-    from .fill import FillResult
-    from .score import ScoreResult
+    from .write.fill import FillResult
+    from .write.score import ScoreResult
     from .spec.model import Spec
 
 __all__ = ["check", "check_many", "fill", "score", "load_spec", "exit_code", "spec_files", "template_path",
@@ -43,7 +43,7 @@ Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 MEMORY_LABEL = "（内存中的文件）"
 
 # Why a file was refused: the stable codes of Report.refused, with what each means. The message
-# itself is written once, where the problem is found (xlsx/book.py, read.py, data.py).
+# itself is written once, where the problem is found (xlsx/book.py, read/workbook.py, read/data.py).
 REFUSED_REASONS: dict[str, str] = {
     "not-xlsx": "不是 Excel 工作簿（文本、网页、PDF、Word、.ods……）",
     "old-xls": "旧版 Excel 97-2003（.xls）或 WPS（.et）文件",
@@ -104,7 +104,7 @@ def _read(source: Source, name: str | None, spec: "Spec"):
         label, data = os.fspath(source), None
         if isinstance(label, bytes):
             label = os.fsdecode(label)
-    from .check import read_any
+    from .checker import read_any
     return read_any(label, spec, data)
 
 
@@ -161,10 +161,10 @@ def fill(data: PathLike | Mapping, out: PathLike, spec: SpecLike = None,
     """A new workbook `out` from the template with a data file's inputs (a path to .json/.toml,
     or the document as a mapping, as json.load gives it). Raises DataError/BookError (nothing is
     written then). FillResult.warnings lists stated figures that differ from the template's."""
-    from .fill import fill as fill_workbook
+    from .write.fill import fill as fill_workbook
     spec = resolve_spec(spec)
     if template is None:
-        from .packaged import template_for
+        from .spec.shipped import template_for
         template = template_for(spec)
     return fill_workbook(data, out, spec, template=template)
 
@@ -173,5 +173,5 @@ def score(book: PathLike, out: PathLike | None = None, *, in_place: bool = False
           spec: SpecLike = None) -> "ScoreResult":
     """Fill every indicator's 得分 of a workbook into `out` (or, with in_place=True, a complete new
     file renamed over `book`). Raises BookError/DataError; the original is untouched then."""
-    from .score import score_workbook
+    from .write.score import score_workbook
     return score_workbook(book, out, resolve_spec(spec), in_place=in_place)

@@ -220,7 +220,7 @@ _ENTRIES = [
           variants={"missing": "缺少隐藏的边界工作表“{sheet}”：部门表 {cell} 旁的项目支出核对公式无法计算"
                                "（本工具的核对不受影响）"}),
 ]
-# Packs received by `xltools collect` (intake.py), checked against their manifest.
+# Packs received by `xltools collect` (collect/intake.py), checked against their manifest.
 _ENTRIES += [
     Entry("pack-missing", ERROR, "报送包缺少清单中的文件", "报送包中缺少清单列出的文件 {file}",
           hint="请重新用 xltools pack 生成报送包"),

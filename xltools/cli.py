@@ -55,7 +55,7 @@ def _print_json(doc) -> None:
 
 # --- template ------------------------------------------------------------------------------------
 def cmd_template(args) -> int:
-    from .packaged import default_template_output
+    from .spec.shipped import default_template_output
     _output(args, args.output or default_template_output())   # before openpyxl is even imported
     from .build import protect
     from .build.workbook import build_template
@@ -120,7 +120,7 @@ def _fill(sub) -> None:
 # --- check ---------------------------------------------------------------------------------------
 def cmd_check(args) -> int:
     from .api import check_many, exit_code
-    from .check import refuse_data_file_for_write, render_refused, render_text, write_checked_copy
+    from .checker import refuse_data_file_for_write, render_refused, render_text, write_checked_copy
     if args.write and len(args.files) > 1:
         raise XltoolsError("--write 只能用于单个工作簿")
     if args.write:
@@ -175,8 +175,8 @@ def _score(sub) -> None:
 
 # --- pack ----------------------------------------------------------------------------------------
 def cmd_pack(args) -> int:
-    from . import office
-    from .pack import exit_code, pack, render
+    from .office import bridge as office
+    from .pack.run import exit_code, pack, render
     spec = _spec(args)
     if office.find_soffice() is None:
         raise XltoolsError("打包需要 LibreOffice 导出 PDF，未找到 soffice。请安装：apt-get install "
@@ -239,9 +239,9 @@ def _addin(sub) -> None:
 
 # --- collect -------------------------------------------------------------------------------------
 def cmd_collect(args) -> int:
-    from .collect import collect, render_history, render_line, render_totals
+    from .collect.run import collect, render_history, render_line, render_totals
     if args.history:
-        from .ledger import Ledger, as_result, default_url
+        from .collect.ledger import Ledger, as_result, default_url
         if not (args.db or args.output):
             raise XltoolsError("--history 需要 --db 或 -o（台账在汇总表旁的 .db 文件中）")
         ledger = Ledger(args.db or default_url(args.output))

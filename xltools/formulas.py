@@ -19,7 +19,7 @@ from . import catalogue
 from .a1 import a1, column_letters
 from .numbers import CENT, float_to_decimal
 from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
-from .values import is_blank
+from .read.coerce import is_blank
 
 # Bookend sheets around the project sheets: `项目表头:项目表尾!F20` sums every copy placed
 # between them (a 3D reference; LibreOffice only accepts it unquoted, so the names have no spaces).

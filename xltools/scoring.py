@@ -28,8 +28,8 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from xltools.errors import SpecError
-from xltools.numbers import CENT
+from .errors import SpecError
+from .numbers import CENT
 
 __all__ = ["Target", "Measured", "Scored", "parse_target", "parse_actual", "score_indicator",
            "GE", "LE", "EQ", "RANGE", "QUALITATIVE", "QUALITATIVE_BANDS", "DEFAULT_QUALITATIVE_POINTS"]

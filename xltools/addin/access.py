@@ -14,9 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from .. import patch
+from ..ooxml import patch
 from ..errors import BookError
-from . import marks, package
+from ..write import marks
+from ..ooxml import package
 
 
 class BookAccess(Protocol):
@@ -50,8 +51,8 @@ class FileBook:
         return [name for name, _ in package.Package(self.path, self.label).sheets()]
 
     def write_values(self, values):
-        from ..fill import write_instances
-        from ..read import read_workbook
+        from ..write.fill import write_instances
+        from ..read.workbook import read_workbook
         from .functions import spec
         book = patch.Workbook(self.path.read_bytes())
         for sheet, cells in values.items():

@@ -3,7 +3,7 @@
 xlwings hands a function lists of lists for ranges, None for blank cells, floats for numbers,
 str for text and datetime for date-formatted cells. Every answer comes from the declarations the
 checker uses: numbers.parse_amount for amounts, the spec's sum rules and checks for the fund matrix
-and the composite score, scoring.score_indicator for scores, the spec's grade bands. xltools/excel.py
+and the composite score, scoring.score_indicator for scores, the spec's grade bands. xltools/addin/excel.py
 only wraps these with the xlwings decorators the table in table.py declares.
 """
 from __future__ import annotations
@@ -13,12 +13,12 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from ..data import Instance
+from ..read.filled import Instance
 from .. import catalogue
 from ..catalogue import direction, result_header, result_row
 from ..formulas import money, value_check
 from ..numbers import CENT, parse_amount, parse_score
-from ..values import coerce
+from ..read.coerce import coerce
 from ..scoring import score_indicator
 from ..spec import load_spec
 
@@ -201,7 +201,7 @@ FINDING_COLUMNS = result_header()[:5]     # 级别 代码 工作表 单元格 �
 
 
 def check(path) -> list[list[str]] | str:
-    from ..check import check_file
+    from ..checker import check_file
     p = Path(str(path))
     if not p.suffix or not p.exists():
         return "请先保存工作簿（按最近一次保存的文件校验）"

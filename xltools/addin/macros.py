@@ -13,7 +13,7 @@ from pathlib import Path
 from .. import __version__
 from ..a1 import a1
 from ..errors import BookError
-from . import marks
+from ..write import marks
 from .access import BookAccess
 from .functions import spec
 
@@ -22,7 +22,7 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
 def validate(book: BookAccess) -> str:
-    from ..check import check_file
+    from ..checker import check_file
     report = check_file(book.snapshot(), spec())
     plan = marks.plan(report, book.sheet_names())
     book.apply_marks(plan)
@@ -40,8 +40,8 @@ def clear_marks(book: BookAccess) -> str:
 
 
 def score(book: BookAccess) -> str:
-    from ..read import read_workbook
-    from ..score import ScoreResult, score_instance, summary_lines
+    from ..read.workbook import read_workbook
+    from ..write.score import ScoreResult, score_instance, summary_lines
     sp = spec()
     snap = book.snapshot()
     filled = read_workbook(snap, sp)
@@ -73,7 +73,7 @@ def sheet_name_for(project: str, taken) -> str:
 
 def new_project(book: BookAccess) -> str | None:
     from ..formulas import LAST_BOOKEND
-    from ..read import read_workbook
+    from ..read.workbook import read_workbook
     sp = spec()
     rep = sp.project
     answer = book.ask("新项目的名称（将作为工作表名）：", "新增项目表")
@@ -104,7 +104,7 @@ def new_project(book: BookAccess) -> str | None:
 def export(book: BookAccess) -> str:
     """The hand-in folder beside the workbook, by the same packer as `xltools pack`. A workbook with
     errors is packed too (a draft for the unit's own review), every PDF page watermarked."""
-    from .. import pack
+    from ..pack import run as pack
     result = pack.pack_one(book.snapshot(), book.folder(), force=True, spec=spec(), pdf_maker=book.pdf_maker())
     if result.error:
         raise BookError(f"无法导出 {book.label}：{result.error}")
@@ -114,7 +114,7 @@ def export(book: BookAccess) -> str:
 
 
 def about(book: BookAccess) -> str:
-    from ..read import fingerprint_of
+    from ..read.workbook import fingerprint_of
     from .log import log_path
     import zipfile
     try:

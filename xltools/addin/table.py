@@ -1,6 +1,6 @@
 """The one declaration of the add-in's worksheet functions and ribbon macros.
 
-Everything else is derived from here: the xlwings decorators in xltools/excel.py, the VBA wrappers
+Everything else is derived from here: the xlwings decorators in xltools/addin/excel.py, the VBA wrappers
 and MacroOptions descriptions (vba.py), the ribbon (ribbon.py) and the README's tables. On Linux the
 xlwings decorators attach nothing to introspect (xlwings's own generate_vba_wrapper reads
 `__xlfunc__`), so the table is explicit rather than read back from the functions.
@@ -14,7 +14,7 @@ from .. import __version__
 ADDIN_VERSION = __version__
 XLWINGS_VERSION = "0.37.8"          # the xlwings whose VBA the add-in embeds (pinned in pyproject.toml)
 PROJECT_NAME = "xltools"             # xlwings custom add-in project: %USERPROFILE%\.xltools\xltools.conf
-UDF_MODULE = "xltools.excel"
+UDF_MODULE = "xltools.addin.excel"
 CATEGORY = "xltools 绩效自评"
 MAX_HELP = 255                       # Excel's limit for MacroOptions descriptions and argument help
 
@@ -44,7 +44,7 @@ class Macro:
     screentip: str
     supertip: str
     image: str                       # imageMso: a built-in Office icon (no image parts to ship)
-    python: str                      # the function in xltools.excel that RunPython calls
+    python: str                      # the function in xltools.addin.excel that RunPython calls
     group: str = "check"
 
     @property
@@ -53,7 +53,7 @@ class Macro:
 
     @property
     def command(self) -> str:
-        return f"import xltools.excel as x; x.{self.python}()"
+        return f"import xltools.addin.excel as x; x.{self.python}()"
 
 
 _AMOUNT_HELP = "万元金额：单元格、区域或数字；空白按 0，文字数字按读表规则换算"

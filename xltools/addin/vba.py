@@ -143,7 +143,7 @@ def functions_module() -> str:
     w = Writer()
     w.line('Attribute VB_Name = "xltools_functions"')
     w.line(HEADER)
-    w.line("' Worksheet functions: each calls its Python twin in xltools.excel through xlwings.")
+    w.line("' Worksheet functions: each calls its Python twin in xltools.addin.excel through xlwings.")
     w.line("Option Explicit")
     w.line()
     for f in FUNCTIONS:

@@ -11,7 +11,7 @@ import io
 import re
 import zipfile
 
-from ..patch import Workbook as Patched
+from ..ooxml.patch import Workbook as Patched
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 FIXED_W3CDTF = "2000-01-01T00:00:00Z"

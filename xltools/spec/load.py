@@ -15,7 +15,7 @@ from .. import catalogue
 from ..errors import SpecError
 from ..files import read_regular
 from ..findings import ERROR, WARNING
-from ..packaged import default_spec
+from .shipped import default_spec
 from .layout import Layout
 from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Grade, Placed, PrintSetup, Quotes, Report, Spec,
                     SumRule, Term)

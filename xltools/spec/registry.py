@@ -2,7 +2,7 @@
 
 A season's submissions mix years (a late 2022 report beside the 2023 ones) and sometimes an
 older form version. Each workbook carries its template's fingerprint (the defined name
-`xltools_template`, see read.py `fingerprint_of`); the registry knows the fingerprint of every
+`xltools_template`, see read/workbook.py `fingerprint_of`); the registry knows the fingerprint of every
 spec it was given, so each file is checked against the spec that made its template. A data
 file carries no fingerprint: it is matched by its year and region.
 """
@@ -18,7 +18,7 @@ from .model import Spec
 
 def packaged_spec_files() -> list[Path]:
     """The specs that ship with xltools (package data; the repository's specs/ in a checkout)."""
-    from ..packaged import spec_files
+    from .shipped import spec_files
     return spec_files()
 
 

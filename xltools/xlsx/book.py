@@ -313,7 +313,7 @@ class Book:
         self.names_source = names   # the same object for every workbook of one template (cached)
         self.defined_names: dict[tuple[str | None, str], str] = _names_by_scope(names, sheets)
         self._names_folded: dict | None = None
-        # What callers work out from the workbook part alone (read.py: where each field is),
+        # What callers work out from the workbook part alone (read/workbook.py: where each field is),
         # shared by every workbook whose part has the same bytes, for as long as it is memoised.
         self.derived: dict = {}
 

@@ -1,7 +1,7 @@
 """`xltools collect`: a season of submissions -> checked in parallel -> ledger -> summary workbook.
 
 inputs (intake.py) -> submissions, each keyed by its sha256 -> those the ledger has not seen
-are checked in worker processes (collect_worker.py), each against the spec its template's
+are checked in worker processes (worker.py), each against the spec its template's
 fingerprint names (spec/registry.py) -> the parent records them (ledger.py) and writes the
 summary from the ledger's latest versions (summary.py). Nothing under the input paths is
 written to; the run always completes.
@@ -79,11 +79,11 @@ def _with_intake_findings(sub: Submission, result: dict) -> dict:
 
 def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs=(), jobs: int | None = None,
             timeout: float | None = None, progress=True) -> Outcome:
-    from .build.protect import password_from
-    from .collect_worker import DEFAULT_TIMEOUT_S, refusal, run_pool
+    from ..build.protect import password_from
+    from .worker import DEFAULT_TIMEOUT_S, refusal, run_pool
     from .ledger import Ledger, as_result, default_url
-    from .spec.load import load_spec
-    from .spec.registry import Registry
+    from ..spec.load import load_spec
+    from ..spec.registry import Registry
     from .summary import read_roster, write_summary
 
     output = Path(output)
@@ -162,7 +162,7 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
 
 def _summary_state(latest: list[dict], roster, grade_labels, password) -> str:
     """What a summary is built from: the latest submissions, the roster, the grades, the code."""
-    from . import __version__
+    from .. import __version__
     from .summary import __file__ as summary_source
     h = hashlib.sha256()
     h.update(json.dumps([[r["id"], r["sha256"], r["version"]] for r in latest]).encode())
@@ -197,7 +197,7 @@ def render_totals(out: Outcome) -> str:
 
 
 def render_history(rows: list[dict], unit: str) -> str:
-    from .catalogue import severity_label
+    from ..catalogue import severity_label
     if not rows:
         return f"台账中没有单位“{unit}”的报送记录"
     lines = [f"{unit}：共 {len(rows)} 版报送"]

@@ -16,10 +16,10 @@ from typing import NamedTuple
 from datetime import date, datetime
 from decimal import Decimal
 
-from .numbers import float_to_decimal, parse_amount, parse_number, parse_percent, parse_score
-from .spec.model import NUMBER_UNITS, Field
-from .units import NUMBER_MAX, TEXT_MAX, Month, Where, unit_of
-from .xlsx import excel_date
+from ..numbers import float_to_decimal, parse_amount, parse_number, parse_percent, parse_score
+from ..spec.model import NUMBER_UNITS, Field
+from ..units import NUMBER_MAX, TEXT_MAX, Month, Where, unit_of
+from ..xlsx import excel_date
 
 MAX_NUMBER = NUMBER_MAX
 _CHECKED_TEXT = {"date", "month", "phone", "postcode", "choice"}   # text units with a form to check

@@ -21,11 +21,11 @@ import time
 import tomllib
 from decimal import Decimal
 
-from . import __version__
-from .build.names import FINGERPRINT_NAME
-from .errors import XltoolsError
-from .findings import ERROR
-from .spec.registry import Registry, SpecInfo, spec_at
+from .. import __version__
+from ..build.names import FINGERPRINT_NAME
+from ..errors import XltoolsError
+from ..findings import ERROR
+from ..spec.registry import Registry, SpecInfo, spec_at
 
 # A test hook: XLTOOLS_TEST_FAULT="hang:NAME,die:NAME,memory:NAME" makes the worker hang, kill
 # itself or allocate without bound on any file whose label contains NAME.
@@ -102,13 +102,13 @@ def check_job(job: dict) -> dict:
 def _check(job: dict) -> dict:
     """As xltools.check(data, spec, name=label), keeping what was read (the unit, the figures)
     beside the report: the spec is the one the file's own template fingerprint names."""
-    from .check import read_any
-    from .rules import run_rules
+    from ..checker import read_any
+    from ..rules import run_rules
     label, data = job["label"], job["data"]
     if job["kind"] == "data":
         info = _data_spec(label, data, job["suffix"])
     else:
-        from .xlsx import open_book
+        from ..xlsx import open_book
         found = open_book(label, data).defined_name(FINGERPRINT_NAME)
         found = found.strip('"') if found else None
         info = _REGISTRY.for_fingerprint(found)
@@ -136,7 +136,7 @@ def _unknown_template(label: str, found: str | None) -> dict:
 
 def _data_spec(label: str, data: bytes, suffix: str) -> SpecInfo:
     """A data file names no template: its spec is found by its year and region."""
-    from .errors import DataError
+    from ..errors import DataError
     try:
         text = data.decode("utf-8-sig")
         doc = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
@@ -197,7 +197,7 @@ def run_pool(jobs: list[dict], registry: Registry, workers: int, timeout: float,
     from pebble import ProcessExpired, ProcessPool
     context = multiprocessing.get_context(START_METHOD)
     if START_METHOD == "forkserver":
-        context.set_forkserver_preload(["xltools.collect_worker", "xltools.read", "xltools.rules"])
+        context.set_forkserver_preload(["xltools.collect.worker", "xltools.read.workbook", "xltools.rules"])
     with ProcessPool(max_workers=max(1, workers), initializer=init_worker, initargs=(registry.infos,),
                      context=context) as pool:
         futures = {pool.schedule(check_job, (job,), timeout=timeout): i for i, job in enumerate(jobs)}

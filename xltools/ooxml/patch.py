@@ -26,13 +26,13 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
-from .errors import BookError, OutputError
-from .files import write_atomic
-from .ooxml import rel_ns
-from .a1 import a1, split_a1
-from .xlsx import open_book
-from .xlsx.book import _check_central_directory
-from .xlsx.parts import _DoctypeFound, _prepare_xml
+from ..errors import BookError, OutputError
+from ..files import write_atomic
+from . import rel_ns
+from ..a1 import a1, split_a1
+from ..xlsx import open_book
+from ..xlsx.book import _check_central_directory
+from ..xlsx.parts import _DoctypeFound, _prepare_xml
 
 _ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
@@ -305,7 +305,7 @@ class Workbook:
         def beyond(text: str, reason: str | None = None) -> OutputError:
             return OutputError(f"无法写入 {label}：生成的工作簿超出了 xltools check 能读取的范围（{text}），"
                                "请减少内容；未写入任何文件")
-        from .xlsx.book import MAX_FILE_BYTES
+        from ..xlsx.book import MAX_FILE_BYTES
         if len(data) > MAX_FILE_BYTES:
             raise beyond(f"{len(data) // 2**20} MB，上限 {MAX_FILE_BYTES // 2**20} MB")
         _check_central_directory(zipfile.ZipFile(io.BytesIO(data)).infolist(), beyond)

@@ -6,7 +6,7 @@ Why it looks like this (LibreOffice 7.4 quirks):
 - `soffice --convert-to` silently stops after ~247 files in one call, and unoserver crashes
   LO 7.4. A small UNO client that loads each document with Hidden=True works.
 - The `uno` module belongs to the system Python (python3-uno), not to our venv, so the UNO
-  client runs as a subprocess of that Python (`_WORKER` below) and talks JSON lines with us.
+  client (worker.py) runs as a subprocess of that Python and talks JSON lines with us.
   This module itself imports no uno and is safe to import anywhere.
 - One soffice process (private profile, named pipe) is started on first use and reused in this
   Python process; it is shut down at exit, and restarted after a crash, a timeout or every
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from xltools.errors import XltoolsError
+from ..errors import XltoolsError
 
 START_TIMEOUT = 90.0   # seconds; the first start also creates the private profile
 DOC_TIMEOUT = 180.0    # seconds per document
@@ -75,198 +75,8 @@ def _find_uno_python(soffice: str) -> str:
     return "/usr/bin/python3"
 
 
-# The UNO client. Runs under the uno-capable Python; argv: pipe name, connect timeout.
-# Protocol: one JSON object per line each way. It replies {"ok": true} once connected, then
-# one reply per request.
-_WORKER = r'''
-import json, os, sys, time
-proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
-os.dup2(2, 1)  # whatever uno or LibreOffice prints goes to the log, never into the protocol
-
-def reply(**kw):
-    proto.write(json.dumps(kw, ensure_ascii=False) + "\n")
-    proto.flush()
-
-try:
-    import uno
-    from com.sun.star.beans import PropertyValue
-except ImportError as e:
-    reply(ok=False, kind="no-uno", detail=str(e))
-    sys.exit(1)
-
-def props(**kw):
-    out = []
-    for k, v in kw.items():
-        p = PropertyValue()
-        p.Name, p.Value = k, v
-        out.append(p)
-    return tuple(out)
-
-pipe, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
-local = uno.getComponentContext()
-resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-while True:
-    try:
-        ctx = resolver.resolve("uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)
-        break
-    except Exception as e:  # NoConnectException until soffice listens
-        if time.monotonic() > deadline:
-            reply(ok=False, kind="connect", detail=repr(e))
-            sys.exit(1)
-        time.sleep(0.1)
-desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-reply(ok=True)
-
-def why(e):
-    return "%s: %s" % (type(e).__name__, getattr(e, "Message", e))
-
-def close(doc):
-    try:
-        doc.close(True)
-    except Exception:
-        doc.dispose()
-
-def load(src, read_only):
-    """(spreadsheet, None), or (None, the failure reply). Hidden: no window; MacroExecutionMode 0 /
-    UpdateDocMode 0: never run macros or refresh external links of a file we were handed."""
-    try:
-        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
-            props(Hidden=True, ReadOnly=read_only, MacroExecutionMode=0, UpdateDocMode=0))
-    except Exception as e:
-        return None, dict(ok=False, kind="load", detail=why(e))
-    if doc is None or not hasattr(doc, "Sheets"):
-        if doc is not None:
-            doc.close(True)
-        return None, dict(ok=False, kind="load", detail="不是电子表格")
-    return doc, None
-
-def convert(src, dst, filter, recalc, sheet):
-    # ReadOnly leaves no .~lock file beside src, but it also silently ignores hiding sheets: the caller hands us a private copy for that.
-    doc, failed = load(src, read_only=sheet is None)
-    if failed:
-        return failed
-    try:
-        if recalc:
-            doc.calculateAll()
-        if sheet is not None:
-            sheets = doc.Sheets
-            if not sheets.hasByName(sheet):
-                return dict(ok=False, kind="sheet", detail=", ".join(sheets.ElementNames))
-            # The PDF export leaves out hidden sheets. Show the wanted one and make it active
-            # first: Calc will not hide the active sheet. Only this in-memory copy changes.
-            target = sheets.getByName(sheet)
-            target.IsVisible = True
-            doc.CurrentController.setActiveSheet(target)
-            for name in sheets.ElementNames:
-                if name != sheet:
-                    other = sheets.getByName(name)
-                    other.IsVisible = False
-                    # A hidden sheet that has a print area is still exported: drop the area too.
-                    other.setPrintAreas(())
-        try:
-            doc.storeToURL(uno.systemPathToFileUrl(dst), props(FilterName=filter, Overwrite=True))
-        except Exception as e:
-            return dict(ok=False, kind="store", detail=why(e))
-        return dict(ok=True)
-    finally:
-        close(doc)
-
-def store(doc, dst, filter, filter_data):
-    args = [("FilterName", filter), ("Overwrite", True)]
-    if filter_data:
-        # FilterData must reach the filter as a typed sequence of PropertyValue: uno.invoke.
-        args.append(("FilterData", uno.Any("[]com.sun.star.beans.PropertyValue", props(**filter_data))))
-    uno.invoke(doc, "storeToURL", (uno.systemPathToFileUrl(dst), props(**dict(args))))
-
-def export(src, dst, jobs, filter_data, recalc):
-    # One load and one PDF of every sheet some job prints (None: the sheets visible in the file),
-    # with each sheet's page count: the caller cuts each job's PDF out of it. Visibility and
-    # print areas change in memory only.
-    doc, failed = load(src, read_only=False)
-    if failed:
-        return failed
-    try:
-        if recalc:
-            doc.calculateAll()
-        sheets = doc.Sheets
-        names = list(sheets.ElementNames)
-        shown = [n for n in names if sheets.getByName(n).IsVisible]
-        asked = {n for job in jobs for n in (job or shown)}
-        missing = sorted(asked - set(names))
-        if missing:
-            return dict(ok=False, kind="sheet", detail=", ".join(names))
-        printed = [n for n in names if n in asked]     # Calc prints in the workbook's order
-        for n in printed:
-            sheets.getByName(n).IsVisible = True
-        doc.CurrentController.setActiveSheet(sheets.getByName(printed[0]))
-        for n in names:
-            if n not in asked:
-                sh = sheets.getByName(n)
-                sh.IsVisible = False
-                sh.setPrintAreas(())   # a hidden sheet with a print area is still exported
-        # A sheet as the selection: Calc counts the pages that sheet prints, as in the export.
-        pages = [[n, doc.getRendererCount(sheets.getByName(n), ())] for n in printed]
-        try:
-            store(doc, dst, "calc_pdf_Export", filter_data)
-        except Exception as e:
-            return dict(ok=False, kind="store", detail=why(e))
-        return dict(ok=True, shown=shown, pages=pages)
-    finally:
-        close(doc)
-
-def invalid(src, dst):
-    # Tools > Detective > Mark Invalid Data: a circle (a shape anchored at the cell) on every
-    # cell whose value its own data validation refuses, evaluated by Calc itself.
-    doc, failed = load(src, read_only=False)
-    if failed:
-        return failed
-    try:
-        doc.calculateAll()
-        cells = []
-        for name in doc.Sheets.ElementNames:
-            sh = doc.Sheets.getByName(name)
-            sh.showInvalid()
-            page = sh.DrawPage
-            for i in range(page.Count):
-                anchor = page.getByIndex(i).Anchor
-                if hasattr(anchor, "CellAddress"):
-                    cells.append([name, anchor.CellAddress.Row + 1, anchor.CellAddress.Column + 1])
-            sh.clearArrows()
-        if dst:
-            try:
-                store(doc, dst, "Calc MS Excel 2007 XML", None)
-            except Exception as e:
-                return dict(ok=False, kind="store", detail=why(e))
-        return dict(ok=True, cells=cells)
-    finally:
-        close(doc)
-
-for line in sys.stdin:
-    req = json.loads(line)
-    if req["op"] == "invalid":
-        try:
-            reply(**invalid(req["src"], req["dst"]))
-        except Exception as e:
-            reply(ok=False, kind="internal", detail=why(e))
-        continue
-    if req["op"] == "export":
-        try:
-            reply(**export(req["src"], req["dst"], req["jobs"], req["filter_data"], req["recalc"]))
-        except Exception as e:
-            reply(ok=False, kind="internal", detail=why(e))
-        continue
-    if req["op"] == "quit":
-        try:
-            desktop.terminate()
-        except Exception:
-            pass  # the bridge drops while soffice exits
-        reply(ok=True)
-        break
-    try:
-        reply(**convert(req["src"], req["dst"], req["filter"], req["recalc"], req["sheet"]))
-    except Exception as e:
-        reply(ok=False, kind="internal", detail=why(e))
-'''
+# The UNO client (worker.py beside this file) runs under the uno-capable Python.
+WORKER = Path(__file__).with_name("worker.py")
 
 
 class _Office:
@@ -309,7 +119,7 @@ class _Office:
         python = _find_uno_python(soffice)
         try:
             self.worker = subprocess.Popen(
-                [python, "-c", _WORKER, pipe, str(START_TIMEOUT)],
+                [python, str(WORKER), pipe, str(START_TIMEOUT)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env,
                 start_new_session=True,
             )
@@ -555,7 +365,7 @@ def invalid_cells(src: str | os.PathLike, dst: str | os.PathLike | None = None) 
     """(sheet, A1) of every cell whose value its own data validation refuses, as LibreOffice's
     Mark Invalid Data finds them after recalculating; with `dst`, that recalculated workbook is
     also saved there (.xlsx). src is never modified."""
-    from .a1 import a1
+    from ..a1 import a1
 
     src = Path(src).resolve()
     if not src.is_file():

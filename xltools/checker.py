@@ -14,9 +14,9 @@ def read_any(path, spec: Spec, data: bytes | None = None):
     """A workbook or a data file -> Filled; the same rules run on either. `data`: the file's
     bytes when the caller holds them (path then only names the file and tells its kind)."""
     if Path(path).suffix.lower() in DATA_SUFFIXES:
-        from .data import load_data
+        from .read.data import load_data
         return load_data(path, spec, data)
-    from .read import read_workbook
+    from .read.workbook import read_workbook
     return read_workbook(path, spec, data)
 
 
@@ -39,7 +39,7 @@ def refuse_data_file_for_write(path) -> None:
 def write_checked_copy(path, out, report: Report):
     """`--write`: a copy of the workbook with a 校验结果 sheet and the cells of the findings in red."""
     refuse_data_file_for_write(path)
-    from .annotate import write_annotated
+    from .write.annotate import write_annotated
     return write_annotated(path, out, report)
 
 

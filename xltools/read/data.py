@@ -1,4 +1,4 @@
-"""Filled reports as the rules see them, from a data file (JSON/TOML) or a workbook (read.py).
+"""Filled reports as the rules see them, from a data file (JSON/TOML) or a workbook (workbook.py).
 
 A data file is keyed by the field names of `xltools spec fields`:
 
@@ -16,49 +16,19 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from .errors import DataError
-from . import catalogue
-from .files import read_regular
-from .findings import Finding
-from .spec.model import Report, Spec
-from .units import TEXT_MAX
-from .values import coerce
+from ..errors import DataError
+from .. import catalogue
+from ..files import read_regular
+from ..findings import Finding
+from .filled import Filled, Instance
+from ..spec.model import Report, Spec
+from ..units import TEXT_MAX
+from .coerce import coerce
 
 INDICATOR_COLUMNS = ("name", "target", "actual", "weight", "score")
-
-
-@dataclass
-class Instance:
-    """One report as filled: the department, or one project (one project sheet)."""
-    report: Report
-    sheet: str
-    values: dict[str, object] = field(default_factory=dict)   # stated values; absent = not stated
-    where: dict[str, str] = field(default_factory=dict)       # field name -> data key path
-    formulas: dict[str, str | None] | None = None             # workbook only: A1 -> formula found
-    rows: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # workbook only: long text ->
-                                                             # (A1, text) of each row it was read from
-
-    def cell(self, name: str) -> str:
-        return self.report.fields[name].cell
-
-
-@dataclass
-class Filled:
-    path: str
-    kind: str                      # "data" or "workbook"
-    dept: Instance
-    projects: list[Instance]
-    findings: list[Finding] = field(default_factory=list)   # reading problems, as findings
-    cross_sheets: list[str] | None = None   # workbook: the project sheets (filled or not) the template's
-                                            # cross check sums, i.e. those between the bookends
-
-    @property
-    def instances(self) -> list[Instance]:
-        return [self.dept, *self.projects]
 
 
 # Limits on a data file. Every stated value becomes a cell of the workbook `fill` writes, so they

@@ -17,7 +17,7 @@ from pathlib import Path
 from xml.sax.saxutils import unescape
 
 from ..errors import BookError
-from . import marks
+from ..write import marks
 
 CHUNK = 1 << 20
 _SHEET_DATA_END = re.compile(rb"</((?:\w+:)?)sheetData\s*>|<((?:\w+:)?)sheetData\s*/>")

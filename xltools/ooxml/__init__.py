@@ -5,7 +5,7 @@ import re
 import zipfile
 from xml.sax.saxutils import unescape
 
-from .files import write_atomic  # noqa: F401  (its home is files.py; kept importable here)
+from ..files import write_atomic  # noqa: F401  (its home is files.py; kept importable here)
 
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"

@@ -1,5 +1,5 @@
 """The narrative's own arithmetic: a total and the items it lists ("其中：…"), and the units'
-sentences against the all-unit sentence. Pure text -> footings; rules.py turns them into findings.
+sentences against the all-unit sentence. Pure text -> footings; rules/__init__.py turns them into findings.
 
 A sentence (up to 。 or a line end) that states an amount and then "其中" lists its parts:
 

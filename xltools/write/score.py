@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from . import patch
-from .errors import BookError, DataError
+from ..ooxml import patch
+from ..errors import BookError, DataError
 from .fill import write_instances
-from . import catalogue
-from .findings import ERROR, Finding
-from .read import read_workbook
-from .scoring import score_indicator
-from .xlsx import read_file
-from .spec.model import Spec
+from .. import catalogue
+from ..findings import ERROR, Finding
+from ..read.workbook import read_workbook
+from ..scoring import score_indicator
+from ..xlsx import read_file
+from ..spec.model import Spec
 
 
 @dataclass

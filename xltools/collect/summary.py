@@ -16,8 +16,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .catalogue import RESULT_COLUMNS, severity_label
-from .ooxml import write_atomic
+from ..catalogue import RESULT_COLUMNS, severity_label
+from ..ooxml import write_atomic
 
 SUMMARY = "汇总"
 FINDINGS = "问题清单"
@@ -170,7 +170,7 @@ class _Writer:
         ws.add_table(t)
 
     def finish(self, ws, cols: int, last_row: int, title_rows: str | None = f"{HEADER_ROW}:{HEADER_ROW}") -> None:
-        from .build import protect
+        from ..build import protect
         ws.freeze_panes = f"A{FIRST}" if title_rows else None
         if title_rows:
             ws.print_title_rows = title_rows
@@ -191,7 +191,7 @@ class _Writer:
 def write_summary(path, rows: list[dict], findings: dict[int, list[dict]], *, roster=None,
                   grade_labels: list[str] = (), password: str | None = None) -> Path:
     """The summary of the ledger's latest `rows` (with their `findings` by submission id)."""
-    from .build.finish import workbook_bytes
+    from ..build.finish import workbook_bytes
     path = Path(path)
     base = path.resolve().parent
     w = _Writer(password)
@@ -448,7 +448,7 @@ def _grades_sheet(w: _Writer, rows, findings, grade_labels, units_last: int, fin
 
 def read_roster(path) -> list[tuple[str, int | None]]:
     """单位名单 (.xlsx or .csv): the column headed 单位/单位名称 (else the first), and 年度 if present."""
-    from .errors import XltoolsError
+    from ..errors import XltoolsError
     path = Path(path)
     try:
         if path.suffix.lower() == ".csv":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parents[1]
+_ROOT = Path(__file__).resolve().parents[2]   # the repository (a checkout) or site-packages
 DEFAULT_SPEC_NAME = "2022.toml"
 TEMPLATE_NAME = "self_eval.xlsx"
 
@@ -68,9 +68,9 @@ def template_for(spec) -> Path | None:
     path = template_path()
     if not path.is_file():
         return None
-    from .build.names import FINGERPRINT_NAME
-    from .errors import XltoolsError
-    from .xlsx import open_book
+    from ..build.names import FINGERPRINT_NAME
+    from ..errors import XltoolsError
+    from ..xlsx import open_book
     try:
         found = open_book(path).defined_name(FINGERPRINT_NAME)
     except XltoolsError:

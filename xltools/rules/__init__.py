@@ -9,15 +9,15 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from . import catalogue
-from .catalogue import figure
-from .data import Filled, Instance
-from .findings import Finding, Report
+from .. import catalogue
+from ..catalogue import figure
+from ..read.filled import Filled, Instance
+from ..findings import Finding, Report
 from .narrative import footings
-from .formulas import CENT, check_args, input_defaults, num, quote_args, quoted_total, value_cross, value_sum
-from .spec import topo_order
-from .spec.model import IndicatorTable, Spec, SumRule
-from .values import is_blank
+from ..formulas import CENT, check_args, input_defaults, num, quote_args, value_cross, value_sum
+from ..spec import topo_order
+from ..spec.model import IndicatorTable, Spec, SumRule
+from ..read.coerce import is_blank
 
 _AMOUNT = r"(\d[\d,]*(?:\.\d+)?)"
 _LABELLED = re.compile(r"([^\d，,、；;：:（(）)。\s]{2,30}?)\s*" + _AMOUNT + r"\s*(万元|元)")

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import catalogue
-from .errors import XltoolsError
-from .findings import Finding
-from .xlsx.book import MAX_FILE_BYTES, MAX_MEMBERS, MAX_RATIO, RATIO_FLOOR_BYTES
+from .. import catalogue
+from ..errors import XltoolsError
+from ..findings import Finding
+from ..xlsx.book import MAX_FILE_BYTES, MAX_MEMBERS, MAX_RATIO, RATIO_FLOOR_BYTES
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et"}   # .xls/.et: the reader says how to re-save
 DATA_SUFFIXES = {".json", ".toml"}

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import xlwings as xw
 
-from .addin import functions, macros
-from .addin.log import guarded, logger, short_message
-from .addin.table import CATEGORY, function as declared, macro as declared_macro
+from . import functions, macros
+from .log import guarded, logger, short_message
+from .table import CATEGORY, function as declared, macro as declared_macro
 
 
 def _udf(fn):
@@ -71,12 +71,12 @@ def XLT_CHECK(caller):
     return _safe(lambda c: functions.check(c.sheet.book.fullname), caller)
 
 
-# -- macros (VBA: RunPython "import xltools.excel as x; x.validate()") -----------------------
+# -- macros (VBA: RunPython "import xltools.addin.excel as x; x.validate()") -----------------------
 def _run(name: str, action):
     """Run one button's macro on the calling workbook; any failure is one message box."""
     book = None
     try:
-        from .addin.access import LiveBook
+        from .access import LiveBook
         book = LiveBook(xw.Book.caller())
         message = action(book)
     except Exception as err:              # a button must never show a Python traceback

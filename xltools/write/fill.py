@@ -12,17 +12,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from . import catalogue, formulas, patch
-from .formulas import cached_values, input_defaults
-from .data import Instance, load_data, project_sheet_name
-from .errors import DataError
-from .findings import ERROR
-from .read import fingerprint_of
-from .xlsx import open_book
-from .a1 import a1
-from .spec.layout import fitted_heights, run_layout
-from .spec.model import Spec
-from .values import is_blank
+from .. import catalogue, formulas
+from ..ooxml import patch
+from ..formulas import cached_values, input_defaults
+from ..read.data import load_data, project_sheet_name
+from ..read.filled import Instance
+from ..errors import DataError
+from ..findings import ERROR
+from ..read.workbook import fingerprint_of
+from ..xlsx import open_book
+from ..a1 import a1
+from ..spec.layout import fitted_heights, run_layout
+from ..spec.model import Spec
+from ..read.coerce import is_blank
 
 
 @dataclass
@@ -125,19 +127,19 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
         raise DataError(f"数据文件 {Path(data_path).name} 有 {len(lines)} 处错误，未写入任何文件：" + "；".join(lines[:5])
                         + ("……" if len(lines) > 5 else ""))
     if template:
-        from .read import package_findings
+        from ..read.workbook import package_findings
         unsafe = [f for f in package_findings(open_book(template)) if f.severity == ERROR]
         if unsafe:                    # (a missing, damaged or hostile template: one clear BookError)
             raise DataError(f"模板 {template}：{unsafe[0].message}；未写入任何文件")
         base = Path(template).read_bytes()
     else:
-        from .build.workbook import template_bytes   # openpyxl: only when building the template here
+        from ..build.workbook import template_bytes   # openpyxl: only when building the template here
         base = template_bytes(spec)
     book = patch.Workbook(base, str(template or "模板"))
     found = fingerprint_of(book.part("xl/workbook.xml"))
     if found != spec.fingerprint:
         raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）", "other-template")
-    from .formulas import LAST_BOOKEND
+    from ..formulas import LAST_BOOKEND
     for i in range(1, len(filled.projects)):
         book.clone_sheet(spec.project.sheet, project_sheet_name(spec, i), before=LAST_BOOKEND)
     warnings = write_instances(book, spec, filled.dept, filled.projects)

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from xml.sax.saxutils import escape, unescape
+from xml.sax.saxutils import unescape
 
-from . import formulas, patch
-from .a1 import split_a1
-from .data import Filled, Instance
-from .formulas import cached_values, input_defaults
-from .spec.layout import fitted_heights
-from .spec.model import CHECK_COLUMN, Report, Spec
+from .. import formulas
+from ..ooxml import patch
+from ..a1 import split_a1
+from ..read.filled import Filled, Instance
+from ..formulas import cached_values, input_defaults
+from ..spec.layout import fitted_heights
+from ..spec.model import CHECK_COLUMN, Report, Spec
 
 _F = re.compile(r"<f\b[^>]*?(?:/>|>.*?</f>)", re.S)
 _CELL = re.compile(r'<c\b[^>]*?\br="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.S)
@@ -165,7 +166,7 @@ def ticked(choice: str | None, choices: tuple[str, ...]) -> str:
 
 def print_copy(values_book: bytes, filled: Filled, spec: Spec) -> bytes:
     """The print copy's bytes, made from the values-only copy's bytes."""
-    from .fill import write_run
+    from ..write.fill import write_run
     book = patch.Workbook(values_book)
     styles = "xl/styles.xml"
     book.replace_part(styles, plain_styles(book.part(styles).decode("utf-8")).encode("utf-8"))

@@ -23,7 +23,7 @@ from sqlalchemy import (Column, ForeignKey, Index, Integer, MetaData, String, Ta
                         func, insert, select, text)
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from .errors import XltoolsError
+from ..errors import XltoolsError
 
 metadata = MetaData()
 

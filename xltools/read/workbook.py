@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from .build.names import FINGERPRINT_NAME, REPORT_MARK
-from .data import Filled, Instance
-from .errors import BookError
-from . import catalogue
-from .findings import Finding
-from .formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell, excel_cross, report_formulas, value_join
-from .a1 import a1, column_letters
-from .spec.model import CHECK_COLUMN, JOIN_COLUMN, MONEY_UNITS, Report, Spec
-from .units import TEXT_MAX
-from .values import coerce, is_blank
-from .memo import Memo, register
-from .xlsx import ExcelError, excel_date, is_date_format, open_book
-from .xlsx.parts import MEMO_TEXT_BYTES, Cells
+from ..build.names import FINGERPRINT_NAME, REPORT_MARK
+from .filled import Filled, Instance
+from ..errors import BookError
+from .. import catalogue
+from ..findings import Finding
+from ..formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell, excel_cross, report_formulas, value_join
+from ..a1 import a1, column_letters
+from ..spec.model import CHECK_COLUMN, JOIN_COLUMN, MONEY_UNITS, Report, Spec
+from ..units import TEXT_MAX
+from .coerce import coerce, is_blank
+from ..memo import Memo, register
+from ..xlsx import ExcelError, excel_date, is_date_format, open_book
+from ..xlsx.parts import MEMO_TEXT_BYTES, Cells
 
 _FP_IN_XML = re.compile(rb'<definedName[^>]*name="' + FINGERPRINT_NAME.encode() + rb'"[^>]*>(?:"|&quot;)([^<&"]*)(?:"|&quot;)<')
 _STRING = re.compile(r'"(?:[^"]|"")*"')

@@ -2,7 +2,7 @@
 
 One row per finding with a link to its cell, and each cell with a finding marked (red for errors,
 amber for warnings) by a conditional format of our own that leaves the cell's formatting alone and
-comes off with the add-in's 清除标记 (see xltools/addin/marks.py). The copy is streamed through
+comes off with the add-in's 清除标记 (see xltools/write/marks.py). The copy is streamed through
 the package editor (addin/package.py), never loaded and re-saved: memory stays bounded whatever the
 size the reader admitted, and every part we do not touch is copied unchanged.
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import BookError
-from .findings import Report
-from .addin.marks import RESULT_SHEET, plan
-from .addin.package import Package, write_marked
+from ..errors import BookError
+from ..findings import Report
+from .marks import RESULT_SHEET, plan
+from ..ooxml.package import Package, write_marked
 
 __all__ = ["RESULT_SHEET", "write_annotated"]
 

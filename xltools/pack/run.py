@@ -28,10 +28,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from . import __version__
-from .errors import XltoolsError
-from .findings import ERROR, Finding
-from .spec.model import Spec
+from .. import __version__
+from ..errors import XltoolsError
+from ..findings import ERROR, Finding
+from ..spec.model import Spec
 
 WATERMARK = "未通过校验"
 DATA_NAME = "数据.json"
@@ -79,7 +79,7 @@ def _plain(value):
 
 
 def data_document(filled, spec: Spec) -> dict:
-    """The stated inputs of every report, by flat field name (data.py reads them back)."""
+    """The stated inputs of every report, by flat field name (read/data.py reads them back)."""
     def section(inst):
         return {n: _plain(v) for n, v in inst.values.items()
                 if v is not None and v != "" and inst.report.fields[n].kind == "input"}
@@ -147,7 +147,7 @@ def _write_data(job: _Job) -> None:
 
 
 def _write_manifest(job: _Job) -> None:
-    from . import office
+    from ..office import bridge as office
     report = job.report
     errors = [f for f in report.findings if f.severity == ERROR]
     manifest = {
@@ -297,13 +297,13 @@ def _publish(built: Path, target: Path) -> None:
 
 def pack_one(source, out_dir, *, force: bool = False, zip: bool = False, pdfa: bool = False,
              spec: Spec | None = None, pdf_maker: PdfMaker | None = None) -> PackResult:
-    from .read import read_workbook
-    from .rules import run_rules
-    from .xlsx.book import read_file
-    from . import office
+    from ..read.workbook import read_workbook
+    from ..rules import run_rules
+    from ..xlsx.book import read_file
+    from ..office import bridge as office
     source = Path(source)
     if spec is None:
-        from .spec import load_spec
+        from ..spec import load_spec
         spec = load_spec()
     try:
         data = read_file(source)
@@ -354,7 +354,7 @@ def pack(books, out_dir, *, force: bool = False, zip: bool = False, pdfa: bool =
     pdfa=…) on the print copy; None for a PDF means every sheet of src in order.
     """
     if spec is None:
-        from .spec import load_spec
+        from ..spec import load_spec
         spec = load_spec()
     return [pack_one(b, out_dir, force=force, zip=zip, pdfa=pdfa, spec=spec, pdf_maker=pdf_maker) for b in books]
 
@@ -364,8 +364,8 @@ def render(result: PackResult) -> str:
     if result.error:
         return f"{result.source}：未打包（{result.error}）"
     if result.refused:
-        from .check import render_text
-        from .findings import Report
+        from ..checker import render_text
+        from ..findings import Report
         head = f"{result.source}：有 {len(result.errors)} 处错误，未打包（改正后重试，或用 --force 打包并加“{WATERMARK}”水印）"
         return head + "\n" + render_text(Report(str(result.source), result.findings)).split("\n", 1)[-1]
     note = f"（有 {len(result.errors)} 处错误，每页已加“{WATERMARK}”水印）" if result.forced else ""
