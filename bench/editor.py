@@ -3,7 +3,7 @@
     .venv/bin/python bench/editor.py [--repeat 3]
 
 The workbook: the seed (examples/linxiang_2022.json filled) with its department sheet grown to the
-biggest sheet the reader admits (xlsx.book.MAX_SHEET_XML_BYTES, 2 MB) by the smallest cells a sheet
+biggest sheet the reader admits (ooxml.container.MAX_SHEET_XML_BYTES, 2 MB) by the smallest cells a sheet
 can hold, the shape that costs a writer the most per byte.
 
 Two kinds of figures:
@@ -48,10 +48,9 @@ def measured(*args) -> dict:
 
 def padded(src: Path, out: Path, sheet_bytes: int) -> Path:
     """The workbook with its department sheet grown to `sheet_bytes` by empty styled cells."""
-    from xltools.xlsx import open_book
-    book = open_book(src)
+    from xltools.ooxml.package import Package
     from xltools.spec import load_spec
-    part = book.worksheet_part(load_spec().dept.sheet)
+    part = Package(src).worksheet_part(load_spec().dept.sheet)
     with zipfile.ZipFile(src) as z:
         parts = {n: z.read(n) for n in z.namelist()}
     xml = parts[part].decode()
@@ -110,7 +109,7 @@ def main() -> None:
     args = ap.parse_args()
     from xltools.spec import load_spec
     from xltools.write.fill import fill
-    from xltools.xlsx.book import MAX_SHEET_XML_BYTES
+    from xltools.ooxml.container import MAX_SHEET_XML_BYTES
     work = Path(tempfile.mkdtemp(prefix="bench-editor-"))
     seed = fill(ROOT / "examples" / "linxiang_2022.json", work / "seed.xlsx", load_spec()).path
     big = padded(seed, work / "big.xlsx", MAX_SHEET_XML_BYTES - 1024)

@@ -36,6 +36,13 @@ def write_json(path: Path, doc: dict) -> Path:
     return path
 
 
+def sheet_parts(book) -> dict[str, str]:
+    """Sheet name -> the part holding its cells, as the package editor finds it (book: a path or
+    the file's bytes)."""
+    from xltools.ooxml.package import Package
+    return dict(Package(book).worksheets())
+
+
 def sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

@@ -85,7 +85,7 @@ def _padded(src, out, sheet_bytes: int):
 
 
 def test_write_stays_under_200_mb_for_the_biggest_sheet_the_reader_admits(tmp_path):
-    from xltools.xlsx.book import MAX_SHEET_XML_BYTES
+    from xltools.ooxml.container import MAX_SHEET_XML_BYTES
     book = tmp_path / "seed.xlsx"
     fill(SEED, book, SPEC)
     big = _padded(book, tmp_path / "big.xlsx", MAX_SHEET_XML_BYTES - 1024)

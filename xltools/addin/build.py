@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import XltoolsError
+from ..files import write_atomic
 from . import ribbon, vba
 from .table import PROJECT_NAME, UDF_MODULE, XLWINGS_VERSION
 
@@ -99,7 +100,7 @@ def write_conf(interpreter: str | None = None, pythonpath: str = "") -> Path:
                          "请改用 python.org 的安装包，并重新运行 xltools addin conf")
     path = conf_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(conf_bytes(interpreter or default_interpreter(), pythonpath))
+    write_atomic(path, conf_bytes(interpreter or default_interpreter(), pythonpath))
     return path
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..files import write_atomic
 from .table import (ADDIN_VERSION, CATEGORY, FUNCTIONS, MACROS, MAX_HELP, UDF_MODULE, XLWINGS_VERSION,
                     Function)
 
@@ -207,6 +208,6 @@ def write_modules(folder) -> list[Path]:
     out = []
     for name, text in modules().items():
         path = folder / f"{name}.bas"
-        path.write_bytes(text.encode("ascii"))
+        write_atomic(path, text.encode("ascii"))
         out.append(path)
     return out

@@ -13,7 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from .. import catalogue, formulas
-from ..ooxml import patch
+from ..ooxml.cells import SheetXml
+from ..ooxml.package import Package
 from ..formulas import cached_values, input_defaults
 from ..read.data import load_data, project_sheet_name
 from ..read.filled import Instance
@@ -40,7 +41,7 @@ def _show(v) -> str:
     return formulas.money(v) if isinstance(v, Decimal) else str(v)
 
 
-def write_instances(book: patch.Workbook, spec: Spec, dept: Instance, projects: list[Instance],
+def write_instances(book: Package, spec: Spec, dept: Instance, projects: list[Instance],
                     write_inputs: bool = True, cross_sheets: list[str] | None = None) -> list[str]:
     """Write inputs (and rows tall enough for their text) and the cached values of every formula.
 
@@ -86,7 +87,7 @@ def write_instances(book: patch.Workbook, spec: Spec, dept: Instance, projects: 
     return warnings
 
 
-def write_run(sheet: patch.SheetXml, inst: Instance, name: str, widths: list[float]) -> None:
+def write_run(sheet: SheetXml, inst: Instance, name: str, widths: list[float]) -> None:
     """A long text over the rows of its run: one paragraph per row, each row as tall as its text,
     the rows it does not need hidden (a blank text leaves the blank form's rows as they are)."""
     rep = inst.report
@@ -135,8 +136,8 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
     else:
         from ..build.workbook import template_bytes   # openpyxl: only when building the template here
         base = template_bytes(spec)
-    book = patch.Workbook(base, str(template or "模板"))
-    found = fingerprint_of(book.part("xl/workbook.xml"))
+    book = Package(base, str(template or "模板"))
+    found = fingerprint_of(book.read(book.workbook_part))
     if found != spec.fingerprint:
         raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）", "other-template")
     from ..formulas import LAST_BOOKEND
