@@ -24,11 +24,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))        # helpers.padded: the same big sheet the tests write
 
 XLTOOLS = Path(sys.executable).with_name("xltools")
 _MEASURE = (
@@ -44,29 +44,6 @@ _MEASURE = (
 def measured(*args) -> dict:
     done = subprocess.run([sys.executable, "-c", _MEASURE, *map(str, args)], capture_output=True, text=True)
     return json.loads(done.stdout)
-
-
-def padded(src: Path, out: Path, sheet_bytes: int) -> Path:
-    """The workbook with its department sheet grown to `sheet_bytes` by empty styled cells."""
-    from xltools.ooxml.package import Package
-    from xltools.spec import load_spec
-    part = Package(src).worksheet_part(load_spec().dept.sheet)
-    with zipfile.ZipFile(src) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    xml = parts[part].decode()
-    rows, size, r = [], len(xml.encode()), 200
-    while True:
-        row = f'<row r="{r}">' + "".join(f'<c r="{c}{r}" s="1"/>' for c in "JKLMNOPQRSTUVWXYZ") + "</row>"
-        if size + len(row) > sheet_bytes:
-            break
-        rows.append(row)
-        size += len(row)
-        r += 1
-    parts[part] = xml.replace("</sheetData>", "".join(rows) + "</sheetData>").encode()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
-    return out
 
 
 _WRITERS = {
@@ -107,6 +84,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    from helpers import padded
     from xltools.spec import load_spec
     from xltools.write.fill import fill
     from xltools.ooxml.container import MAX_SHEET_XML_BYTES

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 

@@ -31,7 +31,7 @@ from ..errors import BookError, OutputError
 from . import content_types, rels
 from .cells import SheetXml
 from .container import FIXED_TIME, MAX_FILE_BYTES, package_problem, part_cap
-from .ns import CONTENT_TYPES, ROOT_RELS, WORKSHEET_TYPE
+from .ns import CONTENT_TYPES, WORKSHEET_TYPE
 from .workbook import copy_local_names, flavour, insert_sheet, remove_sheet, sheet_entries
 from .xmltext import Doctype, as_utf8_declaration, decode, encode, encoding_of
 

@@ -20,8 +20,8 @@ from ..read.data import load_data, project_sheet_name
 from ..read.filled import Instance
 from ..errors import DataError
 from ..findings import ERROR
-from ..read.workbook import fingerprint_of
-from ..xlsx import open_book
+from ..build.names import FINGERPRINT_NAME
+from ..xlsx import open_book, read_file
 from ..a1 import a1
 from ..spec.layout import fitted_heights, run_layout
 from ..spec.model import Spec
@@ -129,17 +129,19 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
                         + ("……" if len(lines) > 5 else ""))
     if template:
         from ..read.workbook import package_findings
-        unsafe = [f for f in package_findings(open_book(template)) if f.severity == ERROR]
+        base = read_file(template)
+        opened = open_book(template, base)
+        unsafe = [f for f in package_findings(opened) if f.severity == ERROR]
         if unsafe:                    # (a missing, damaged or hostile template: one clear BookError)
             raise DataError(f"模板 {template}：{unsafe[0].message}；未写入任何文件")
-        base = Path(template).read_bytes()
+        found = (opened.defined_name(FINGERPRINT_NAME) or "").strip('"')
+        if found != spec.fingerprint:
+            raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）",
+                            "other-template")
     else:
         from ..build.workbook import template_bytes   # openpyxl: only when building the template here
         base = template_bytes(spec)
     book = Package(base, str(template or "模板"))
-    found = fingerprint_of(book.read(book.workbook_part))
-    if found != spec.fingerprint:
-        raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）", "other-template")
     from ..formulas import LAST_BOOKEND
     for i in range(1, len(filled.projects)):
         book.clone_sheet(spec.project.sheet, project_sheet_name(spec, i), before=LAST_BOOKEND)
