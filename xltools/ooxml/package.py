@@ -78,12 +78,14 @@ class Package:
     def member(self, part: str) -> str | None:
         """The stored name of a part (part names are case-insensitive), None when there is none."""
         if part in self._added or part in self._edited:
-            return part
-        name = part if part in self.infos else self._lower.get(part.lower())
+            name = part
+        else:
+            name = part if part in self.infos else self._lower.get(part.lower())
         return None if name is None or name in self._removed else name
 
     def read(self, part: str) -> bytes:
-        """A part's current bytes."""
+        """A part's bytes as last added or set as text (a sheet's cell edits and tail edits are
+        applied when the package is written)."""
         name = self.member(part)
         if name is None:
             raise BookError(f"文件 {self.label} 缺少部件 {part}")
@@ -134,6 +136,7 @@ class Package:
         name = self.member(part)
         if name is not None:
             self._added.pop(name, None)
+            self._edited.discard(name)
             self._removed.add(name)
 
     def unsupported(self, what: str) -> BookError:
@@ -145,12 +148,17 @@ class Package:
         except (ValueError, IndexError, KeyError):
             raise self.unsupported(what) from None
 
+    def edit(self, part: str, change) -> None:
+        """A small part's text made change(text); a structure the change cannot find (a part no
+        writer we know of makes) is one Chinese line."""
+        self.set_text(part, self._parsed(f"部件 {part}", lambda: change(self.text(part))))
+
     # -- relationships and content types -----------------------------------------------------------
     def relationships(self, part: str) -> list[rels.Relationship]:
         path = rels.rels_path(part)
         if self.member(path) is None:
             return []
-        return self._parsed(f"关系部件 {path}", lambda: rels.parse(self.text(path), part))
+        return self._parsed(f"部件 {path}", lambda: rels.parse(self.text(path), part))
 
     def related(self, part: str, kind: str) -> list[str]:
         """The members `part` relates to by relationships of `kind` ("styles", "worksheet"...)."""
@@ -162,13 +170,13 @@ class Package:
         path = rels.rels_path(part)
         existing = self.relationships(part)
         rid = rels.new_id(existing, wanted_id)
-        self.set_text(path, self._parsed(f"关系部件 {path}", lambda: rels.add(self.text(path), part, rid, type_, target)))
+        self.edit(path, lambda text: rels.add(text, part, rid, type_, target))
         return rid
 
     def remove_relationships(self, part: str, ids) -> None:
         path = rels.rels_path(part)
         if self.member(path) is not None:
-            self.set_text(path, rels.remove(self.text(path), self.relationships(part), set(ids)))
+            self.edit(path, lambda text: rels.remove(text, rels.parse(text, part), set(ids)))
 
     def drop_related(self, part: str, kind: str) -> None:
         """Every relationship of `part` of `kind` gone, with the parts it points at."""
@@ -176,21 +184,20 @@ class Package:
         self.remove_relationships(part, [r.id for r in found])
         targets = [self.member(r.target) for r in found if not r.external and self.member(r.target)]
         if targets:
-            self.set_text(CONTENT_TYPES, content_types.remove_overrides(self.text(CONTENT_TYPES), targets))
+            self.edit(CONTENT_TYPES, lambda text: content_types.remove_overrides(text, targets))
         for target in targets:
             self.remove(target)
 
     def set_content_type(self, part: str, type_: str) -> None:
-        self.set_text(CONTENT_TYPES, self._parsed(CONTENT_TYPES, lambda: content_types.set_override(
-            self.text(CONTENT_TYPES), part, type_)))
+        self.edit(CONTENT_TYPES, lambda text: content_types.set_override(text, part, type_))
 
     def content_type(self, part: str) -> str | None:
-        return self._parsed(CONTENT_TYPES, lambda: content_types.content_type(self.text(CONTENT_TYPES), part))
+        return self._parsed(f"部件 {CONTENT_TYPES}", lambda: content_types.content_type(self.text(CONTENT_TYPES), part))
 
     # -- the workbook's sheets --------------------------------------------------------------------
     def _sheets(self) -> list[tuple[str, rels.Relationship | None]]:
         targets = {r.id: r for r in self.relationships(self.workbook_part) if not r.external}
-        entries = self._parsed(f"工作簿部件（{self.workbook_part}）", lambda: sheet_entries(self.text(self.workbook_part)))
+        entries = self._parsed(f"部件 {self.workbook_part}", lambda: sheet_entries(self.text(self.workbook_part)))
         return [(e.name, targets.get(e.rid)) for e in entries]
 
     def sheets(self) -> list[tuple[str, str | None]]:
@@ -234,8 +241,7 @@ class Package:
         wb = self.text(self.workbook_part)
         count = len(self._sheets())
         rid = self.add_relationship(self.workbook_part, flavour(wb).rel_type("worksheet"), part, rel_id)
-        self.set_text(self.workbook_part, self._parsed(f"工作簿部件（{self.workbook_part}）", lambda: insert_sheet(
-            self.text(self.workbook_part), count if at is None else at, name, rid)))
+        self.edit(self.workbook_part, lambda text: insert_sheet(text, count if at is None else at, name, rid))
         self.set_content_type(part, WORKSHEET_TYPE)
         self.add(part, data)
         return part
@@ -244,17 +250,16 @@ class Package:
         """A sheet gone: its entry and its own defined names, its relationship, content type, part
         and the part's relationships."""
         sheets = self._sheets()
-        index = [s for s, _ in sheets].index(name)
+        index = self._position([s for s, _ in sheets], name)
         rel = sheets[index][1]
-        self.set_text(self.workbook_part, self._parsed(f"工作簿部件（{self.workbook_part}）", lambda: remove_sheet(
-            self.text(self.workbook_part), index)))
+        self.edit(self.workbook_part, lambda text: remove_sheet(text, index))
         self._cells.pop(name, None)
         if rel is None:
             return
         self.remove_relationships(self.workbook_part, [rel.id])
         part = self.member(rel.target)
         if part is not None:
-            self.set_text(CONTENT_TYPES, content_types.remove_overrides(self.text(CONTENT_TYPES), [part]))
+            self.edit(CONTENT_TYPES, lambda text: content_types.remove_overrides(text, [part]))
             self.remove(part)
             self.remove(rels.rels_path(part))
             self._tails.pop(part, None)
@@ -267,8 +272,8 @@ class Package:
         names = [s for s, _ in self._sheets()]
         if new_name in names:
             raise BookError(f"文件 {self.label} 中已有名为「{new_name}」的工作表")
-        src_index = names.index(source)
-        at = names.index(before) if before else src_index + 1
+        src_index = self._position(names, source)
+        at = self._position(names, before) if before else src_index + 1
         src_part = self.worksheet_part(source)
         text = _TAB_SELECTED.sub("", self.text(src_part))
         part = self._free_sheet_part(src_part)
@@ -277,8 +282,13 @@ class Package:
         if self.member(src_rels) is not None:
             self.add(rels.rels_path(part), self.read(src_rels))
         moved = src_index + 1 if src_index >= at else src_index
-        self.set_text(self.workbook_part, copy_local_names(self.text(self.workbook_part), moved, at, source, new_name))
+        self.edit(self.workbook_part, lambda text: copy_local_names(text, moved, at, source, new_name))
         return part
+
+    def _position(self, names: list[str], name: str) -> int:
+        if name not in names:
+            raise BookError(f"文件 {self.label} 中没有名为「{name}」的工作表")
+        return names.index(name)
 
     def _free_sheet_part(self, like: str) -> str:
         folder = like.rpartition("/")[0]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from ..memo import Memo
+
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 # A comment, processing instruction, CDATA section or declaration (skipped), or a tag.
@@ -135,9 +137,23 @@ class Tag:
         return f"<Tag {self.qname} {self.attrs} @{self.start}>"
 
 
+# An edit reads a part's tags several times between two changes (the sheet list, then where to
+# insert...): the scans of the last few texts are kept, keyed by the text. Shared: read only.
+_SCANNED = Memo("xml tags", max_entries=16, max_bytes=16 << 20)
+
+
 def elements(text: str) -> list[Tag]:
     """Every element's start tag in document order (comments, CDATA and processing instructions
-    skipped). Raises ValueError for unbalanced tags or an undeclared prefix."""
+    skipped). Raises ValueError for unbalanced tags or an undeclared prefix. The list is shared
+    with later callers of the same text: read only."""
+    hit = _SCANNED.get(text)
+    if hit is None:
+        hit = _scan(text)
+        _SCANNED.put(text, hit, 2 * len(text) + 400 * len(hit))   # the key, and per tag its object and dicts
+    return hit
+
+
+def _scan(text: str) -> list[Tag]:
     out: list[Tag] = []
     stack: list[Tag] = []
     scope = {"xml": XML_NS}
