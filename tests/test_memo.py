@@ -141,7 +141,7 @@ def test_every_cache_on_the_check_path_is_listed_and_cleared(seed_book):
     memo.clear()
     xltools.check(seed_book, SPEC, name="x.xlsx")
     entries = {name: n for name, n, _ in memo.stats()}
-    for name in ("reading plans", "expected formulas", "normalised formulas", "narratives lowered",
+    for name in ("reading plans", "template formulas", "expected formulas", "normalised formulas", "narratives lowered",
                  "quoted sentences", "cell references", "input limits", "workbook parts", "sheet layouts"):
         assert entries[name] > 0, name
     memo.clear()

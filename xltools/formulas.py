@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from . import catalogue
 from .a1 import a1, column_letters
-from .memo import register
+from .memo import Memo, register, spec_key
 from .numbers import CENT, float_to_decimal
 from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
 from .read.coerce import is_blank
@@ -411,7 +411,20 @@ def report_formulas(rep: Report, spec: Spec) -> dict[str, str]:
 def formula_cells(rep: Report, spec: Spec) -> dict[str, str]:
     """A1 -> formula text (without '=') of every formula cell the template puts on the report's
     sheet: its computed fields, its inline checks in column I and, on the department's, the
-    cross-report check."""
+    cross-report check. Worked out once per spec content (the reader and the rules both ask for
+    every workbook): read only."""
+    key = (spec_key(spec), rep.id)
+    hit = _FORMULA_CELLS.get(key)
+    if hit is None:
+        cells = _formula_cells(rep, spec)
+        hit = _FORMULA_CELLS.put(key, (spec, cells), sum(100 + 2 * len(t) for t in cells.values()))
+    return hit[1]          # (the entry holds the spec: see memo.spec_key)
+
+
+_FORMULA_CELLS = Memo("template formulas", max_entries=16, max_bytes=4 << 20)
+
+
+def _formula_cells(rep: Report, spec: Spec) -> dict[str, str]:
     out = {}
     for key, text in report_formulas(rep, spec).items():
         out[a1(int(key[6:]), CHECK_COLUMN) if key.startswith("check:") else rep.cell(key)] = text
