@@ -38,12 +38,15 @@ class Instance:
         return self.report.fields[name].cell
 
 
-@dataclass
 class Package:
-    """What a workbook's zip holds besides the report's cells."""
-    parts: list[str]                                  # every member, as stored
-    external: dict[str, list[tuple[str, str]]]        # .rels part -> (relationship kind, target) of
-                                                      # each of its TargetMode="External" relationships
+    """What a workbook's zip holds besides the report's cells. (A plain class: a dataclass costs
+    ~2 M instructions to create, at every cold `xltools check`.)"""
+    __slots__ = ("parts", "external")
+
+    def __init__(self, parts: list[str], external: dict[str, list[tuple[str, str]]]):
+        self.parts = parts              # every member, as stored
+        self.external = external        # .rels part -> (relationship kind, target) of each of its
+                                        # TargetMode="External" relationships
 
 
 @dataclass

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
@@ -36,16 +35,18 @@ _TOTAL_WORDS = ("总支出", "总收入", "总额", "总计", "合计", "全部"
 _OPEN, _CLOSE = "（(", "）)"
 
 
-@dataclass
+# Plain classes, not dataclasses: a dataclass costs ~2 M instructions to create at import, and
+# every `xltools check` imports this module.
 class Amount:
-    label: str
-    text: str          # as written, e.g. "4,520,887.01"
-    unit: str          # 元 or 万元
-    start: int
-    end: int           # just after the unit
-    depth: int         # bracket depth (0 outside any bracket)
-    children: list["Amount"] = field(default_factory=list)
-    partial: bool = False      # its bracketed list ends with 等
+    def __init__(self, label: str, text: str, unit: str, start: int, end: int, depth: int):
+        self.label = label
+        self.text = text            # as written, e.g. "4,520,887.01"
+        self.unit = unit            # 元 or 万元
+        self.start = start
+        self.end = end              # just after the unit
+        self.depth = depth          # bracket depth (0 outside any bracket)
+        self.children: list[Amount] = []
+        self.partial = False        # its bracketed list ends with 等
 
     @cached_property
     def yuan(self) -> Decimal:
@@ -59,25 +60,25 @@ class Amount:
         return f"{self.label}{self.text}{self.unit}"
 
 
-@dataclass
 class Sentence:
-    text: str
-    head: Amount
-    items: list[Amount]
-    partial: bool      # the list after 其中 ends with 等
+    __slots__ = ("text", "head", "items", "partial")
+
+    def __init__(self, text: str, head: Amount, items: list[Amount], partial: bool):
+        self.text, self.head, self.items = text, head, items
+        self.partial = partial      # the list after 其中 ends with 等
 
     @property
     def is_total(self) -> bool:
         return any(w in self.head.label for w in _TOTAL_WORDS)
 
 
-@dataclass(frozen=True)
 class Footing:
     """A total the narrative states and the sum of the parts it lists for it (both in 元)."""
-    message: str
-    stated: Decimal
-    parts: Decimal
-    quote: str = ""      # the total as written ("基本支出5095167.01元"): where the finding points
+    __slots__ = ("message", "stated", "parts", "quote")
+
+    def __init__(self, message: str, stated: Decimal, parts: Decimal, quote: str = ""):
+        self.message, self.stated, self.parts = message, stated, parts
+        self.quote = quote          # the total as written ("基本支出5095167.01元"): where the finding points
 
 
 def _sentences(text: str):
