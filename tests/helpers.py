@@ -145,7 +145,7 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
     projects, spent_by_project = [], []
     org_names = ORG_NAMES[:n_orgs] if ints(0, 1) else [f"{name}（二级机构）" for name in ORG_NAMES[:n_orgs]]
     for p in range(n_projects):
-        prep = spec.project
+        prep = spec.reports["project"]
         details = [amount() for _ in range(n_details)]
         spent_total = sum(details)
         sources = [k for k in prep.tables["fund"].rows if k != prep.tables["fund"].total_row]
@@ -171,7 +171,7 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
         projects.append(_finish(spec, prep, section, flat, evaluate, input_defaults))
         spent_by_project.append(spent_total)
 
-    rep = spec.dept
+    rep = spec.reports["dept"]
     quota = ints(1, 200)
     section = {
         "dept_name": "测试局", "report_date": "2023-03-30", "contact": "张三", "contact_phone": "18711296425",

@@ -10,7 +10,7 @@ from ..spec.model import Report
 
 @dataclass
 class Instance:
-    """One report as filled: the department, or one project (one project sheet)."""
+    """One report as filled: a report held once per workbook, or one copy (one project sheet)."""
     report: Report
     sheet: str
     values: dict[str, object] = field(default_factory=dict)   # stated values; absent = not stated
@@ -27,12 +27,16 @@ class Instance:
 class Filled:
     path: str
     kind: str                      # "data" or "workbook"
-    dept: Instance
-    projects: list[Instance]
+    instances: list[Instance]      # every report the file holds, in sheet order (copies in theirs)
     findings: list[Finding] = field(default_factory=list)   # reading problems, as findings
-    cross_sheets: list[str] | None = None   # workbook: the project sheets (filled or not) the template's
-                                            # cross check sums, i.e. those between the bookends
+    cross_sheets: list[str] | None = None   # workbook: the copied report's sheets (filled or not) the
+                                            # template's cross check sums, i.e. those between the bookends
 
     @property
-    def instances(self) -> list[Instance]:
-        return [self.dept, *self.projects]
+    def copies(self) -> list[Instance]:
+        """The filled copies of the report copied per project (the project sheets)."""
+        return [i for i in self.instances if i.report.copied]
+
+    def first(self, report_id: str) -> Instance | None:
+        """The report held once per workbook (or the first copy of a copied one)."""
+        return next((i for i in self.instances if i.report.id == report_id), None)

@@ -2,8 +2,8 @@
 
 Fields are found by their defined names, never by fixed cells: workbook-scoped names on the
 department sheet, sheet-scoped names on every project sheet (so every copy a department made with
-Move or Copy is found). The template's fingerprint is checked first: a workbook of another
-template or year is refused with one line, as is one whose sheets or names were removed.
+Move or Copy is found). The template's fingerprint is checked first (spec/registry.py): a workbook
+of another template or year is refused with one line, as is one whose sheets or names were removed.
 Formula cells are compared with the formulas the spec prescribes, because sheet protection can be
 stripped by anyone: a total typed over is reported at its cell.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from ..build.names import FINGERPRINT_NAME, REPORT_MARK
+from ..build.names import REPORT_MARK
 from .filled import Filled, Instance
 from ..errors import BookError
 from .. import catalogue
@@ -19,19 +19,14 @@ from ..findings import Finding
 from ..formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell, excel_cross, report_formulas, value_join
 from ..a1 import a1, column_letters
 from ..spec.model import CHECK_COLUMN, JOIN_COLUMN, MONEY_UNITS, Report, Spec
+from ..spec.registry import Registry
 from ..units import TEXT_MAX
 from .coerce import coerce, is_blank
 from ..memo import Memo, register
 from ..xlsx import ExcelError, excel_date, is_date_format, open_book
 from ..xlsx.parts import MEMO_TEXT_BYTES, Cells
 
-_FP_IN_XML = re.compile(rb'<definedName[^>]*name="' + FINGERPRINT_NAME.encode() + rb'"[^>]*>(?:"|&quot;)([^<&"]*)(?:"|&quot;)<')
 _STRING = re.compile(r'"(?:[^"]|"")*"')
-
-
-def fingerprint_of(workbook_xml: bytes) -> str | None:
-    m = _FP_IN_XML.search(workbook_xml)
-    return m.group(1).decode("utf-8") if m else None
 
 
 def normalise_formula(text: str | None) -> str | None:
@@ -102,25 +97,10 @@ def _expected_formulas(spec: Spec, report_id: str) -> dict[str, str]:
     for key, text in report_formulas(rep, spec).items():
         ref = a1(int(key[6:]), CHECK_COLUMN) if key.startswith("check:") else rep.cell(key)
         out[ref] = normalise_formula(text)
-    if report_id == "dept" and spec.cross:
+    if spec.cross and report_id == spec.cross.report:
         row, project_cell = cross_cell(spec)
         out[a1(row, CHECK_COLUMN)] = normalise_formula(excel_cross(spec, rep.cell, project_cell))
     return out
-
-
-def _check_fingerprint(book, spec: Spec, label: str) -> None:
-    found = book.defined_name(FINGERPRINT_NAME)
-    found = found.strip('"') if found else None
-    if found == spec.fingerprint:
-        return
-    if not found:
-        raise BookError(f"文件 {label} 不是本工具的模板生成的工作簿（缺少模板标识 {FINGERPRINT_NAME}）", "other-template")
-    parts = found.split(":")
-    if len(parts) >= 3 and (parts[1], parts[2]) != (spec.region, str(spec.year)):
-        raise BookError(f"文件 {label} 是 {parts[1]}{parts[2]}年度的模板，与当前规格（{spec.region}{spec.year} 年度）"
-                        "不符；请用 --spec 指定对应年度的规格", "other-template")
-    raise BookError(f"文件 {label} 的模板版本（{found}）与当前规格（{spec.fingerprint}）不一致，"
-                    "请用生成它的规格校验，或让填报单位改用新模板", "other-template")
 
 
 def _field_cells(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
@@ -243,14 +223,18 @@ def package_findings(book) -> list[Finding]:
 
 
 def bookend_findings(book, spec: Spec, projects: list[Instance]) -> list[Finding]:
-    """Project sheets the department sheet's cross check (a 3D SUM from 项目表头 to 项目表尾) leaves
-    out, because they lie outside the bookends; the checker counts every filled project sheet."""
+    """Project sheets the cross check (a 3D SUM from 项目表头 to 项目表尾, on the sheet of the report
+    held once) leaves out, because they lie outside the bookends; the checker counts every filled
+    project sheet."""
+    if spec.copied is None:
+        return []
     sheets = book.sheets
-    cell = spec.dept.cell(spec.cross.dept[0]) if spec.cross else ""
+    held = spec.reports[spec.cross.report] if spec.cross else spec.copied
+    cell = held.cell(spec.cross.fields[0]) if spec.cross else ""
     names = {"first": FIRST_BOOKEND, "last": LAST_BOOKEND, "cell": cell}
     if FIRST_BOOKEND not in sheets or LAST_BOOKEND not in sheets:
         gone = "、".join(n for n in (FIRST_BOOKEND, LAST_BOOKEND) if n not in sheets)
-        return [catalogue.finding("project-outside-bookends", spec.dept.sheet, cell, variant="missing",
+        return [catalogue.finding("project-outside-bookends", held.sheet, cell, variant="missing",
                                   hint="请用原模板重新填报，新增项目表放在“项目表头”与“项目表尾”之间",
                                   sheet=gone, **names)]
     lo, hi = sheets.index(FIRST_BOOKEND), sheets.index(LAST_BOOKEND)
@@ -349,27 +333,31 @@ def formula_findings(inst: Instance, spec: Spec) -> list[Finding]:
     return out
 
 
-def read_workbook(path, spec: Spec, data: bytes | None = None) -> Filled:
-    """`data`: the file's bytes if the caller holds them already (score patches the same bytes)."""
+def read_workbook(path, spec: Spec, data: bytes | None = None, book=None) -> Filled:
+    """`data`: the file's bytes if the caller holds them already (score patches the same bytes);
+    `book`: the workbook opened already (the registry read its fingerprint)."""
     label = str(path)
-    book = open_book(path, data)
-    _check_fingerprint(book, spec, label)
-    if spec.dept.sheet not in book.sheets:
-        raise BookError(f"文件 {label} 缺少工作表“{spec.dept.sheet}”（工作表被删除或改名）", "sheet-missing")
+    book = book or open_book(path, data)
+    Registry.of(spec).resolve(book, label)        # a workbook of another template: refused
     findings: list[Finding] = []
-    dept = _read_instance(book, spec, spec.dept, spec.dept.sheet, None, label, findings)
-    projects = []
-    for sheet in book.sheets:
-        mark = book.defined_names.get((sheet, REPORT_MARK))   # sheet-scoped only: copies carry their own
-        if mark and mark.strip('"') == spec.project.id:
-            projects.append(_read_instance(book, spec, spec.project, sheet, sheet, label, findings))
-    if not projects:
-        raise BookError(f"文件 {label} 没有项目表（“{spec.project.sheet}”被删除或改名）", "sheet-missing")
-    # A project sheet nobody filled in (a department with no project evaluated) is not a report.
-    filled = [p for p in projects if any(not is_blank(v) for n, v in p.values.items()
-                                         if p.report.fields[n].kind == "input" and p.report.fields[n].default is None)]
-    for inst in [dept, *filled]:
+    instances, copies = [], []
+    for rep in spec.reports.values():
+        if not rep.copied:
+            if rep.sheet not in book.sheets:
+                raise BookError(f"文件 {label} 缺少工作表“{rep.sheet}”（工作表被删除或改名）", "sheet-missing")
+            instances.append(_read_instance(book, spec, rep, rep.sheet, None, label, findings))
+            continue
+        for sheet in book.sheets:
+            mark = book.defined_names.get((sheet, REPORT_MARK))   # sheet-scoped only: copies carry their own
+            if mark and mark.strip('"') == rep.id:
+                copies.append(_read_instance(book, spec, rep, sheet, sheet, label, findings))
+        if not copies:
+            raise BookError(f"文件 {label} 没有“{rep.sheet}”表（工作表被删除或改名）", "sheet-missing")
+        # A copy nobody filled in (a department with no project evaluated) is not a report.
+        instances += [p for p in copies if any(not is_blank(v) for n, v in p.values.items()
+                                               if rep.fields[n].kind == "input" and rep.fields[n].default is None)]
+    for inst in instances:
         findings.extend(formula_findings(inst, spec))
     findings.extend(package_findings(book))
-    findings.extend(bookend_findings(book, spec, filled))
-    return Filled(label, "workbook", dept, filled, findings, cross_sheets=cross_sheets(book, projects))
+    findings.extend(bookend_findings(book, spec, [i for i in instances if i.report.copied]))
+    return Filled(label, "workbook", instances, findings, cross_sheets=cross_sheets(book, copies))

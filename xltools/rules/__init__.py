@@ -240,32 +240,37 @@ def _plain(v):
 
 
 def cross_report(filled: Filled, spec: Spec, out: list[Finding]):
+    """The figure the workbook states once (the department's 项目支出) against the sum over every
+    copy of the copied report (its projects' 实际支出)."""
     c = spec.cross
-    if c is None:
+    held = filled.first(c.report) if c else None
+    if held is None:
         return
-    dept_vals = filled.dept.values
-    dept = sum((num(dept_vals.get(n)) or Decimal(0) for n in c.dept), Decimal(0))
-    projects = sum((num(p.values.get(c.project)) or Decimal(0) for p in filled.projects), Decimal(0))
+    held_vals = held.values
+    dept = sum((num(held_vals.get(n)) or Decimal(0) for n in c.fields), Decimal(0))
+    copies = filled.copies
+    spent = [num(p.values.get(c.copy_field)) or Decimal(0) for p in copies]
+    projects = sum(spent, Decimal(0))
     gap = dept - projects
     if _q(gap) == 0:
         return
     entry = catalogue.cross_entry(c)
-    rep = spec.dept
-    if not filled.projects:
-        out.append(catalogue.finding(entry, rep.sheet, rep.cell(c.dept[0]), variant="no-project", expected=None,
-                                     actual=_q(dept), hint=f"如有项目须做项目自评，请在“{spec.project.sheet}”表中填写"
-                                     "（多个项目复制该表）", dept=figure(dept), sheet=spec.project.sheet))
+    rep = spec.reports[c.report]
+    if not copies:
+        copied = spec.reports[c.copied].sheet
+        out.append(catalogue.finding(entry, rep.sheet, rep.cell(c.fields[0]), variant="no-project", expected=None,
+                                     actual=_q(dept), hint=f"如有项目须做项目自评，请在“{copied}”表中填写"
+                                     "（多个项目复制该表）", dept=figure(dept)))
         return
     hint = entry.hint
-    lines = explain_gap(gap, *texts_of(spec.dept, dept_vals))
-    project_items = " ".join(str(v) for p in filled.projects for n, v in p.values.items()
-                             if isinstance(v, str))
+    lines = explain_gap(gap, *texts_of(rep, held_vals))
+    project_items = " ".join(str(v) for p in copies for n, v in p.values.items() if isinstance(v, str))
     lines = [line for line in lines if re.sub(_AMOUNT + r"\s*(万元|元)$", "", line) not in project_items] or lines
     if lines:
         hint = catalogue.HINT_CROSS_IN_TEXT.format(lines=catalogue.quoted_lines(lines))
-    # The sentence of the department sheet's inline cell, with the same figures.
-    text = value_cross(spec, dept_vals.get, [num(p.values.get(c.project)) or Decimal(0) for p in filled.projects])
-    out.append(Finding(entry.code, entry.severity, rep.sheet, rep.cell(c.dept[0]), text, _q(projects), _q(dept), hint))
+    # The sentence of the inline cell beside the figure, with the same figures.
+    text = value_cross(spec, held_vals.get, spent)
+    out.append(Finding(entry.code, entry.severity, rep.sheet, rep.cell(c.fields[0]), text, _q(projects), _q(dept), hint))
 
 
 def run_rules(filled: Filled, spec: Spec) -> Report:
