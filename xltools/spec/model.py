@@ -322,7 +322,10 @@ class Spec:
 
     def field(self, name: str) -> Field:
         """A field by its name, in whichever report (names are unique in a workbook)."""
-        return next(r.fields[name] for r in self.reports.values() if name in r.fields)
+        for r in self.reports.values():
+            if name in r.fields:
+                return r.fields[name]
+        raise KeyError(name)
 
     def unit_of(self, filled) -> str | None:
         """Whose report it is: the identity's unit field, as the first report holding it states it."""
