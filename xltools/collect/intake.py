@@ -37,6 +37,8 @@ ZIP_SUFFIXES = {".zip"}
 # Lock and owner files that Excel, WPS and LibreOffice leave beside an open workbook.
 TEMP_PATTERNS = ("~$*", ".~lock.*#", "~*.tmp", ".~*")
 PACK_EXTRAS = {PACK_MANIFEST, SUMS}
+# The catalogue codes of a received pack checked against its manifest (_pack_submission).
+CODES = ("pack-missing", "pack-hash", "pack-unlisted")
 # What a zip of submissions may hold in all, inflated (each member is also held to the workbook
 # limits); a province's season fits many times over.
 MAX_ZIP_TOTAL_BYTES = 2 * 1024 ** 3

@@ -24,7 +24,6 @@ from pathlib import Path
 from ..errors import DataError
 from .. import catalogue
 from ..files import read_regular
-from ..findings import Finding
 from .filled import Filled, Instance
 from ..spec.model import Report, Spec
 from ..units import TEXT_MAX
@@ -177,8 +176,7 @@ def _flatten(rep: Report, section: dict, prefix: str, path: Path) -> dict[str, t
     return out
 
 
-def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], where_file: str,
-              year: int) -> Instance:
+def _instance(rep: Report, sheet: str, flat: dict, where_file: str, year: int) -> Instance:
     inst = Instance(rep, sheet)
     for name, (raw, where) in flat.items():
         f = rep.fields[name]
@@ -190,10 +188,10 @@ def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], wher
         inst.values[name] = c.value
         inst.where[name] = where
         if c.note:
-            findings.append(catalogue.finding("number-text", sheet, f.cell, where=where, note=c.note))
+            inst.notes.append(catalogue.finding("number-text", sheet, f.cell, where=where, note=c.note))
         if c.error:
-            findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), where=where,
-                                              reason=c.error))
+            inst.notes.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), where=where,
+                                                reason=c.error))
     return inst
 
 
@@ -215,7 +213,6 @@ def load_data(path, spec: Spec, data: bytes | Mapping | None = None) -> Filled:
                         "（year 应为年份数字；其他年度请用 --spec 指定对应的规格）")
     if "region" in doc and doc["region"] != spec.region:
         raise DataError(f"数据文件 {path.name} 的地区为 {doc['region']}，规格为 {spec.region}")
-    findings: list[Finding] = []
     instances = []
     for rep in spec.reports.values():
         sections = doc.get(rep.data, [] if rep.copied else {})
@@ -228,9 +225,9 @@ def load_data(path, spec: Spec, data: bytes | Mapping | None = None) -> Filled:
                             "请分成几个数据文件")
         for i, section in enumerate(sections):
             where = f"{rep.data}[{i}]" if rep.copied else rep.data
-            instances.append(_instance(rep, copy_sheet_name(rep, i), _flatten(rep, section, where, path), findings,
-                                       path.name, spec.year))
-    return Filled(str(path), "data", instances, findings)
+            instances.append(_instance(rep, copy_sheet_name(rep, i), _flatten(rep, section, where, path), path.name,
+                                       spec.year))
+    return Filled(str(path), "data", instances)
 
 
 def copy_sheet_name(rep: Report, index: int) -> str:
