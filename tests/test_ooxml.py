@@ -40,6 +40,7 @@ from xltools.write.fill import fill
 from xltools.xlsx import open_book
 
 SPEC = load_spec()
+DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "templates" / "self_eval.xlsx"
 WB, WB_RELS, TYPES = "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"
@@ -130,7 +131,7 @@ def test_pack_force_packs_a_workbook_whose_relationships_prefix_is_not_r(soffice
     assert done.stdout.count("已打包") == 2
     folder = tmp_path / "out" / "2022_临湘市民政局_绩效自评"
     values = folder / f"{folder.name}.xlsx"
-    assert openpyxl.load_workbook(values).sheetnames == [SPEC.dept.sheet, SPEC.project.sheet]
+    assert openpyxl.load_workbook(values).sheetnames == [DEPT.sheet, PROJ.sheet]
     assert {p.name for p in folder.iterdir()} >= {"部门整体支出.pdf", "数据.json", "manifest.json"}
 
 
@@ -164,7 +165,7 @@ def test_values_copy_and_print_copy_of_every_odd_package(seed, seed_report, tmp_
     printed = print_copy(frozen, filled, SPEC)
     for made in (frozen, printed):
         opened = open_book("副本.xlsx", made)
-        assert opened.sheets == [SPEC.dept.sheet, SPEC.project.sheet]        # bookends left out
+        assert opened.sheets == [DEPT.sheet, PROJ.sheet]        # bookends left out
         for sheet in opened.sheets:
             assert opened.sheet(sheet).formula_count() == 0
         names = {n.lower() for n in zipfile.ZipFile(io.BytesIO(made)).namelist()}
@@ -176,7 +177,7 @@ def test_values_copy_and_print_copy_of_every_odd_package(seed, seed_report, tmp_
         inputs = [n for n, f in before.report.fields.items() if f.kind == "input"]
         assert {n: after.values.get(n) for n in inputs} == {n: before.values.get(n) for n in inputs}
     if how != "strict":         # (openpyxl reads no strict workbook)
-        assert openpyxl.load_workbook(io.BytesIO(printed)).sheetnames == [SPEC.dept.sheet, SPEC.project.sheet]
+        assert openpyxl.load_workbook(io.BytesIO(printed)).sheetnames == [DEPT.sheet, PROJ.sheet]
 
 
 # -- check --write, the add-in's marks -----------------------------------------------------------
@@ -224,7 +225,7 @@ def test_fill_clones_the_project_sheet_of_an_odd_template(tmp_path, how):
     ours = fill(data, tmp_path / "ours.xlsx", SPEC, template=template).path
     plain = fill(data, tmp_path / "plain.xlsx", SPEC, template=TEMPLATE).path
     filled = read_workbook(ours, SPEC)
-    assert [p.values["project_name"] for p in filled.projects] == [
+    assert [p.values["project_name"] for p in filled.copies] == [
         load_seed()["projects"][0]["project_name"], "第2个项目", "第3个项目"]
     assert check_file(ours, SPEC).flat(None) == check_file(plain, SPEC).flat(None)
     assert open_book(ours).sheets == open_book(plain).sheets
@@ -238,7 +239,7 @@ def test_the_addin_adds_a_project_sheet_to_an_odd_workbook(seed, tmp_path):
         names = open_book(book).sheets
         assert names.index("新建的项目") == names.index(LAST_BOOKEND) - 1, how
         filled = read_workbook(book, SPEC)
-        assert [p.values.get("project_name") for p in filled.projects][-1] == "新建的项目", how
+        assert [p.values.get("project_name") for p in filled.copies][-1] == "新建的项目", how
 
 
 def test_a_clone_in_libreoffice_computes_what_fill_cached(soffice, tmp_path):
@@ -313,10 +314,10 @@ def test_a_workbook_libreoffice_saved(soffice, seed, tmp_path):
     assert openpyxl.load_workbook(out).sheetnames[-1] == "校验结果"
     message = macros.new_project(FileBook(out, answers=["第二个"]))
     assert "第二个" in message
-    assert [p.sheet for p in read_workbook(out, SPEC).projects] == [SPEC.project.sheet, "第二个"]
+    assert [p.sheet for p in read_workbook(out, SPEC).copies] == [PROJ.sheet, "第二个"]
     data = resaved.read_bytes()
     frozen = values_only(data, read_workbook(resaved, SPEC, data), SPEC).to_bytes()
-    assert open_book("v.xlsx", frozen).sheets == [SPEC.dept.sheet, SPEC.project.sheet]
+    assert open_book("v.xlsx", frozen).sheets == [DEPT.sheet, PROJ.sheet]
 
 
 # -- the pieces ---------------------------------------------------------------------------------
@@ -412,7 +413,7 @@ def test_atomic_writer_leaves_the_old_file_when_the_body_fails(tmp_path):
 def test_the_editor_never_writes_what_the_reader_would_refuse(seed, tmp_path, monkeypatch):
     from xltools.ooxml import container
     pkg = Package(seed)
-    pkg.sheet(SPEC.dept.sheet).set("J300", "长" * 400_000)     # ~1.2 MB of XML more
+    pkg.sheet(DEPT.sheet).set("J300", "长" * 400_000)     # ~1.2 MB of XML more
     monkeypatch.setattr(container, "MAX_SHEET_XML_BYTES", 1024 * 1024)
     out = tmp_path / "out.xlsx"
     with pytest.raises(OutputError, match="xltools check"):

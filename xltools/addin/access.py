@@ -50,9 +50,9 @@ class FileBook:
         return [name for name, _ in Package(self.path, self.label).sheets()]
 
     def write_values(self, values):
+        from ..checker import read_book
+        from ..spec.registry import Registry
         from ..write.fill import write_instances
-        from ..read.workbook import read_workbook
-        from .functions import spec
         book = Package(self.path, self.label)
         for sheet, cells in values.items():
             xml = book.sheet(sheet)
@@ -60,9 +60,9 @@ class FileBook:
                 xml.set(ref, value)
         data = book.to_bytes()
         # The formulas' cached results follow the new values, as Excel's recalculation would.
-        filled = read_workbook(self.path, spec(), data)
+        spec, filled = read_book(self.path, Registry.packaged(), data)
         book = Package(data, self.label)
-        write_instances(book, spec(), filled.dept, filled.projects, write_inputs=False)
+        write_instances(book, spec, filled.instances, write_inputs=False)
         book.save(self.path)
 
     def copy_sheet(self, source, name, before):
