@@ -7,8 +7,6 @@ have one flavour only.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_MAIN_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -23,9 +21,14 @@ CONTENT_TYPES = "[Content_Types].xml"
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
 
-class Flavour(NamedTuple):
-    main: str                    # the SpreadsheetML namespace
-    rel: str                     # the relationships namespace (r:id) and relationship types' base
+class Flavour:
+    """main: the SpreadsheetML namespace; rel: the relationships namespace (r:id), also the base
+    of the relationship types. (A plain class: a NamedTuple costs the checker's cold start.)"""
+
+    __slots__ = ("main", "rel")
+
+    def __init__(self, main: str, rel: str):
+        self.main, self.rel = main, rel
 
     @classmethod
     def of(cls, main_ns: str) -> "Flavour":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import NamedTuple
 
 from .ns import PACKAGE_RELS_NS
 from .xmltext import Tag, append_child, attr, elements, find, prefix_for, replace_all
@@ -47,12 +46,14 @@ def target_for(source: str, part: str) -> str:
     return part[len(folder) + 1:] if part.startswith(folder + "/") else "/" + part
 
 
-class Relationship(NamedTuple):
-    id: str
-    type: str
-    target: str             # the part it points at (resolved), or the raw URI when external
-    external: bool
-    tag: Tag
+class Relationship:
+    """One relationship: `target` is the part it points at (resolved), or the raw URI when
+    `external`; `tag` where it is written."""
+
+    __slots__ = ("id", "type", "target", "external", "tag")
+
+    def __init__(self, id: str, type: str, target: str, external: bool, tag: Tag):
+        self.id, self.type, self.target, self.external, self.tag = id, type, target, external, tag
 
     @property
     def kind(self) -> str:

@@ -11,19 +11,21 @@ workbook view's activeTab and firstSheet: every edit of the list renumbers them.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from ..a1 import quote_sheet
 from .ns import MAIN_NAMESPACES, REL_NAMESPACES, Flavour
-from .xmltext import Tag, append_child, attr, attr_prefix, elements, escape, find, prefix_for, replace_all, unescape, with_attr
+from .xmltext import (Tag, append_child, attr, attr_prefix, elements, escape, find, prefix_for, replace_all,
+                      unescape, with_attr)
 
 
-class SheetEntry(NamedTuple):
-    name: str
-    sheet_id: str | None
-    rid: str | None          # the relationship (of workbook.xml) to the sheet's part
-    state: str               # visible, hidden, veryHidden
-    tag: Tag
+class SheetEntry:
+    """One <sheet>: its name, sheetId, the Id of its relationship from workbook.xml, its state
+    (visible, hidden, veryHidden) and where it is written."""
+
+    __slots__ = ("name", "sheet_id", "rid", "state", "tag")
+
+    def __init__(self, name: str, sheet_id: str | None, rid: str | None, state: str, tag: Tag):
+        self.name, self.sheet_id, self.rid, self.state, self.tag = name, sheet_id, rid, state, tag
 
 
 def sheet_entries(text: str) -> list[SheetEntry]:
