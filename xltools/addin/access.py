@@ -98,6 +98,16 @@ XL_EXPRESSION = 2                 # xlExpression
 XL_TYPE_PDF = 0                   # xlTypePDF
 
 
+def saved_path(book_api) -> str:
+    """The workbook's file as Excel names it. A OneDrive/SharePoint address is refused rather than
+    turned into a local path through the workbook's own settings sheet, as xlwings's Book.fullname
+    would do: nothing a workbook carries chooses a path."""
+    full = str(book_api.FullName)
+    if "://" in full:
+        raise BookError(f"工作簿 {book_api.Name} 保存在网址上（OneDrive/SharePoint）：请另存到本机文件夹后再用")
+    return full
+
+
 class LiveBook:
     """The workbook open in Excel. Sheet protection: the template's sheets are protected, so the
     few calls that format or copy unprotect with the template's password (XLTOOLS_PASSWORD, as the
@@ -215,7 +225,7 @@ class LiveBook:
         return answer if isinstance(answer, str) and answer.strip() else None
 
     def folder(self) -> Path:
-        full = Path(self.book.fullname)
+        full = Path(saved_path(self.book.api))
         if not full.parent.is_dir() or not full.suffix:
             raise BookError(f"工作簿 {self.label} 还没有保存：请先保存，导出的文件放在它旁边")
         return full.parent
