@@ -48,7 +48,7 @@ def wheel(tmp_path_factory) -> Path:
             shutil.copy2(ROOT / name, src / name)
     isolation = ["--no-build-isolation"] if _builds_offline() else []   # else: setuptools from the index
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", tmp / "dist", src)
-    [built] = (tmp / "dist").glob("xltools-*.whl")
+    [built] = (tmp / "dist").glob("xltools_jixiao-*.whl")
     return built
 
 

@@ -217,7 +217,7 @@ def cmd_addin(args) -> int:
         print(f"已安装加载项 {target}，已写入配置 {build.conf_path()}；Excel 中可见“绩效自评”选项卡")
     elif args.what == "bundle":
         from .addin import bundle
-        result = bundle.make(args.output, wheel=args.wheel)
+        result = bundle.make(args.output, wheel=args.wheel, xlam=args.xlam)
         print(f"已生成离线安装包 {result.folder}（{len(result.files)} 个文件）")
         if result.note:
             print(result.note)
@@ -244,6 +244,7 @@ def _addin(sub) -> None:
     ah = asub.add_parser("bundle", help="离线安装包：Windows 64 位 Python 3.11/3.12 的全部 wheel、安装脚本、SHA256SUMS")
     ah.add_argument("-o", "--output", required=True, help="输出文件夹（须不存在或为空）")
     ah.add_argument("--wheel", help="本工具的 wheel 文件（默认由源代码目录构建）")
+    ah.add_argument("--xlam", help="放进安装包的加载项文件（如已签名的 xltools.xlam；Windows 上默认当场构建）")
     ad.set_defaults(func=cmd_addin)
 
 
