@@ -243,7 +243,9 @@ param(
     [string]$Python = "",
     [string]$Target = "$env:USERPROFILE\\xltools-env"
 )
-$ErrorActionPreference = "Stop"
+# Native programs are judged by their exit code (with "Stop", Windows PowerShell 5.1 would end the
+# script at the first line py or pip writes to stderr).
+$ErrorActionPreference = "Continue"
 $here = $PSScriptRoot
 function Fail([string]$message) {{ Write-Host $message -ForegroundColor Red; exit 2 }}
 
