@@ -29,8 +29,10 @@ DOCS = ("README.md", "docs/addin.md")
 
 def _pip(*args, timeout=600) -> subprocess.CompletedProcess:
     """pip against the package index alone: no local find-links or extra indexes from this
-    machine's configuration, so an answer is the index's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    machine's configuration files or environment, so an answer is the index's (a mirror set as
+    the index URL, and the certificates, stay)."""
+    local = ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX", "PIP_CONSTRAINT", "PIP_CONFIG_FILE")
+    env = {k: v for k, v in os.environ.items() if k not in local}
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_DEFAULT_TIMEOUT="60")
     return subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, env=env,
                           timeout=timeout)
