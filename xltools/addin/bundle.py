@@ -125,6 +125,7 @@ def own_wheel(out: Path) -> Path:
     root = source_root()
     if root is None:
         raise AddinError("找不到本工具的源代码目录：请在源代码目录中运行，或用 --wheel 指定本工具的 wheel 文件")
+    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="xltools-src-") as tmp:
         src = Path(tmp) / "src"
         src.mkdir()
@@ -141,12 +142,13 @@ def own_wheel(out: Path) -> Path:
 
 def _builds_offline() -> bool:
     """setuptools >= 70.1 builds wheels by itself; older ones need the `wheel` package."""
+    import importlib.util
     try:
         import setuptools
     except ImportError:
         return False
     major, minor = (int(x) for x in setuptools.__version__.split(".")[:2])
-    return (major, minor) >= (70, 1)
+    return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
 
 
 def download(wheels: Path, requirements: list[str], python: str) -> None:
