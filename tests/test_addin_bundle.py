@@ -151,3 +151,16 @@ def test_a_bundle_never_lands_on_a_folder_in_use(tmp_path):
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "不是空文件夹" in done.stderr
     assert [p.name for p in taken.iterdir()] == ["别人的文件.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["已有"]                   # no half-made folder beside it
+
+
+def test_the_xlam_goes_in_when_given_and_the_readme_says_when_it_cannot(tmp_path):
+    signed = tmp_path / "signed.xlam"
+    signed.write_bytes(b"PK\x03\x04 a signed add-in")
+    folder = tmp_path / "given"
+    folder.mkdir()
+    assert bundle._xlam(folder, signed) == ""
+    assert (folder / "xltools.xlam").read_bytes() == signed.read_bytes()
+    assert "本安装包含 xltools.xlam" in bundle.readme("")
+    note = bundle._xlam(tmp_path, None)                       # here: not Windows, no Excel
+    assert note.startswith("未包含 xltools.xlam") and "Windows" in note and note in bundle.readme(note)
+    assert not (tmp_path / "xltools.xlam").exists()
