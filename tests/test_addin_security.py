@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, SEED, rezip, run_cli, sha256, zip_members
 from xltools.addin import build, runtime, table, vba
 
 pytest.importorskip("xlwings")
@@ -230,3 +230,68 @@ def test_whole_columns_are_trimmed_before_xlwings_reads_them():
                 assert f"XltoolsTrim({a.name}(k))" in body, f.name
             elif not a.caller:
                 assert f"XltoolsTrim({a.name})" in body, f.name
+
+
+# -- a received workbook that carries a settings sheet ------------------------------------------------
+def _with_settings_sheet(source: Path, target: Path, name: str, state: str) -> Path:
+    """`source` with one more sheet, as a unit's Excel would store it: the settings an xlwings
+    add-in would read (the interpreter, the import path)."""
+    parts = zip_members(source)
+    cells = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>{k}</t></is></c>'
+                    f'<c r="B{r}" t="inlineStr"><is><t>{v}</t></is></c></row>'
+                    for r, (k, v) in enumerate([("INTERPRETER_WIN", r"C:\Windows\System32\calc.exe"),
+                                                ("PYTHONPATH", r"\\server\share")], start=1))
+    parts["xl/worksheets/conf.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        f'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{cells}'
+        "</sheetData></worksheet>").encode()
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    workbook = parts["xl/workbook.xml"].decode()
+    parts["xl/workbook.xml"] = workbook.replace("</sheets>", (
+        f'<sheet xmlns:r="{rel}" name="{name}" sheetId="99" state="{state}" r:id="rIdConf"/></sheets>')).encode()
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>", (
+        f'<Relationship Id="rIdConf" Type="{rel}/worksheet" Target="worksheets/conf.xml"/></Relationships>')).encode()
+    types = parts["[Content_Types].xml"].decode()
+    parts["[Content_Types].xml"] = types.replace("</Types>", (
+        '<Override PartName="/xl/worksheets/conf.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')).encode()
+    return rezip(parts, target)
+
+
+def test_check_collect_and_uploads_flag_a_workbook_carrying_a_settings_sheet(tmp_path):
+    from xltools import api
+    from xltools.checker import check_file
+    from xltools.read.workbook import read_workbook
+    from xltools.rules import findings_by_rule
+    from xltools.rules.integrity import SETTINGS_SHEETS
+    from xltools.spec import load_spec
+    from xltools.write.fill import fill
+    assert f"{table.PROJECT_NAME}.conf" in SETTINGS_SHEETS and "xlwings.conf" in SETTINGS_SHEETS
+    spec = load_spec()
+    clean = tmp_path / "clean.xlsx"
+    fill(SEED, clean, spec)
+    base = check_file(clean, spec).flat(None)
+    assert not [f for f in base if f[0] == "conf-sheet"]                       # the template carries none
+    inbox = tmp_path / "收件"
+    inbox.mkdir()
+    hidden = _with_settings_sheet(clean, inbox / "隐藏设置表.xlsx", "xltools.conf", "veryHidden")
+    shouting = _with_settings_sheet(clean, inbox / "大写.xlsx", "XLWINGS.CONF", "visible")
+    before = {p.name: sha256(p) for p in inbox.iterdir()}
+    for book, name in ((hidden, "xltools.conf"), (shouting, "XLWINGS.CONF")):
+        report = check_file(book, spec)
+        assert sorted(report.flat(None)) == sorted(base + [("conf-sheet", name, "")])   # one more, nothing else
+        [f] = [f for f in report.findings if f.code == "conf-sheet"]
+        assert f.severity == "error" and f"“{name}”" in f.message
+        [rule] = [r for r, g in findings_by_rule(read_workbook(book, spec), spec) if g.code == "conf-sheet"]
+        assert "conf-sheet" in rule.codes                                      # declared by the rule that emits it
+        assert [g.code for g in api.check(book.read_bytes(), spec, name=book.name).findings] == \
+            [g.code for g in report.findings]                                  # an upload: bytes, no path
+        done = run_cli("check", book)
+        assert done.returncode == 1 and f"“{name}”的工作表" in done.stdout
+    done = run_cli("collect", inbox, "-o", tmp_path / "汇总" / "汇总.xlsx", "--json", timeout=300)
+    assert done.returncode == 1, done.stderr
+    import json
+    got = {Path(r["file"]).name: [f["code"] for f in r["findings"]] for r in json.loads(done.stdout)}
+    assert all("conf-sheet" in codes for codes in got.values()) and len(got) == 2
+    assert {p.name: sha256(p) for p in inbox.iterdir()} == before              # the inbox is never touched
