@@ -95,7 +95,8 @@ def test_the_bundle_holds_wheels_a_script_a_readme_and_hashes_that_verify(offlin
         listed[name] = digest
     files = {p.relative_to(offline).as_posix() for p in offline.rglob("*") if p.is_file()}
     assert set(listed) == files - {bundle.SUMS}
-    assert {bundle.SCRIPT, bundle.README} <= set(listed)
+    assert {bundle.SCRIPT, bundle.README, bundle.GUIDE} <= set(listed)
+    assert (offline / bundle.GUIDE).read_bytes() == (ROOT / "docs" / "addin.md").read_bytes()   # the trust guide
     for name, digest in listed.items():
         assert hashlib.sha256((offline / name).read_bytes()).hexdigest() == digest, name
     if shutil.which("sha256sum"):                                   # the tool the format is made for
@@ -138,9 +139,10 @@ def test_the_install_script_is_offline_checks_hashes_and_refuses_a_32_bit_python
     assert "Get-FileHash -Algorithm SHA256" in script and bundle.SUMS in script
     assert "struct.calcsize('P') * 8" in script and '$bits -ne "64"' in script
     assert "addin install $xlam --interpreter \"$Target\\Scripts\\pythonw.exe\"" in script
+    assert '-not $listed.ContainsKey("xltools.xlam")' in script          # an add-in slipped in later is refused
     readme = (offline / bundle.README).read_bytes().decode("utf-8-sig")
     assert "32 位 Office 配 64 位 Python 没有问题" in readme and "32 位 Python 不能用" in readme
-    assert "未包含 xltools.xlam" in readme and "xltools addin build" in readme
+    assert "未包含 xltools.xlam" in readme and "xltools addin build" in readme and "--xlam" in readme
 
 
 def test_a_bundle_never_lands_on_a_folder_in_use(tmp_path):

@@ -39,6 +39,7 @@ WHEELS = "wheels"
 SUMS = "SHA256SUMS"
 SCRIPT = "install.ps1"
 README = "README.txt"
+GUIDE = "addin.md"            # docs/addin.md: signing, trusted publishers, AppLocker, Defender
 # The sources a wheel is built from (a copy: building writes build/ and *.egg-info beside them).
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "xltools", "specs", "templates")
 
@@ -187,8 +188,8 @@ def _xlam(folder: Path, given: Path | None) -> str:
         except AddinError as err:
             return f"未包含 {ADDIN_FILE}：{err}"
     return (f"未包含 {ADDIN_FILE}：加载项只能在装有桌面版 Excel 的 Windows 电脑上构建（本机不是 Windows）。"
-            f"请在一台 Windows 电脑上用本安装包装好后运行 xltools addin build，签名后放进本文件夹，"
-            f"或在外网电脑上用 xltools addin bundle --xlam 重新打包")
+            f"请在一台装有 Excel 的 Windows 电脑上运行 xltools addin build 并签名，再用 "
+            f"xltools addin bundle --xlam {ADDIN_FILE} 重新打包（这样它也列在 {SUMS} 中，安装脚本才会安装它）")
 
 
 def sums(folder: Path) -> str:
@@ -216,6 +217,9 @@ def make(out, *, wheel=None, xlam=None) -> Bundle:
             ours = own_wheel(wheels)
         fill_wheels(wheels, ours)
         note = _xlam(tmp, Path(xlam) if xlam else None)
+        root = source_root()
+        if root is not None and (root / "docs" / GUIDE).is_file():   # the trust guide, for IT
+            shutil.copyfile(root / "docs" / GUIDE, tmp / GUIDE)
         (tmp / SCRIPT).write_bytes(_windows_text(install_script()))
         (tmp / README).write_bytes(_windows_text(readme(note)))
         (tmp / SUMS).write_text(sums(tmp), encoding="utf-8", newline="\n")
@@ -252,9 +256,11 @@ $here = $PSScriptRoot
 function Fail([string]$message) {{ Write-Host $message -ForegroundColor Red; exit 2 }}
 
 # 1. 每个文件都与打包时相同（{SUMS}）
+$listed = @{{}}
 foreach ($line in Get-Content -Encoding UTF8 -LiteralPath (Join-Path $here "{SUMS}")) {{
     if (-not $line.Trim()) {{ continue }}
     $hash, $name = $line -split "\\s+\\*?", 2
+    $listed[$name] = $true
     $file = Join-Path $here $name
     if (-not (Test-Path -LiteralPath $file)) {{ Fail "缺少文件 ${{name}}：安装包不完整，请重新拷贝" }}
     if ((Get-FileHash -Algorithm SHA256 -LiteralPath $file).Hash -ne $hash.ToUpper()) {{
@@ -287,6 +293,9 @@ if ($LASTEXITCODE -ne 0) {{ Fail "安装失败：见上面 pip 的说明" }}
 
 # 4. 加载项：复制到 %APPDATA%\\Microsoft\\AddIns 并启用（Excel 开着也可以），写入解释器的完整路径
 $xlam = Join-Path $here "{ADDIN_FILE}"
+if ((Test-Path -LiteralPath $xlam) -and -not $listed.ContainsKey("{ADDIN_FILE}")) {{
+    Fail "{ADDIN_FILE} 不在 {SUMS} 中（打包后放进来的）：不安装。请用 xltools addin bundle --xlam 重新打包"
+}}
 if (Test-Path -LiteralPath $xlam) {{
     & "$Target\\Scripts\\xltools.exe" addin install $xlam --interpreter "$Target\\Scripts\\pythonw.exe"
     if ($LASTEXITCODE -ne 0) {{ Fail "加载项安装失败：见上面的说明" }}
@@ -321,5 +330,6 @@ def readme(note: str) -> str:
 
 加载项
   {addin}
-  签名、受信任发布者、网络标记（Mark-of-the-Web）、AppLocker 与 Defender 规则见 docs/addin.md。
+  签名、受信任发布者、网络标记（Mark-of-the-Web）、AppLocker 与 Defender 规则见本文件夹中的 {GUIDE}
+  （即本工具源代码中的 docs/{GUIDE}）。
 """
