@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -94,28 +95,31 @@ def main() -> None:
     from xltools.write.fill import fill
     from xltools.ooxml.container import MAX_SHEET_XML_BYTES
     work = Path(tempfile.mkdtemp(prefix="bench-editor-"))
-    seed = fill(ROOT / "examples" / "linxiang_2022.json", work / "seed.xlsx", load_spec()).path
-    big = padded(seed, work / "big.xlsx", MAX_SHEET_XML_BYTES - 1024)
-    print(f"workbook: {big.stat().st_size // 1024} KB, department sheet {MAX_SHEET_XML_BYTES // 1024 - 1} KB of XML")
-    runs = {
-        "check (baseline)": lambda: measured(XLTOOLS, "check", big),
-        "check --write": lambda: measured(XLTOOLS, "check", big, "--write", work / "written.xlsx"),
-        "score -o": lambda: measured(XLTOOLS, "score", big, "-o", work / "scored.xlsx"),
-        **{f"{n}, write only": (lambda n=n: writer_in_process(n, big, work)) for n in _WRITERS},
-    }
-    rows = {}
-    for name, run in runs.items():
-        got = [run() for _ in range(args.repeat)]
-        bad = [g for g in got if g["rc"] not in (0, 1)]
-        if bad:
-            print(f"{name}: failed: {bad[0]['err']}")
-            continue
-        heap = max(g.get("heap_kb", 0) for g in got) / 1024
-        rows[name] = (max(g["peak_kb"] for g in got) / 1024, heap, statistics.median(g["seconds"] for g in got))
-    base = rows.get("check (baseline)", (1, 1, 1))
-    print(f"{'run':<40}{'peak RSS MB':>12}{'x check':>9}{'heap MB':>9}{'median s':>10}")
-    for name, (mb, heap, s) in rows.items():
-        print(f"{name:<40}{mb:>12.1f}{mb / base[0]:>9.2f}{heap:>9.1f}{s:>10.3f}")
+    try:
+        seed = fill(ROOT / "examples" / "linxiang_2022.json", work / "seed.xlsx", load_spec()).path
+        big = padded(seed, work / "big.xlsx", MAX_SHEET_XML_BYTES - 1024)
+        print(f"workbook: {big.stat().st_size // 1024} KB, department sheet {MAX_SHEET_XML_BYTES // 1024 - 1} KB of XML")
+        runs = {
+            "check (baseline)": lambda: measured(XLTOOLS, "check", big),
+            "check --write": lambda: measured(XLTOOLS, "check", big, "--write", work / "written.xlsx"),
+            "score -o": lambda: measured(XLTOOLS, "score", big, "-o", work / "scored.xlsx"),
+            **{f"{n}, write only": (lambda n=n: writer_in_process(n, big, work)) for n in _WRITERS},
+        }
+        rows = {}
+        for name, run in runs.items():
+            got = [run() for _ in range(args.repeat)]
+            bad = [g for g in got if g["rc"] not in (0, 1)]
+            if bad:
+                print(f"{name}: failed: {bad[0]['err']}")
+                continue
+            heap = max(g.get("heap_kb", 0) for g in got) / 1024
+            rows[name] = (max(g["peak_kb"] for g in got) / 1024, heap, statistics.median(g["seconds"] for g in got))
+        base = rows.get("check (baseline)", (1, 1, 1))
+        print(f"{'run':<40}{'peak RSS MB':>12}{'x check':>9}{'heap MB':>9}{'median s':>10}")
+        for name, (mb, heap, s) in rows.items():
+            print(f"{name:<40}{mb:>12.1f}{mb / base[0]:>9.2f}{heap:>9.1f}{s:>10.3f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
