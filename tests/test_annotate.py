@@ -7,7 +7,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from helpers import SEED, padded, run_cli, run_measured
+from helpers import SEED, load_seed, padded, run_cli, run_measured, write_json
 from xltools import catalogue
 from xltools.write import marks
 from xltools.checker import check_file
@@ -81,7 +81,9 @@ def test_write_stays_under_200_mb_for_the_biggest_sheet_the_reader_admits(tmp_pa
 def test_write_works_on_utf16_and_prefixed_parts(tmp_path):
     """Readable but unusual packages: a UTF-16 sheet and styles part, a sheet written with an x: prefix."""
     book = tmp_path / "seed.xlsx"
-    fill(SEED, book, SPEC)
+    doc = load_seed()
+    doc["projects"][0]["detail"][0]["amount"] = "141"        # a finding on the project sheet too
+    fill(write_json(tmp_path / "seed.json", doc), book, SPEC)
     with zipfile.ZipFile(book) as z:
         parts = {n: z.read(n) for n in z.namelist()}
     for name in ("xl/worksheets/sheet1.xml", "xl/styles.xml"):

@@ -183,7 +183,10 @@ def corpus(tmp_path_factory):
     books = [seed, good, *changed]
     files = _data_corpus(tmp) + books
     reports = [check_file(p, SPEC) for p in files]
-    scored = score_workbook(seed, tmp / "scored.xlsx", SPEC)
+    unscored = Package(seed.read_bytes())     # an indicator with no target, no completion, no score
+    dept = SPEC.reports["dept"]
+    unscored.sheet(dept.sheet).set(dept.cell("dept_ind_score_1"), None)
+    scored = score_workbook(unscored.save(tmp / "unscored.xlsx"), tmp / "scored.xlsx", SPEC)
     return {"files": files, "books": books, "reports": reports, "score_findings": scored.findings}
 
 

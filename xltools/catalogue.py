@@ -70,6 +70,7 @@ class Entry:
     twin: str = NONE
     variants: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     origin: str = "xltools"    # "spec" when the spec declares the rule and gives its wording
+    unit: str = ""             # what its findings' expected and actual values count in (万元, 元, score…)
 
     def text(self, variant: str = "", **args) -> str:
         """The sentence in Python. `title` is always available to the template."""
@@ -178,20 +179,21 @@ _ENTRIES = [
           hint="请从原模板复制该单元格，或重新用模板填报",
           variants={"typed-over": "{label}：此处应为公式 ={formula}，现被改成了固定值（公式被覆盖）"}),
     # indicators, scores and grades
+    # legacy.py: the old layout, read (and written by fill, score and pack) in the new columns
     Entry("legacy-indicators", WARNING, "旧版表式的指标写法",
-          "本表“{actual_col}”列填的是得分（旧版表式的写法），“{score_col}”列为空；已按此理解校验。"
-          "新模板请把分值、得分填入“{weight_col}”“{score_col}”列，指标值、实际完成值填实际的目标与完成情况",
-          hint="可运行 xltools score 按指标值与实际完成值自动评分",
+          "本表“{actual_col}”列填的是得分（旧版表式的写法），“{score_col}”列为空：已把“{actual_col}”列读作得分",
+          hint="请把得分移到“{score_col}”列（分值在“{weight_col}”列），“{target_col}”“{actual_col}”列填实际的目标与完成情况",
           variants={"with-weights":
-                    "本表“{actual_col}”列填的是得分、“{target_col}”列填的是分值（旧版表式的写法），“{score_col}”列为空；"
-                    "已按此理解校验。新模板请把分值、得分填入“{weight_col}”“{score_col}”列，指标值、实际完成值填实际的"
-                    "目标与完成情况"}),
+                    "本表“{actual_col}”列填的是得分、“{target_col}”列填的是分值（旧版表式的写法），“{score_col}”列为空："
+                    "已把“{actual_col}”列读作得分、“{target_col}”列读作分值"}),
     Entry("score-sum", ERROR, "综合得分应等于各指标得分之和", "{title} {computed}，填报为 {stated}",
-          hint="逐项核对各指标得分", twin=FORMULA),
+          hint="逐项核对各指标得分", twin=FORMULA, unit="score"),
+    Entry("score-over", ERROR, "综合得分不超过满分", "综合得分超过满分 {full} 分：各指标得分合计 {total} 分",
+          hint="各指标得分之和不能超过满分：逐项核对得分是否超过该指标的分值", unit="score"),
     Entry("weight-sum", ERROR, "各指标分值合计", "各指标分值合计应为 {target}，现为 {total}，{direction} {gap} 分",
-          hint="核对各指标的分值", twin=INLINE),
+          hint="核对各指标的分值", twin=INLINE, unit="score"),
     Entry("score-range", ERROR, "得分在 0 至分值之间", "得分 {score} 超出 0 至分值 {weight} 的范围",
-          hint="得分不能为负，也不能超过该指标的分值", twin=INLINE,
+          hint="得分不能为负，也不能超过该指标的分值", twin=INLINE, unit="score",
           variants={"not-number": "旧版表式此列应填得分，“{value}”不是数字"}),
     Entry("grade", ERROR, "评价等次与得分相符", "评价等次应为“{should}”（按得分 {basis}），填报为“{stated}”",
           twin=FORMULA),
@@ -199,11 +201,11 @@ _ENTRIES = [
     # the narrative against the tables
     Entry("text-amount", ERROR, "综述中的元金额与表中相符",
           "综述中{phrase} {quoted} 元（{wan} 万元）与{label} {cell} 的 {value} 万元不符",
-          hint="核对综述中的金额与表中 {cell}", twin=INLINE,
+          hint="核对综述中的金额与表中 {cell}", twin=INLINE, unit="元",
           # a cell holding the sum of several quoted items ([reports.quotes] cells)
           variants={"sum": "综述中{phrase}合计 {quoted} 元与{label} {cell} 的 {value} 万元不符"}),
     Entry("text-footing", ERROR, "综述中的合计与所列分项相符", "{detail}",
-          hint="核对综述中合计与分项的金额（只列举部分项目时请在末尾写“等”）"),
+          hint="核对综述中合计与分项的金额（只列举部分项目时请在末尾写“等”）", unit="元"),
     # what a report workbook may not carry
     Entry("input-formula", ERROR, "填报单元格中的公式", "{label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字",
           hint="删除公式，直接输入数值或文字",
@@ -234,10 +236,10 @@ _ENTRIES = [
 # Packs received by `xltools collect` (collect/intake.py), checked against their manifest.
 _ENTRIES += [
     Entry("pack-missing", ERROR, "报送包缺少清单中的文件", "报送包中缺少清单列出的文件 {file}",
-          hint="请重新用 xltools pack 生成报送包"),
+          hint="请重新生成报送包"),
     Entry("pack-hash", ERROR, "报送包中的文件与清单相符",
           "报送包中的 {file} 与清单（{manifest}）记录的 sha256 不符：打包后被改动过",
-          hint="请重新用 xltools pack 生成报送包，不要在打包后修改其中的文件"),
+          hint="请重新生成报送包，不要在打包后修改其中的文件"),
     Entry("pack-unlisted", WARNING, "报送包中有清单以外的文件", "报送包中的 {file} 不在清单中（打包后被加入）"),
 ]
 CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}
@@ -279,15 +281,16 @@ def excel_text(code: str, variant: str = "", **args) -> str:
 
 # -- entries of the rules the spec declares ----------------------------------------------------
 # Made when a rule fires or renders (a finding, a template build): cheap, not kept.
-def sum_entry(rule) -> Entry:
-    """The entry of one spec sum rule (spec.model.SumRule): its code, message and hint."""
-    return Entry(rule.code, ERROR, rule.message, SUM_TEMPLATE, rule.hint, FORMULA, origin="spec")
+def sum_entry(rule, unit: str = "万元") -> Entry:
+    """The entry of one spec sum rule (spec.model.SumRule): its code, message and hint; `unit`:
+    its total's."""
+    return Entry(rule.code, ERROR, rule.message, SUM_TEMPLATE, rule.hint, FORMULA, origin="spec", unit=unit)
 
 
 def check_entry(check) -> Entry:
     """The entry of a spec compare check (spec.model.Check, kind "compare")."""
     template = EQUAL_TEMPLATE if check.op == "=" else AT_MOST_TEMPLATE
-    return Entry(check.code, check.severity, check.message, template, "", INLINE, origin="spec")
+    return Entry(check.code, check.severity, check.message, template, "", INLINE, origin="spec", unit=check.unit)
 
 
 def cross_entry(cross) -> Entry:
@@ -297,7 +300,8 @@ def cross_entry(cross) -> Entry:
             template = template.replace("{" + name + "}", label.replace("{", "{{").replace("}", "}}"))
         return template
     return Entry(cross.code, cross.severity, cross.message, worded(CROSS_TEMPLATE),
-                 "部分项目可能未做项目自评", INLINE, variants={"no-project": worded(CROSS_NO_PROJECT)}, origin="spec")
+                 "部分项目可能未做项目自评", INLINE, variants={"no-project": worded(CROSS_NO_PROJECT)}, origin="spec",
+                 unit="万元")
 
 
 def spec_entries(spec) -> list[Entry]:
@@ -306,7 +310,7 @@ def spec_entries(spec) -> list[Entry]:
     for rep in spec.reports.values():
         for rule in rep.sums:
             if rule.code not in CATALOGUE:
-                out.setdefault(rule.code, sum_entry(rule))
+                out.setdefault(rule.code, sum_entry(rule, rep.fields[rule.target].unit))
         for check in rep.checks:
             if check.kind == "compare":
                 out.setdefault(check.code, check_entry(check))
@@ -318,6 +322,11 @@ def spec_entries(spec) -> list[Entry]:
 def all_entries(spec) -> list[Entry]:
     """The whole catalogue for one spec: the spec's rules, then the fixed ones."""
     return spec_entries(spec) + [e for e in _ENTRIES]
+
+
+def entries_by_code(spec=None) -> dict[str, Entry]:
+    """Every entry by its code: the fixed ones, with the spec's rules when a spec is given."""
+    return {e.code: e for e in all_entries(spec)} if spec is not None else dict(CATALOGUE)
 
 
 # -- findings -----------------------------------------------------------------------------------

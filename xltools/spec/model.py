@@ -132,6 +132,11 @@ class IndicatorTable:
     grade_field: str
     column_labels: dict[str, str]
 
+    @property
+    def full_mark(self) -> Decimal:
+        """The most the composite can be: the spec's weights add up to it (100)."""
+        return sum((i.weight for i in self.indicators), Decimal(0))
+
     def names(self, column: str) -> list[str]:
         """Field names of one column, indicator by indicator (kept: the checker asks per workbook)."""
         names = self._names.get(column)
