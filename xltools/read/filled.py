@@ -18,6 +18,8 @@ class Instance:
     formulas: dict[str, str | None] | None = None             # workbook only: A1 -> formula found
     rows: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # workbook only: long text ->
                                                              # (A1, text) of each row it was read from
+    row_marks: dict[int, tuple[float | None, bool]] = field(default_factory=dict)  # workbook only: the
+                                                             # (height in pt, hidden) of each of those rows
 
     def cell(self, name: str) -> str:
         return self.report.fields[name].cell

@@ -16,7 +16,7 @@ from .filled import Filled, Instance
 from ..errors import BookError
 from .. import catalogue
 from ..findings import Finding
-from ..formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell, excel_cross, report_formulas, value_join
+from ..formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell, excel_cross, fit_cells, report_formulas, value_join
 from ..a1 import a1, column_letters
 from ..spec.model import CHECK_COLUMN, JOIN_COLUMN, MONEY_UNITS, Report, Spec
 from ..units import TEXT_MAX
@@ -86,13 +86,16 @@ def expected_formulas(spec: Spec, report_id: str) -> dict[str, str]:
 
 
 def _expected(spec: Spec, report_id: str) -> tuple[Spec, dict[str, str], Cells]:
-    """(spec, expected formulas, their cells): the reader plans reading those cells once per
-    layout (Cells: keyed by content)."""
+    """(spec, expected formulas, the cells of every formula the template holds): the reader plans
+    reading those cells once per layout (Cells: keyed by content). Besides the formulas compared
+    there are the long texts' fit cells (formulas.fit_cells: presentation, read only to be
+    counted)."""
     key = (_spec_key(spec), report_id)
     hit = _EXPECTED.get(key)
     if hit is None:
         formulas = _expected_formulas(spec, report_id)
-        hit = _EXPECTED.put(key, (spec, formulas, Cells(formulas)), 300 * len(formulas))
+        fits = [ref for run in spec.reports[report_id].runs.values() for ref in fit_cells(run)]
+        hit = _EXPECTED.put(key, (spec, formulas, Cells([*formulas, *fits])), 300 * (len(formulas) + len(fits)))
     return hit
 
 
@@ -193,15 +196,17 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), reason=c.error))
     _amounts_shown_as_dates(book, ws, sheet, fields, refs, raws, values, findings)
     rows: dict[str, list[tuple[str, str]]] = {}
+    marks = {}
     if rep.runs:
         _read_runs(ws, rep, dict(zip(names, refs)), values, rows)
+        marks = ws.row_marks(int(ref.lstrip(_LETTERS)) for held in rows.values() for ref, _ in held)
     cells = _expected(spec, rep.id)[2]
     found = ws.formulas(cells)
     # A formula anywhere but in the template's formula cells: look for it among the inputs (a
     # count of the sheet's <f> elements first, which is all a report as the template made it needs)
     if ws.formula_count() > len(cells) - found.count(None):
         findings.extend(input_formula_findings(sheet, input_fields, ws.formulas(input_refs)))
-    return Instance(rep, sheet, values, formulas=dict(zip(cells, found)), rows=rows)
+    return Instance(rep, sheet, values, formulas=dict(zip(cells, found)), rows=rows, row_marks=marks)
 
 
 def input_formula_findings(sheet: str, fields, formulas) -> list[Finding]:
@@ -307,6 +312,7 @@ def _amount_shown_as_date(f, sheet: str, raw, value) -> Finding:
                              value=value, unit=f.unit)
 _RUN_CELLS: dict[tuple, list[str]] = {}
 _JOIN_LETTERS = column_letters(JOIN_COLUMN)
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _read_runs(ws, rep: Report, where: dict[str, str], values: dict, rows: dict) -> None:
@@ -318,7 +324,7 @@ def _read_runs(ws, rep: Report, where: dict[str, str], values: dict, rows: dict)
         ref = where.get(name)
         if ref is None:
             continue
-        col, row = ref.rstrip("0123456789"), int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        col, row = ref.rstrip("0123456789"), int(ref.lstrip(_LETTERS))
         if col != _JOIN_LETTERS:
             continue
         key = (rep.id, name, row)

@@ -13,6 +13,7 @@ from .. import catalogue
 from ..catalogue import figure
 from ..read.filled import Filled, Instance
 from ..findings import Finding, Report
+from .longtext import text_row_findings
 from .narrative import footings
 from ..formulas import CENT, check_args, input_defaults, num, quote_args, value_cross, value_sum
 from ..spec import topo_order
@@ -279,5 +280,6 @@ def run_rules(filled: Filled, spec: Spec) -> Report:
         chk.sums()
         chk.checks()
         chk.text_footings()
+        out.extend(text_row_findings(inst, spec))
     cross_report(filled, spec, out)
     return Report(filled.path, out, scores)

@@ -80,14 +80,15 @@ class Sheet:
     parses the whole sheet with ElementTree and the answers come from there.
     """
 
-    __slots__ = ("name", "_cells", "_chunks", "_decode", "_slow", "_strings")
+    __slots__ = ("name", "_cells", "_chunks", "_decode", "_slow", "_strings", "_rows_xml")
 
     def __init__(self, name: str, cells: dict[str, Cell] | None = None, chunks=None, decode=None, slow=None,
-                 strings=()):
+                 strings=(), rows_xml=None):
         self.name = name
         self._cells = cells if cells is not None else {}
         self._chunks, self._decode, self._slow = chunks, decode, slow   # _Chunks; bytes -> Cell | None
         self._strings = strings
+        self._rows_xml = rows_xml       # () -> the sheetData bytes, for row_marks (None: no rows)
 
     def _fall_back(self) -> None:
         self._cells, self._chunks = self._slow(), None
@@ -267,8 +268,33 @@ class Sheet:
             chunks = self._chunks
         return out
 
+    def row_marks(self, rows) -> dict[int, tuple[float | None, bool]]:
+        """(height in points, hidden) of each of `rows` (sheet row numbers) as the file describes
+        it; the height None where the sheet's default applies. One scan of the row tags, asked
+        only for the rows a long text is typed in."""
+        wanted = set(rows)
+        out = {r: (None, False) for r in wanted}
+        if not wanted or self._rows_xml is None:
+            return out
+        number = 0
+        for m in _ROW_TAG.finditer(self._rows_xml()):
+            at = _ROW_R.search(m.group(1))
+            number = int(at.group(1)) if at else number + 1     # r is optional: the next row
+            if number in wanted:
+                attrs = m.group(1)
+                ht, hidden = _ROW_HT.search(attrs), _ROW_HIDDEN.search(attrs)
+                height = float(ht.group(1)) if ht else None
+                out[number] = (height, bool(hidden) or height == 0)
+        return out
+
     def __repr__(self):
         return f"Sheet({self.name!r}, {len(self.cells)} cells)"
+
+
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
+_ROW_R = re.compile(rb'\br\s*=\s*["\'](\d+)["\']')
+_ROW_HT = re.compile(rb'\bht\s*=\s*["\']([0-9.]+)["\']')
+_ROW_HIDDEN = re.compile(rb'\bhidden\s*=\s*["\'](?:1|true)["\']')
 
 
 # ---------------------------------------------------------------------------------------------
