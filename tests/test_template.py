@@ -32,7 +32,7 @@ from xltools.build.workbook import template_bytes
 from xltools.formulas import cross_cell
 from xltools.ooxml import sheet_parts
 from xltools.spec import load_spec
-from xltools.spec.layout import ROW_CHARS
+from xltools.spec.layout import BLANK_ROW_PT, ROW_CHARS
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "templates" / "self_eval.xlsx"
@@ -212,9 +212,10 @@ def test_inputs_unlocked_and_shaded_everything_else_locked(book, spec):
 
 
 def test_long_texts_are_visible_rows_the_programs_fit(book, plain, spec):
-    """Every row of a long text visible, its height not marked as set by hand, one line while
-    blank; beside it a fit cell (white, unmerged, as wide as the text cell) repeating its text,
-    for Excel and WPS to fit the row to; nothing hidden anywhere in the template."""
+    """Every row of a long text visible, its height not marked as set by hand; the first a line
+    tall (or its label's height), the others a sliver while blank (no blank block in print);
+    beside each a fit cell (white, unmerged, as wide as the text cell) repeating its text, for
+    Excel and WPS to fit the row to; nothing hidden anywhere in the template."""
     raw = members(plain)
     for rep in spec.reports.values():
         ws = book[rep.sheet]
@@ -226,7 +227,8 @@ def test_long_texts_are_visible_rows_the_programs_fit(book, plain, spec):
             assert ws.column_dimensions[fit].width == width and not ws.column_dimensions[fit].hidden
             for r in run.row_numbers:
                 tag = re.search(rf'<row r="{r}"[^>]*>', xml).group(0)
-                assert "customHeight" not in tag and 'ht="20.0"' in tag, tag
+                want = round(run.first_pt, 1) if r == run.first else BLANK_ROW_PT
+                assert "customHeight" not in tag and f'ht="{want:.1f}"' in tag, tag
                 cell = ws[f"{fit}{r}"]
                 assert cell.value == f'={get_column_letter(run.col)}{r}&""', cell.coordinate
                 assert cell.font.color.rgb.endswith("FFFFFF") and cell.alignment.wrap_text

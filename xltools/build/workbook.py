@@ -73,6 +73,9 @@ def _paint_run_cell(ws, p: Placed, rep: Report, styler: Styler) -> None:
         ws.merge_cells(start_row=p.row, start_column=p.col, end_row=p.row, end_column=last)
         for c in range(p.col, last + 1):
             ws.cell(p.row, c).border = Border(left=THIN if c == p.col else None, right=THIN if c == last else None)
+        run = rep.runs[p.field]
+        for c in range(1, p.col):        # the label's column: one tall cell, its label at the top
+            ws.cell(p.row, c).border = Border(left=THIN if c == 1 else None, top=THIN if p.row == run.first else None)
 
 
 def _open_text_rows(ws, rep: Report) -> None:

@@ -22,6 +22,8 @@ EXCEL_MAX_ROW_PT = 409.0
 ROW_CHARS = 700       # characters one row of a long text holds (its validation): at most 20 lines
                       # of the narrower text cell (B–H), 348 pt, below Excel's 409 pt
 CLOSE_PT = 4.0        # the thin row that closes a long text's box
+BLANK_ROW_PT = 3.0    # a long text's row while blank, but its first: a sliver to type or paste in,
+                      # fitted to its text when typed in; low, so a short text prints no blank block
 
 
 def display_width(text: str) -> float:
@@ -142,25 +144,29 @@ class Layout:
         self.row += 1
 
     def text_run(self, f: Field, col: int, cols: int, rows: int, label: str | None):
-        """A long text as a run of rows (see model.Run): `rows` rows, every one visible, one line
-        tall while blank (the programs fit each to its text), then a thin row that closes the
-        box (the rows have side borders only: one box, not a table)."""
+        """A long text as a run of rows (see model.Run): `rows` rows, every one visible, the first
+        a line tall (or as tall as the label beside it) and the others a sliver while blank (the
+        programs fit each to its text), then a thin row that closes the box (the rows have side
+        borders only: one box, not a table). The label is a cell of the first row, not merged
+        down: the programs fit the first row to it too."""
         if rows < 1:
             self.fail(f.name, f"rows={rows} 应至少为 1")
         first = self.row
         f.cell = a1(first, JOIN_COLUMN)
         fit_col = self.fit_cols.setdefault((col, cols), FIT_COLUMN + len(self.fit_cols))
-        run = Run(f.name, col, cols, first, rows, first + rows, fit_col)
+        first_pt = ROW_PT
+        if label:
+            self.put(row=first, col=1, role="label", text=label, border=False)
+            first_pt = max(first_pt, text_lines(label, self.width(1, 1)) * LINE_PT + 6)
+        run = Run(f.name, col, cols, first, rows, first + rows, fit_col, first_pt)
         self.r.runs[f.name] = run
         for r in run.row_numbers:
-            self.r.row_heights[r] = ROW_PT
+            self.r.row_heights[r] = first_pt if r == first else BLANK_ROW_PT
             self.put(row=r, col=col, cols=cols, role="text", field=f.name, align="top", border=False)
             self.put(row=r, col=fit_col, role="fit", field=f.name, border=False)
         self.put(row=first, col=JOIN_COLUMN, role="join", field=f.name, border=False)
         self.r.row_heights[run.close] = CLOSE_PT
         self.put(row=run.close, col=1, cols=PRINT_COLUMNS, role="close", border=False)
-        if label:
-            self.put(row=first, col=1, rows=rows, role="label", text=label)
         self.row = run.close + 1
 
     def block_longtext(self, b, place):
@@ -424,15 +430,17 @@ def run_rows(text: str, run: Run) -> list[str] | None:
 
 def run_layout(text: str | None, run: Run, widths: list[float]) -> tuple[list[str], dict[int, float]]:
     """(row texts, the height of every row of the run) that show `text` whole: a used row as tall
-    as its text, an unused one a blank line (a blank text: no rows). A text too long for the run
-    raises ValueError with the number of characters the run holds."""
+    as its text (the first at least as tall as the label beside it), an unused one a sliver, as
+    in the blank form (a blank text: no rows). A text too long for the run raises ValueError with
+    the number of characters the run holds."""
     if text is None or not str(text).strip():
         return [], {}
     rows = run_rows(text, run)
     if rows is None:
         raise ValueError(run.rows * ROW_CHARS)
     width = sum(widths[run.col - 1: run.col - 1 + run.cols])
-    heights = {r: row_height(rows[k], width) if k < len(rows) else ROW_PT for k, r in enumerate(run.row_numbers)}
+    heights = {r: row_height(rows[k], width) if k < len(rows) else BLANK_ROW_PT for k, r in enumerate(run.row_numbers)}
+    heights[run.first] = max(heights[run.first], run.first_pt)
     return rows, heights
 
 

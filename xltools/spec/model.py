@@ -188,6 +188,7 @@ class Run:
     rows: int                      # text rows in all, every one visible
     close: int                     # the thin row closing the box below the run
     fit_col: int                   # the column of the fit cells (as wide as col..col+cols-1)
+    first_pt: float                # the least height of the first row (a line, or the label's)
 
     @property
     def row_numbers(self) -> range:
