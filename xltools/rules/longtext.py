@@ -10,35 +10,33 @@ these say: they are warnings for the unit's own printout.
 from __future__ import annotations
 
 from .. import catalogue
-from ..findings import Finding
-from ..read.filled import Instance
 from ..spec.layout import EXCEL_MAX_ROW_PT, LEAST_LINE_PT, ROW_CHARS, least_height
-from ..spec.model import Spec
+from .rule import Context, ReportRule
 
 DEFAULT_ROW_PT = 15.0     # a row the file gives no height: Excel's and WPS's default
 
 
-def text_row_findings(inst: Instance, spec: Spec) -> list[Finding]:
-    out = []
-    rep = inst.report
-    for name, held in inst.rows.items():
-        run = rep.runs[name]
-        width = sum(spec.print.widths[run.col - 1: run.col - 1 + run.cols])
-        label = rep.fields[name].label
-        for ref, text in held:
-            row = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-            height, hidden = inst.row_marks.get(row, (None, False))
-            if hidden:
-                out.append(catalogue.finding("text-hidden", inst.sheet, ref, actual=text[:20], label=label,
-                                             row=row, cell=ref))
-                continue
-            need = least_height(text, width)
-            have = DEFAULT_ROW_PT if height is None else height
-            if need > EXCEL_MAX_ROW_PT:
-                out.append(catalogue.finding("text-cut", inst.sheet, ref, variant="too-long", expected=ROW_CHARS,
-                                             actual=len(text), label=label, row=row, chars=len(text),
-                                             need=round(need), hint=f"把这一格的后半部分剪切到下一格（每格最多 {ROW_CHARS} 字）"))
-            elif have < need - LEAST_LINE_PT / 2:     # half a line short or more
-                out.append(catalogue.finding("text-cut", inst.sheet, ref, expected=round(need), actual=have,
-                                             label=label, row=row, need=round(need), have=f"{have:g}"))
-    return out
+class TextRows(ReportRule):
+    codes = ("text-hidden", "text-cut")
+
+    def report(self, ctx: Context) -> None:
+        inst, rep = ctx.inst, ctx.rep
+        for name, held in inst.rows.items():
+            run = rep.runs[name]
+            width = sum(ctx.spec.print.widths[run.col - 1: run.col - 1 + run.cols])
+            label = rep.fields[name].label
+            for ref, text in held:
+                row = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+                height, hidden = inst.row_marks.get(row, (None, False))
+                if hidden:
+                    ctx.add("text-hidden", ref, actual=text[:20], label=label, row=row, cell=ref)
+                    continue
+                need = least_height(text, width)
+                have = DEFAULT_ROW_PT if height is None else height
+                if need > EXCEL_MAX_ROW_PT:
+                    ctx.add("text-cut", ref, variant="too-long", expected=ROW_CHARS, actual=len(text), label=label,
+                            row=row, chars=len(text), need=round(need),
+                            hint=f"把这一格的后半部分剪切到下一格（每格最多 {ROW_CHARS} 字）")
+                elif have < need - LEAST_LINE_PT / 2:     # half a line short or more
+                    ctx.add("text-cut", ref, expected=round(need), actual=have, label=label, row=row,
+                            need=round(need), have=f"{have:g}")
