@@ -163,7 +163,10 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     for name, cells in plan.runs:
         _read_run(ws, name, cells, values, rows)
     # how the rows that hold text are shown: their height and whether they are hidden
-    marks = ws.row_marks(int(ref.lstrip(_LETTERS)) for held in rows.values() for ref, _ in held) if rows else {}
+    marks = {}
+    for held in rows.values():
+        if held:
+            marks.update(ws.row_marks([ref for ref, _ in held]))
     cells = plan.formula_cells
     found = ws.formulas(cells)
     # A formula anywhere but in the template's formula cells: look for it among the inputs (a

@@ -24,10 +24,14 @@ class TextRows(ReportRule):
         for name, held in inst.rows.items():
             run = rep.runs[name]
             width = sum(ctx.spec.print.widths[run.col - 1: run.col - 1 + run.cols])
+            sure = LEAST_LINE_PT / (width * 1.3 - 1.5) * 2.2    # pt a character needs at most (least_height)
             label = rep.fields[name].label
             for ref, text in held:
+                height, hidden = inst.row_marks.get(ref, (None, False))
+                if not hidden and height is not None \
+                        and height >= len(text) * sure + (text.count("\n") + 1) * LEAST_LINE_PT:
+                    continue            # holds it however it wraps: most rows, at little cost
                 row = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-                height, hidden = inst.row_marks.get(row, (None, False))
                 if hidden:
                     ctx.add("text-hidden", ref, actual=text[:20], label=label, row=row, cell=ref)
                     continue
