@@ -241,3 +241,20 @@ def test_a_text_beside_its_label_is_pasted_and_fitted_the_same_way(window, book,
     assert read_workbook(path, SPEC).dept.values["tasks"] == "\n".join(lines)
     assert_rows_hold_their_text(window, path, rows)
     assert text_findings(path) == []
+
+
+def test_more_paragraphs_than_rows_are_refused_whole_never_cut_off(window, book, tmp_path):
+    """Eight paragraphs pasted onto the six rows of 年度主要工作内容 would spill onto the locked
+    row below: LibreOffice refuses the paste and writes nothing (README: paste in two goes)."""
+    run = DEPT.runs["tasks"]
+    lines = [f"任务{k}：第{k}段" for k in range(1, run.rows + 3)]
+    window.copy("\n".join(lines))
+    window.select(DEPT.sheet, f"B{run.first}", above=3)
+    window.key("ctrl+v")
+    window.dialog("Text Import")
+    window.key("Return")
+    window.dialog("Information")                            # “Protected cells can not be modified.”
+    window.shot("too-many-refused")
+    window.key("Return")
+    window.back_to_sheet()
+    assert read_workbook(saved(window, tmp_path, "too-many"), SPEC).dept.values["tasks"] is None
