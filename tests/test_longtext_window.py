@@ -32,7 +32,7 @@ from xltools.spec.layout import BLANK_ROW_PT, ROW_CHARS
 
 TEMPLATE = ROOT / "templates" / "self_eval.xlsx"
 SPEC = load_spec()
-DEPT = SPEC.dept
+DEPT = SPEC.reports["dept"]
 RUN = DEPT.runs["narrative"]
 PARAGRAPHS = [p for p in load_seed()["dept"]["narrative"].split("\n") if p.strip()]
 TEXT_CODES = ("text-cut", "text-hidden")
@@ -146,7 +146,7 @@ def test_typed_paragraphs_fit_their_rows_and_print_whole_without_blank_blocks(wi
     window.shot("typing-after")
     path = saved(window, tmp_path, "typed")
     filled = read_workbook(path, SPEC)
-    assert filled.dept.values["narrative"] == "\n".join(typed)
+    assert filled.first("dept").values["narrative"] == "\n".join(typed)
     rows = range(RUN.first, RUN.first + len(typed))
     assert_rows_hold_their_text(window, path, rows)
     assert text_findings(path) == []
@@ -174,8 +174,8 @@ def test_a_pasted_narrative_lands_one_paragraph_a_row_is_reported_until_fitted_t
     rows = range(RUN.first, RUN.first + len(PARAGRAPHS))
     path = saved(window, tmp_path, "pasted")
     filled = read_workbook(path, SPEC)
-    assert filled.dept.values["narrative"] == "\n".join(PARAGRAPHS)        # nothing dropped, nothing hidden
-    assert [ref for ref, _ in filled.dept.rows["narrative"]] == [f"A{r}" for r in rows]
+    assert filled.first("dept").values["narrative"] == "\n".join(PARAGRAPHS)        # nothing dropped, nothing hidden
+    assert [ref for ref, _ in filled.first("dept").rows["narrative"]] == [f"A{r}" for r in rows]
     # LibreOffice's paste leaves the heights as they were: the checker names each row that
     # would print cut, and only those (LibreOffice's optimal heights say which they are).
     got = window.uno({"op": "optimal", "path": str(path), "sheet": DEPT.sheet, "rows": list(rows)})
@@ -216,7 +216,7 @@ def test_a_whole_text_pasted_into_one_cell_is_refused_with_the_way_to_paste_and_
     time.sleep(1)
     window.shot("one-cell-accepted")
     path = saved(window, tmp_path, "one-cell")
-    assert read_workbook(path, SPEC).dept.values["narrative"] == three
+    assert read_workbook(path, SPEC).first("dept").values["narrative"] == three
     assert_rows_hold_their_text(window, path, range(RUN.first, RUN.first + 1))
     assert text_findings(path) == []
 
@@ -238,7 +238,7 @@ def test_a_text_beside_its_label_is_pasted_and_fitted_the_same_way(window, book,
     window.double_click(*window.row_header_boundary(window.shot("label-rows-selected")))
     window.shot("label-rows-fitted")
     path = saved(window, tmp_path, "tasks")
-    assert read_workbook(path, SPEC).dept.values["tasks"] == "\n".join(lines)
+    assert read_workbook(path, SPEC).first("dept").values["tasks"] == "\n".join(lines)
     assert_rows_hold_their_text(window, path, rows)
     assert text_findings(path) == []
 
@@ -257,4 +257,4 @@ def test_more_paragraphs_than_rows_are_refused_whole_never_cut_off(window, book,
     window.shot("too-many-refused")
     window.key("Return")
     window.back_to_sheet()
-    assert read_workbook(saved(window, tmp_path, "too-many"), SPEC).dept.values["tasks"] is None
+    assert read_workbook(saved(window, tmp_path, "too-many"), SPEC).first("dept").values["tasks"] is None
