@@ -78,8 +78,8 @@ def free_port() -> int:
 class Server:
     """`xltools serve` in its own process, as a bureau starts it."""
 
-    def __init__(self, data: Path, db: str | None = None, jobs: int = 2, env: dict | None = None):
-        self.data, self.db, self.jobs, self.env = data, db, jobs, env or {}
+    def __init__(self, data: Path, db: str | None = None, jobs: int = 2, env: dict | None = None, *extra: str):
+        self.data, self.db, self.jobs, self.env, self.extra = data, db, jobs, env or {}, list(extra)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
@@ -88,6 +88,7 @@ class Server:
         cmd = [str(XLTOOLS), "serve", "--data", str(self.data), "--port", str(self.port), "--jobs", str(self.jobs)]
         if self.db:
             cmd += ["--db", self.db]
+        cmd += self.extra
         self.log = open(self.data.parent / f"serve-{self.port}.log", "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
                                      env={**os.environ, **self.env})

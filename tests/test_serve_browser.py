@@ -163,6 +163,8 @@ def test_the_season_in_a_browser(browser, site):
         unit.click("text=下载报送包")
     names = zipfile.ZipFile(io.BytesIO(Path(got.value.path()).read_bytes())).namelist()
     assert any(n.endswith(".pdf") for n in names) and any(n.endswith("manifest.json") for n in names)
+    pdf = unit.request.get(second + "/pack?pdf=1")
+    assert pdf.ok and pdf.body().startswith(b"%PDF") and "application/pdf" in pdf.headers["content-type"]
     unit.goto(second)
     unit.click(".submit-box button.primary")                     # an explanation is required per warning
     assert unit.locator(".submit-box .ok").count() == 0

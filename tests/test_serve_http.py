@@ -420,3 +420,17 @@ def test_the_template_is_this_seasons(env):
     wb = openpyxl.load_workbook(io.BytesIO(r.content))
     assert load_seed()["dept"]["dept_name"] not in str(wb.worksheets[0]["D4"].value or "")
     assert os.path.getsize(next(env["config"].derived.glob("template-*.xlsx"))) == len(r.content)
+
+
+def test_the_admin_chooses_the_seasons_spec_and_a_bad_spec_file_is_refused(env):
+    admin = client(env, "管理员")
+    page = admin.get("/admin").text
+    chosen = re.search(r'<option value="([^"]+)" selected', page).group(1)
+    r = admin.post("/admin/season", data={"csrf": csrf_of(page)}, files={"spec": ("坏.toml", b"year = \"x\"\n[[")})
+    assert r.status_code == 200 and "规格文件无法使用" in r.text
+    r = admin.post("/admin/season", data={"csrf": csrf_of(page), "fingerprint": chosen})
+    assert "已设置本期使用的规格" in r.text
+    assert rows(env, "SELECT value FROM settings WHERE key = 'season'") == [(chosen,)]
+    r = admin.post("/admin/season", data={"csrf": csrf_of(page), "fingerprint": "xltools:不存在"})
+    assert r.status_code == 404
+    assert client(env, "审核员").post("/admin/season", data={"csrf": csrf_of(page), "fingerprint": chosen}).status_code in (403, 404)

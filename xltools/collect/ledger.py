@@ -165,10 +165,13 @@ def _serve_tables(md: MetaData) -> list[Table]:
         Table("settings", md,
               Column("key", String(64), primary_key=True),
               Column("value", Text, nullable=False)),
+        Table("cell_views", md,                                          # the cells around each finding
+              Column("sha256", String(64), primary_key=True),            # of the submission
+              Column("grids", Text, nullable=False)),                    # JSON, as serve/jobs.py reads them
     ]
 
 
-accounts, links, uploads, explanations, decisions, audit, settings = _serve_tables(metadata)
+accounts, links, uploads, explanations, decisions, audit, settings, cell_views = _serve_tables(metadata)
 
 
 def _m5_serve(conn) -> None:

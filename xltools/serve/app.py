@@ -61,6 +61,8 @@ class Services:
     def stop(self) -> None:
         if self.packer is not None:
             self.packer.close()
+        if self.receiver is not None:
+            self.receiver.writer.close()
         if self.pool is not None:
             self.pool.close()
             self.pool.join(timeout=10)

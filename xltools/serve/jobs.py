@@ -28,22 +28,6 @@ def check_upload(job: dict) -> dict:
     return result
 
 
-def _letters(n: int) -> str:
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-def _split(cell: str) -> tuple[int, int]:
-    letters = cell.rstrip("0123456789")
-    col = 0
-    for ch in letters.upper():
-        col = col * 26 + ord(ch) - 64
-    return int(cell[len(letters):] or 0), col
-
-
 def _shown(value) -> str:
     if value is None:
         return ""
@@ -56,6 +40,7 @@ def _shown(value) -> str:
 def grids(label: str, data: bytes, findings: list[dict]) -> dict[str, dict]:
     """"sheet!cell" -> {"cols": [letters], "rows": [[number, [texts]]], "at": [row index, col index]}:
     the user's own cells around each finding, as the checker read them."""
+    from ..a1 import column_letters, split_a1
     from ..errors import XltoolsError
     from ..xlsx import open_book
     book = open_book(label, data)
@@ -65,8 +50,9 @@ def grids(label: str, data: bytes, findings: list[dict]) -> dict[str, dict]:
         where = f"{f.get('sheet')}!{f.get('cell')}"
         if not f.get("sheet") or not f.get("cell") or where in out or len(out) >= MAX_GRIDS:
             continue
-        row, col = _split(f["cell"])
-        if not row or not col:
+        try:
+            row, col = split_a1(f["cell"])
+        except ValueError:
             continue
         try:
             sheet = sheets.get(f["sheet"]) or sheets.setdefault(f["sheet"], book.sheet(f["sheet"]))
@@ -74,10 +60,10 @@ def grids(label: str, data: bytes, findings: list[dict]) -> dict[str, dict]:
             continue
         rows = range(max(1, row - AROUND_ROWS), row + AROUND_ROWS + 1)
         cols = range(max(1, col - BEFORE_COLS), col + AFTER_COLS + 1)
-        refs = [f"{_letters(c)}{r}" for r in rows for c in cols]
+        refs = [f"{column_letters(c)}{r}" for r in rows for c in cols]
         values = sheet.values(refs)
         width = len(cols)
-        out[where] = {"cols": [_letters(c) for c in cols],
+        out[where] = {"cols": [column_letters(c) for c in cols],
                       "rows": [[r, [_shown(v) for v in values[i * width:(i + 1) * width]]] for i, r in enumerate(rows)],
                       "at": [row - rows.start, col - cols.start]}
     return out
@@ -131,6 +117,13 @@ class Packer:
             if key in self.failures:
                 return ("failed", self.failures[key])
         return None
+
+    def report_pdf(self, key: str) -> tuple[str, bytes]:
+        """(name, bytes) of the pack's PDF of the whole report (`{年度}_{单位}_绩效自评.pdf`)."""
+        import zipfile
+        stem = self.name_path(key).read_text(encoding="utf-8").removesuffix(".zip")
+        with zipfile.ZipFile(self.path(key)) as zf:
+            return f"{stem}.pdf", zf.read(f"{stem}/{stem}.pdf")
 
     def request(self, key: str, src: Path, spec_path: str) -> None:
         with self.lock:

@@ -59,10 +59,16 @@ def shown(svc, row: dict, with_grids: bool = True) -> Shown:
         (s.errors if f["severity"] == "error" else s.warnings).append(f)
     s.groups = list(groups.items())
     if with_grids:
-        path = svc.config.derived / f"{row['sha256']}.grids.json"
-        if path.is_file():
-            s.grids = json.loads(path.read_text(encoding="utf-8"))
+        s.grids = {where: _marked(g) for where, g in svc.store.grids_of(row["sha256"]).items()}
     return s
+
+
+def _marked(grid: dict) -> dict:
+    """A grid as the page draws it: each row's cells as (text, is the finding's cell)."""
+    at_row, at_col = grid["at"]
+    return {"cols": grid["cols"],
+            "rows": [(number, [(v, r == at_row and c == at_col) for c, v in enumerate(cells)])
+                     for r, (number, cells) in enumerate(grid["rows"])]}
 
 
 def figures(row: dict) -> dict[str, str]:

@@ -4,19 +4,20 @@ bytes -> collect's intake (a workbook, a data file, a zip, a pack zip: `intake.f
 collect's worker pool (`jobs.check_upload`: the checker and the cells around each finding) ->
 the unit it names must be the account's -> the file stored by sha256 (fsynced, renamed into
 place) -> `Ledger.record` and the upload's link, committed. Only then does the page say 已收到.
-One writer at a time (a lock in this process): versions follow the order uploads finish in.
+One writer thread records them, many in one transaction: versions follow the order uploads finish in.
 After a crash, a stored file without a ledger row was never acknowledged: `sweep` removes it.
 """
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
+import queue
 import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -52,10 +53,91 @@ def clean_name(name: str) -> str:
     return name[-120:] or "未命名"
 
 
+@dataclass
+class Entry:
+    account: dict
+    name: str
+    sub: object                   # collect's intake.Submission
+    result: dict
+    stored: str
+    grids: dict | None
+    future: Future = field(default_factory=Future)
+
+
+class Writer:
+    """The one thread that records uploads: whatever is waiting when it is free goes into one
+    transaction (Ledger.record with the uploads' links, grids and audit lines): one commit, a few
+    fsyncs, for many uploads. Versions follow the order the entries were added in."""
+
+    def __init__(self, ledger, store):
+        self.ledger, self.store = ledger, store
+        self.queue: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="xltools-ledger-writer", daemon=True)
+        self.thread.start()
+
+    def add(self, entry: Entry) -> Future:
+        self.queue.put(entry)
+        return entry.future
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join(30)
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while batch[-1] is not None and len(batch) < 200:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            done = batch[-1] is None
+            entries = [e for e in batch if e is not None]
+            try:
+                for entry, received in zip(entries, self._write(entries)):
+                    entry.future.set_result(received)
+            except Exception as err:           # the database refused: each upload's page says so
+                for entry in entries:
+                    if not entry.future.done():
+                        entry.future.set_exception(err)
+            if done:
+                return
+
+    def _write(self, entries: list[Entry]) -> list[Received]:
+        known = self.ledger.known({e.sub.sha256 for e in entries})
+        first: dict[str, Entry] = {}
+        for e in entries:
+            if e.sub.sha256 not in known:
+                first.setdefault(e.sub.sha256, e)
+        store = self.store
+
+        def also(conn, rows):
+            by_sha = {r["sha256"]: r for r in rows}
+            for sha, e in first.items():
+                row = by_sha[sha]
+                store.insert_upload(conn, store.upload_row(row["id"], e.account["id"], e.name, e.stored))
+                store.insert_audit(conn, e.account, "upload", f"submission:{row['id']}",
+                                   f"{e.name}（第 {row['version']} 版）")
+                if e.grids:
+                    store.insert_grids(conn, sha, e.grids)
+
+        rows = {r["sha256"]: r for r in self.ledger.record([(e.sub, e.result) for e in first.values()], also=also)}
+        out = []
+        for e in entries:
+            sha = e.sub.sha256
+            if e is first.get(sha):
+                out.append(Received(rows[sha]))
+                continue
+            row = known.get(sha) or rows[sha]             # the same file twice at once, or seen before
+            store.link_upload(row["id"], e.account["id"], e.name, e.stored)
+            out.append(Received(row, again=True))
+        return out
+
+
 class Receiver:
     def __init__(self, config, ledger, store, registry, pool):
         self.config, self.ledger, self.store, self.registry, self.pool = config, ledger, store, registry, pool
-        self.write_lock = threading.Lock()
+        self.writer = Writer(ledger, store)
         self.pending = 0
         self.recent: dict[int, deque] = {}
 
@@ -92,7 +174,7 @@ class Receiver:
                           "请上传本单位的报表，或核对工作簿中的单位名称")
         body = sub.data if sub.kind != "refused" else data
         stored = f"{hashlib.sha256(body).hexdigest()}{Path(name).suffix.lower() if sub.kind == 'refused' else sub.suffix}"
-        return await run_in_threadpool(self._record, account, name, sub, result, body, stored, grids)
+        return await self._record(account, name, sub, result, body, stored, grids)
 
     def _seen(self, account: dict, sha256: str) -> dict | None:
         row = self.ledger.known([sha256]).get(sha256)
@@ -121,21 +203,14 @@ class Receiver:
     def path(self, stored: str) -> Path:
         return self.config.files / stored[:2] / stored
 
-    def _record(self, account, name, sub, result, body, stored, grids) -> Received:
-        write_atomic(self.path(stored), body)                 # durable before any row names it
-        if grids:
-            write_atomic(self.config.derived / f"{sub.sha256}.grids.json", json.dumps(grids, ensure_ascii=False).encode())
-        with self.write_lock:
-            seen = self._seen(account, sub.sha256)            # the same file finished twice at once
-            if seen is not None:
-                self.store.link_upload(seen["id"], account["id"], name, stored)
-                return Received(seen, again=True)
-            link = lambda conn, rows: self.store.insert_upload(    # noqa: E731 (commits with the row)
-                conn, self.store.upload_row(rows[0]["id"], account["id"], name, stored))
-            [row] = self.ledger.record([(sub, result)], also=link)
-        self.store.log(account, "upload", f"submission:{row['id']}", f"{name}（第 {row['version']} 版）")
-        return Received(row)
+    def _store(self, stored: str, body: bytes) -> None:
+        path = self.path(stored)
+        if not path.is_file():
+            write_atomic(path, body)                          # durable before any row names it
 
+    async def _record(self, account, name, sub, result, body, stored, grids) -> Received:
+        await run_in_threadpool(self._store, stored, body)
+        return await asyncio.wrap_future(self.writer.add(Entry(account, name, sub, result, stored, grids)))
     def sweep(self) -> int:
         """Remove stored files that no upload names (a crash between storing and recording:
         the unit was never told 已收到). Returns how many."""

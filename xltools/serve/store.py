@@ -8,14 +8,15 @@ transaction; the submissions and their findings themselves are only ever written
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..collect.ledger import (Ledger, accounts, audit, decisions, explanations, links, settings, submissions,
-                              uploads)
+from ..collect.ledger import (Ledger, accounts, audit, cell_views, decisions, explanations, links, settings,
+                              submissions, uploads)
 
 ROLES = {"admin": "管理员", "staff": "财政局工作人员", "unit": "报送单位"}
 LINK_DAYS = 7
@@ -138,6 +139,18 @@ class Store:
         except IntegrityError:
             pass                      # this account uploaded it before
 
+    @staticmethod
+    def insert_grids(conn, sha256: str, grids: dict) -> None:
+        conn.execute(insert(cell_views).values(sha256=sha256, grids=json.dumps(grids, ensure_ascii=False)))
+
+    def grids_of(self, sha256: str) -> dict:
+        row = self._one(select(cell_views.c.grids).where(cell_views.c.sha256 == sha256))
+        return json.loads(row["grids"]) if row else {}
+
+    def latest_version(self, unit: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.max(submissions.c.version)).where(submissions.c.unit == unit)).scalar() or 0
+
     def stored_file(self, submission_id: int) -> str | None:
         row = self._one(select(uploads.c.stored).where(uploads.c.submission_id == submission_id))
         return row["stored"] if row else None
@@ -171,9 +184,6 @@ class Store:
     def submissions_of(self, account: dict) -> list[dict]:
         """A unit's submissions (its uploads that could not be read included), newest first."""
         return self._all(select(submissions).where(self._owned(account)).order_by(submissions.c.id.desc()))
-
-    def unit_rows(self, unit: str) -> list[dict]:
-        return self._all(select(submissions).where(submissions.c.unit == unit).order_by(submissions.c.id.desc()))
 
     def season_rows(self, year: int) -> list[dict]:
         return self._all(select(submissions).where(submissions.c.year == year).order_by(submissions.c.id))
@@ -218,9 +228,13 @@ class Store:
 
     def log(self, account: dict | None, action: str, target: str = "", detail: str = "") -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(audit).values(at=now(), account_id=account and account["id"],
-                                              login=account and account["login"], action=action,
-                                              target=target, detail=detail))
+            self.insert_audit(conn, account, action, target, detail)
+
+    @staticmethod
+    def insert_audit(conn, account: dict | None, action: str, target: str = "", detail: str = "") -> None:
+        conn.execute(insert(audit).values(at=now(), account_id=account and account["id"],
+                                          login=account and account["login"], action=action,
+                                          target=target, detail=detail))
 
     def audit_entries(self, limit: int = 200, offset: int = 0) -> list[dict]:
         return self._all(select(audit).order_by(audit.c.id.desc()).limit(limit).offset(offset))

@@ -9,12 +9,12 @@ from ..web import HOME, field, flash, posted, redirect, render, services, signed
 
 
 class Home(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         return redirect(HOME[signed_in(request)["role"]])
 
 
 class Login(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         return render(request, "login.html")
 
     async def post(self, request):
@@ -47,7 +47,7 @@ class Logout(HTTPEndpoint):
 
 
 class Password(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         signed_in(request)
         return render(request, "password.html")
 
@@ -70,7 +70,7 @@ class Password(HTTPEndpoint):
 class Link(HTTPEndpoint):
     """/link/<token>: set the password with a link an admin or staff member handed out."""
 
-    async def get(self, request):
+    def get(self, request):
         account = services(request).store.link_account(request.path_params["token"])
         if account is None:
             raise HTTPException(404, "链接无效、已使用或已过期，请向财政局索取新的链接")

@@ -17,7 +17,7 @@ MAX_ROSTER_MB = 5
 
 
 class Accounts(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         signed_in(request, "admin", "staff")
         return render(request, "accounts.html", accounts=svc.store.accounts(), specs=svc.registry.infos,

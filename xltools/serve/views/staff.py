@@ -15,7 +15,7 @@ MAX_OPINION = 4000
 
 
 class Season(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         signed_in(request, *STAFF)
         info = svc.season()
@@ -29,7 +29,7 @@ class Season(HTTPEndpoint):
 
 
 class UnitPage(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         signed_in(request, *STAFF)
         account = svc.store.account(request.path_params["aid"])
@@ -42,7 +42,7 @@ class UnitPage(HTTPEndpoint):
 class Review(HTTPEndpoint):
     """/s/{id}/review: the 退回 form with its opinion drafted from the findings."""
 
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         signed_in(request, *STAFF)
         _, row = own(request)
@@ -82,25 +82,25 @@ class Decide(HTTPEndpoint):
 
 
 class Summary(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         account = signed_in(request, *STAFF)
-        path = await run_in_threadpool(svc.summary)
+        path = svc.summary()
         svc.store.log(account, "download-summary")
         return FileResponse(path, headers=attachment(f"{svc.season().year}年度绩效自评汇总.xlsx"))
 
 
 class Packs(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         account = signed_in(request, *STAFF)
-        path, missing = await run_in_threadpool(svc.accepted_packs)
+        path, missing = svc.accepted_packs()
         svc.store.log(account, "download-packs", "", f"缺 {len(missing)} 份")
         return FileResponse(path, headers=attachment(f"{svc.season().year}年度已接收报送包.zip"))
 
 
 class Audit(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         signed_in(request, *STAFF)
         try:
@@ -113,9 +113,9 @@ class Audit(HTTPEndpoint):
 class Template(HTTPEndpoint):
     """下载模板: this season's template, built once from the season's spec."""
 
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         signed_in(request)
-        path = await run_in_threadpool(svc.template)
+        path = svc.template()
         info = svc.season()
         return FileResponse(path, headers=attachment(f"{info.region}{info.year}年度绩效自评报告模板.xlsx"))

@@ -1,7 +1,8 @@
 """A unit's pages: home (upload, status, versions), the result page, its downloads, submitting.
 
 Staff and admins open the same result page and downloads; a unit opens only its own (any other
-id answers 404, as an id that does not exist).
+id answers 404, as an id that does not exist). A GET that awaits nothing is a plain method:
+Starlette runs it in its threadpool, so the database is not read on the event loop.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 from starlette.endpoints import HTTPEndpoint
 from starlette.exceptions import HTTPException
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, Response
 
 from ..pages import shown, versions
 from ..receive import Refused
@@ -29,7 +30,7 @@ def own(request) -> tuple[dict, dict]:
 
 
 class UnitHome(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         account = signed_in(request, "unit")
         rows = svc.store.submissions_of(account)
@@ -40,7 +41,7 @@ class UnitHome(HTTPEndpoint):
 class Upload(HTTPEndpoint):
     async def post(self, request):
         svc = services(request)
-        account = signed_in(request, "unit")
+        account = await run_in_threadpool(signed_in, request, "unit")
         form = await posted(request, max_files=1, max_part_size=svc.config.max_upload_mb * 2**20)
         upload = form.get("file")
         if upload is None or isinstance(upload, str) or not upload.filename:
@@ -57,18 +58,18 @@ class Upload(HTTPEndpoint):
 
 
 class Result(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         account, row = own(request)
         s = shown(svc, row)
-        latest = max((r["version"] for r in (svc.store.unit_rows(row["unit"]) if row["unit"] else [row])), default=0)
+        latest = svc.store.latest_version(row["unit"]) if row["unit"] else row["version"]
         return render(request, "result.html", s=s, is_latest=row["version"] >= latest,
                       pack=svc.packer.state(row["sha256"]) if svc.packer else None,
                       can_pack=svc.packer is not None and row["status"] == "ok" and svc.stored(row) is not None)
 
 
 class Original(HTTPEndpoint):
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         _, row = own(request)
         path = svc.stored(row)
@@ -99,7 +100,7 @@ class Derived(HTTPEndpoint):
 class Pack(HTTPEndpoint):
     """GET: the pack's progress, or the zip when built. POST: queue it (only an error-free file)."""
 
-    async def get(self, request):
+    def get(self, request):
         svc = services(request)
         _, row = own(request)
         if svc.packer is None:
@@ -108,6 +109,9 @@ class Pack(HTTPEndpoint):
         if state and state[0] == "done" and request.query_params.get("download"):
             name = svc.packer.name_path(row["sha256"]).read_text(encoding="utf-8")
             return FileResponse(svc.packer.path(row["sha256"]), headers=attachment(name))
+        if state and state[0] == "done" and request.query_params.get("pdf"):
+            name, pdf = svc.packer.report_pdf(row["sha256"])      # the whole report, as printed
+            return Response(pdf, media_type="application/pdf", headers=attachment(name))
         return render(request, "pack.html", row=row, state=state)
 
     async def post(self, request):
@@ -131,7 +135,7 @@ class Submit(HTTPEndpoint):
         if account["role"] != "unit":
             raise HTTPException(404)
         s = shown(svc, row, with_grids=False)
-        latest = max(r["version"] for r in svc.store.unit_rows(row["unit"])) if row["unit"] else row["version"]
+        latest = svc.store.latest_version(row["unit"]) if row["unit"] else row["version"]
         back = f"/s/{row['id']}"
         if row["status"] != "ok":
             why = row["message"] if row["status"] == "refused" else f"还有 {len(s.errors)} 处错误（强制性校验未通过）"
