@@ -26,7 +26,7 @@ from serve_kit import UNIT, Server, book, corrected, example_books, renamed
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+        "--disable-sync", "--no-first-run", "--lang=zh-CN"]   # (the file input speaks the UI language)
 VIEW = {"width": 1366, "height": 768}
 SHOTS = Path(os.environ.get("XLTOOLS_ARTIFACTS") or ROOT / "tests" / "artifacts") / "serve"
 OTHER = "临湘市教育局"

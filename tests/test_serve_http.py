@@ -192,6 +192,13 @@ def test_without_a_session_every_page_asks_to_sign_in(env):
         assert r.status_code == 303 and r.headers["location"] == "/login", tail
 
 
+def test_only_the_declared_decisions_exist(env):
+    staff = client(env, "审核员")
+    r = staff.post(f"/s/{env['good_id']}/delete", data={"csrf": token(staff, "/season")})
+    assert r.status_code == 404
+    assert staff.get(f"/s/{env['good_id']}/accept").status_code == 405      # a decision is never a GET
+
+
 def test_stored_files_are_reachable_by_no_name_or_hash(env):
     svc = env["svc"]
     sha = rows(env, "SELECT sha256 FROM submissions WHERE id = ?", env["good_id"])[0][0]

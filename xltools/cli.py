@@ -285,8 +285,9 @@ def _collect(sub) -> None:
 # --- serve ---------------------------------------------------------------------------------------
 def cmd_serve(args) -> int:
     from .serve.config import Config
-    config = Config(args.data, db_url=args.db, https=args.https, **({"workers": args.jobs} if args.jobs else {}),
-                    **({"timeout": args.timeout} if args.timeout else {}))
+    given = {"workers": args.jobs, "timeout": args.timeout, "max_upload_mb": args.max_upload_mb,
+             "uploads_per_hour": args.uploads_per_hour}
+    config = Config(args.data, db_url=args.db, https=args.https, **{k: v for k, v in given.items() if v})
     if args.init:
         from .serve.init import first_admin
         login, password = first_admin(config)
@@ -305,6 +306,8 @@ def _serve(sub) -> None:
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--jobs", type=int, help="校验进程数（默认 CPU 核数）")
     sv.add_argument("--timeout", type=float, help="每个文件的校验时限（秒，默认 60）")
+    sv.add_argument("--max-upload-mb", type=int, help="单个上传文件的上限（MB，默认 20）")
+    sv.add_argument("--uploads-per-hour", type=int, help="每个账号每小时最多上传次数（默认 120）")
     sv.add_argument("--https", action="store_true", help="经 HTTPS 反向代理访问：会话 Cookie 只经 HTTPS 发送")
     sv.add_argument("--init", action="store_true", help="创建第一个管理员账号并显示其一次性密码")
     sv.set_defaults(func=cmd_serve)

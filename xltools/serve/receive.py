@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import queue
 import re
 import threading
@@ -113,13 +114,15 @@ class Writer:
 
         def also(conn, rows):
             by_sha = {r["sha256"]: r for r in rows}
+            links, lines, grids = [], [], []
             for sha, e in first.items():
                 row = by_sha[sha]
-                store.insert_upload(conn, store.upload_row(row["id"], e.account["id"], e.name, e.stored))
-                store.insert_audit(conn, e.account, "upload", f"submission:{row['id']}",
-                                   f"{e.name}（第 {row['version']} 版）")
+                links.append(store.upload_row(row["id"], e.account["id"], e.name, e.stored))
+                lines.append(store.audit_row(e.account, "upload", f"submission:{row['id']}",
+                                             f"{e.name}（第 {row['version']} 版）"))
                 if e.grids:
-                    store.insert_grids(conn, sha, e.grids)
+                    grids.append({"sha256": sha, "grids": json.dumps(e.grids, ensure_ascii=False)})
+            store.insert_many(conn, uploads=links, audit=lines, cell_views=grids)
 
         rows = {r["sha256"]: r for r in self.ledger.record([(e.sub, e.result) for e in first.values()], also=also)}
         out = []

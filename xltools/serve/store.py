@@ -129,7 +129,15 @@ class Store:
 
     @staticmethod
     def insert_upload(conn, row: dict) -> None:
-        conn.execute(insert(uploads).values(**row))
+        conn.execute(insert(uploads), [row])
+
+    @staticmethod
+    def insert_many(conn, **rows_by_table) -> None:
+        """Rows into the web's tables, one executemany each (the writer records many uploads at once)."""
+        tables = {"uploads": uploads, "audit": audit, "cell_views": cell_views}
+        for name, rows in rows_by_table.items():
+            if rows:
+                conn.execute(insert(tables[name]), rows)
 
     def link_upload(self, submission_id: int, account_id: int, file_name: str, stored: str) -> None:
         """The same file uploaded again by another account of its unit (or after an admin reset)."""
@@ -138,10 +146,6 @@ class Store:
                 self.insert_upload(conn, self.upload_row(submission_id, account_id, file_name, stored))
         except IntegrityError:
             pass                      # this account uploaded it before
-
-    @staticmethod
-    def insert_grids(conn, sha256: str, grids: dict) -> None:
-        conn.execute(insert(cell_views).values(sha256=sha256, grids=json.dumps(grids, ensure_ascii=False)))
 
     def grids_of(self, sha256: str) -> dict:
         row = self._one(select(cell_views.c.grids).where(cell_views.c.sha256 == sha256))
@@ -228,13 +232,12 @@ class Store:
 
     def log(self, account: dict | None, action: str, target: str = "", detail: str = "") -> None:
         with self.engine.begin() as conn:
-            self.insert_audit(conn, account, action, target, detail)
+            conn.execute(insert(audit), [self.audit_row(account, action, target, detail)])
 
     @staticmethod
-    def insert_audit(conn, account: dict | None, action: str, target: str = "", detail: str = "") -> None:
-        conn.execute(insert(audit).values(at=now(), account_id=account and account["id"],
-                                          login=account and account["login"], action=action,
-                                          target=target, detail=detail))
+    def audit_row(account: dict | None, action: str, target: str = "", detail: str = "") -> dict:
+        return {"at": now(), "account_id": account and account["id"], "login": account and account["login"],
+                "action": action, "target": target, "detail": detail}
 
     def audit_entries(self, limit: int = 200, offset: int = 0) -> list[dict]:
         return self._all(select(audit).order_by(audit.c.id.desc()).limit(limit).offset(offset))

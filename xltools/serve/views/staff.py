@@ -57,8 +57,10 @@ class Decide(HTTPEndpoint):
         svc = services(request)
         account = signed_in(request, *STAFF)
         _, row = own(request)
-        form = await posted(request)
         action = request.path_params["action"]
+        if action not in ("accept", "return"):
+            raise HTTPException(404)
+        form = await posted(request)
         s = shown(svc, row, with_grids=False)
         if action == "accept":
             if row["status"] != "ok" or not s.submitted:
