@@ -342,3 +342,21 @@ def formula_cells(path) -> dict[str, dict[str, str]]:
         out[ws.title] = {c.coordinate: c.value for row in ws.iter_rows() for c in row
                          if isinstance(c.value, str) and c.value.startswith("=")}
     return out
+
+
+# --- the rules keep to the codes they declare --------------------------------------------------------
+def checked_by_declared_rules(path, spec):
+    """Read and check a file as `xltools check` does, asserting that each finding's code is one
+    its rule declares (a note of the reader: one of the reader's note codes). Returns the findings."""
+    from xltools.checker import read_any
+    from xltools.read.filled import NOTE_CODES
+    from xltools.rules import findings_by_rule, run_rules
+    filled = read_any(path, spec)
+    made = findings_by_rule(filled, spec)
+    for rule, f in made:
+        declared = NOTE_CODES if rule is None else rule.declares(spec)
+        assert f.code in declared, f"{type(rule).__name__ if rule else 'the reader'} emits {f.code}, " \
+                                   f"which it does not declare ({sorted(declared)}): {f.message}"
+    findings = [f for _, f in made]
+    assert findings == run_rules(read_any(path, spec), spec).findings
+    return findings

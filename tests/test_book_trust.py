@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 import openpyxl
 import pytest
 
-from helpers import ROOT, consistent_data, load_seed, rezip, run_cli, sha256, write_json, zip_members
+from helpers import ROOT, checked_by_declared_rules, consistent_data, load_seed, rezip, run_cli, sha256, write_json, zip_members
 from xltools.checker import check_file
 from xltools.write.fill import fill
 from xltools.formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell
@@ -175,13 +175,31 @@ def test_a_hyperlink_relationship_is_only_a_warning(book, tmp_path):
     assert [(f.code, f.severity) for f in report.findings] == [("hyperlink", "warning")]
 
 
+def test_the_integrity_rules_emit_only_the_codes_they_declare(book, tmp_path):
+    """Everything above in one workbook, each finding checked against the declaration of the rule
+    that made it (the date format on an amount and a typed-over total: test_catalogue.py's corpus)."""
+    members = zip_members(book)
+    part = part_of(members, DEPT.sheet)
+    members[part] = put_formula(members[part], DEPT.cell("staff_quota"), "cmd|'/c calc'!A1", 0)
+    members["xl/vbaProject.bin"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500)
+    folder, leaf = part.rsplit("/", 1)
+    members[f"{folder}/_rels/{leaf}.rels"] = (
+        b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        b'<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        b'hyperlink" Target="mailto:zhangsan@example.com" TargetMode="External"/></Relationships>')
+    members = move_sheet(_with_external_link(members), f"{PROJ.sheet} (2)", -1)
+    codes = {f.code for f in checked_by_declared_rules(rezip(members, tmp_path / "hostile.xlsx"), SPEC)}
+    assert {"input-formula", "macro-part", "external-link", "hyperlink", "project-outside-bookends"} <= codes, codes
+
+
 def test_the_template_and_a_consistent_book_carry_none_of_these(book):
     for path in (TEMPLATE, book):
         codes = {f.code for f in check_file(path, SPEC).findings} if path == book else set()
         assert not codes & {"input-formula", "external-link", "macro-part", "project-outside-bookends"}
-    from xltools.read.workbook import package_findings
+    from xltools.read.workbook import package_of
+    from xltools.rules.integrity import package_findings
     from xltools.xlsx import open_book
-    assert package_findings(open_book(TEMPLATE)) == []
+    assert package_findings(package_of(open_book(TEMPLATE))) == []
 
 
 # --- project sheets outside 项目表头…项目表尾 ----------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from openpyxl.utils import get_column_letter
 
-from helpers import CJK, ROOT, SEED, consistent_data, load_seed, write_json
+from helpers import CJK, ROOT, SEED, checked_by_declared_rules, consistent_data, load_seed, write_json
 from xltools import catalogue
 from xltools.ooxml import patch
 from xltools.checker import check_file
@@ -177,9 +177,10 @@ def corpus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("corpus")
     (seed, good), changed = _book_corpus(tmp)
     books = [seed, good, *changed]
-    reports = [check_file(p, SPEC) for p in _data_corpus(tmp) + books]
+    files = _data_corpus(tmp) + books
+    reports = [check_file(p, SPEC) for p in files]
     scored = score_workbook(seed, tmp / "scored.xlsx", SPEC)
-    return {"books": books, "reports": reports, "score_findings": scored.findings}
+    return {"files": files, "books": books, "reports": reports, "score_findings": scored.findings}
 
 
 def test_every_code_emitted_is_catalogued_and_every_catalogued_code_is_emitted(corpus):
@@ -191,6 +192,58 @@ def test_every_code_emitted_is_catalogued_and_every_catalogued_code_is_emitted(c
     for f in findings:
         assert f.severity == entries[f.code].severity, f
         assert CJK.search(f.message), f
+
+
+# --- who emits each code: every rule declares its codes -------------------------------------------
+def _declared() -> dict[str, set[str]]:
+    """Who may emit what: each rule of xltools/rules/ (its declaration), and the three modules
+    that make findings outside the rules, each declaring its own codes."""
+    from xltools.collect import intake
+    from xltools.read.filled import NOTE_CODES
+    from xltools.rules import RULES
+    from xltools.write import score
+    out = {type(rule).__name__: rule.declares(SPEC) for rule in RULES}
+    assert len(out) == len(RULES)
+    out.update({"the reader's notes": set(NOTE_CODES), "score": set(score.CODES), "collect's pack check": set(intake.CODES)})
+    return out
+
+
+def test_every_catalogued_code_is_declared_by_whoever_emits_it():
+    catalogued = {e.code for e in catalogue.all_entries(SPEC)}
+    declared = _declared()
+    for who, codes in declared.items():
+        assert codes and codes <= catalogued, (who, codes - catalogued)
+    assert catalogued - set().union(*declared.values()) == set(), "catalogued, but no rule declares it"
+    # a spec rule's code is its own (not one the catalogue fixes for another rule)
+    assert declared["Sums"] == {e.code for e in catalogue.spec_entries(SPEC) if e.template == catalogue.SUM_TEMPLATE}
+
+
+def test_each_rule_emits_only_the_codes_it_declares(corpus):
+    """Over the whole corpus (every code of the catalogue but those NOT_EMITTED, which
+    test_book_trust.py checks the same way), with the rule that made each finding."""
+    made = [f for path in corpus["files"] for f in checked_by_declared_rules(path, SPEC)]
+    assert {f.code for f in made} == {f.code for r in corpus["reports"] for f in r.findings}
+    assert {f.code for f in corpus["score_findings"]} <= _declared()["score"]
+
+
+def test_findings_made_outside_the_rules_are_declared_by_their_module():
+    """A literal code given to catalogue.finding() outside xltools/rules/ is one its module
+    declares: the reader's notes (read/, and the add-in's matrix check, which words a cell as the
+    reader would), score's and collect's codes. No other module makes findings."""
+    import re
+    declared = _declared()
+    allowed = {"xltools/read/": declared["the reader's notes"], "xltools/addin/functions.py": declared["the reader's notes"],
+               "xltools/write/score.py": declared["score"], "xltools/collect/intake.py": declared["collect's pack check"]}
+    seen = set()
+    for path in sorted((ROOT / "xltools").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("xltools/rules/"):
+            continue
+        for code in re.findall(r'catalogue\.finding\(\s*"([^"]+)"', path.read_text(encoding="utf-8")):
+            where = next((k for k in allowed if rel.startswith(k)), None)
+            assert where is not None and code in allowed[where], f"{rel} emits {code}, which it does not declare"
+            seen.add(where)
+    assert seen == set(allowed)
 
 
 def test_column_i_says_what_the_checker_says(corpus, soffice, tmp_path):

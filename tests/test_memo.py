@@ -14,6 +14,7 @@ import xltools
 from helpers import SEED, load_seed
 from xltools import memo
 from xltools.memo import Memo
+from xltools.read.workbook import read_workbook
 from xltools.spec.load import DEFAULT_SPEC
 
 SPEC = xltools.load_spec()
@@ -75,17 +76,19 @@ def json_text(doc) -> str:
 
 def test_specs_are_known_by_their_text_not_by_the_object(seed_book):
     from xltools.read import workbook as read
+    from xltools.rules.integrity import expected_formulas
     from xltools.spec.model import Spec
     memo.clear()
     a, b = xltools.load_spec(DEFAULT_SPEC), xltools.load_spec(DEFAULT_SPEC)
-    assert a is not b and read._expected(a, "dept") is read._expected(b, "dept")
-    other_year = xltools.load_spec(DEFAULT_SPEC, year=2023)
-    assert read._expected(other_year, "dept") is not read._expected(a, "dept")
-    # A spec built in code, without a text to hash, is its own: no other spec answers for it.
-    fields = {f: getattr(a, f) for f in Spec.__dataclass_fields__}
-    hand = Spec(**{**fields, "digest": ""})
-    assert read._expected(hand, "dept") is not read._expected(a, "dept")
-    assert read._expected(hand, "dept")[0] is hand
+    for known in (lambda s: read._plan(s, s.dept), lambda s: expected_formulas(s, "dept")):
+        assert a is not b and known(a) is known(b)
+        other_year = xltools.load_spec(DEFAULT_SPEC, year=2023)
+        assert known(other_year) is not known(a)
+        # A spec built in code, without a text to hash, is its own: no other spec answers for it.
+        fields = {f: getattr(a, f) for f in Spec.__dataclass_fields__}
+        hand = Spec(**{**fields, "digest": ""})
+        assert known(hand) is not known(a)
+    assert read._plan(hand, hand.dept).spec is hand
     assert xltools.check(seed_book, hand, name="x.xlsx").refused == "other-template"   # its fingerprint differs
 
 
@@ -95,3 +98,51 @@ def test_a_workbook_part_is_read_once_for_every_workbook_that_repeats_it(seed_bo
     first, second = (open_book(f"{i}.xlsx", b) for i, b in enumerate(_variants(seed_book, 2)))
     assert first.defined_names is second.defined_names and first.derived is second.derived
     assert first.sheets == second.sheets and first.sheets is not second.sheets   # each its own list
+
+
+def test_two_specs_whose_long_texts_have_different_rows_are_read_whole_in_one_process(tmp_path):
+    """A collect worker checks workbooks of several specs in one process: a variant of the 2022
+    spec (another year, ten more rows for the 综述) must not be read with the 2022 rows (issue 15:
+    the second spec's narrative came back 60 paragraphs long instead of 70, without a word)."""
+    from xltools.checker import check_file
+    from xltools.write.fill import fill
+    text = DEFAULT_SPEC.read_text(encoding="utf-8")
+    block = 'field = "narrative"\nrequired = true\nshown = 2\nrows = 60\n'
+    assert text.count(block) == 1 and text.count("year = 2022\n") == 1
+    variant_path = tmp_path / "2023.toml"
+    variant_path.write_text(text.replace(block, block.replace("rows = 60", "rows = 70"))
+                            .replace("year = 2022\n", "year = 2023\n"), encoding="utf-8")
+    variant = xltools.load_spec(variant_path)
+    assert variant.fingerprint != SPEC.fingerprint
+    assert variant.dept.runs["narrative"].rows == 70 and SPEC.dept.runs["narrative"].rows == 60
+    # the join cell lies on the same row in both: only the number of rows tells them apart
+    assert variant.dept.cell("narrative") == SPEC.dept.cell("narrative")
+
+    books = {}
+    for spec in (SPEC, variant):
+        rows = spec.dept.runs["narrative"].rows
+        doc = load_seed()
+        doc["year"] = spec.year
+        doc["dept"]["narrative"] = "\n".join(f"第{i}段：本段是综述的第{i}段文字。" for i in range(1, rows + 1))
+        books[spec.year] = (spec, doc["dept"]["narrative"],
+                            fill(doc, tmp_path / f"{spec.year}.xlsx", spec).path)
+    memo.clear()
+    for year in (2022, 2023, 2022, 2023):
+        spec, narrative, path = books[year]
+        filled = read_workbook(path, spec)
+        assert filled.dept.values["narrative"] == narrative, (year, filled.dept.values["narrative"].count("\n") + 1)
+        assert len(filled.dept.rows["narrative"]) == spec.dept.runs["narrative"].rows
+        assert "required" not in {f.code for f in check_file(path, spec).findings}
+
+
+def test_every_cache_on_the_check_path_is_listed_and_cleared(seed_book):
+    """What checking keeps between workbooks is in memo.stats() (bench/memory.py prints it) and
+    memo.clear() empties it: no cache of its own on the side."""
+    memo.clear()
+    xltools.check(seed_book, SPEC, name="x.xlsx")
+    entries = {name: n for name, n, _ in memo.stats()}
+    for name in ("reading plans", "template formulas", "expected formulas", "normalised formulas", "narratives lowered",
+                 "quoted sentences", "cell references", "input limits", "workbook parts", "sheet layouts"):
+        assert entries[name] > 0, name
+    memo.clear()
+    assert {name: n for name, n, _ in memo.stats() if n} == {}

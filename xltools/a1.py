@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from .memo import register
+
 MAX_ROW = 1_048_576
 MAX_COL = 16_384
 
@@ -85,6 +87,9 @@ def split_cell_ref(text: str) -> tuple[str | None, str] | None:
     except ValueError:
         return None
     return sheet, column_letters(cell[1]) + str(cell[0])
+
+
+register("cell references", lambda: (split_cell_ref.cache_info().currsize, None), split_cell_ref.cache_clear)
 
 
 _FORMULA_TOKEN = re.compile(

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from . import catalogue
 from .a1 import a1, column_letters
+from .memo import Memo, register, spec_key
 from .numbers import CENT, float_to_decimal
 from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
 from .read.coerce import is_blank
@@ -24,6 +25,14 @@ from .read.coerce import is_blank
 # Bookend sheets around the project sheets: `项目表头:项目表尾!F20` sums every copy placed
 # between them (a 3D reference; LibreOffice only accepts it unquoted, so the names have no spaces).
 FIRST_BOOKEND, LAST_BOOKEND = "项目表头", "项目表尾"
+
+
+def bookend_span(sheets: list[str]) -> tuple[int, int] | None:
+    """The tab positions of the two bookends (a sheet between them is in the 3D sums), or None
+    when either is gone."""
+    if FIRST_BOOKEND not in sheets or LAST_BOOKEND not in sheets:
+        return None
+    return sheets.index(FIRST_BOOKEND), sheets.index(LAST_BOOKEND)
 
 
 def money(d: Decimal) -> str:
@@ -41,10 +50,6 @@ def num(value) -> Decimal | None:
     if isinstance(value, (int, float)):
         return float_to_decimal(value) if isinstance(value, float) else Decimal(value)
     return None
-
-
-def _abs(cell: str) -> str:
-    return re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", cell)
 
 
 # -- sums -------------------------------------------------------------------------------------
@@ -188,18 +193,13 @@ def value_check(check: Check, get) -> str:
 # -- amounts the narrative quotes in 元 against their 万元 cells -----------------------------------
 QUOTE_WINDOW = 20   # characters after the phrase that may hold the amount and its 元
 _YUAN = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")   # what VALUE() reads (see quoted_value)
-# Where a 机构's sentence ends: its 。 or its line; another row's 机构名称 ends it too (quote_span).
+# Where a 机构's sentence ends: its 。 or its line; another row's 机构名称 ends it too (_span).
 SENTENCE_ENDS = ("。", "\n")
 
 
 @lru_cache(maxsize=16)   # each narrative is searched for a dozen phrases
 def _lower(text: str) -> str:
     return text.lower()
-
-
-def quote_span(narrative, org, lead: str = "", bounds=()) -> tuple[str, int, int] | None:
-    """See _span (kept per sentence: each column's phrase is searched in it)."""
-    return _span(narrative, org, lead, tuple(bounds))
 
 
 @lru_cache(maxsize=64)   # a 机构's sentence, for each of its columns' phrases
@@ -222,6 +222,10 @@ def _span(narrative, org, lead: str, bounds: tuple) -> tuple[str, int, int] | No
     return low, start, end
 
 
+register("narratives lowered", lambda: (_lower.cache_info().currsize, None), _lower.cache_clear)
+register("quoted sentences", lambda: (_span.cache_info().currsize, None), _span.cache_clear)
+
+
 def quoted_amount(narrative, org, phrase, lead: str = "", bounds=()) -> str | None:
     """The amount text the narrative quotes for `phrase` in the sentence opened by `org` + `lead`.
 
@@ -230,7 +234,7 @@ def quoted_amount(narrative, org, phrase, lead: str = "", bounds=()) -> str | No
     characters. None when any step finds nothing or the text is not a number (e.g. "146万元": a
     万元 figure, not a 元 one).
     """
-    span = quote_span(narrative, org, lead, bounds)
+    span = _span(narrative, org, lead, tuple(bounds))
     if span is None:
         return None
     low, start, end = span
@@ -296,17 +300,16 @@ def _quote_excel(narr: str, org: str, phrases: tuple[str, ...], cell: str, lead:
 
 
 def quoted_total(narrative, org, phrases: tuple[str, ...], lead: str = "",
-                 bounds=()) -> tuple[Decimal, str, str] | None:
-    """(amount in 元, the quote as the check shows it, the amount's text) the narrative gives a
-    column: one item's amount as written, or the sum of the items it quotes (rounded to the 元
-    cent); None if it quotes none of them."""
+                 bounds=()) -> tuple[Decimal, str] | None:
+    """(amount in 元, its text) the narrative gives a column: one item's amount as written, or
+    the sum of the items it quotes (rounded to the 元 cent); None if it quotes none of them."""
     texts = [quoted_amount(narrative, org, p, lead, bounds) for p in phrases]
     if all(t is None for t in texts):
         return None
     if len(phrases) == 1:
-        return quoted_value(texts[0]), f"{phrases[0]}{texts[0]}元", texts[0]
+        return quoted_value(texts[0]), texts[0]
     total = sum((quoted_value(t) for t in texts if t is not None), Decimal(0)).quantize(CENT, ROUND_HALF_UP)
-    return total, f"{'+'.join(phrases)}{total}元", catalogue.figure(total)
+    return total, catalogue.figure(total)
 
 
 def yuan_matches(yuan: Decimal, cell_value) -> bool:
@@ -325,7 +328,7 @@ def quote_args(narrative, org, phrases, cell_value, lead: str, bounds=(),
     quoted = quoted_total(narrative, org, phrases, lead, bounds)
     if quoted is None or yuan_matches(quoted[0], cell_value):
         return None
-    args = {"phrase": "+".join(phrases), "quoted": quoted[2], "label": where[0], "cell": where[1],
+    args = {"phrase": "+".join(phrases), "quoted": quoted[1], "label": where[0], "cell": where[1],
             "value": catalogue.figure(num(cell_value) or Decimal(0))}
     if len(phrases) > 1:
         return {"variant": "sum", **args}
@@ -402,6 +405,32 @@ def report_formulas(rep: Report, spec: Spec) -> dict[str, str]:
             out[f"check:{p.row}"] = excel_check(p.check, cell)
     for name, run in rep.runs.items():
         out[name] = excel_join(run, column_letters(run.col))
+    return out
+
+
+def formula_cells(rep: Report, spec: Spec) -> dict[str, str]:
+    """A1 -> formula text (without '=') of every formula cell the template puts on the report's
+    sheet: its computed fields, its inline checks in column I and, on the department's, the
+    cross-report check. Worked out once per spec content (the reader and the rules both ask for
+    every workbook): read only."""
+    key = (spec_key(spec), rep.id)
+    hit = _FORMULA_CELLS.get(key)
+    if hit is None:
+        cells = _formula_cells(rep, spec)
+        hit = _FORMULA_CELLS.put(key, (spec, cells), sum(100 + 2 * len(t) for t in cells.values()))
+    return hit[1]          # (the entry holds the spec: see memo.spec_key)
+
+
+_FORMULA_CELLS = Memo("template formulas", max_entries=16, max_bytes=4 << 20)
+
+
+def _formula_cells(rep: Report, spec: Spec) -> dict[str, str]:
+    out = {}
+    for key, text in report_formulas(rep, spec).items():
+        out[a1(int(key[6:]), CHECK_COLUMN) if key.startswith("check:") else rep.cell(key)] = text
+    if rep.id == "dept" and spec.cross:
+        row, project_cell = cross_cell(spec)
+        out[a1(row, CHECK_COLUMN)] = excel_cross(spec, rep.cell, project_cell)
     return out
 
 

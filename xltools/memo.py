@@ -7,6 +7,10 @@ object is gone, answer for another). Each memo is bounded by entries and by an e
 bytes it holds, least recently used out first, so a process that checks thousands of different
 workbooks (a collect worker, the add-in's function server) stays within a few MB.
 
+What is worked out from a spec (where its fields lie, the formulas its template holds) is keyed
+by the spec's content, `spec_key(spec)`: two specs of one text share it, and a spec with another
+text (another year, more rows for a long text) never answers for the first.
+
 `stats()` lists every memo (bench/memory.py prints it); `clear()` empties them all.
 """
 from __future__ import annotations
@@ -61,6 +65,13 @@ class Memo:
     @property
     def weight(self) -> int:
         return self._bytes
+
+
+def spec_key(spec) -> tuple:
+    """A spec by its content: its fingerprint (region, year, form version) and the hash of its
+    text. A spec built in code, without a text to hash, is known by the object: an entry so keyed
+    must hold the spec, so that its id is not reused for another while the entry lives."""
+    return (spec.fingerprint, spec.digest) if spec.digest else ("object", id(spec))
 
 
 def register(name: str, sizes, clear) -> None:

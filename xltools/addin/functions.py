@@ -116,7 +116,8 @@ def _fund_layout(sp):
 
 
 def fund_check(matrix):
-    from ..rules import _Checker
+    from ..rules.rule import Context
+    from ..rules.tables import Sums
     sp = spec()
     rep, grid, offsets = _fund_layout(sp)
     rows = matrix if isinstance(matrix, (list, tuple)) and matrix and isinstance(matrix[0], (list, tuple)) else None
@@ -136,7 +137,7 @@ def fund_check(matrix):
                                                    reason=c.error).message])
             values[name] = c.value
     out = []
-    _Checker(sp, Instance(rep, rep.sheet, values), out).sums()
+    Sums().report(Context(sp, Instance(rep, rep.sheet, values), out))
     fund = {n for names in grid for n in names}
     problems += [[f.message] for f in out if any(rep.fields[n].cell == f.cell for n in fund)]
     return problems or ""

@@ -96,18 +96,11 @@ def _paint(ws, rep: Report, spec: Spec, styler: Styler) -> None:
 
 
 def _formulas(ws, rep: Report, spec: Spec, styler: Styler) -> None:
-    for key, text in formulas.report_formulas(rep, spec).items():
-        if key.startswith("check:"):
-            row = int(key[6:])
-            cell = ws.cell(row, CHECK_COLUMN)
-        else:
-            cell = ws[rep.cell(key)]
-        cell.value = "=" + text
-    if rep.id == "dept" and spec.cross:
-        row, project_cell = cross_cell(spec)
-        cell = ws.cell(row, CHECK_COLUMN)
-        cell.value = "=" + formulas.excel_cross(spec, rep.cell, project_cell)
-        styler.apply(cell, Placed(row=row, col=CHECK_COLUMN, role="check"), None)
+    for ref, text in formulas.formula_cells(rep, spec).items():
+        ws[ref].value = "=" + text
+    if rep.id == "dept" and spec.cross:     # the cross-report check has no placed check cell
+        row = cross_cell(spec)[0]
+        styler.apply(ws.cell(row, CHECK_COLUMN), Placed(row=row, col=CHECK_COLUMN, role="check"), None)
     # Check cells and the cells they accuse turn red as soon as something does not add up.
     red_fill = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
     red_font = Font(color=CHECK_FONT_COLOR, bold=True)

@@ -36,6 +36,8 @@ TEMP_PATTERNS = ("~$*", ".~lock.*#", "~*.tmp", ".~*")
 PACK_SUFFIX = "_绩效自评"
 PACK_MANIFEST = "manifest.json"
 PACK_EXTRAS = {PACK_MANIFEST, "SHA256SUMS"}
+# The catalogue codes of a received pack checked against its manifest (_pack_submission).
+CODES = ("pack-missing", "pack-hash", "pack-unlisted")
 # What a zip of submissions may hold in all, inflated (each member is also held to the workbook
 # limits); a province's season fits many times over.
 MAX_ZIP_TOTAL_BYTES = 2 * 1024 ** 3

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from datetime import date, datetime
 from decimal import Decimal
 
+from ..memo import register
 from ..numbers import float_to_decimal, parse_amount, parse_number, parse_percent, parse_score
 from ..spec.model import NUMBER_UNITS, Field
 from ..units import NUMBER_MAX, TEXT_MAX, Month, Where, unit_of
@@ -55,6 +56,9 @@ def _number_text(value) -> str:
 @lru_cache(maxsize=256)
 def _where(year: int, choices: tuple[str, ...]) -> Where:
     return Where(year, choices)
+
+
+register("input limits", lambda: (_where.cache_info().currsize, None), _where.cache_clear)
 
 
 def _refused(field: Field, shown: str, where: Where) -> str:

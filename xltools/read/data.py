@@ -22,7 +22,6 @@ from pathlib import Path
 from ..errors import DataError
 from .. import catalogue
 from ..files import read_regular
-from ..findings import Finding
 from .filled import Filled, Instance
 from ..spec.model import Report, Spec
 from ..units import TEXT_MAX
@@ -178,8 +177,7 @@ def _flatten(rep: Report, section: dict, prefix: str, path: Path) -> dict[str, t
     return out
 
 
-def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], where_file: str,
-              year: int) -> Instance:
+def _instance(rep: Report, sheet: str, flat: dict, where_file: str, year: int) -> Instance:
     inst = Instance(rep, sheet)
     for name, (raw, where) in flat.items():
         f = rep.fields[name]
@@ -191,10 +189,10 @@ def _instance(rep: Report, sheet: str, flat: dict, findings: list[Finding], wher
         inst.values[name] = c.value
         inst.where[name] = where
         if c.note:
-            findings.append(catalogue.finding("number-text", sheet, f.cell, where=where, note=c.note))
+            inst.notes.append(catalogue.finding("number-text", sheet, f.cell, where=where, note=c.note))
         if c.error:
-            findings.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), where=where,
-                                              reason=c.error))
+            inst.notes.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), where=where,
+                                                reason=c.error))
     return inst
 
 
@@ -218,14 +216,12 @@ def load_data(path, spec: Spec, data: bytes | Mapping | None = None) -> Filled:
     projects = doc.get("projects", [])
     if not isinstance(projects, list):
         raise DataError(f"数据文件 {path.name}：projects 应为列表（每个项目一项）")
-    findings: list[Finding] = []
     dept = _instance(spec.dept, spec.dept.sheet, _flatten(spec.dept, doc.get("dept", {}), "dept", path),
-                     findings, path.name, spec.year)
+                     path.name, spec.year)
     insts = [_instance(spec.project, project_sheet_name(spec, i),
-                       _flatten(spec.project, p, f"projects[{i}]", path), findings, path.name,
-                       spec.year)
+                       _flatten(spec.project, p, f"projects[{i}]", path), path.name, spec.year)
              for i, p in enumerate(projects)]
-    return Filled(str(path), "data", dept, insts, findings)
+    return Filled(str(path), "data", dept, insts)
 
 
 def project_sheet_name(spec: Spec, index: int) -> str:

@@ -1,5 +1,7 @@
 """The narrative's own arithmetic: a total and the items it lists ("其中：…"), and the units'
-sentences against the all-unit sentence. Pure text -> footings; rules/__init__.py turns them into findings.
+sentences against the all-unit sentence; and the lines a text quotes whose amount is the gap a
+table rule found (explain_gap). Pure text -> footings and lines; rules/texts.py turns the
+footings into findings, the table and cross-report rules put the lines into their hints.
 
 A sentence (up to 。 or a line end) that states an amount and then "其中" lists its parts:
 
@@ -15,9 +17,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+
+from .rule import cents, m_str
 
 _AMOUNT = r"([-+−]?\d[\d,]*(?:\.\d+)?)?"     # absent: "基本支出元" (a figure left out)
 # A label, its amount and unit; the amount must end its phrase (600元/月 is a rate, not an item).
@@ -32,16 +35,18 @@ _TOTAL_WORDS = ("总支出", "总收入", "总额", "总计", "合计", "全部"
 _OPEN, _CLOSE = "（(", "）)"
 
 
-@dataclass
+# Plain classes, not dataclasses: a dataclass costs ~2 M instructions to create at import, and
+# every `xltools check` imports this module.
 class Amount:
-    label: str
-    text: str          # as written, e.g. "4,520,887.01"
-    unit: str          # 元 or 万元
-    start: int
-    end: int           # just after the unit
-    depth: int         # bracket depth (0 outside any bracket)
-    children: list["Amount"] = field(default_factory=list)
-    partial: bool = False      # its bracketed list ends with 等
+    def __init__(self, label: str, text: str, unit: str, start: int, end: int, depth: int):
+        self.label = label
+        self.text = text            # as written, e.g. "4,520,887.01"
+        self.unit = unit            # 元 or 万元
+        self.start = start
+        self.end = end              # just after the unit
+        self.depth = depth          # bracket depth (0 outside any bracket)
+        self.children: list[Amount] = []
+        self.partial = False        # its bracketed list ends with 等
 
     @cached_property
     def yuan(self) -> Decimal:
@@ -55,25 +60,25 @@ class Amount:
         return f"{self.label}{self.text}{self.unit}"
 
 
-@dataclass
 class Sentence:
-    text: str
-    head: Amount
-    items: list[Amount]
-    partial: bool      # the list after 其中 ends with 等
+    __slots__ = ("text", "head", "items", "partial")
+
+    def __init__(self, text: str, head: Amount, items: list[Amount], partial: bool):
+        self.text, self.head, self.items = text, head, items
+        self.partial = partial      # the list after 其中 ends with 等
 
     @property
     def is_total(self) -> bool:
         return any(w in self.head.label for w in _TOTAL_WORDS)
 
 
-@dataclass(frozen=True)
 class Footing:
     """A total the narrative states and the sum of the parts it lists for it (both in 元)."""
-    message: str
-    stated: Decimal
-    parts: Decimal
-    quote: str = ""      # the total as written ("基本支出5095167.01元"): where the finding points
+    __slots__ = ("message", "stated", "parts", "quote")
+
+    def __init__(self, message: str, stated: Decimal, parts: Decimal, quote: str = ""):
+        self.message, self.stated, self.parts = message, stated, parts
+        self.quote = quote          # the total as written ("基本支出5095167.01元"): where the finding points
 
 
 def _sentences(text: str):
@@ -217,3 +222,39 @@ def footings(text: str) -> list[Footing]:
         if len(units) >= 1:
             out.extend(_across(s, units))
     return out
+
+
+# -- the lines a text quotes, for a gap ------------------------------------------------------------
+_QUOTED = r"(\d[\d,]*(?:\.\d+)?)"
+_LABELLED = re.compile(r"([^\d，,、；;：:（(）)。\s]{2,30}?)\s*" + _QUOTED + r"\s*(万元|元)")
+_LINE_AMOUNT = re.compile(_QUOTED + r"\s*(万元|元)$")
+
+
+def amounts_in_text(text: str) -> list[tuple[str, Decimal, str]]:
+    """'其中：民政管理业务经费146万元，…' -> [('民政管理业务经费', Decimal('146'), '万元'), …]"""
+    out = []
+    for m in _LABELLED.finditer(text or ""):
+        out.append((m.group(1), Decimal(m.group(2).replace(",", "")), m.group(3)))
+    return out
+
+
+def explain_gap(gap: Decimal, *texts: str) -> list[str]:
+    """Lines quoted in the texts whose amount equals the gap (万元), e.g. '对个人和家庭的补助8280元'."""
+    hits = []
+    for text in texts:
+        for label, amount, unit in amounts_in_text(text):
+            wan = cents(amount / 10000) if unit == "元" else amount
+            if wan == abs(cents(gap)):
+                hits.append((label, f"{label}{m_str(amount)}{unit}"))
+    # "实施基本养老服务补贴" and "基本养老服务补贴" name the same line: keep the shortest label.
+    labels = {label for label, _ in hits}
+    keep = []
+    for label, text in hits:
+        if not any(other != label and label.endswith(other) for other in labels) and text not in keep:
+            keep.append(text)
+    return keep
+
+
+def line_label(line: str) -> str:
+    """An explain_gap line without its amount: '对个人和家庭的补助8280元' -> '对个人和家庭的补助'."""
+    return _LINE_AMOUNT.sub("", line)

@@ -112,7 +112,7 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
     if doc is not None:
         data_path = "数据"
     filled = load_data(data_path, spec, doc)
-    errors = [f for f in filled.findings if f.severity == ERROR]
+    errors = [f for f in filled.notes if f.severity == ERROR]
     for inst in filled.instances:
         for table in inst.report.indicator_tables:
             for s, w in zip(table.names("score"), table.names("weight")):
@@ -127,8 +127,9 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
         raise DataError(f"数据文件 {Path(data_path).name} 有 {len(lines)} 处错误，未写入任何文件：" + "；".join(lines[:5])
                         + ("……" if len(lines) > 5 else ""))
     if template:
-        from ..read.workbook import package_findings
-        unsafe = [f for f in package_findings(open_book(template)) if f.severity == ERROR]
+        from ..read.workbook import package_of
+        from ..rules.integrity import package_findings
+        unsafe = [f for f in package_findings(package_of(open_book(template))) if f.severity == ERROR]
         if unsafe:                    # (a missing, damaged or hostile template: one clear BookError)
             raise DataError(f"模板 {template}：{unsafe[0].message}；未写入任何文件")
         base = Path(template).read_bytes()
@@ -143,6 +144,6 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
     for i in range(1, len(filled.projects)):
         book.clone_sheet(spec.project.sheet, project_sheet_name(spec, i), before=LAST_BOOKEND)
     warnings = write_instances(book, spec, filled.dept, filled.projects)
-    warnings += [f.message for f in filled.findings]
+    warnings += [f.message for f in filled.notes]
     path = book.save(out)
     return FillResult(path, [p.sheet for p in filled.projects], warnings)

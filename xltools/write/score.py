@@ -18,9 +18,13 @@ from .fill import write_instances
 from .. import catalogue
 from ..findings import ERROR, Finding
 from ..read.workbook import read_workbook
+from ..rules.integrity import package_findings
 from ..scoring import score_indicator
 from ..xlsx import read_file
 from ..spec.model import Spec
+
+
+CODES = ("score-manual",)      # the catalogue codes scoring emits (an indicator left to a person)
 
 
 @dataclass
@@ -60,19 +64,12 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
     return new
 
 
-UNSAFE_PARTS = ("external-link", "macro-part")
-
-
 def formulas_to_values(book: patch.Workbook, filled) -> None:
-    """An input cell that holds a formula (see read.input_formula_findings) is written back as the
+    """An input cell that holds a formula (rules.integrity.InputFormulas) is written back as the
     value the checker read from it: the scored workbook carries no formula the unit typed."""
-    insts = {inst.sheet: inst for inst in filled.instances}
-    for f in filled.findings:
-        if f.code != "input-formula":
-            continue
-        inst = insts.get(f.sheet)
-        name = next((fl.name for fl in inst.report.inputs if fl.cell == f.cell), None) if inst else None
-        book.sheet(f.sheet).set(f.cell, inst.values.get(name) if name else None)
+    for inst in filled.instances:
+        for name in inst.input_formulas:
+            book.sheet(inst.sheet).set(inst.cell(name), inst.values.get(name))
 
 
 def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreResult:
@@ -83,7 +80,7 @@ def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreR
     # --in-place still writes a complete new file first and renames it over the original.
     target = Path(book_path) if in_place else Path(out)
     result = ScoreResult(target)
-    unsafe = [f for f in filled.findings if f.code in UNSAFE_PARTS and f.severity == ERROR]
+    unsafe = [f for f in package_findings(filled.package) if f.severity == ERROR]     # links, macros
     if unsafe:
         raise BookError(f"文件 {book_path}：{unsafe[0].message}。xltools score 不处理含外部链接或宏的工作簿，未写入任何文件",
                         "unsafe-content")

@@ -1,0 +1,189 @@
+"""What a workbook may not be trusted with: formula cells typed over or altered (sheet protection
+can be stripped by anyone), formulas typed where values belong, an amount whose cell shows a
+date, macros and links in the package, project sheets outside the bookends. Each judges a fact
+the reader recorded (read/filled.py); a data file has none of these facts.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from .. import catalogue
+from ..findings import Finding
+from ..formulas import FIRST_BOOKEND, LAST_BOOKEND, bookend_span, formula_cells
+from ..memo import Memo, register, spec_key
+from ..read.filled import Filled, Instance, Package
+from ..spec.model import Spec
+from ..xlsx import excel_date
+from ..xlsx.parts import MEMO_TEXT_BYTES
+from .rule import BookRule, SheetRule
+
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+
+
+# -- formula text as Excel, WPS, LibreOffice and openpyxl may each write it ----------------------
+def normalise_formula(text: str | None) -> str | None:
+    """Formula text as Excel, WPS, LibreOffice and openpyxl may each write it -> one form."""
+    if text is None:
+        return None
+    if len(text) <= MEMO_TEXT_BYTES:
+        return _normalise_memo(text)
+    hit = _LONG_FORMULAS.get(text)            # the template's few long ones (narrative checks)
+    if hit is None:
+        hit = _normalise(text)
+        if len(text) <= 8192:                  # Excel's longest formula
+            _LONG_FORMULAS.put(text, hit, 4 * len(text) + 200)
+    return hit
+
+
+def _normalise(text: str) -> str:
+    parts, last = [], 0
+    for m in _STRING.finditer(text):
+        parts.append(_normalise_code(text[last:m.start()]))
+        parts.append(m.group(0))
+        last = m.end()
+    parts.append(_normalise_code(text[last:]))
+    return "".join(parts).lstrip("=")
+
+
+# The same formula texts recur in every workbook of one template (a typed-over one is a
+# workbook's own: the memo is bounded).
+_normalise_memo = lru_cache(maxsize=2048)(_normalise)
+_LONG_FORMULAS = Memo("long formulas", max_entries=64, max_bytes=1 << 20)
+register("normalised formulas", lambda: (_normalise_memo.cache_info().currsize, None), _normalise_memo.cache_clear)
+
+
+def _normalise_code(code: str) -> str:
+    code = code.replace("$", "").replace(" ", "").upper()
+    code = re.sub(r"_XLFN\.", "", code)
+    return re.sub(r"\b([A-Z]{1,3}\d+):\1\b", r"\1", code)   # LibreOffice writes F20 as F20:F20 in 3D refs
+
+
+_EXPECTED = Memo("expected formulas", max_entries=16, max_bytes=2 << 20)
+
+
+def expected_formulas(spec: Spec, report_id: str) -> dict[str, str]:
+    """A1 -> normalised formula of every formula cell the template puts on this report's sheet
+    (once per spec content: memo.spec_key)."""
+    key = (spec_key(spec), report_id)
+    hit = _EXPECTED.get(key)
+    if hit is None:
+        formulas = {ref: normalise_formula(text) for ref, text in formula_cells(spec.reports[report_id], spec).items()}
+        hit = _EXPECTED.put(key, (spec, formulas), 300 * len(formulas))   # holds the spec: see spec_key
+    return hit[1]
+
+
+class FormulasAltered(BookRule):
+    """Formula cells typed over or altered, compared with what the spec prescribes."""
+    codes = ("formula-altered",)
+
+    def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
+        for inst in filled.instances:
+            if inst.formulas is not None:
+                out.extend(_altered(inst, spec))
+
+
+def _altered(inst: Instance, spec: Spec) -> list[Finding]:
+    out = []
+    names_by_cell = {f.cell: f for f in inst.report.computed}
+    for ref, expected in expected_formulas(spec, inst.report.id).items():
+        found = inst.formulas.get(ref)
+        if normalise_formula(found) == expected:
+            continue
+        f = names_by_cell.get(ref)
+        out.append(catalogue.finding("formula-altered", inst.sheet, ref, expected=f"={expected}",
+                                     actual=f"={found}" if found else inst.values.get(f.name) if f else None,
+                                     variant="" if found is not None else "typed-over",
+                                     label=f.label if f else catalogue.CHECK_CELL_LABEL, formula=expected,
+                                     found=found))
+    return out
+
+
+class InputFormulas(SheetRule):
+    """A formula where the unit types a value: a DDE call (=cmd|'/c calc'!A1), a link into another
+    workbook, a HYPERLINK... The checker read its cached value as if typed; `score` writes that
+    value back as a plain value (never the formula)."""
+    codes = ("input-formula",)
+
+    def sheet(self, inst: Instance, out: list[Finding]) -> None:
+        for name, formula in inst.input_formulas.items():
+            f = inst.report.fields[name]
+            risky = "|" in formula or "[" in formula or "HYPERLINK" in formula.upper()
+            out.append(catalogue.finding("input-formula", inst.sheet, f.cell, variant="risky" if risky else "",
+                                         actual=f"={formula}", label=f.label, formula=formula))
+
+
+class AmountsShownAsDates(SheetRule):
+    """A number in an amount cell whose format shows a date (Excel gives a cell a date format of
+    its own when a date is typed or pasted into it): the bookkeeper sees a date, the figure read
+    is its serial number. (A value the reader could not read has its note already.)"""
+    codes = ("amount-date-format",)
+
+    def sheet(self, inst: Instance, out: list[Finding]) -> None:
+        for name, raw in inst.dated.items():
+            f = inst.report.fields[name]
+            value = inst.values.get(name)
+            if value is None or any(n.code == "unreadable" and n.cell == f.cell for n in inst.notes):
+                continue
+            try:
+                shown = excel_date(raw).date().isoformat()
+            except (ValueError, OverflowError, TypeError):
+                shown = "（无效日期）"
+            out.append(catalogue.finding("amount-date-format", inst.sheet, f.cell, actual=value, label=f.label,
+                                         shown=shown, value=value, unit=f.unit))
+
+
+_MACRO_PART = "vbaproject.bin"
+
+
+class PackageContents(BookRule):
+    """What a report workbook never needs and a hostile one may carry: links to other files (an
+    externalLinks part, any relationship with TargetMode="External") and macros (vbaProject.bin).
+    A hyperlink (Excel makes one of a typed web or mail address) is only a warning."""
+    codes = ("macro-part", "external-link", "hyperlink")
+
+    def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
+        if filled.package is not None:
+            out.extend(package_findings(filled.package))
+
+
+def package_findings(package: Package) -> list[Finding]:
+    """PackageContents' findings on a package (read.workbook.package_of), in the order of its parts."""
+    out = []
+    for part in package.parts:
+        low = part.lower()
+        if low.endswith(_MACRO_PART):
+            out.append(catalogue.finding("macro-part", "", "", part=part))
+        elif low.startswith("xl/externallinks/") and low.endswith(".xml"):
+            out.append(catalogue.finding("external-link", "", "", part=part))
+        elif low.endswith(".rels"):
+            for kind, target in package.external.get(part, ()):
+                if kind == "hyperlink":
+                    out.append(catalogue.finding("hyperlink", "", "", target=target))
+                elif not low.startswith("xl/externallinks/"):     # (that part is reported itself)
+                    out.append(catalogue.finding("external-link", "", "", variant="relationship", kind=kind,
+                                                 target=target, part=part))
+    return out
+
+
+class Bookends(BookRule):
+    """Project sheets the department sheet's cross check (a 3D SUM from 项目表头 to 项目表尾) leaves
+    out, because they lie outside the bookends; the checker counts every filled project sheet."""
+    codes = ("project-outside-bookends",)
+
+    def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
+        sheets = filled.sheets
+        if sheets is None:
+            return
+        cell = spec.dept.cell(spec.cross.dept[0]) if spec.cross else ""
+        names = {"first": FIRST_BOOKEND, "last": LAST_BOOKEND, "cell": cell}
+        span = bookend_span(sheets)
+        if span is None:
+            gone = "、".join(n for n in (FIRST_BOOKEND, LAST_BOOKEND) if n not in sheets)
+            out.append(catalogue.finding("project-outside-bookends", spec.dept.sheet, cell, variant="missing",
+                                         hint="请用原模板重新填报，新增项目表放在“项目表头”与“项目表尾”之间",
+                                         sheet=gone, **names))
+            return
+        lo, hi = span
+        out.extend(catalogue.finding("project-outside-bookends", p.sheet, "", sheet=p.sheet, **names)
+                   for p in filled.projects if not lo < sheets.index(p.sheet) < hi)

@@ -1,0 +1,96 @@
+"""The form's own arithmetic, as the spec declares it: required fields, sum rules (a total equals
+its terms), and the checks the template shows inline in column I (compare, weights, score range).
+
+Every identity comes from the spec (spec/load.py expands it); these rules only compare stated
+values with what the identity gives. Stated values are used as they are, also when they feed
+another rule, so that one wrong figure fires exactly the rules that read it.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .. import catalogue
+from ..catalogue import figure
+from ..formulas import check_args, num, value_sum
+from ..read.coerce import is_blank
+from ..spec.model import Spec
+from .narrative import explain_gap
+from .rule import Context, ReportRule, cents, texts_of
+
+
+class Required(ReportRule):
+    codes = ("required",)
+
+    def report(self, ctx: Context) -> None:
+        for f in ctx.rep.inputs:
+            if f.required and is_blank(ctx.eff.get(f.name)):
+                ctx.add("required", f.name, label=f.label)
+
+
+def _score_fields(rep) -> set[str]:
+    return {t.score_field for t in rep.indicator_tables}
+
+
+class Sums(ReportRule):
+    """Each stated total against the sum of its terms (a total the template computes and the data
+    left out is not stated). The composite score is the indicators rule's."""
+
+    def declares(self, spec: Spec) -> set[str]:
+        return {rule.code for rep in spec.reports.values() for rule in rep.sums
+                if rule.target not in _score_fields(rep)}
+
+    def report(self, ctx: Context) -> None:
+        score_fields = _score_fields(ctx.rep)
+        for rule in ctx.rep.sums:
+            if rule.target not in ctx.inst.values or rule.target in score_fields:
+                continue
+            stated = num(ctx.inst.values[rule.target]) or Decimal(0)
+            expected = value_sum(rule, ctx.eff.get)
+            if stated == expected or cents(stated) == cents(expected):
+                continue
+            f = ctx.rep.fields[rule.target]
+            entry = catalogue.sum_entry(rule)
+            hint = entry.hint
+            if rule.code == "basic":
+                found = explain_gap(expected - stated, *texts_of(ctx.rep, ctx.eff))
+                if found:
+                    hint += "；" + catalogue.HINT_GAP_IN_TEXT.format(lines=catalogue.quoted_lines(found))
+            unit = catalogue.unit_word(f.unit)
+            ctx.add(entry, rule.target, subject=f.label, expected=cents(expected), actual=cents(stated), hint=hint,
+                    should=figure(expected, f.unit), stated=figure(stated, f.unit), unit=unit,
+                    direction=catalogue.direction(stated - expected), gap=figure(abs(stated - expected), f.unit))
+
+
+class Checks(ReportRule):
+    """The inline checks but the narrative's quotes (rules/texts.py): the spec's compare checks,
+    the indicators' weights adding up to 100, each score within its weight."""
+    codes = ("weight-sum", "score-range")
+
+    def declares(self, spec: Spec) -> set[str]:
+        return set(self.codes) | {check.code for rep in spec.reports.values() for check in rep.checks
+                                  if check.kind == "compare"}
+
+    def report(self, ctx: Context) -> None:
+        for check in ctx.rep.checks:
+            if check.kind == "quotes":
+                continue
+            args = check_args(check, ctx.eff.get)
+            if args is None:
+                continue
+            if check.kind == "score-range":
+                ctx.add(check.code, check.left, subject=ctx.rep.fields[ctx.moved.get(check.left, check.left)].label,
+                        expected=num(ctx.eff.get(check.right)), actual=ctx.eff.get(check.left), **args)
+            elif check.kind == "weights":
+                total = sum((num(ctx.eff.get(n)) or Decimal(0) for n in check.left), Decimal(0))
+                ctx.add(check.code, _odd_weight(ctx, check.left), expected=check.right, actual=total, **args)
+            else:
+                left, right = num(ctx.eff.get(check.left)), num(ctx.eff.get(check.right))
+                ctx.add(catalogue.check_entry(check), check.left, expected=right, actual=left, **args)
+
+
+def _odd_weight(ctx: Context, weights) -> str:
+    """Where a weight sum that is not 100 is reported: at the one weight that differs from the
+    template's (a typo is found at its cell), else at the first weight of the table."""
+    template = ctx.rep.defaults
+    odd = [n for n in weights if num(ctx.eff.get(n)) != num(template.get(n))]
+    return odd[0] if len(odd) == 1 else weights[0]
