@@ -9,12 +9,13 @@ import json
 from dataclasses import dataclass, field
 
 from ..collect.summary import return_text
+from ..collect.worker import DEPT_FIGURES
 
 # The season's statuses, in the order the page lists them.
 SEASON_STATUS = {"missing": "未报送", "errors": "有错误", "waiting": "待接收", "returned": "已退回", "accepted": "已接收"}
-FIGURE_LABELS = {"income": "收入合计", "spend": "支出合计", "basic": "基本支出", "project": "项目支出",
-                 "three_public": "三公经费", "score_stated": "综合得分（填报）", "score_computed": "综合得分（重算）",
-                 "grade_computed": "等次（重算）"}
+# The figures a version's changes list: collect's (the ledger's detail) and the scores, as collect labels them.
+FIGURE_LABELS = {**{key: label for key, label, *_ in DEPT_FIGURES},
+                 "score_stated": "综合得分（填报）", "score_computed": "综合得分（重算）", "grade_computed": "等次（重算）"}
 
 
 def _key(f: dict) -> tuple:

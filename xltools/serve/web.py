@@ -12,16 +12,14 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse
 from starlette.templating import Jinja2Templates
 
+from ..catalogue import SEVERITY_LABEL
+from ..collect.summary import STATUS
 from . import auth
 from .store import ROLES
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True))
-templates.env.globals["ROLES"] = ROLES
-STATUS_WORDS = {"ok": "通过", "errors": "有错误", "refused": "无法使用"}
-templates.env.globals["STATUS_WORDS"] = STATUS_WORDS
-SEVERITY_WORDS = {"error": "错误", "warning": "提示"}
-templates.env.globals["SEVERITY_WORDS"] = SEVERITY_WORDS
+templates.env.globals.update(ROLES=ROLES, STATUS_WORDS=STATUS, SEVERITY_WORDS=SEVERITY_LABEL)   # declared once
 HOME = {"unit": "/unit", "staff": "/season", "admin": "/season"}
 
 
