@@ -441,3 +441,47 @@ def test_the_admin_chooses_the_seasons_spec_and_a_bad_spec_file_is_refused(env):
     r = admin.post("/admin/season", data={"csrf": csrf_of(page), "fingerprint": "xltools:不存在"})
     assert r.status_code == 404
     assert client(env, "审核员").post("/admin/season", data={"csrf": csrf_of(page), "fingerprint": chosen}).status_code in (403, 404)
+
+
+def test_a_data_file_and_a_pack_zip_are_submissions_too(env, tmp_path):
+    import hashlib
+    import zipfile
+    c = client(env, OTHER)
+    doc = renamed(corrected(), OTHER)
+    data = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    sid = upload(c, env["bad"], name="教育局数据.json", data=data)
+    page = c.get(f"/s/{sid}").text
+    assert "通过" in page and "教育局数据.json" in page
+    assert c.get(f"/s/{sid}/marked.xlsx").status_code == 404          # no workbook to mark
+    doc["dept"]["contact"] = "另一位联系人"
+    body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    root = f"2022_{OTHER}_绩效自评"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:                             # a pack whose PDF was changed afterwards
+        zf.writestr(f"{root}/数据.json", body)
+        zf.writestr(f"{root}/{root}.pdf", b"%PDF-1.7 changed")
+        zf.writestr(f"{root}/manifest.json", json.dumps({"files": [
+            {"path": "数据.json", "sha256": hashlib.sha256(body).hexdigest()},
+            {"path": f"{root}.pdf", "sha256": hashlib.sha256(b"%PDF-1.7 as packed").hexdigest()}]}))
+    sid = upload(c, env["bad"], name="报送包.zip", data=buf.getvalue())
+    page = c.get(f"/s/{sid}").text
+    assert "有错误" in page and "pack-" in page and f"{root}.pdf" in page
+    assert rows(env, "SELECT unit FROM submissions WHERE id = ?", sid) == [(OTHER,)]
+    home = c.get("/unit").text
+    assert "与上一版相比" in home and "新出现" in home               # what changed from the data file's version
+
+
+def test_text_a_unit_typed_stays_text_in_the_workbooks_we_write(env, tmp_path):
+    from xltools.ooxml.patch import Workbook
+    from xltools.spec import load_spec
+    c = client(env, THIRD)
+    wb = Workbook(env["third"].read_bytes(), "水利局")
+    wb.sheet(load_spec().dept.sheet).set("B11", '=HYPERLINK("http://x","点我")')
+    sid = upload(c, env["third"], name="公式.xlsx", data=wb.to_bytes())
+    for kind in ("marked", "scored"):
+        got = c.get(f"/s/{sid}/{kind}.xlsx")
+        assert got.status_code == 200, kind
+        book = openpyxl.load_workbook(io.BytesIO(got.content))
+        cells = [cell for ws in book for row in ws.iter_rows() for cell in row if isinstance(cell.value, str)]
+        assert not [cell.coordinate for cell in cells if cell.data_type == "f" and "HYPERLINK" in cell.value], kind
+        assert any(cell.value == '=HYPERLINK("http://x","点我")' for cell in cells), kind
