@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..collect.ledger import Ledger
 from ..errors import XltoolsError
+from ..pack.run import safe_name
 from .auth import LoginLimiter
 from .config import Config
 from .receive import Receiver, Refused
@@ -70,20 +71,23 @@ class Services:
 
     # -- the season and its spec ----------------------------------------------------------------
 
+    def spec_info(self, fingerprint: str | None):
+        """The registry's spec whose fingerprint reads as `fingerprint` (as the ledger stores it)."""
+        return next((i for i in self.registry.infos if str(i.fingerprint) == fingerprint), None)
+
     def season(self):
-        chosen = self.registry.for_fingerprint(self.store.setting("season"))
-        return chosen or max(self.registry.infos, key=lambda i: (i.year, i.fingerprint))
+        chosen = self.spec_info(self.store.setting("season"))
+        return chosen or max(self.registry.infos, key=lambda i: (i.year, str(i.fingerprint)))
 
     def spec_path(self, row: dict) -> str:
-        info = self.registry.for_fingerprint(row.get("fingerprint")) or self.season()
-        return info.path
+        return (self.spec_info(row.get("fingerprint")) or self.season()).path
 
     def template(self) -> Path:
         from ..build.protect import password_from
         from ..build.workbook import build_template
         from ..spec.registry import spec_at
         info = self.season()
-        out = self.config.derived / f"template-{info.fingerprint.replace(':', '_')}.xlsx"
+        out = self.config.derived / f"template-{safe_name(str(info.fingerprint))}.xlsx"
         if not out.is_file():
             build_template(spec_at(info.path), out, password_from(None))
         return out
@@ -97,12 +101,12 @@ class Services:
             probe = Path(tmp) / "spec.toml"
             probe.write_bytes(data)
             spec = load_spec(probe)
-        write_atomic(self.config.specs / f"{spec.fingerprint.replace(':', '_')}.toml", data)
+        write_atomic(self.config.specs / f"{safe_name(str(spec.fingerprint))}.toml", data)
         self.registry = Registry.from_dirs([self.config.specs])
         old, self.pool = self.pool, start_pool(self.registry, self.config.workers)   # workers know the new spec
         self.receiver.pool, self.receiver.registry = self.pool, self.registry
         old.close()
-        return self.registry.for_fingerprint(spec.fingerprint)
+        return self.spec_info(str(spec.fingerprint))
 
     # -- files ----------------------------------------------------------------------------------
 

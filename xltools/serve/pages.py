@@ -5,17 +5,15 @@ unit with what changed between them; the season: each roster unit's status.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from ..collect.summary import return_text
-from ..collect.worker import DEPT_FIGURES
+from ..collect.record import detail_of
 
 # The season's statuses, in the order the page lists them.
 SEASON_STATUS = {"missing": "未报送", "errors": "有错误", "waiting": "待接收", "returned": "已退回", "accepted": "已接收"}
-# The figures a version's changes list: collect's (the ledger's detail) and the scores, as collect labels them.
-FIGURE_LABELS = {**{key: label for key, label, *_ in DEPT_FIGURES},
-                 "score_stated": "综合得分（填报）", "score_computed": "综合得分（重算）", "grade_computed": "等次（重算）"}
+# Beside the figures the spec declares (each carries its label in the ledger): the scores.
+SCORE_LABELS = {"score_stated": "综合得分（填报）", "score_computed": "综合得分（重算）", "grade_computed": "等次（重算）"}
 
 
 def _key(f: dict) -> tuple:
@@ -72,12 +70,10 @@ def _marked(grid: dict) -> dict:
                      for r, (number, cells) in enumerate(grid["rows"])]}
 
 
-def figures(row: dict) -> dict[str, str]:
-    detail = json.loads(row.get("detail") or "{}")
-    out = {k: v for k, v in (detail.get("figures") or {}).items() if v is not None}
-    for k in ("score_stated", "score_computed", "grade_computed"):
-        if row.get(k) is not None:
-            out[k] = row[k]
+def figures(row: dict) -> dict[str, str | None]:
+    """label -> value: the figures collect recorded for this version, and its scores."""
+    out = {f["label"]: f["value"] for f in detail_of(row)["figures"]}
+    out.update({label: row.get(k) for k, label in SCORE_LABELS.items()})
     return out
 
 
@@ -87,8 +83,8 @@ def changes(older: dict, older_findings: list[dict], newer: dict, newer_findings
     a, b = figures(older), figures(newer)
     return {"fixed": [f for k, f in before.items() if k not in after],
             "new": [f for k, f in after.items() if k not in before],
-            "figures": [(FIGURE_LABELS.get(k, k), a.get(k), b.get(k)) for k in FIGURE_LABELS
-                        if a.get(k) != b.get(k)]}
+            "figures": [(label, a.get(label), b.get(label)) for label in dict.fromkeys([*a, *b])
+                        if a.get(label) != b.get(label)]}
 
 
 def versions(svc, rows: list[dict]) -> list[dict]:
@@ -110,14 +106,13 @@ def return_draft(s: Shown) -> str:
     warnings with the unit's explanations, for the unit to look at again."""
     if s.errors or s.row["status"] == "refused":
         return return_text(s.row, s.findings)
-    detail = json.loads(s.row.get("detail") or "{}")
     lines = [f"{s.row['unit']}：", f"你单位报送的{s.row['year']}年度绩效自评报告（第 {s.row['version']} 版）经审核，"
              "以下事项请核实后修改并重新报送："]
     for n, f in enumerate(s.warnings, start=1):
         where = f"{f['sheet']}!{f['cell']}：" if f["sheet"] and f["cell"] else ""
         said = s.explanations.get(f["position"])
         lines.append(f"{n}. {where}{f['message']}" + (f"（单位说明：{said}）" if said else ""))
-    lines += ["请于____年__月__日前修改后重新报送。", detail.get("bureau") or "财政局"]
+    lines += ["请于____年__月__日前修改后重新报送。", detail_of(s.row)["bureau"] or "财政局"]
     return "\n".join(lines)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 
 from ..collect import intake, worker
+from ..collect.record import refusal
 from ..collect.run import _with_intake_findings
 from ..files import write_atomic
 from .jobs import check_upload
@@ -190,7 +191,7 @@ class Receiver:
 
     async def _check(self, sub) -> dict:
         if sub.kind == "refused":
-            return worker.refusal(sub.refused, sub.message, sub.label)
+            return refusal(sub.refused, sub.message, sub.label)
         job = {"label": sub.label, "kind": sub.kind, "data": sub.data, "suffix": sub.suffix}
         self.pending += 1
         try:

@@ -108,11 +108,11 @@ class SeasonSpec(HTTPEndpoint):
             except XltoolsError as err:
                 flash(request, f"规格文件无法使用：{err}")
                 return redirect("/admin")
-            svc.store.log(me, "spec-add", info.fingerprint, f"{info.region}{info.year}")
+            svc.store.log(me, "spec-add", str(info.fingerprint), f"{info.region}{info.year}")
             flash(request, f"已添加规格：{info.region}{info.year}年度（{info.fingerprint}）")
             return redirect("/admin")
         chosen = field(form, "fingerprint")
-        if svc.registry.for_fingerprint(chosen) is None:
+        if svc.spec_info(chosen) is None:
             raise HTTPException(404)
         svc.store.set_setting("season", chosen)
         svc.store.log(me, "season", chosen)
