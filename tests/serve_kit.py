@@ -57,7 +57,7 @@ def unit_books(folder: Path, units: list[str], per_unit: int) -> dict[str, list[
     """`per_unit` different workbooks (the contact person differs) for each unit."""
     from xltools.ooxml.patch import Workbook
     from xltools.spec import load_spec
-    sheet = load_spec().dept.sheet
+    sheet = load_spec().reports["dept"].sheet
     out = {}
     for k, unit in enumerate(units):
         base = book(renamed(corrected(), unit), folder / f"unit{k}.xlsx").read_bytes()

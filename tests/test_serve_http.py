@@ -476,7 +476,7 @@ def test_text_a_unit_typed_stays_text_in_the_workbooks_we_write(env, tmp_path):
     from xltools.spec import load_spec
     c = client(env, THIRD)
     wb = Workbook(env["third"].read_bytes(), "水利局")
-    wb.sheet(load_spec().dept.sheet).set("B11", '=HYPERLINK("http://x","点我")')
+    wb.sheet(load_spec().reports["dept"].sheet).set("B11", '=HYPERLINK("http://x","点我")')
     sid = upload(c, env["third"], name="公式.xlsx", data=wb.to_bytes())
     for kind in ("marked", "scored"):
         got = c.get(f"/s/{sid}/{kind}.xlsx")

@@ -183,10 +183,11 @@ def _file(path: Path, out: Intake, excluded: dict) -> None:
                                       _sha(data), len(data), received, link, suffix))
 
 
-def from_bytes(label: str, data: bytes, received: str) -> list[Submission]:
+def from_bytes(label: str, data: bytes, received: str, packs: re.Pattern) -> list[Submission]:
     """The submissions in one file received as bytes (a web upload named `label`): a workbook, a
-    data file, a zip of them or a pack zip, under the limits a file found on disk gets."""
-    out = Intake()
+    data file, a zip of them or a pack zip, under the limits a file found on disk gets. `packs`:
+    pack_names() of the specs in use."""
+    out = Intake(packs)
     name, suffix = Path(label).name, Path(label).suffix.lower()
     if len(data) > MAX_FILE_BYTES:
         out.submissions.append(_refused(label, name, "too-large", f"文件 {label} 过大（{len(data) // 2**20} MB），"

@@ -142,6 +142,7 @@ class Receiver:
     def __init__(self, config, ledger, store, registry, pool):
         self.config, self.ledger, self.store, self.registry, self.pool = config, ledger, store, registry, pool
         self.writer = Writer(ledger, store)
+        self.packs = intake.pack_names(s.pack_name for s in registry.specs())
         self.pending = 0
         self.recent: dict[int, deque] = {}
 
@@ -163,7 +164,7 @@ class Receiver:
             raise Refused("服务器正忙，请稍后再试", 503)
         self._count(account)
         label = f"{account['unit']}/{name}"
-        subs = intake.from_bytes(label, data, now())
+        subs = intake.from_bytes(label, data, now(), self.packs)
         if len(subs) != 1:
             raise Refused(f"压缩包“{name}”中有 {len(subs)} 份可校验的文件：请每次上传一份工作簿，"
                           "或上传 xltools 打包生成的报送包")

@@ -12,14 +12,13 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse
 from starlette.templating import Jinja2Templates
 
-from ..catalogue import SEVERITY_LABEL
-from ..collect.summary import STATUS
+from ..catalogue import SEVERITY_LABEL, STATUS_LABEL
 from . import auth
 from .store import ROLES
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True))
-templates.env.globals.update(ROLES=ROLES, STATUS_WORDS=STATUS, SEVERITY_WORDS=SEVERITY_LABEL)   # declared once
+templates.env.globals.update(ROLES=ROLES, STATUS_WORDS=STATUS_LABEL, SEVERITY_WORDS=SEVERITY_LABEL)   # declared once
 HOME = {"unit": "/unit", "staff": "/season", "admin": "/season"}
 
 
