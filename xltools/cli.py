@@ -305,7 +305,7 @@ def _collect(sub) -> None:
 # --- serve ---------------------------------------------------------------------------------------
 def cmd_serve(args) -> int:
     try:
-        import argon2, jinja2, multipart, starlette, uvicorn  # noqa: F401  (the serve extra)
+        import argon2, jinja2, python_multipart, starlette, uvicorn  # noqa: F401  (the serve extra)
     except ImportError as err:
         raise XltoolsError(f"网页报送需要另外安装的组件（缺少 {err.name}）：pip install 'xltools[serve]'") from None
     from .serve.config import Config
