@@ -307,7 +307,8 @@ def cmd_serve(args) -> int:
     try:
         import argon2, jinja2, python_multipart, starlette, uvicorn  # noqa: F401  (the serve extra)
     except ImportError as err:
-        raise XltoolsError(f"网页报送需要另外安装的组件（缺少 {err.name}）：pip install 'xltools[serve]'") from None
+        from .addin.table import DISTRIBUTION
+        raise XltoolsError(f"网页报送需要另外安装的组件（缺少 {err.name}）：pip install '{DISTRIBUTION}[serve]'") from None
     from .serve.config import Config
     given = {"workers": args.jobs, "timeout": args.timeout, "max_upload_mb": args.max_upload_mb,
              "uploads_per_hour": args.uploads_per_hour}

@@ -253,8 +253,10 @@ async def _login_first(request, exc):
 
 
 async def _server_error(request, exc):
-    return render(request, "message.html", 500, title="服务器出错", text="处理请求时出错，请稍后重试；如果一再出现，请联系财政局。",
-                  back="/")
+    # Outside the session middleware: a page of its own, no session, no account.
+    return HTMLResponse("<!doctype html><meta charset=utf-8><title>服务器出错</title><link rel=stylesheet href=/static/style.css>"
+                        "<main><p class=error role=alert>处理请求时出错，请稍后重试；如果一再出现，请联系财政局。</p>"
+                        "<p><a href=/>返回</a></p></main>", 500)
 
 
 class _Limits:
