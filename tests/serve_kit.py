@@ -55,7 +55,7 @@ def example_books(folder: Path) -> dict[str, Path]:
 
 def unit_books(folder: Path, units: list[str], per_unit: int) -> dict[str, list[bytes]]:
     """`per_unit` different workbooks (the contact person differs) for each unit."""
-    from xltools.ooxml.patch import Workbook
+    from xltools.ooxml.package import Package
     from xltools.spec import load_spec
     sheet = load_spec().reports["dept"].sheet
     out = {}
@@ -63,7 +63,7 @@ def unit_books(folder: Path, units: list[str], per_unit: int) -> dict[str, list[
         base = book(renamed(corrected(), unit), folder / f"unit{k}.xlsx").read_bytes()
         out[unit] = []
         for v in range(per_unit):
-            wb = Workbook(base, unit)
+            wb = Package(base, unit)
             wb.sheet(sheet).set("B11", f"联系人{v + 1}")
             out[unit].append(wb.to_bytes())
     return out

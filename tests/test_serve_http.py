@@ -472,10 +472,10 @@ def test_a_data_file_and_a_pack_zip_are_submissions_too(env, tmp_path):
 
 
 def test_text_a_unit_typed_stays_text_in_the_workbooks_we_write(env, tmp_path):
-    from xltools.ooxml.patch import Workbook
+    from xltools.ooxml.package import Package
     from xltools.spec import load_spec
     c = client(env, THIRD)
-    wb = Workbook(env["third"].read_bytes(), "水利局")
+    wb = Package(env["third"].read_bytes(), "水利局")
     wb.sheet(load_spec().reports["dept"].sheet).set("B11", '=HYPERLINK("http://x","点我")')
     sid = upload(c, env["third"], name="公式.xlsx", data=wb.to_bytes())
     for kind in ("marked", "scored"):

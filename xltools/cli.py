@@ -304,11 +304,12 @@ def _collect(sub) -> None:
 
 # --- serve ---------------------------------------------------------------------------------------
 def cmd_serve(args) -> int:
-    try:
-        import argon2, jinja2, python_multipart, starlette, uvicorn  # noqa: F401  (the serve extra)
-    except ImportError as err:
+    from importlib.util import find_spec
+    missing = [m for m in ("starlette", "uvicorn", "jinja2", "python_multipart", "itsdangerous", "argon2")
+               if find_spec(m) is None]                       # the serve extra
+    if missing:
         from .addin.table import DISTRIBUTION
-        raise XltoolsError(f"网页报送需要另外安装的组件（缺少 {err.name}）：pip install '{DISTRIBUTION}[serve]'") from None
+        raise XltoolsError(f"网页报送需要另外安装的组件（缺少 {'、'.join(missing)}）：pip install '{DISTRIBUTION}[serve]'")
     from .serve.config import Config
     given = {"workers": args.jobs, "timeout": args.timeout, "max_upload_mb": args.max_upload_mb,
              "uploads_per_hour": args.uploads_per_hour}
