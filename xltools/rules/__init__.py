@@ -8,6 +8,7 @@ One module per kind of rule, each rule declaring the catalogue codes it may emit
     tables.py       required fields, sum rules, the inline checks (compare, weights, score range)
     indicators.py   the indicator tables: score sum, grade, the old form of the table
     texts.py        the long texts: quoted 元 amounts against the tables, stated totals against their parts
+    longtext.py     the long texts as the office program shows and prints them: rows hidden, rows cut
     cross.py        the department against its projects
     narrative.py    the texts' arithmetic (pure text), for texts.py and the hints
 
@@ -22,13 +23,15 @@ from .cross import CrossReport
 from .indicators import Indicators
 from .integrity import (AmountsShownAsDates, Bookends, FormulasAltered, InputFormulas, PackageContents,
                         SettingsSheets)
+from .longtext import TextRows
 from .rule import BookRule, Context, ReportRule, Rule, SheetRule
 from .tables import Checks, Required, Sums
 from .texts import Quotes, TextFootings
 
 SHEET_RULES: tuple[SheetRule, ...] = (AmountsShownAsDates(), InputFormulas())
 BOOK_RULES: tuple[BookRule, ...] = (FormulasAltered(), PackageContents(), SettingsSheets(), Bookends())
-REPORT_RULES: tuple[ReportRule, ...] = (Required(), Indicators(), Sums(), Checks(), Quotes(), TextFootings())
+REPORT_RULES: tuple[ReportRule, ...] = (Required(), Indicators(), Sums(), Checks(), Quotes(), TextFootings(),
+                                        TextRows())
 ACROSS_RULES: tuple[BookRule, ...] = (CrossReport(),)
 RULES: tuple[Rule, ...] = SHEET_RULES + BOOK_RULES + REPORT_RULES + ACROSS_RULES
 
