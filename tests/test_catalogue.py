@@ -255,7 +255,6 @@ def test_column_i_says_what_the_checker_says(corpus, soffice, tmp_path):
     narrative's cell lists the text-amount sentences one after the other)."""
     import openpyxl
 
-    from xltools.spec.model import CHECK_COLUMN
     inline = {e.code for e in catalogue.all_entries(SPEC) if e.twin == catalogue.INLINE}
     seen = set()
     books = corpus["books"]
@@ -267,7 +266,7 @@ def test_column_i_says_what_the_checker_says(corpus, soffice, tmp_path):
         for f in report.findings:
             if f.code not in inline or (f.code == "score-range" and f.sheet in legacy):
                 continue
-            texts = [c.value for c in wb[f.sheet][get_column_letter(CHECK_COLUMN)] if isinstance(c.value, str)]
+            texts = [c.value for c in wb[f.sheet][get_column_letter(SPEC.reports["dept"].check_column)] if isinstance(c.value, str)]
             assert any(t == f.message or f.message.endswith("：" + t) or f.message + "；" in t for t in texts), \
                 (path.name, f.code, f.message, texts)
             seen.add(f.code)

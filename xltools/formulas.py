@@ -19,7 +19,7 @@ from . import catalogue
 from .a1 import a1, column_letters
 from .memo import Memo, register, spec_key
 from .numbers import CENT, float_to_decimal
-from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
+from .spec.model import Check, CopyRule, IndicatorTable, Report, Spec, SumRule
 from .read.coerce import is_blank
 
 # Bookend sheets around the project sheets: `项目表头:项目表尾!F20` sums every copy placed
@@ -428,10 +428,10 @@ _FORMULA_CELLS = Memo("template formulas", max_entries=16, max_bytes=4 << 20)
 def _formula_cells(rep: Report, spec: Spec) -> dict[str, str]:
     out = {}
     for key, text in report_formulas(rep, spec).items():
-        out[a1(int(key[6:]), CHECK_COLUMN) if key.startswith("check:") else rep.cell(key)] = text
+        out[a1(int(key[6:]), rep.check_column) if key.startswith("check:") else rep.cell(key)] = text
     if spec.cross and rep.id == spec.cross.report:
         row, project_cell = cross_cell(spec)
-        out[a1(row, CHECK_COLUMN)] = excel_cross(spec, rep.cell, project_cell)
+        out[a1(row, rep.check_column)] = excel_cross(spec, rep.cell, project_cell)
     return out
 
 
@@ -461,9 +461,9 @@ def cached_values(rep: Report, spec: Spec, values: dict, checks: dict[int, str],
         text = values.get(name)
         out[rep.cell(name)] = value_join(_rows_of(text, run))
     for row, text in checks.items():
-        out[a1(row, CHECK_COLUMN)] = text
+        out[a1(row, rep.check_column)] = text
     if spec.cross and rep.id == spec.cross.report:
-        out[a1(cross_cell(spec)[0], CHECK_COLUMN)] = cross
+        out[a1(cross_cell(spec)[0], rep.check_column)] = cross
     return out
 
 

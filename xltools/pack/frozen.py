@@ -23,7 +23,7 @@ from ..a1 import split_a1
 from ..read.filled import Filled, Instance
 from ..formulas import cached_values, input_defaults
 from ..spec.layout import fitted_heights
-from ..spec.model import CHECK_COLUMN, Report, Spec
+from ..spec.model import Report, Spec
 
 _F = re.compile(r"<f\b[^>]*?(?:/>|>.*?</f>)", re.S)
 _CELL = re.compile(r'<c\b[^>]*?\br="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.S)
@@ -64,8 +64,9 @@ def computed_cells(filled: Filled, spec: Spec) -> dict[str, dict[str, object]]:
     return {inst.sheet: evaluated(inst, spec, spent) for inst in filled.instances}
 
 
-def _strip_sheet(xml: str, keep_cols: int = CHECK_COLUMN - 1) -> str:
-    """No formula left, no cell right of the form, no conditional formats (they test column I)."""
+def _strip_sheet(xml: str, keep_cols: int) -> str:
+    """No formula left, no cell right of the form's `keep_cols` printed columns, no conditional
+    formats (they test the check column)."""
     def cell(m):
         return "" if _col_number(m.group(1)) > keep_cols else m.group(0)
     start = xml.find("<sheetData")
@@ -122,16 +123,16 @@ def values_only(data: bytes, filled: Filled, spec: Spec) -> patch.Workbook:
     """The values-only copy of a workbook (as a patch.Workbook, to save or print from)."""
     book = patch.Workbook(data)
     computed = computed_cells(filled, spec)
-    keep = [inst.sheet for inst in filled.instances]
+    keep = {inst.sheet: inst.report.columns for inst in filled.instances}
     for sheet_name, cells in computed.items():
         sheet = book.sheet(sheet_name)
         for ref, value in cells.items():
-            if split_a1(ref)[1] < CHECK_COLUMN:
+            if split_a1(ref)[1] <= keep[sheet_name]:
                 sheet.set(ref, value)
-    _drop_sheets(book, keep)
-    for name in keep:
+    _drop_sheets(book, list(keep))
+    for name, columns in keep.items():
         sheet = book.sheet(name)
-        sheet.xml = _strip_sheet(sheet.render())
+        sheet.xml = _strip_sheet(sheet.render(), columns)
         sheet.edits.clear()
         sheet.heights.clear()
     return book

@@ -11,7 +11,7 @@ from decimal import Decimal
 from .. import catalogue
 from ..a1 import a1
 from ..errors import SpecError
-from .model import (CHECK_COLUMN, JOIN_COLUMN, PRINT_COLUMNS, Check, Field, Indicator, IndicatorTable, Placed,
+from .model import (Check, Field, Indicator, IndicatorTable, Placed,
                     Report, Run, Table)
 
 LINE_PT = 14.0        # one line of 10.5 pt 宋体 with leading
@@ -39,6 +39,7 @@ class Layout:
                  fmt: dict, where: str):
         self.r = report
         self.widths = widths
+        report.columns = len(widths)
         self.computed = computed      # (table, column) pairs that a rule computes
         self.fmt = fmt
         self.where = where
@@ -79,7 +80,7 @@ class Layout:
                         role="computed" if f.kind == "computed" else "input", **kw)
 
     def check_at(self, row: int, check: Check):
-        self.put(row=row, col=CHECK_COLUMN, role="check", check=check, border=False)
+        self.put(row=row, col=self.r.check_column, role="check", check=check, border=False)
 
     # -- blocks ----------------------------------------------------------------------------
     def run(self, blocks: list[dict]):
@@ -99,7 +100,7 @@ class Layout:
 
     def block_title(self, b, place):
         for line in b["lines"]:
-            self.put(row=self.row, col=1, cols=PRINT_COLUMNS, role="title", text=line.format(**self.fmt), border=False)
+            self.put(row=self.row, col=1, cols=self.r.columns, role="title", text=line.format(**self.fmt), border=False)
             self.height(self.row, 36)
             self.row += 1
         self.height(self.row, 60)   # air between the title and the cover lines
@@ -108,13 +109,13 @@ class Layout:
     def block_issuer(self, b, place):
         self.height(self.row, 80)
         self.row += 1
-        self.put(row=self.row, col=1, cols=PRINT_COLUMNS, role="issuer", text=b["text"].format(**self.fmt), border=False)
+        self.put(row=self.row, col=1, cols=self.r.columns, role="issuer", text=b["text"].format(**self.fmt), border=False)
         self.height(self.row, 28)
         self.r.page_breaks.append(self.row)   # the cover is a page of its own, as in the seed
         self.row += 1
 
     def block_section(self, b, place):
-        self.put(row=self.row, col=1, cols=PRINT_COLUMNS, role="section", text=b["text"])
+        self.put(row=self.row, col=1, cols=self.r.columns, role="section", text=b["text"])
         self.height(self.row, 24)
         self.row += 1
 
@@ -134,8 +135,8 @@ class Layout:
                          align=c.get("align"), border=border)
                 self.fit(self.row, col, span, c["text"])
             col += span
-        if col - 1 > PRINT_COLUMNS:
-            self.fail(place, f"本行共 {col - 1} 列，超过 {PRINT_COLUMNS} 列")
+        if col - 1 > self.r.columns:
+            self.fail(place, f"本行共 {col - 1} 列，超过 {self.r.columns} 列")
         self.row += 1
 
     def text_run(self, f: Field, col: int, cols: int, shown: int, rows: int, label: str | None):
@@ -145,7 +146,7 @@ class Layout:
         if not 1 <= shown <= rows:
             self.fail(f.name, f"rows={rows}、shown={shown} 应满足 1 ≤ shown ≤ rows")
         first = self.row
-        f.cell = a1(first, JOIN_COLUMN)
+        f.cell = a1(first, self.r.join_column)
         run = Run(f.name, col, cols, first, rows, shown, first + rows)
         self.r.runs[f.name] = run
         capacity = row_height("字" * ROW_CHARS, self.width(col, cols))
@@ -154,9 +155,9 @@ class Layout:
             if k >= shown:
                 self.r.hidden_rows.add(first + k)
             self.put(row=first + k, col=col, cols=cols, role="text", field=f.name, align="top", border=False)
-        self.put(row=first, col=JOIN_COLUMN, role="join", field=f.name, border=False)
+        self.put(row=first, col=self.r.join_column, role="join", field=f.name, border=False)
         self.r.row_heights[run.close] = CLOSE_PT
-        self.put(row=run.close, col=1, cols=PRINT_COLUMNS, role="close", border=False)
+        self.put(row=run.close, col=1, cols=self.r.columns, role="close", border=False)
         if label:
             self.put(row=first, col=1, rows=rows, role="label", text=label)
         self.row = run.close + 1
@@ -168,10 +169,10 @@ class Layout:
             self.block_section({"text": b["section"]}, place)
             f = self.add_field(place, name, label=b["section"].split("、", 1)[-1], unit="text",
                                required=b.get("required", False))
-            self.text_run(f, 1, PRINT_COLUMNS, shown, rows, None)
+            self.text_run(f, 1, self.r.columns, shown, rows, None)
         else:
             f = self.add_field(place, name, label=b["label"], unit="text", required=b.get("required", False))
-            self.text_run(f, 2, PRINT_COLUMNS - 1, shown, rows, b["label"])
+            self.text_run(f, 2, self.r.columns - 1, shown, rows, b["label"])
 
     def block_goals(self, b, place):
         (h1, h2), (f1, f2) = b["headers"], b["fields"]
@@ -190,8 +191,8 @@ class Layout:
         self.row += 1
 
     def spans_ok(self, place: str, spans: list[int]):
-        if sum(spans) != PRINT_COLUMNS:
-            self.fail(place, f"各列跨度之和为 {sum(spans)}，应为 {PRINT_COLUMNS}")
+        if sum(spans) != self.r.columns:
+            self.fail(place, f"各列跨度之和为 {sum(spans)}，应为 {self.r.columns}")
 
     def header_rows(self, header: list[list[dict]], place: str):
         """HTML-table placement: each cell takes the next free column of its row."""
@@ -208,8 +209,8 @@ class Layout:
                         taken.add((i + dr, col + dc))
                 self.fit(self.row + i, col, cols, c["text"], rows=rows)
                 col += cols
-        if any(c > PRINT_COLUMNS for _, c in taken):
-            self.fail(f"{place}.header", f"表头超过 {PRINT_COLUMNS} 列")
+        if any(c > self.r.columns for _, c in taken):
+            self.fail(f"{place}.header", f"表头超过 {self.r.columns} 列")
         self.row += len(header)
 
     def block_table(self, b, place):
@@ -223,7 +224,7 @@ class Layout:
                       b.get("caption", ""))
         self.r.tables[tid] = table
         if b.get("caption"):
-            self.put(row=self.row, col=1, cols=PRINT_COLUMNS, role="caption", text=b["caption"])
+            self.put(row=self.row, col=1, cols=self.r.columns, role="caption", text=b["caption"])
             self.height(self.row, 22)
             self.row += 1
         self.header_rows(b["header"], place)
@@ -256,8 +257,8 @@ class Layout:
         tid = b["id"]
         labels = b["row_labels"]
         cols = b["columns"]
-        if len(cols) * 2 != PRINT_COLUMNS:
-            self.fail(place, f"矩阵须有 {PRINT_COLUMNS // 2} 列")
+        if len(cols) * 2 != self.r.columns:
+            self.fail(place, f"矩阵须有 {self.r.columns // 2} 列")
         keys = list(labels)
         total = b.get("total_row")
         table = Table(tid, [c["id"] for c in cols], [k for k in keys if k != total] + ([total] if total else []),
@@ -361,11 +362,11 @@ class Layout:
 
     def block_signoff(self, b, place):
         top = self.row
-        self.put(row=self.row, col=1, cols=PRINT_COLUMNS, role="label", text=b["label"], border=False, align="left")
+        self.put(row=self.row, col=1, cols=self.r.columns, role="label", text=b["label"], border=False, align="left")
         self.height(self.row, ROW_PT)
         self.row += 1
         f = self.add_field(place, b["field"], label=b["label"].rstrip("："), unit="text")
-        self.place_field(f, self.row, 1, cols=PRINT_COLUMNS, align="top", border=False)
+        self.place_field(f, self.row, 1, cols=self.r.columns, align="top", border=False)
         self.height(self.row, 3 * LINE_PT + 8)
         self.row += 1
         if b.get("signer"):
@@ -375,7 +376,7 @@ class Layout:
         self.put(row=self.row, col=5, cols=4, role="date", text="年      月      日", border=False)
         self.height(self.row, ROW_PT)
         self.row += 1
-        self.put(row=top, col=1, rows=self.row - top, cols=PRINT_COLUMNS, role="box", border=True)
+        self.put(row=top, col=1, rows=self.row - top, cols=self.r.columns, role="box", border=True)
 
 
 def row_height(text: str, width_units: float, line_pt: float = TEXT_LINE_PT) -> float:

@@ -18,7 +18,7 @@ from ..files import read_regular
 from ..findings import ERROR, WARNING
 from .shipped import default_spec
 from .layout import Layout
-from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Figure, Grade, Identity, Placed, PrintSetup, Quotes,
+from .model import (Check, CopyRule, CrossCheck, Figure, Grade, Identity, Placed, PrintSetup, Quotes,
                     Report, Spec, SumRule, Term)
 
 # The repository's specs/2022.toml in a checkout, else the copy installed in the package.
@@ -84,8 +84,8 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
     pr = doc["print"]
     printing = PrintSetup([float(w) for w in pr["widths"]], float(pr["check_width"]), pr["font"],
                           pr.get("text_font", pr["font"]), pr["title_font"], float(pr["body_size"]))
-    if len(printing.widths) != 8:
-        raise SpecError(f"{where}: print.widths：须给出 A–H 共 8 列的列宽")
+    if not 4 <= len(printing.widths) <= 16:
+        raise SpecError(f"{where}: print.widths：须给出打印的每一列的列宽（4 至 16 列，如 A–H 共 8 列）")
     qualitative = {k: _dec(v, f"{where}: scoring.qualitative.{k}")
                    for k, v in doc.get("scoring", {}).get("qualitative", {}).items()}
 
@@ -267,7 +267,7 @@ def _expand_rules(rep: Report, rd: dict, place: str):
                       _severity(c, ERROR, where),
                       labels=labels, unit=rep.fields[left].unit)
         rep.checks.append(check)
-        rep.placed.append(Placed(row=_row_of(rep.cell(left)), col=CHECK_COLUMN, role="check", check=check,
+        rep.placed.append(Placed(row=_row_of(rep.cell(left)), col=rep.check_column, role="check", check=check,
                                  border=False))
     for p in rep.placed:
         if p.role == "check" and p.check.kind in ("weights", "score-range"):
@@ -306,7 +306,7 @@ def _expand_quotes(rep: Report, q: dict, place: str, field_of) -> None:
         check = Check(text_amount.code, "quotes", (org_table.name("org", key), q["field"]), "", pairs,
                       text_amount.title, text_amount.severity, lead=rep.quotes.lead, labels=where, bounds=bounds)
         rep.checks.append(check)
-        rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=CHECK_COLUMN, role="check",
+        rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=rep.check_column, role="check",
                                  check=check, border=False))
 
 

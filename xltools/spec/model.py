@@ -14,9 +14,9 @@ from decimal import Decimal
 from ..a1 import a1
 from .fingerprint import Fingerprint
 
-PRINT_COLUMNS = 8          # A–H are printed
-CHECK_COLUMN = 9           # I holds the inline checks, outside the print area
-JOIN_COLUMN = 10           # J (hidden) holds each long text joined from its rows: see Run
+# A report's sheet is a grid of printed columns, as many as the spec's [print] widths (8, A–H, in
+# the 2022 form); the column right of them holds the inline checks (I there), outside the print
+# area, and the next one (hidden) each long text joined from its rows: see Run.
 
 MONEY_UNITS = {"万元", "元"}
 NUMBER_UNITS = MONEY_UNITS | {"人", "%", "score"}
@@ -208,6 +208,17 @@ class Report:
     hidden_rows: set[int] = field(default_factory=set)    # reserve rows of runs, hidden when blank
     last_row: int = 0
     order: list | None = None     # the rules in dependency order (spec.load.topo_order)
+    columns: int = 8              # printed grid columns (A–H); then the check and the join column
+
+    @property
+    def check_column(self) -> int:
+        """The inline checks' column, right of the printed grid (I in an 8-column form)."""
+        return self.columns + 1
+
+    @property
+    def join_column(self) -> int:
+        """The hidden column of the long texts' join cells (J in an 8-column form)."""
+        return self.columns + 2
 
     @property
     def copied(self) -> bool:
