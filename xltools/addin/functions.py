@@ -153,7 +153,7 @@ def score(target, actual, weight):
     w = parse_score(weight)
     if w.error or w.value is None:
         return f"分值：{w.error or '未填'}"
-    result = score_indicator(target, actual, w.value, qualitative_points=spec().qualitative or None)
+    result = score_indicator(target, actual, w.value, rules=spec().scoring)
     return _number(result.score) if result.score is not None else result.reason
 
 

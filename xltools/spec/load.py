@@ -16,6 +16,7 @@ from .. import catalogue
 from ..errors import SpecError
 from ..files import read_regular
 from ..findings import ERROR, WARNING
+from .scoring import scoring_rules
 from .shipped import default_spec
 from .layout import Layout
 from .model import (Check, CopyRule, CrossCheck, Figure, Grade, Identity, Placed, PrintSetup, Quotes,
@@ -86,8 +87,7 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
                           pr.get("text_font", pr["font"]), pr["title_font"], float(pr["body_size"]))
     if not 4 <= len(printing.widths) <= 16:
         raise SpecError(f"{where}: print.widths：须给出打印的每一列的列宽（4 至 16 列，如 A–H 共 8 列）")
-    qualitative = {k: _dec(v, f"{where}: scoring.qualitative.{k}")
-                   for k, v in doc.get("scoring", {}).get("qualitative", {}).items()}
+    scoring = scoring_rules(doc, where)
 
     reports: dict[str, Report] = {}
     seen_names: dict[str, str] = {}
@@ -117,7 +117,7 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
     _names_in(pack_name, {"year", "unit"}, f"{where}: pack.name")
     cross = _cross(doc["cross"], reports, where) if "cross" in doc else None
     summary = doc.get("summary", {})
-    return Spec(where, year, region, fmt["bureau"], int(t["form_version"]), grades, qualitative, printing,
+    return Spec(where, year, region, fmt["bureau"], int(t["form_version"]), grades, scoring, printing,
                 reports, cross, hashlib.sha256(raw).hexdigest(), identity,
                 _figures(summary.get("figures", []), reports, f"{where}: summary.figures"),
                 _figures(summary.get("copy_figures", []), reports, f"{where}: summary.copy_figures", copies=True),

@@ -12,6 +12,7 @@ from functools import cached_property
 from decimal import Decimal
 
 from ..a1 import a1
+from ..scoring.rules import ScoringRules
 from .fingerprint import Fingerprint
 
 # A report's sheet is a grid of printed columns, as many as the spec's [print] widths (8, A–H, in
@@ -312,7 +313,7 @@ class Spec:
     bureau: str
     form_version: int
     grades: list[Grade]
-    qualitative: dict[str, Decimal]
+    scoring: ScoringRules          # how indicators are scored and judged ([scoring], [warnings])
     print: PrintSetup
     reports: dict[str, Report]    # in the workbook's sheet order
     cross: CrossCheck | None

@@ -48,8 +48,7 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
                 scored = None
                 reason = "分值为空，无法自动评分，须由评价人人工评分"
             else:
-                s = score_indicator(target, actual, weight, lower_is_better=ind.lower_is_better,
-                                    qualitative_points=spec.qualitative or None)
+                s = score_indicator(target, actual, weight, lower_is_better=ind.lower_is_better, rules=spec.scoring)
                 scored, reason = s.score, s.reason
             cell = inst.report.cell(score_name)
             kept = inst.values.get(score_name)
