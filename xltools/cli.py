@@ -65,12 +65,13 @@ def _print_json(doc) -> None:
 # --- template ------------------------------------------------------------------------------------
 def cmd_template(args) -> int:
     from .spec.shipped import default_template_output
-    _output(args, args.output or default_template_output())   # before openpyxl is even imported
+    spec = _spec(args)
+    out = args.output or default_template_output(spec.template_file)
+    _output(args, out)                 # before openpyxl is even imported
     from .build import protect
     from .build.workbook import build_template
-    spec = _spec(args)
-    out = build_template(spec, args.output or default_template_output(), protect.password_from(args.password))
-    print(f"已生成模板 {out}（{spec.fingerprint.describe()}，{spec.fingerprint}）")
+    out = build_template(spec, out, protect.password_from(args.password))
+    print(f"已生成模板 {out}（{spec.describe()}，{spec.fingerprint}）")
     return 0
 
 
@@ -79,7 +80,8 @@ def _template(sub) -> None:
     t = with_spec(sub.add_parser("template", help="生成受保护的 Excel 模板"))
     t.add_argument("--year", type=int, help="年度（覆盖规格中的年度）")
     t.add_argument("--region", help="地区（覆盖规格中的地区）")
-    t.add_argument("-o", "--output", help="输出文件（默认：仓库中为 templates/self_eval.xlsx，安装后为当前目录的 self_eval.xlsx）")
+    t.add_argument("-o", "--output", help="输出文件（默认：规格 [template] file 所写的文件名，如 self_eval.xlsx；"
+                                          "仓库中在 templates/ 下，安装后在当前目录）")
     t.add_argument("--password", help="工作表保护密码（也可用环境变量 XLTOOLS_PASSWORD）")
     t.set_defaults(func=cmd_template)
 

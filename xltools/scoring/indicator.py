@@ -9,6 +9,7 @@ with a Chinese reason asking a person to score it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -58,6 +59,8 @@ def score_indicator(target_text_: str | int | float | Decimal | None,
         target = replace(target, op=QUALITATIVE, low=None, high=None, error=None, word=target.raw or None)
     if not target.raw:
         return _manual("未填写指标值")
+    if unit is not None:        # the form's 度量单位 is the actual's too: "95" in a "%" row is 95%
+        actual = target_text("=", actual, unit)[1:] if _bare(actual) else actual
     measured = parse_actual(actual, target, rules.words)
     if measured.band and stated_nature in QUANTITATIVE_NATURES:
         return _manual(f"指标性质为“{stated_nature}”，实际完成值“{measured.raw}”应为数值", target, measured)
@@ -138,6 +141,13 @@ def _score_rate(actual, weight: Decimal, rules: ScoringRules) -> Scored:
 
 
 _RATE_TARGET = Target("100%", GE, Decimal(100), unit="%", written_unit="%")
+
+
+def _bare(value) -> bool:
+    """A number with no unit written: 95, "95", " 0.5 "."""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return True
+    return isinstance(value, str) and re.fullmatch(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*", value) is not None
 
 
 def _manual(reason: str, target: Target | None = None, measured: Measured | None = None) -> Scored:

@@ -6,13 +6,11 @@ reader know every field's cell without building a workbook. The builder only pai
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 
-from .. import catalogue
 from ..a1 import a1
 from ..errors import SpecError
-from .model import (Check, Field, Indicator, IndicatorTable, Placed,
-                    Report, Run, Table)
+from .layout_scored import ScoredBlocks
+from .model import Check, Field, Placed, Report, Run, Table
 
 LINE_PT = 14.0        # one line of 10.5 pt 宋体 with leading
 TEXT_LINE_PT = 17.0   # one line of the 11.5 pt text font: Noto Serif CJK (LibreOffice's 仿宋) is 1.45 em
@@ -32,17 +30,20 @@ def text_lines(text: str, width_units: float) -> int:
     return sum(max(1, math.ceil(display_width(part) / usable)) for part in str(text).split("\n"))
 
 
-class Layout:
-    """Lays out one report's blocks; `where` names the spec place for error messages."""
+class Layout(ScoredBlocks):
+    """Lays out one report's blocks; `where` names the spec place for error messages; `scoring`,
+    the spec's scoring rules (the budget table's score follows its cap)."""
+    row_pt = ROW_PT
 
     def __init__(self, report: Report, widths: list[float], computed: set[tuple[str, str]],
-                 fmt: dict, where: str):
+                 fmt: dict, where: str, scoring=None):
         self.r = report
         self.widths = widths
         report.columns = len(widths)
         self.computed = computed      # (table, column) pairs that a rule computes
         self.fmt = fmt
         self.where = where
+        self.scoring = scoring
         self.row = 1
 
     # -- helpers ---------------------------------------------------------------------------
@@ -59,6 +60,10 @@ class Layout:
 
     def height(self, row: int, pt: float):
         self.r.row_heights[row] = max(self.r.row_heights.get(row, 0), min(pt, MAX_ROW_PT))
+
+    def lines_of(self, text: str, col: int, cols: int = 1) -> float:
+        """Points the text takes in the body font at the width of these columns."""
+        return text_lines(text, self.width(col, cols)) * LINE_PT
 
     def fit(self, row: int, col: int, cols: int, text: str, rows: int = 1, min_pt: float = ROW_PT):
         need = text_lines(text, self.width(col, cols)) * LINE_PT + 6
@@ -103,7 +108,12 @@ class Layout:
             self.put(row=self.row, col=1, cols=self.r.columns, role="title", text=line.format(**self.fmt), border=False)
             self.height(self.row, 36)
             self.row += 1
-        self.height(self.row, 60)   # air between the title and the cover lines
+        if "subtitle" in b:         # a line under the title in the body font: （2022年度）
+            self.put(row=self.row, col=1, cols=self.r.columns, role="subtitle", text=b["subtitle"].format(**self.fmt),
+                     border=False)
+            self.height(self.row, 22)
+            self.row += 1
+        self.height(self.row, b.get("gap", 60))   # air between the title and the cover lines
         self.row += 1
 
     def block_issuer(self, b, place):
@@ -276,88 +286,6 @@ class Layout:
                                    label=f"{clabel}·{'合计' if key == total else labels[key].removeprefix('其中：')}",
                                    unit=c["unit"], kind=kind, table=tid, column=c["id"], row=key)
                 self.place_field(f, self.row, col + 1)
-            self.row += 1
-
-    def block_indicators(self, b, place):
-        tid = b["id"]
-        inds: list[Indicator] = []
-        for g, group in enumerate(b["groups"]):
-            for k, it in enumerate(group["indicators"]):
-                try:
-                    weight = Decimal(str(it["weight"]))
-                except Exception:
-                    self.fail(f"{place}.groups[{g}].indicators[{k}]", f"分值 {it.get('weight')!r} 不是数字")
-                inds.append(Indicator(group["level1"], group["level2"], it["name"], weight,
-                                      it.get("lower_is_better", False)))
-        if not inds:
-            self.fail(place, "指标表没有指标")
-        total = sum(i.weight for i in inds)
-        if total != 100:
-            self.fail(place, f"指标分值合计为 {total}，应为 100")
-        labels = b["column_labels"]
-        table = IndicatorTable(tid, inds, b["score_field"], b["grade_field"], labels)
-        self.r.indicator_tables.append(table)
-
-        top = self.row
-        header = b["header"]
-        spans = [2] + [1] * 5 if len(header) == 6 else [1] * 7
-        col = 2
-        for text, span in zip(header, spans):
-            self.put(row=self.row, col=col, cols=span, role="header", text=text)
-            self.fit(self.row, col, span, text)
-            col += span
-        weight_names = table.names("weight")
-        weights = catalogue.entry("weight-sum")
-        self.check_at(self.row, Check(weights.code, "weights", tuple(weight_names), "=", Decimal(100),
-                                      weights.title, weights.severity, unit="score"))
-        self.row += 1
-        first = self.row
-
-        def merge_runs(col: int, key):
-            start = 0
-            while start < len(inds):
-                end = start
-                while end + 1 < len(inds) and key(inds[end + 1]) == key(inds[start]):
-                    end += 1
-                text = (inds[start].group1 if col == 2 else inds[start].group2)
-                self.put(row=first + start, col=col, rows=end - start + 1, role="label", text=text)
-                start = end + 1
-
-        merge_runs(2, lambda i: i.group1)
-        merge_runs(3, lambda i: (i.group1, i.group2))
-        for i, ind in enumerate(inds, start=1):
-            r = self.row
-            mk = lambda column, unit, **kw: self.place_field(  # noqa: E731
-                self.add_field(f"{place}.indicators[{i - 1}]", f"{tid}_{column}_{i}",
-                               label=f"{ind.name.splitlines()[0]}·{labels[column]}", unit=unit,
-                               table=tid, column=column, row=str(i), **kw),
-                r, {"name": 4, "target": 5, "actual": 6, "weight": 7, "score": 8}[column])
-            mk("name", "text", default=ind.name)
-            mk("target", "text")
-            mk("actual", "text")
-            mk("weight", "score", default=ind.weight, required=True)
-            mk("score", "score", lower_is_better=ind.lower_is_better)
-            self.fit(r, 4, 1, ind.name)
-            in_range = catalogue.entry("score-range")
-            self.check_at(r, Check(in_range.code, "score-range", f"{tid}_score_{i}", "<=", f"{tid}_weight_{i}",
-                                   in_range.title, in_range.severity, unit="score"))
-            self.row += 1
-        # the level-1 texts are long: make sure their merged cells are tall enough
-        for col, key in ((2, "group1"), (3, "group2")):
-            for ind_text in {getattr(i, key) for i in inds}:
-                rows = [first + k for k, i in enumerate(inds) if getattr(i, key) == ind_text]
-                need = text_lines(ind_text, self.width(col, 1)) * LINE_PT + 6
-                have = sum(self.r.row_heights.get(r, ROW_PT) for r in rows)
-                if need > have:
-                    for r in rows:
-                        self.height(r, self.r.row_heights.get(r, ROW_PT) + (need - have) / len(rows))
-        self.put(row=top, col=1, rows=self.row - top, role="label", text=b["label"])
-        for name, label in ((b["score_field"], b["score_label"]), (b["grade_field"], b["grade_label"])):
-            self.put(row=self.row, col=1, cols=3, role="header", text=label)
-            f = self.add_field(place, name, label=label, unit="score" if name == b["score_field"] else "text",
-                               kind="computed")
-            self.place_field(f, self.row, 4, cols=5)
-            self.height(self.row, 24)
             self.row += 1
 
     def block_signoff(self, b, place):

@@ -20,7 +20,8 @@ from .fingerprint import Fingerprint
 # area, and the next one (hidden) each long text joined from its rows: see Run.
 
 MONEY_UNITS = {"万元", "元"}
-NUMBER_UNITS = MONEY_UNITS | {"人", "%", "score"}
+# "rate": a fraction shown as a percentage (预算执行率 0.9997 shows 99.97%), computed only.
+NUMBER_UNITS = MONEY_UNITS | {"人", "%", "score", "rate"}
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Field:
     cell: str = ""                 # A1 on the report's sheet, filled by the layout
     lower_is_better: bool = False  # indicators only: a cost or a duration
     note: str = ""                 # what the figure includes, added to the input prompt
+    prompt: str = ""               # the input prompt, instead of the one its unit gives
 
     @property
     def numeric(self) -> bool:
@@ -75,6 +77,11 @@ class SumRule:
     message: str
     hint: str = ""
     as_range: bool = False   # render as SUM(first:last) (a table's total row)
+    extra: tuple[str, ...] = ()   # terms outside that range (the 预算执行率 score in a 总分)
+
+    @cached_property
+    def reads(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.terms)
 
     @cached_property
     def plus(self) -> tuple[str, ...]:
@@ -92,6 +99,42 @@ class CopyRule:
     """target shows the text of source (the 机构名称 repeated in later tables)."""
     target: str
     source: str
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return (self.source,)
+
+
+@dataclass(frozen=True)
+class RatioRule:
+    """target = numerator / denominator as a fraction to 4 decimals, half up (a rate shown as a
+    percentage with two decimals: 预算执行率 = 全年执行数 / 全年预算数); blank while the
+    denominator is 0 or blank."""
+    code: str
+    target: str
+    numerator: str
+    denominator: str
+    message: str
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return (self.numerator, self.denominator)
+
+
+@dataclass(frozen=True)
+class ShareScoreRule:
+    """target = share × weight to the cent, half up; the share never below 0 and, when `cap`,
+    never above 1 (预算执行率得分 = 执行率 × 分值); blank while the share is."""
+    code: str
+    target: str
+    share: str
+    weight: Decimal
+    cap: bool
+    message: str
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return (self.share,)
 
 
 @dataclass(frozen=True)
@@ -114,15 +157,17 @@ class Check:
     # (label, A1) of each phrase's cell. `unit`: of the figures compared.
     labels: tuple = ()
     unit: str = "万元"
+    quiet_blank: bool = False   # weights, levels: nothing to say while every weight is blank (a blank form)
 
 
 @dataclass
 class Indicator:
     group1: str
     group2: str
-    name: str
-    weight: Decimal
+    name: str                      # "" on a row the unit names (the national form)
+    weight: Decimal | None         # None: the unit gives it
     lower_is_better: bool = False
+    group: str = ""                # the 二级 group's id: its key in a data file
 
 
 @dataclass
@@ -132,6 +177,10 @@ class IndicatorTable:
     score_field: str
     grade_field: str
     column_labels: dict[str, str]
+    columns: tuple[str, ...] = ("name", "target", "actual", "weight", "score")   # its fields per row
+    old_form: bool = False         # read scores in 实际完成值 when 得分 is empty (the seed's habit)
+    extra_scores: tuple[str, ...] = ()   # added to the indicators' scores in the composite (预算执行率得分)
+    levels: dict[str, Decimal] = field(default_factory=dict)   # 一级指标 -> the weight its header states
 
     def names(self, column: str) -> list[str]:
         """Field names of one column, indicator by indicator (kept: the checker asks per workbook)."""
@@ -143,6 +192,19 @@ class IndicatorTable:
     @cached_property
     def _names(self) -> dict[str, list[str]]:
         return {}
+
+
+@dataclass
+class Budget:
+    """The 项目资金 table of the national form: the total row's amounts and its 执行率 and score."""
+    table: str
+    initial: str                   # 年初预算数 (total row)
+    budget: str                    # 全年预算数
+    spent: str                     # 全年执行数
+    rate: str                      # 执行率 (computed)
+    score: str                     # its score (computed)
+    weight: Decimal                # the 分值 of 预算执行率
+    reason: str                    # the unit's words on an adjusted or unspent budget
 
 
 @dataclass
@@ -203,6 +265,8 @@ class Report:
     indicator_tables: list[IndicatorTable] = field(default_factory=list)
     sums: list[SumRule] = field(default_factory=list)
     copies: list[CopyRule] = field(default_factory=list)
+    derived: list = field(default_factory=list)          # RatioRule, ShareScoreRule
+    budget: Budget | None = None
     checks: list[Check] = field(default_factory=list)
     quotes: Quotes | None = None
     runs: dict[str, Run] = field(default_factory=dict)   # long texts by field name
@@ -322,10 +386,16 @@ class Spec:
     figures: tuple[Figure, ...] = ()        # per workbook: collect's 汇总 row
     copy_figures: tuple[Figure, ...] = ()   # per copy: collect's table of projects
     pack_name: str = "{year}_{unit}"        # pack's folder (or zip), whole PDF and values copy
+    form: str = ""                          # the form's name ([template] form), when not the county's
+    template_file: str = "self_eval.xlsx"   # where `xltools template` writes it ([template] file)
 
     @property
     def fingerprint(self) -> Fingerprint:
         return Fingerprint.of(self.region, self.year, self.form_version, self.digest)
+
+    def describe(self) -> str:
+        """The template in words: 临湘市2022年度模板（第1版）, 通用2022年度项目支出绩效自评表模板（第1版）."""
+        return self.fingerprint.describe(self.form)
 
     @property
     def copied(self) -> Report | None:
