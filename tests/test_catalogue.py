@@ -98,6 +98,7 @@ NOT_EMITTED: dict[str, str] = {
     "project-outside-bookends": "test_book_trust.py: a project sheet moved first or last",
     "conf-sheet": "test_addin_security.py: a veryHidden xltools.conf sheet, through check, the API and collect",
     "pack-missing": _PACK, "pack-hash": _PACK, "pack-unlisted": _PACK,
+    "carryover-previous": "test_previous.py: this year's report against last year's (check --previous, collect)",
 }
 
 
@@ -207,11 +208,12 @@ def _declared(spec) -> dict[str, set[str]]:
     three modules that make findings outside the rules, each declaring its own codes."""
     from xltools.collect import intake
     from xltools.read.filled import NOTE_CODES
-    from xltools.rules import RULES
+    from xltools.rules import RULES, previous
     from xltools.write import score
     out = {type(rule).__name__: rule.declares(spec) for rule in RULES}
     assert len(out) == len(RULES)
-    out.update({"the reader's notes": set(NOTE_CODES), "score": set(score.CODES), "collect's pack check": set(intake.CODES)})
+    out.update({"the reader's notes": set(NOTE_CODES), "score": set(score.CODES), "collect's pack check": set(intake.CODES),
+                "last year's report": previous.declares(spec)})
     return out
 
 

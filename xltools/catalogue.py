@@ -328,6 +328,16 @@ def derived_entry(rule) -> Entry:
     return Entry(rule.code, ERROR, rule.message, DERIVED_TEMPLATE, "", FORMULA, origin="spec")
 
 
+PREVIOUS_TEMPLATE = "{title}：{row}本年填报 {this} 万元，上年报告为 {last} 万元，{direction} {gap} 万元"
+PREVIOUS_UNMATCHED = "{title}：上年报告中没有“{row}”，无从核对"
+
+
+def previous_entry(equals) -> Entry:
+    """The entry of a spec's [previous] equals rule (spec.model.Equals): this year against last."""
+    return Entry(equals.code, equals.severity, equals.message, PREVIOUS_TEMPLATE, "核对上年报告中的数字，或说明差异的原因",
+                 NONE, variants={"unmatched": PREVIOUS_UNMATCHED}, origin="spec")
+
+
 def check_entry(check) -> Entry:
     """The entry of a spec compare check (spec.model.Check, kind "compare")."""
     template = EQUAL_TEMPLATE if check.op == "=" else AT_MOST_TEMPLATE
@@ -358,6 +368,8 @@ def spec_entries(spec) -> list[Entry]:
                 out.setdefault(check.code, check_entry(check))
     if spec.cross:
         out.setdefault(spec.cross.code, cross_entry(spec.cross))
+    for e in spec.previous.equals:
+        out.setdefault(e.code, previous_entry(e))
     return list(out.values())
 
 

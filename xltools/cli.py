@@ -130,15 +130,19 @@ def _fill(sub) -> None:
 
 # --- check ---------------------------------------------------------------------------------------
 def cmd_check(args) -> int:
-    from .api import check_many, exit_code
+    from .api import check, check_many, exit_code
     from .checker import refuse_data_file_for_write, render_refused, render_text, write_checked_copy
     if args.write and len(args.files) > 1:
         raise XltoolsError("--write 只能用于单个工作簿")
+    if args.previous and len(args.files) > 1:
+        raise XltoolsError("--previous 只能用于单个文件（本年度的报告）")
     if args.write:
         refuse_data_file_for_write(args.files[0])     # before any output
         _output(args, args.write, *args.files)
     reports = []
-    for report in check_many(args.files, _specs(args)):
+    checked = [check(args.files[0], _specs(args), previous=args.previous)] if args.previous \
+        else check_many(args.files, _specs(args))
+    for report in checked:
         reports.append(report)
         if args.json:
             continue
@@ -159,6 +163,8 @@ def _check(sub) -> None:
     c.add_argument("files", nargs="+")
     c.add_argument("--json", action="store_true", help="输出 JSON 数组，每个文件一项（含无法使用的文件）")
     c.add_argument("--write", help="另存一份带“校验结果”表的工作簿")
+    c.add_argument("--previous", metavar="去年.xlsx", help="上年度的工作簿或数据文件：核对上年结转等与上年报告相符，"
+                                                        "并列出主要数字的上年数与增减率")
     c.set_defaults(func=cmd_check)
 
 

@@ -113,7 +113,7 @@ def _text(v) -> str | None:
 
 
 def _values(figures, instances) -> list[FigureValue]:
-    return [{"key": f.key, "label": f.label, "value": _text(f.value(instances))} for f in figures]
+    return [f.stated(instances) for f in figures]
 
 
 def record_of(filled, report, spec) -> Result:

@@ -175,7 +175,7 @@ def print_copy(values_book: bytes, filled: Filled, spec: Spec) -> bytes:
         rep: Report = inst.report
         sheet = book.sheet(inst.sheet)
         for f in rep.inputs:
-            if f.unit == "choice":
+            if f.unit == "choice" and f.table is None:    # a line of the form (评价类型), not a table's column (指标性质)
                 sheet.set(f.cell, ticked(inst.values.get(f.name), f.choices))
         # Rows as tall as their text, whoever typed it: a text typed into one row by hand, or a
         # row made short in Excel, is laid out again over the run's rows.

@@ -16,6 +16,7 @@ from .. import catalogue
 from ..errors import SpecError
 from ..files import read_regular
 from ..findings import ERROR, WARNING
+from .previous import previous_of
 from .scoring import scoring_rules
 from .shipped import TEMPLATE_NAME, default_spec
 from .layout import Layout
@@ -121,7 +122,8 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
                 reports, cross, hashlib.sha256(raw).hexdigest(), identity,
                 _figures(summary.get("figures", []), reports, f"{where}: summary.figures"),
                 _figures(summary.get("copy_figures", []), reports, f"{where}: summary.copy_figures", copies=True),
-                pack_name, t.get("form", ""), _template_file(t, where))
+                pack_name=pack_name, previous=previous_of(doc, reports, where), form=t.get("form", ""),
+                template_file=_template_file(t, where))
 
 
 def _template_file(t: dict, where: str) -> str:

@@ -351,6 +351,35 @@ class Figure:
                  for v in map(inst.values.get, self.fields) if isinstance(v, Decimal)]
         return sum(found, Decimal(0)) if found else None
 
+    def stated(self, instances) -> dict:
+        """Its value as a record carries it (a FigureValue: key, label, value as text)."""
+        value = self.value(instances)
+        return {"key": self.key, "label": self.label, "value": None if value is None else str(value)}
+
+
+@dataclass(frozen=True)
+class Equals:
+    """This year's field equals last year's (上年结转 = last year's 累计结余), row by row of `rows`
+    matched by their text (the 机构名称); `xltools carry` prefills it, `check --previous` and
+    `collect` report where it differs."""
+    code: str
+    severity: str
+    field: str                  # this year's column (table.column) or field
+    last: str                   # last year's
+    message: str
+
+
+@dataclass(frozen=True)
+class Previous:
+    """Last year's workbook into this year's ([previous]): the fields `xltools carry` keeps as
+    they were (besides the identity and the indicator tables' definitions), the column whose text
+    matches a table's rows across years, the figures that must equal last year's, and the fields
+    renamed since (this year's name -> last year's)."""
+    carry: tuple[str, ...] = ()
+    rows: str = ""
+    equals: tuple[Equals, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -386,6 +415,7 @@ class Spec:
     figures: tuple[Figure, ...] = ()        # per workbook: collect's 汇总 row
     copy_figures: tuple[Figure, ...] = ()   # per copy: collect's table of projects
     pack_name: str = "{year}_{unit}"        # pack's folder (or zip), whole PDF and values copy
+    previous: Previous = Previous()         # last year into this year ([previous])
     form: str = ""                          # the form's name ([template] form), when not the county's
     template_file: str = "self_eval.xlsx"   # where `xltools template` writes it ([template] file)
 

@@ -147,6 +147,12 @@ class Registry:
             infos.setdefault(info.fingerprint, info)     # the same spec twice (a copy in --specs DIR)
         return cls(list(infos.values()), more=more)
 
+    def with_packaged(self) -> Registry:
+        """These specs and those that come with xltools (what last year's file is read with: its
+        form may be one the user did not name for this year's)."""
+        more = [i for i in Registry.packaged().infos if i.fingerprint not in self.by_fingerprint]
+        return self if not more else Registry(self.infos + more, self._specs, self.more)
+
     # -- the specs ----------------------------------------------------------------------------
     def spec(self, info: SpecInfo, year: int | None = None, region: str | None = None) -> Spec:
         """The spec of `info`; for another year or region (a template built with --year,
