@@ -128,6 +128,29 @@ def _fill(sub) -> None:
     f.set_defaults(func=cmd_fill)
 
 
+# --- carry ---------------------------------------------------------------------------------------
+def cmd_carry(args) -> int:
+    from .write.carry import carry
+    _output(args, args.output, args.last)
+    spec = _spec(args) if args.spec else None
+    result = carry(args.last, args.output, spec, _specs(args) if args.spec else None)
+    print(f"已写入 {result.path}（{result.spec.describe()}）；从上年带入 {len(result.carried)} 项：")
+    for line in result.carried:
+        print(f"  {line}")
+    for line in result.missed:
+        print(f"未能带入：{line}", file=sys.stderr)
+    return 0
+
+
+@command
+def _carry(sub) -> None:
+    c = sub.add_parser("carry", help="用上年度的工作簿开始本年度的：带入单位、机构、项目与指标，预填上年结转")
+    c.add_argument("last", metavar="去年.xlsx", help="上年度的工作簿（或数据文件）")
+    c.add_argument("-o", "--output", required=True, help="本年度的工作簿")
+    c.add_argument("--spec", help="本年度的规格文件（默认：上年的规格，年度加一）")
+    c.set_defaults(func=cmd_carry)
+
+
 # --- check ---------------------------------------------------------------------------------------
 def cmd_check(args) -> int:
     from .api import check, check_many, exit_code

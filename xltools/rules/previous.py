@@ -60,9 +60,11 @@ def _as_computed(inst, spec: Spec) -> dict:
     return evaluate(rep, spec, inputs)[0]
 
 
-def year_end(filled: Filled, spec: Spec) -> dict:
-    """What next year's report is compared with: each `equals` rule's last-year figure, by row."""
-    return {e.code: {row: _text(v) for row, v, _, _ in _cells(filled, spec, e.last)} for e in spec.previous.equals}
+def year_end(filled: Filled, spec: Spec, equals=None) -> dict:
+    """What next year's report is compared with: each `equals` rule's last-year figure, by row
+    (the rules of `spec`, this report's own, or those of next year's spec)."""
+    return {e.code: {row: _text(v) for row, v, _, _ in _cells(filled, spec, e.last)}
+            for e in (spec.previous.equals if equals is None else equals)}
 
 
 def year_start(filled: Filled, spec: Spec) -> dict:

@@ -183,18 +183,24 @@ class Registry:
             what = f"模板标识 {FINGERPRINT_NAME} 为“{found.strip(chr(34))}”，无法识别" if found \
                 else f"缺少模板标识 {FINGERPRINT_NAME}"
             raise BookError(f"文件 {label} 不是本工具的模板生成的工作簿（{what}）", "other-template")
-        info = self.by_fingerprint.get(fp)
-        if info is not None:
-            return self.spec(info)
-        made_from = [i for i in self.infos if (i.fingerprint.digest, i.fingerprint.form_version) == (fp.digest, fp.form_version)]
-        if made_from:                     # built from a known spec's very text for its region and year
-            return self.spec(made_from[0], fp.year, fp.region)
+        spec = self.spec_of(fp)
+        if spec is not None:
+            return spec
         same = [i.fingerprint for i in self.infos if (i.region, i.year) == (fp.region, fp.year)]
         if same:
             raise BookError(f"文件 {label} 的模板（{fp}）与规格（{'、'.join(same)}）的版本不一致，"
                             "请用生成它的规格校验，或让填报单位改用新模板", "other-template")
         raise BookError(f"文件 {label} 是{fp.describe()}（{fp}），与现有规格（{self.known()}）不符；{self.more}",
                         "other-template")
+
+    def spec_of(self, fp: Fingerprint) -> Spec | None:
+        """The spec that made a template with this fingerprint: a known one, or one whose very
+        text built it for another region or year (`xltools template --region --year`)."""
+        info = self.by_fingerprint.get(fp)
+        if info is not None:
+            return self.spec(info)
+        made_from = [i for i in self.infos if (i.fingerprint.digest, i.fingerprint.form_version) == (fp.digest, fp.form_version)]
+        return self.spec(made_from[0], fp.year, fp.region) if made_from else None
 
     def _for_data(self, doc: Mapping, label: str) -> Spec:
         if len(self.infos) == 1:            # the data file's year and region are checked as it is read
