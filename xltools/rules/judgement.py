@@ -63,14 +63,15 @@ def _row(ctx: Context, table: IndicatorTable, i: int) -> None:
     if scored.band:
         band = rules.band(scored.band)
         top = max(rules.bands, key=lambda b: b.high)
-        if stated is not None and weight and not band.holds(stated / weight):
+        in_band = stated is None or not weight or band.holds(stated / weight)
+        if not in_band:
             ctx.add("score-band", cell["score"], expected=None, actual=stated, label=label, word=measured.word,
                     band=band.name, low=fmt(band.low * 100), high=fmt(band.high * 100),
                     edge="" if band.high == 1 else "（不含上限）", low_score=fmt(weight * band.low),
                     high_score=fmt(weight * band.high), stated=fmt(stated))
         if band is not top and not reason_given:
             ctx.add("reason-required", cell["reason"], label=label, detail=f"完成情况“{measured.word}”属{band.name}档")
-        elif band is top and stated is not None and stated < weight and not reason_given:
+        elif band is top and in_band and stated is not None and stated < weight and not reason_given:
             ctx.add("score-deducted", cell["reason"], label=label, detail=f"完成情况“{measured.word}”",
                     stated=fmt(stated), weight=fmt(weight))
         return
