@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from ..formulas import num
 from ..read.coerce import is_blank
-from ..scoring import GE, EQ, QUANTITATIVE_NATURES, score_indicator
+from ..scoring import EQ, GE, LE, QUANTITATIVE_NATURES, score_indicator
 from ..scoring.parse import fmt
 from ..spec.model import IndicatorTable
 from .rule import Context, ReportRule
@@ -75,15 +75,16 @@ def _row(ctx: Context, table: IndicatorTable, i: int) -> None:
             ctx.add("score-deducted", cell["reason"], label=label, detail=f"完成情况“{measured.word}”",
                     stated=fmt(stated), weight=fmt(weight))
         return
-    if scored.score is None:
+    met = _met(target, measured, rules)
+    if met is None:
         return
     detail = f"指标值“{target.raw}”，实际完成值“{value['actual']}”"
-    if stated is not None and stated > scored.score:
+    if scored.score is not None and stated is not None and stated > scored.score:
         ctx.add("score-rule", cell["score"], expected=scored.score, actual=stated, label=label, rule=scored.reason,
                 should=fmt(scored.score), stated=fmt(stated))
-    if scored.met is False and not reason_given:
+    if not met and not reason_given:
         ctx.add("reason-required", cell["reason"], label=label, detail=detail)
-    elif scored.met and not reason_given:
+    elif not reason_given:
         over = _over(target, measured, rules.reason_over)
         if over is not None:
             ctx.add("reason-required", cell["reason"], variant="over", label=label, detail=detail, ratio=fmt(over),
@@ -91,6 +92,21 @@ def _row(ctx: Context, table: IndicatorTable, i: int) -> None:
         elif stated is not None and stated < weight:
             ctx.add("score-deducted", cell["reason"], label=label, detail=detail, stated=fmt(stated),
                     weight=fmt(weight))
+
+
+def _met(target, measured, rules) -> bool | None:
+    """Whether a quantitative result reaches its target (a negative result counting as 0 where
+    the rules say so), whatever share of the weight the rule gives; None when it cannot be told."""
+    if target is None or measured is None or measured.value is None or target.op not in (GE, LE, EQ):
+        return None
+    actual = max(measured.value, Decimal(0)) if rules.negative_zero else measured.value
+    if target.op == LE:
+        return actual <= target.high
+    if target.op == EQ and rules.equal == "closeness":
+        return actual == target.low
+    if target.op == EQ and target.low == 0:
+        return actual <= 0
+    return actual >= target.low
 
 
 def _over(target, measured, limit: Decimal | None) -> Decimal | None:

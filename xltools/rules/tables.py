@@ -127,5 +127,7 @@ def _odd_weight(ctx: Context, weights) -> str:
     """Where a weight sum that is not 100 is reported: at the one weight that differs from the
     template's (a typo is found at its cell), else at the first weight of the table."""
     template = ctx.rep.defaults
+    if all(template.get(n) is None for n in weights):     # the unit gives every weight: none is odd
+        return weights[0]
     odd = [n for n in weights if num(ctx.eff.get(n)) != num(template.get(n))]
     return odd[0] if len(odd) == 1 else weights[0]
