@@ -111,17 +111,22 @@ class _Carry:
         return {f.name for f in self.last.fields()}
 
     def _indicators(self, inst, rep: Report, out: dict) -> None:
+        """Each indicator's definition into the row of the same 一级/二级 group, k-th in it (a
+        group this year's table no longer has, or holds fewer rows of, is listed)."""
         tables = {t.id: t for t in rep.indicator_tables}
         for old in inst.report.indicator_tables:
             now = tables.get(old.id)
-            for i, ind in enumerate(old.indicators, start=1):
+            slots = _slots(now) if now is not None else {}
+            for i, (key, k) in enumerate(_positions(old), start=1):
                 row = {c: inst.values.get(f"{old.id}_{c}_{i}") for c in INDICATOR_DEFINITION if c in old.columns}
                 if all(is_blank(v) for v in row.values()):
                     continue
-                name = row.get("name") or ind.name
-                if now is None or i > len(now.indicators):
-                    where = f"新规格中没有指标表 {old.id}" if now is None else f"新规格的指标表只有 {len(now.indicators)} 项"
-                    self.result.missed.append(f"上年指标表第 {i} 项“{name}”：{where}，未带入")
+                name = str(row.get("name") or old.indicators[i - 1].name).splitlines()[0]
+                j = slots.get((key, k))
+                if j is None:
+                    where = f"新规格中没有指标表 {old.id}" if now is None else \
+                        f"新规格的指标表没有“{key[1].replace(chr(10), '')}”的第 {k} 行"
+                    self.result.missed.append(f"上年指标“{name}”：{where}，未带入")
                     continue
                 for column, value in row.items():
                     if column not in now.columns:
@@ -130,7 +135,23 @@ class _Carry:
                                                       f"（{value}）：新规格的指标表没有这一列，未带入")
                         continue
                     if not is_blank(value):
-                        _put(out, rep, f"{now.id}_{column}_{i}", value)
+                        _put(out, rep, f"{now.id}_{column}_{j}", value)
+
+
+def _positions(table) -> list[tuple[tuple[str, str], int]]:
+    """((一级, 二级), k) of each row: its group and its place in it (from 1)."""
+    seen: dict[tuple[str, str], int] = {}
+    out = []
+    for ind in table.indicators:
+        key = (ind.group1, ind.group2)
+        seen[key] = seen.get(key, 0) + 1
+        out.append((key, seen[key]))
+    return out
+
+
+def _slots(table) -> dict:
+    """((一级, 二级), k) -> the row number in this table."""
+    return {pos: i for i, pos in enumerate(_positions(table), start=1)}
 
 
 def _put(section: dict, rep: Report, name: str, value) -> None:
