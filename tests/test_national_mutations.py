@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, national_project
 from test_mutations import TYPOS, typo
 from xltools.checker import check_file
 from xltools.findings import ERROR
@@ -35,42 +35,8 @@ CENT = Decimal("0.01")
 
 
 def consistent(seed: int) -> dict:
-    """A project whose every figure holds, by the spec's own rules (formulas.evaluate)."""
-    rnd = random.Random(seed)
-    money = lambda lo, hi: (Decimal(rnd.randint(lo * 100, hi * 100)) / 100)  # noqa: E731
-    section: dict = {"project_name": f"测试项目{seed}", "authority": "测试主管部门", "impl_unit": "测试单位",
-                     "goals_expected": "按计划完成年度目标。", "goals_actual": "已完成。"}
-    rows = {"fiscal": money(50, 5000), "carryover": money(0, 300) if rnd.randint(0, 1) else None,
-            "other": money(0, 100) if rnd.randint(0, 2) == 0 else None}
-    for key, budget in rows.items():
-        if budget is None:
-            continue
-        spent = (budget * Decimal(rnd.randint(960, 1000)) / 1000).quantize(CENT)   # at least 96% spent
-        section[f"budget_initial_{key}"] = budget
-        section[f"budget_budget_{key}"] = budget
-        section[f"budget_spent_{key}"] = spent
-    by_level: dict[str, list[int]] = {}
-    groups: dict[str, list[int]] = {}
-    for i, ind in enumerate(TABLE.indicators, start=1):
-        groups.setdefault(ind.group, []).append(i)
-    for group, slots in groups.items():              # one or two rows of each group in use
-        for i in slots[:rnd.randint(1, min(2, len(slots)))]:
-            by_level.setdefault(TABLE.indicators[i - 1].group1, []).append(i)
-    for level, used in by_level.items():
-        total = int(TABLE.levels[level])
-        cuts = sorted(rnd.sample(range(1, total), len(used) - 1)) if len(used) > 1 else []
-        weights = [b - a for a, b in zip([0, *cuts], [*cuts, total])]
-        for i, weight in zip(used, weights):
-            nature = rnd.choice(["≥", "≤", "=", "定性"])
-            row = {"name": f"指标{i}", "nature": nature, "weight": Decimal(weight), "score": Decimal(weight)}
-            if nature == "定性":
-                row.update(target="效果明显", actual=rnd.choice(["达成年度指标", "达成"]))
-            else:
-                target = rnd.randint(10, 500)
-                actual = {"≥": target + rnd.randint(0, target // 5), "≤": target - rnd.randint(0, target // 2),
-                          "=": target}[nature]
-                row.update(target=str(target), unit=rnd.choice(["%", "个", "天", "万元"]), actual=str(actual))
-            section.update({f"ind_{k}_{i}": v for k, v in row.items()})
+    """A project whose every figure holds, its computed figures stated (formulas.evaluate)."""
+    section = national_project(SPEC, random.Random(seed), f"测试项目{seed}", "测试单位")
     inputs = input_defaults(REP)
     inputs.update(section)
     values, _ = evaluate(REP, SPEC, inputs)
