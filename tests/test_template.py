@@ -32,6 +32,7 @@ from xltools.build.workbook import template_bytes
 from xltools.formulas import cross_cell
 from xltools.spec import load_spec
 from xltools.spec.layout import ROW_CHARS
+from helpers import sheet_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "templates" / "self_eval.xlsx"
