@@ -20,9 +20,10 @@ from .. import formulas
 from ..ooxml.package import Package
 from ..ooxml.xmltext import tag_prefix
 from ..a1 import split_a1
+from ..read.coerce import is_blank
 from ..read.filled import Filled, Instance
 from ..formulas import cached_values, input_defaults
-from ..spec.layout import fitted_heights
+from ..spec.layout import ROW_PT, fitted_heights, label_height
 from ..spec.model import Report, Spec
 
 _EXT_CF_URI = "{78C0D931-6437-407d-A8EE-F0AAD7539E65}"     # the extension list's conditional formats
@@ -156,11 +157,48 @@ def print_copy(values_book: bytes, filled: Filled, spec: Spec) -> bytes:
         for name in rep.runs:
             write_run(sheet, inst, name, spec.print.widths)
         texts = {n: v for n, v in inst.values.items() if isinstance(v, str)}
-        for row, pt in fitted_heights(rep, spec.print.widths, texts).items():
+        fitted = fitted_heights(rep, spec.print.widths, texts)
+        hidden, heights = spare_rows(inst, spec.print.widths, fitted)
+        for row in hidden:
+            sheet.row_hidden(row, True)
+        for row, pt in {**fitted, **heights}.items():
             sheet.row_height(row, round(pt, 1))
         sheet.commit()
         sheet.xml = restart_page_numbers(sheet.xml, sheet.p)
     return book.to_bytes()
+
+
+def spare_rows(inst: Instance, widths: list[float], fitted: dict[int, float]) -> tuple[list[int], dict[int, float]]:
+    """The rows of an indicator table that leaves its rows for the unit to name (the national
+    form) and that the unit left blank, not printed (the platforms print only the indicators a
+    project has); the first row of each 二级 group stays (its merged labels start there). Returns
+    them, and the heights the rows left need for their group's labels (一级, 二级) to fit, beyond
+    the heights `fitted` to their own texts."""
+    rep, hidden, heights = inst.report, [], dict(fitted)
+    for table in rep.indicator_tables:
+        rows = [split_a1(rep.cell(f"{table.id}_name_{i}"))[0] for i in range(1, len(table.indicators) + 1)]
+        seen: set[tuple[str, str]] = set()
+        for row, ind, i in zip(rows, table.indicators, range(1, len(rows) + 1)):
+            first = (ind.group1, ind.group2) not in seen
+            seen.add((ind.group1, ind.group2))
+            blank = all(is_blank(inst.values.get(f"{table.id}_{c}_{i}")) for c in table.columns)
+            if not ind.name and not first and blank:
+                hidden.append(row)
+        if not hidden:
+            continue
+        level1, level2 = table.label_columns
+        for col, key, label in ((level1, lambda i: i.group1, lambda i: table.level_label(i.group1)),
+                                (level2, lambda i: (i.group1, i.group2), lambda i: i.group2)):
+            groups: dict = {}
+            for row, ind in zip(rows, table.indicators):
+                groups.setdefault(key(ind), []).append((row, ind))
+            for members in groups.values():
+                shown = [r for r, _ in members if r not in hidden]
+                need = label_height(label(members[0][1]), widths[col - 1])
+                have = sum(heights.get(r, rep.row_heights.get(r, ROW_PT)) for r in shown)
+                for r in shown if need > have else ():
+                    heights[r] = heights.get(r, rep.row_heights.get(r, ROW_PT)) + (need - have) / len(shown)
+    return hidden, {r: pt for r, pt in heights.items() if fitted.get(r) != pt}
 
 
 def restart_page_numbers(xml: str, p: str = "") -> str:

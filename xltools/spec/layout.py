@@ -307,6 +307,11 @@ class Layout(ScoredBlocks):
         self.put(row=top, col=1, rows=self.row - top, cols=self.r.columns, role="box", border=True)
 
 
+def label_height(text: str, width_units: float) -> float:
+    """Points a label takes in the body font at this width (a merged label's rows need as much)."""
+    return text_lines(text, width_units) * LINE_PT + 6
+
+
 def row_height(text: str, width_units: float, line_pt: float = TEXT_LINE_PT) -> float:
     """A row tall enough for `text` in the long-text font at this width (at most MAX_ROW_PT)."""
     return min(MAX_ROW_PT, max(ROW_PT, text_lines(text, width_units) * line_pt + 8))

@@ -88,7 +88,8 @@ class ScoredBlocks:
         labels = b["column_labels"]
         row_fields = columns[2:]
         table = IndicatorTable(tid, inds, b["score_field"], b["grade_field"], labels, row_fields, old_form=not named,
-                               extra_scores=(self.r.budget.score,) if self.r.budget else (), levels=levels)
+                               extra_scores=(self.r.budget.score,) if self.r.budget else (), levels=levels,
+                               label_columns=(col_of["level1"], col_of["level2"]))
         self.r.indicator_tables.append(table)
 
         top = self.row
@@ -124,10 +125,7 @@ class ScoredBlocks:
                                                 unit="score", quiet_blank=True))
 
         def shown(ind: Indicator, col: int) -> str:
-            text = ind.group1 if col == col_of["level1"] else ind.group2
-            if col == col_of["level1"] and ind.group1 in levels:
-                text = f"{text}\n（{fmt(levels[ind.group1])}分）"
-            return text
+            return table.level_label(ind.group1) if col == col_of["level1"] else ind.group2
 
         def merge_runs(col: int, key):
             start = 0

@@ -181,6 +181,12 @@ class IndicatorTable:
     old_form: bool = False         # read scores in 实际完成值 when 得分 is empty (the seed's habit)
     extra_scores: tuple[str, ...] = ()   # added to the indicators' scores in the composite (预算执行率得分)
     levels: dict[str, Decimal] = field(default_factory=dict)   # 一级指标 -> the weight its header states
+    label_columns: tuple[int, int] = (2, 3)   # the grid columns of the 一级 and 二级 labels
+
+    def level_label(self, group1: str) -> str:
+        """The 一级 label as printed: with the weight its header states ("产出指标\n（50分）")."""
+        weight = self.levels.get(group1)
+        return group1 if weight is None else f"{group1}\n（{format(weight.normalize(), 'f')}分）"
 
     def names(self, column: str) -> list[str]:
         """Field names of one column, indicator by indicator (kept: the checker asks per workbook)."""
