@@ -216,6 +216,8 @@ class Registry:
         matches = fits([i for i in self.infos if str(i.year) == str(year).strip() and region in (None, i.region)])
         if matches:
             return self.spec(max(matches, key=lambda i: i.fingerprint.form_version))
+        if year is None:                    # no year said: the first spec whose keys it uses (the default first)
+            return self.spec(fits(self.infos)[0])
         # a spec for any region ([template] any_region), read for the file's region
         anywhere = [i for i in self.infos if i.any_region and str(i.year) == str(year).strip()]
         anywhere = [i for i in anywhere if keys <= {r.data for r in self.spec(i).reports.values()}]
