@@ -138,7 +138,7 @@ def test_about_names_the_versions_and_the_log(book, monkeypatch, tmp_path):
     monkeypatch.setenv("XLTOOLS_LOG", str(tmp_path / "xltools.log"))
     text = macros.about(FileBook(book))
     assert "加载项：0.1.0 (xlwings 0.37.8)" in text and SPEC.fingerprint in text
-    assert f"本工作簿的模板：临湘市2022年度模板（第1版），{SPEC.fingerprint}" in text
+    assert f"本工作簿的模板：临湘市2022年度模板（第{SPEC.form_version}版），{SPEC.fingerprint}" in text
     assert str(tmp_path / "xltools.log") in text
 
 

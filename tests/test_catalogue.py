@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from helpers import CJK, ROOT, SEED, checked_by_declared_rules, consistent_data, load_seed, write_json
 from xltools import catalogue
+from xltools.a1 import a1
 from xltools.errors import BookError, DataError
 from xltools.ooxml.package import Package
 from xltools.checker import check_file
@@ -165,6 +166,14 @@ def _book_corpus(tmp_path) -> tuple[list[Path], list[Path]]:
         for sheet, ref, value in cells:
             wb.sheet(sheet).set(ref, value)
         out.append(_recomputed(wb.save(tmp_path / f"{name}.xlsx")))
+    run = dept.runs["duties"]            # a long paragraph in a one-line row, and a row hidden (as
+    wb = Package(good.read_bytes())           # Excel allows on the protected sheet): text-cut, text-hidden
+    sheet = wb.sheet(dept.sheet)
+    sheet.set(a1(run.first, run.col), "主要职责" * 75)
+    sheet.row_height(run.first, 20, custom=False)
+    sheet.set(a1(run.first + 1, run.col), "写在隐藏行里的一段")
+    sheet.row_hidden(run.first + 1, True)
+    out.append(_recomputed(wb.save(tmp_path / "text-rows.xlsx")))
     import openpyxl                      # an error value (t="e"), as Excel writes #DIV/0!: unreadable
     wb = openpyxl.load_workbook(good)
     wb[dept.sheet][dept.cell("income_other_1")] = "#DIV/0!"

@@ -31,7 +31,7 @@ from xltools.build.names import FINGERPRINT_NAME, REPORT_MARK
 from xltools.build.workbook import template_bytes
 from xltools.formulas import cross_cell
 from xltools.spec import load_spec
-from xltools.spec.layout import ROW_CHARS
+from xltools.spec.layout import BLANK_ROW_PT, ROW_CHARS
 from helpers import sheet_parts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,25 +185,55 @@ def test_inputs_unlocked_and_shaded_everything_else_locked(book, spec):
     for rep in spec.reports.values():
         ws = book[rep.sheet]
         inputs = {f.cell for f in rep.inputs if f.name not in rep.runs}
-        inputs |= {f"{get_column_letter(run.col)}{r}" for run in rep.runs.values() for r in run.row_numbers}
+        texts = {f"{get_column_letter(run.col)}{r}" for run in rep.runs.values() for r in run.row_numbers}
         # MergedCell: openpyxl's stand-in for the covered part of a merged range, absent from the file
         unlocked = {c.coordinate for row in ws.iter_rows() for c in row
                     if not isinstance(c, MergedCell) and not c.protection.locked}
-        assert unlocked == inputs, rep.sheet
-        shades = {(ws[c].fill.fill_type, ws[c].fill.fgColor.rgb) for c in inputs}
+        # A long text's rows are unlocked whole (LibreOffice fits rows on a protected sheet only
+        # then): their text cells, label, join and fit cells, and the row's own style.
+        in_text_rows = {c for c in unlocked if int(c.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) in rep.text_rows}
+        assert unlocked - in_text_rows == inputs, rep.sheet
+        assert texts <= in_text_rows, rep.sheet
+        assert all(not ws.row_dimensions[r].protection.locked for r in rep.text_rows), rep.sheet
+        shades = {(ws[c].fill.fill_type, ws[c].fill.fgColor.rgb) for c in inputs | texts}
         assert len(shades) == 1, f"{rep.sheet}: inputs shaded differently: {shades}"
         (kind, colour), = shades
         assert kind == "solid" and colour[-6:] not in ("FFFFFF", "000000")
         for f in rep.computed:
             assert ws[f.cell].protection.locked and ws[f.cell].fill.fgColor.rgb != colour, f.name
-        for name in rep.runs:   # the join cell: locked, its formula and value hidden
+        for name in rep.runs:   # the join cell: its formula and value hidden
             join = ws[rep.cell(name)]
-            assert join.protection.locked and join.protection.hidden and join.number_format == ";;;", name
+            assert join.protection.hidden and join.number_format == ";;;", name
         for p in rep.placed:
-            if p.role not in ("input", "computed", "box", "text"):
+            if p.role not in ("input", "computed", "box", "text", "fit", "join") and p.row not in rep.text_rows:
                 cell = ws.cell(p.row, p.col)
                 assert cell.protection.locked, (p.role, cell.coordinate)
                 assert not (cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb == colour), cell.coordinate
+
+
+def test_long_texts_are_visible_rows_the_programs_fit(book, plain, spec):
+    """Every row of a long text visible, its height not marked as set by hand; the first a line
+    tall (or its label's height), the others a sliver while blank (no blank block in print);
+    beside each a fit cell (white, unmerged, as wide as the text cell) repeating its text, for
+    Excel and WPS to fit the row to; nothing hidden anywhere in the template."""
+    raw = members(plain)
+    for rep in spec.reports.values():
+        ws = book[rep.sheet]
+        assert not [r for r, d in ws.row_dimensions.items() if d.hidden], rep.sheet
+        xml = raw[f"xl/worksheets/sheet{book.sheetnames.index(rep.sheet) + 1}.xml"].decode()
+        for run in rep.runs.values():
+            width = sum(spec.print.widths[run.col - 1: run.col - 1 + run.cols])
+            fit = get_column_letter(run.fit_col)
+            assert ws.column_dimensions[fit].width == width and not ws.column_dimensions[fit].hidden
+            for r in run.row_numbers:
+                tag = re.search(rf'<row r="{r}"[^>]*>', xml).group(0)
+                want = round(run.first_pt, 1) if r == run.first else BLANK_ROW_PT
+                assert "customHeight" not in tag and f'ht="{want:.1f}"' in tag, tag
+                cell = ws[f"{fit}{r}"]
+                assert cell.value == f'={get_column_letter(run.col)}{r}&""', cell.coordinate
+                assert cell.font.color.rgb.endswith("FFFFFF") and cell.alignment.wrap_text
+                assert cell.font.name == ws.cell(r, run.col).font.name and cell.font.sz == ws.cell(r, run.col).font.sz
+                assert cell.coordinate not in {m.coord for m in ws.merged_cells.ranges}
 
 
 # --- data validation ---------------------------------------------------------------------------

@@ -240,6 +240,17 @@ _ENTRIES = [
           variants={"sum": "综述中{phrase}合计 {quoted} 元与{label} {cell} 的 {value} 万元不符"}),
     Entry("text-footing", ERROR, "综述中的合计与所列分项相符", "{detail}",
           hint="核对综述中合计与分项的金额（只列举部分项目时请在末尾写“等”）"),
+    # long texts as the office program shows and prints them (rules/longtext.py)
+    Entry("text-hidden", WARNING, "长文字写在了隐藏的行中",
+          "{label}：第 {row} 行有文字，但这一行是隐藏的：屏幕上看不到，直接打印也不会印出来",
+          hint="在左上角的名称框输入 {cell} 回车选中该格，剪切（Ctrl+X）后粘贴到本栏可见的空格子；"
+               "Excel、WPS 中也可选中上下两行的行号，右键“取消隐藏”"),
+    Entry("text-cut", WARNING, "长文字打印不全",
+          "{label}：第 {row} 行的文字约需 {need} 磅高，这一行只有 {have} 磅，屏幕上和直接打印时都只显示前面一部分",
+          hint="选中本栏各行的行号，双击两个行号之间的分隔线，行高即按文字调整（Excel：开始→格式→自动调整行高；"
+               "WPS：开始→行和列→最适合的行高）",
+          variants={"too-long": "{label}：第 {row} 行有 {chars} 字，约需 {need} 磅高，超过一行最高的 409 磅，"
+                                "直接打印必然不全"}),
     # what a report workbook may not carry
     Entry("input-formula", ERROR, "填报单元格中的公式", "{label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字",
           hint="删除公式，直接输入数值或文字",

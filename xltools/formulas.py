@@ -435,6 +435,15 @@ def value_join(texts) -> str:
     return "\n".join(str(t) for t in texts if not is_blank(t))
 
 
+def fit_cells(run) -> dict[str, str]:
+    """A1 of each row's fit cell -> its formula: the row's text again, in a cell that is not
+    merged, so that Excel and WPS fit the row's height to it (see spec.model.Run). Presentation
+    only: nothing reads these cells, so they are not among the formulas the checker compares.
+    (&"": a blank row gives "", not 0.)"""
+    letter = column_letters(run.col)
+    return {a1(r, run.fit_col): f'{letter}{r}&""' for r in run.row_numbers}
+
+
 # -- cross-report (department sheet against every project sheet) -------------------------------
 def cross_cell(spec: Spec) -> tuple[int, str]:
     """Where the sheet of the report held once shows the cross-report check (beside the header
@@ -540,9 +549,11 @@ def cached_values(rep: Report, spec: Spec, values: dict, checks: dict[int, str],
     for f in rep.computed:
         v = values.get(f.name)
         out[f.cell] = v if v is not None else ""
-    for name, run in rep.runs.items():   # what the join formula gives from the rows fill writes
-        text = values.get(name)
-        out[rep.cell(name)] = value_join(_rows_of(text, run))
+    for name, run in rep.runs.items():   # what the join and fit formulas give from the rows fill writes
+        rows = _rows_of(values.get(name), run)
+        out[rep.cell(name)] = value_join(rows)
+        for k, ref in enumerate(fit_cells(run)):
+            out[ref] = rows[k] if k < len(rows) else ""
     for row, text in checks.items():
         out[a1(row, rep.check_column)] = text
     if spec.cross and rep.id == spec.cross.report:

@@ -49,6 +49,7 @@ class Styler:
             "header": Font(name=pr.font, size=size, bold=True),
             "body": Font(name=pr.font, size=size),
             "text": Font(name=pr.text_font, size=size + 1),
+            "fit": Font(name=pr.text_font, size=size + 1, color="FFFFFF"),   # there, not seen
             "check": Font(name=pr.font, size=9, color="808080"),
         }
 
@@ -75,16 +76,18 @@ class Styler:
 
     def apply_run(self, cell, p: Placed) -> None:
         """A text row of a long text: typed into, in the text font, wrapped from the top left; its
-        join cell: locked, formula hidden, value not shown (number format ;;;), in the hidden column J."""
-        cell.font = self.fonts["text"]
-        if p.role == "text":
-            cell.number_format = "@"
+        fit cell: the same, in white (spec.model.Run); its join cell: value not shown (number
+        format ;;;), in the hidden column J. The formulas are hidden; every cell of the rows is
+        unlocked (build.workbook._open_text_rows)."""
+        cell.font = self.fonts["fit" if p.role == "fit" else "text"]
+        if p.role in ("text", "fit"):
+            cell.number_format = "@" if p.role == "text" else "General"
             cell.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
-            cell.fill = INPUT_FILL
-            cell.protection = Protection(locked=False)
+            if p.role == "text":
+                cell.fill = INPUT_FILL
         else:
             cell.number_format = ";;;"
-            cell.protection = Protection(locked=True, hidden=True)
+        cell.protection = Protection(locked=False, hidden=p.role != "text")
 
 
 def border_range(ws, p: Placed, outline_only: bool = False, underline: bool = False) -> None:

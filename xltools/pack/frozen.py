@@ -155,7 +155,7 @@ def print_copy(values_book: bytes, filled: Filled, spec: Spec) -> bytes:
         # Rows as tall as their text, whoever typed it: a text typed into one row by hand, or a
         # row made short in Excel, is laid out again over the run's rows.
         for name in rep.runs:
-            write_run(sheet, inst, name, spec.print.widths)
+            write_run(sheet, inst, name, spec.print.widths, hide_unused=True)
         texts = {n: v for n, v in inst.values.items() if isinstance(v, str)}
         fitted = fitted_heights(rep, spec.print.widths, texts)
         hidden, heights = spare_rows(inst, spec.print.widths, fitted)

@@ -11,6 +11,7 @@ One module per kind of rule, each rule declaring the catalogue codes it may emit
     judgement.py    stated scores against the spec's scoring rules, where it asks (the national form)
     budget.py       the 项目资金 table's warnings (执行率 over 100%, budget adjusted, the 自评预警)
     texts.py        the long texts: quoted 元 amounts against the tables, stated totals against their parts
+    longtext.py     the long texts as the office program shows and prints them: rows hidden, rows cut
     cross.py        the department against its projects
     narrative.py    the texts' arithmetic (pure text), for texts.py and the hints
 
@@ -25,6 +26,7 @@ from .cross import CrossReport
 from .indicators import Indicators
 from .integrity import (AmountsShownAsDates, Bookends, FormulasAltered, InputFormulas, PackageContents,
                         SettingsSheets)
+from .longtext import TextRows
 from .rule import BookRule, Context, ReportRule, Rule, SheetRule
 from .budget import BudgetWarnings
 from .judgement import Judged
@@ -34,7 +36,7 @@ from .texts import Quotes, TextFootings
 SHEET_RULES: tuple[SheetRule, ...] = (AmountsShownAsDates(), InputFormulas())
 BOOK_RULES: tuple[BookRule, ...] = (FormulasAltered(), PackageContents(), SettingsSheets(), Bookends())
 REPORT_RULES: tuple[ReportRule, ...] = (Required(), Indicators(), Sums(), Derived(), Checks(), Quotes(), TextFootings(),
-                                        Judged(), BudgetWarnings())
+                                        TextRows(), Judged(), BudgetWarnings())
 ACROSS_RULES: tuple[BookRule, ...] = (CrossReport(),)
 RULES: tuple[Rule, ...] = SHEET_RULES + BOOK_RULES + REPORT_RULES + ACROSS_RULES
 

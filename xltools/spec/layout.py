@@ -6,6 +6,7 @@ reader know every field's cell without building a workbook. The builder only pai
 from __future__ import annotations
 
 import math
+import re
 
 from ..a1 import a1
 from ..errors import SpecError
@@ -16,13 +17,21 @@ LINE_PT = 14.0        # one line of 10.5 pt 宋体 with leading
 TEXT_LINE_PT = 17.0   # one line of the 11.5 pt text font: Noto Serif CJK (LibreOffice's 仿宋) is 1.45 em
 ROW_PT = 20.0         # a one-line row with some air
 MAX_ROW_PT = 400.0    # Excel caps a row at 409 pt: taller text spans several merged rows
-ROW_CHARS = 500       # characters one row of a long text holds (its validation); fits by construction
+EXCEL_MAX_ROW_PT = 409.0
+ROW_CHARS = 700       # characters one row of a long text holds (its validation): at most 20 lines
+                      # of the narrower text cell (B–H), 348 pt, below Excel's 409 pt
 CLOSE_PT = 4.0        # the thin row that closes a long text's box
+BLANK_ROW_PT = 3.0    # a long text's row while blank, but its first: a sliver to type or paste in,
+                      # fitted to its text when typed in; low, so a short text prints no blank block
 
 
 def display_width(text: str) -> float:
-    """Width in Excel column units: a CJK or full-width character is a little over two digits wide."""
-    return sum(2.2 if ord(ch) > 0x2E7F else 1.1 for ch in text)
+    """Width in Excel column units: a CJK or full-width character is a little over two digits wide.
+    (Counted by a regex, in C: the checker measures every row of every long text.)"""
+    return 1.1 * (2 * len(text) - len(_WIDE.sub("", text)))
+
+
+_WIDE = re.compile("[\u2e80-\U0010ffff]")
 
 
 def text_lines(text: str, width_units: float) -> int:
@@ -45,6 +54,7 @@ class Layout(ScoredBlocks):
         self.where = where
         self.scoring = scoring
         self.row = 1
+        self.fit_cols: dict[tuple[int, int], int] = {}   # (col, cols) of a text cell -> its fit column
 
     # -- helpers ---------------------------------------------------------------------------
     def fail(self, place: str, msg: str):
@@ -149,40 +159,43 @@ class Layout(ScoredBlocks):
             self.fail(place, f"本行共 {col - 1} 列，超过 {self.r.columns} 列")
         self.row += 1
 
-    def text_run(self, f: Field, col: int, cols: int, shown: int, rows: int, label: str | None):
-        """A long text as a run of rows (see model.Run): `shown` rows visible in the blank form,
-        each tall enough for ROW_CHARS characters, then hidden reserve rows up to `rows`, then a
-        thin row that closes the box (the rows have side borders only: one box, not a table)."""
-        if not 1 <= shown <= rows:
-            self.fail(f.name, f"rows={rows}、shown={shown} 应满足 1 ≤ shown ≤ rows")
+    def text_run(self, f: Field, col: int, cols: int, rows: int, label: str | None):
+        """A long text as a run of rows (see model.Run): `rows` rows, every one visible, the first
+        a line tall (or as tall as the label beside it) and the others a sliver while blank (the
+        programs fit each to its text), then a thin row that closes the box (the rows have side
+        borders only: one box, not a table). The label is a cell of the first row, not merged
+        down: the programs fit the first row to it too."""
+        if rows < 1:
+            self.fail(f.name, f"rows={rows} 应至少为 1")
         first = self.row
         f.cell = a1(first, self.r.join_column)
-        run = Run(f.name, col, cols, first, rows, shown, first + rows)
+        fit_col = self.fit_cols.setdefault((col, cols), self.r.fit_column + len(self.fit_cols))
+        first_pt = ROW_PT
+        if label:
+            self.put(row=first, col=1, role="label", text=label, border=False)
+            first_pt = max(first_pt, text_lines(label, self.width(1, 1)) * LINE_PT + 6)
+        run = Run(f.name, col, cols, first, rows, first + rows, fit_col, first_pt)
         self.r.runs[f.name] = run
-        capacity = row_height("字" * ROW_CHARS, self.width(col, cols))
-        for k in range(rows):
-            self.r.row_heights[first + k] = capacity
-            if k >= shown:
-                self.r.hidden_rows.add(first + k)
-            self.put(row=first + k, col=col, cols=cols, role="text", field=f.name, align="top", border=False)
+        for r in run.row_numbers:
+            self.r.row_heights[r] = first_pt if r == first else BLANK_ROW_PT
+            self.put(row=r, col=col, cols=cols, role="text", field=f.name, align="top", border=False)
+            self.put(row=r, col=fit_col, role="fit", field=f.name, border=False)
         self.put(row=first, col=self.r.join_column, role="join", field=f.name, border=False)
         self.r.row_heights[run.close] = CLOSE_PT
         self.put(row=run.close, col=1, cols=self.r.columns, role="close", border=False)
-        if label:
-            self.put(row=first, col=1, rows=rows, role="label", text=label)
         self.row = run.close + 1
 
     def block_longtext(self, b, place):
         name = b["field"]
-        shown, rows = b.get("shown", 1), b.get("rows", 1)
+        rows = b.get("rows", 1)     # (form version 1 also had `shown`: its rows after those were hidden)
         if "section" in b:
             self.block_section({"text": b["section"]}, place)
             f = self.add_field(place, name, label=b["section"].split("、", 1)[-1], unit="text",
                                required=b.get("required", False))
-            self.text_run(f, 1, self.r.columns, shown, rows, None)
+            self.text_run(f, 1, self.r.columns, rows, None)
         else:
             f = self.add_field(place, name, label=b["label"], unit="text", required=b.get("required", False))
-            self.text_run(f, 2, self.r.columns - 1, shown, rows, b["label"])
+            self.text_run(f, 2, self.r.columns - 1, rows, b["label"])
 
     def block_goals(self, b, place):
         (h1, h2), (f1, f2) = b["headers"], b["fields"]
@@ -354,19 +367,39 @@ def run_rows(text: str, run: Run) -> list[str] | None:
     return rows if len(rows) <= run.rows else None
 
 
-def run_layout(text: str | None, run: Run, widths: list[float]) -> tuple[list[str], dict[int, float], set[int]]:
-    """(row texts, row heights, hidden rows) that show `text` whole: used rows fit their text,
-    unused rows are hidden (a blank text keeps the blank form's rows). DataError-free: a text
-    too long for the run raises ValueError with the number of characters it holds."""
+def run_layout(text: str | None, run: Run, widths: list[float]) -> tuple[list[str], dict[int, float]]:
+    """(row texts, the height of every row of the run) that show `text` whole: a used row as tall
+    as its text (the first at least as tall as the label beside it), an unused one a sliver, as
+    in the blank form (a blank text: no rows). A text too long for the run raises ValueError with
+    the number of characters the run holds."""
     if text is None or not str(text).strip():
-        return [], {}, set()
+        return [], {}
     rows = run_rows(text, run)
     if rows is None:
         raise ValueError(run.rows * ROW_CHARS)
     width = sum(widths[run.col - 1: run.col - 1 + run.cols])
-    heights = {run.first + k: row_height(t, width) for k, t in enumerate(rows)}
-    hidden = set(run.row_numbers[len(rows):])
-    return rows, heights, hidden
+    heights = {r: row_height(rows[k], width) if k < len(rows) else BLANK_ROW_PT for k, r in enumerate(run.row_numbers)}
+    heights[run.first] = max(heights[run.first], run.first_pt)
+    return rows, heights
+
+
+def least_height(text: str, width_units: float) -> float:
+    """The least height any of Excel, WPS and LibreOffice shows `text` whole in, at this width: a
+    row lower than this cuts the text in each of them. Measured in LibreOffice's window: 55
+    Chinese characters and their punctuation fill one line of the 95-unit text cell (display_width
+    counts 2.2 units a character, for a row that surely holds its text: 1.3 times that), and a
+    line takes 15.7 to 17.4 pt; Excel's 仿宋 takes about 14.4 pt. The checker asks this of every
+    row of every long text: a character of three or more bytes in UTF-8 counts as wide here
+    (display_width's rule, give or take a quotation mark), counted by the encoder in C."""
+    usable = max(width_units * 1.3 - 1.5, 2)
+    lines = 0
+    for part in text.split("\n"):
+        units = 1.1 * (len(part) + (len(part.encode("utf-8")) - len(part)) // 2)
+        lines += max(1, math.ceil(units / usable))
+    return lines * LEAST_LINE_PT
+
+
+LEAST_LINE_PT = 13.5   # 11.5 pt CJK text, single spacing, the tightest of the three programs
 
 
 def fitted_heights(rep: Report, widths: list[float], texts: dict[str, str]) -> dict[int, float]:

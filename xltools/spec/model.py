@@ -17,7 +17,8 @@ from .fingerprint import Fingerprint
 
 # A report's sheet is a grid of printed columns, as many as the spec's [print] widths (8, A–H, in
 # the 2022 form); the column right of them holds the inline checks (I there), outside the print
-# area, and the next one (hidden) each long text joined from its rows: see Run.
+# area, the next one (hidden) each long text joined from its rows, and the ones after it a column
+# as wide as each width of long text, to fit its rows (K onwards there): see Run.
 
 MONEY_UNITS = {"万元", "元"}
 # "rate": a fraction shown as a percentage (预算执行率 0.9997 shows 99.97%), computed only.
@@ -237,18 +238,28 @@ class Quotes:
 
 @dataclass
 class Run:
-    """A long text laid out as a run of rows, one paragraph (or part of one) per row, each row
-    short enough to print whole by construction (no program auto-fits merged cells, and a row
-    is at most 409 pt). The field's cell is the hidden join cell in column J of the first row,
-    whose formula joins the rows: the defined name, the quote checks and the reader see the
-    whole text there. Rows after `shown` are hidden in the blank form, kept for longer texts."""
+    """A long text laid out as a run of rows, one paragraph (or a few) per row, every row visible
+    and typed into, each as tall as its text.
+
+    No program fits the height of a row to a merged cell in Excel and WPS, and a row is at most
+    409 pt: so each row's text cell holds at most ROW_CHARS characters (its validation), and
+    beside it, outside the print area, a fit cell (column `fit_col`, as wide as the text cell,
+    white) repeats its text: Excel and WPS fit the row to that cell when it is typed into or
+    when 自动调整行高 is asked for; LibreOffice fits the merged row itself. The rows are left
+    unlocked whole (text, label, join and fit cells): LibreOffice fits rows on a protected sheet
+    (a double click between row numbers) only when nothing in them is locked; their height is
+    not marked as set by hand, so the programs may fit it.
+
+    The field's cell is the hidden join cell in column J of the first row, whose formula joins
+    the rows: the defined name, the quote checks and the reader see the whole text there."""
     field: str
     col: int                       # first column of each row's merged text cell
     cols: int
     first: int                     # sheet row of the first text row
-    rows: int                      # text rows in all (shown + hidden reserve)
-    shown: int                     # rows visible in the blank form
+    rows: int                      # text rows in all, every one visible
     close: int                     # the thin row closing the box below the run
+    fit_col: int                   # the column of the fit cells (as wide as col..col+cols-1)
+    first_pt: float                # the least height of the first row (a line, or the label's)
 
     @property
     def row_numbers(self) -> range:
@@ -276,7 +287,6 @@ class Report:
     checks: list[Check] = field(default_factory=list)
     quotes: Quotes | None = None
     runs: dict[str, Run] = field(default_factory=dict)   # long texts by field name
-    hidden_rows: set[int] = field(default_factory=set)    # reserve rows of runs, hidden when blank
     last_row: int = 0
     order: list | None = None     # the rules in dependency order (spec.load.topo_order)
     columns: int = 8              # printed grid columns (A–H); then the check and the join column
@@ -292,12 +302,22 @@ class Report:
         return self.columns + 2
 
     @property
+    def fit_column(self) -> int:
+        """The first of the long texts' fit columns (K in an 8-column form)."""
+        return self.columns + 3
+
+    @property
     def copied(self) -> bool:
         """One sheet per project: the template's sheet is copied inside Excel for each."""
         return self.scope == "sheet"
 
     def cell(self, name: str) -> str:
         return self.fields[name].cell
+
+    @cached_property
+    def text_rows(self) -> frozenset[int]:
+        """The rows of every long text: unlocked whole, their height left to the programs."""
+        return frozenset(r for run in self.runs.values() for r in run.row_numbers)
 
     def shown_cell(self, name: str) -> str:
         """Where a finding about the field points the accountant: its cell, or for a long text

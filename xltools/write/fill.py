@@ -17,7 +17,7 @@ from .. import catalogue, formulas
 from ..ooxml.cells import SheetXml
 from ..ooxml.cells import SheetXml
 from ..ooxml.package import Package
-from ..formulas import cached_values, input_defaults
+from ..formulas import cached_values, fit_cells, input_defaults
 from ..read.data import copy_sheet_name, load_data
 from ..read.filled import Instance
 from ..errors import DataError
@@ -78,27 +78,36 @@ def write_instances(book: Package, spec: Spec, instances: list[Instance],
             same = (stated or Decimal(0)) == (got or Decimal(0)) if f.numeric else (stated or "") == (got or "")
             if not same:
                 warnings.append(f"{inst.sheet}!{f.cell} {f.label}：数据为 {_show(stated)}，模板计算为 {_show(got)}")
-        computed_by_sheet[inst.sheet] = (rep, values, checks)
+        computed_by_sheet[inst.sheet] = (inst, values, checks)
     c = spec.cross
     counted = [i.sheet for i in instances if i.report.copied] if cross_sheets is None else cross_sheets
     spent = [formulas.num(v[1].get(c.copy_field)) or Decimal(0)
-             for k, v in computed_by_sheet.items() if v[0].id == c.copied and k in counted] if c else []
-    for sheet_name, (rep, values, checks) in computed_by_sheet.items():
+             for k, v in computed_by_sheet.items() if v[0].report.id == c.copied and k in counted] if c else []
+    for sheet_name, (inst, values, checks) in computed_by_sheet.items():
+        rep = inst.report
         cross = formulas.value_cross(spec, values.get, spent, len(counted)) if c and rep.id == c.report else ""
         sheet = book.sheet(sheet_name)
         for ref, value in cached_values(rep, spec, values, checks, cross).items():
             sheet.cached(ref, value)
+        for name, run in rep.runs.items():     # a workbook's rows as they are, whoever split them
+            if not write_inputs and name in inst.rows:
+                held = dict(inst.rows[name])
+                for r, ref in zip(run.row_numbers, fit_cells(run)):
+                    sheet.cached(ref, held.get(a1(r, run.col), ""))
     return warnings
 
 
-def write_run(sheet: SheetXml, inst: Instance, name: str, widths: list[float]) -> None:
+def write_run(sheet: SheetXml, inst: Instance, name: str, widths: list[float],
+              hide_unused: bool = False) -> None:
     """A long text over the rows of its run: one paragraph per row, each row as tall as its text,
-    the rows it does not need hidden (a blank text leaves the blank form's rows as they are)."""
+    its height left for the programs to fit again (spec.model.Run); the rows it does not need a
+    blank line each, or hidden (`hide_unused`: the print copy). A blank text leaves the blank
+    form's rows as they are."""
     rep = inst.report
     run = rep.runs[name]
     text = inst.values.get(name)
     try:
-        rows, heights, hidden = run_layout(text, run, widths)
+        rows, heights = run_layout(text, run, widths)
     except ValueError as e:
         raise DataError(f"{inst.sheet}!{a1(run.first, run.col)} {rep.fields[name].label}：文字过长"
                         f"（{len(str(text))} 字），本栏最多约 {e.args[0]} 字") from None
@@ -106,9 +115,8 @@ def write_run(sheet: SheetXml, inst: Instance, name: str, widths: list[float]) -
         return
     for k, r in enumerate(run.row_numbers):
         sheet.set(a1(r, run.col), rows[k] if k < len(rows) else None)
-        sheet.row_hidden(r, r in hidden)
-    for r, pt in heights.items():
-        sheet.row_height(r, round(pt, 1))
+        sheet.row_height(r, round(heights[r], 1), custom=False)
+        sheet.row_hidden(r, hide_unused and k >= len(rows))
 
 
 def set_prompt(sheet: SheetXml, ref: str, text: str) -> None:
