@@ -128,7 +128,7 @@ def test_score_takes_the_units_scores_and_reads_no_weight_as_a_target(book, requ
     if book == "by_hand":
         assert "项目支出：指标表按旧版表式填写，已把“实际完成值”列的得分移入“得分”列、“指标（目标）值”列的分值移入“分值”列" \
             in done.stdout
-    assert "部门整体支出：综合得分 102" in done.stdout and "项目支出：综合得分 98，评价等次 优秀" in done.stdout
+    assert "部门整体支出：绩效自评综合得分 102" in done.stdout and "项目支出：绩效自评综合得分 98，评价等次 优秀" in done.stdout
     assert shown(out) == EXPECTED
     assert scores_of(check_file(out, SPEC)) == EXPECTED
     again = run_cli("score", out, "-o", tmp_path / "again.xlsx")            # scoring twice changes nothing

@@ -281,7 +281,6 @@ def test_every_formula_cell_is_one_the_checker_guards(filled_book, book_formulas
     reads (a fit cell typed over costs the row its fitting in Excel, which text-cut reports)."""
     from xltools.formulas import cross_cell
     from xltools.spec.layout import a1
-    from xltools.spec.model import CHECK_COLUMN
     for sheet, cells in formula_cells(filled_book).items():
         assert {ref for ref in cells if ref not in book_formulas[sheet]} == _fit_cells(sheet), sheet
     for sheet, cells in book_formulas.items():
@@ -289,10 +288,10 @@ def test_every_formula_cell_is_one_the_checker_guards(filled_book, book_formulas
         if rep is None:
             assert cells == {}, sheet          # the hidden bookends hold no formula
             continue
-        declared = {f.cell for f in rep.computed} | {a1(p.row, CHECK_COLUMN) for p in rep.placed if p.role == "check"}
+        declared = {f.cell for f in rep.computed} | {a1(p.row, rep.check_column) for p in rep.placed if p.role == "check"}
         declared |= {rep.cell(name) for name in rep.runs}      # the join cells of long texts
         if rep is SPEC.reports["dept"] and SPEC.cross:
-            declared.add(a1(cross_cell(SPEC)[0], CHECK_COLUMN))
+            declared.add(a1(cross_cell(SPEC)[0], rep.check_column))
         assert set(cells) == declared, sheet
 
 

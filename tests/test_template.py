@@ -16,7 +16,6 @@ import re
 import subprocess
 import sys
 import zipfile
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -25,6 +24,7 @@ import pytest
 from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 
+from helpers import comparable, formula_elements
 from xltools import units
 from xltools.build import protect
 from xltools.build.names import FINGERPRINT_NAME, REPORT_MARK
@@ -377,19 +377,8 @@ def test_fonts_are_songti_and_fangsong(book, spec):
 
 
 # --- cached values -----------------------------------------------------------------------------
-def formula_cells(data: bytes) -> dict[tuple[str, str], ET.Element]:
-    """(sheet, A1) -> the <c> element of every formula cell, from the raw sheet XML."""
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        out = {}
-        for sheet, part in sheet_parts(data).items():
-            for c in ET.fromstring(z.read(part)).iterfind(".//m:sheetData/m:row/m:c", NS):
-                if c.find("m:f", NS) is not None:
-                    out[(sheet, c.get("r"))] = c
-    return out
-
-
 def test_every_formula_cell_carries_a_cached_value(plain):
-    cells = formula_cells(plain)
+    cells = formula_elements(plain)
     assert len(cells) > 90
     for (sheet, ref), c in cells.items():
         v = c.find("m:v", NS)
@@ -398,21 +387,13 @@ def test_every_formula_cell_carries_a_cached_value(plain):
             assert v.text and re.fullmatch(r"-?\d+(\.\d+)?", v.text), f"{sheet}!{ref}: {v.text!r}"
 
 
-def comparable(value):
-    if value is None or value == "":
-        return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Decimal(repr(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    return value
-
-
 def test_cached_values_equal_libreoffice(soffice, plain, tmp_path):
     src = tmp_path / "template.xlsx"
     src.write_bytes(plain)
     recalculated = soffice.recalculate(src, tmp_path / "recalculated.xlsx")
     ours = openpyxl.load_workbook(src, data_only=True)
     theirs = openpyxl.load_workbook(recalculated, data_only=True)
-    cells = formula_cells(plain)
+    cells = formula_elements(plain)
     diffs = [(sheet, ref, ours[sheet][ref].value, theirs[sheet][ref].value) for sheet, ref in cells
              if comparable(ours[sheet][ref].value) != comparable(theirs[sheet][ref].value)]
     assert diffs == []

@@ -13,7 +13,7 @@ CHECK_FONT_COLOR = "C00000"
 
 # Number formats by unit. Computed money hides zero, as the seed prints blank balances.
 FORMATS = {
-    "万元": "0.00", "元": "0.00", "人": "0", "%": "0.00%", "score": "General",
+    "万元": "0.00", "元": "0.00", "人": "0", "%": "0.00%", "rate": "0.00%", "score": "General",
     # A month is typed as text (2022-01, 2022年1月, 2022.1): a date format would store 2022.1 as
     # the number 2022.1, the same number as 2022.10 (see xltools.units.Month).
     "date": 'yyyy"年"m"月"d"日"', "month": "@",
@@ -23,6 +23,7 @@ COMPUTED_FORMATS = {"万元": "0.00;-0.00;;@", "score": "General;-General;;@"}
 
 ALIGN = {
     "title": Alignment(horizontal="center", vertical="center", wrap_text=True),
+    "subtitle": Alignment(horizontal="center", vertical="center"),
     "issuer": Alignment(horizontal="center", vertical="center"),
     "section": Alignment(horizontal="left", vertical="center", wrap_text=True),
     "caption": Alignment(horizontal="center", vertical="center", wrap_text=True),
@@ -42,6 +43,7 @@ class Styler:
         self.fonts = {
             "title": Font(name=pr.title_font, size=20, bold=True),
             "issuer": Font(name=pr.font, size=15),
+            "subtitle": Font(name=pr.font, size=size + 1.5),
             "section": Font(name=pr.font, size=size + 1.5, bold=True),
             "caption": Font(name=pr.font, size=size, bold=True),
             "header": Font(name=pr.font, size=size, bold=True),

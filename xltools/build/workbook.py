@@ -16,7 +16,7 @@ from .. import formulas, units
 from ..formulas import cross_cell
 from ..a1 import column_letters, quote_sheet
 from ..spec.layout import ROW_CHARS
-from ..spec.model import CHECK_COLUMN, JOIN_COLUMN, PRINT_COLUMNS, Field, Placed, Report, Spec
+from ..spec.model import Field, Placed, Report, Spec
 from . import protect
 from .finish import workbook_bytes
 from .names import FINGERPRINT_NAME, REPORT_MARK
@@ -114,11 +114,11 @@ def _formulas(ws, rep: Report, spec: Spec, styler: Styler) -> None:
         ws[ref].value = "=" + text
     if spec.cross and rep.id == spec.cross.report:     # the cross-report check has no placed check cell
         row = cross_cell(spec)[0]
-        styler.apply(ws.cell(row, CHECK_COLUMN), Placed(row=row, col=CHECK_COLUMN, role="check"), None)
+        styler.apply(ws.cell(row, rep.check_column), Placed(row=row, col=rep.check_column, role="check"), None)
     # Check cells and the cells they accuse turn red as soon as something does not add up.
     red_fill = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
     red_font = Font(color=CHECK_FONT_COLOR, bold=True)
-    check_col = column_letters(CHECK_COLUMN)
+    check_col = column_letters(rep.check_column)
     ws.conditional_formatting.add(f"{check_col}1:{check_col}{rep.last_row}",
                                   FormulaRule(formula=[f'LEN({check_col}1)>0'], fill=red_fill, font=red_font))
     for p in rep.placed:
@@ -131,14 +131,14 @@ def _print_setup(ws, rep: Report, spec: Spec) -> None:
     pr = spec.print
     for i, w in enumerate(pr.widths, start=1):
         ws.column_dimensions[column_letters(i)].width = w
-    ws.column_dimensions[column_letters(CHECK_COLUMN)].width = pr.check_width
-    ws.column_dimensions[column_letters(JOIN_COLUMN)].hidden = True
+    ws.column_dimensions[column_letters(rep.check_column)].width = pr.check_width
+    ws.column_dimensions[column_letters(rep.join_column)].hidden = True
     for run in rep.runs.values():     # a fit column is as wide as the text cells it fits
         ws.column_dimensions[column_letters(run.fit_col)].width = sum(pr.widths[run.col - 1: run.col - 1 + run.cols])
     for row, pt in sorted(rep.row_heights.items()):
         if row not in rep.text_rows:  # (theirs are written without customHeight: template_bytes)
             ws.row_dimensions[row].height = round(pt, 1)
-    ws.print_area = f"A1:{column_letters(PRINT_COLUMNS)}{rep.last_row}"
+    ws.print_area = f"A1:{column_letters(rep.columns)}{rep.last_row}"
     ps = ws.page_setup
     ps.paperSize = ws.PAPERSIZE_A4
     ps.orientation = "portrait"

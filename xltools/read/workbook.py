@@ -19,7 +19,7 @@ from ..errors import BookError
 from .. import catalogue
 from ..formulas import bookend_span, fit_cells, formula_cells, value_join
 from ..a1 import a1, column_letters
-from ..spec.model import JOIN_COLUMN, MONEY_UNITS, Report, Spec
+from ..spec.model import MONEY_UNITS, Report, Spec
 from ..spec.registry import Registry
 from ..units import TEXT_MAX
 from .coerce import coerce, is_blank
@@ -27,7 +27,6 @@ from ..memo import Memo, spec_key
 from ..xlsx import ExcelError, is_date_format, open_book
 from ..xlsx.parts import Cells
 
-_JOIN_LETTERS = column_letters(JOIN_COLUMN)
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -52,10 +51,11 @@ class _Plan:
         fits = [ref for run in rep.runs.values() for ref in fit_cells(run)]
         self.formula_cells = Cells([*formula_cells(rep, spec), *fits])
         self.runs = []
+        join = column_letters(rep.join_column)
         for name, run in rep.runs.items():
             ref = rep.cell(name)
             col, row = ref.rstrip("0123456789"), int(ref.lstrip(_LETTERS))
-            if col == _JOIN_LETTERS:     # else a single text cell, read as is
+            if col == join:     # else a single text cell, read as is
                 self.runs.append((name, Cells(a1(r, run.col) for r in range(row, row + run.rows))))
 
     def weight(self) -> int:

@@ -7,6 +7,7 @@ as a warning: nothing the data said is dropped silently.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -132,8 +133,21 @@ def _scores_above_weights(inst: Instance) -> list[str]:
     return out
 
 
-def fill(data_path, out, spec: Spec, template=None) -> FillResult:
-    """`data_path`: a data file, or the document itself as a mapping (as json.load gives it)."""
+def set_prompt(sheet: SheetXml, ref: str, text: str) -> None:
+    """The input prompt of one cell's data validation (the template gives each input its own)."""
+    from xml.sax.saxutils import quoteattr
+
+    def prompt(m):
+        tag = re.sub(r'\sprompt="[^"]*"', "", m.group(0))
+        return tag[:-1] + f" prompt={quoteattr(text[:255])}>"
+    sheet.commit()
+    sheet.xml = re.sub(rf'<{sheet.p}dataValidation\b[^>]*\bsqref="{ref}"[^>]*>', prompt, sheet.xml, count=1)
+
+
+def fill(data_path, out, spec: Spec, template=None, prompts: dict | None = None) -> FillResult:
+    """`data_path`: a data file, or the document itself as a mapping (as json.load gives it).
+    `prompts`: {(sheet, A1): text}, input prompts to say something of the value written there
+    (`xltools carry`: prefilled from last year's report)."""
     doc = data_path if isinstance(data_path, Mapping) else None
     if doc is not None:
         data_path = "数据"
@@ -170,5 +184,7 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
         book.clone_sheet(spec.copied.sheet, copy_sheet_name(spec.copied, i), before=LAST_BOOKEND)
     warnings = write_instances(book, spec, filled.instances)
     warnings += moved + [f.message for f in filled.notes]
+    for (sheet, ref), text in (prompts or {}).items():
+        set_prompt(book.sheet(sheet), ref, text)
     path = book.save(out)
     return FillResult(path, [p.sheet for p in copies], warnings)
