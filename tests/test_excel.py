@@ -15,6 +15,7 @@ xlwings = pytest.importorskip("xlwings")
 
 from helpers import ROOT, SEED  # noqa: E402
 from xltools.build.names import FINGERPRINT_NAME  # noqa: E402
+from xltools import catalogue  # noqa: E402
 from xltools.addin import excel
 from xltools.ooxml.package import Package
 from xltools.checker import check_file  # noqa: E402
@@ -168,8 +169,9 @@ def test_composite_on_the_seed_indicator_table_equals_the_checker(seed_book):
 def test_check_returns_the_calling_workbooks_findings(seed_book):
     rows = excel.XLT_CHECK(caller(seed_book))
     report = check_file(seed_book, SPEC)
-    assert rows[0] == ["级别", "代码", "工作表", "单元格", "说明"]
-    assert [tuple(r[1:4]) for r in rows[1:]] == [(f.code, f.sheet, f.cell) for f in report.findings]
+    assert rows[0] == ["级别", "问题", "工作表", "单元格", "说明"]
+    titles = catalogue.entries_by_code(SPEC)
+    assert [tuple(r[1:4]) for r in rows[1:]] == [(titles[f.code].title, f.sheet, f.cell) for f in report.findings]
     assert all(isinstance(v, str) for row in rows for v in row)
     assert "请先保存" in excel.XLT_CHECK(caller("工作簿1"))
     # A OneDrive address is not turned into a path through the workbook's own settings sheet.

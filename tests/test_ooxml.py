@@ -189,9 +189,9 @@ def test_check_write_on_every_odd_package(seed_report, seed, tmp_path, how):
     done = run_cli("check", book, "--write", out)
     assert done.returncode == 1, done.stderr
     assert check_file(out, SPEC).flat(None) == seed_report
-    assert open_book(out).sheets[-1] == "校验结果"
+    assert open_book(out).sheets[0] == "校验结果"
     if how != "strict":         # (openpyxl reads no strict workbook)
-        assert openpyxl.load_workbook(out).sheetnames[-1] == "校验结果"
+        assert openpyxl.load_workbook(out).sheetnames[0] == "校验结果"
     # the add-in's 清除标记 takes it all away again: the package's own parts come back as they were
     macros.clear_marks(FileBook(out))
     assert open_book(out).sheets == open_book(book).sheets
@@ -311,7 +311,7 @@ def test_a_workbook_libreoffice_saved(soffice, seed, tmp_path):
     out = tmp_path / "marked.xlsx"
     report = check_file(resaved, SPEC, write=out)
     assert check_file(out, SPEC).flat(None) == report.flat(None)
-    assert openpyxl.load_workbook(out).sheetnames[-1] == "校验结果"
+    assert openpyxl.load_workbook(out).sheetnames[0] == "校验结果"
     message = macros.new_project(FileBook(out, answers=["第二个"]))
     assert "第二个" in message
     assert [p.sheet for p in read_workbook(out, SPEC).copies] == [PROJ.sheet, "第二个"]

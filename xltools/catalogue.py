@@ -36,8 +36,10 @@ from .numbers import CENT
 FORMULA, INLINE, NONE = "formula", "inline", "none"
 TWIN_LABEL = {FORMULA: "模板公式计算", INLINE: "I 列即时校验", NONE: "—"}
 SEVERITY_LABEL = {ERROR: "错误", WARNING: "提示"}
-# The 校验结果 sheet of `check --write` (and the add-in's): one row per finding.
-RESULT_COLUMNS = ("级别", "代码", "工作表", "单元格", "说明", "应为", "实为", "建议")
+# The 校验结果 sheet of `check --write` (and the add-in's): one row per finding, errors first; the
+# rule's Chinese title where a bookkeeper looks, its stable code in a narrow last column.
+HINT_COLUMN, CODE_COLUMN = "建议", "代码"
+RESULT_COLUMNS = ("级别", "问题", "工作表", "单元格", "说明", "应为", "实为", HINT_COLUMN, CODE_COLUMN)
 
 
 # The columns of RESULT_COLUMNS a brief table leaves out (the add-in's, which has no room for them).
@@ -53,11 +55,43 @@ def result_header(*, values: bool = True) -> list[str]:
     return [c for c in RESULT_COLUMNS if values or c not in _VALUE_COLUMNS]
 
 
-def result_row(f: Finding, *, values: bool = True) -> list:
-    """One finding as a row of the 校验结果 table (plain values, in result_header's order)."""
-    row = [severity_label(f.severity), f.code, f.sheet, f.cell, f.message,
-           None if f.expected is None else str(f.expected), None if f.actual is None else str(f.actual), f.hint]
+def result_row(f: Finding, *, values: bool = True, entries: dict | None = None) -> list:
+    """One finding as a row of the 校验结果 table (plain values, in result_header's order).
+    `entries`: the catalogue by code with the spec's rules (entries_by_code), for their titles and
+    the unit of their figures."""
+    e = (entries or CATALOGUE).get(f.code)
+    unit = e.unit if e else ""
+    row = [severity_label(f.severity), e.title if e else f.code, f.sheet, f.cell, f.message,
+           shown(f.expected, unit), shown(f.actual, unit), f.hint, f.code]
     return [v for c, v in zip(RESULT_COLUMNS, row) if values or c not in _VALUE_COLUMNS]
+
+
+def finding_order(findings: list[Finding], sheets=()) -> list[Finding]:
+    """Errors first, then warnings; each by sheet (in `sheets`' order, then as found) and by
+    reading order on the form (row, then column)."""
+    tabs = {name: i for i, name in enumerate(dict.fromkeys([*sheets, *(f.sheet for f in findings)]))}
+
+    def place(f: Finding):
+        letters = f.cell.rstrip("0123456789")
+        digits = f.cell[len(letters):]
+        return (f.severity != ERROR, tabs[f.sheet], int(digits) if digits.isdigit() else 0, letters.rjust(3))
+    return sorted(findings, key=place)
+
+
+def shown(value, unit: str = "") -> str | None:
+    """A finding's expected or actual value as the 校验结果 sheet shows it: an amount in one format
+    (two decimals and its unit: 万元 in the tables, 元 where the text said 元), a score in 分, a
+    head count whole, a text as it is."""
+    if value is None:
+        return None
+    if isinstance(value, str) and unit == "元" and value.endswith("元"):
+        try:                                 # "566000元", as a text quoted it
+            value = Decimal(value[:-1].replace(",", ""))
+        except ArithmeticError:
+            return value
+    if isinstance(value, (Decimal, int)) and not isinstance(value, bool) and unit:
+        return f"{figure(value, unit)} {unit_word(unit)}"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -207,7 +241,7 @@ _ENTRIES = [
     Entry("score-manual", WARNING, "须人工评分的指标", "{label}：{reason}", hint="请评价人填写得分"),
     # stated scores judged by the spec's scoring rules ([scoring] judge = true: the national form)
     Entry("score-rule", ERROR, "得分不超过评分规则所给",
-          "{label}：按评分规则（{rule}）应得 {should} 分，填报为 {stated} 分", hint="可运行 xltools score 按规则评分"),
+          "{label}：按评分规则（{rule}）应得 {should} 分，填报为 {stated} 分", hint="按评分规则核对该指标的得分"),
     Entry("score-band", ERROR, "定性指标的得分在其档内",
           "{label}：完成情况“{word}”属{band}档，得分应在分值的 {low}%–{high}%{edge}（{low_score}–{high_score} 分），"
           "填报为 {stated} 分", hint="按完成情况所属档次给分，或改选与得分相符的完成情况"),

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ..a1 import quote_sheet
-from ..catalogue import RESULT_COLUMNS, STATUS_LABEL, severity_label
+from ..catalogue import HINT_COLUMN, STATUS_LABEL, severity_label
 from ..files import write_atomic
 from .record import Row, detail_of
 
@@ -69,7 +69,7 @@ def _by_label(figures) -> dict:
 
 FINDING_COLS = [Col("单位", 24), Col("年度", 7, "0"), Col("文件", 28), Col("位置", 18), Col("代码", 16),
                 Col("严重程度", 9), Col("说明", 60), Col("应为", 14), Col("实为", 14), Col("差额", 10, MONEY),
-                Col(RESULT_COLUMNS[-1], 40),   # 建议, the hint (提示 names a warning)
+                Col(HINT_COLUMN, 40),   # 建议, the hint (提示 names a warning)
                 Col("单位核实说明", 40)]          # a unit's explanation of a warning (xltools serve)
 RETURN_COLS = [Col("单位", 24), Col("年度", 7, "0"), Col("文件", 28), Col("版本", 6, "0"), Col("错误数", 7, "0"),
                Col("退回意见（可直接复制发送）", 90)]
