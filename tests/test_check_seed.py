@@ -32,7 +32,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from helpers import SEED, SEED_TEXT, consistent_data, load_seed, run_cli, write_json
+from helpers import SEED, SEED_TEXT, consistent_data, example_script, load_seed, run_cli, write_json
 from xltools.checker import check_file, render_text
 from xltools.write.fill import fill
 from xltools.spec import load_spec
@@ -188,14 +188,8 @@ def test_cli_json_shape():
 
 
 def corrected_seed() -> dict:
-    """The seed as the unit should have filed it: the errors fixed, nothing else touched."""
-    doc = load_seed()
-    dept = doc["dept"]
-    # 人员经费 includes 对个人和家庭的补助 (0.83 万元), as the narrative's items add up; its typo fixed.
-    dept["spend"][0]["personnel"] = "452.92"
-    dept["narrative"] = dept["narrative"].replace("一般商品和服务支出506000元", "一般商品和服务支出566000元")
-    dept["dept_ind"][-1]["actual"] = "5"          # 满意度 within its weight: the sum is then the stated 97
-    return doc
+    """The seed as the unit should have filed it: the demo's corrected resubmission."""
+    return example_script("make_collect_demo").corrected(load_seed())
 
 
 def test_corrected_seed_passes_with_only_its_warnings(tmp_path):
