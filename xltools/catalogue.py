@@ -269,6 +269,9 @@ _ENTRIES = [
           "自评预警：全年预算数 {budget} 万元中有 {unspent} 万元未执行（{share}%），超过 {limit}%",
           hint="核实：在“{reason}”中说明未执行的原因"),
     # the narrative against the tables
+    Entry("text-total", WARNING, "综述中的全部门合计与表中相符",
+          "综述写的“{phrase}” {quoted} 元（{wan} 万元）与表中各机构{label}之和 {value} 万元不符",
+          hint="核对综述中的全部门金额；若综述计入了表中未列的下属机构，请把这些机构补进表中", unit="元"),
     Entry("text-amount", ERROR, "综述中的元金额与表中相符",
           "综述中{phrase} {quoted} 元（{wan} 万元）与{label} {cell} 的 {value} 万元不符",
           hint="核对综述中的金额与表中 {cell}", twin=INLINE, unit="元",
