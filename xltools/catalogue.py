@@ -381,6 +381,23 @@ REFUSALS: tuple[Refusal, ...] = (
 )
 REFUSED_REASONS: dict[str, str] = {r.code: r.meaning for r in REFUSALS}
 
+
+
+def code_title(code: str, specs=()) -> str:
+    """The Chinese title of any code a summary counts: a finding's (a fixed one, or a rule one of
+    `specs` declares) or a refusal's; the code itself when none of them knows it."""
+    if code in CATALOGUE:
+        return CATALOGUE[code].title
+    refusal = next((r for r in REFUSALS if r.code == code), None)
+    if refusal is not None:
+        return refusal.title
+    for spec in specs:
+        found = next((e for e in spec_entries(spec) if e.code == code), None)
+        if found is not None:
+            return found.title
+    return code
+
+
 # What a submission's state is called (collect's summary, ledger history and lines; check's head line).
 STATUS_LABEL = {"ok": "通过", "errors": "有错误", "refused": "无法使用"}
 

@@ -20,6 +20,7 @@ from bisect import bisect_left
 from decimal import Decimal
 from functools import cached_property
 
+from ..catalogue import direction
 from .rule import cents, m_str
 
 _AMOUNT = r"([-+−]?\d[\d,]*(?:\.\d+)?)?"     # absent: "基本支出元" (a figure left out)
@@ -149,6 +150,11 @@ def _in_unit_of(total: Amount, yuan: Decimal) -> str:
     return f"{_fmt(yuan / 10000)}万元" if total.unit == "万元" else f"{_fmt(yuan)}元"
 
 
+def _more_or_less(total: Amount, gap_yuan: Decimal) -> str:
+    """多 60000元 / 少 8280元: a difference in words, never a signed figure."""
+    return f"{direction(gap_yuan)} {_in_unit_of(total, abs(gap_yuan))}"
+
+
 def _missing(s: Sentence) -> list[Footing]:
     every = [s.head, *s.items, *(c for i in s.items for c in i.children)]
     return [Footing(f"综述中“{a.label}{a.unit}”缺少金额（“其中”前后的合计与分项应写明金额）", Decimal(0), Decimal(0),
@@ -170,7 +176,7 @@ def _within(s: Sentence) -> list[Footing]:
                 continue
         listed = "＋".join(p.shown for p in parts)
         out.append(Footing(f"综述中“{total.shown}”与其中所列各项之和不符：{listed} = {_in_unit_of(total, got)}，"
-                           f"差额 {_in_unit_of(total, total.yuan - got)}", total.yuan, got, total.shown))
+                           f"合计比各项之和{_more_or_less(total, total.yuan - got)}", total.yuan, got, total.shown))
     return out
 
 
@@ -198,7 +204,8 @@ def _across(total: Sentence, units: list[Sentence]) -> list[Footing]:
             continue
         listed = "＋".join(f"{p.text}{p.unit}" for p in parts) or "0"
         out.append(Footing(f"综述中各单位的“{what}”之和 {listed} = {_in_unit_of(stated, got)}，与“{stated.shown}”不符，"
-                           f"差额 {_in_unit_of(stated, stated.yuan - got)}", stated.yuan, got, stated.shown))
+                           f"“{stated.shown}”比各单位之和{_more_or_less(stated, stated.yuan - got)}",
+                           stated.yuan, got, stated.shown))
     return out
 
 

@@ -301,7 +301,7 @@ def _expand_quotes(rep: Report, q: dict, place: str, field_of) -> None:
     for key in rows:
         pairs = tuple((items, field_of(ref, key, place)) for ref, items in cells.items())
         bounds = tuple(org_table.name("org", other) for other in rows if other != key)
-        where = tuple((_column_label(rep.fields[name].label), rep.cell(name)) for _, name in pairs)
+        where = tuple((rep.fields[name].heading, rep.cell(name)) for _, name in pairs)
         text_amount = catalogue.entry("text-amount")
         check = Check(text_amount.code, "quotes", (org_table.name("org", key), q["field"]), "", pairs,
                       text_amount.title, text_amount.severity, lead=rep.quotes.lead, labels=where, bounds=bounds)
@@ -322,11 +322,6 @@ def _severity(declared: dict, default: str, where: str) -> str:
     if severity not in catalogue.SEVERITY_LABEL:
         raise SpecError(f"{where}：severity 只能是 {' 或 '.join(catalogue.SEVERITY_LABEL)}，实为 {severity!r}")
     return severity
-
-
-def _column_label(label: str) -> str:
-    """"支出合计（第1行）" -> "支出合计": the row is said by the cell's address beside it."""
-    return re.sub(r"（第[^（）]*行）$", "", label)
 
 
 def _row_of(a1_ref: str) -> int:
