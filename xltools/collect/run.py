@@ -91,13 +91,11 @@ def _with_intake_findings(sub: Submission, result: Result) -> Result:
 
 def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs=(), jobs: int | None = None,
             timeout: float | None = None, progress=True) -> Outcome:
-    from ..build.protect import password_from
     from .record import refusal
     from .worker import DEFAULT_TIMEOUT_S, run_pool
     from .ledger import Ledger, as_result, default_url
     from ..spec.registry import Registry
     from .roster import compare, read_roster
-    from .summary import write_summary
 
     output = Path(output)
     registry = Registry.from_dirs(specs_dirs, more="请用 --specs 指定含该年度规格的文件夹")
@@ -158,22 +156,10 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
             out.results.append(res)
             if s.sha256 not in known:
                 out.fresh.append(res)
-        latest = ledger.latest()
+        out.summary, out.summary_unchanged = summarize(ledger, output, specs, roster_rows)
         if roster_rows is not None:
             out.roster = len({unit for unit, _ in roster_rows})
-            out.missing = len(compare(latest, roster_rows)[0])
-        grade_labels = [g.label for g in specs[0].grades] if specs else []
-        password = password_from(None)
-        state = _summary_state(latest, roster_rows, grade_labels, password)
-        where = str(output.resolve())
-        recorded_state = ledger.summary_state(where)
-        if recorded_state and recorded_state[0] == state and output.is_file() \
-                and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
-            out.summary, out.summary_unchanged = output, True      # built from exactly this: left as it is
-        else:
-            out.summary = write_summary(output, latest, ledger.findings_of(r["id"] for r in latest),
-                                        roster=roster_rows, grade_labels=grade_labels, password=password, specs=specs)
-            ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
+            out.missing = len(compare(ledger.latest(), roster_rows)[0])
         return out
     finally:
         ledger.close()
@@ -198,13 +184,39 @@ def _summary_sources() -> list[Path]:
     return [Path(m.__file__) for m in (summary, sheets, letters, roster)]
 
 
-def _summary_state(latest: list[dict], roster, grade_labels, password) -> str:
+def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) -> tuple[Path, bool]:
+    """Write the summary of the ledger's latest versions to `output` unless it is already built
+    from exactly those: (path, unchanged). `specs`: the registry's (the first gives the grades);
+    `explanations`: {(submission id, position): text}, the units' explanations of their warnings
+    (xltools serve), shown beside each finding."""
+    from ..build.protect import password_from
+    from .summary import write_summary
+    latest = ledger.latest()
+    found = ledger.findings_of(r["id"] for r in latest)
+    for sid, items in found.items():
+        for f in items:
+            f["explanation"] = (explanations or {}).get((sid, f["position"]))
+    grade_labels = [g.label for g in specs[0].grades] if specs else []
+    password = password_from(None)
+    state = _summary_state(latest, roster_rows, grade_labels, password, explanations)
+    where = str(output.resolve())
+    recorded_state = ledger.summary_state(where)
+    if recorded_state and recorded_state[0] == state and output.is_file() \
+            and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
+        return output, True               # built from exactly this: left as it is
+    write_summary(output, latest, found, roster=roster_rows, grade_labels=grade_labels, password=password, specs=specs)
+    ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
+    return output, False
+
+
+def _summary_state(latest: list[dict], roster, grade_labels, password, explanations=None) -> str:
     """What a summary is built from: the latest submissions, the roster, the grades, the code."""
     from .. import __version__
     h = hashlib.sha256()
     h.update(json.dumps([[r["id"], r["sha256"], r["version"]] for r in latest]).encode())
     h.update(json.dumps([roster, list(grade_labels), bool(password), __version__], ensure_ascii=False).encode())
-    for source in _summary_sources():
+    h.update(json.dumps(sorted((list(k), v) for k, v in (explanations or {}).items()), ensure_ascii=False).encode())
+    for source in _summary_sources():             # a new summary layout or wording rebuilds it
         h.update(source.read_bytes())
     return h.hexdigest()
 

@@ -48,12 +48,13 @@ PROJECT_HEAD = [Col("单位", 22, wrap=True), Col("项目名称", 24, wrap=True)
 PROJECT_TAIL = [Col("填报得分", 9, SCORE), Col("重算得分", 9, SCORE), Col("重算等次", 9),
                 Col("错误数", 7, "0", True), Col("提示数", 7, "0", True)]
 PROJECT_SOURCE = [Col("工作表", 14, wrap=True), Col("文件", 36)]
-# 问题清单: printed up to 建议; on screen the file, the cell as a link that opens it there, and
-# the code (counted by 等次分布).
-FINDING_COLS = [Col("单位", 16, wrap=True), Col("年度", 6, "0"), Col("位置", 22, wrap=True), Col("问题", 16, wrap=True),
-                Col("级别", 9), Col("说明", 44, wrap=True), Col("应为", 12, wrap=True), Col("实为", 12, wrap=True),
-                Col("建议", 24, wrap=True), Col("文件", 30, wrap=True), Col("单元格", 22), Col("代码", 14)]
-FINDINGS_PRINTED = 9
+# 问题清单: printed up to 单位核实说明 (a unit's explanation of a warning, xltools serve); on screen
+# the file, the cell as a link that opens it there, and the code (counted by 等次分布).
+FINDING_COLS = [Col("单位", 14, wrap=True), Col("年度", 6, "0"), Col("位置", 20, wrap=True), Col("问题", 14, wrap=True),
+                Col("级别", 9), Col("说明", 40, wrap=True), Col("应为", 11, wrap=True), Col("实为", 11, wrap=True),
+                Col("建议", 20, wrap=True), Col("单位核实说明", 20, wrap=True), Col("文件", 30, wrap=True),
+                Col("单元格", 22), Col("代码", 14)]
+FINDINGS_PRINTED = 10
 RETURN_COLS = [Col("单位", 18, wrap=True), Col("年度", 6, "0"), Col("版本", 6, "0"), Col("错误数", 7, "0"),
                Col("退回意见（可直接复制发送）", 80, wrap=True), Col("文件", 24, wrap=True)]
 MISSING_COLS = [Col("单位", 30, wrap=True), Col("年度", 8, "0"), Col("情况", 16), Col("文件", 30, wrap=True)]
@@ -233,7 +234,7 @@ def _findings_sheet(w: SheetWriter, season: Season) -> int:
             ref = f"{f['sheet']}!{f['cell']}" if f.get("sheet") and f.get("cell") else None
             values = [r["unit"] or UNIDENTIFIED, r["year"], place(f, reports), season.title(f["code"]), level,
                       f["message"], _number_or_text(f.get("expected")), _number_or_text(f.get("actual")),
-                      f.get("hint") or None, r["file_name"], ref, f["code"]]
+                      f.get("hint") or None, f.get("explanation") or None, r["file_name"], ref, f["code"]]
             cells = w.row(ws, r_no, cols, values)
             if at_cell and ref:
                 cell = cells[-2]
