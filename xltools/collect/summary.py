@@ -104,7 +104,9 @@ class Season:
     (by fingerprint), and the bureau that signs."""
 
     def __init__(self, rows, findings, specs, base: Path):
-        self.rows, self.findings, self.base = rows, findings, base
+        # units in the ledger's order, the files no one could read after them
+        self.rows = sorted(rows, key=lambda r: r["unit"] is None)
+        self.findings, self.base = findings, base
         self.specs = {str(s.fingerprint): s for s in specs}
         bureaus = [b for b in (detail_of(r)["bureau"] for r in rows) if b] or [s.bureau for s in specs]
         self.bureau = max(set(bureaus), key=bureaus.count) if bureaus else None
@@ -220,7 +222,7 @@ def _projects_sheet(w: SheetWriter, season: Season) -> None:
 def _findings_sheet(w: SheetWriter, season: Season) -> int:
     from openpyxl.worksheet.hyperlink import Hyperlink
     cols = FINDING_COLS
-    ws = w.sheet(FINDINGS, "问题清单", "每条问题一行，错误在前；点击右侧“单元格”列打开报送的工作簿并定位到该单元格（文件在本机可访问时）",
+    ws = w.sheet(FINDINGS, "问题清单", "每条问题一行，每个单位的错误在前；点击右侧“单元格”列打开报送的工作簿并定位到该单元格（文件在本机可访问时）",
                  cols, FINDINGS_PRINTED)
     r_no = FIRST - 1
     for r in season.rows:
