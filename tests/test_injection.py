@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from helpers import load_seed, rezip, run_cli, sheet_parts, zip_members
+from helpers import ROOT, XLTOOLS, load_seed, rezip, run_cli, sheet_parts, zip_members
 from test_book_trust import put_formula
 from test_check_seed import corrected_seed
 from test_collect import book_bytes, demo
@@ -214,3 +215,23 @@ def test_fill_score_and_the_addin_write_names_as_text(corpus):
 def test_the_run_names_every_submission(corpus):
     got = {Path(r["file"]).name: r.get("unit") for r in corpus["results"]}
     assert got[MEMBER] == "+成员局" and got["=1+1.xlsx"] == DDE and got["\r=1+1.xlsx"] == "临湘市\x01审计局"
+
+
+def _raw(*args) -> str:
+    """The command's standard output as the terminal gets it (bytes decoded, no newline translation)."""
+    done = subprocess.run([str(XLTOOLS), *map(str, args)], capture_output=True, timeout=300, cwd=ROOT)
+    return done.stdout.decode("utf-8")
+
+
+def test_the_terminal_shows_every_name_on_its_own_readable_line(corpus):
+    """A unit's control character, a file name's tab or CR: shown as _x0001_, _x0009_, _x000D_
+    (as Excel stores them), so each submission is one line that nothing can rewrite."""
+    out = _raw("collect", corpus["inbox"], "-o", corpus["out"] / "汇总.xlsx")
+    assert not [ch for ch in out if ord(ch) < 32 and ch != "\n"]
+    lines = out.split("\n")
+    assert len([line for line in lines if str(corpus["inbox"]) in line]) == len(corpus["results"])
+    assert any("临湘市_x0001_审计局" in line and "_x000D_=1+1.xlsx" in line for line in lines)
+    assert any("_x0009_=1+1.xlsx：=1+1局" in line for line in lines)
+    checked = _raw("check", corpus["inbox"] / "\r=1+1.xlsx")
+    assert not [ch for ch in checked if ord(ch) < 32 and ch != "\n"]
+    assert checked.startswith(str(corpus["inbox"] / "_x000D_=1+1.xlsx："))
