@@ -34,6 +34,22 @@ def place(f: dict, specs: dict) -> str:
     return report.place(sheet, cell)
 
 
+def spec_of(r: Row, specs=()):
+    """The spec that read a submission, by its template's fingerprint: one of `specs`, else one
+    that comes with xltools (xltools serve's letters); None for a file no spec read."""
+    fingerprint = r.get("fingerprint")
+    if not fingerprint:
+        return None
+    found = next((s for s in specs if str(s.fingerprint) == fingerprint), None)
+    if found is None:
+        from ..spec.fingerprint import Fingerprint
+        from ..spec.registry import Registry
+        registry = Registry.packaged()
+        info = registry.by_fingerprint.get(Fingerprint.parse(fingerprint))
+        found = registry.spec(info) if info else None
+    return found
+
+
 def reports_by_sheet(spec, r: Row) -> dict:
     """The reports of a submission's workbook by sheet name; None: the report copied per project
     (its copies carry the projects' own sheet names)."""
@@ -61,7 +77,7 @@ def return_text(r: Row, items: list[dict], *, spec=None, bureau: str | None = No
                           f"你单位报送的文件“{name}”无法使用：{_sentence(reason)}。",
                           f"{DEADLINE}用本年度模板重新填报后报送。", signer])
     errors = [f for f in items if f["severity"] == "error"]
-    reports = reports_by_sheet(spec, r)
+    reports = reports_by_sheet(spec or spec_of(r), r)
     lines = [f"{r['unit']}：",
              f"你单位报送的{r['year']}年度绩效自评报告（文件“{name}”，第 {r['version']} 版）经审核，"
              f"有以下 {len(errors)} 处需要更正："]

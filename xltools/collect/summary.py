@@ -19,7 +19,7 @@ from pathlib import Path
 from ..a1 import quote_sheet
 from ..catalogue import STATUS_LABEL, code_title, severity_label
 from ..files import write_atomic
-from .letters import place, reports_by_sheet, return_text, without_path
+from .letters import place, reports_by_sheet, return_text, spec_of, without_path
 from .record import Row, detail_of, local_time
 from .roster import compare
 from .sheets import FIRST, HEADER_ROW, MONEY, Col, SheetWriter, column, height
@@ -107,12 +107,12 @@ class Season:
         # units in the ledger's order, the files no one could read after them
         self.rows = sorted(rows, key=lambda r: r["unit"] is None)
         self.findings, self.base = findings, base
-        self.specs = {str(s.fingerprint): s for s in specs}
+        self.specs = list(specs)
         bureaus = [b for b in (detail_of(r)["bureau"] for r in rows) if b] or [s.bureau for s in specs]
         self.bureau = max(set(bureaus), key=bureaus.count) if bureaus else None
 
     def spec_of(self, r: Row):
-        return self.specs.get(r.get("fingerprint") or "")
+        return spec_of(r, self.specs)
 
     def items(self, r: Row) -> list[dict]:
         if r["status"] == "refused":
@@ -121,7 +121,7 @@ class Season:
         return self.findings.get(r["id"], [])
 
     def title(self, code: str) -> str:
-        return code_title(code, self.specs.values())
+        return code_title(code, self.specs)
 
 
 def write_summary(path, rows: list[dict], findings: dict[int, list[dict]], *, roster=None,
