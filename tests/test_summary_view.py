@@ -27,7 +27,7 @@ from xltools.catalogue import code_title
 from xltools.spec import load_spec
 
 PAGES = Path(os.environ.get("XLTOOLS_ARTIFACTS") or ROOT / "tests" / "artifacts") / "summary"
-SHEETS = ["汇总", "项目支出汇总", "问题清单", "退回意见", "未报送", "等次分布"]
+SHEETS = ["汇总", "项目支出汇总", "问题清单", "退回意见", "未报送", "等次分布", "与上年比较"]
 DAMAGED = "损坏的报表.xlsx"
 
 

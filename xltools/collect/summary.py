@@ -1,5 +1,6 @@
 """The summary workbook a bureau clerk forwards to the director: 汇总 / 项目支出汇总 / 问题清单 /
-退回意见 / 未报送 / 等次分布.
+退回意见 / 未报送 / 等次分布 /
+与上年比较.
 
 Built from the ledger's latest versions (so a run that skipped every file writes the same
 summary). Written with openpyxl through sheets.SheetWriter (every text a string cell, never a
@@ -30,6 +31,7 @@ FINDINGS = "问题清单"
 RETURNS = "退回意见"
 MISSING = "未报送"
 GRADES = "等次分布"
+PREVIOUS = "与上年比较"
 SCORE = None                   # scores as they are: 97.5, 98 (Excel's "0.##" would show "98.")
 UNIDENTIFIED = "（未能识别）"
 GRADE_COLUMN = "重算等次"             # what 等次分布 counts
@@ -138,6 +140,7 @@ def write_summary(path, rows: list[dict], findings: dict[int, list[dict]], *, ro
     _returns_sheet(w, season)
     _missing_sheet(w, season, roster)
     _grades_sheet(w, season, grade_labels, unit_cols, FIRST + len(rows) - 1, findings_last)
+    _previous_sheet(w, season)
     w.wb.active = 0
     return write_atomic(path, workbook_bytes(w.wb, w.cached))
 
@@ -359,3 +362,25 @@ def _cells_anchor(col0: int, row0: int, col1: int, row1: int):
     """A drawing anchored from cell (col0, row0) to (col1, row1), 0-based, corners included."""
     from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
     return TwoCellAnchor(_from=AnchorMarker(col=col0, row=row0), to=AnchorMarker(col=col1, row=row1))
+
+
+PREVIOUS_COLS = [Col("单位", 26), Col("年度", 7, "0"), Col("数字", 16), Col("本年数", 14, MONEY), Col("上年数", 14, MONEY),
+                 Col("增减额", 14, MONEY), Col("增减率（%）", 11, "0.00")]
+
+
+def _previous_sheet(w: SheetWriter, season: Season) -> None:
+    """Each unit's main figures beside its previous year's (the ledger's latest version of it)."""
+    cols = PREVIOUS_COLS
+    ws = w.sheet(PREVIOUS, "与上年比较", "每个单位本年报送的主要数字与其上年报送的（台账中上年最新一版）；增减率 =（本年 − 上年）÷ 上年",
+                 cols)
+    r_no = FIRST - 1
+    for r in season.rows:
+        for f in detail_of(r)["previous"]:
+            now, then = _dec(f.get("value")), _dec(f.get("previous"))
+            r_no += 1
+            w.row(ws, r_no, cols, [r["unit"], r["year"], f["label"], now, then,
+                                   None if now is None or then is None else now - then, _dec(f.get("change"))])
+    if r_no < FIRST:
+        w.text(ws, FIRST, 1, "台账中没有这些单位上一年度的报送，无从比较")
+    w.table(ws, "Previous", cols, HEADER_ROW, r_no)
+    w.finish(ws, len(cols), max(r_no, FIRST))
