@@ -4,6 +4,8 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
+import stat
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
@@ -142,7 +144,7 @@ class Book:
     # -- parts -----------------------------------------------------------------------------
 
     def _error(self, text: str, reason: str = "damaged") -> BookError:
-        return BookError(f"文件 {self.label} {text}", reason)
+        return BookError(f"文件 {self.label} {_one_line(text)}", reason)
 
     def _info(self, name: str) -> zipfile.ZipInfo | None:
         name = name.lstrip("/")
@@ -454,7 +456,7 @@ def open_book(path: str | os.PathLike, data: bytes | None = None) -> Book:
     label = label.decode(errors="replace") if isinstance(label, bytes) else label
 
     def fail(text: str, reason: str) -> BookError:
-        return BookError(f"文件 {label} {text}", reason)
+        return BookError(f"文件 {label} {_one_line(text)}", reason)
 
     if data is None:
         data = read_file(path)
@@ -483,13 +485,57 @@ def open_book(path: str | os.PathLike, data: bytes | None = None) -> Book:
     return Book(label, archive, data)
 
 
+def _one_line(text: str) -> str:
+    """A message naming parts as the file spells them, kept on one line: a member name or a
+    relationship target may hold a line break or other control characters."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def _name_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why a member's name is no part name Excel would write, or None. OPC part names
+    (ECMA-376 Part 2, 9.1.1.1) are relative URIs with forward slashes and no empty, "." or ".."
+    segments; an unpacking program would write `../../x`, `/x`, `C:x` or `a\\b` outside the folder
+    it unpacks into. A directory entry (a name ending in /) is harmless and left alone."""
+    name = info.orig_filename
+    if "\0" in name:
+        return "含有空字符"
+    if "\\" in name:
+        return "含有反斜杠"
+    if name.startswith("/"):
+        return "是绝对路径"
+    if _DRIVE.match(name):
+        return "带有盘符"
+    if any(seg in ("", ".", "..") for seg in name.rstrip("/").split("/")):
+        return "含有 ..、. 或空的路径段"
+    return None
+
+
 def _check_central_directory(infos, fail) -> None:
     """Refuse zip bombs by what the central directory declares, before inflating anything.
-    zipfile stops inflating a member at its declared size, so a lying header cannot get past."""
+    zipfile stops inflating a member at its declared size, so a lying header cannot get past.
+    Refuse, too, what Excel calls damaged and unpacking programs misread: a member name that is
+    no part name, a symbolic link, two members of one name (OPC part names are equal when equal
+    ignoring ASCII case; which of the two a reader takes differs from program to program)."""
     if len(infos) > MAX_MEMBERS:
         raise fail(f"可疑，已拒绝读取：压缩包有 {len(infos)} 个成员", "zip-bomb")
     total = 0
+    seen = set()
     for info in infos:
+        why = _name_problem(info)
+        if why is not None:
+            raise fail(f"已损坏：压缩包成员名 {info.orig_filename} {why}，不是 Excel 会写出的部件名，已拒绝读取",
+                       "damaged")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise fail(f"已损坏：压缩包成员 {info.filename} 是符号链接，Excel 不会写出这种文件，已拒绝读取", "damaged")
+        key = info.filename.lower()
+        if key in seen:
+            raise fail(f"已损坏：压缩包中有两个名为 {info.filename} 的成员（Excel 会报告文件损坏，"
+                       "不同程序读到的可能是不同的内容），已拒绝读取", "damaged")
+        seen.add(key)
         if info.flag_bits & 0x1:
             raise fail(f"的压缩包成员 {info.filename} 已加密，无法读取", "encrypted")
         if info.file_size > MAX_MEMBER_BYTES:
