@@ -89,6 +89,7 @@ _PACK = "emitted by `xltools collect` on a received pack, not by the checker (te
 NOT_EMITTED: dict[str, str] = {
     # workbooks built to carry them, checked through the command line: tests/test_book_trust.py
     "input-formula": "test_book_trust.py: formulas typed into input cells",
+    "label-formula": "test_book_trust.py: formulas over labels and in blank cells",
     "external-link": "test_book_trust.py: an externalLinks part",
     "hyperlink": "test_book_trust.py: a hyperlink relationship",
     "macro-part": "test_book_trust.py: a vbaProject.bin part",

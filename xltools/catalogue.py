@@ -157,6 +157,9 @@ CROSS_TEMPLATE = ("{title}：部门项目支出 {dept} 万元，比各项目表�
                   "（计入 {count} 张项目表）")
 CROSS_NO_PROJECT = "{title}：未找到已填写的项目自评表，部门项目支出 {dept} 万元无从与项目表核对"
 
+# What input-formula and label-formula add about a formula that reaches outside the workbook.
+_RISKY = "（该公式调用外部程序、外部文件或链接，可能不安全）"
+
 _ENTRIES = [
     # reading the workbook or data file
     Entry("required", ERROR, "必填项", "必填项未填：{label}"),
@@ -202,8 +205,13 @@ _ENTRIES = [
     # what a report workbook may not carry
     Entry("input-formula", ERROR, "填报单元格中的公式", "{label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字",
           hint="删除公式，直接输入数值或文字",
-          variants={"risky": "{label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字"
-                             "（该公式调用外部程序、外部文件或链接，可能不安全）"}),
+          variants={"risky": "{label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字" + _RISKY}),
+    # a formula where the template has a label or nothing (sheet protection was taken off)
+    Entry("label-formula", ERROR, "表格文字或空白处的公式", "表格文字“{text}”被改成了公式 ={formula}：表格文字不应改动",
+          hint="删除该公式；表格文字请从原模板复制该单元格恢复",
+          variants={"risky": "表格文字“{text}”被改成了公式 ={formula}：表格文字不应改动" + _RISKY,
+                    "blank": "模板中此处为空，现被写入了公式 ={formula}：报表只在填报单元格中填写",
+                    "blank-risky": "模板中此处为空，现被写入了公式 ={formula}：报表只在填报单元格中填写" + _RISKY}),
     Entry("external-link", ERROR, "外部链接",
           "工作簿含有指向其他文件的外部链接（{part}）：报表数字应直接填写",
           hint="在“数据→编辑链接”中断开链接后重新保存，或用原模板重新填报",
