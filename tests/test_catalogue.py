@@ -122,6 +122,7 @@ def _data_corpus(tmp_path) -> list:
         lambda d: d["dept"].update(staff_quota="51", staff_actual="55"),          # staff
         lambda d: d["dept"].__setitem__("grade", "差"),                            # grade
         lambda d: d["projects"][0].__setitem__("proj_ind_score_1", "7"),          # score-range
+        lambda d: d["dept"].__setitem__("assets_org_2", d["dept"]["income_org_2"] + "（二级）"),  # copy-differs
     ]
     for edit in edits:
         doc = copy.deepcopy(base)

@@ -175,6 +175,11 @@ _ENTRIES = [
           "{label}：公式被改动，应为 ={formula}，现为 ={found}",
           hint="请从原模板复制该单元格，或重新用模板填报",
           variants={"typed-over": "{label}：此处应为公式 ={formula}，现被改成了固定值（公式被覆盖）"}),
+    # text the template repeats from another cell (the spec's `same_as`: the 机构名称 of later tables)
+    Entry("copy-differs", ERROR, "各表同一行的名称应与其来源一致",
+          "{table} {cell} 的{label}为“{stated}”，{source_table}同一行 {source_cell} 为“{source}”，两处不一致",
+          hint="两处应为同一名称：模板中这一格由公式从 {source_cell} 带出，不必手填",
+          variants={"no-source": "{table} {cell} 的{label}为“{stated}”，{source_table}同一行 {source_cell} 却没有填写"}),
     # indicators, scores and grades
     Entry("legacy-indicators", WARNING, "旧版表式的指标写法",
           "本表“{actual_col}”列填的是得分（旧版表式的写法），“{score_col}”列为空；已按此理解校验。"

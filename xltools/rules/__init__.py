@@ -22,12 +22,13 @@ from .cross import CrossReport
 from .indicators import Indicators
 from .integrity import AmountsShownAsDates, Bookends, FormulasAltered, InputFormulas, PackageContents, StrayFormulas
 from .rule import BookRule, Context, ReportRule, Rule, SheetRule
-from .tables import Checks, Required, Sums
+from .tables import Checks, Copies, Required, Sums
 from .texts import Quotes, TextFootings
 
 SHEET_RULES: tuple[SheetRule, ...] = (AmountsShownAsDates(), InputFormulas(), StrayFormulas())
 BOOK_RULES: tuple[BookRule, ...] = (FormulasAltered(), PackageContents(), Bookends())
-REPORT_RULES: tuple[ReportRule, ...] = (Required(), Indicators(), Sums(), Checks(), Quotes(), TextFootings())
+REPORT_RULES: tuple[ReportRule, ...] = (Required(), Copies(), Indicators(), Sums(), Checks(), Quotes(),
+                                         TextFootings())
 ACROSS_RULES: tuple[BookRule, ...] = (CrossReport(),)
 RULES: tuple[Rule, ...] = SHEET_RULES + BOOK_RULES + REPORT_RULES + ACROSS_RULES
 

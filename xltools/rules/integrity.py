@@ -110,8 +110,8 @@ class InputFormulas(SheetRule):
     def sheet(self, inst: Instance, out: list[Finding]) -> None:
         for name, formula in inst.input_formulas.items():
             f = inst.report.fields[name]
-            out.append(catalogue.finding("input-formula", inst.sheet, f.cell, variant="risky" if _risky(formula) else "",
-                                         actual=f"={formula}", label=f.label, formula=formula))
+            out.append(catalogue.finding("input-formula", inst.sheet, f.cell, actual=f"={formula}",
+                                         variant="risky" if _risky(formula) else "", label=f.label, formula=formula))
 
 
 def _risky(formula: str) -> bool:
