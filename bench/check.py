@@ -192,7 +192,7 @@ def make_variant(base: dict, spec, i: int) -> tuple[dict, str | None, dict]:
             amounts[0] += _money(rng, 1, 50)
         p["detail"] = [{"item": rng.choice(DETAIL_ITEMS), "amount": _s(a), "voucher": "2022年1-12月", "note": ""}
                        for a in amounts]
-        p["proj_ind"] = _indicators(rng, spec.project.indicator_tables[0], base_project["proj_ind"], legacy)
+        p["proj_ind"] = _indicators(rng, spec.reports["project"].indicator_tables[0], base_project["proj_ind"], legacy)
         p["p_reviewers"] = [{"name": _person(rng), "title": rng.choice(TITLES), "unit": dept_name}
                             for _ in range(rng.randint(1, 4))]
         for computed in ("detail_amount_total", "p_score_total", "p_grade"):
@@ -228,7 +228,7 @@ def make_variant(base: dict, spec, i: int) -> tuple[dict, str | None, dict]:
         sentences.append(f"{org}预算支出{_yuan(total)}元，其中：基本支出{_yuan(basic)}元（工资福利支出{_yuan(personnel)}元、"
                          f"一般商品和服务支出{_yuan(quoted_public)}元）；项目支出{_yuan(project)}元。")
     dept.update(income=income, spend=spend, three_public=three, assets=assets)
-    dept["dept_ind"] = _indicators(rng, spec.dept.indicator_tables[0], base["dept"]["dept_ind"], legacy)
+    dept["dept_ind"] = _indicators(rng, spec.reports["dept"].indicator_tables[0], base["dept"]["dept_ind"], legacy)
     dept["reviewers"] = [{"name": _person(rng), "title": rng.choice(TITLES), "unit": dept_name}
                          for _ in range(rng.randint(1, 5))]
     for computed in ("score_total", "grade"):
@@ -247,10 +247,10 @@ def make_variant(base: dict, spec, i: int) -> tuple[dict, str | None, dict]:
 
     edits = {}
     if fault == "formula-altered":      # spend_total_1 (a SUM formula) typed over with another figure
-        edits = {"sheet": spec.dept.sheet, "cell": spec.dept.cell("spend_total_1"),
+        edits = {"sheet": spec.reports["dept"].sheet, "cell": spec.reports["dept"].cell("spend_total_1"),
                  "value": Decimal(spend[0]["personnel"]) + Decimal(spend[0]["public"]) + _money(rng, 1, 99)}
     elif fault == "number-text":        # the same amount, typed as text
-        edits = {"sheet": spec.dept.sheet, "cell": spec.dept.cell("spend_personnel_1"),
+        edits = {"sheet": spec.reports["dept"].sheet, "cell": spec.reports["dept"].cell("spend_personnel_1"),
                  "value": f"{Decimal(spend[0]['personnel']):,.2f}"}
     return d, fault, edits
 

@@ -145,7 +145,7 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
     projects, spent_by_project = [], []
     org_names = ORG_NAMES[:n_orgs] if ints(0, 1) else [f"{name}（二级机构）" for name in ORG_NAMES[:n_orgs]]
     for p in range(n_projects):
-        prep = spec.project
+        prep = spec.reports["project"]
         details = [amount() for _ in range(n_details)]
         spent_total = sum(details)
         sources = [k for k in prep.tables["fund"].rows if k != prep.tables["fund"].total_row]
@@ -171,7 +171,7 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
         projects.append(_finish(spec, prep, section, flat, evaluate, input_defaults))
         spent_by_project.append(spent_total)
 
-    rep = spec.dept
+    rep = spec.reports["dept"]
     quota = ints(1, 200)
     section = {
         "dept_name": "测试局", "report_date": "2023-03-30", "contact": "张三", "contact_phone": "18711296425",
@@ -375,12 +375,12 @@ def checked_by_declared_rules(path, spec):
     from xltools.checker import read_any
     from xltools.read.filled import NOTE_CODES
     from xltools.rules import findings_by_rule, run_rules
-    filled = read_any(path, spec)
+    spec, filled = read_any(path, spec)
     made = findings_by_rule(filled, spec)
     for rule, f in made:
         declared = NOTE_CODES if rule is None else rule.declares(spec)
         assert f.code in declared, f"{type(rule).__name__ if rule else 'the reader'} emits {f.code}, " \
                                    f"which it does not declare ({sorted(declared)}): {f.message}"
     findings = [f for _, f in made]
-    assert findings == run_rules(read_any(path, spec), spec).findings
+    assert findings == run_rules(read_any(path, spec)[1], spec).findings
     return findings

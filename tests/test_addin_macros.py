@@ -95,7 +95,7 @@ def test_score_fills_the_scores_the_score_command_gives(book, tmp_path):
     assert run.returncode == 0, run.stderr
     message = macros.score(FileBook(book))
     assert "综合得分" in message or "待人工评分" in message
-    rep = SPEC.project
+    rep = SPEC.reports["project"]
     mine = openpyxl.load_workbook(book, data_only=True)[rep.sheet]
     theirs = openpyxl.load_workbook(tmp_path / "scored.xlsx", data_only=True)[rep.sheet]
     cells = [rep.cell(n) for t in rep.indicator_tables for n in t.names("score")] + [rep.cell("p_score_total")]
@@ -112,7 +112,7 @@ def test_new_project_sheet_is_named_placed_checked_and_counted_by_libreoffice(bo
     assert names.index(name) == names.index(LAST_BOOKEND) - 1
     wb_xml = members(book)["xl/workbook.xml"].decode()
     assert '<workbookProtection lockStructure="1"' in wb_xml                  # structure still protected
-    rep = SPEC.project
+    rep = SPEC.reports["project"]
     # The copy is the blank form, named after the project; give it spending to see it counted.
     fb.write_values({name: {rep.cell("fund_arrived_county"): 20, rep.cell("fund_spent_county"): 20,
                             rep.cell("fund_plan_county"): 20}})
@@ -123,13 +123,13 @@ def test_new_project_sheet_is_named_placed_checked_and_counted_by_libreoffice(bo
     recalculated = soffice.recalculate(book, tmp_path / "recalculated.xlsx")
     ws = openpyxl.load_workbook(recalculated, data_only=True)
     row, _ = cross_cell(SPEC)
-    assert ws[SPEC.dept.sheet][a1(row, CHECK_COLUMN)].value in (None, "")     # the 3D sum includes the new sheet
+    assert ws[SPEC.reports["dept"].sheet][a1(row, CHECK_COLUMN)].value in (None, "")     # the 3D sum includes the new sheet
     assert ws[name][rep.cell("project_name")].value == "农村低保资金/2022年"
     assert ws[name][rep.cell("fund_spent_total")].value == 20
     # without the new sheet's spending the department sheet shows the gap, as check does
     fb.write_values({name: {rep.cell("fund_spent_county"): None}})
     ws = openpyxl.load_workbook(soffice.recalculate(book, tmp_path / "again.xlsx"), data_only=True)
-    assert "20.00" in ws[SPEC.dept.sheet][a1(row, CHECK_COLUMN)].value
+    assert "20.00" in ws[SPEC.reports["dept"].sheet][a1(row, CHECK_COLUMN)].value
     assert macros.new_project(FileBook(book, answers=[])) is None              # cancelled: nothing changes
     assert macros.sheet_name_for("农村低保资金/2022年", names) == "农村低保资金_2022年 (2)"
 
@@ -138,7 +138,8 @@ def test_about_names_the_versions_and_the_log(book, monkeypatch, tmp_path):
     monkeypatch.setenv("XLTOOLS_LOG", str(tmp_path / "xltools.log"))
     text = macros.about(FileBook(book))
     assert "加载项：0.1.0 (xlwings 0.37.8)" in text and SPEC.fingerprint in text
-    assert f"本工作簿的模板：{SPEC.fingerprint}" in text and str(tmp_path / "xltools.log") in text
+    assert f"本工作簿的模板：临湘市2022年度模板（第1版），{SPEC.fingerprint}" in text
+    assert str(tmp_path / "xltools.log") in text
 
 
 def test_export_packs_the_workbook_beside_it(book, soffice, pdf_text):

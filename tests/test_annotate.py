@@ -128,7 +128,7 @@ def test_write_works_on_utf16_and_prefixed_parts(tmp_path):
         prefixed = z.read("xl/worksheets/sheet3.xml").decode()
     ours = re.findall(r'<x:conditionalFormatting sqref="([^"]+)"><x:cfRule[^>]*><x:formula>ISTEXT\("xltools:mark"\)',
                       prefixed)
-    cells = {f.cell for f in report.findings if f.sheet == SPEC.project.sheet and f.cell}
+    cells = {f.cell for f in report.findings if f.sheet == SPEC.reports["project"].sheet and f.cell}
     assert cells and {c for sqref in ours for c in sqref.split()} == cells   # written with the sheet's own prefix
 
 

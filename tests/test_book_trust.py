@@ -23,7 +23,7 @@ from xltools.spec import load_spec
 from xltools.spec.model import CHECK_COLUMN
 
 SPEC = load_spec()
-DEPT, PROJ = SPEC.dept, SPEC.project
+DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
 TEMPLATE = ROOT / "templates" / "self_eval.xlsx"
 
 
@@ -318,7 +318,7 @@ def test_cross_report_without_a_filled_project_sheet_says_none_was_found(tmp_pat
     book = fill(data, tmp_path / "no_projects.xlsx", SPEC, template=TEMPLATE).path
     for path in (data, book):
         [f] = [f for f in check_file(path, SPEC).findings if f.code == "cross-report"]
-        assert "未找到已填写的项目自评表" in f.message and "3003.00" in f.message and "0 张" not in f.message
+        assert "未找到已填写的项目表" in f.message and "3003.00" in f.message and "0 张" not in f.message
     done = run_cli("check", "--json", book)
     assert "Traceback" not in done.stderr
-    assert "未找到已填写的项目自评表" in json.dumps(json.loads(done.stdout), ensure_ascii=False)
+    assert "未找到已填写的项目表" in json.dumps(json.loads(done.stdout), ensure_ascii=False)

@@ -67,7 +67,7 @@ def test_fund_check_on_the_seed_matrix_as_laid_out(seed_book):
 
 
 def test_fund_check_gives_the_checkers_findings_on_the_same_figures(seed_book, tmp_path):
-    rep = SPEC.project
+    rep = SPEC.reports["project"]
     book = patch.Workbook(seed_book.read_bytes())
     sheet = book.sheet(rep.sheet)
     sheet.set(rep.cell("fund_spent_county"), 2900)             # spent falls short of what was arrived
@@ -92,7 +92,7 @@ def test_score_and_grade_follow_the_scorer_and_the_spec_bands():
 
 
 def test_composite_on_the_seed_indicator_table_equals_the_checker(seed_book):
-    rep = SPEC.project
+    rep = SPEC.reports["project"]
     table = rep.indicator_tables[0]
     # The seed's table is of the old form: weights stand in 指标值 and scores in 实际完成值 (as text),
     # and the checker reads them so: these are the figures it checks.

@@ -119,7 +119,7 @@ def test_values_only_workbook_has_no_formula_and_the_same_values(packed, seed_bo
                 assert not re.search(rb"<f[\s>/]", z.read(n)), n
     before = openpyxl.load_workbook(seed_book, data_only=True)
     after = openpyxl.load_workbook(frozen, data_only=True)
-    assert after.sheetnames == [spec.dept.sheet, spec.project.sheet]     # helper sheets left out
+    assert after.sheetnames == [spec.reports["dept"].sheet, spec.reports["project"].sheet]     # helper sheets left out
     for name in after.sheetnames:
         old, new = before[name], after[name]
         assert new.protection.sheet                                        # protection kept

@@ -21,7 +21,7 @@ from xltools.read.workbook import read_workbook
 from xltools.spec import load_spec
 
 SPEC = load_spec()
-DEPT, PROJ = SPEC.dept, SPEC.project
+DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
 PROJ_TABLE, DEPT_TABLE = PROJ.indicator_tables[0], DEPT.indicator_tables[0]
 
 # (指标值, 实际完成值, expected 得分 or None for "a person must score it"), in the spec's order.

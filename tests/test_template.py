@@ -282,7 +282,7 @@ def test_dates_are_date_cells_and_months_text_cells(book, spec):
 
 
 def test_personnel_and_public_prompts_say_what_they_include(book, spec):
-    dept = spec.dept
+    dept = spec.reports["dept"]
     dvs = validations(book[dept.sheet])
     for key in dept.tables["spend"].rows:
         personnel = dvs[dept.cell(f"spend_personnel_{key}")].prompt
@@ -387,4 +387,4 @@ def test_cached_values_equal_libreoffice(soffice, plain, tmp_path):
              if comparable(ours[sheet][ref].value) != comparable(theirs[sheet][ref].value)]
     assert diffs == []
     # LibreOffice kept the formulas (it recalculated, not just copied our values).
-    assert openpyxl.load_workbook(recalculated)["部门整体支出"][load_spec().dept.cell("income_total_1")].value.startswith("=SUM(")
+    assert openpyxl.load_workbook(recalculated)["部门整体支出"][load_spec().reports["dept"].cell("income_total_1")].value.startswith("=SUM(")

@@ -179,7 +179,7 @@ def test_the_template_refuses_exactly_what_the_checker_refuses(soffice, tmp_path
     from xltools.spec import load_spec
 
     spec = load_spec()
-    dept, proj = spec.dept, spec.project
+    dept, proj = spec.reports["dept"], spec.reports["project"]
     good = fill("examples/linxiang_2022.json", tmp_path / "good.xlsx", spec).path
     bad = {
         (dept.sheet, dept.cell("contact_phone")): "-------",

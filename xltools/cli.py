@@ -26,18 +26,27 @@ def command(add):
     return add
 
 
-def with_spec(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    sp.add_argument("--spec", help="规格文件（默认随本工具提供的 specs/2022.toml）")
+def with_spec(sp: argparse.ArgumentParser, by_file: bool = False) -> argparse.ArgumentParser:
+    """--spec: the spec to use. `by_file`: without it each file is read with the spec that made it."""
+    sp.add_argument("--spec", help="规格文件（默认：按工作簿的模板标识或数据文件的年度、地区，从随本工具提供的规格中选）"
+                    if by_file else "规格文件（默认随本工具提供的 specs/2022.toml）")
     return sp
 
 
 def _spec(args):
+    """The one spec a command builds from (template, spec fields)."""
     from .api import resolve_spec
     from .spec import load_spec
     year, region = getattr(args, "year", None), getattr(args, "region", None)
     if year or region:
         return load_spec(args.spec, year=year, region=region)
     return resolve_spec(getattr(args, "spec", None))
+
+
+def _specs(args):
+    """What a command that reads files reads them with: the spec given, or each file's own."""
+    from .api import specs_for
+    return specs_for(args.spec)
 
 
 def _output(args, out, *inputs) -> None:
@@ -61,7 +70,7 @@ def cmd_template(args) -> int:
     from .build.workbook import build_template
     spec = _spec(args)
     out = build_template(spec, args.output or default_template_output(), protect.password_from(args.password))
-    print(f"已生成模板 {out}（{spec.region}{spec.year}年度，{spec.fingerprint}）")
+    print(f"已生成模板 {out}（{spec.fingerprint.describe()}，{spec.fingerprint}）")
     return 0
 
 
@@ -101,7 +110,7 @@ def _spec_command(sub) -> None:
 def cmd_fill(args) -> int:
     from .api import fill
     _output(args, args.output, args.data, args.template)
-    result = fill(args.data, args.output, _spec(args), template=args.template)
+    result = fill(args.data, args.output, _specs(args), template=args.template)
     for w in result.warnings:
         print(f"提示：{w}", file=sys.stderr)
     print(f"已写入 {args.output}（{len(result.projects)} 个项目表）")
@@ -110,7 +119,7 @@ def cmd_fill(args) -> int:
 
 @command
 def _fill(sub) -> None:
-    f = with_spec(sub.add_parser("fill", help="用数据文件填写一份新工作簿"))
+    f = with_spec(sub.add_parser("fill", help="用数据文件填写一份新工作簿"), by_file=True)
     f.add_argument("data")
     f.add_argument("-o", "--output", required=True)
     f.add_argument("--template", help="模板文件（默认按规格生成）")
@@ -127,7 +136,7 @@ def cmd_check(args) -> int:
         refuse_data_file_for_write(args.files[0])     # before any output
         _output(args, args.write, *args.files)
     reports = []
-    for report in check_many(args.files, _spec(args)):
+    for report in check_many(args.files, _specs(args)):
         reports.append(report)
         if args.json:
             continue
@@ -144,7 +153,7 @@ def cmd_check(args) -> int:
 
 @command
 def _check(sub) -> None:
-    c = with_spec(sub.add_parser("check", help="校验工作簿或数据文件"))
+    c = with_spec(sub.add_parser("check", help="校验工作簿或数据文件"), by_file=True)
     c.add_argument("files", nargs="+")
     c.add_argument("--json", action="store_true", help="输出 JSON 数组，每个文件一项（含无法使用的文件）")
     c.add_argument("--write", help="另存一份带“校验结果”表的工作簿")
@@ -158,7 +167,7 @@ def cmd_score(args) -> int:
         _output(args, args.output, args.book)
     elif args.in_place:
         _output(args, args.book)         # the book itself: only that it can be replaced
-    result = score(args.book, args.output, in_place=args.in_place, spec=_spec(args))
+    result = score(args.book, args.output, in_place=args.in_place, spec=_specs(args))
     for line in result.lines:
         print(line)
     return 0
@@ -166,7 +175,7 @@ def cmd_score(args) -> int:
 
 @command
 def _score(sub) -> None:
-    sc = with_spec(sub.add_parser("score", help="按指标值与实际完成值自动评分"))
+    sc = with_spec(sub.add_parser("score", help="按指标值与实际完成值自动评分"), by_file=True)
     sc.add_argument("book")
     sc.add_argument("-o", "--output")
     sc.add_argument("--in-place", action="store_true", help="写完新文件后替换原文件")
@@ -177,11 +186,11 @@ def _score(sub) -> None:
 def cmd_pack(args) -> int:
     from .office import bridge as office
     from .pack.run import exit_code, pack, render
-    spec = _spec(args)
+    specs = _specs(args)
     if office.find_soffice() is None:
         raise XltoolsError("打包需要 LibreOffice 导出 PDF，未找到 soffice。请安装：apt-get install "
                            "libreoffice-calc-nogui python3-uno（Windows 请用 Excel 加载项中的“导出”）")
-    results = pack(args.books, args.output, force=args.force, zip=args.zip, pdfa=args.pdfa, spec=spec)
+    results = pack(args.books, args.output, force=args.force, zip=args.zip, pdfa=args.pdfa, spec=specs)
     for r in results:
         print(render(r), file=sys.stderr if r.error or r.refused else sys.stdout)
     return exit_code(results)
@@ -189,7 +198,7 @@ def cmd_pack(args) -> int:
 
 @command
 def _pack(sub) -> None:
-    pk = with_spec(sub.add_parser("pack", help="校验后打包：各报告 PDF、只含数值的工作簿、数据、清单"))
+    pk = with_spec(sub.add_parser("pack", help="校验后打包：各报告 PDF、只含数值的工作簿、数据、清单"), by_file=True)
     pk.add_argument("books", nargs="+")
     pk.add_argument("-o", "--output", required=True, help="输出目录")
     pk.add_argument("--zip", action="store_true", help="每个工作簿打成一个 zip")

@@ -51,9 +51,9 @@ class FileBook:
         return [name for name, _ in package.Package(self.path, self.label).sheets()]
 
     def write_values(self, values):
+        from ..checker import read_book
+        from ..spec.registry import Registry
         from ..write.fill import write_instances
-        from ..read.workbook import read_workbook
-        from .functions import spec
         book = patch.Workbook(self.path.read_bytes())
         for sheet, cells in values.items():
             xml = book.sheet(sheet)
@@ -61,9 +61,9 @@ class FileBook:
                 xml.set(ref, value)
         data = book.to_bytes()
         # The formulas' cached results follow the new values, as Excel's recalculation would.
-        filled = read_workbook(self.path, spec(), data)
+        spec, filled = read_book(self.path, Registry.packaged(), data)
         book = patch.Workbook(data)
-        write_instances(book, spec(), filled.dept, filled.projects, write_inputs=False)
+        write_instances(book, spec, filled.instances, write_inputs=False)
         book.save(self.path)
 
     def copy_sheet(self, source, name, before):

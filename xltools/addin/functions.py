@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..read.filled import Instance
 from .. import catalogue
-from ..catalogue import direction, result_header, result_row
+from ..catalogue import STATUS_LABEL, direction, result_header, result_row
 from ..formulas import money, value_check
 from ..numbers import CENT, parse_amount, parse_score
 from ..read.coerce import coerce
@@ -26,6 +26,8 @@ _SPEC = None
 
 
 def spec():
+    """The spec of the worksheet functions: they are given values, not a workbook whose
+    fingerprint would name one, so they use the default spec (the macros read each workbook's own)."""
     global _SPEC
     if _SPEC is None:
         _SPEC = load_spec()
@@ -100,10 +102,11 @@ def tie(total_value, *parts):
 
 # -- the fund matrix ---------------------------------------------------------------------------
 def _fund_layout(sp):
-    """Rows and columns of the project's fund matrix as the template lays them out:
-    [[field name, ...] per sheet row], the value columns' offsets within the label+value block."""
-    rep = sp.project
-    table = rep.tables["fund"]
+    """Rows and columns of the spec's fund matrix (its `matrix` block) as the template lays them
+    out: [[field name, ...] per sheet row], the value columns' offsets within the label+value block."""
+    rep, table = next(((r, t) for r in sp.reports.values() for t in r.tables.values() if t.matrix), (None, None))
+    if table is None:
+        return None, [], []
     from ..a1 import split_a1
     cells = {(r, c): table.name(c, r) for r in table.rows for c in table.columns}
     where = {name: split_a1(rep.cell(name)) for name in cells.values()}
@@ -120,6 +123,8 @@ def fund_check(matrix):
     from ..rules.tables import Sums
     sp = spec()
     rep, grid, offsets = _fund_layout(sp)
+    if rep is None:
+        return "本规格的报表没有资金表"
     rows = matrix if isinstance(matrix, (list, tuple)) and matrix and isinstance(matrix[0], (list, tuple)) else None
     width = len(rows[0]) if rows else 0
     if rows is None or len(rows) != len(grid) or width not in (len(offsets), max(offsets)):
@@ -157,7 +162,7 @@ def _column(arg) -> list:
 
 
 def composite(weights, scores):
-    rep = spec().project
+    checks = [c for rep in spec().reports.values() for c in rep.checks]
     ws, ss = _column(weights), _column(scores)
     if len(ws) != len(ss):
         return f"分值有 {len(ws)} 项，得分有 {len(ss)} 项，应一一对应"
@@ -171,12 +176,13 @@ def composite(weights, scores):
     if problems:
         return "；".join(problems[:3])
     names = [f"weight_{i}" for i in range(1, len(ws) + 1)]
-    for check in rep.checks:
+    for check in checks:
         if check.kind == "weights":
             text = value_check(dataclasses.replace(check, left=tuple(names)), values.get)
             if text:
                 problems.append(text)
-    for check in rep.checks:
+            break
+    for check in checks:
         if check.kind == "score-range":
             for i in range(1, len(ws) + 1):
                 text = value_check(dataclasses.replace(check, left=f"score_{i}", right=f"weight_{i}"), values.get)
@@ -206,7 +212,8 @@ def check(path) -> list[list[str]] | str:
     p = Path(str(path))
     if not p.suffix or not p.exists():
         return "请先保存工作簿（按最近一次保存的文件校验）"
-    report = check_file(p, spec())
+    from ..spec.registry import Registry
+    report = check_file(p, Registry.packaged())        # the workbook's own spec, by its fingerprint
     if not report.findings:
-        return "通过"
+        return STATUS_LABEL["ok"]
     return [FINDING_COLUMNS] + [result_row(f)[:5] for f in report.findings]

@@ -47,7 +47,7 @@ def evaluated(inst: Instance, spec: Spec, spent: list) -> dict[str, object]:
     inputs = input_defaults(rep)
     inputs.update({n: v for n, v in inst.values.items() if rep.fields[n].kind == "input"})
     values, checks = formulas.evaluate(rep, spec, inputs)
-    cross = formulas.value_cross(spec, values.get, spent) if rep is spec.dept and spec.cross else ""
+    cross = formulas.value_cross(spec, values.get, spent) if spec.cross and rep.id == spec.cross.report else ""
     return cached_values(rep, spec, values, checks, cross)
 
 
@@ -55,12 +55,12 @@ def computed_cells(filled: Filled, spec: Spec) -> dict[str, dict[str, object]]:
     """{sheet: {A1: value}} of every formula cell of every report the workbook holds."""
     spent = []
     if spec.cross:
-        for p in filled.projects:
+        for p in filled.copies:
             rep = p.report
             inputs = input_defaults(rep)
             inputs.update({n: v for n, v in p.values.items() if rep.fields[n].kind == "input"})
             values, _ = formulas.evaluate(rep, spec, inputs)
-            spent.append(formulas.num(values.get(spec.cross.project)) or 0)
+            spent.append(formulas.num(values.get(spec.cross.copy_field)) or 0)
     return {inst.sheet: evaluated(inst, spec, spent) for inst in filled.instances}
 
 

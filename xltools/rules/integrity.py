@@ -213,17 +213,18 @@ class Bookends(BookRule):
 
     def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
         sheets = filled.sheets
-        if sheets is None:
+        if sheets is None or spec.copied is None:
             return
-        cell = spec.dept.cell(spec.cross.dept[0]) if spec.cross else ""
+        held = spec.reports[spec.cross.report] if spec.cross else spec.copied    # where the 3D SUM is
+        cell = held.cell(spec.cross.fields[0]) if spec.cross else ""
         names = {"first": FIRST_BOOKEND, "last": LAST_BOOKEND, "cell": cell}
         span = bookend_span(sheets)
         if span is None:
             gone = "、".join(n for n in (FIRST_BOOKEND, LAST_BOOKEND) if n not in sheets)
-            out.append(catalogue.finding("project-outside-bookends", spec.dept.sheet, cell, variant="missing",
+            out.append(catalogue.finding("project-outside-bookends", held.sheet, cell, variant="missing",
                                          hint="请用原模板重新填报，新增项目表放在“项目表头”与“项目表尾”之间",
                                          sheet=gone, **names))
             return
         lo, hi = span
         out.extend(catalogue.finding("project-outside-bookends", p.sheet, "", sheet=p.sheet, **names)
-                   for p in filled.projects if not lo < sheets.index(p.sheet) < hi)
+                   for p in filled.copies if not lo < sheets.index(p.sheet) < hi)

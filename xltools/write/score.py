@@ -17,11 +17,12 @@ from ..errors import BookError, DataError
 from .fill import write_instances
 from .. import catalogue
 from ..findings import ERROR, Finding
-from ..read.workbook import read_workbook
+from ..checker import read_book
 from ..rules.integrity import package_findings
 from ..scoring import score_indicator
 from ..xlsx import read_file
 from ..spec.model import Spec
+from ..spec.registry import Registry
 
 
 CODES = ("score-manual",)      # the catalogue codes scoring emits (an indicator left to a person)
@@ -76,11 +77,12 @@ def formulas_to_values(book: patch.Workbook, filled) -> None:
             sheet.set(ref, shown)
 
 
-def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreResult:
+def score_workbook(book_path, out, specs: Spec | Registry, in_place: bool = False) -> ScoreResult:
+    """`specs`: the spec, or a registry that picks the workbook's own by its fingerprint."""
     if bool(out) == bool(in_place):
         raise DataError("请用 -o 指定输出文件，或用 --in-place 覆盖原文件（二者选一）")
     data = read_file(book_path)            # read once: the reader and the patcher share the bytes
-    filled = read_workbook(book_path, spec, data)
+    spec, filled = read_book(book_path, specs, data)
     # --in-place still writes a complete new file first and renames it over the original.
     target = Path(book_path) if in_place else Path(out)
     result = ScoreResult(target)
@@ -97,7 +99,7 @@ def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreR
         for name, value in new.items():
             sheet.set(inst.report.cell(name), value)
     # Recompute the cached results of every formula from the workbook's own inputs.
-    write_instances(book, spec, filled.dept, filled.projects, write_inputs=False, cross_sheets=filled.cross_sheets)
+    write_instances(book, spec, filled.instances, write_inputs=False, cross_sheets=filled.cross_sheets)
     book.save(target)
     result.lines.extend(summary_lines(filled, spec, result))
     return result
