@@ -20,7 +20,7 @@ from xltools.spec import load_spec
 from xltools.write.fill import fill
 
 SPEC = load_spec()
-DEPT = SPEC.dept
+DEPT = SPEC.reports["dept"]
 ORG = "临湘市民政局机关"
 
 

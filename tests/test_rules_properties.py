@@ -238,7 +238,7 @@ def test_a_later_tables_name_that_differs_from_the_income_tables_is_found_there(
     otherwise is copy-differs at that cell, naming both names; written with other widths or
     spaces it is the same name, and nothing is found."""
     doc = data.draw(reports())
-    rep = SPEC.dept
+    rep = SPEC.reports["dept"]
     stated = [c for c in rep.copies if c.target in doc["dept"]]
     assert stated                          # the generator states the copies of every used row
     copy_rule = data.draw(st.sampled_from(stated))
