@@ -88,7 +88,10 @@ class Sums(ReportRule):
                 continue
             stated = num(ctx.inst.values[rule.target]) or Decimal(0)
             expected = value_sum(rule, ctx.eff.get)
-            if stated == expected or cents(stated) == cents(expected):
+            # To the cent when the terms carry sub-cent digits (an input with three decimals is
+            # its own finding); a stated total that carries them itself is a figure of its own
+            # (8418.422 for 8418.42: a digit typed twice)
+            if stated == expected or (cents(stated) == cents(expected) and stated == cents(stated)):
                 continue
             f = ctx.rep.fields[rule.target]
             entry = catalogue.sum_entry(rule)
