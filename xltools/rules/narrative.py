@@ -185,7 +185,7 @@ def _within(s: Sentence) -> list[Footing]:
         return out           # the sums of a sentence with a figure left out say nothing more
     for total, parts, partial in [(s.head, s.items, s.partial)] + [(a, a.children, a.partial) for a in s.items]:
         got = _sum(parts)
-        if not parts:
+        if not parts or got == total.yuan:
             continue
         slack = _slack([total, *parts])
         if abs(got - total.yuan) <= slack:
@@ -221,6 +221,8 @@ def _across(total: Sentence, units: list[Sentence]) -> list[Footing]:
         if not stated.text or any(not p.text for p in parts):
             continue          # said by _within
         got = _sum(parts)
+        if got == stated.yuan:
+            continue
         slack = _slack([stated, *parts])
         if abs(got - stated.yuan) <= slack:
             continue

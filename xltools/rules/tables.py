@@ -43,7 +43,7 @@ class Copies(ReportRule):
             if is_blank(stated):
                 continue                  # not stated: the template shows the source
             source = ctx.eff.get(rule.source)
-            if not is_blank(source) and _folded(source) == _folded(stated):
+            if stated == source or not is_blank(source) and _folded(source) == _folded(stated):
                 continue
             target, origin = rep.fields[rule.target], rep.fields[rule.source]
             ctx.add("copy-differs", rule.target, variant="no-source" if is_blank(source) else "",
