@@ -6,11 +6,12 @@ import zipfile
 import openpyxl
 import pytest
 
-from helpers import SEED, run_cli
+from helpers import ROOT, SEED, run_cli
 from xltools.a1 import a1
 from xltools.addin import macros
+from xltools.errors import BookError
 from xltools.write import marks
-from xltools.addin.access import FileBook
+from xltools.addin.access import FileBook, address_chunks, colour, mark_format
 from xltools.checker import check_file
 from xltools.write.fill import fill
 from xltools.formulas import LAST_BOOKEND, cross_cell
@@ -171,3 +172,41 @@ def test_the_result_sheet_declares_its_namespace_whatever_the_writer_did(book):
     macros.validate(FileBook(book))
     ET.fromstring(members(book)["xl/workbook.xml"])                      # still well-formed: no unbound prefix
     assert openpyxl.load_workbook(book).sheetnames[-1] == marks.RESULT_SHEET
+
+
+def test_new_project_refuses_the_sheet_names_excel_reserves(book):
+    before = members(book)
+    for name in ("History", " history ", "HISTORY"):
+        with pytest.raises(BookError, match="保留"):
+            macros.new_project(FileBook(book, answers=[name]))
+    assert members(book) == before                                            # nothing written
+    assert macros.sheet_name_for("History of 2022", []) == "History of 2022"  # only the name itself
+    assert macros.sheet_name_for("'" + "项" * 30 + "'x", []) == "项" * 30    # no apostrophe at an end
+
+
+def test_the_validate_buttons_address_strings_stay_under_excels_limit(book):
+    report = check_file(book, SPEC)
+    plan = marks.plan(report, FileBook(book).sheet_names())
+    many = [f"{col}{row}" for col in ("A", "AB", "XFD") for row in range(1, 400, 3)]   # a badly filled book
+    for cells in [*(refs for by in plan.cells.values() for refs in by.values()), many]:
+        chunks = address_chunks(cells)
+        assert all(len(c) < 255 for c in chunks)
+        assert [c for chunk in chunks for c in chunk.split(",")] == cells                # every cell, once, in order
+    assert len(address_chunks(many)) > 1
+
+
+def test_excel_draws_the_mark_the_file_writer_draws():
+    """LiveBook's FormatCondition (fill, bold coloured figures, thin frame) and the file's dxf come
+    from the same constants: what docs/addin.md describes (浅红底、红框 / 浅黄底、橙框)."""
+    for severity in marks.SEVERITIES:
+        dxf = marks.dxf_xml("", severity)
+        look = mark_format(severity)
+        fill = re.search(r'<bgColor rgb="(\w+)"/>', dxf).group(1)
+        ink = re.search(r'<font><b/><color rgb="(\w+)"/></font>', dxf).group(1)
+        frames = re.findall(r'<(left|right|top|bottom) style="thin"><color rgb="(\w+)"/>', dxf)
+        assert [side for side, _ in frames] == ["left", "right", "top", "bottom"]
+        assert {colour(argb) for _, argb in frames} == {look["frame"]}
+        assert (colour(fill), colour(ink)) == (look["fill"], look["ink"])
+    assert colour("FFFF0000") == 255 and colour("FF0000FF") == 255 * 65536      # Excel's BGR order
+    doc = (ROOT / "docs" / "addin.md").read_text(encoding="utf-8")
+    assert "浅红底、红框" in doc and "浅黄底、橙框" in doc

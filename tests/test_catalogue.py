@@ -97,6 +97,7 @@ NOT_EMITTED: dict[str, str] = {
     "hyperlink": "test_book_trust.py: a hyperlink relationship",
     "macro-part": "test_book_trust.py: a vbaProject.bin part",
     "project-outside-bookends": "test_book_trust.py: a project sheet moved first or last",
+    "conf-sheet": "test_addin_security.py: a veryHidden xltools.conf sheet, through check, the API and collect",
     "pack-missing": _PACK, "pack-hash": _PACK, "pack-unlisted": _PACK,
 }
 

@@ -230,6 +230,12 @@ _ENTRIES = [
     Entry("hyperlink", WARNING, "超链接", "工作簿含有超链接（{target}）：报表不需要链接", hint="可删除该超链接"),
     Entry("macro-part", ERROR, "宏", "工作簿含有宏（{part}）：报表不应含宏",
           hint="另存为“Excel 工作簿（*.xlsx）”后重新提交"),
+    # xlwings add-ins read their settings (the program to run, the import path) from such a sheet
+    Entry("conf-sheet", ERROR, "加载项设置表",
+          "工作簿含有名为“{sheet}”的工作表：这是 Excel 加载项（xlwings）的设置表，可指定加载项运行的程序和代码，"
+          "报表不应含有此表",
+          hint="删除该工作表后重新保存（它可能是隐藏的：右键工作表标签→取消隐藏；深度隐藏的表要在 VBA 编辑器的"
+               "属性窗口中把 Visible 改为 -1 才显示），或用原模板重新填报"),
     Entry("project-outside-bookends", WARNING, "项目表在边界表之外",
           "项目表“{sheet}”不在隐藏的边界表“{first}”与“{last}”之间：部门表 {cell} 旁的项目支出核对没有计入它，"
           "显示的差额与本工具的核对结果不同",

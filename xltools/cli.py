@@ -222,15 +222,22 @@ def cmd_addin(args) -> int:
     elif args.what == "build":
         print(f"已生成加载项 {build.build(args.output)}")
     elif args.what == "install":
-        print(f"已安装加载项 {build.install(args.addin)}，重新打开 Excel 后可见“绩效自评”选项卡")
+        target = build.install(args.addin, args.interpreter)
+        print(f"已安装加载项 {target}，已写入配置 {build.conf_path()}；Excel 中可见“绩效自评”选项卡")
+    elif args.what == "bundle":
+        from .addin import bundle
+        result = bundle.make(args.output, wheel=args.wheel, xlam=args.xlam)
+        print(f"已生成离线安装包 {result.folder}（{len(result.files)} 个文件）")
+        if result.note:
+            print(result.note)
     else:
-        print(f"已写入配置 {build.write_conf(args.interpreter, args.pythonpath or '')}")
+        print(f"已写入配置 {build.write_conf(args.interpreter)}")
     return 0
 
 
 @command
 def _addin(sub) -> None:
-    ad = sub.add_parser("addin", help="Excel 加载项：生成 VBA 与功能区，构建、安装、配置（后三者需 Windows 与 Excel）")
+    ad = sub.add_parser("addin", help="Excel 加载项：生成 VBA 与功能区、离线安装包；构建、安装、配置（需 Windows 与 Excel）")
     asub = ad.add_subparsers(dest="what", required=True)
     av = asub.add_parser("vba", help="由声明表生成 macros/*.bas")
     av.add_argument("-o", "--output", default="macros", help="输出文件夹（默认 macros）")
@@ -238,11 +245,15 @@ def _addin(sub) -> None:
     ar.add_argument("--into", help="写入功能区的加载项文件（.xlam）")
     ab = asub.add_parser("build", help="通过 Excel 构建 xltools.xlam")
     ab.add_argument("-o", "--output", help="输出文件（默认 xltools.xlam）")
-    ai = asub.add_parser("install", help="把加载项装入 Excel 的加载项文件夹并启用")
+    ai = asub.add_parser("install", help="把加载项装入 Excel 的加载项文件夹并启用（Excel 开着也可以），并写配置")
     ai.add_argument("addin", nargs="?", help="加载项文件（默认 xltools.xlam）")
-    ac = asub.add_parser("conf", help="写 xlwings 配置（解释器、UDF MODULES、PYTHONPATH），GBK 编码")
+    ai.add_argument("--interpreter", help="pythonw.exe 的完整路径（默认当前 Python）")
+    ac = asub.add_parser("conf", help="只写配置：加载项启动的解释器（完整路径），GBK 编码")
     ac.add_argument("--interpreter", help="pythonw.exe 的完整路径（默认当前 Python）")
-    ac.add_argument("--pythonpath", help="额外的 PYTHONPATH")
+    ah = asub.add_parser("bundle", help="离线安装包：Windows 64 位 Python 3.11/3.12 的全部 wheel、安装脚本、SHA256SUMS")
+    ah.add_argument("-o", "--output", required=True, help="输出文件夹（须不存在或为空）")
+    ah.add_argument("--wheel", help="本工具的 wheel 文件（默认由源代码目录构建）")
+    ah.add_argument("--xlam", help="放进安装包的加载项文件（如已签名的 xltools.xlam；Windows 上默认当场构建）")
     ad.set_defaults(func=cmd_addin)
 
 

@@ -96,6 +96,44 @@ class FileBook:
 # -- Excel, through xlwings ---------------------------------------------------------------------
 XL_EXPRESSION = 2                 # xlExpression
 XL_TYPE_PDF = 0                   # xlTypePDF
+XL_CONTINUOUS = 1                 # xlContinuous
+# A conditional format's border sides are xlLeft/xlRight/xlTop/xlBottom (not xlEdge*, which a
+# FormatCondition refuses); its border weight is always thin.
+XL_SIDES = (-4131, -4152, -4160, -4107)
+MAX_ADDRESS = 255                 # Excel refuses a longer address string in Range("A1,B2,…")
+
+
+def address_chunks(cells: list[str], limit: int = MAX_ADDRESS) -> list[str]:
+    """Comma-joined addresses, each under Excel's limit: Range() takes one at a time, Union joins them."""
+    chunks, current = [], ""
+    for cell in cells:
+        joined = f"{current},{cell}" if current else cell
+        if len(joined) > limit - 1 and current:
+            chunks.append(current)
+            joined = cell
+        current = joined
+    return chunks + ([current] if current else [])
+
+
+def colour(argb: str) -> int:
+    """An ARGB hex colour as Excel's Color property wants it: blue * 65536 + green * 256 + red."""
+    return int(argb[6:8], 16) * 65536 + int(argb[4:6], 16) * 256 + int(argb[2:4], 16)
+
+
+def mark_format(severity: str) -> dict[str, int]:
+    """A mark as the file writer draws it (marks.dxf_xml): fill, bold coloured figures, a thin frame."""
+    return {"fill": colour(marks.COLORS[severity]), "ink": colour(marks.INKS[severity]),
+            "frame": colour(marks.FRAMES[severity])}
+
+
+def saved_path(book_api) -> str:
+    """The workbook's file as Excel names it. A OneDrive/SharePoint address is refused rather than
+    turned into a local path through the workbook's own settings sheet, as xlwings's Book.fullname
+    would do: nothing a workbook carries chooses a path."""
+    full = str(book_api.FullName)
+    if "://" in full:
+        raise BookError(f"工作簿 {book_api.Name} 保存在网址上（OneDrive/SharePoint）：请另存到本机文件夹后再用")
+    return full
 
 
 class LiveBook:
@@ -203,10 +241,18 @@ class LiveBook:
                 for severity in marks.SEVERITIES:
                     if not by_severity.get(severity):
                         continue
-                    rng = w.range(",".join(by_severity[severity][:200]))   # Excel's address limit
-                    cond = rng.api.FormatConditions.Add(Type=XL_EXPRESSION, Formula1="=" + marks.MARK_FORMULA)
-                    rgb = marks.COLORS[severity]
-                    cond.Interior.Color = int(rgb[6:8], 16) * 65536 + int(rgb[4:6], 16) * 256 + int(rgb[2:4], 16)
+                    chunks = [w.range(a).api for a in address_chunks(by_severity[severity])]
+                    target = chunks[0]
+                    for more in chunks[1:]:
+                        target = self.app.api.Union(target, more)
+                    cond = target.FormatConditions.Add(Type=XL_EXPRESSION, Formula1="=" + marks.MARK_FORMULA)
+                    look = mark_format(severity)
+                    cond.Interior.Color = look["fill"]
+                    cond.Font.Bold = True
+                    cond.Font.Color = look["ink"]
+                    for side in XL_SIDES:
+                        cond.Borders(side).LineStyle = XL_CONTINUOUS
+                        cond.Borders(side).Color = look["frame"]
             self._unprotected(self.book.sheets[sheet], add)
         ws.activate()
 
@@ -215,7 +261,7 @@ class LiveBook:
         return answer if isinstance(answer, str) and answer.strip() else None
 
     def folder(self) -> Path:
-        full = Path(self.book.fullname)
+        full = Path(saved_path(self.book.api))
         if not full.parent.is_dir() or not full.suffix:
             raise BookError(f"工作簿 {self.label} 还没有保存：请先保存，导出的文件放在它旁边")
         return full.parent

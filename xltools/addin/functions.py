@@ -52,6 +52,16 @@ def _where(index: int | None, r: int, c: int, arg) -> str:
     return head or "该单元格"
 
 
+def _plain(value):
+    """A cell as the parsers take it: a date-formatted cell as the date it shows, a logical one as
+    Excel spells it, so that no message ever spells Python's datetime(...) or False."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d}" if (value.hour, value.minute, value.second) == (0, 0, 0) else f"{value:%Y-%m-%d %H:%M}"
+    return value
+
+
 def _amount(value) -> tuple[Decimal | None, str | None]:
     """A cell as a term of a sum of 万元: (value, None) or (None, reason)."""
     if isinstance(value, (datetime, date)):
@@ -118,7 +128,7 @@ def _fund_layout(sp):
     return rep, [[table.name(c, r) for c in cols] for r in rows], offsets
 
 
-def fund_check(matrix):
+def fund_check(matrix, shape=(1, 1), dynamic=True):
     from ..rules.rule import Context
     from ..rules.tables import Sums
     sp = spec()
@@ -145,12 +155,14 @@ def fund_check(matrix):
     Sums().report(Context(sp, Instance(rep, rep.sheet, values), out))
     fund = {n for names in grid for n in names}
     problems += [[f.message] for f in out if any(rep.fields[n].cell == f.cell for n in fund)]
-    return problems or ""
+    if not problems:
+        return ""
+    return in_cells(problems, shape, dynamic, f"{len(problems)} 个问题：{problems[0][0]}")
 
 
 # -- scores ------------------------------------------------------------------------------------
 def score(target, actual, weight):
-    w = parse_score(weight)
+    target, actual, w = _plain(target), _plain(actual), parse_score(_plain(weight))
     if w.error or w.value is None:
         return f"分值：{w.error or '未填'}"
     result = score_indicator(target, actual, w.value, qualitative_points=spec().qualitative or None)
@@ -163,7 +175,7 @@ def _column(arg) -> list:
 
 def composite(weights, scores):
     checks = [c for rep in spec().reports.values() for c in rep.checks]
-    ws, ss = _column(weights), _column(scores)
+    ws, ss = [_plain(v) for v in _column(weights)], [_plain(v) for v in _column(scores)]
     if len(ws) != len(ss):
         return f"分值有 {len(ws)} 项，得分有 {len(ss)} 项，应一一对应"
     values, problems = {}, []
@@ -195,7 +207,7 @@ def composite(weights, scores):
 
 
 def grade(value):
-    parsed = parse_score(value)
+    parsed = parse_score(_plain(value))
     if parsed.error:
         return f"得分：{parsed.error}"
     if parsed.value is None:
@@ -203,11 +215,30 @@ def grade(value):
     return spec().grade_of(parsed.value)
 
 
+# -- answers of several rows ------------------------------------------------------------------------
+def in_cells(rows: list[list[str]], shape: tuple[int, int], dynamic: bool, summary: str):
+    """A multi-row answer as the calling cells can show it. Entered in a block (an array formula,
+    Ctrl+Shift+Enter, as Excel 2016/2019 need): exactly that block, blanks around, the last row
+    saying how many did not fit. In one cell: the rows, which spill where Excel has dynamic arrays;
+    elsewhere only a cell's worth would show (the first row's first cell), so one line instead:
+    `summary` and how to see them all."""
+    height, width = shape
+    if height * width > 1:
+        grid = [([str(v) for v in row] + [""] * width)[:width] for row in rows[:height]]
+        if len(rows) > height:
+            grid[-1] = [f"……另有 {len(rows) - height + 1} 行未显示：请选中更多行后重新输入数组公式"] + [""] * (width - 1)
+        return grid + [[""] * width for _ in range(height - len(grid))]
+    if dynamic:
+        return rows
+    width = max(len(r) for r in rows)
+    return (f"{summary}（共 {len(rows)} 行：选中 {len(rows)} 行 {width} 列，输入公式后按 Ctrl+Shift+Enter 可全部列出）")
+
+
 # -- the calling workbook's findings --------------------------------------------------------------
 FINDING_COLUMNS = result_header()[:5]     # 级别 代码 工作表 单元格 说明, as 校验结果 has them
 
 
-def check(path) -> list[list[str]] | str:
+def check(path, shape=(1, 1), dynamic=True) -> list[list[str]] | str:
     from ..checker import check_file
     p = Path(str(path))
     if not p.suffix or not p.exists():
@@ -216,4 +247,9 @@ def check(path) -> list[list[str]] | str:
     report = check_file(p, Registry.packaged())        # the workbook's own spec, by its fingerprint
     if not report.findings:
         return STATUS_LABEL["ok"]
-    return [FINDING_COLUMNS] + [result_row(f)[:5] for f in report.findings]
+    rows = [result_row(f)[:5] for f in report.findings]
+    errors = sum(f.severity == "error" for f in report.findings)
+    first = report.findings[0]
+    summary = (f"错误 {errors} 处，提示 {len(rows) - errors} 处；第 1 条："
+               f"{first.sheet or ''}{'!' + first.cell if first.cell else ''} {first.message}")
+    return in_cells([FINDING_COLUMNS] + rows, shape, dynamic, summary)

@@ -1,8 +1,8 @@
 """What a workbook may not be trusted with: formula cells typed over or altered (sheet protection
 can be stripped by anyone), formulas typed where values belong, over labels or into blank cells,
-an amount whose cell shows a date, macros and links in the package, project sheets outside the
-bookends. Each judges a fact the reader recorded (read/filled.py); a data file has none of these
-facts.
+an amount whose cell shows a date, macros and links in the package, an add-in's settings sheet,
+project sheets outside the bookends. Each judges a fact the reader recorded (read/filled.py); a
+data file has none of these facts.
 """
 from __future__ import annotations
 
@@ -204,6 +204,22 @@ def package_findings(package: Package) -> list[Finding]:
                     out.append(catalogue.finding("external-link", "", "", variant="relationship", kind=kind,
                                                  target=target, part=part))
     return out
+
+
+# Sheet names an xlwings add-in reads settings from (the interpreter, PYTHONPATH, the UDF modules):
+# the one named for our add-in's project (addin/table.py PROJECT_NAME) and xlwings's own. Excel
+# finds a sheet by name without regard to case.
+SETTINGS_SHEETS = ("xltools.conf", "xlwings.conf")
+
+
+class SettingsSheets(BookRule):
+    """A sheet that would choose the program an xlwings add-in runs, hidden or not. Ours reads no
+    workbook's settings (addin/runtime.py); another add-in on the bureau's PC may."""
+    codes = ("conf-sheet",)
+
+    def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
+        out.extend(catalogue.finding("conf-sheet", name, "", sheet=name)
+                   for name in filled.sheets or () if name.lower() in SETTINGS_SHEETS)
 
 
 class Bookends(BookRule):
