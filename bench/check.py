@@ -15,7 +15,7 @@ values) costs at most 3 ms on one core, at least 7x less than the same checks do
    `xltools.write.fill.fill`, then all are re-saved through LibreOffice (`office.convert_many`, no
    recalculation: the cached values are the ones fill wrote, stored as LibreOffice stores them).
    The corpus is kept in DIR (default bench/.cache/) under a key made of N and a hash of the code
-   and data that generate it (this script's generator, the spec, the example, fill/build/patch/
+   and data that generate it (this script's generator, the spec, the example, fill/build/ooxml/
    office sources): a re-run with the same key reuses it.
 2. Same process, pinned to CPU 0: `check_file(path, spec)` for every workbook (read + rules),
    in several passes judged by the fastest (as timeit does: load from other processes or
@@ -57,8 +57,8 @@ DEFAULT_CACHE = REPO / "bench" / ".cache"
 VENV_BIN = Path(sys.executable).parent
 # Whatever changes these changes the workbooks: they key the corpus cache (with N and the
 # generator's own source).
-GENERATOR_INPUTS = ["examples/linxiang_2022.json", "xltools/write/fill.py", "xltools/ooxml/patch.py", "xltools/read/data.py",
-                    "xltools/formulas.py", "xltools/read/coerce.py", "xltools/numbers.py", "xltools/ooxml/__init__.py",
+GENERATOR_INPUTS = ["examples/linxiang_2022.json", "xltools/write/fill.py", "xltools/ooxml", "xltools/read/data.py",
+                    "xltools/formulas.py", "xltools/read/coerce.py", "xltools/numbers.py",
                     "xltools/office/bridge.py", "xltools/build", "xltools/spec"]
 
 TARGET_MS = 3.0
@@ -258,7 +258,7 @@ def make_variant(base: dict, spec, i: int) -> tuple[dict, str | None, dict]:
 def _fill_one(job: tuple) -> tuple[int, list[str]]:
     """Worker: write data file i, fill it from the prebuilt template, apply the book edits."""
     i, data, edits, template, workdir = job
-    from xltools.ooxml import patch
+    from xltools.ooxml.package import Package
     from xltools.write.fill import fill
     spec = _spec()
     src = Path(workdir) / f"data_{i:05d}.json"
@@ -266,7 +266,7 @@ def _fill_one(job: tuple) -> tuple[int, list[str]]:
     out = Path(workdir) / "filled" / f"wb_{i:05d}.xlsx"
     result = fill(src, out, spec, template=template)
     if edits:
-        book = patch.Workbook(Path(out).read_bytes())
+        book = Package(Path(out).read_bytes())
         book.sheet(edits["sheet"]).set(edits["cell"], edits["value"])
         book.save(out)
     src.unlink()

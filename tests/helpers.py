@@ -36,6 +36,33 @@ def write_json(path: Path, doc: dict) -> Path:
     return path
 
 
+def sheet_parts(book) -> dict[str, str]:
+    """Sheet name -> the part holding its cells, as the package editor finds it (book: a path or
+    the file's bytes)."""
+    from xltools.ooxml.package import Package
+    return dict(Package(book).worksheets())
+
+
+def padded(src, out, sheet_bytes: int, sheet: str | None = None) -> Path:
+    """The workbook with a sheet (default: the department's) grown to `sheet_bytes` of XML by cells
+    beyond the form, each the smallest a cell can be (the shape that costs a reader or a writer the
+    most per byte). bench/editor.py measures on it too."""
+    from xltools.spec import load_spec
+    part = sheet_parts(src)[sheet or load_spec().reports["dept"].sheet]
+    parts = zip_members(src)
+    xml = parts[part].decode()
+    rows, size, r = [], len(xml.encode()), 200
+    while True:
+        row = f'<row r="{r}">' + "".join(f'<c r="{c}{r}" s="1"/>' for c in "JKLMNOPQRSTUVWXYZ") + "</row>"
+        if size + len(row) > sheet_bytes:
+            break
+        rows.append(row)
+        size += len(row)
+        r += 1
+    parts[part] = xml.replace("</sheetData>", "".join(rows) + "</sheetData>").encode()
+    return rezip(parts, out)
+
+
 def sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

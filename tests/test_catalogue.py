@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from helpers import CJK, ROOT, SEED, checked_by_declared_rules, consistent_data, load_seed, write_json
 from xltools import catalogue
 from xltools.errors import BookError, DataError
-from xltools.ooxml import patch
+from xltools.ooxml.package import Package
 from xltools.checker import check_file
 from xltools.write.fill import fill, write_instances
 from xltools.read.workbook import read_workbook
@@ -139,7 +139,7 @@ def _recomputed(path: Path) -> Path:
     """The workbook as a spreadsheet application saves it after an edit: every formula's cached
     value recomputed from its inputs (by the template's Python twin, as `xltools score` does)."""
     filled = read_workbook(path, SPEC)
-    book = patch.Workbook(path.read_bytes())
+    book = Package(path.read_bytes())
     write_instances(book, SPEC, filled.instances, write_inputs=False)
     return book.save(path)
 
@@ -162,7 +162,7 @@ def _book_corpus(tmp_path) -> tuple[list[Path], list[Path]]:
     }
     out = []
     for name, cells in edits.items():
-        wb = patch.Workbook(good.read_bytes())
+        wb = Package(good.read_bytes())
         for sheet, ref, value in cells:
             wb.sheet(sheet).set(ref, value)
         out.append(_recomputed(wb.save(tmp_path / f"{name}.xlsx")))

@@ -13,7 +13,7 @@ import pytest
 
 from helpers import (CENT, SEED, expected_value, flatten_section, formula_cells, load_seed, run_cli,
                      write_json)
-from xltools.ooxml import patch
+from xltools.ooxml.package import Package
 from xltools.build.workbook import build_template
 from xltools.checker import check_file
 from xltools.write.fill import fill
@@ -162,7 +162,7 @@ def test_three_projects_are_all_found_by_the_checker(three):
 
 # --- numbers typed as text, blanks and zeros ---------------------------------------------------------
 def _retyped(book: Path, tmp: Path, sheet: str, ref: str, value) -> Path:
-    wb = patch.Workbook(book.read_bytes())
+    wb = Package(book.read_bytes())
     wb.sheet(sheet).set(ref, value)
     return wb.save(tmp / "retyped.xlsx")
 

@@ -18,7 +18,7 @@ import pytest
 from conftest import unavailable
 from helpers import ROOT, load_seed, write_json
 from xltools.pack import run as packer
-from xltools.ooxml import patch
+from xltools.ooxml.package import Package
 from xltools.a1 import a1
 from xltools.write.fill import fill
 from xltools.pack.frozen import print_copy
@@ -118,7 +118,7 @@ def test_a_text_typed_into_one_row_is_read_whole_and_printed_whole(soffice, long
     """The old way: the whole 综述 pasted into one cell (Excel's validation does not stop a paste)."""
     book, seed = long_book
     original = load_seed()["dept"]["narrative"]
-    edited = patch.Workbook(book.read_bytes())
+    edited = Package(book.read_bytes())
     run = spec.reports["dept"].runs["narrative"]
     sheet = edited.sheet(spec.reports["dept"].sheet)
     for k, r in enumerate(run.row_numbers):

@@ -30,9 +30,9 @@ from xltools.build import protect
 from xltools.build.names import FINGERPRINT_NAME, REPORT_MARK
 from xltools.build.workbook import template_bytes
 from xltools.formulas import cross_cell
-from xltools.ooxml import sheet_parts
 from xltools.spec import load_spec
 from xltools.spec.layout import ROW_CHARS
+from helpers import sheet_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "templates" / "self_eval.xlsx"
@@ -351,7 +351,7 @@ def formula_cells(data: bytes) -> dict[tuple[str, str], ET.Element]:
     """(sheet, A1) -> the <c> element of every formula cell, from the raw sheet XML."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         out = {}
-        for sheet, part in sheet_parts(z).items():
+        for sheet, part in sheet_parts(data).items():
             for c in ET.fromstring(z.read(part)).iterfind(".//m:sheetData/m:row/m:c", NS):
                 if c.find("m:f", NS) is not None:
                     out[(sheet, c.get("r"))] = c

@@ -335,14 +335,8 @@ def _unexpected(args, err: Exception) -> int:
                               getattr(args, "data", None), getattr(args, "output", None),
                               getattr(args, "write", None)) if p]
     where = f"处理 {'、'.join(dict.fromkeys(named))} 时" if named else ""
-    if isinstance(err, MemoryError):
-        why = "内存不足，未写入任何文件"
-    elif isinstance(err, OSError):      # e.g. a library's own temporary file on a full disk
-        from .files import cause
-        why = f"文件操作失败（{cause(err)}{'：' + str(err.filename) if err.filename else ''}），未写入任何文件"
-    else:
-        why = (f"出现内部错误（{type(err).__name__}），未写入任何文件；请把所用文件发给维护人员"
-               "（设置环境变量 XLTOOLS_DEBUG=1 可查看详细信息）")
+    from .errors import unexpected
+    why = unexpected(err) + "；未写入任何文件"
     # Objects the failure left half-done (openpyxl's writers) would print their own traceback
     # when collected at exit: this line is the answer.
     sys.unraisablehook = lambda unraisable: None

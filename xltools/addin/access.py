@@ -14,10 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from ..ooxml import patch
 from ..errors import BookError
-from ..write import marks
-from ..ooxml import package
+from ..ooxml.package import Package
+from ..write import annotate, marks
 
 
 class BookAccess(Protocol):
@@ -48,13 +47,13 @@ class FileBook:
         return self.path
 
     def sheet_names(self) -> list[str]:
-        return [name for name, _ in package.Package(self.path, self.label).sheets()]
+        return [name for name, _ in Package(self.path, self.label).sheets()]
 
     def write_values(self, values):
         from ..checker import read_book
         from ..spec.registry import Registry
         from ..write.fill import write_instances
-        book = patch.Workbook(self.path.read_bytes())
+        book = Package(self.path, self.label)
         for sheet, cells in values.items():
             xml = book.sheet(sheet)
             for ref, value in cells.items():
@@ -62,22 +61,22 @@ class FileBook:
         data = book.to_bytes()
         # The formulas' cached results follow the new values, as Excel's recalculation would.
         spec, filled = read_book(self.path, Registry.packaged(), data)
-        book = patch.Workbook(data)
+        book = Package(data, self.label)
         write_instances(book, spec, filled.instances, write_inputs=False)
         book.save(self.path)
 
     def copy_sheet(self, source, name, before):
-        book = patch.Workbook(self.path.read_bytes())
-        if name in book.parts:
+        book = Package(self.path, self.label)
+        if name in dict(book.sheets()):
             raise BookError(f"工作表“{name}”已存在")
         book.clone_sheet(source, name, before=before)
         book.save(self.path)       # the workbook's structure protection is kept as it was
 
     def apply_marks(self, plan):
-        package.write_marked(self.path, self.path, plan, self.label, in_place=True)
+        annotate.write_marked(self.path, plan, self.label)
 
     def clear_marks(self):
-        package.write_cleared(self.path, self.path, self.label)
+        annotate.write_cleared(self.path, self.label)
 
     def ask(self, prompt, title):
         return self.answers.pop(0) if self.answers else None

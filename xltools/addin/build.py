@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path, PureWindowsPath
 
 from ..errors import XltoolsError
-from ..ooxml import write_atomic
+from ..files import write_atomic
 from . import ribbon, vba
 from .table import DISTRIBUTION, PROJECT_NAME
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..files import write_atomic
 from . import runtime
 from .table import (ADDIN_VERSION, CATEGORY, FUNCTIONS, MACROS, MAX_HELP, UDF_MODULE, XLWINGS_VERSION,
                     Function)
@@ -298,6 +299,6 @@ def write_modules(folder) -> list[Path]:
     out = []
     for name, text in modules().items():
         path = folder / f"{name}.bas"
-        path.write_bytes(text.encode("ascii"))
+        write_atomic(path, text.encode("ascii"))
         out.append(path)
     return out

@@ -14,19 +14,14 @@ from openpyxl.worksheet.pagebreak import Break, RowBreak
 
 from .. import formulas, units
 from ..formulas import cross_cell
-from ..a1 import column_letters
+from ..a1 import column_letters, quote_sheet
 from ..spec.layout import ROW_CHARS
 from ..spec.model import CHECK_COLUMN, JOIN_COLUMN, PRINT_COLUMNS, Field, Placed, Report, Spec
 from . import protect
 from .finish import workbook_bytes
 from .names import FINGERPRINT_NAME, REPORT_MARK
-from ..ooxml import write_atomic
+from ..files import write_atomic
 from .styles import CHECK_FONT_COLOR, THIN, Styler, border_range
-
-
-
-def quote_sheet(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
 
 
 def _validation(f: Field, year: int, cell_of) -> DataValidation:

@@ -1,10 +1,11 @@
 """Submissions as they arrive: folders, zips (GBK names from Chinese Windows), nested zips, packs.
 
 Everything is read into memory, never extracted to disk (a member name like `../../x` or an
-absolute path is only ever a label). Zips are held to the same limits as workbooks
-(xltools/xlsx/book.py): member count, member size, compression ratio, checked on what the
-central directory declares before anything is inflated, and zipfile stops inflating a member at
-its declared size, so a lying header cannot get past either.
+absolute path is only ever a label). Zips are held to the limits and checks of workbooks
+(xltools/ooxml/container.py): member count, compression ratio, checked on what the central
+directory declares before anything is inflated (zipfile stops inflating a member at its declared
+size, so a lying header cannot get past either); a member may be as big as a workbook file, and
+all of them together MAX_ZIP_TOTAL_BYTES.
 
 A pack (`xltools pack`): a folder named as a spec's `[pack] name` says (2022: `{年度}_{单位}_绩效自评/`),
 loose or zipped, whose manifest.json lists every output with its sha256. The pack is one submission: its data file (or workbook) is
@@ -29,8 +30,8 @@ from .. import catalogue
 from ..errors import XltoolsError
 from ..checker import DATA_SUFFIXES
 from ..findings import Finding
+from ..ooxml.container import MAX_FILE_BYTES, archive_problem, member_problem
 from ..pack.run import MANIFEST as PACK_MANIFEST, SUMS
-from ..xlsx.book import MAX_FILE_BYTES, MAX_MEMBERS, MAX_RATIO, RATIO_FLOOR_BYTES
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et"}   # .xls/.et: the reader says how to re-save
 ZIP_SUFFIXES = {".zip"}
@@ -196,22 +197,10 @@ def _open_zip(label: str, data: bytes):
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, IndexError,
             OverflowError, NotImplementedError, RuntimeError):
         return None, ("damaged", f"压缩包 {label} 已损坏或不完整，无法打开，请重新打包或重新下载")
-    if len(infos) > MAX_MEMBERS:
-        return None, ("zip-bomb", f"压缩包 {label} 可疑，已拒绝读取：有 {len(infos)} 个成员")
-    if sum(i.file_size for i in infos) > MAX_ZIP_TOTAL_BYTES:
-        return None, ("zip-bomb", f"压缩包 {label} 可疑，已拒绝读取：解压后超过 {MAX_ZIP_TOTAL_BYTES // 2**30} GB")
+    problem = archive_problem(infos, f"压缩包 {label}", MAX_ZIP_TOTAL_BYTES)
+    if problem:
+        return None, problem
     return archive, infos
-
-
-def _member_problem(info: zipfile.ZipInfo, label: str) -> tuple[str, str] | None:
-    if info.flag_bits & 0x1:
-        return "encrypted", f"{label} 已加密（压缩包设置了密码），无法读取"
-    if info.file_size > MAX_FILE_BYTES:
-        return "too-large", f"{label} 解压后 {info.file_size // 2**20} MB，过大，不是报表，已拒绝读取"
-    if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-        return "zip-bomb", (f"{label} 可疑，已拒绝读取：压缩比 {info.file_size // max(info.compress_size, 1)}:1 "
-                            "异常（疑似“压缩炸弹”）")
-    return None
 
 
 def _read_member(archive, info, label: str) -> bytes | tuple[str, str]:
@@ -242,7 +231,7 @@ def _zip(label: str, data: bytes, received: str, out: Intake, depth: int, link: 
             out.other_skipped += 1
             continue
         inner = f"{label}/{name}"
-        problem = _member_problem(info, inner)
+        problem = member_problem(info, inner, MAX_FILE_BYTES)
         if problem is None and suffix in ZIP_SUFFIXES and depth >= 1:
             problem = ("nested-zip", f"{inner} 是压缩包中压缩包里的压缩包，只解开一层嵌套，请直接提交其中的工作簿")
         body = None if problem else _read_member(archive, info, inner)
@@ -293,7 +282,7 @@ def _pack(label, data, received, named: dict, root: str, archive) -> Submission:
     files = {}
     for name, info in named.items():
         rel = name[len(root) + 1:]
-        problem = _member_problem(info, f"{label}/{name}")
+        problem = member_problem(info, f"{label}/{name}", MAX_FILE_BYTES)
         body = _read_member(archive, info, f"{label}/{name}") if problem is None else problem
         if isinstance(body, tuple):
             return _refused(label, Path(label).name, *body, data=data, received=received)

@@ -1,7 +1,7 @@
 """The summary workbook a bureau clerk hands to the director: 汇总 / 问题清单 / 退回意见 / 未报送 / 等次分布.
 
 Built from the ledger's latest versions (so a run that skipped every file writes the same
-summary). Written with openpyxl, then through the cell patcher (build/finish.py) so every formula
+summary). Written with openpyxl, then through the package editor (build/finish.py) so every formula
 carries the value Python computed for it: previewers, pandas and WPS's preview show the totals
 without recalculating. Every sheet is protected as the template is (filtering and sorting stay
 allowed), printed A4 landscape with the header row repeated, numbers stored as numbers.
@@ -15,8 +15,9 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from ..a1 import quote_sheet
 from ..catalogue import RESULT_COLUMNS, STATUS_LABEL, severity_label
-from ..ooxml import write_atomic
+from ..files import write_atomic
 from .record import Row, detail_of
 
 SUMMARY = "汇总"
@@ -108,10 +109,6 @@ def _link(target: str | None, base: Path) -> str | None:
         return os.path.relpath(target, base).replace(os.sep, "/")
     except ValueError:            # another drive on Windows
         return Path(target).as_uri()
-
-
-def _quote_sheet(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
 
 
 class _Writer:
@@ -342,7 +339,7 @@ def _findings_sheet(w: _Writer, rows, findings, base: Path) -> int:
                 from openpyxl.worksheet.hyperlink import Hyperlink
                 cell = ws.cell(r_no, 4)
                 cell.hyperlink = Hyperlink(ref=cell.coordinate, target=target,
-                                           location=f"{_quote_sheet(f['sheet'])}!{f['cell']}")
+                                           location=f"{quote_sheet(f['sheet'])}!{f['cell']}")
                 cell.font = w.link_font
     w.table(ws, "Findings", cols, HEADER_ROW, r_no)
     w.finish(ws, len(cols), r_no)
@@ -426,7 +423,7 @@ def _grades_sheet(w: _Writer, rows, findings, grade_labels, unit_cols: list[Col]
     w.header(ws, HEADER_ROW, [Col("等次（重算）", 14), Col("份数", 8)])
     labels = list(dict.fromkeys([*grade_labels, *(r["grade_computed"] for r in rows if r["grade_computed"])]))
     grade_col = _col(next(i for i, c in enumerate(unit_cols, 1) if c.header == "等次（重算）"))
-    grade_range = f"{_quote_sheet(SUMMARY)}!${grade_col}${FIRST}:${grade_col}${max(units_last, FIRST)}"
+    grade_range = f"{quote_sheet(SUMMARY)}!${grade_col}${FIRST}:${grade_col}${max(units_last, FIRST)}"
     for k, label in enumerate(labels, start=FIRST):
         w.put(ws, k, 1, label)
         w.formula(ws, f"B{k}", f'=COUNTIF({grade_range},A{k})', sum(r["grade_computed"] == label for r in rows), "0")
@@ -445,7 +442,7 @@ def _grades_sheet(w: _Writer, rows, findings, grade_labels, unit_cols: list[Col]
             counts[code] = counts.get(code, 0) + 1
     w.header(ws, HEADER_ROW, [Col("问题代码", 18), Col("条数", 8)], first_col=4)
     code_col = _col(next(i for i, c in enumerate(FINDING_COLS, 1) if c.header == "代码"))
-    code_range = f"{_quote_sheet(FINDINGS)}!${code_col}${FIRST}:${code_col}${max(findings_last, FIRST)}"
+    code_range = f"{quote_sheet(FINDINGS)}!${code_col}${FIRST}:${code_col}${max(findings_last, FIRST)}"
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     for k, (code, n) in enumerate(ordered, start=FIRST):
         w.put(ws, k, 4, code)

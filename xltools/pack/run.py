@@ -30,8 +30,10 @@ from pathlib import Path
 from typing import Callable
 
 from .. import __version__
-from ..errors import XltoolsError
+from ..errors import XltoolsError, unexpected
+from ..files import atomic_writer, write_atomic
 from ..findings import ERROR, Finding
+from ..ooxml.container import FIXED_TIME
 from ..spec.model import Spec
 from ..spec.registry import Registry
 
@@ -39,7 +41,6 @@ WATERMARK = "未通过校验"
 DATA_NAME = "数据.json"
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)      # fixed member times: the same workbook zips to the same bytes
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 # pdf_maker(src, {pdf path: [sheet, …] or None for every sheet}, watermark=str|None, pdfa=bool)
@@ -189,7 +190,7 @@ STEPS = [_write_values_workbook, _write_pdfs, _write_data, _write_manifest, _wri
 
 
 def _put(job: _Job, name: str, data: bytes) -> None:
-    (job.tmp / name).write_bytes(data)
+    write_atomic(job.tmp / name, data)      # on disk (fsync) before the folder is renamed into place
     os.chmod(job.tmp / name, 0o644)
     job.files[name] = data
 
@@ -262,9 +263,9 @@ def _stamp(source: Path, data: bytes) -> datetime:
 def write_zip(folder: Path, names: list[str], target: Path, prefix: str) -> None:
     """A reproducible zip: sorted members under `prefix/`, fixed times and permissions, UTF-8
     names flagged."""
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+    with atomic_writer(target) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as z:
         for n in sorted(names):
-            info = zipfile.ZipInfo(f"{prefix}/{n}", ZIP_TIME)
+            info = zipfile.ZipInfo(f"{prefix}/{n}", FIXED_TIME)   # the same workbook zips to the same bytes
             # PDFs and workbooks are compressed already: deflating them again costs time, saves little
             info.compress_type = zipfile.ZIP_STORED if n.endswith((".pdf", ".xlsx")) else zipfile.ZIP_DEFLATED
             info.external_attr = (0o100644 << 16)
@@ -364,7 +365,15 @@ def pack(books, out_dir, *, force: bool = False, zip: bool = False, pdfa: bool =
     pdfa=…) on the print copy; None for a PDF means every sheet of src in order.
     """
     specs = _registry(spec)
-    return [pack_one(b, out_dir, force=force, zip=zip, pdfa=pdfa, spec=specs, pdf_maker=pdf_maker) for b in books]
+    results = []
+    for book in books:
+        try:
+            results.append(pack_one(book, out_dir, force=force, zip=zip, pdfa=pdfa, spec=specs, pdf_maker=pdf_maker))
+        except Exception as err:     # a failure no check foresaw costs this workbook only
+            if os.environ.get("XLTOOLS_DEBUG"):
+                raise
+            results.append(PackResult(Path(book), False, error=unexpected(err)))
+    return results
 
 
 def render(result: PackResult) -> str:

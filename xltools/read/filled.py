@@ -41,7 +41,7 @@ class Instance:
         return self.report.fields[name].cell
 
 
-class Package:
+class Contents:
     """What a workbook's zip holds besides the report's cells. (A plain class: a dataclass costs
     ~2 M instructions to create, at every cold `xltools check`.)"""
     __slots__ = ("parts", "external")
@@ -60,7 +60,7 @@ class Filled:
                                    # filled copy of the one copied per project, in sheet order
     blank: list[Instance] = field(default_factory=list)     # workbook: copies nobody filled
     sheets: list[str] | None = None       # workbook: every sheet, in tab order
-    package: Package | None = None        # workbook: its zip's parts and external relationships
+    package: Contents | None = None        # workbook: its zip's parts and external relationships
     cross_sheets: list[str] | None = None   # workbook: the copies (filled or not) the template's cross
                                             # check sums, i.e. those between the bookends
 

@@ -14,7 +14,7 @@ not read as typed (coerce.py).
 from __future__ import annotations
 
 from ..build.names import REPORT_MARK
-from .filled import Filled, Instance, Package
+from .filled import Contents, Filled, Instance
 from ..errors import BookError
 from .. import catalogue
 from ..formulas import bookend_span, formula_cells, value_join
@@ -189,10 +189,10 @@ def _read_run(ws, name: str, cells: Cells, values: dict, rows: dict) -> None:
     rows[name] = held
 
 
-def package_of(book) -> Package:
+def package_of(book) -> Contents:
     """The parts of a workbook's zip and its relationships to anything outside it."""
     parts = book.part_names()
-    return Package(parts, {part: targets for part in parts if part.lower().endswith(".rels")
+    return Contents(parts, {part: targets for part in parts if part.lower().endswith(".rels")
                            and (targets := book.external_targets(part))})
 
 

@@ -14,7 +14,7 @@ from ..a1 import split_a1
 from ..findings import Finding
 from ..formulas import FIRST_BOOKEND, LAST_BOOKEND, bookend_span, formula_cells
 from ..memo import Memo, register, spec_key
-from ..read.filled import Filled, Instance, Package
+from ..read.filled import Contents, Filled, Instance
 from ..spec.model import Spec
 from ..xlsx import excel_date
 from ..xlsx.parts import MEMO_TEXT_BYTES
@@ -187,7 +187,7 @@ class PackageContents(BookRule):
             out.extend(package_findings(filled.package))
 
 
-def package_findings(package: Package) -> list[Finding]:
+def package_findings(package: Contents) -> list[Finding]:
     """PackageContents' findings on a package (read.workbook.package_of), in the order of its parts."""
     out = []
     for part in package.parts:

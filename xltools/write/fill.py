@@ -13,16 +13,18 @@ from decimal import Decimal
 from pathlib import Path
 
 from .. import catalogue, formulas
-from ..ooxml import patch
+from ..ooxml.cells import SheetXml
+from ..ooxml.package import Package
 from ..formulas import cached_values, input_defaults
 from ..read.data import copy_sheet_name, load_data
 from ..read.filled import Instance
 from ..errors import DataError
 from ..findings import ERROR
-from ..xlsx import open_book
+from ..xlsx import open_book, read_file
 from ..a1 import a1
 from ..spec.layout import fitted_heights, run_layout
-from ..spec.fingerprint import fingerprint_in
+from ..build.names import FINGERPRINT_NAME
+from ..spec.fingerprint import Fingerprint
 from ..spec.model import Spec
 from ..read.coerce import is_blank
 
@@ -40,7 +42,7 @@ def _show(v) -> str:
     return formulas.money(v) if isinstance(v, Decimal) else str(v)
 
 
-def write_instances(book: patch.Workbook, spec: Spec, instances: list[Instance],
+def write_instances(book: Package, spec: Spec, instances: list[Instance],
                     write_inputs: bool = True, cross_sheets: list[str] | None = None) -> list[str]:
     """Write inputs (and rows tall enough for their text) and the cached values of every formula.
 
@@ -87,7 +89,7 @@ def write_instances(book: patch.Workbook, spec: Spec, instances: list[Instance],
     return warnings
 
 
-def write_run(sheet: patch.SheetXml, inst: Instance, name: str, widths: list[float]) -> None:
+def write_run(sheet: SheetXml, inst: Instance, name: str, widths: list[float]) -> None:
     """A long text over the rows of its run: one paragraph per row, each row as tall as its text,
     the rows it does not need hidden (a blank text leaves the blank form's rows as they are)."""
     rep = inst.report
@@ -130,17 +132,19 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
     if template:
         from ..read.workbook import package_of
         from ..rules.integrity import package_findings
-        unsafe = [f for f in package_findings(package_of(open_book(template))) if f.severity == ERROR]
+        base = read_file(template)
+        opened = open_book(template, base)
+        unsafe = [f for f in package_findings(package_of(opened)) if f.severity == ERROR]
         if unsafe:                    # (a missing, damaged or hostile template: one clear BookError)
             raise DataError(f"模板 {template}：{unsafe[0].message}；未写入任何文件")
-        base = Path(template).read_bytes()
+        found = Fingerprint.parse(opened.defined_name(FINGERPRINT_NAME))     # (any prefix, any encoding)
+        if found != spec.fingerprint:
+            raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）",
+                            "other-template")
     else:
         from ..build.workbook import template_bytes   # openpyxl: only when building the template here
         base = template_bytes(spec)
-    book = patch.Workbook(base, str(template or "模板"))
-    found = fingerprint_in(book.part("xl/workbook.xml"))
-    if found != spec.fingerprint:
-        raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）", "other-template")
+    book = Package(base, str(template or "模板"))
     from ..formulas import LAST_BOOKEND
     copies = filled.copies
     for i in range(1, len(copies)):     # the template holds the first copy's sheet

@@ -3,7 +3,7 @@
 Scores follow 财预〔2020〕10号 as scoring.py implements it; the composite score and grade then
 follow by the template's formulas, whose cached values are rewritten with them. Only the score
 cells and the formula results that depend on them change: the workbook goes through the cell
-patcher, never through a load-and-save. An indicator that cannot be scored is left empty and
+package editor, never through a load-and-save. An indicator that cannot be scored is left empty and
 reported, for a person to score.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from ..ooxml import patch
+from ..ooxml.package import Package
 from ..errors import BookError, DataError
 from .fill import write_instances
 from .. import catalogue
@@ -65,7 +65,7 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
     return new
 
 
-def formulas_to_values(book: patch.Workbook, filled) -> None:
+def formulas_to_values(book: Package, filled) -> None:
     """An input cell that holds a formula (rules.integrity.InputFormulas) is written back as the
     value the checker read from it, and a formula over a label or in a blank cell
     (StrayFormulas) as the value it showed: the scored workbook carries no formula the unit typed."""
@@ -81,7 +81,7 @@ def score_workbook(book_path, out, specs: Spec | Registry, in_place: bool = Fals
     """`specs`: the spec, or a registry that picks the workbook's own by its fingerprint."""
     if bool(out) == bool(in_place):
         raise DataError("请用 -o 指定输出文件，或用 --in-place 覆盖原文件（二者选一）")
-    data = read_file(book_path)            # read once: the reader and the patcher share the bytes
+    data = read_file(book_path)            # read once: the reader and the editor share the bytes
     spec, filled = read_book(book_path, specs, data)
     # --in-place still writes a complete new file first and renames it over the original.
     target = Path(book_path) if in_place else Path(out)
@@ -90,7 +90,7 @@ def score_workbook(book_path, out, specs: Spec | Registry, in_place: bool = Fals
     if unsafe:
         raise BookError(f"文件 {book_path}：{unsafe[0].message}。xltools score 不处理含外部链接或宏的工作簿，未写入任何文件",
                         "unsafe-content")
-    book = patch.Workbook(data, str(book_path))
+    book = Package(data, str(book_path))
     formulas_to_values(book, filled)
     for inst in filled.instances:
         new = score_instance(inst, spec, result)
