@@ -14,7 +14,7 @@ import pytest
 
 from helpers import SEED, load_seed, run_cli, sha256, write_json
 from xltools.checker import check_file
-from xltools.ooxml import patch
+from xltools.ooxml.package import Package
 from xltools.rules.narrative import footings
 from xltools.spec import load_spec
 from xltools.write.fill import fill
@@ -138,7 +138,7 @@ def seed_book(tmp_path_factory):
 @pytest.mark.parametrize("copy_rule", _later(), ids=lambda c: c.target)
 def test_a_name_typed_over_in_a_later_table_is_found_at_its_cell(copy_rule, seed_book, tmp_path):
     target, source = DEPT.fields[copy_rule.target], DEPT.fields[copy_rule.source]
-    book = patch.Workbook(seed_book.read_bytes())
+    book = Package(seed_book.read_bytes())
     book.sheet(DEPT.sheet).set(target.cell, ORG + "（二级）")
     typed = book.save(tmp_path / "typed.xlsx")
     before = sha256(typed)
@@ -156,7 +156,7 @@ def test_a_name_typed_over_in_a_later_table_is_found_at_its_cell(copy_rule, seed
     assert sha256(typed) == before
 
     # the counterpart: the same name typed over (the formula gone, the name right) is no copy-differs
-    same = patch.Workbook(seed_book.read_bytes())
+    same = Package(seed_book.read_bytes())
     same.sheet(DEPT.sheet).set(target.cell, ORG)
     assert not [x for x in check_file(same.save(tmp_path / "same.xlsx"), SPEC).findings if x.code == "copy-differs"]
 
@@ -190,7 +190,7 @@ def test_a_data_file_stating_other_names_is_found_at_each_and_the_same_names_are
 def test_a_name_changed_in_the_income_table_alone_is_no_finding_in_a_workbook(seed_book, tmp_path):
     """In a workbook the later tables' names are the template's formulas: they follow the 收入
     table's, so the names agree whatever it says (what the template shows is what is read)."""
-    book = patch.Workbook(seed_book.read_bytes())
+    book = Package(seed_book.read_bytes())
     book.sheet(DEPT.sheet).set(DEPT.cell("income_org_1"), ORG + "（二级）")
     path = book.save(tmp_path / "renamed.xlsx")
     # the cached copies still show the old name until a spreadsheet recomputes: score recomputes
