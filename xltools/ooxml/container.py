@@ -81,7 +81,9 @@ def package_problem(infos, where: str) -> tuple[str, str] | None:
     return archive_problem(infos, where)
 
 
-_DRIVE = re.compile(r"[A-Za-z]:")
+# A Unix entry keeps its mode in the high 16 bits of external_attr, the file type in the top 4:
+# stat.S_ISLNK(external_attr >> 16) without the call.
+_LINK = stat.S_IFLNK >> 12
 _CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
@@ -91,14 +93,14 @@ def name_problem(info, where: str, seen: set) -> tuple[str, str] | None:
     names are equal ignoring ASCII case) programs read different ones; a symbolic link (S_IFLNK in
     the Unix mode) is no part at all."""
     name = info.orig_filename
-    why, shown = _not_a_part_name(name), one_line(name)
+    why = _not_a_part_name(name)
     if why:
-        return "damaged", f"{where} 已损坏：压缩包成员名 {shown} {why}，不是 Excel 会写出的部件名，已拒绝读取"
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "damaged", f"{where} 已损坏：压缩包成员 {shown} 是符号链接，Excel 不会写出这种文件，已拒绝读取"
+        return "damaged", f"{where} 已损坏：压缩包成员名 {one_line(name)} {why}，不是 Excel 会写出的部件名，已拒绝读取"
+    if info.external_attr >> 28 == _LINK:
+        return "damaged", f"{where} 已损坏：压缩包成员 {one_line(name)} 是符号链接，Excel 不会写出这种文件，已拒绝读取"
     key = info.filename.lower()
     if key in seen:
-        return "damaged", (f"{where} 已损坏：压缩包中有两个名为 {shown} 的成员（Excel 会报告文件损坏，"
+        return "damaged", (f"{where} 已损坏：压缩包中有两个名为 {one_line(name)} 的成员（Excel 会报告文件损坏，"
                            "不同程序读到的可能是不同的内容），已拒绝读取")
     seen.add(key)
     return None
@@ -113,11 +115,11 @@ def _not_a_part_name(name: str) -> str | None:
         return "含有空字符"              # zipfile reads the name up to it: not the name stored
     if "\\" in name:
         return "含有反斜杠"
-    if name.startswith("/"):
+    if name[:1] == "/":
         return "是绝对路径"
-    if _DRIVE.match(name):
+    if name[1:2] == ":" and name[:1].isascii() and name[:1].isalpha():
         return "带有盘符"
-    odd = "//" in name or "/." in "/" + name          # (the common names need no split)
+    odd = "//" in name or "/." in name or name[:1] == "."      # (the common names need no split)
     if odd and any(seg in ("", ".", "..") for seg in name.rstrip("/").split("/")):
         return "含有 ..、. 或空的路径段"
     return None
