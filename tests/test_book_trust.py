@@ -20,7 +20,6 @@ from xltools.checker import check_file
 from xltools.write.fill import fill
 from xltools.formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell
 from xltools.spec import load_spec
-from xltools.spec.model import CHECK_COLUMN
 
 SPEC = load_spec()
 DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
@@ -146,7 +145,7 @@ def test_a_formula_over_a_label_or_in_a_blank_cell_is_an_error_at_its_cell(book,
     dept, proj = part_of(members, DEPT.sheet), part_of(members, f"{PROJ.sheet} (2)")
     (ref, text), (dde_ref, dde_text) = label_cells(DEPT, 2)
     (pref, ptext), = label_cells(PROJ, 1)
-    blank = a1(DEPT.last_row // 2, CHECK_COLUMN + 3)                 # beyond column J: nothing there
+    blank = a1(DEPT.last_row // 2, max(p.col for p in DEPT.placed) + 2)   # right of every placed cell
     run = DEPT.runs["narrative"]
     text_row = a1(run.first + 1, run.col)                            # the narrative's second row: an input
     members[dept] = put_formula(members[dept], ref, f'HYPERLINK("http://example.com/x.exe","{text}")', text)
@@ -303,7 +302,7 @@ def test_the_department_sheet_says_how_many_project_sheets_its_cross_check_count
     moved = rezip(move_sheet(zip_members(book), f"{PROJ.sheet} (2)", -1), tmp_path / "moved.xlsx")
     scored = tmp_path / "scored.xlsx"
     assert run_cli("score", moved, "-o", scored).returncode in (0, 1)
-    ref = f"{openpyxl.utils.get_column_letter(CHECK_COLUMN)}{cross_cell(SPEC)[0]}"
+    ref = f"{openpyxl.utils.get_column_letter(SPEC.reports['dept'].check_column)}{cross_cell(SPEC)[0]}"
     ours = openpyxl.load_workbook(scored, data_only=True)[DEPT.sheet][ref].value
     theirs = openpyxl.load_workbook(soffice.recalculate(scored, tmp_path / "recalc.xlsx"),
                                     data_only=True)[DEPT.sheet][ref].value
