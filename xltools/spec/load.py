@@ -64,6 +64,10 @@ def load_spec(path: str | Path | None = None, *, year: int | None = None, region
         where = f"第 {at.group(1)} 行第 {at.group(2)} 列" if at else "某处"
         raise SpecError(f"{path}：TOML 语法错误，在{where}（{e}）") from None
     where = str(path)
+    if "reports" in doc and "identity" not in doc:
+        # A spec written before report kinds were declared in it names no unit field
+        raise SpecError(f"{where}：缺少 [identity]（填报单位名称的字段）。这是报表种类写入规格之前的旧规格："
+                        "请从 specs/2022.toml 复制 [identity]、[pack]、[summary] 及各报表的 scope、data、pdf（见 README“管理员”一节）")
     try:
         return _build(doc, where, raw, year, region)
     except KeyError as e:
