@@ -14,12 +14,13 @@ def test_the_demo_inbox_has_a_resubmission_that_passes(tmp_path):
     assert example_script("make_collect_demo").main(str(inbox)) == 0
     done = run_cli("collect", inbox, "-o", tmp_path / "汇总.xlsx", timeout=600)
     assert done.returncode == 2, done.stderr                 # the damaged file
-    lines = {re.sub(r"：.*", "", line).rpartition("/")[2]: line for line in done.stdout.splitlines() if "：" in line}
-    assert "：通过" in lines["临湘市民政局2022年度绩效自评（修改后）.xlsx"]
-    assert "第2版" in lines["临湘市民政局2022年度绩效自评（修改后）.xlsx"]
-    assert "：有错误" in lines["临湘市民政局2022年度绩效自评.xlsx"]
-    assert "：有错误" in lines["教育局2022年度绩效自评.xlsx"]
-    assert "：通过" in lines["临湘市卫生健康局2022年度绩效自评.xlsx"]
+    lines = {line.partition("：")[0].rpartition("/")[2]: line.partition("：")[2]
+             for line in done.stdout.splitlines() if "：" in line}
+    resubmitted = lines["临湘市民政局2022年度绩效自评（修改后）.xlsx"]
+    assert "通过（错误 0 处" in resubmitted and re.search(r"第\s*2\s*版", resubmitted), resubmitted
+    assert "有错误" in lines["临湘市民政局2022年度绩效自评.xlsx"]
+    assert "有错误" in lines["教育局2022年度绩效自评.xlsx"]
+    assert "通过（错误 0 处" in lines["临湘市卫生健康局2022年度绩效自评.xlsx"]
 
 
 def test_make_demo_ends_naming_the_files_it_wrote():

@@ -13,8 +13,8 @@ import math
 import re
 
 from ..a1 import split_a1
+from ..usertext import cell_text
 from . import content_types, rels
-from .cells import excel_text
 from .ns import PACKAGE_RELS_NS, Flavour
 from .xmltext import attr, escape
 
@@ -32,7 +32,7 @@ _CHARS_A_LINE = 24             # CJK characters a line of that box holds (9 pt)
 def comments_xml(notes: dict[str, str], author: str, flavour: Flavour) -> str:
     """The comments part: `notes` by A1 reference, one author."""
     items = "".join(f'<comment ref={attr(ref)} authorId="0"><text><t xml:space="preserve">'
-                    f"{escape(excel_text(text))}</t></text></comment>" for ref, text in notes.items())
+                    f"{escape(cell_text(text))}</t></text></comment>" for ref, text in notes.items())
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<comments xmlns="{flavour.main}"><authors><author>{escape(author)}</author></authors>'
             f"<commentList>{items}</commentList></comments>")

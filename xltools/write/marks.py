@@ -28,9 +28,9 @@ from ..a1 import a1, quote_sheet, split_a1
 from ..catalogue import CATALOGUE, finding_order, result_header, result_row, severity_label
 from ..errors import BookError
 from ..findings import ERROR, Report
-from ..ooxml.cells import excel_text
 from ..ooxml.ns import TRANSITIONAL, Flavour
 from ..ooxml.xmltext import attr, escape, tag_prefix
+from ..usertext import cell_text
 
 RESULT_SHEET = "校验结果"
 COLUMNS = result_header()
@@ -245,7 +245,7 @@ def _cell(ref: str, text: str, run: str = "", style: int | None = None) -> str:
     if text == "":
         return ""
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    body = escape(excel_text(text))
+    body = escape(cell_text(text))
     s = "" if style is None else f' s="{style}"'
     if run:
         return f'<c r="{ref}"{s} t="inlineStr"><is><r><rPr>{run}</rPr><t{space}>{body}</t></r></is></c>'

@@ -706,8 +706,8 @@ def _value(t: str, v: str | None, inline: str | None, shared_strings: list[str])
         return (int(v) if v.lstrip("-").isdigit() else float(v)), False
     if t == "s":
         return (None if v is None else shared_strings[int(v)]), False
-    if t == "str":
-        return (v or ""), False
+    if t == "str":          # a formula's text result: escaped as every string (ST_Xstring)
+        return (_unescape_ooxml(v) if v else ""), False
     if t == "inlineStr":
         return (inline if inline is not None else v or ""), False
     if t == "b":
@@ -908,7 +908,7 @@ def _decode_cell(chunk: bytes, shared_strings, dates) -> tuple[Cell, bytes | Non
                                            _unescape_ooxml(text.decode()), shared_strings)
         if b"&" in text:
             plain = _xml_text(text)
-            cell.value = _unescape_ooxml(plain) if rich else plain
+            cell.value = _unescape_ooxml(plain) if rich or t == b"str" else plain
     return cell, fattrs
 
 
