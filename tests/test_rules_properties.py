@@ -136,6 +136,9 @@ def readers(doc, index, name) -> set[tuple[str, str, str]]:
             raise AssertionError(f"new check kind {check.kind!r}: teach readers() what it reads")
     out |= whole_department(stated, rep, name)
     for table in rep.indicator_tables:
+        scores = table.names("score")
+        if name in scores and sum((value(n) for n in (*scores, *table.extra_scores)), Decimal(0)) > table.full_mark:
+            out.add(("score-over", sheet, rep.shown_cell(table.score_field)))
         if name == table.score_field and SPEC.grade_of(value(name)) != stated[table.grade_field]:
             out.add(("grade", sheet, rep.shown_cell(table.grade_field)))
     cross = SPEC.cross
