@@ -67,7 +67,9 @@ class Window:
         if not display:
             raise RuntimeError("Xvfb did not start")
         self.env = {**os.environ, "DISPLAY": f":{display}", "SAL_USE_VCLPLUGIN": "gen"}
-        self.pipe = f"xltools-window-{os.getpid()}-{display}"
+        # its own pipe: a later window of the same run may get the same display number while the
+        # earlier LibreOffice is still going away
+        self.pipe = f"xltools-window-{os.getpid()}-{display}-{self._profile.name}"
         office = subprocess.Popen([self.soffice, f"-env:UserInstallation=file://{self._profile}", "--norestore",
                                    "--nologo", "--nodefault", "--nolockcheck", f"--accept=pipe,name={self.pipe};urp;"],
                                   env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
