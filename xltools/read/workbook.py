@@ -61,24 +61,28 @@ class _Plan:
     rows of each long text. Cells tuples: the fast reader plans reading each of them once per
     sheet layout."""
 
-    __slots__ = ("spec", "names", "fields", "refs", "inputs", "input_refs", "amounts", "formula_cells", "runs")
+    __slots__ = ("spec", "every_name", "names", "fields", "refs", "inputs", "input_refs", "amounts", "formula_cells",
+                 "runs")
 
     def __init__(self, spec: Spec, rep: Report):
         self.spec = spec                # held: a spec known by its id stays its own (memo.spec_key)
-        self.fields = list(rep.fields.values())
-        self.names = [f.name for f in self.fields]
-        self.refs = Cells(f.cell for f in self.fields)
-        # a long text's name points at its join formula: its rows are read instead
-        self.inputs = [f for f in self.fields if f.kind == "input" and f.name not in rep.runs]
-        self.input_refs = Cells(f.cell for f in self.inputs)
-        self.amounts = [i for i, f in enumerate(self.fields) if f.unit in MONEY_UNITS and f.kind == "input"]
-        self.formula_cells = Cells(formula_cells(rep, spec))
         self.runs = []
         for name, run in rep.runs.items():
             ref = rep.cell(name)
             col, row = ref.rstrip("0123456789"), int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
             if col == _JOIN_LETTERS:     # else a single text cell, read as is
                 self.runs.append((name, Cells(a1(r, run.col) for r in range(row, row + run.rows))))
+        self.every_name = list(rep.fields)
+        # A long text's name points at its join formula, whose cached value (the whole text, often
+        # stale) is never read: its rows are.
+        joined = {name for name, _ in self.runs}
+        self.fields = [f for f in rep.fields.values() if f.name not in joined]
+        self.names = [f.name for f in self.fields]
+        self.refs = Cells(f.cell for f in self.fields)
+        self.inputs = [f for f in self.fields if f.kind == "input" and f.name not in rep.runs]
+        self.input_refs = Cells(f.cell for f in self.inputs)
+        self.amounts = [i for i, f in enumerate(self.fields) if f.unit in MONEY_UNITS and f.kind == "input"]
+        self.formula_cells = Cells(formula_cells(rep, spec))
 
     def weight(self) -> int:
         return 100 * (len(self.refs) + len(self.input_refs) + len(self.formula_cells)
@@ -136,7 +140,7 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     plan = _plan(spec, rep)
     ws = book.sheet(sheet)
     names, fields = plan.names, plan.fields
-    values = dict.fromkeys(names)          # most cells of a report are blank: None
+    values = dict.fromkeys(plan.every_name)    # most cells of a report are blank: None
     notes = []
     year, raws = spec.year, ws.values(plan.refs)
     for name, f, raw in zip(names, fields, raws):
