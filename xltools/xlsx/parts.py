@@ -739,13 +739,20 @@ class _Chunks:
 
     def __init__(self, body: bytes):
         self._body, self._pieces = body, body.split(_CELL_START)
-        key = (len(self._pieces), self._pieces[1][:24] if len(self._pieces) > 1 else b"")
+        key = self._layout_of()
         layout = _LAYOUTS.get(key)
         # An unknown layout: positions learnt below serve the next workbook; plans over the
         # empty one serve this one only (key None: not stored).
         self._layout, self._layout_key = (layout, key) if layout is not None else (_Layout({}), None)
         self._where = self._layout.where
         self._full: dict[bytes, bytes] | None = None
+
+    def _layout_of(self) -> tuple[int, bytes]:
+        """A layout's key: how many cells, and the first one's ref (not its value or style: the
+        first cell of a project sheet is a label whose shared-string index differs from workbook
+        to workbook)."""
+        first = self._pieces[1] if len(self._pieces) > 1 else b""
+        return len(self._pieces), first[:first.find(b'"')]
 
     def get(self, key: bytes) -> bytes | None:
         if self._full is None:
@@ -767,8 +774,7 @@ class _Chunks:
             if len(self._full) != len(refs):
                 raise _NotCanonical     # a ref twice: let the parser decide
             learnt = _Layout({ref: i for i, ref in enumerate(refs, 1)})
-            key = (len(self._pieces), self._pieces[1][:24] if len(self._pieces) > 1 else b"")
-            _LAYOUTS.put(key, learnt, learnt.weight())
+            _LAYOUTS.put(self._layout_of(), learnt, learnt.weight())
         return self._full
 
 
