@@ -16,10 +16,9 @@ unit) foots item by item against their sum. Amounts are exact decimals; 万元 c
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from decimal import Decimal
-from functools import cached_property
 
+from ..memo import Memo
 from .rule import cents, m_str
 
 _AMOUNT = r"([-+−]?\d[\d,]*(?:\.\d+)?)?"     # absent: "基本支出元" (a figure left out)
@@ -28,7 +27,9 @@ _AMOUNT = r"([-+−]?\d[\d,]*(?:\.\d+)?)?"     # absent: "基本支出元" (a fi
 # label is read backwards from it (a regex with the label first tries every start: slow).
 _ITEM = re.compile(_AMOUNT + r"\s*(万元|元)(?=[，,、；;。）)（(\s等]|$)")
 _LABEL_MAX = 30
-_NOT_LABEL = re.compile(r"[\d，,、；;：:（(）)。\s\-+−]")
+# The label of an amount: the characters before it up to a figure, a punctuation mark or a space,
+# at most _LABEL_MAX; matched on the sentence reversed, from where the amount begins.
+_LABEL_REVERSED = re.compile(r"[^\d，,、；;：:（(）)。\s\-+−]{1,%d}" % _LABEL_MAX)
 _WHICH = re.compile(r"[，,\s]*其中[：:，,]?")
 _WHICH_AFTER_AMOUNT = re.compile(r"元[，,\s]*其中")
 _TOTAL_WORDS = ("总支出", "总收入", "总额", "总计", "合计", "全部", "整体")
@@ -38,6 +39,8 @@ _OPEN, _CLOSE = "（(", "）)"
 # Plain classes, not dataclasses: a dataclass costs ~2 M instructions to create at import, and
 # every `xltools check` imports this module.
 class Amount:
+    __slots__ = ("label", "text", "unit", "start", "end", "depth", "children", "partial", "yuan")
+
     def __init__(self, label: str, text: str, unit: str, start: int, end: int, depth: int):
         self.label = label
         self.text = text            # as written, e.g. "4,520,887.01"
@@ -47,13 +50,8 @@ class Amount:
         self.depth = depth          # bracket depth (0 outside any bracket)
         self.children: list[Amount] = []
         self.partial = False        # its bracketed list ends with 等
-
-    @cached_property
-    def yuan(self) -> Decimal:
-        if not self.text:
-            return Decimal(0)
-        value = Decimal(self.text.replace(",", "").replace("−", "-"))
-        return value * 10000 if self.unit == "万元" else value
+        value = Decimal(text.replace(",", "").replace("−", "-")) if text else Decimal(0)
+        self.yuan = value * 10000 if unit == "万元" else value
 
     @property
     def shown(self) -> str:
@@ -103,16 +101,16 @@ def parse_sentence(text: str) -> Sentence | None:
     """A "total, 其中 parts" sentence; None when the sentence is not one."""
     if not _WHICH_AFTER_AMOUNT.search(text):
         return None          # no amount right before 其中: not a footing (most sentences)
-    stops = [m.start() for m in _NOT_LABEL.finditer(text)]
+    backwards = text[::-1]
     bracketed = "（" in text or "(" in text
     amounts = []
     for m in _ITEM.finditer(text):
         end = m.start()
         while end > 0 and text[end - 1] in " \t\u3000":
             end -= 1
-        k = bisect_left(stops, end) - 1
-        start = max(stops[k] + 1 if k >= 0 else 0, end - _LABEL_MAX)
-        if start < end:
+        label = _LABEL_REVERSED.match(backwards, len(text) - end)
+        if label is not None:
+            start = end - (label.end() - label.start())
             amounts.append(Amount(text[start:end], m.group(1) or "", m.group(2), start, m.end(),
                                   _depth(text, m.start(2)) if bracketed else 0))
     for i, a in enumerate(amounts):
@@ -202,10 +200,23 @@ def _across(total: Sentence, units: list[Sentence]) -> list[Footing]:
     return out
 
 
+# A text's footings, by its content: the add-in's function server checks the same texts after
+# every edit of the workbook, and collect sees a unit's resubmissions. Read only.
+_FOOTINGS = Memo("text footings", max_entries=256, max_bytes=4 << 20)
+
+
 def footings(text: str) -> list[Footing]:
     """Every footing of a text that does not hold."""
     if not text or "其中" not in text:
         return []
+    hit = _FOOTINGS.get(text)
+    if hit is None:
+        hit = _footings(text)      # weight: the text (two bytes a character) and its footings
+        _FOOTINGS.put(text, hit, 2 * len(text) + 100 + sum(300 + 2 * len(f.message) for f in hit))
+    return hit
+
+
+def _footings(text: str) -> list[Footing]:
     sentences = [s for s in map(parse_sentence, _sentences(text)) if s is not None]
     out = []
     for s in sentences:
