@@ -26,7 +26,7 @@ from ..units import TEXT_MAX
 from .coerce import coerce, is_blank
 from ..memo import Memo, spec_key
 from ..xlsx import ExcelError, is_date_format, open_book
-from ..xlsx.parts import Cells
+from ..xlsx.sheet import Cells
 
 _FP_IN_XML = re.compile(rb'<definedName[^>]*name="' + FINGERPRINT_NAME.encode() + rb'"[^>]*>(?:"|&quot;)([^<&"]*)(?:"|&quot;)<')
 

@@ -14,8 +14,9 @@ from ..errors import BookError
 from ..files import read_regular
 from ..ooxml import REL_NS as _REL_NS, STRICT_REL_NS as _STRICT_REL_NS
 from ..memo import Memo
-from .parts import (Cell, Sheet, _cells_fast, _decode_cell, _defined_names_fast, _DoctypeFound, _index_sheet,
-                    _Malformed, _namespace, _parse_shared_strings, _parse_sheet_etree, _parse_styles, _prepare_xml)
+from .parts import (_defined_names_fast, _DoctypeFound, _Malformed, _namespace, _parse_shared_strings, _parse_styles,
+                    _prepare_xml)
+from .sheet import Cell, Sheet, _cells_fast, _decode_cell, _index_sheet, _parse_sheet_etree
 
 # Report workbooks are tens of kilobytes; these limits only stop hostile or broken files.
 MAX_FILE_BYTES = 100 * 1024 * 1024
