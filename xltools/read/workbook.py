@@ -61,7 +61,7 @@ class _Plan:
     rows of each long text. Cells tuples: the fast reader plans reading each of them once per
     sheet layout."""
 
-    __slots__ = ("spec", "every_name", "names", "fields", "refs", "inputs", "input_refs", "amounts", "formula_cells",
+    __slots__ = ("spec", "every_name", "names", "fields", "refs", "inputs", "amounts", "amount_refs", "formula_cells",
                  "runs")
 
     def __init__(self, spec: Spec, rep: Report):
@@ -79,13 +79,13 @@ class _Plan:
         self.fields = [f for f in rep.fields.values() if f.name not in joined]
         self.names = [f.name for f in self.fields]
         self.refs = Cells(f.cell for f in self.fields)
-        self.inputs = [f for f in self.fields if f.kind == "input" and f.name not in rep.runs]
-        self.input_refs = Cells(f.cell for f in self.inputs)
+        self.inputs = frozenset(i for i, f in enumerate(self.fields) if f.kind == "input" and f.name not in rep.runs)
         self.amounts = [i for i, f in enumerate(self.fields) if f.unit in MONEY_UNITS and f.kind == "input"]
+        self.amount_refs = Cells(self.refs[i] for i in self.amounts)
         self.formula_cells = Cells(formula_cells(rep, spec))
 
     def weight(self) -> int:
-        return 100 * (len(self.refs) + len(self.input_refs) + len(self.formula_cells)
+        return 100 * (len(self.refs) + len(self.inputs) + len(self.amounts) + len(self.formula_cells)
                       + sum(len(cells) for _, cells in self.runs))
 
 
@@ -142,7 +142,8 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     names, fields = plan.names, plan.fields
     values = dict.fromkeys(plan.every_name)    # most cells of a report are blank: None
     notes = []
-    year, raws = spec.year, ws.values(plan.refs)
+    with_formula: list[int] = []             # fields whose cell holds a formula
+    year, raws = spec.year, ws.values(plan.refs, with_formula)
     for name, f, raw in zip(names, fields, raws):
         if raw is None:
             continue
@@ -166,25 +167,26 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
         _read_run(ws, name, cells, values, rows)
     cells = plan.formula_cells
     found = ws.formulas(cells)
-    # A formula anywhere but in the template's formula cells: look for it among the inputs (a
-    # count of the sheet's <f> elements first, which is all a report as the template made it needs)
-    typed = {}
-    if ws.formula_count() > len(cells) - found.count(None):
-        typed = {f.name: formula for f, formula in zip(plan.inputs, ws.formulas(plan.input_refs)) if formula is not None}
+    typed = {}                                 # a formula typed into an input cell
+    inputs = [fields[i] for i in with_formula if i in plan.inputs]
+    if inputs:
+        typed = {f.name: formula for f, formula in zip(inputs, ws.formulas([f.cell for f in inputs]))
+                 if formula is not None}
     return Instance(rep, sheet, values, formulas=dict(zip(cells, found)), rows=rows, notes=notes,
                     input_formulas=typed, dated=dated)
 
 
 def _shown_as_dates(book, ws, plan: _Plan, raws: list) -> dict[str, object]:
-    """The figures typed into amount inputs whose cell shows a date. Styles are read only for
-    the cells holding a number, from their tags (Sheet.styles), after the values: the common
-    workbook pays a few microseconds."""
-    numbers = [i for i in plan.amounts if type(raws[i]) in (int, float)]
-    if not numbers:
+    """The figures typed into amount inputs whose cell shows a date. Styles are read from the
+    cells' tags (Sheet.styles, planned once per layout), after the values, and only when an
+    amount holds a number."""
+    if not any(type(raws[i]) in (int, float) for i in plan.amounts):
         return {}
     out = {}
     dated: dict[int, bool] = {0: False}        # style -> shows a date (a few styles per sheet)
-    for i, style in zip(numbers, ws.styles([plan.refs[i] for i in numbers])):
+    for i, style in zip(plan.amounts, ws.styles(plan.amount_refs)):
+        if type(raws[i]) not in (int, float):
+            continue
         shows_date = dated.get(style)
         if shows_date is None:
             shows_date = dated[style] = is_date_format(book.number_format(style))

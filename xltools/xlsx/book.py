@@ -208,7 +208,7 @@ class Book:
 
     def _xml(self, name: str, until: bytes | None = None) -> bytes:
         try:
-            return _prepare_xml(self.read_part(name, until))
+            return _prepare_xml(self.read_part(name, until), keep_utf8_declaration=True)
         except _DoctypeFound:
             raise self._error(f"的部件 {name} 含有 XML 文档类型声明（DTD/实体），"
                               "Excel 不会写出这种内容，可能是恶意构造的文件，已拒绝读取", "entity-attack") from None
@@ -219,8 +219,12 @@ class Book:
         """Run `parse` on a part (or its beginning, see read_part); any failure becomes a
         BookError naming the part."""
         data = self._xml(name, until)
+        return self._reading(name, parse, data)
+
+    def _reading(self, name: str, parse, *args):
+        """parse(*args), any failure a BookError naming the part."""
         try:
-            return parse(data)
+            return parse(*args)
         except ET.ParseError as err:
             line, col = err.position
             raise self._error(f"已损坏：部件 {name} 不是有效的 XML（第 {line} 行第 {col} 列）") from None
@@ -361,7 +365,9 @@ class Book:
     # -- sheets and styles -----------------------------------------------------------------
 
     def _decode(self, part: str, chunk: bytes, strings, dates) -> Cell | None:
-        """A lazily decoded cell; a damaged one is the same BookError as when parsing eagerly."""
+        """A lazily decoded cell; a damaged one is the same BookError as when parsing eagerly.
+        None for a cell not in canonical form, and for one of a shared formula: its followers'
+        formulas are worked out from the master's, with every cell of the sheet decoded."""
         try:
             decoded = _decode_cell(chunk, strings, dates)
         except ET.ParseError:
@@ -369,7 +375,7 @@ class Book:
         except (ValueError, KeyError, IndexError, TypeError, UnicodeError, OverflowError) as err:
             detail = f"（{err}）" if isinstance(err, _Malformed) else ""
             raise self._error(f"已损坏：部件 {part} 的内容无法读取{detail}") from err
-        return None if decoded is None else decoded[0]
+        return None if decoded is None or decoded[1] and b' t="shared"' in decoded[1] else decoded[0]
 
     def _strings(self) -> list[str]:
         if self._shared_strings is None:
@@ -412,22 +418,23 @@ class Book:
         if target[0] == "worksheet":
             part, strings, dates = target[1], self._strings(), self._date_styles
 
-            def slow() -> dict[str, Cell]:    # ElementTree, over the whole part
+            def etree() -> dict[str, Cell]:   # ElementTree, over the whole part
                 return self._parse(part, lambda data: _parse_sheet_etree(data, strings, dates))
 
             def fast(data: bytes) -> Sheet | None:
                 chunks = _index_sheet(data)
                 if chunks is None:
                     return None
-                if b' t="shared"' in data:
-                    cells = _cells_fast(chunks, strings, dates)
-                    return None if cells is None else Sheet(name, cells)
+
+                def slow() -> dict[str, Cell]:    # every cell decoded (shared formulas), else ElementTree
+                    return self._reading(part, _cells_fast, chunks, strings, dates) or etree()
+
                 return Sheet(name, chunks=chunks, decode=lambda chunk: self._decode(part, chunk, strings, dates),
                              slow=slow, strings=strings)
 
             sheet = self._parse(part, fast, until=b"</sheetData>")
             if sheet is None:
-                sheet = Sheet(name, slow())
+                sheet = Sheet(name, etree())
         self._sheet_cache[name] = sheet
         return sheet
 

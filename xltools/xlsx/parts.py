@@ -189,9 +189,10 @@ class _DoctypeFound(Exception):
     pass
 
 
-def _prepare_xml(data: bytes) -> bytes:
+def _prepare_xml(data: bytes, keep_utf8_declaration: bool = False) -> bytes:
     """The part as UTF-8 without BOM or XML declaration (so both parsers read UTF-8), line ends
-    folded as XML requires. Raises _DoctypeFound for any DTD."""
+    folded as XML requires. Raises _DoctypeFound for any DTD. `keep_utf8_declaration`: a
+    declaration of UTF-8 stays (both parsers read it; cutting it copies a whole sheet)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     encoding = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16", b"<\x00": "utf-16-le",
@@ -202,7 +203,7 @@ def _prepare_xml(data: bytes) -> bytes:
             m = _DECL_ENCODING.search(decl.group(0))
             if m and m.group(1).lower().replace(b"-", b"").replace(b"_", b"") != b"utf8":
                 encoding = m.group(1).decode("ascii")
-            else:
+            elif not keep_utf8_declaration:
                 data = data[decl.end():]
     if encoding:
         # Transcode (a Chinese generator may declare GB2312) so the DTD check below sees the text.
@@ -237,24 +238,32 @@ def _has_dtd(data: bytes) -> bool:
     return False
 
 
-def _has_tag_start(data: bytes, mark: bytes) -> bool:
-    """Whether b"<" + mark occurs. Searching the rare byte first uses memchr: 100x faster than
-    a two-byte search in XML, where "<" is everywhere (0.1 ms per 100 KB otherwise)."""
-    i = data.find(mark)
+def _has_tag_start(data: bytes, mark: bytes, start: int = 0, end: int | None = None) -> bool:
+    """Whether b"<" + mark occurs in data[start:end]. Searching the rare byte first uses memchr:
+    100x faster than a two-byte search in XML, where "<" is everywhere (0.1 ms per 100 KB
+    otherwise)."""
+    i = data.find(mark, start, end)
     while i >= 0:
         if i and data[i - 1] == 60:  # "<"
             return True
-        i = data.find(mark, i + 1)
+        i = data.find(mark, i + 1, end)
     return False
+
+
+def _after_declaration(data: bytes) -> int:
+    """Where the part begins after its XML declaration (0 without one)."""
+    decl = _XML_DECL.match(data)
+    return decl.end() if decl else 0
 
 
 # The main namespace bound to a prefix (x:c, x:si): the regex fast paths would not see the tags.
 _MAIN_NS_PREFIXED = re.compile(rb'xmlns:[\w.-]+\s*=\s*["\'][^"\']*spreadsheetml/(?:2006/)?main["\']')
 
 
-def _plain(data: bytes) -> bool:
-    """No comment, CDATA or processing instruction: the regex fast paths may read the part."""
-    return not _has_tag_start(data, b"!") and not _has_tag_start(data, b"?")
+def _plain(data: bytes, start: int = 0, end: int | None = None) -> bool:
+    """No comment, CDATA or processing instruction in data[start:end]: the regex fast paths may
+    read it."""
+    return not _has_tag_start(data, b"!", start, end) and not _has_tag_start(data, b"?", start, end)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,7 +314,8 @@ def _parse_shared_strings(data: bytes) -> list[str]:
     """One string per <si>. Rich text is flattened by whole-part replacements (drop phonetic
     guides, run properties and run tags, then join adjacent <t>s) so that one findall reads
     every string: ~10x faster than building Elements for LibreOffice's per-run fonts."""
-    if _plain(data) and not _MAIN_NS_PREFIXED.search(data):   # a prefixed x:si would escape the count
+    if _plain(data, _after_declaration(data)) and not _MAIN_NS_PREFIXED.search(data):   # (a prefixed x:si
+        # would escape the count)
         tags = data.count(b"<si")
         found = _SI_SIMPLE.findall(data)
         if len(found) != tags:           # rich text or phonetic guides: flatten, then read again

@@ -4,11 +4,12 @@ cell is not in that form (see xlsx/__init__.py for why).
 """
 from __future__ import annotations
 
+import operator
 import re
 import xml.etree.ElementTree as ET
 
 from ..a1 import column_letters, shift_formula, split_a1
-from ..memo import Memo
+from ..memo import Memo, register
 from .parts import (_MAIN_NS_PREFIXED, _Malformed, _formula_attrs, _namespace, _plain, _rich_text_etree, _t_bytes,
                     _unescape_ooxml, _xml_text)
 
@@ -86,6 +87,12 @@ class Sheet:
     def _fall_back(self) -> None:
         self._cells, self._chunks = self._slow(), None
 
+    def _not_canonical(self) -> None:
+        """A batch read met a cell it cannot account for: read the sheet the slow way (unless the
+        general way, cell by cell, did so already)."""
+        if self._chunks is not None:
+            self._fall_back()
+
     @property
     def cells(self) -> dict[str, Cell]:
         if self._chunks is not None:
@@ -122,111 +129,142 @@ class Sheet:
                 return self._cells.get(a1)
         return cell
 
-    def values(self, refs) -> list:
+    def values(self, refs, formulas: list[int] | None = None) -> list:
         """The value of the cell at each canonical A1 of `refs` ("C5"): None for a blank or absent
-        cell, an ExcelError for an error value. The checker's hot loop: blanks, numbers and
+        cell, an ExcelError for an error value. `formulas`, when given, gets the position in
+        `refs` of each cell that holds a formula. The checker's hot loop: blanks, numbers and
         shared strings are answered from the cell's bytes without building a Cell."""
-        chunks = self._chunks
-        if chunks is None:
-            return [_value_of(self._cells.get(a1)) for a1 in refs]
-        try:
-            return self._values(chunks, refs)
-        except _NotCanonical:
-            self._fall_back()
-            return [_value_of(self._cells.get(a1)) for a1 in refs]
+        chunks, found = self._chunks, len(formulas) if formulas is not None else 0
+        if chunks is not None:
+            try:
+                return self._values(chunks, refs, formulas)
+            except _NotCanonical:
+                self._not_canonical()
+                if formulas is not None:
+                    del formulas[found:]
+        cells = [self._cells.get(a1) for a1 in refs]
+        if formulas is not None:
+            formulas.extend(i for i, c in enumerate(cells) if c is not None and c.formula is not None)
+        return [_value_of(c) for c in cells]
 
-    def _values(self, chunks: _Chunks, refs) -> list:
-        out, pieces, strings = [], chunks._pieces, self._strings
-        plan, seen, _ = _plan(chunks, refs)
-        for i, (key, opening, at) in enumerate(plan):
-            # _Chunks.get, its common case inlined (0.2 ms a workbook): the piece where this
-            # layout has the cell, if it is that cell. (A cell decoded before is read again.)
-            chunk = pieces[at]           # (one layout, one number of pieces: `at` is in range)
-            last = seen[i]
-            if last is not None and chunk == last[0]:
-                # Byte for byte the cell read here last time (a blank, a 0, a text at the same
-                # place in this workbook's shared strings).
-                if last[2] is None:
-                    out.append(last[1])
+    def _values(self, chunks: _Chunks, refs, formulas: list[int] | None) -> list:
+        out, strings, count = [], self._strings, len(self._strings)
+        plan = _plan(chunks, refs)
+        seen = plan.values
+        for i, chunk in enumerate(plan.pick(chunks._pieces)):
+            last = seen[i]      # (bytes, head, kind, value or string index, holds a formula)
+            if last is not None:
+                if chunk == last[0]:            # byte for byte the cell read here last time
+                    if last[2] is not _TEXT:
+                        out.append(last[3])
+                    elif last[3] < count:       # (each workbook has its own shared strings)
+                        out.append(strings[last[3]])
+                    else:
+                        last = None             # the general way reports it
+                    if last is not None:
+                        if last[4] and formulas is not None:
+                            formulas.append(i)
+                        continue
+                elif chunk.startswith(last[1]):  # the same cell up to its value: read the value
+                    if last[2] is _BLANK:
+                        seen[i] = (chunk, *last[1:])
+                        out.append(None)
+                        if last[4] and formulas is not None:
+                            formulas.append(i)
+                        continue
+                    at = len(last[1])
+                    end = chunk.find(b"<", at)
+                    if end > at and chunk.startswith(b"</v></c>", end):
+                        try:
+                            value = _number(chunk[at:end]) if last[2] is _NUMBER else _index(chunk[at:end])
+                            out.append(value if last[2] is _NUMBER else strings[value])
+                        except (ValueError, IndexError):
+                            pass                # the general way reports it
+                        else:
+                            seen[i] = (chunk, last[1], last[2], value, last[4])
+                            if last[4] and formulas is not None:
+                                formulas.append(i)
+                            continue
+            # The general way: is this the cell (the layout may differ), and is it a common one?
+            if not chunk.startswith(plan.openings[i]):
+                chunk = chunks.get(plan.keys[i])
+                if chunk is None:
+                    out.append(None)
                     continue
-                if last[2] < len(strings):
-                    out.append(strings[last[2]])
-                    continue
-            if not chunk.startswith(opening):
-                chunk = chunks.get(key)
-            if chunk is None:
-                out.append(None)
-                continue
             m = _SIMPLE_REST.match(chunk)
             if m is not None:
-                t, v = m.groups()
+                t, f, v = m.groups()
                 try:
                     if t is None or t == b"n":   # a number, or a blank <c .../>
-                        value = (int(v) if v.lstrip(b"-").isdigit() else float(v)) if v else None
-                        seen[i] = (chunk, value, None)
+                        if v is None:
+                            seen[i] = (chunk, chunk[:m.end()], _BLANK, None, f is not None)
+                            value = None
+                        else:
+                            value = _number(v) if v else None
+                            seen[i] = (chunk, chunk[:m.start(3)], _NUMBER, value, f is not None) if v else None
                         out.append(value)
+                        if f is not None and formulas is not None:
+                            formulas.append(i)
                         continue
                     if t == b"s" and v:          # (kept as the index: each workbook has its strings)
-                        index = int(v)
+                        index = _index(v)
                         out.append(strings[index])
-                        seen[i] = (chunk, None, index)
+                        seen[i] = (chunk, chunk[:m.start(3)], _TEXT, index, f is not None)
+                        if f is not None and formulas is not None:
+                            formulas.append(i)
                         continue
                 except (ValueError, IndexError):
                     pass                         # self.get below reports it
             cell = self.get(refs[i])             # anything else, or a damaged cell, the general way
             if self._chunks is None:             # not canonical after all: ElementTree read it all
-                return out + [_value_of(self._cells.get(a)) for a in refs[i:]]
+                raise _NotCanonical
             out.append(_value_of(cell))
+            if cell is not None and cell.formula is not None and formulas is not None:
+                formulas.append(i)
         return out
-
-    def formula_count(self) -> int:
-        """How many cells hold a formula (<f> elements; a shared formula's followers count)."""
-        if self._chunks is not None:
-            return self._chunks._body.count(b"<f")
-        return sum(c.formula is not None for c in self._cells.values())
 
     def formulas(self, refs) -> list[str | None]:
         """The formula (without "=") of the cell at each canonical A1 of `refs`, or None.
 
         Workbooks of one template carry the same formula at the same cell: the text last decoded
-        there is kept (see _plan), and reused (the same str object) when the bytes are equal."""
-        try:
-            return self._formulas(refs)
-        except _NotCanonical:
-            self._fall_back()
-            return [None if c is None else c.formula for c in map(self._cells.get, refs)]
+        there is kept (see _plan), and reused (the same str object) when the bytes up to the end
+        of the formula are equal."""
+        if self._chunks is not None:
+            try:
+                return self._formulas(self._chunks, refs)
+            except _NotCanonical:
+                self._not_canonical()
+        return [None if c is None else c.formula for c in map(self._cells.get, refs)]
 
-    def _formulas(self, refs) -> list[str | None]:
-        chunks = self._chunks
-        if chunks is None:
-            return [None if c is None else c.formula for c in map(self._cells.get, refs)]
-        out, pieces = [], chunks._pieces
-        plan, _, seen = _plan(chunks, refs)
-        for i, (key, opening, at) in enumerate(plan):
-            chunk = pieces[at]
-            last = seen[i]                     # (bytes, formula, <f> text) read here last time
-            if last is not None and chunk == last[0]:
-                out.append(last[1])
+    def _formulas(self, chunks: _Chunks, refs) -> list[str | None]:
+        out = []
+        plan = _plan(chunks, refs)
+        seen = plan.formulas
+        for i, chunk in enumerate(plan.pick(chunks._pieces)):
+            last = seen[i]                     # (bytes, bytes up to </f> or None, formula) read here last time
+            if last is not None and (chunk == last[0] or last[1] is not None and chunk.startswith(last[1])):
+                out.append(last[2])
                 continue
-            if not chunk.startswith(opening):
-                chunk = chunks.get(key)
+            if not chunk.startswith(plan.openings[i]):
+                chunk = chunks.get(plan.keys[i])
             start = chunk.find(b"<f") if chunk is not None else -1
             if start < 0:                      # no such cell, or no formula in it
                 out.append(None)
+                if chunk is not None:
+                    seen[i] = (chunk, None, None)
                 continue
             # The <f> text alone (shared formulas, whose followers have none, never get here).
             gt = chunk.find(b">", start)
             end = chunk.find(b"</f>", gt)
-            if gt < 0 or chunk[gt - 1] == 47 or end < 0 or chunk[start + 2] not in b" >":
+            if gt < 0 or chunk[gt - 1] == 47 or end < 0 or chunk[start + 2] not in b" >" or b"<" in chunk[gt + 1:end]:
                 # <f/>, or damaged: the general way
-                cell = self.get(key.decode())
+                cell = self.get(refs[i])
                 if self._chunks is None:
-                    return out + [None if c is None else c.formula for c in map(self._cells.get, refs[len(out):])]
+                    raise _NotCanonical
                 out.append(None if cell is None else cell.formula)
                 continue
-            raw = chunk[gt + 1:end]            # the same formula with another cached value: reuse
-            formula = last[1] if last is not None and raw == last[2] else _xml_text(raw) or None
-            seen[i] = (chunk, formula, raw)
+            formula = _xml_text(chunk[gt + 1:end]) or None
+            seen[i] = (chunk, chunk[:end + 4], formula)
             out.append(formula)
         return out
 
@@ -234,31 +272,43 @@ class Sheet:
         """The style index (see Book.number_format) of the cell at each canonical A1 of `refs`,
         0 for an absent cell. Read from the cell's opening tag, where the canonical form puts
         s= right after r=; nothing is decoded (the checker asks this of every figure)."""
-        chunks, out = self._chunks, []
-        for a1 in refs:
-            if chunks is not None:
-                try:
-                    chunk = chunks.get(a1.encode())
-                except _NotCanonical:
-                    self._fall_back()
-                    chunks = None
-                else:
-                    if chunk is None:
-                        out.append(0)
-                        continue
-                    at = len(a1) + 1
-                    if chunk.startswith(b' s="', at):
-                        end = chunk.find(b'"', at + 4)
-                        digits = chunk[at + 4:end]
-                        if digits.isdigit():
-                            out.append(int(digits))
-                            continue
-                    elif b' s="' not in chunk[:chunk.find(b">")]:
-                        out.append(0)
-                        continue
-            cell = self.get(a1)            # s= elsewhere in the tag, or not canonical: the general way
+        if self._chunks is not None:
+            try:
+                return self._styles(self._chunks, refs)
+            except _NotCanonical:
+                self._not_canonical()
+        return [0 if c is None else c.style for c in map(self._cells.get, refs)]
+
+    def _styles(self, chunks: _Chunks, refs) -> list[int]:
+        out = []
+        plan = _plan(chunks, refs)
+        seen = plan.styles
+        for i, chunk in enumerate(plan.pick(chunks._pieces)):
+            last = seen[i]                     # (the tag up to its s= attribute's end, style)
+            if last is not None and chunk.startswith(last[0]):
+                out.append(last[1])
+                continue
+            opening = plan.openings[i]
+            if not chunk.startswith(opening):
+                chunk = chunks.get(plan.keys[i])
+                if chunk is None:
+                    out.append(0)
+                    continue
+            at = len(opening)
+            if chunk.startswith(b' s="', at):
+                end = chunk.find(b'"', at + 4)
+                digits = chunk[at + 4:end]
+                if digits.isdigit():
+                    out.append(int(digits))
+                    seen[i] = (chunk[:end + 1], out[-1])
+                    continue
+            elif b' s="' not in chunk[:chunk.find(b">")]:
+                out.append(0)
+                continue
+            cell = self.get(refs[i])           # s= elsewhere in the tag, or not canonical: the general way
+            if self._chunks is None:
+                raise _NotCanonical
             out.append(0 if cell is None else cell.style)
-            chunks = self._chunks
         return out
 
     def __repr__(self):
@@ -272,20 +322,47 @@ class Sheet:
 # write; a `<c` tag without it (a tab, no r=, lower-case ref) captures b"" and sends the sheet to
 # ElementTree.
 _CELL_OPEN = re.compile(rb'<c(?: r="([A-Z]{1,3}[0-9]{1,7})"|[\s/>])')
-_CELL_START = b'<c r="'
-# The rest of a canonical cell after `<c r="`: attributes r, s, t in that order (others after
+# The split point: five bytes, as bytes.split searches a separator of six or more with the two-way
+# algorithm, prepared again for every piece (a fifth slower on a report sheet).
+_CELL_SPLIT = b"<c r="
+# The rest of a canonical cell after `<c r=`: attributes r, s, t in that order (others after
 # them), then <f>, <v>, <is>. Groups: ref, s, t, <f> attributes, formula, <v>, inline, rich inline.
 _CELL_REST = re.compile(
-    rb'([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?(?: (?![st]=)[\w:]+="[^"]*")*'
+    rb'"([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?(?: (?![st]=)[\w:]+="[^"]*")*'
     rb'(?:/>|>(?:<f((?: [\w:]+="[^"]*")*) ?(?:/>|>([^<]*)</f>))?'
     rb'(?:<v(?: [\w:]+="[^"]*")*>([^<]*)</v>|<v ?/>)?'
     rb'(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is>|<is>(.*?)</is>)?</c>)',
     re.S,
 )
 # The checker's common cases, in one match: a blank cell, `<c r="D31" s="15"/>` (groups None),
-# or a plain <v> with an optional formula before it (groups t, v).
-_SIMPLE_REST = re.compile(rb'[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]+")?(?: t="([a-z]+)")?(?: (?![st]=)[\w:]+="[^"]*")*'
-                          rb'(?:/>|>(?:<f(?: [\w:]+="[^"]*")*>[^<]*</f>)?<v>([^<]*)</v></c>)')
+# or a plain <v> with an optional formula before it (groups t, <f>, v).
+_SIMPLE_REST = re.compile(rb'"[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]+")?(?: t="([a-z]+)")?(?: (?![st]=)[\w:]+="[^"]*")*'
+                          rb'(?:/>|>(<f(?: [\w:]+="[^"]*")*>[^<]*</f>)?<v>([^<]*)</v></c>)')
+# What Sheet.values read at a cell last time (see _Plan): a blank, a number, a shared string.
+_BLANK, _NUMBER, _TEXT = "blank", "number", "text"
+
+
+def _number(v: bytes) -> int | float:
+    """A cell's number as written: digits read as an int (exact, as Excel shows up to 15 digits)."""
+    return int(v) if v.isdigit() or v[:1] == b"-" and v[1:].isdigit() else float(v)
+
+
+# Shared-string indexes as written (b"12" -> 12): the same few hundred in every workbook.
+_INDEXES: dict[bytes, int] = {}
+register("string indexes", lambda: (len(_INDEXES), 100 * len(_INDEXES)), _INDEXES.clear)
+
+
+def _index(v: bytes) -> int:
+    index = _INDEXES.get(v)
+    if index is None:
+        if not v.isdigit():
+            raise ValueError(f"string index {v!r}")
+        index = int(v)
+        if len(_INDEXES) < 4096:
+            _INDEXES[v] = index
+    return index
+
+
 _BOOLEANS = {"1": True, "0": False, "true": True, "false": False}
 
 
@@ -346,9 +423,34 @@ class Cells(tuple):
         return Cells, (tuple(self),)
 
 
+class _Plan:
+    """How one list of refs is read from one sheet layout: each ref's key (b"C5"), its opening
+    (b'"C5"', what its piece of the split begins with), a getter of the pieces where the layout
+    has them, and what Sheet.values, .formulas and .styles last read at each (its bytes first:
+    a cell with the same bytes reads the same; the same bytes up to its value, the same kind of
+    value). Position 0, the text before the first cell, stands for "not known here": it never
+    opens like a cell."""
+
+    __slots__ = ("keys", "openings", "pick", "values", "formulas", "styles")
+
+    def __init__(self, refs, where: dict[bytes, int]):
+        self.keys = [a1.encode() for a1 in refs]
+        self.openings = [b'"' + key + b'"' for key in self.keys]
+        at = [where.get(key, 0) for key in self.keys]
+        self.pick = operator.itemgetter(*at) if len(at) > 1 else lambda pieces: tuple(pieces[i] for i in at)
+        self.values: list = [None] * len(at)
+        self.formulas: list = [None] * len(at)
+        self.styles: list = [None] * len(at)
+
+    def weight(self) -> int:
+        """Bytes held, roughly: per ref its key and opening, and what was last read there (a
+        cell's bytes, and their head, thrice)."""
+        return 600 * len(self.keys)
+
+
 class _Layout:
-    """Where each ref falls in the split of one sheet layout, and the plans made over it (see
-    _plan), one per list of refs read."""
+    """Where each ref falls in the split of one sheet layout, and the plans made over it, one
+    per list of refs read."""
 
     __slots__ = ("where", "plans")
 
@@ -356,29 +458,30 @@ class _Layout:
         self.where, self.plans = where, {}
 
     def weight(self) -> int:
-        """Bytes held, roughly: per ref a key and a position; per planned ref its key, opening
-        and what was last read there (a cell's bytes, twice)."""
-        return 100 * len(self.where) + sum(600 * len(plan[0]) for plan in self.plans.values())
+        return 100 * len(self.where) + sum(plan.weight() for plan in self.plans.values())
 
 
-# Sheet layouts by (number of cells, how the first begins): the same for every workbook of one
+# Sheet layouts by (number of cells, the first one's ref): the same for every workbook of one
 # template and number of filled rows.
 _LAYOUTS = Memo("sheet layouts", max_entries=64, max_bytes=8 << 20)
 
 
 class _Chunks:
-    """Each cell's bytes by its ref (b"C5" -> b'C5" s="3"><v>1</v></c>...'), from one C-level
-    split of sheetData on `<c r="`.
+    """Each cell's bytes by its ref (b"C5" -> b'"C5" s="3"><v>1</v></c>...'), from one C-level
+    split of sheetData on `<c r=`.
 
     Workbooks of one template write the same cells in the same order, so where each ref falls in
     the split is learnt once per layout (one findall over the whole sheet) and afterwards only
     verified: the piece found there must begin with that ref. A miss indexes this sheet in full,
     which also proves every <c> tag canonical (else _NotCanonical)."""
 
-    __slots__ = ("_body", "_pieces", "_where", "_full", "_layout", "_layout_key")
+    __slots__ = ("_data", "_start", "_end", "_pieces", "_where", "_full", "_layout", "_layout_key")
 
-    def __init__(self, body: bytes):
-        self._body, self._pieces = body, body.split(_CELL_START)
+    def __init__(self, data: bytes, start: int = 0, end: int | None = None):
+        # sheetData is data[start:end]; the whole is split (a slice would copy it): the first
+        # piece holds what comes before the first cell, the last what follows the last one.
+        self._data, self._start, self._end = data, start, len(data) if end is None else end
+        self._pieces = data.split(_CELL_SPLIT)
         key = self._layout_of()
         layout = _LAYOUTS.get(key)
         # An unknown layout: positions learnt below serve the next workbook; plans over the
@@ -392,22 +495,22 @@ class _Chunks:
         first cell of a project sheet is a label whose shared-string index differs from workbook
         to workbook)."""
         first = self._pieces[1] if len(self._pieces) > 1 else b""
-        return len(self._pieces), first[:first.find(b'"')]
+        return len(self._pieces), first[:first.find(b'"', 1) + 1]
 
     def get(self, key: bytes) -> bytes | None:
         if self._full is None:
             i = self._where.get(key)
             if i is not None:
                 piece = self._pieces[i]
-                if piece.startswith(key) and piece.startswith(b'"', len(key)):
+                if piece.startswith(b'"' + key + b'"'):
                     return piece
-            elif self._where and _CELL_START + key + b'"' not in self._body:
+            elif self._where and self._data.find(b'<c r="' + key + b'"', self._start, self._end) < 0:
                 return None      # not in this layout, nor in this sheet (a cell inside a merge)
         return self.full().get(key)
 
     def full(self) -> dict[bytes, bytes]:
         if self._full is None:
-            refs = _CELL_OPEN.findall(self._body)
+            refs = _CELL_OPEN.findall(self._data, self._start, self._end)
             if len(self._pieces) != len(refs) + 1 or b"" in refs:
                 raise _NotCanonical
             self._full = dict(zip(refs, self._pieces[1:]))
@@ -418,21 +521,15 @@ class _Chunks:
         return self._full
 
 
-def _plan(chunks: _Chunks, refs) -> tuple[list[tuple[bytes, bytes, int]], list, list]:
-    """(key, opening, position) of each ref in a layout, and beside them what Sheet.values and
-    Sheet.formulas last read there, its bytes first (a cell with the same bytes reads the same):
-    the same refs are read from every workbook of a template, so this is worked out once per
-    layout and list of refs.
-    Position 0, the text before the first cell, stands for "not known here": it never opens like
-    a cell."""
+def _plan(chunks: _Chunks, refs) -> _Plan:
+    """The plan of reading `refs` from this sheet's layout: worked out once per layout and list
+    of refs (Cells) read, as the same refs are read from every workbook of a template."""
     layout = chunks._layout
     cached = type(refs) is Cells      # a list: planned for this call only
     hit = layout.plans.get(refs) if cached else None
     if hit is not None:
         return hit
-    where = layout.where
-    keys = [a1.encode() for a1 in refs]
-    plan = [(key, key + b'"', where.get(key, 0)) for key in keys], [None] * len(keys), [None] * len(keys)
+    plan = _Plan(refs, layout.where)
     if cached:
         if len(layout.plans) >= 16:
             layout.plans.clear()
@@ -449,13 +546,33 @@ def _index_sheet(data: bytes) -> _Chunks | None:
     start = data.find(b"<sheetData>")
     if start < 0:
         return _Chunks(b"") if b"<sheetData/>" in data else None
-    end = data.find(b"</sheetData>", start)
+    # A part read as far as </sheetData> (Book.read_part) ends with it: searched there first.
+    end = data.find(b"</sheetData>", max(start, len(data) - _TAIL_BYTES))
     if end < 0:
-        return None  # broken; let the parser say where
-    body = data[start:end]
-    if not _plain(body) or b"xmlns" in body or _MAIN_NS_PREFIXED.search(data, 0, start):
+        end = data.find(b"</sheetData>", start)
+        if end < 0:
+            return None  # broken; let the parser say where
+    if not _plain(data, start, end) or _mentions(data, b"xmlns", start, end) or _MAIN_NS_PREFIXED.search(data, 0, start):
         return None   # the cells' namespace bound to a prefix: x:c would escape the tag count
-    return _Chunks(body)
+    return _Chunks(data, start, end)
+
+
+_TAIL_BYTES = 32 * 1024
+
+
+def _mentions(data: bytes, word: bytes, start: int, end: int) -> bool:
+    """Whether `word` occurs in data[start:end], found from its first byte with memchr: ten times
+    faster than searching for the word where that byte is rare (b"x" in a sheet's cells, but in
+    Excel's x14ac row attribute); past 64 false starts, the plain search."""
+    first = word[:1]
+    at = data.find(first, start, end)
+    for _ in range(64):
+        if at < 0:
+            return False
+        if data.startswith(word, at, end):
+            return True
+        at = data.find(first, at + 1, end)
+    return data.find(word, at, end) >= 0
 
 
 def _decode_cell(chunk: bytes, shared_strings, dates) -> tuple[Cell, bytes | None] | None:
