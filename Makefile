@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/pip || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV) 2>/dev/null; } \
 	  || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null \
 	       && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	@# The distribution was called "xltools" before it took its own name: an old venv keeps a second finder.
+	@$(BIN)/python -m pip uninstall -q -y xltools 2>/dev/null || true
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 

@@ -15,7 +15,7 @@ values) costs at most 3 ms on one core, at least 7x less than the same checks do
    `xltools.write.fill.fill`, then all are re-saved through LibreOffice (`office.convert_many`, no
    recalculation: the cached values are the ones fill wrote, stored as LibreOffice stores them).
    The corpus is kept in DIR (default bench/.cache/) under a key made of N and a hash of the code
-   and data that generate it (this script's generator, the spec, the example, fill/build/patch/
+   and data that generate it (this script's generator, the spec, the example, fill/build/ooxml/
    office sources): a re-run with the same key reuses it.
 2. Same process, pinned to CPU 0: `check_file(path, spec)` for every workbook (read + rules),
    in several passes judged by the fastest (as timeit does: load from other processes or
@@ -57,8 +57,8 @@ DEFAULT_CACHE = REPO / "bench" / ".cache"
 VENV_BIN = Path(sys.executable).parent
 # Whatever changes these changes the workbooks: they key the corpus cache (with N and the
 # generator's own source).
-GENERATOR_INPUTS = ["examples/linxiang_2022.json", "xltools/write/fill.py", "xltools/ooxml/patch.py", "xltools/read/data.py",
-                    "xltools/formulas.py", "xltools/read/coerce.py", "xltools/numbers.py", "xltools/ooxml/__init__.py",
+GENERATOR_INPUTS = ["examples/linxiang_2022.json", "xltools/write/fill.py", "xltools/ooxml", "xltools/read/data.py",
+                    "xltools/formulas.py", "xltools/read/coerce.py", "xltools/numbers.py",
                     "xltools/office/bridge.py", "xltools/build", "xltools/spec"]
 
 TARGET_MS = 3.0
@@ -192,7 +192,7 @@ def make_variant(base: dict, spec, i: int) -> tuple[dict, str | None, dict]:
             amounts[0] += _money(rng, 1, 50)
         p["detail"] = [{"item": rng.choice(DETAIL_ITEMS), "amount": _s(a), "voucher": "2022年1-12月", "note": ""}
                        for a in amounts]
-        p["proj_ind"] = _indicators(rng, spec.project.indicator_tables[0], base_project["proj_ind"], legacy)
+        p["proj_ind"] = _indicators(rng, spec.reports["project"].indicator_tables[0], base_project["proj_ind"], legacy)
         p["p_reviewers"] = [{"name": _person(rng), "title": rng.choice(TITLES), "unit": dept_name}
                             for _ in range(rng.randint(1, 4))]
         for computed in ("detail_amount_total", "p_score_total", "p_grade"):
@@ -228,7 +228,7 @@ def make_variant(base: dict, spec, i: int) -> tuple[dict, str | None, dict]:
         sentences.append(f"{org}预算支出{_yuan(total)}元，其中：基本支出{_yuan(basic)}元（工资福利支出{_yuan(personnel)}元、"
                          f"一般商品和服务支出{_yuan(quoted_public)}元）；项目支出{_yuan(project)}元。")
     dept.update(income=income, spend=spend, three_public=three, assets=assets)
-    dept["dept_ind"] = _indicators(rng, spec.dept.indicator_tables[0], base["dept"]["dept_ind"], legacy)
+    dept["dept_ind"] = _indicators(rng, spec.reports["dept"].indicator_tables[0], base["dept"]["dept_ind"], legacy)
     dept["reviewers"] = [{"name": _person(rng), "title": rng.choice(TITLES), "unit": dept_name}
                          for _ in range(rng.randint(1, 5))]
     for computed in ("score_total", "grade"):
@@ -247,10 +247,10 @@ def make_variant(base: dict, spec, i: int) -> tuple[dict, str | None, dict]:
 
     edits = {}
     if fault == "formula-altered":      # spend_total_1 (a SUM formula) typed over with another figure
-        edits = {"sheet": spec.dept.sheet, "cell": spec.dept.cell("spend_total_1"),
+        edits = {"sheet": spec.reports["dept"].sheet, "cell": spec.reports["dept"].cell("spend_total_1"),
                  "value": Decimal(spend[0]["personnel"]) + Decimal(spend[0]["public"]) + _money(rng, 1, 99)}
     elif fault == "number-text":        # the same amount, typed as text
-        edits = {"sheet": spec.dept.sheet, "cell": spec.dept.cell("spend_personnel_1"),
+        edits = {"sheet": spec.reports["dept"].sheet, "cell": spec.reports["dept"].cell("spend_personnel_1"),
                  "value": f"{Decimal(spend[0]['personnel']):,.2f}"}
     return d, fault, edits
 
@@ -258,7 +258,7 @@ def make_variant(base: dict, spec, i: int) -> tuple[dict, str | None, dict]:
 def _fill_one(job: tuple) -> tuple[int, list[str]]:
     """Worker: write data file i, fill it from the prebuilt template, apply the book edits."""
     i, data, edits, template, workdir = job
-    from xltools.ooxml import patch
+    from xltools.ooxml.package import Package
     from xltools.write.fill import fill
     spec = _spec()
     src = Path(workdir) / f"data_{i:05d}.json"
@@ -266,7 +266,7 @@ def _fill_one(job: tuple) -> tuple[int, list[str]]:
     out = Path(workdir) / "filled" / f"wb_{i:05d}.xlsx"
     result = fill(src, out, spec, template=template)
     if edits:
-        book = patch.Workbook(Path(out).read_bytes())
+        book = Package(Path(out).read_bytes())
         book.sheet(edits["sheet"]).set(edits["cell"], edits["value"])
         book.save(out)
     src.unlink()

@@ -10,10 +10,10 @@ Public Function XLT_TOTAL(ParamArray amounts())
     argsArray = Array()
     ReDim Preserve argsArray(0 To UBound(amounts) - LBound(amounts) + 0)
     For k = LBound(amounts) To UBound(amounts)
-        argsArray(0 + k - LBound(amounts)) = amounts(k)
+        argsArray(0 + k - LBound(amounts)) = XltoolsTrim(amounts(k))
     Next k
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
-    XLT_TOTAL = XLPy.CallUDF("xltools.addin.excel", "XLT_TOTAL", argsArray, ActiveWorkbook, Application.Caller)
+    XLT_TOTAL = XLPy.CallUDF("xltools.addin.excel", "XLT_TOTAL", argsArray, ThisWorkbook, Application.Caller)
     Exit Function
 failed:
     XLT_TOTAL = Err.Description
@@ -23,13 +23,13 @@ Public Function XLT_TIE(total, ParamArray parts())
     If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     Dim argsArray() As Variant
     Dim k As Long
-    argsArray = Array(total)
+    argsArray = Array(XltoolsTrim(total))
     ReDim Preserve argsArray(0 To UBound(parts) - LBound(parts) + 1)
     For k = LBound(parts) To UBound(parts)
-        argsArray(1 + k - LBound(parts)) = parts(k)
+        argsArray(1 + k - LBound(parts)) = XltoolsTrim(parts(k))
     Next k
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
-    XLT_TIE = XLPy.CallUDF("xltools.addin.excel", "XLT_TIE", argsArray, ActiveWorkbook, Application.Caller)
+    XLT_TIE = XLPy.CallUDF("xltools.addin.excel", "XLT_TIE", argsArray, ThisWorkbook, Application.Caller)
     Exit Function
 failed:
     XLT_TIE = Err.Description
@@ -38,7 +38,7 @@ End Function
 Public Function XLT_FUND_CHECK(matrix)
     If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
-    XLT_FUND_CHECK = XLPy.CallUDF("xltools.addin.excel", "XLT_FUND_CHECK", Array(matrix), ActiveWorkbook, Application.Caller)
+    XLT_FUND_CHECK = XLPy.CallUDF("xltools.addin.excel", "XLT_FUND_CHECK", Array(XltoolsTrim(matrix), Nothing), ThisWorkbook, Application.Caller)
     Exit Function
 failed:
     XLT_FUND_CHECK = Err.Description
@@ -47,7 +47,7 @@ End Function
 Public Function XLT_SCORE(target, actual, weight)
     If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
-    XLT_SCORE = XLPy.CallUDF("xltools.addin.excel", "XLT_SCORE", Array(target, actual, weight), ActiveWorkbook, Application.Caller)
+    XLT_SCORE = XLPy.CallUDF("xltools.addin.excel", "XLT_SCORE", Array(XltoolsTrim(target), XltoolsTrim(actual), XltoolsTrim(weight)), ThisWorkbook, Application.Caller)
     Exit Function
 failed:
     XLT_SCORE = Err.Description
@@ -56,7 +56,7 @@ End Function
 Public Function XLT_COMPOSITE(weights, scores)
     If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
-    XLT_COMPOSITE = XLPy.CallUDF("xltools.addin.excel", "XLT_COMPOSITE", Array(weights, scores), ActiveWorkbook, Application.Caller)
+    XLT_COMPOSITE = XLPy.CallUDF("xltools.addin.excel", "XLT_COMPOSITE", Array(XltoolsTrim(weights), XltoolsTrim(scores)), ThisWorkbook, Application.Caller)
     Exit Function
 failed:
     XLT_COMPOSITE = Err.Description
@@ -65,7 +65,7 @@ End Function
 Public Function XLT_GRADE(score)
     If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
-    XLT_GRADE = XLPy.CallUDF("xltools.addin.excel", "XLT_GRADE", Array(score), ActiveWorkbook, Application.Caller)
+    XLT_GRADE = XLPy.CallUDF("xltools.addin.excel", "XLT_GRADE", Array(XltoolsTrim(score)), ThisWorkbook, Application.Caller)
     Exit Function
 failed:
     XLT_GRADE = Err.Description
@@ -74,7 +74,7 @@ End Function
 Public Function XLT_CHECK()
     If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
-    XLT_CHECK = XLPy.CallUDF("xltools.addin.excel", "XLT_CHECK", Array(Nothing), ActiveWorkbook, Application.Caller)
+    XLT_CHECK = XLPy.CallUDF("xltools.addin.excel", "XLT_CHECK", Array(Nothing), ThisWorkbook, Application.Caller)
     Exit Function
 failed:
     XLT_CHECK = Err.Description
@@ -166,6 +166,28 @@ Public Sub XltoolsRegisterFunctions()
     description = description & XltoolsText("5237 65B0 3002")
     Application.MacroOptions Macro:="XLT_CHECK", Description:=description, Category:=category
 End Sub
+
+' A whole column or row (A:A, 1:1) is cut to the sheet's used range: xlwings would otherwise read
+' all of its 1,048,576 cells. Any other range, and any value, passes as it is.
+Private Function XltoolsTrim(ByVal arg As Variant) As Variant
+    Dim used As Range
+    If IsObject(arg) Then
+        If TypeOf arg Is Range Then
+            If arg.Rows.Count = arg.Worksheet.Rows.Count Or arg.Columns.Count = arg.Worksheet.Columns.Count Then
+                Set used = Application.Intersect(arg, arg.Worksheet.UsedRange)
+                If used Is Nothing Then
+                    XltoolsTrim = Empty
+                Else
+                    Set XltoolsTrim = used
+                End If
+                Exit Function
+            End If
+        End If
+        Set XltoolsTrim = arg
+    Else
+        XltoolsTrim = arg
+    End If
+End Function
 
 Private Function XltoolsText(codes As String) As String
     Dim part As Variant

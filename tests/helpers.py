@@ -36,6 +36,33 @@ def write_json(path: Path, doc: dict) -> Path:
     return path
 
 
+def sheet_parts(book) -> dict[str, str]:
+    """Sheet name -> the part holding its cells, as the package editor finds it (book: a path or
+    the file's bytes)."""
+    from xltools.ooxml.package import Package
+    return dict(Package(book).worksheets())
+
+
+def padded(src, out, sheet_bytes: int, sheet: str | None = None) -> Path:
+    """The workbook with a sheet (default: the department's) grown to `sheet_bytes` of XML by cells
+    beyond the form, each the smallest a cell can be (the shape that costs a reader or a writer the
+    most per byte). bench/editor.py measures on it too."""
+    from xltools.spec import load_spec
+    part = sheet_parts(src)[sheet or load_spec().reports["dept"].sheet]
+    parts = zip_members(src)
+    xml = parts[part].decode()
+    rows, size, r = [], len(xml.encode()), 200
+    while True:
+        row = f'<row r="{r}">' + "".join(f'<c r="{c}{r}" s="1"/>' for c in "JKLMNOPQRSTUVWXYZ") + "</row>"
+        if size + len(row) > sheet_bytes:
+            break
+        rows.append(row)
+        size += len(row)
+        r += 1
+    parts[part] = xml.replace("</sheetData>", "".join(rows) + "</sheetData>").encode()
+    return rezip(parts, out)
+
+
 def sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -145,7 +172,7 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
     projects, spent_by_project = [], []
     org_names = ORG_NAMES[:n_orgs] if ints(0, 1) else [f"{name}（二级机构）" for name in ORG_NAMES[:n_orgs]]
     for p in range(n_projects):
-        prep = spec.project
+        prep = spec.reports["project"]
         details = [amount() for _ in range(n_details)]
         spent_total = sum(details)
         sources = [k for k in prep.tables["fund"].rows if k != prep.tables["fund"].total_row]
@@ -171,7 +198,7 @@ def consistent_data(spec, ints, n_orgs: int = 1, n_projects: int = 1, n_details:
         projects.append(_finish(spec, prep, section, flat, evaluate, input_defaults))
         spent_by_project.append(spent_total)
 
-    rep = spec.dept
+    rep = spec.reports["dept"]
     quota = ints(1, 200)
     section = {
         "dept_name": "测试局", "report_date": "2023-03-30", "contact": "张三", "contact_phone": "18711296425",
@@ -351,12 +378,12 @@ def checked_by_declared_rules(path, spec):
     from xltools.checker import read_any
     from xltools.read.filled import NOTE_CODES
     from xltools.rules import findings_by_rule, run_rules
-    filled = read_any(path, spec)
+    spec, filled = read_any(path, spec)
     made = findings_by_rule(filled, spec)
     for rule, f in made:
         declared = NOTE_CODES if rule is None else rule.declares(spec)
         assert f.code in declared, f"{type(rule).__name__ if rule else 'the reader'} emits {f.code}, " \
                                    f"which it does not declare ({sorted(declared)}): {f.message}"
     findings = [f for _, f in made]
-    assert findings == run_rules(read_any(path, spec), spec).findings
+    assert findings == run_rules(read_any(path, spec)[1], spec).findings
     return findings

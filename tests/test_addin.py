@@ -128,7 +128,7 @@ def test_ribbon_xml_has_the_customui_structure_and_callbacks_that_exist():
                                committed("xltools_ribbon").decode("ascii"), re.M))
     assert {b.get("onAction") for b in buttons} == callbacks
     for m in table.MACROS:
-        assert f'RunPython "import xltools.addin.excel as x; x.{m.python}()"' in committed("xltools_ribbon").decode()
+        assert f'XltoolsRun "import xltools.addin.excel as x; x.{m.python}()"' in committed("xltools_ribbon").decode()
         import xltools.addin.excel as excel
         assert callable(getattr(excel, m.python))
 
@@ -154,20 +154,22 @@ def test_pinned_xlwings_is_what_the_generated_code_expects():
     assert pins == {f"xlwings=={table.XLWINGS_VERSION}"}
     assert xlwings.__version__ == table.XLWINGS_VERSION
     assert f'XLTOOLS_XLWINGS_VERSION As String = "{table.XLWINGS_VERSION}"' in committed("xltools_ribbon").decode()
-    module = build.xlwings_vba()                          # xlwings's own VBA, from the installed package
+    module = committed("xltools_runtime").decode("ascii")   # xlwings's own VBA, patched (runtime.py)
+    assert f"'Version: {xlwings.__version__}\r\n" in module
     assert f'Public Const XLWINGS_VERSION As String = "{xlwings.__version__}"' in module
     assert 'Public Const PROJECT_NAME As String = "xltools"' in module
     assert "Public Function RunPython(" in module and "Function XLPy()" in module   # what our modules call
 
 
-def test_conf_is_what_vba_input_reads_in_gbk():
-    data = build.conf_bytes(r"C:\Users\张会计\xltools\pythonw.exe", r"D:\财政\lib")
-    text = data.decode("cp936")
-    assert text.splitlines() == [r'"INTERPRETER_WIN","C:\Users\张会计\xltools\pythonw.exe"',
-                                 '"UDF MODULES","xltools.addin.excel"', r'"PYTHONPATH","D:\财政\lib"']
-    assert data.count(b"\r\n") == 3
+def test_conf_is_what_vba_input_reads_in_gbk_and_names_only_the_full_interpreter_path():
+    data = build.conf_bytes(r"C:\Users\张会计\xltools\pythonw.exe")
+    assert data.decode("cp936") == '"INTERPRETER_WIN","C:\\Users\\张会计\\xltools\\pythonw.exe"\r\n'
+    assert build.conf_bytes(r"\\server\share\py\pythonw.exe").startswith(b'"INTERPRETER_WIN","\\\\server')
     with pytest.raises(build.AddinError, match="GBK"):
         build.conf_bytes("C:\\Users\\\U0001F600\\python.exe")
+    for bare in ("pythonw", "python.exe", r"Scripts\pythonw.exe"):     # looked up on PATH or in the current folder
+        with pytest.raises(build.AddinError, match="完整路径"):
+            build.conf_bytes(bare)
 
 
 @pytest.mark.parametrize("what", ["build", "install", "conf"])

@@ -6,11 +6,12 @@ import zipfile
 import openpyxl
 import pytest
 
-from helpers import SEED, run_cli
+from helpers import ROOT, SEED, run_cli
 from xltools.a1 import a1
 from xltools.addin import macros
+from xltools.errors import BookError
 from xltools.write import marks
-from xltools.addin.access import FileBook
+from xltools.addin.access import FileBook, address_chunks, colour, mark_format
 from xltools.checker import check_file
 from xltools.write.fill import fill
 from xltools.formulas import LAST_BOOKEND, cross_cell
@@ -95,7 +96,7 @@ def test_score_fills_the_scores_the_score_command_gives(book, tmp_path):
     assert run.returncode == 0, run.stderr
     message = macros.score(FileBook(book))
     assert "综合得分" in message or "待人工评分" in message
-    rep = SPEC.project
+    rep = SPEC.reports["project"]
     mine = openpyxl.load_workbook(book, data_only=True)[rep.sheet]
     theirs = openpyxl.load_workbook(tmp_path / "scored.xlsx", data_only=True)[rep.sheet]
     cells = [rep.cell(n) for t in rep.indicator_tables for n in t.names("score")] + [rep.cell("p_score_total")]
@@ -112,7 +113,7 @@ def test_new_project_sheet_is_named_placed_checked_and_counted_by_libreoffice(bo
     assert names.index(name) == names.index(LAST_BOOKEND) - 1
     wb_xml = members(book)["xl/workbook.xml"].decode()
     assert '<workbookProtection lockStructure="1"' in wb_xml                  # structure still protected
-    rep = SPEC.project
+    rep = SPEC.reports["project"]
     # The copy is the blank form, named after the project; give it spending to see it counted.
     fb.write_values({name: {rep.cell("fund_arrived_county"): 20, rep.cell("fund_spent_county"): 20,
                             rep.cell("fund_plan_county"): 20}})
@@ -123,13 +124,13 @@ def test_new_project_sheet_is_named_placed_checked_and_counted_by_libreoffice(bo
     recalculated = soffice.recalculate(book, tmp_path / "recalculated.xlsx")
     ws = openpyxl.load_workbook(recalculated, data_only=True)
     row, _ = cross_cell(SPEC)
-    assert ws[SPEC.dept.sheet][a1(row, CHECK_COLUMN)].value in (None, "")     # the 3D sum includes the new sheet
+    assert ws[SPEC.reports["dept"].sheet][a1(row, CHECK_COLUMN)].value in (None, "")     # the 3D sum includes the new sheet
     assert ws[name][rep.cell("project_name")].value == "农村低保资金/2022年"
     assert ws[name][rep.cell("fund_spent_total")].value == 20
     # without the new sheet's spending the department sheet shows the gap, as check does
     fb.write_values({name: {rep.cell("fund_spent_county"): None}})
     ws = openpyxl.load_workbook(soffice.recalculate(book, tmp_path / "again.xlsx"), data_only=True)
-    assert "20.00" in ws[SPEC.dept.sheet][a1(row, CHECK_COLUMN)].value
+    assert "20.00" in ws[SPEC.reports["dept"].sheet][a1(row, CHECK_COLUMN)].value
     assert macros.new_project(FileBook(book, answers=[])) is None              # cancelled: nothing changes
     assert macros.sheet_name_for("农村低保资金/2022年", names) == "农村低保资金_2022年 (2)"
 
@@ -138,7 +139,8 @@ def test_about_names_the_versions_and_the_log(book, monkeypatch, tmp_path):
     monkeypatch.setenv("XLTOOLS_LOG", str(tmp_path / "xltools.log"))
     text = macros.about(FileBook(book))
     assert "加载项：0.1.0 (xlwings 0.37.8)" in text and SPEC.fingerprint in text
-    assert f"本工作簿的模板：{SPEC.fingerprint}" in text and str(tmp_path / "xltools.log") in text
+    assert f"本工作簿的模板：临湘市2022年度模板（第1版），{SPEC.fingerprint}" in text
+    assert str(tmp_path / "xltools.log") in text
 
 
 def test_export_packs_the_workbook_beside_it(book, soffice, pdf_text):
@@ -170,3 +172,41 @@ def test_the_result_sheet_declares_its_namespace_whatever_the_writer_did(book):
     macros.validate(FileBook(book))
     ET.fromstring(members(book)["xl/workbook.xml"])                      # still well-formed: no unbound prefix
     assert openpyxl.load_workbook(book).sheetnames[-1] == marks.RESULT_SHEET
+
+
+def test_new_project_refuses_the_sheet_names_excel_reserves(book):
+    before = members(book)
+    for name in ("History", " history ", "HISTORY"):
+        with pytest.raises(BookError, match="保留"):
+            macros.new_project(FileBook(book, answers=[name]))
+    assert members(book) == before                                            # nothing written
+    assert macros.sheet_name_for("History of 2022", []) == "History of 2022"  # only the name itself
+    assert macros.sheet_name_for("'" + "项" * 30 + "'x", []) == "项" * 30    # no apostrophe at an end
+
+
+def test_the_validate_buttons_address_strings_stay_under_excels_limit(book):
+    report = check_file(book, SPEC)
+    plan = marks.plan(report, FileBook(book).sheet_names())
+    many = [f"{col}{row}" for col in ("A", "AB", "XFD") for row in range(1, 400, 3)]   # a badly filled book
+    for cells in [*(refs for by in plan.cells.values() for refs in by.values()), many]:
+        chunks = address_chunks(cells)
+        assert all(len(c) < 255 for c in chunks)
+        assert [c for chunk in chunks for c in chunk.split(",")] == cells                # every cell, once, in order
+    assert len(address_chunks(many)) > 1
+
+
+def test_excel_draws_the_mark_the_file_writer_draws():
+    """LiveBook's FormatCondition (fill, bold coloured figures, thin frame) and the file's dxf come
+    from the same constants: what docs/addin.md describes (浅红底、红框 / 浅黄底、橙框)."""
+    for severity in marks.SEVERITIES:
+        dxf = marks.dxf_xml("", severity)
+        look = mark_format(severity)
+        fill = re.search(r'<bgColor rgb="(\w+)"/>', dxf).group(1)
+        ink = re.search(r'<font><b/><color rgb="(\w+)"/></font>', dxf).group(1)
+        frames = re.findall(r'<(left|right|top|bottom) style="thin"><color rgb="(\w+)"/>', dxf)
+        assert [side for side, _ in frames] == ["left", "right", "top", "bottom"]
+        assert {colour(argb) for _, argb in frames} == {look["frame"]}
+        assert (colour(fill), colour(ink)) == (look["fill"], look["ink"])
+    assert colour("FFFF0000") == 255 and colour("FF0000FF") == 255 * 65536      # Excel's BGR order
+    doc = (ROOT / "docs" / "addin.md").read_text(encoding="utf-8")
+    assert "浅红底、红框" in doc and "浅黄底、橙框" in doc

@@ -7,7 +7,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from helpers import SEED, run_cli, run_measured
+from helpers import SEED, padded, run_cli, run_measured
 from xltools import catalogue
 from xltools.write import marks
 from xltools.checker import check_file
@@ -63,37 +63,16 @@ def test_write_refuses_a_data_file_and_its_own_input(tmp_path):
     assert book.read_bytes() == before
 
 
-def _padded(src, out, sheet_bytes: int):
-    """The seed with the department sheet grown to `sheet_bytes` by cells beyond the form, each the
-    smallest a cell can be (the shape that costs a reader the most per byte)."""
-    with zipfile.ZipFile(src) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    xml = parts["xl/worksheets/sheet1.xml"].decode()
-    rows, size, r = [], len(xml.encode()), 200
-    while True:
-        row = f'<row r="{r}">' + "".join(f'<c r="{c}{r}" s="1"/>' for c in "JKLMNOPQRSTUVWXYZ") + "</row>"
-        if size + len(row) > sheet_bytes:
-            break
-        rows.append(row)
-        size += len(row)
-        r += 1
-    parts["xl/worksheets/sheet1.xml"] = xml.replace("</sheetData>", "".join(rows) + "</sheetData>").encode()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in parts.items():
-            z.writestr(n, data)
-    return out
-
-
 def test_write_stays_under_200_mb_for_the_biggest_sheet_the_reader_admits(tmp_path):
-    from xltools.xlsx.book import MAX_SHEET_XML_BYTES
+    from xltools.ooxml.container import MAX_SHEET_XML_BYTES
     book = tmp_path / "seed.xlsx"
     fill(SEED, book, SPEC)
-    big = _padded(book, tmp_path / "big.xlsx", MAX_SHEET_XML_BYTES - 1024)
+    big = padded(book, tmp_path / "big.xlsx", MAX_SHEET_XML_BYTES - 1024)
     run = run_measured("check", big, "--write", tmp_path / "out.xlsx")
     assert run["rc"] == 1, run["err"]
     assert run["peak_kb"] < 200 * 1024, run["peak_kb"]
     assert openpyxl.load_workbook(tmp_path / "out.xlsx", read_only=True).sheetnames[-1] == "校验结果"
-    bigger = _padded(book, tmp_path / "bigger.xlsx", MAX_SHEET_XML_BYTES + 1024)
+    bigger = padded(book, tmp_path / "bigger.xlsx", MAX_SHEET_XML_BYTES + 1024)
     run = run_measured("check", bigger, "--write", tmp_path / "out2.xlsx")
     assert run["rc"] == 2 and "超过上限 2 MB" in run["err"] and run["err"].count("\n") == 1
     assert not (tmp_path / "out2.xlsx").exists()
@@ -128,7 +107,7 @@ def test_write_works_on_utf16_and_prefixed_parts(tmp_path):
         prefixed = z.read("xl/worksheets/sheet3.xml").decode()
     ours = re.findall(r'<x:conditionalFormatting sqref="([^"]+)"><x:cfRule[^>]*><x:formula>ISTEXT\("xltools:mark"\)',
                       prefixed)
-    cells = {f.cell for f in report.findings if f.sheet == SPEC.project.sheet and f.cell}
+    cells = {f.cell for f in report.findings if f.sheet == SPEC.reports["project"].sheet and f.cell}
     assert cells and {c for sqref in ours for c in sqref.split()} == cells   # written with the sheet's own prefix
 
 

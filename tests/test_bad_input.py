@@ -19,10 +19,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from helpers import CJK, SEED, load_seed, rezip, run_cli, run_measured, sha256, write_json, zip_members
+from helpers import CJK, SEED, load_seed, rezip, run_cli, run_measured, sha256, write_json, zip_members, sheet_parts
 from xltools.build.names import FINGERPRINT_NAME
 from xltools.write.fill import fill
-from xltools.ooxml import sheet_parts
 from xltools.spec import load_spec
 
 SPEC = load_spec()
@@ -42,7 +41,7 @@ def bomb(tmp_path_factory, good) -> Path:
     Written streaming through zipfile (1 MB at a time): the test never holds the gigabyte."""
     path = tmp_path_factory.mktemp("bomb") / "炸弹.xlsx"
     members = zip_members(good)
-    sheet = sheet_parts(zipfile.ZipFile(good))[SPEC.dept.sheet]
+    sheet = sheet_parts(good)[SPEC.reports["dept"].sheet]
     head = members[sheet][:members[sheet].index(b"<sheetData")] + b"<sheetData>"
     chunk = bytes(2**20)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
@@ -104,7 +103,7 @@ def zip_bomb(tmp, good, bomb):
 def zip_bomb_lying_size(tmp, good, bomb):
     """The same bomb with its central directory claiming 4 KB: only the CRC can tell."""
     data = bytearray(bomb.read_bytes())
-    sheet = sheet_parts(zipfile.ZipFile(good))[SPEC.dept.sheet].encode()
+    sheet = sheet_parts(good)[SPEC.reports["dept"].sheet].encode()
     at = 0
     while True:
         at = data.index(b"PK\x01\x02", at)
@@ -190,35 +189,35 @@ def fingerprint_removed(tmp, good):
 def dept_sheet_renamed(tmp, good):
     # renamed as openpyxl does it: the defined names still point at the old sheet name
     def edit(wb):
-        wb[SPEC.dept.sheet].title = "整体支出"
+        wb[SPEC.reports["dept"].sheet].title = "整体支出"
     return _openpyxl_edit(good, tmp / "改名1.xlsx", edit)
 
 
 def project_sheet_renamed(tmp, good):
     def edit(wb):
-        wb[SPEC.project.sheet].title = "民政专项"
+        wb[SPEC.reports["project"].sheet].title = "民政专项"
     return _openpyxl_edit(good, tmp / "改名2.xlsx", edit)
 
 
 def dept_sheet_deleted(tmp, good):
-    return _openpyxl_edit(good, tmp / "删表1.xlsx", lambda wb: wb.remove(wb[SPEC.dept.sheet]))
+    return _openpyxl_edit(good, tmp / "删表1.xlsx", lambda wb: wb.remove(wb[SPEC.reports["dept"].sheet]))
 
 
 def project_sheet_deleted(tmp, good):
-    return _openpyxl_edit(good, tmp / "删表2.xlsx", lambda wb: wb.remove(wb[SPEC.project.sheet]))
+    return _openpyxl_edit(good, tmp / "删表2.xlsx", lambda wb: wb.remove(wb[SPEC.reports["project"].sheet]))
 
 
 def dept_names_removed(tmp, good):
     def edit(wb):
-        for name in SPEC.dept.fields:
+        for name in SPEC.reports["dept"].fields:
             wb.defined_names.pop(name)
     return _openpyxl_edit(good, tmp / "无名称1.xlsx", edit)
 
 
 def project_names_removed(tmp, good):
     def edit(wb):
-        ws = wb[SPEC.project.sheet]
-        for name in list(SPEC.project.fields)[:5]:
+        ws = wb[SPEC.reports["project"].sheet]
+        for name in list(SPEC.reports["project"].fields)[:5]:
             ws.defined_names.pop(name)
     return _openpyxl_edit(good, tmp / "无名称2.xlsx", edit)
 
@@ -324,9 +323,9 @@ def test_renamed_project_sheet_with_its_names_fixed_is_still_read(tmp_path, good
     """What Excel does on rename (names follow the sheet) is fine: the sheet is found by its mark."""
     members = zip_members(good)
     wb = members["xl/workbook.xml"].decode("utf-8")
-    new = "民政专项资金"
-    members["xl/workbook.xml"] = wb.replace(f'name="{SPEC.project.sheet}"', f'name="{new}"') \
-        .replace(f"'{SPEC.project.sheet}'!", f"'{new}'!").encode("utf-8")
+    new, old = "民政专项资金", SPEC.reports["project"].sheet
+    members["xl/workbook.xml"] = wb.replace(f'name="{old}"', f'name="{new}"') \
+        .replace(f"'{old}'!", f"'{new}'!").encode("utf-8")
     path = rezip(members, tmp_path / "renamed.xlsx")
     done = run_cli("check", "--json", path)
     assert done.returncode == 1, done.stderr          # the seed's own errors, nothing about the file
@@ -411,10 +410,10 @@ def test_an_absurdly_large_amount_in_a_data_file_is_a_clear_error(tmp_path):
 
 
 def test_an_absurd_number_in_a_workbook_cell_is_reported_not_a_crash(tmp_path, good):
-    from xltools.ooxml import patch
-    book = patch.Workbook(good.read_bytes())
-    cell = SPEC.dept.cell("income_other_1")
-    book.sheet(SPEC.dept.sheet).set(cell, 1e300)
+    from xltools.ooxml.package import Package
+    book = Package(good.read_bytes())
+    cell = SPEC.reports["dept"].cell("income_other_1")
+    book.sheet(SPEC.reports["dept"].sheet).set(cell, 1e300)
     path = book.save(tmp_path / "巨大.xlsx")
     done = run_cli("check", "--json", path)
     assert "Traceback" not in done.stderr, done.stderr[-300:]
@@ -426,9 +425,9 @@ def test_an_error_value_in_a_workbook_cell_is_reported_at_its_cell(tmp_path, goo
     """A figure cell showing #DIV/0! (Excel, WPS and openpyxl write it as t="e") is unreadable."""
     import openpyxl
     wb = openpyxl.load_workbook(good)
-    cell = SPEC.dept.cell("income_other_1")
-    wb[SPEC.dept.sheet][cell] = "#DIV/0!"
-    assert wb[SPEC.dept.sheet][cell].data_type == "e"
+    cell = SPEC.reports["dept"].cell("income_other_1")
+    wb[SPEC.reports["dept"].sheet][cell] = "#DIV/0!"
+    assert wb[SPEC.reports["dept"].sheet][cell].data_type == "e"
     path = tmp_path / "错误值.xlsx"
     wb.save(path)
     done = run_cli("check", "--json", path)
@@ -449,11 +448,11 @@ def _check_json(path) -> tuple[int, list[dict]]:
 def test_an_amount_cell_formatted_as_a_date_is_reported_at_its_cell(tmp_path, good):
     """Excel gives a cell a date format of its own when a date is typed into it: the bookkeeper
     sees 2022-12-31, the checker would read 44926 万元."""
-    cell, other = SPEC.dept.cell("income_public_budget_1"), SPEC.dept.cell("staff_quota")
+    cell, other = SPEC.reports["dept"].cell("income_public_budget_1"), SPEC.reports["dept"].cell("staff_quota")
     runs = []
     for formatted in (False, True):          # the same openpyxl round trip without the format: the control
         wb = openpyxl.load_workbook(good)
-        ws = wb[SPEC.dept.sheet]
+        ws = wb[SPEC.reports["dept"].sheet]
         assert isinstance(ws[cell].value, (int, float)) and ws[cell].value > 0
         if formatted:
             ws[cell].number_format = "yyyy/m/d"
@@ -473,8 +472,8 @@ def test_an_amount_cell_formatted_as_a_date_is_reported_at_its_cell(tmp_path, go
 @pytest.mark.parametrize("typed", [44.5, "44.5", -3])
 def test_a_head_count_that_is_not_a_whole_number_says_so(tmp_path, good, typed):
     wb = openpyxl.load_workbook(good)
-    cell = SPEC.dept.cell("staff_actual")
-    wb[SPEC.dept.sheet][cell] = typed
+    cell = SPEC.reports["dept"].cell("staff_actual")
+    wb[SPEC.reports["dept"].sheet][cell] = typed
     path = tmp_path / "人数.xlsx"
     wb.save(path)
     code, findings = _check_json(path)

@@ -14,16 +14,15 @@ from xml.sax.saxutils import escape
 import openpyxl
 import pytest
 
-from helpers import ROOT, checked_by_declared_rules, consistent_data, load_seed, rezip, run_cli, sha256, write_json, zip_members
+from helpers import ROOT, checked_by_declared_rules, consistent_data, load_seed, rezip, run_cli, sha256, sheet_parts, write_json, zip_members
 from xltools.checker import check_file
 from xltools.write.fill import fill
 from xltools.formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell
-from xltools.ooxml import sheet_parts
 from xltools.spec import load_spec
 from xltools.spec.model import CHECK_COLUMN
 
 SPEC = load_spec()
-DEPT, PROJ = SPEC.dept, SPEC.project
+DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
 TEMPLATE = ROOT / "templates" / "self_eval.xlsx"
 
 
@@ -35,8 +34,7 @@ def book(tmp_path_factory) -> Path:
 
 
 def part_of(members: dict, sheet: str) -> str:
-    with zipfile.ZipFile(io.BytesIO(rezip_bytes(members))) as z:
-        return sheet_parts(z)[sheet]
+    return sheet_parts(rezip_bytes(members))[sheet]
 
 
 def rezip_bytes(members: dict) -> bytes:
@@ -250,7 +248,7 @@ def test_cross_report_without_a_filled_project_sheet_says_none_was_found(tmp_pat
     book = fill(data, tmp_path / "no_projects.xlsx", SPEC, template=TEMPLATE).path
     for path in (data, book):
         [f] = [f for f in check_file(path, SPEC).findings if f.code == "cross-report"]
-        assert "未找到已填写的项目自评表" in f.message and "3003.00" in f.message and "0 张" not in f.message
+        assert "未找到已填写的项目表" in f.message and "3003.00" in f.message and "0 张" not in f.message
     done = run_cli("check", "--json", book)
     assert "Traceback" not in done.stderr
-    assert "未找到已填写的项目自评表" in json.dumps(json.loads(done.stdout), ensure_ascii=False)
+    assert "未找到已填写的项目表" in json.dumps(json.loads(done.stdout), ensure_ascii=False)

@@ -8,8 +8,10 @@
 """
 from __future__ import annotations
 
+import ast
 import copy
 import random
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +20,8 @@ from openpyxl.utils import get_column_letter
 
 from helpers import CJK, ROOT, SEED, checked_by_declared_rules, consistent_data, load_seed, write_json
 from xltools import catalogue
-from xltools.ooxml import patch
+from xltools.errors import BookError, DataError
+from xltools.ooxml.package import Package
 from xltools.checker import check_file
 from xltools.write.fill import fill, write_instances
 from xltools.read.workbook import read_workbook
@@ -42,7 +45,7 @@ def test_readme_rule_table_is_the_generated_one():
 
 def test_the_spec_rules_keep_their_wording():
     entries = {e.code: e for e in catalogue.spec_entries(SPEC)}
-    basic = next(r for r in SPEC.dept.sums if r.code == "basic")
+    basic = next(r for r in SPEC.reports["dept"].sums if r.code == "basic")
     assert entries["basic"].title == basic.message and entries["basic"].hint == basic.hint
     assert entries["cross-report"].severity == SPEC.cross.severity == "warning"
     assert entries["staff"].severity == "warning" and entries["staff"].twin == catalogue.INLINE
@@ -93,6 +96,7 @@ NOT_EMITTED: dict[str, str] = {
     "hyperlink": "test_book_trust.py: a hyperlink relationship",
     "macro-part": "test_book_trust.py: a vbaProject.bin part",
     "project-outside-bookends": "test_book_trust.py: a project sheet moved first or last",
+    "conf-sheet": "test_addin_security.py: a veryHidden xltools.conf sheet, through check, the API and collect",
     "pack-missing": _PACK, "pack-hash": _PACK, "pack-unlisted": _PACK,
 }
 
@@ -108,7 +112,7 @@ def _data_corpus(tmp_path) -> list:
     base = consistent_data(SPEC, random.Random(11).randint, n_orgs=2, n_projects=2)
     sections = [("dept", base["dept"])] + [(i, p) for i, p in enumerate(base["projects"])]
     for key, section in sections:
-        rep = SPEC.dept if key == "dept" else SPEC.project
+        rep = SPEC.reports["dept"] if key == "dept" else SPEC.reports["project"]
         for name, raw in section.items():
             if rep.fields[name].numeric and raw not in ("", None):
                 doc = copy.deepcopy(base)
@@ -133,8 +137,8 @@ def _recomputed(path: Path) -> Path:
     """The workbook as a spreadsheet application saves it after an edit: every formula's cached
     value recomputed from its inputs (by the template's Python twin, as `xltools score` does)."""
     filled = read_workbook(path, SPEC)
-    book = patch.Workbook(path.read_bytes())
-    write_instances(book, SPEC, filled.dept, filled.projects, write_inputs=False)
+    book = Package(path.read_bytes())
+    write_instances(book, SPEC, filled.instances, write_inputs=False)
     return book.save(path)
 
 
@@ -144,7 +148,7 @@ def _book_corpus(tmp_path) -> tuple[list[Path], list[Path]]:
     seed = fill(SEED, tmp_path / "seed.xlsx", SPEC).path
     doc = consistent_data(SPEC, random.Random(5).randint, n_orgs=1, n_projects=1)
     good = fill(write_json(tmp_path / "good.json", doc), tmp_path / "good.xlsx", SPEC).path
-    dept, proj = SPEC.dept, SPEC.project
+    dept, proj = SPEC.reports["dept"], SPEC.reports["project"]
     weight = Decimal(doc["dept"]["dept_ind_weight_1"])
     edits = {
         "typed-over": [(dept.sheet, dept.cell("income_total_1"), Decimal(doc["dept"]["income_total_1"]))],
@@ -156,7 +160,7 @@ def _book_corpus(tmp_path) -> tuple[list[Path], list[Path]]:
     }
     out = []
     for name, cells in edits.items():
-        wb = patch.Workbook(good.read_bytes())
+        wb = Package(good.read_bytes())
         for sheet, ref, value in cells:
             wb.sheet(sheet).set(ref, value)
         out.append(_recomputed(wb.save(tmp_path / f"{name}.xlsx")))
@@ -280,8 +284,8 @@ def test_the_sentences_have_figures_units_and_direction(corpus):
     [weights] = [f for f in by_name["weight"].findings if f.code == "weight-sum"]
     assert weights.message == "各指标分值合计应为 100，现为 105.00，多 5.00 分"
     [score] = [f for f in by_name["score"].findings if f.code == "score-range"]
-    weight = SPEC.dept.fields["dept_ind_weight_1"].default
-    assert score.message == (f"{SPEC.dept.fields['dept_ind_score_1'].label}：得分 {weight + 2}.00 超出 0 至分值 "
+    weight = SPEC.reports["dept"].fields["dept_ind_weight_1"].default
+    assert score.message == (f"{SPEC.reports['dept'].fields['dept_ind_score_1'].label}：得分 {weight + 2}.00 超出 0 至分值 "
                              f"{weight}.00 的范围")
 
 
@@ -309,3 +313,60 @@ def test_findings_and_severity_words_are_made_only_by_the_catalogue():
         for sentence in sentences:
             if len(sentence) >= 4:
                 assert sentence not in text, f"{path} repeats the catalogue's sentence {sentence!r}"
+
+
+# --- refusals: one table ---------------------------------------------------------------------------
+_CODE = re.compile(r"[a-z]+(-[a-z]+)*")
+# Where a refusal code is given: raised with a file's error, made into a refused row, or returned
+# as (code, message) by a reader's check (collect/intake.py).
+_REFUSING = {"BookError", "DataError", "fail", "_error", "refusal", "_refused"}
+
+
+def _prose(node) -> bool:
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                                               and not node.value.isascii())
+
+
+def refusal_codes_in_source() -> dict[str, str]:
+    """Every literal refusal code a source file gives, with where: a constant argument (or
+    `reason=`) of a call that refuses a file, or the code of a (code, message) pair."""
+    found = {}
+    for path in (ROOT / "xltools").rglob("*.py"):
+        where = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                args = [a for a in node.args if name in _REFUSING] + [k.value for k in node.keywords if k.arg == "reason"]
+                found.update({a.value: where for a in args if isinstance(a, ast.Constant)
+                              and isinstance(a.value, str) and _CODE.fullmatch(a.value)})
+            elif isinstance(node, ast.Tuple) and len(node.elts) == 2 and _prose(node.elts[1]):
+                code = node.elts[0]
+                if isinstance(code, ast.Constant) and isinstance(code.value, str) and _CODE.fullmatch(code.value):
+                    found[code.value] = where
+    return found
+
+
+def test_every_refusal_code_in_the_source_is_declared_once():
+    """Fault 3 of issue 15: collect refused a file as `not-template`, a code declared nowhere
+    (and collect's own codes lay in an unused table of their own)."""
+    found = refusal_codes_in_source()
+    assert len(found) >= 18, found
+    undeclared = {code: where for code, where in found.items() if code not in catalogue.REFUSED_REASONS}
+    assert not undeclared, f"未在 catalogue.REFUSALS 中声明的拒收代码：{undeclared}"
+    codes = [r.code for r in catalogue.REFUSALS]
+    assert len(codes) == len(set(codes))
+    assert set(codes) <= set(found) | {BookError.reason, DataError.reason}, set(codes) - set(found)   # none is dead
+    assert {BookError.reason, DataError.reason} <= set(catalogue.REFUSED_REASONS)
+    import xltools
+    assert xltools.REFUSED_REASONS is catalogue.REFUSED_REASONS        # the public view of the one table
+    for path in (ROOT / "xltools").rglob("*.py"):
+        if path.name != "catalogue.py":
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"(REFUSED|COLLECT)_REASONS\b[^=\n]*= *\{", text), f"{path}: a second table of refusals"
+
+
+def test_the_readme_lists_the_refusal_codes_from_the_table():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index(catalogue.REFUSALS_BEGIN):readme.index(catalogue.REFUSALS_END)]
+    for r in catalogue.REFUSALS:
+        assert table.count(f"| `{r.code}` | {r.title} |") == 1, r.code

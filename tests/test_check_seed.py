@@ -37,7 +37,7 @@ from xltools.write.fill import fill
 from xltools.spec import load_spec
 
 SPEC = load_spec()
-DEPT, PROJ = SPEC.dept, SPEC.project
+DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
 FINDING_KEYS = {"code", "severity", "sheet", "cell", "message", "expected", "actual", "hint", "difference"}
 
 

@@ -26,11 +26,10 @@ from pathlib import Path
 import pytest
 
 from conftest import unavailable
-from helpers import CJK, ROOT, SEED, XLTOOLS, load_seed, sha256, write_json, zip_members, rezip
+from helpers import CJK, ROOT, SEED, XLTOOLS, load_seed, sha256, write_json, zip_members, rezip, sheet_parts
 from xltools.read.data import MAX_DATA_BYTES, MAX_DEPTH, MAX_NUMBER_CHARS, MAX_PROJECTS, MAX_TEXT_CHARS
 from xltools.files import PAUSE_ENV, TEMP_PREFIX
 from xltools.write.fill import fill
-from xltools.ooxml import sheet_parts
 from xltools.read.workbook import read_workbook
 from xltools.spec import load_spec
 
@@ -293,7 +292,7 @@ def test_in_place_writes_through_a_symlink_and_keeps_the_mode(inputs, tmp_path):
     assert sha256(real) != old                           # the real file was scored
     assert stat.S_IMODE(os.stat(real).st_mode) == 0o600
     scored = read_workbook(real, SPEC)
-    assert any(v is not None for k, v in scored.projects[0].values.items() if "_score_" in k)
+    assert any(v is not None for k, v in scored.copies[0].values.items() if "_score_" in k)
     assert not [n for n in os.listdir(inputs) + os.listdir(tmp_path) if n.startswith(TEMP_PREFIX)]
 
 
@@ -309,7 +308,7 @@ def test_replacing_an_output_keeps_its_mode(inputs, tmp_path):
 # --- data files --------------------------------------------------------------------------------------
 
 def _text_field() -> str:
-    return next(n for n, f in SPEC.dept.fields.items() if f.kind == "input" and f.unit == "text")
+    return next(n for n, f in SPEC.reports["dept"].fields.items() if f.kind == "input" and f.unit == "text")
 
 
 def _seed_with(value_json: str) -> str:
@@ -352,18 +351,18 @@ def test_a_data_file_beyond_the_limits_is_refused(case, tmp_path):
 
 def test_a_workbook_the_checker_would_refuse_is_not_written(tmp_path, monkeypatch):
     """The backstop behind the data limits: what fill or score would write is held to the
-    reader's own limits (xlsx/book.py), so no command writes a file `xltools check` refuses. The
+    reader's own limits (ooxml/container.py), so no command writes a file `xltools check` refuses. The
     data limits keep real data well inside (a data file at its limit makes a few MB of XML), so
     the reader's limit is lowered here to meet it."""
     from xltools import errors
-    from xltools.xlsx import book as xlsx_book
+    from xltools.ooxml import container
     doc = load_seed()
-    texts = [n for n, f in SPEC.dept.fields.items() if f.kind == "input" and f.unit == "text"
-             and n not in SPEC.dept.runs][:10]      # a long text's run refuses such a text itself
+    texts = [n for n, f in SPEC.reports["dept"].fields.items() if f.kind == "input" and f.unit == "text"
+             and n not in SPEC.reports["dept"].runs][:10]      # a long text's run refuses such a text itself
     doc["dept"].update({n: "长文字" * 10000 for n in texts})            # 1 MB more XML than the template
     with zipfile.ZipFile(TEMPLATE) as z:
         template_size = sum(i.file_size for i in z.infolist())
-    monkeypatch.setattr(xlsx_book, "MAX_TOTAL_BYTES", template_size + 2**19)
+    monkeypatch.setattr(container, "MAX_TOTAL_BYTES", template_size + 2**19)
     data = write_json(tmp_path / "数据.json", doc)
     out = tmp_path / "新.xlsx"
     with pytest.raises(errors.OutputError, match="xltools check") as refused:
@@ -372,7 +371,7 @@ def test_a_workbook_the_checker_would_refuse_is_not_written(tmp_path, monkeypatc
     assert os.listdir(tmp_path) == ["数据.json"]
 
 
-# --- workbooks the patcher must handle ----------------------------------------------------------------
+# --- workbooks the editor must handle ----------------------------------------------------------------
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
@@ -394,7 +393,7 @@ def _utf16(data: bytes) -> bytes:
 @pytest.mark.parametrize("variant", ["utf-16", "x: prefix"])
 def test_score_works_on_utf16_and_prefixed_parts(variant, good, tmp_path, soffice):
     members = zip_members(good)
-    sheets = sheet_parts(zipfile.ZipFile(good))
+    sheets = sheet_parts(good)
     change = _utf16 if variant == "utf-16" else _prefixed
     for name in [*sheets.values(), "xl/workbook.xml", "xl/sharedStrings.xml", "xl/styles.xml"]:
         if name in members:
@@ -417,14 +416,14 @@ def test_score_works_on_utf16_and_prefixed_parts(variant, good, tmp_path, soffic
     assert run("check", odd_out).returncode == run("check", plain_out).returncode
 
 
-@pytest.mark.parametrize("sheet", [SPEC.dept.sheet, SPEC.project.sheet, "项目表头", "项目表尾"])
+@pytest.mark.parametrize("sheet", [SPEC.reports["dept"].sheet, SPEC.reports["project"].sheet, "项目表头", "项目表尾"])
 def test_a_sheet_whose_part_is_missing_is_damaged(sheet, good, tmp_path):
     members = zip_members(good)
-    part = sheet_parts(zipfile.ZipFile(good))[sheet]
+    part = sheet_parts(good)[sheet]
     del members[part]
     book = rezip(members, tmp_path / "缺页.xlsx")
     before = listing(tmp_path)
-    runs = [["check", book]] + ([["score", book, "-o", tmp_path / "新.xlsx"]] if sheet == SPEC.project.sheet else [])
+    runs = [["check", book]] + ([["score", book, "-o", tmp_path / "新.xlsx"]] if sheet == SPEC.reports["project"].sheet else [])
     for argv in runs:
         line = assert_refused(run(*argv), book, before, tmp_path)
         assert "已损坏" in line and sheet in line

@@ -13,7 +13,7 @@ import pytest
 
 from helpers import (CENT, SEED, expected_value, flatten_section, formula_cells, load_seed, run_cli,
                      write_json)
-from xltools.ooxml import patch
+from xltools.ooxml.package import Package
 from xltools.build.workbook import build_template
 from xltools.checker import check_file
 from xltools.write.fill import fill
@@ -21,7 +21,7 @@ from xltools.read.workbook import read_workbook
 from xltools.spec import load_spec
 
 SPEC = load_spec()
-DEPT, PROJ = SPEC.dept, SPEC.project
+DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +64,8 @@ def test_every_input_of_the_seed_is_written_and_read_back_by_name(seed_fill):
     book = seed_fill[0]
     filled = read_workbook(book, SPEC)
     seed = load_seed()
-    sections = [(filled.dept, seed["dept"])] + list(zip(filled.projects, seed["projects"]))
-    assert len(filled.projects) == len(seed["projects"])
+    sections = [(filled.first("dept"), seed["dept"])] + list(zip(filled.copies, seed["projects"]))
+    assert len(filled.copies) == len(seed["projects"])
     checked = 0
     for inst, section in sections:
         stated = flatten_section(inst.report, section)
@@ -144,7 +144,7 @@ def test_three_projects_make_three_sheets_each_with_its_own_names(three):
 
 def test_three_projects_are_all_found_by_the_checker(three):
     filled = read_workbook(three, SPEC)
-    assert [(p.sheet, p.values["project_name"], p.values["fund_spent_total"]) for p in filled.projects] == [
+    assert [(p.sheet, p.values["project_name"], p.values["fund_spent_total"]) for p in filled.copies] == [
         (PROJ.sheet, "专项资金支出", Decimal(2983)), (f"{PROJ.sheet} (2)", "第2个项目", Decimal(100)),
         (f"{PROJ.sheet} (3)", "第3个项目", Decimal("250.5"))]
     report = check_file(three, SPEC)
@@ -162,7 +162,7 @@ def test_three_projects_are_all_found_by_the_checker(three):
 
 # --- numbers typed as text, blanks and zeros ---------------------------------------------------------
 def _retyped(book: Path, tmp: Path, sheet: str, ref: str, value) -> Path:
-    wb = patch.Workbook(book.read_bytes())
+    wb = Package(book.read_bytes())
     wb.sheet(sheet).set(ref, value)
     return wb.save(tmp / "retyped.xlsx")
 
@@ -178,7 +178,7 @@ def test_number_typed_as_text_is_normalised_with_a_warning_at_its_cell(seed_fill
     book = seed_fill[0]
     before = check_file(book, SPEC)
     path = _retyped(book, tmp_path, DEPT.sheet, DEPT.cell(name), text)
-    assert read_workbook(path, SPEC).dept.values[name] == Decimal(value)
+    assert read_workbook(path, SPEC).first("dept").values[name] == Decimal(value)
     after = check_file(path, SPEC)
     new = [f for f in after.findings if f not in before.findings]
     assert [(f.code, f.severity, f.sheet, f.cell) for f in new] == \
@@ -189,7 +189,7 @@ def test_number_typed_as_text_is_normalised_with_a_warning_at_its_cell(seed_fill
 def test_yuan_typed_into_a_wan_yuan_cell_is_unreadable_not_guessed(seed_fill, tmp_path):
     cell = DEPT.cell("income_other_1")
     path = _retyped(seed_fill[0], tmp_path, DEPT.sheet, cell, "50.74元")
-    assert read_workbook(path, SPEC).dept.values["income_other_1"] is None
+    assert read_workbook(path, SPEC).first("dept").values["income_other_1"] is None
     report = check_file(path, SPEC)
     [f] = [f for f in report.findings if f.cell == cell and f.sheet == DEPT.sheet]
     assert (f.code, f.severity) == ("unreadable", "error")
@@ -222,7 +222,7 @@ def test_text_with_a_control_character_still_gives_a_readable_workbook(tmp_path,
     doc["dept"]["tasks"] = "任务1：落实精准救助\x0b任务2：推进社会治理"
     book = fill(write_json(tmp_path / "d.json", doc), tmp_path / "b.xlsx", SPEC, template=template).path
     openpyxl.load_workbook(book)
-    assert "任务2" in read_workbook(book, SPEC).dept.values["tasks"]
+    assert "任务2" in read_workbook(book, SPEC).first("dept").values["tasks"]
 
 
 # --- LibreOffice computes what fill cached --------------------------------------------------------

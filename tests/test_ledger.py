@@ -14,6 +14,7 @@ from test_check_seed import corrected_seed
 from xltools.write.fill import fill
 from xltools.collect.intake import Submission
 from xltools.collect.ledger import MIGRATIONS, Ledger
+from xltools.collect.record import detail_of
 from xltools.spec import load_spec
 
 SPEC = load_spec()
@@ -37,7 +38,7 @@ def result(unit, year, errors=0, refused=None) -> dict:
     return {"file": "x", "ok": not errors and not refused, "findings": findings, "score": {}, "unit": unit,
             "year": year, "refused": refused, "message": "坏了" if refused else "", "score_stated": "97",
             "score_computed": "97", "grade_stated": "优秀", "grade_computed": "优秀",
-            "figures": {"income": "3512.52"}, "projects": []}
+            "figures": [{"key": "income", "label": "收入合计", "value": "3512.52"}], "projects": []}
 
 
 def test_versions_latest_and_history(url):
@@ -62,6 +63,23 @@ def test_versions_latest_and_history(url):
         assert sorted(r["unit"] for r in ledger.latest()) == ["教育局", "民政局", "水利局"]
     finally:
         ledger.close()
+
+
+def test_figures_recorded_before_they_carried_labels_read_back_labelled(tmp_path):
+    """A ledger written before the spec declared the summary's figures kept them by key (always the
+    2022 pair's): they read back with the labels the spec now declares for those keys."""
+    ledger = Ledger(f"sqlite:///{tmp_path / '旧.db'}")
+    try:
+        old = {**result("民政局", 2022), "figures": {"income": "3512.52", "three_public": "5"},
+               "projects": [{"sheet": "项目支出", "name": "专项", "plan": "2983", "spent": "2983"}]}
+        ledger.record([(sub("a/民政局.xlsx", "1" * 64, "2023-03-01T09:00:00+00:00"), old)])
+        detail = detail_of(ledger.latest()[0])
+    finally:
+        ledger.close()
+    assert detail["figures"] == [{"key": "income", "label": "收入合计", "value": "3512.52"},
+                                 {"key": "three_public", "label": "三公经费", "value": "5"}]
+    assert detail["projects"][0]["figures"] == [{"key": "plan", "label": "计划安排资金", "value": "2983"},
+                                                {"key": "spent", "label": "实际支出", "value": "2983"}]
 
 
 def test_migrations_keep_the_data(url):

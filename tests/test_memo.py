@@ -80,7 +80,7 @@ def test_specs_are_known_by_their_text_not_by_the_object(seed_book):
     from xltools.spec.model import Spec
     memo.clear()
     a, b = xltools.load_spec(DEFAULT_SPEC), xltools.load_spec(DEFAULT_SPEC)
-    for known in (lambda s: read._plan(s, s.dept), lambda s: expected_formulas(s, "dept")):
+    for known in (lambda s: read._plan(s, s.reports["dept"]), lambda s: expected_formulas(s, "dept")):
         assert a is not b and known(a) is known(b)
         other_year = xltools.load_spec(DEFAULT_SPEC, year=2023)
         assert known(other_year) is not known(a)
@@ -88,7 +88,7 @@ def test_specs_are_known_by_their_text_not_by_the_object(seed_book):
         fields = {f: getattr(a, f) for f in Spec.__dataclass_fields__}
         hand = Spec(**{**fields, "digest": ""})
         assert known(hand) is not known(a)
-    assert read._plan(hand, hand.dept).spec is hand
+    assert read._plan(hand, hand.reports["dept"]).spec is hand
     assert xltools.check(seed_book, hand, name="x.xlsx").refused == "other-template"   # its fingerprint differs
 
 
@@ -114,13 +114,13 @@ def test_two_specs_whose_long_texts_have_different_rows_are_read_whole_in_one_pr
                             .replace("year = 2022\n", "year = 2023\n"), encoding="utf-8")
     variant = xltools.load_spec(variant_path)
     assert variant.fingerprint != SPEC.fingerprint
-    assert variant.dept.runs["narrative"].rows == 70 and SPEC.dept.runs["narrative"].rows == 60
+    assert variant.reports["dept"].runs["narrative"].rows == 70 and SPEC.reports["dept"].runs["narrative"].rows == 60
     # the join cell lies on the same row in both: only the number of rows tells them apart
-    assert variant.dept.cell("narrative") == SPEC.dept.cell("narrative")
+    assert variant.reports["dept"].cell("narrative") == SPEC.reports["dept"].cell("narrative")
 
     books = {}
     for spec in (SPEC, variant):
-        rows = spec.dept.runs["narrative"].rows
+        rows = spec.reports["dept"].runs["narrative"].rows
         doc = load_seed()
         doc["year"] = spec.year
         doc["dept"]["narrative"] = "\n".join(f"第{i}段：本段是综述的第{i}段文字。" for i in range(1, rows + 1))
@@ -130,8 +130,8 @@ def test_two_specs_whose_long_texts_have_different_rows_are_read_whole_in_one_pr
     for year in (2022, 2023, 2022, 2023):
         spec, narrative, path = books[year]
         filled = read_workbook(path, spec)
-        assert filled.dept.values["narrative"] == narrative, (year, filled.dept.values["narrative"].count("\n") + 1)
-        assert len(filled.dept.rows["narrative"]) == spec.dept.runs["narrative"].rows
+        assert filled.first("dept").values["narrative"] == narrative, (year, filled.first("dept").values["narrative"].count("\n") + 1)
+        assert len(filled.first("dept").rows["narrative"]) == spec.reports["dept"].runs["narrative"].rows
         assert "required" not in {f.code for f in check_file(path, spec).findings}
 
 

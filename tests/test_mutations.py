@@ -42,7 +42,7 @@ from xltools.spec import load_spec
 from xltools.spec.model import CHECK_COLUMN
 
 SPEC = load_spec()
-DEPT, PROJ = SPEC.dept, SPEC.project
+DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
 TYPOS = ("cent", "plus-one", "shift-right", "shift-left", "swap", "sign", "blank")
 NARRATIVES = {"narrative", "p_narrative"}
 _FIGURE = re.compile(r"(?<![\d.,])\d[\d,]*(?:\.\d+)?(?=\s*(?:万元|元))")
@@ -155,8 +155,8 @@ def related(rep, sheet: str, name: str, old: bool) -> set[tuple[str, str]]:
         elif check.kind == "quotes" and name in {n for _, n in check.right}:
             out |= {(sheet, c) for c in cells_of(rep, check.left[1])}
     cross = SPEC.cross
-    if (rep is DEPT and name in cross.dept) or (rep is PROJ and name == cross.project):
-        out.add((DEPT.sheet, DEPT.shown_cell(cross.dept[0])))
+    if (rep is DEPT and name in cross.fields) or (rep is PROJ and name == cross.copy_field):
+        out.add((DEPT.sheet, DEPT.shown_cell(cross.fields[0])))
     return out
 
 

@@ -18,7 +18,7 @@ import pytest
 from conftest import unavailable
 from helpers import ROOT, load_seed, write_json
 from xltools.pack import run as packer
-from xltools.ooxml import patch
+from xltools.ooxml.package import Package
 from xltools.a1 import a1
 from xltools.write.fill import fill
 from xltools.pack.frozen import print_copy
@@ -70,7 +70,7 @@ def paragraphs(seed: dict) -> list[tuple[str, str, str]]:
     """(sheet, field, paragraph) of every long text of the data."""
     spec = load_spec()
     out = []
-    for rep, section in ((spec.dept, seed["dept"]), (spec.project, seed["projects"][0])):
+    for rep, section in ((spec.reports["dept"], seed["dept"]), (spec.reports["project"], seed["projects"][0])):
         for name in rep.runs:
             out += [(rep.sheet, name, p) for p in str(section.get(name) or "").split("\n") if p.strip()]
     return out
@@ -118,13 +118,13 @@ def test_a_text_typed_into_one_row_is_read_whole_and_printed_whole(soffice, long
     """The old way: the whole 综述 pasted into one cell (Excel's validation does not stop a paste)."""
     book, seed = long_book
     original = load_seed()["dept"]["narrative"]
-    edited = patch.Workbook(book.read_bytes())
-    run = spec.dept.runs["narrative"]
-    sheet = edited.sheet(spec.dept.sheet)
+    edited = Package(book.read_bytes())
+    run = spec.reports["dept"].runs["narrative"]
+    sheet = edited.sheet(spec.reports["dept"].sheet)
     for k, r in enumerate(run.row_numbers):
         sheet.set(a1(r, run.col), original if k == 0 else None)
     old_way = edited.save(tmp_path / "old_way.xlsx")
-    assert read_workbook(old_way, spec).dept.values["narrative"] == original
+    assert read_workbook(old_way, spec).first("dept").values["narrative"] == original
     [r] = packer.pack([old_way], tmp_path / "out", force=True, spec=spec)
     assert_rows_fit((r.output / f"{r.output.name}.xlsx").read_bytes(), spec, old_way)
     text = squeeze(pdf_text(r.output / "部门整体支出.pdf"))

@@ -107,6 +107,18 @@ BAD_SPECS = {
         f"reports[0].rules[{_index(DEPT['rules'], lambda r: r['id'] == 'three-public')}]", "required"),
     "toml-syntax": (
         "year = 2022", "year = 2022 2023", f"line {_line_of('year = 2022')}", "TOML"),
+    # what a workbook holds: report kinds, identity, names, summary figures (issue 15)
+    "two-reports-copied": ('scope = "workbook"\ntitle', 'scope = "sheet"\ntitle', "reports", "至多一张按项目复制"),
+    "unknown-unit-field": ('unit = "dept_name"', 'unit = "unit_name"', "identity.unit", "unit_name"),
+    "copy-name-not-on-the-copy": ('copy_name = "project_name"', 'copy_name = "contact"', "identity.copy_name", "项目支出"),
+    "pack-name-unknown-part": ('name = "{year}_{unit}_绩效自评"', 'name = "{year}_{region}"', "pack.name", "{unit}"),
+    "data-key-taken": ('data = "projects"', 'data = "year"', "reports[1].data", "year"),
+    "figure-unknown-column": ('column = "spend.basic"', 'column = "spend.basics"', "summary.figures[2]", "spend.basics"),
+    "figure-of-a-text": ('column = "three_public.total"', 'column = "three_public.org"', "summary.figures[4]", "不是金额"),
+    "figure-key-twice": ('key = "arrived"', 'key = "plan"', "summary.copy_figures[1].key", "不重复"),
+    "copy-figure-of-the-department": ('field = "fund_plan_total"', 'column = "spend.total"', "summary.copy_figures[0]",
+                                      "spend.total"),
+    "cross-total-on-the-copy": ('total = "spend.project"', 'total = "detail.amount"', "cross.total", "只有一张"),
 }
 
 

@@ -30,9 +30,9 @@ from xltools.build import protect
 from xltools.build.names import FINGERPRINT_NAME, REPORT_MARK
 from xltools.build.workbook import template_bytes
 from xltools.formulas import cross_cell
-from xltools.ooxml import sheet_parts
 from xltools.spec import load_spec
 from xltools.spec.layout import ROW_CHARS
+from helpers import sheet_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "templates" / "self_eval.xlsx"
@@ -282,7 +282,7 @@ def test_dates_are_date_cells_and_months_text_cells(book, spec):
 
 
 def test_personnel_and_public_prompts_say_what_they_include(book, spec):
-    dept = spec.dept
+    dept = spec.reports["dept"]
     dvs = validations(book[dept.sheet])
     for key in dept.tables["spend"].rows:
         personnel = dvs[dept.cell(f"spend_personnel_{key}")].prompt
@@ -351,7 +351,7 @@ def formula_cells(data: bytes) -> dict[tuple[str, str], ET.Element]:
     """(sheet, A1) -> the <c> element of every formula cell, from the raw sheet XML."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         out = {}
-        for sheet, part in sheet_parts(z).items():
+        for sheet, part in sheet_parts(data).items():
             for c in ET.fromstring(z.read(part)).iterfind(".//m:sheetData/m:row/m:c", NS):
                 if c.find("m:f", NS) is not None:
                     out[(sheet, c.get("r"))] = c
@@ -387,4 +387,4 @@ def test_cached_values_equal_libreoffice(soffice, plain, tmp_path):
              if comparable(ours[sheet][ref].value) != comparable(theirs[sheet][ref].value)]
     assert diffs == []
     # LibreOffice kept the formulas (it recalculated, not just copied our values).
-    assert openpyxl.load_workbook(recalculated)["部门整体支出"][load_spec().dept.cell("income_total_1")].value.startswith("=SUM(")
+    assert openpyxl.load_workbook(recalculated)["部门整体支出"][load_spec().reports["dept"].cell("income_total_1")].value.startswith("=SUM(")

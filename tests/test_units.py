@@ -173,13 +173,13 @@ def test_the_template_refuses_exactly_what_the_checker_refuses(soffice, tmp_path
     """The built template itself, filled with the example and then a bad value in one cell of
     each kind: LibreOffice's Mark Invalid Data (the template's own validations) circles exactly
     the cells the checker reports as unreadable or typed as text, and none of the example's."""
-    from xltools.ooxml import patch
+    from xltools.ooxml.package import Package
     from xltools.checker import check_file
     from xltools.write.fill import fill
     from xltools.spec import load_spec
 
     spec = load_spec()
-    dept, proj = spec.dept, spec.project
+    dept, proj = spec.reports["dept"], spec.reports["project"]
     good = fill("examples/linxiang_2022.json", tmp_path / "good.xlsx", spec).path
     bad = {
         (dept.sheet, dept.cell("contact_phone")): "-------",
@@ -192,7 +192,7 @@ def test_the_template_refuses_exactly_what_the_checker_refuses(soffice, tmp_path
         (proj.sheet, proj.cell("postcode")): "41400",
         (proj.sheet, proj.cell("eval_type")): "其他",
     }
-    book = patch.Workbook(good.read_bytes())
+    book = Package(good.read_bytes())
     for (sheet, ref), value in bad.items():
         book.sheet(sheet).set(ref, value)
     path = book.save(tmp_path / "bad.xlsx")

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ROOT, SEED
-
-SOURCES = ["pyproject.toml", "setup.py", "README.md", "xltools", "specs", "templates"]
+from xltools.addin.bundle import own_wheel
 
 
 def _run(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
@@ -29,27 +28,10 @@ def _run(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
     return done
 
 
-def _builds_offline() -> bool:
-    """setuptools >= 70.1 builds wheels by itself; older ones need the `wheel` package."""
-    code = ("import setuptools, importlib.util; v = tuple(int(x) for x in setuptools.__version__.split('.')[:2]); "
-            "raise SystemExit(0 if v >= (70, 1) or importlib.util.find_spec('wheel') else 1)")
-    return subprocess.run([sys.executable, "-c", code]).returncode == 0
-
-
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("wheel")
-    src = tmp / "src"            # a copy: building writes build/ and *.egg-info beside the sources
-    src.mkdir()
-    for name in SOURCES:
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(ROOT / name, src / name)
-    isolation = ["--no-build-isolation"] if _builds_offline() else []   # else: setuptools from the index
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", tmp / "dist", src)
-    [built] = (tmp / "dist").glob("xltools-*.whl")
-    return built
+    """Built as `xltools addin bundle` builds the wheel it ships (from a copy of the sources)."""
+    return own_wheel(tmp_path_factory.mktemp("wheel") / "dist")
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from python_calamine import CalamineWorkbook
 
 from xltools import xlsx
-from xltools.xlsx import book as xlsx_book
+from xltools.ooxml import container
 from xltools.xlsx import parts as xlsx_parts
 from xltools.xlsx import sheet as xlsx_sheet
 from xltools.errors import BookError
@@ -564,7 +564,7 @@ def test_zip_bomb_by_ratio_and_by_total(tmp_path, monkeypatch):
     ratio = rezip(tmp_path / "ratio.xlsx", {**parts, "xl/media/pad.bin": bytes(20 * 2**20)})
     assert_refused(ratio, "压缩比")
     # The total limit with a small budget: members of ordinary ratio that add up too much.
-    monkeypatch.setattr(xlsx_book, "MAX_TOTAL_BYTES", 3 * 2**20)
+    monkeypatch.setattr(container, "MAX_TOTAL_BYTES", 3 * 2**20)
     text = os.urandom(2**20).translate(bytes(b"ACGT"[i % 4] for i in range(256)))  # ~4:1
     total = rezip(tmp_path / "total.xlsx", {**parts, **{f"xl/media/p{i}.bin": text for i in range(4)}})
     assert_refused(total, "超过上限 3 MB")

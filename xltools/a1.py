@@ -1,7 +1,7 @@
 """A1 references and formula text: the one place that converts between "C5" and (row 5, column 3).
 
 Used by the reader (defined names, shared formulas), the layout (where each field sits) and the
-cell patcher (which cell to edit).
+package editor (which cell to edit, how a sheet name is quoted).
 """
 from __future__ import annotations
 
@@ -45,6 +45,12 @@ def split_a1(a1: str) -> tuple[int, int]:
     if not (1 <= row <= MAX_ROW and 1 <= col <= MAX_COL):
         raise ValueError(f"outside the sheet: {a1!r}")
     return row, col
+
+
+def quote_sheet(name: str) -> str:
+    """A sheet name as a formula or reference writes it: 'Bob''s' (always quoted: valid for any
+    name, and what split_cell_ref reads back)."""
+    return "'" + name.replace("'", "''") + "'"
 
 
 @lru_cache(maxsize=8192)   # every workbook of one template repeats the same name texts

@@ -1,4 +1,4 @@
-"""The catalogue of findings: every code the checker can emit, declared once.
+"""The catalogue of findings and refusals: every code the checker can emit, declared once.
 
 Each entry gives the code, its severity, a short title, the Chinese sentence (a template with
 named arguments: figures, units, cells, the direction of a difference), a hint, and the Excel
@@ -11,6 +11,10 @@ README's rule table is generated from here (`python -m xltools.catalogue --readm
 Rules the spec declares (sum rules, compare checks, the cross-report check) keep the spec's
 wording: their entry is derived from the spec (`spec_entries`), its template wraps the spec's
 message with the figures. Everything else is declared in `_ENTRIES` below.
+
+A file that cannot be used at all is not a finding but a refusal: its code is declared once in
+`REFUSALS` (what frictionless keeps as file errors among its errors); `xltools.REFUSED_REASONS`
+is the public view of that table, and the README's list of codes is generated from it.
 
 Python and Excel render one template: a literal part is the same text in both; an argument is a
 value in Python and an expression in Excel. Figures are `figure()` in Python and
@@ -153,9 +157,10 @@ def unit_word(unit: str) -> str:
 SUM_TEMPLATE = "{title}，应为 {should} {unit}，填报为 {stated} {unit}，{direction} {gap} {unit}"
 EQUAL_TEMPLATE = "{title}：{left}比{right}{direction} {gap} {unit}"
 AT_MOST_TEMPLATE = "{title}（{left} {left_value} {unit}，{right} {right_value} {unit}）"
-CROSS_TEMPLATE = ("{title}：部门项目支出 {dept} 万元，比各项目表实际支出合计 {projects} 万元{direction} {gap} 万元"
-                  "（计入 {count} 张项目表）")
-CROSS_NO_PROJECT = "{title}：未找到已填写的项目自评表，部门项目支出 {dept} 万元无从与项目表核对"
+# The cross-report check's: its three labels are the spec's words (spec.model.CrossCheck.labels).
+CROSS_TEMPLATE = ("{title}：{total_label} {dept} 万元，比{copies_label} {projects} 万元{direction} {gap} 万元"
+                  "（计入 {count} 张{copy_label}）")
+CROSS_NO_PROJECT = "{title}：未找到已填写的{copy_label}，{total_label} {dept} 万元无从核对"
 
 _ENTRIES = [
     # reading the workbook or data file
@@ -212,6 +217,12 @@ _ENTRIES = [
     Entry("hyperlink", WARNING, "超链接", "工作簿含有超链接（{target}）：报表不需要链接", hint="可删除该超链接"),
     Entry("macro-part", ERROR, "宏", "工作簿含有宏（{part}）：报表不应含宏",
           hint="另存为“Excel 工作簿（*.xlsx）”后重新提交"),
+    # xlwings add-ins read their settings (the program to run, the import path) from such a sheet
+    Entry("conf-sheet", ERROR, "加载项设置表",
+          "工作簿含有名为“{sheet}”的工作表：这是 Excel 加载项（xlwings）的设置表，可指定加载项运行的程序和代码，"
+          "报表不应含有此表",
+          hint="删除该工作表后重新保存（它可能是隐藏的：右键工作表标签→取消隐藏；深度隐藏的表要在 VBA 编辑器的"
+               "属性窗口中把 Visible 改为 -1 才显示），或用原模板重新填报"),
     Entry("project-outside-bookends", WARNING, "项目表在边界表之外",
           "项目表“{sheet}”不在隐藏的边界表“{first}”与“{last}”之间：部门表 {cell} 旁的项目支出核对没有计入它，"
           "显示的差额与本工具的核对结果不同",
@@ -280,9 +291,13 @@ def check_entry(check) -> Entry:
 
 
 def cross_entry(cross) -> Entry:
-    """The entry of the spec's cross-report check (spec.model.CrossCheck)."""
-    return Entry(cross.code, cross.severity, cross.message, CROSS_TEMPLATE,
-                 "部分项目可能未做项目自评", INLINE, variants={"no-project": CROSS_NO_PROJECT}, origin="spec")
+    """The entry of the spec's cross-report check (spec.model.CrossCheck), its labels in place."""
+    def worded(template: str) -> str:
+        for name, label in zip(("total_label", "copies_label", "copy_label"), cross.labels):
+            template = template.replace("{" + name + "}", label.replace("{", "{{").replace("}", "}}"))
+        return template
+    return Entry(cross.code, cross.severity, cross.message, worded(CROSS_TEMPLATE),
+                 "部分项目可能未做项目自评", INLINE, variants={"no-project": worded(CROSS_NO_PROJECT)}, origin="spec")
 
 
 def spec_entries(spec) -> list[Entry]:
@@ -327,8 +342,60 @@ def finding(code: str | Entry, sheet: str, cell: str, /, *, expected=None, actua
     return Finding(e.code, e.severity, sheet, cell, text, expected, actual, hint)
 
 
-# -- the README's rule table --------------------------------------------------------------------
+# -- refusals: a file that cannot be used at all -------------------------------------------------
+@dataclass(frozen=True)
+class Refusal:
+    """Why a file was refused: the stable code of Report.refused (and of collect's rows). The
+    line the user reads is written where the problem is found (xlsx/book.py, spec/registry.py,
+    read/, collect/), naming the file; this says what the code covers."""
+    code: str
+    title: str                 # a few words, as the README lists it
+    meaning: str
+    collect: bool = False      # only `xltools collect` refuses a submission so
+
+
+REFUSALS: tuple[Refusal, ...] = (
+    Refusal("not-xlsx", "不是工作簿", "不是 Excel 工作簿（文本、网页、PDF、Word、.ods……）"),
+    Refusal("old-xls", "旧版 .xls/.et", "旧版 Excel 97-2003（.xls）或 WPS（.et）文件"),
+    Refusal("encrypted", "设置了打开密码", "设置了打开密码（已加密），或压缩包设置了密码"),
+    Refusal("empty", "空文件", "空文件（0 字节）"),
+    Refusal("too-large", "文件过大", "文件过大，不是报表工作簿或数据文件"),
+    Refusal("zip-bomb", "压缩炸弹", "压缩包可疑（解压后过大、成员过多或压缩比异常，疑似压缩炸弹）"),
+    Refusal("entity-attack", "XML 实体攻击", "XML 含文档类型声明（DTD/实体），疑似恶意构造"),
+    Refusal("damaged", "损坏或不完整", "文件已损坏或不完整（压缩包、部件或 XML 无法读取）"),
+    Refusal("other-template", "其他模板或年度、地区、版本",
+            "没有规格能读它：不是本工具的模板生成的工作簿（缺少模板标识），或是其他年度、地区、版本的模板；"
+            "数据文件的年度、地区没有对应的规格"),
+    Refusal("sheet-missing", "工作表被删除或改名", "报表的工作表被删除或改名"),
+    Refusal("names-missing", "定义名称被删改或指向了别处", "定义名称被删除、改动或指向了别的工作表"),
+    Refusal("unsafe-content", "含外部链接或宏（score 不处理）", "工作簿含外部链接或宏（xltools score 不处理这样的工作簿）"),
+    Refusal("unreadable-file", "文件不存在或无权限", "文件无法打开（不存在、没有权限、是文件夹、命名管道或设备……）"),
+    Refusal("data-invalid", "数据文件有误", "数据文件（JSON/TOML）格式错误、编码不对或含未知的键、错误的类型"),
+    Refusal("nested-zip", "压缩包嵌套过深", "压缩包中压缩包里的压缩包（只解开一层嵌套）", collect=True),
+    Refusal("pack-manifest", "报送包清单缺失", "报送包的清单 manifest.json 无法读取或没有列出文件", collect=True),
+    Refusal("pack-empty", "报送包中没有报表", "报送包中没有可校验的数据文件或工作簿", collect=True),
+    Refusal("timeout", "校验超时", "校验超时（文件异常，读取卡住）", collect=True),
+    Refusal("worker-died", "校验进程意外终止", "校验进程意外终止（内存不足被系统结束，或文件触发了程序崩溃）", collect=True),
+    Refusal("out-of-memory", "内存超限", "读取时内存超出上限", collect=True),
+    Refusal("internal-error", "程序内部错误", "程序内部错误（请报告）", collect=True),
+)
+REFUSED_REASONS: dict[str, str] = {r.code: r.meaning for r in REFUSALS}
+
+# What a submission's state is called (collect's summary, ledger history and lines; check's head line).
+STATUS_LABEL = {"ok": "通过", "errors": "有错误", "refused": "无法使用"}
+
+
+def refusals_table() -> str:
+    """The Markdown table of every refusal code (generated; README.md carries it between markers)."""
+    lines = ["| 代码 | 原因 | 说明 | 哪些命令 |", "|---|---|---|---|"]
+    lines += [f"| `{r.code}` | {_cell(r.title)} | {_cell(r.meaning)} | {'collect' if r.collect else '全部'} |"
+              for r in REFUSALS]
+    return "\n".join(lines)
+
+
+# -- the README's generated tables --------------------------------------------------------------
 README_BEGIN, README_END = "<!-- rules:begin -->", "<!-- rules:end -->"
+REFUSALS_BEGIN, REFUSALS_END = "<!-- refusals:begin -->", "<!-- refusals:end -->"
 _ARG = re.compile(r"\{(\w+)\}")
 
 
@@ -351,9 +418,12 @@ def rules_table(spec=None) -> str:
 
 
 def readme_with_table(readme: str, spec=None) -> str:
-    """README text with the generated table between the markers."""
-    start, end = readme.index(README_BEGIN) + len(README_BEGIN), readme.index(README_END)
-    return readme[:start] + "\n" + rules_table(spec) + "\n" + readme[end:]
+    """README text with the generated tables between their markers (rules, refusals)."""
+    for begin, end, table in ((README_BEGIN, README_END, rules_table(spec)),
+                              (REFUSALS_BEGIN, REFUSALS_END, refusals_table())):
+        start, stop = readme.index(begin) + len(begin), readme.index(end)
+        readme = readme[:start] + "\n" + table + "\n" + readme[stop:]
+    return readme
 
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -362,7 +432,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def main(argv: list[str]) -> int:
     if argv == ["--readme"]:
         README.write_text(readme_with_table(README.read_text(encoding="utf-8")), encoding="utf-8")
-        print(f"已更新 {README} 中的规则表")
+        print(f"已更新 {README} 中的规则表与无法使用的原因代码表")
         return 0
     if argv == ["--table"]:
         print(rules_table())

@@ -3,28 +3,43 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .catalogue import SEVERITY_LABEL, severity_label
+from .catalogue import SEVERITY_LABEL, STATUS_LABEL, severity_label
 from .findings import ERROR, WARNING, Report
 from .spec.model import Spec
+from .spec.registry import Registry
 
 DATA_SUFFIXES = frozenset({".json", ".toml"})
 
 
-def read_any(path, spec: Spec, data: bytes | None = None):
-    """A workbook or a data file -> Filled; the same rules run on either. `data`: the file's
-    bytes when the caller holds them (path then only names the file and tells its kind)."""
+def read_any(path, specs: Spec | Registry, data: bytes | None = None):
+    """A workbook or a data file -> (the spec that reads it, Filled); the same rules run on
+    either. `specs`: one spec, or a registry that picks the file's own. `data`: the file's bytes
+    when the caller holds them (path then only names the file and tells its kind). Raises
+    BookError/DataError for a file that cannot be used (a refusal)."""
+    registry = specs if isinstance(specs, Registry) else Registry.of(specs)
     if Path(path).suffix.lower() in DATA_SUFFIXES:
-        from .read.data import load_data
-        return load_data(path, spec, data)
-    from .read.workbook import read_workbook
-    return read_workbook(path, spec, data)
+        from .read.data import load_data, read_document
+        doc = read_document(Path(path), data)
+        spec = registry.resolve(doc, str(path))
+        return spec, load_data(path, spec, doc)
+    return read_book(path, registry, data)
 
 
-def check_file(path, spec: Spec, write: str | None = None) -> Report:
+def read_book(path, specs: Spec | Registry, data: bytes | None = None):
+    """A workbook -> (the spec its template's fingerprint names, Filled)."""
+    from .read import workbook as reader
+    registry = specs if isinstance(specs, Registry) else Registry.of(specs)
+    book = reader.open_book(path, data)       # the reader's own opener (bench/check.py swaps it)
+    spec = registry.resolve(book, str(path))
+    return spec, reader.read_workbook(path, spec, data, book=book)
+
+
+def check_file(path, specs: Spec | Registry, write: str | None = None) -> Report:
     """Read and check one file; raises BookError/DataError for a file that cannot be used
     (xltools.check returns those as a refused Report instead)."""
     from .rules import run_rules
-    report = run_rules(read_any(path, spec), spec)
+    spec, filled = read_any(path, specs)
+    report = run_rules(filled, spec)
     if write:
         write_checked_copy(path, write, report)
     return report
@@ -53,7 +68,7 @@ def render_text(report: Report) -> str:
     """A table a bookkeeper can read in a terminal."""
     errors = sum(f.severity == ERROR for f in report.findings)
     warnings = len(report.findings) - errors
-    head = (f"{report.file}：{'通过' if report.ok else '有错误'}（{SEVERITY_LABEL[ERROR]} {errors} 处，"
+    head = (f"{report.file}：{STATUS_LABEL['ok' if report.ok else 'errors']}（{SEVERITY_LABEL[ERROR]} {errors} 处，"
             f"{SEVERITY_LABEL[WARNING]} {warnings} 处）")
     lines = [head]
     sheets = list(dict.fromkeys(f.sheet for f in report.findings))

@@ -26,18 +26,27 @@ def command(add):
     return add
 
 
-def with_spec(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    sp.add_argument("--spec", help="规格文件（默认随本工具提供的 specs/2022.toml）")
+def with_spec(sp: argparse.ArgumentParser, by_file: bool = False) -> argparse.ArgumentParser:
+    """--spec: the spec to use. `by_file`: without it each file is read with the spec that made it."""
+    sp.add_argument("--spec", help="规格文件（默认：按工作簿的模板标识或数据文件的年度、地区，从随本工具提供的规格中选）"
+                    if by_file else "规格文件（默认随本工具提供的 specs/2022.toml）")
     return sp
 
 
 def _spec(args):
+    """The one spec a command builds from (template, spec fields)."""
     from .api import resolve_spec
     from .spec import load_spec
     year, region = getattr(args, "year", None), getattr(args, "region", None)
     if year or region:
         return load_spec(args.spec, year=year, region=region)
     return resolve_spec(getattr(args, "spec", None))
+
+
+def _specs(args):
+    """What a command that reads files reads them with: the spec given, or each file's own."""
+    from .api import specs_for
+    return specs_for(args.spec)
 
 
 def _output(args, out, *inputs) -> None:
@@ -61,7 +70,7 @@ def cmd_template(args) -> int:
     from .build.workbook import build_template
     spec = _spec(args)
     out = build_template(spec, args.output or default_template_output(), protect.password_from(args.password))
-    print(f"已生成模板 {out}（{spec.region}{spec.year}年度，{spec.fingerprint}）")
+    print(f"已生成模板 {out}（{spec.fingerprint.describe()}，{spec.fingerprint}）")
     return 0
 
 
@@ -101,7 +110,7 @@ def _spec_command(sub) -> None:
 def cmd_fill(args) -> int:
     from .api import fill
     _output(args, args.output, args.data, args.template)
-    result = fill(args.data, args.output, _spec(args), template=args.template)
+    result = fill(args.data, args.output, _specs(args), template=args.template)
     for w in result.warnings:
         print(f"提示：{w}", file=sys.stderr)
     print(f"已写入 {args.output}（{len(result.projects)} 个项目表）")
@@ -110,7 +119,7 @@ def cmd_fill(args) -> int:
 
 @command
 def _fill(sub) -> None:
-    f = with_spec(sub.add_parser("fill", help="用数据文件填写一份新工作簿"))
+    f = with_spec(sub.add_parser("fill", help="用数据文件填写一份新工作簿"), by_file=True)
     f.add_argument("data")
     f.add_argument("-o", "--output", required=True)
     f.add_argument("--template", help="模板文件（默认按规格生成）")
@@ -127,7 +136,7 @@ def cmd_check(args) -> int:
         refuse_data_file_for_write(args.files[0])     # before any output
         _output(args, args.write, *args.files)
     reports = []
-    for report in check_many(args.files, _spec(args)):
+    for report in check_many(args.files, _specs(args)):
         reports.append(report)
         if args.json:
             continue
@@ -144,7 +153,7 @@ def cmd_check(args) -> int:
 
 @command
 def _check(sub) -> None:
-    c = with_spec(sub.add_parser("check", help="校验工作簿或数据文件"))
+    c = with_spec(sub.add_parser("check", help="校验工作簿或数据文件"), by_file=True)
     c.add_argument("files", nargs="+")
     c.add_argument("--json", action="store_true", help="输出 JSON 数组，每个文件一项（含无法使用的文件）")
     c.add_argument("--write", help="另存一份带“校验结果”表的工作簿")
@@ -158,7 +167,7 @@ def cmd_score(args) -> int:
         _output(args, args.output, args.book)
     elif args.in_place:
         _output(args, args.book)         # the book itself: only that it can be replaced
-    result = score(args.book, args.output, in_place=args.in_place, spec=_spec(args))
+    result = score(args.book, args.output, in_place=args.in_place, spec=_specs(args))
     for line in result.lines:
         print(line)
     return 0
@@ -166,7 +175,7 @@ def cmd_score(args) -> int:
 
 @command
 def _score(sub) -> None:
-    sc = with_spec(sub.add_parser("score", help="按指标值与实际完成值自动评分"))
+    sc = with_spec(sub.add_parser("score", help="按指标值与实际完成值自动评分"), by_file=True)
     sc.add_argument("book")
     sc.add_argument("-o", "--output")
     sc.add_argument("--in-place", action="store_true", help="写完新文件后替换原文件")
@@ -177,11 +186,11 @@ def _score(sub) -> None:
 def cmd_pack(args) -> int:
     from .office import bridge as office
     from .pack.run import exit_code, pack, render
-    spec = _spec(args)
+    specs = _specs(args)
     if office.find_soffice() is None:
         raise XltoolsError("打包需要 LibreOffice 导出 PDF，未找到 soffice。请安装：apt-get install "
                            "libreoffice-calc-nogui python3-uno（Windows 请用 Excel 加载项中的“导出”）")
-    results = pack(args.books, args.output, force=args.force, zip=args.zip, pdfa=args.pdfa, spec=spec)
+    results = pack(args.books, args.output, force=args.force, zip=args.zip, pdfa=args.pdfa, spec=specs)
     for r in results:
         print(render(r), file=sys.stderr if r.error or r.refused else sys.stdout)
     return exit_code(results)
@@ -189,7 +198,7 @@ def cmd_pack(args) -> int:
 
 @command
 def _pack(sub) -> None:
-    pk = with_spec(sub.add_parser("pack", help="校验后打包：各报告 PDF、只含数值的工作簿、数据、清单"))
+    pk = with_spec(sub.add_parser("pack", help="校验后打包：各报告 PDF、只含数值的工作簿、数据、清单"), by_file=True)
     pk.add_argument("books", nargs="+")
     pk.add_argument("-o", "--output", required=True, help="输出目录")
     pk.add_argument("--zip", action="store_true", help="每个工作簿打成一个 zip")
@@ -213,15 +222,22 @@ def cmd_addin(args) -> int:
     elif args.what == "build":
         print(f"已生成加载项 {build.build(args.output)}")
     elif args.what == "install":
-        print(f"已安装加载项 {build.install(args.addin)}，重新打开 Excel 后可见“绩效自评”选项卡")
+        target = build.install(args.addin, args.interpreter)
+        print(f"已安装加载项 {target}，已写入配置 {build.conf_path()}；Excel 中可见“绩效自评”选项卡")
+    elif args.what == "bundle":
+        from .addin import bundle
+        result = bundle.make(args.output, wheel=args.wheel, xlam=args.xlam)
+        print(f"已生成离线安装包 {result.folder}（{len(result.files)} 个文件）")
+        if result.note:
+            print(result.note)
     else:
-        print(f"已写入配置 {build.write_conf(args.interpreter, args.pythonpath or '')}")
+        print(f"已写入配置 {build.write_conf(args.interpreter)}")
     return 0
 
 
 @command
 def _addin(sub) -> None:
-    ad = sub.add_parser("addin", help="Excel 加载项：生成 VBA 与功能区，构建、安装、配置（后三者需 Windows 与 Excel）")
+    ad = sub.add_parser("addin", help="Excel 加载项：生成 VBA 与功能区、离线安装包；构建、安装、配置（需 Windows 与 Excel）")
     asub = ad.add_subparsers(dest="what", required=True)
     av = asub.add_parser("vba", help="由声明表生成 macros/*.bas")
     av.add_argument("-o", "--output", default="macros", help="输出文件夹（默认 macros）")
@@ -229,11 +245,15 @@ def _addin(sub) -> None:
     ar.add_argument("--into", help="写入功能区的加载项文件（.xlam）")
     ab = asub.add_parser("build", help="通过 Excel 构建 xltools.xlam")
     ab.add_argument("-o", "--output", help="输出文件（默认 xltools.xlam）")
-    ai = asub.add_parser("install", help="把加载项装入 Excel 的加载项文件夹并启用")
+    ai = asub.add_parser("install", help="把加载项装入 Excel 的加载项文件夹并启用（Excel 开着也可以），并写配置")
     ai.add_argument("addin", nargs="?", help="加载项文件（默认 xltools.xlam）")
-    ac = asub.add_parser("conf", help="写 xlwings 配置（解释器、UDF MODULES、PYTHONPATH），GBK 编码")
+    ai.add_argument("--interpreter", help="pythonw.exe 的完整路径（默认当前 Python）")
+    ac = asub.add_parser("conf", help="只写配置：加载项启动的解释器（完整路径），GBK 编码")
     ac.add_argument("--interpreter", help="pythonw.exe 的完整路径（默认当前 Python）")
-    ac.add_argument("--pythonpath", help="额外的 PYTHONPATH")
+    ah = asub.add_parser("bundle", help="离线安装包：Windows 64 位 Python 3.11/3.12 的全部 wheel、安装脚本、SHA256SUMS")
+    ah.add_argument("-o", "--output", required=True, help="输出文件夹（须不存在或为空）")
+    ah.add_argument("--wheel", help="本工具的 wheel 文件（默认由源代码目录构建）")
+    ah.add_argument("--xlam", help="放进安装包的加载项文件（如已签名的 xltools.xlam；Windows 上默认当场构建）")
     ad.set_defaults(func=cmd_addin)
 
 
@@ -315,14 +335,8 @@ def _unexpected(args, err: Exception) -> int:
                               getattr(args, "data", None), getattr(args, "output", None),
                               getattr(args, "write", None)) if p]
     where = f"处理 {'、'.join(dict.fromkeys(named))} 时" if named else ""
-    if isinstance(err, MemoryError):
-        why = "内存不足，未写入任何文件"
-    elif isinstance(err, OSError):      # e.g. a library's own temporary file on a full disk
-        from .files import cause
-        why = f"文件操作失败（{cause(err)}{'：' + str(err.filename) if err.filename else ''}），未写入任何文件"
-    else:
-        why = (f"出现内部错误（{type(err).__name__}），未写入任何文件；请把所用文件发给维护人员"
-               "（设置环境变量 XLTOOLS_DEBUG=1 可查看详细信息）")
+    from .errors import unexpected
+    why = unexpected(err) + "；未写入任何文件"
     # Objects the failure left half-done (openpyxl's writers) would print their own traceback
     # when collected at exit: this line is the answer.
     sys.unraisablehook = lambda unraisable: None

@@ -43,3 +43,15 @@ class DataError(XltoolsError):
 class OutputError(XltoolsError):
     """A place the tool was told to write cannot be used (a folder, a device, one of the inputs,
     a read-only or full disk...): nothing is written, the message names the path and the cause."""
+
+
+def unexpected(err: BaseException) -> str:
+    """Why an operation stopped on a failure no check foresaw (a bug, or a file no test has
+    seen), in one Chinese line; the caller says what was not done."""
+    if isinstance(err, MemoryError):
+        return "内存不足"
+    if isinstance(err, OSError):        # e.g. a library's own temporary file on a full disk
+        from .files import cause
+        return f"文件操作失败（{cause(err)}{'：' + str(err.filename) if err.filename else ''}）"
+    return (f"出现内部错误（{type(err).__name__}）；请把所用文件发给维护人员"
+            "（设置环境变量 XLTOOLS_DEBUG=1 可查看详细信息）")

@@ -5,7 +5,8 @@ Reading: only regular files. A FIFO, a device or a socket given as input would b
 (or read forever), so the kind is checked with `stat` first and the file is then opened with
 O_NONBLOCK and checked again on the open descriptor (it may have been swapped in between).
 
-Writing (`check_output` before any work, `write_atomic` for the bytes):
+Writing (`check_output` before any work, then `atomic_writer`, the one way every command writes a
+file; `write_atomic` hands it bytes already made):
 - only regular files are replaced: `-o /dev/null` as root would otherwise turn /dev/null into a
   workbook, and a folder or a FIFO cannot hold one;
 - an output that is one of the inputs (the same file by st_dev/st_ino, so also through a
@@ -296,10 +297,17 @@ def _new_mode(existing: os.stat_result | None) -> int:
     return 0o666 & ~umask
 
 
-def write_atomic(path, data: bytes) -> Path:
-    """Write `data` as the whole new content of `path` (see the module doc). Returns `path`."""
+@contextmanager
+def atomic_writer(path, inputs=(), noun: str = "输出文件"):
+    """A binary file object whose bytes become the whole new content of `path` when the block
+    ends without an error (see the module doc); on any error, Ctrl-C or SIGTERM nothing changes
+    and nothing is left behind. `inputs`: files the caller reads, which `path` may not be.
+
+        with atomic_writer(out) as fh:
+            fh.write(data)           # or: zipfile.ZipFile(fh, "w") ... (the file is seekable)
+    """
     label = _label(path)
-    target = check_output(path)
+    target = check_output(path, inputs=inputs, noun=noun)
     try:
         existing = os.stat(target)
     except OSError:
@@ -319,11 +327,10 @@ def write_atomic(path, data: bytes) -> Path:
     tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}{TEMP_SUFFIX}"
     try:
         with _signals_raise():
-            fd = os.open(tmp, _CREATE_FLAGS, 0o600)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
+            with os.fdopen(os.open(tmp, _CREATE_FLAGS, 0o600), "w+b") as fh:
+                yield fh
+                fh.flush()
+                fd = fh.fileno()
                 if hasattr(os, "fchmod"):
                     os.fchmod(fd, _new_mode(existing))
                 if existing is not None and hasattr(os, "fchown") and os.geteuid() == 0:
@@ -332,8 +339,6 @@ def write_atomic(path, data: bytes) -> Path:
                     except OSError:
                         pass
                 os.fsync(fd)
-            finally:
-                os.close(fd)
             pause = os.environ.get(PAUSE_ENV)
             if pause:
                 time.sleep(float(pause))
@@ -348,6 +353,12 @@ def write_atomic(path, data: bytes) -> Path:
         if isinstance(err, _Signalled):
             _die_of(err.signum)
         raise
+
+
+def write_atomic(path, data: bytes, inputs=()) -> Path:
+    """`data` as the whole new content of `path`, through atomic_writer. Returns `path`."""
+    with atomic_writer(path, inputs) as fh:
+        fh.write(data)
     return Path(path)
 
 

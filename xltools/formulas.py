@@ -354,18 +354,19 @@ def value_join(texts) -> str:
 
 # -- cross-report (department sheet against every project sheet) -------------------------------
 def cross_cell(spec: Spec) -> tuple[int, str]:
-    """Where the department sheet shows the cross-report check (beside the header row just above
-    its first 项目支出 row; the rows themselves carry the 元-amount checks), and the project
-    sheets' cell it sums."""
-    first = spec.dept.cell(spec.cross.dept[0])
-    return int("".join(ch for ch in first if ch.isdigit())) - 1, spec.project.cell(spec.cross.project)
+    """Where the sheet of the report held once shows the cross-report check (beside the header
+    row just above the first row it sums, e.g. 项目支出; the rows themselves carry the 元-amount
+    checks), and the cell of the copies it sums."""
+    c = spec.cross
+    first = spec.reports[c.report].cell(c.fields[0])
+    return int("".join(ch for ch in first if ch.isdigit())) - 1, spec.reports[c.copied].cell(c.copy_field)
 
 
 def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:
     """The gap, and how many project sheets the 3D range counts (a sheet left outside the bookends
     is not among them): every project sheet's total cell holds a number (its SUM formula)."""
     c = spec.cross
-    dept = f'SUM({",".join(cell_dept(n) for n in c.dept)})'
+    dept = f'SUM({",".join(cell_dept(n) for n in c.fields)})'
     projects = f"{FIRST_BOOKEND}:{LAST_BOOKEND}!{project_cell}"
     diff = f"{dept}-SUM({projects})"
     text = catalogue.cross_entry(c).excel(dept=catalogue.excel_figure(dept),
@@ -379,7 +380,7 @@ def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:
 def value_cross(spec: Spec, dept_get, project_values: list[Decimal], count: int | None = None) -> str:
     """`project_values`: the totals of the project sheets between the bookends (`count` of them,
     blank ones included, which add 0; by default one each)."""
-    dept = sum((num(dept_get(n)) or Decimal(0) for n in spec.cross.dept), Decimal(0))
+    dept = sum((num(dept_get(n)) or Decimal(0) for n in spec.cross.fields), Decimal(0))
     projects = sum(project_values, Decimal(0))
     diff = dept - projects
     if diff.quantize(CENT, ROUND_HALF_UP) == 0:
@@ -410,8 +411,8 @@ def report_formulas(rep: Report, spec: Spec) -> dict[str, str]:
 
 def formula_cells(rep: Report, spec: Spec) -> dict[str, str]:
     """A1 -> formula text (without '=') of every formula cell the template puts on the report's
-    sheet: its computed fields, its inline checks in column I and, on the department's, the
-    cross-report check. Worked out once per spec content (the reader and the rules both ask for
+    sheet: its computed fields, its inline checks in column I and, on the sheet of the report the
+    cross-report check belongs to (the department's), that check. Worked out once per spec content (the reader and the rules both ask for
     every workbook): read only."""
     key = (spec_key(spec), rep.id)
     hit = _FORMULA_CELLS.get(key)
@@ -428,7 +429,7 @@ def _formula_cells(rep: Report, spec: Spec) -> dict[str, str]:
     out = {}
     for key, text in report_formulas(rep, spec).items():
         out[a1(int(key[6:]), CHECK_COLUMN) if key.startswith("check:") else rep.cell(key)] = text
-    if rep.id == "dept" and spec.cross:
+    if spec.cross and rep.id == spec.cross.report:
         row, project_cell = cross_cell(spec)
         out[a1(row, CHECK_COLUMN)] = excel_cross(spec, rep.cell, project_cell)
     return out
@@ -461,7 +462,7 @@ def cached_values(rep: Report, spec: Spec, values: dict, checks: dict[int, str],
         out[rep.cell(name)] = value_join(_rows_of(text, run))
     for row, text in checks.items():
         out[a1(row, CHECK_COLUMN)] = text
-    if rep.id == "dept" and spec.cross:
+    if spec.cross and rep.id == spec.cross.report:
         out[a1(cross_cell(spec)[0], CHECK_COLUMN)] = cross
     return out
 

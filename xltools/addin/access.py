@@ -14,10 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from ..ooxml import patch
 from ..errors import BookError
-from ..write import marks
-from ..ooxml import package
+from ..ooxml.package import Package
+from ..write import annotate, marks
 
 
 class BookAccess(Protocol):
@@ -48,36 +47,36 @@ class FileBook:
         return self.path
 
     def sheet_names(self) -> list[str]:
-        return [name for name, _ in package.Package(self.path, self.label).sheets()]
+        return [name for name, _ in Package(self.path, self.label).sheets()]
 
     def write_values(self, values):
+        from ..checker import read_book
+        from ..spec.registry import Registry
         from ..write.fill import write_instances
-        from ..read.workbook import read_workbook
-        from .functions import spec
-        book = patch.Workbook(self.path.read_bytes())
+        book = Package(self.path, self.label)
         for sheet, cells in values.items():
             xml = book.sheet(sheet)
             for ref, value in cells.items():
                 xml.set(ref, value)
         data = book.to_bytes()
         # The formulas' cached results follow the new values, as Excel's recalculation would.
-        filled = read_workbook(self.path, spec(), data)
-        book = patch.Workbook(data)
-        write_instances(book, spec(), filled.dept, filled.projects, write_inputs=False)
+        spec, filled = read_book(self.path, Registry.packaged(), data)
+        book = Package(data, self.label)
+        write_instances(book, spec, filled.instances, write_inputs=False)
         book.save(self.path)
 
     def copy_sheet(self, source, name, before):
-        book = patch.Workbook(self.path.read_bytes())
-        if name in book.parts:
+        book = Package(self.path, self.label)
+        if name in dict(book.sheets()):
             raise BookError(f"工作表“{name}”已存在")
         book.clone_sheet(source, name, before=before)
         book.save(self.path)       # the workbook's structure protection is kept as it was
 
     def apply_marks(self, plan):
-        package.write_marked(self.path, self.path, plan, self.label, in_place=True)
+        annotate.write_marked(self.path, plan, self.label)
 
     def clear_marks(self):
-        package.write_cleared(self.path, self.path, self.label)
+        annotate.write_cleared(self.path, self.label)
 
     def ask(self, prompt, title):
         return self.answers.pop(0) if self.answers else None
@@ -96,6 +95,44 @@ class FileBook:
 # -- Excel, through xlwings ---------------------------------------------------------------------
 XL_EXPRESSION = 2                 # xlExpression
 XL_TYPE_PDF = 0                   # xlTypePDF
+XL_CONTINUOUS = 1                 # xlContinuous
+# A conditional format's border sides are xlLeft/xlRight/xlTop/xlBottom (not xlEdge*, which a
+# FormatCondition refuses); its border weight is always thin.
+XL_SIDES = (-4131, -4152, -4160, -4107)
+MAX_ADDRESS = 255                 # Excel refuses a longer address string in Range("A1,B2,…")
+
+
+def address_chunks(cells: list[str], limit: int = MAX_ADDRESS) -> list[str]:
+    """Comma-joined addresses, each under Excel's limit: Range() takes one at a time, Union joins them."""
+    chunks, current = [], ""
+    for cell in cells:
+        joined = f"{current},{cell}" if current else cell
+        if len(joined) > limit - 1 and current:
+            chunks.append(current)
+            joined = cell
+        current = joined
+    return chunks + ([current] if current else [])
+
+
+def colour(argb: str) -> int:
+    """An ARGB hex colour as Excel's Color property wants it: blue * 65536 + green * 256 + red."""
+    return int(argb[6:8], 16) * 65536 + int(argb[4:6], 16) * 256 + int(argb[2:4], 16)
+
+
+def mark_format(severity: str) -> dict[str, int]:
+    """A mark as the file writer draws it (marks.dxf_xml): fill, bold coloured figures, a thin frame."""
+    return {"fill": colour(marks.COLORS[severity]), "ink": colour(marks.INKS[severity]),
+            "frame": colour(marks.FRAMES[severity])}
+
+
+def saved_path(book_api) -> str:
+    """The workbook's file as Excel names it. A OneDrive/SharePoint address is refused rather than
+    turned into a local path through the workbook's own settings sheet, as xlwings's Book.fullname
+    would do: nothing a workbook carries chooses a path."""
+    full = str(book_api.FullName)
+    if "://" in full:
+        raise BookError(f"工作簿 {book_api.Name} 保存在网址上（OneDrive/SharePoint）：请另存到本机文件夹后再用")
+    return full
 
 
 class LiveBook:
@@ -203,10 +240,18 @@ class LiveBook:
                 for severity in marks.SEVERITIES:
                     if not by_severity.get(severity):
                         continue
-                    rng = w.range(",".join(by_severity[severity][:200]))   # Excel's address limit
-                    cond = rng.api.FormatConditions.Add(Type=XL_EXPRESSION, Formula1="=" + marks.MARK_FORMULA)
-                    rgb = marks.COLORS[severity]
-                    cond.Interior.Color = int(rgb[6:8], 16) * 65536 + int(rgb[4:6], 16) * 256 + int(rgb[2:4], 16)
+                    chunks = [w.range(a).api for a in address_chunks(by_severity[severity])]
+                    target = chunks[0]
+                    for more in chunks[1:]:
+                        target = self.app.api.Union(target, more)
+                    cond = target.FormatConditions.Add(Type=XL_EXPRESSION, Formula1="=" + marks.MARK_FORMULA)
+                    look = mark_format(severity)
+                    cond.Interior.Color = look["fill"]
+                    cond.Font.Bold = True
+                    cond.Font.Color = look["ink"]
+                    for side in XL_SIDES:
+                        cond.Borders(side).LineStyle = XL_CONTINUOUS
+                        cond.Borders(side).Color = look["frame"]
             self._unprotected(self.book.sheets[sheet], add)
         ws.activate()
 
@@ -215,7 +260,7 @@ class LiveBook:
         return answer if isinstance(answer, str) and answer.strip() else None
 
     def folder(self) -> Path:
-        full = Path(self.book.fullname)
+        full = Path(saved_path(self.book.api))
         if not full.parent.is_dir() or not full.suffix:
             raise BookError(f"工作簿 {self.label} 还没有保存：请先保存，导出的文件放在它旁边")
         return full.parent

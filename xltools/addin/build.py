@@ -1,17 +1,17 @@
 """`xltools addin build | install | conf`: the Windows admin's steps, and what they need.
 
-build:   a new workbook in Excel (COM), the generated modules and xlwings's own VBA imported, the
-         function wizard's descriptions registered, saved as xltools.xlam; then the ribbon part is
-         written into the file by our own code (ribbon.py). Needs "Trust access to the VBA project
-         object model" for whoever builds, once; nobody who only uses the add-in needs it.
-install: the .xlam copied into the user's AddIns folder and switched on in Excel.
-conf:    %USERPROFILE%\\.xltools\\xltools.conf, the xlwings config file of our custom add-in
-         (INTERPRETER_WIN, UDF MODULES, PYTHONPATH), in the code page VBA's `Input #` reads:
-         the system's ANSI code page, GBK (cp936) on Chinese Windows.
-
-xlwings's VBA is taken from the installed, pinned xlwings package (xlwings_custom_addin.bas, the
-module `xlwings quickstart --addin` uses), with its project name set to ours, so our config file
-never touches a user's own xlwings add-in settings.
+build:   a new workbook in Excel (COM), the generated modules imported (ours and the patched xlwings
+         runtime, vba.py and runtime.py), the function wizard's descriptions registered, saved as
+         xltools.xlam; then the ribbon part is written into the file by our own code (ribbon.py).
+         Needs "Trust access to the VBA project object model" for whoever builds, once; nobody who
+         only uses the add-in needs it.
+install: the .xlam copied into the user's AddIns folder and switched on, in the Excel the user has
+         open if there is one (a second Excel's add-in list would be overwritten by the first one's
+         when it closes); and the conf file written: install fixes the interpreter.
+conf:    %USERPROFILE%\\.xltools\\xltools.conf, the one settings file the add-in reads: the full path
+         of the interpreter (INTERPRETER_WIN), in the code page VBA's `Input #` reads: the system's
+         ANSI code page, GBK (cp936) on Chinese Windows. Nothing else: the add-in's runtime puts
+         nothing from a setting or a workbook on sys.path (runtime.py).
 """
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ import os
 import shutil
 import sys
 import tempfile
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from ..errors import XltoolsError
+from ..files import write_atomic
 from . import ribbon, vba
-from .table import PROJECT_NAME, UDF_MODULE, XLWINGS_VERSION
+from .table import DISTRIBUTION, PROJECT_NAME
 
 ADDIN_FILE = "xltools.xlam"
 CONF_ENCODING = "cp936"           # what VBA's Open ... For Input reads on Chinese Windows
@@ -41,24 +42,6 @@ def require_windows(what: str) -> None:
         raise AddinError(NEEDS_WINDOWS.format(what=what))
 
 
-# -- xlwings's VBA, from the installed package ---------------------------------------------------
-def xlwings_vba() -> str:
-    """xlwings's custom add-in module as the installed package ships it, named for our project."""
-    try:
-        import xlwings
-    except ImportError:
-        raise AddinError("没有安装 xlwings：请运行 pip install \"xltools[excel]\"") from None
-    path = Path(xlwings.__file__).parent / "xlwings_custom_addin.bas"
-    text = path.read_bytes().decode("ascii")
-    if f"'Version: {XLWINGS_VERSION}" not in text or xlwings.__version__ != XLWINGS_VERSION:
-        raise AddinError(f"已安装的 xlwings 是 {xlwings.__version__}，加载项需要 {XLWINGS_VERSION}："
-                         f"请运行 pip install xlwings=={XLWINGS_VERSION}")
-    old = 'Public Const PROJECT_NAME As String = "myaddin"'
-    if old not in text:
-        raise AddinError(f"xlwings {xlwings.__version__} 的加载项模块格式有变，无法生成加载项")
-    return text.replace(old, f'Public Const PROJECT_NAME As String = "{PROJECT_NAME}"')
-
-
 # -- the config file ------------------------------------------------------------------------------
 def conf_path() -> Path:
     home = Path(os.environ.get("USERPROFILE") or Path.home())
@@ -71,14 +54,15 @@ def _vba_quoted(value: str) -> str:
     return f'"{value}"'
 
 
-def conf_text(interpreter: str, pythonpath: str = "") -> str:
-    """The lines xlwings's GetConfigFromFile reads with `Input #`: "KEY","VALUE", CRLF."""
-    entries = {"INTERPRETER_WIN": interpreter, "UDF MODULES": UDF_MODULE, "PYTHONPATH": pythonpath}
-    return "".join(f"{_vba_quoted(k)},{_vba_quoted(v)}\r\n" for k, v in entries.items())
+def conf_text(interpreter: str) -> str:
+    """The line xlwings's GetConfigFromFile reads with `Input #`: "KEY","VALUE", CRLF."""
+    if not PureWindowsPath(interpreter).is_absolute():
+        raise AddinError(f"解释器应写完整路径（如 C:\\Users\\…\\pythonw.exe），现为“{interpreter}”")
+    return f"{_vba_quoted('INTERPRETER_WIN')},{_vba_quoted(interpreter)}\r\n"
 
 
-def conf_bytes(interpreter: str, pythonpath: str = "") -> bytes:
-    text = conf_text(interpreter, pythonpath)
+def conf_bytes(interpreter: str) -> bytes:
+    text = conf_text(interpreter)
     try:
         return text.encode(CONF_ENCODING)
     except UnicodeEncodeError as err:
@@ -92,15 +76,17 @@ def default_interpreter() -> str:
     return str(windowed if windowed.exists() else exe)
 
 
-def write_conf(interpreter: str | None = None, pythonpath: str = "") -> Path:
+def write_conf(interpreter: str | None = None) -> Path:
     require_windows("conf")
-    if "WindowsApps" in (interpreter or default_interpreter()):
+    interpreter = interpreter or default_interpreter()
+    if "WindowsApps" in interpreter:
         raise AddinError("检测到 Microsoft Store 版的 Python（WindowsApps），Excel 无法启动它："
-                         "请改用 python.org 的安装包，并重新运行 xltools addin conf")
+                         "请改用 python.org 的安装包，并重新运行 xltools addin install")
+    if not Path(interpreter).is_file():
+        raise AddinError(f"找不到解释器 {interpreter}")
     path = conf_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(conf_bytes(interpreter or default_interpreter(), pythonpath))
-    return path
+    return write_atomic(path, conf_bytes(interpreter))
 
 
 # -- build and install ----------------------------------------------------------------------------
@@ -108,7 +94,7 @@ def _excel():
     try:
         import win32com.client
     except ImportError:
-        raise AddinError("缺少 pywin32（随 xlwings 安装）：请运行 pip install \"xltools[excel]\"") from None
+        raise AddinError(f"缺少 pywin32（随 xlwings 安装）：请运行 pip install \"{DISTRIBUTION}[excel]\"") from None
     try:
         return win32com.client.DispatchEx("Excel.Application")
     except Exception as err:      # COM errors are pywintypes.com_error, not importable elsewhere
@@ -119,7 +105,7 @@ def build(out: str | os.PathLike | None = None) -> Path:
     require_windows("build")
     out = Path(out or ADDIN_FILE).resolve()
     folder = Path(tempfile.mkdtemp(prefix="xltools-addin-"))
-    modules = {"xlwings": xlwings_vba(), **vba.modules()}
+    modules = vba.modules()
     files = []
     for name, text in modules.items():
         path = folder / f"{name}.bas"
@@ -150,18 +136,52 @@ def addins_folder() -> Path:
     return Path(os.environ.get("APPDATA") or Path.home()) / "Microsoft" / "AddIns"
 
 
-def install(addin: str | os.PathLike | None = None) -> Path:
+def _running_excel():
+    """The Excel the user has open, or None."""
+    try:
+        import win32com.client
+        return win32com.client.GetActiveObject("Excel.Application")
+    except Exception:             # pywintypes.com_error: no Excel running (or no pywin32: _excel says so)
+        return None
+
+
+def _ours(app):
+    """Our entry in Excel's add-in list, or None."""
+    for i in range(1, app.AddIns.Count + 1):
+        entry = app.AddIns.Item(i)
+        if str(entry.Name).lower() == ADDIN_FILE:
+            return entry
+    return None
+
+
+def install(addin: str | os.PathLike | None = None, interpreter: str | None = None) -> Path:
+    """Copy the add-in into the AddIns folder, switch it on, write the conf file. With Excel open,
+    the user's own Excel does it: an older xltools.xlam it has loaded is switched off first (Excel
+    holds the file open), the new one on after the copy; the user's workbooks stay as they are."""
     require_windows("install")
     src = Path(addin or ADDIN_FILE)
     if not src.is_file():
         raise AddinError(f"找不到加载项文件 {src}：请先运行 xltools addin build")
+    write_conf(interpreter)
     target = addins_folder() / ADDIN_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, target)
-    app = _excel()
+    running = _running_excel()
+    app = running or _excel()
+    scratch = None
     try:
-        app.Workbooks.Add()                       # AddIns needs an open workbook
-        app.AddIns.Add(str(target)).Installed = True
+        if app.Workbooks.Count == 0:              # AddIns needs an open workbook
+            scratch = app.Workbooks.Add()
+        old = _ours(app)
+        if old is not None and old.Installed:
+            old.Installed = False                 # unloads it: the file can be replaced
+        write_atomic(target, src.read_bytes())
+        entry = old if old is not None and Path(str(old.FullName)) == target else app.AddIns.Add(str(target))
+        entry.Installed = True
+    except OSError as err:
+        raise AddinError(f"无法写入 {target}：{err.strerror or err}（请关闭 Excel 后重试）") from None
     finally:
-        app.Quit()
+        if scratch is not None:
+            scratch.Close(False)
+        if running is None:
+            app.Quit()
     return target

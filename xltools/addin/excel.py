@@ -14,8 +14,9 @@ from __future__ import annotations
 import xlwings as xw
 
 from . import functions, macros
+from .access import saved_path
 from .log import guarded, logger, short_message
-from .table import CATEGORY, function as declared, macro as declared_macro
+from .table import ARG_OPTIONS, CATEGORY, function as declared, macro as declared_macro
 
 
 def _udf(fn):
@@ -24,15 +25,27 @@ def _udf(fn):
     own signature and guard their bodies with `_safe`.)"""
     d = declared(fn.__name__)
     for a in d.args:
-        if a.ndim:
-            fn = xw.arg(a.name, ndim=a.ndim, doc=a.help)(fn)
-        elif not a.caller:
-            fn = xw.arg(a.name, doc=a.help)(fn)
+        if not a.caller:
+            shape = {"ndim": a.ndim} if a.ndim else {}
+            fn = xw.arg(a.name, doc=a.help, **shape, **ARG_OPTIONS)(fn)
     return xw.func(category=CATEGORY, volatile=d.volatile, call_in_wizard=False)(fn)
 
 
 def _safe(logic, *args):
     return guarded(logic)(*args)
+
+
+def _calling_cells(caller) -> tuple[tuple[int, int], bool]:
+    """The calling block's (rows, columns), and whether this Excel spills arrays. The probe is
+    xlwings's own (udfs.has_dynamic_array): WorksheetFunction.Unique exists from Excel 2021/365 on;
+    on Excel 2016/2019 the late-bound call fails (AttributeError or a COM error)."""
+    try:
+        caller.sheet.book.app.api.WorksheetFunction.Unique("dummy")
+        dynamic = True
+    except Exception:
+        dynamic = False
+    return tuple(caller.shape), dynamic
+
 
 
 # -- worksheet functions --------------------------------------------------------------------
@@ -47,8 +60,8 @@ def XLT_TIE(total, *parts):
 
 
 @_udf
-def XLT_FUND_CHECK(matrix):
-    return _safe(functions.fund_check, matrix)
+def XLT_FUND_CHECK(matrix, caller):
+    return _safe(lambda m, c: functions.fund_check(m, *_calling_cells(c)), matrix, caller)
 
 
 @_udf
@@ -68,7 +81,7 @@ def XLT_GRADE(score):
 
 @_udf
 def XLT_CHECK(caller):
-    return _safe(lambda c: functions.check(c.sheet.book.fullname), caller)
+    return _safe(lambda c: functions.check(saved_path(c.sheet.book.api), *_calling_cells(c)), caller)
 
 
 # -- macros (VBA: RunPython "import xltools.addin.excel as x; x.validate()") -----------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..read.filled import Instance
 from .. import catalogue
-from ..catalogue import direction, result_header, result_row
+from ..catalogue import STATUS_LABEL, direction, result_header, result_row
 from ..formulas import money, value_check
 from ..numbers import CENT, parse_amount, parse_score
 from ..read.coerce import coerce
@@ -26,6 +26,8 @@ _SPEC = None
 
 
 def spec():
+    """The spec of the worksheet functions: they are given values, not a workbook whose
+    fingerprint would name one, so they use the default spec (the macros read each workbook's own)."""
     global _SPEC
     if _SPEC is None:
         _SPEC = load_spec()
@@ -48,6 +50,16 @@ def _where(index: int | None, r: int, c: int, arg) -> str:
     if isinstance(arg, (list, tuple)) and (len(arg) > 1 or (arg and isinstance(arg[0], (list, tuple)) and len(arg[0]) > 1)):
         return f"{head}第 {r} 行第 {c} 列"
     return head or "该单元格"
+
+
+def _plain(value):
+    """A cell as the parsers take it: a date-formatted cell as the date it shows, a logical one as
+    Excel spells it, so that no message ever spells Python's datetime(...) or False."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d}" if (value.hour, value.minute, value.second) == (0, 0, 0) else f"{value:%Y-%m-%d %H:%M}"
+    return value
 
 
 def _amount(value) -> tuple[Decimal | None, str | None]:
@@ -100,10 +112,11 @@ def tie(total_value, *parts):
 
 # -- the fund matrix ---------------------------------------------------------------------------
 def _fund_layout(sp):
-    """Rows and columns of the project's fund matrix as the template lays them out:
-    [[field name, ...] per sheet row], the value columns' offsets within the label+value block."""
-    rep = sp.project
-    table = rep.tables["fund"]
+    """Rows and columns of the spec's fund matrix (its `matrix` block) as the template lays them
+    out: [[field name, ...] per sheet row], the value columns' offsets within the label+value block."""
+    rep, table = next(((r, t) for r in sp.reports.values() for t in r.tables.values() if t.matrix), (None, None))
+    if table is None:
+        return None, [], []
     from ..a1 import split_a1
     cells = {(r, c): table.name(c, r) for r in table.rows for c in table.columns}
     where = {name: split_a1(rep.cell(name)) for name in cells.values()}
@@ -115,11 +128,13 @@ def _fund_layout(sp):
     return rep, [[table.name(c, r) for c in cols] for r in rows], offsets
 
 
-def fund_check(matrix):
+def fund_check(matrix, shape=(1, 1), dynamic=True):
     from ..rules.rule import Context
     from ..rules.tables import Sums
     sp = spec()
     rep, grid, offsets = _fund_layout(sp)
+    if rep is None:
+        return "本规格的报表没有资金表"
     rows = matrix if isinstance(matrix, (list, tuple)) and matrix and isinstance(matrix[0], (list, tuple)) else None
     width = len(rows[0]) if rows else 0
     if rows is None or len(rows) != len(grid) or width not in (len(offsets), max(offsets)):
@@ -140,12 +155,14 @@ def fund_check(matrix):
     Sums().report(Context(sp, Instance(rep, rep.sheet, values), out))
     fund = {n for names in grid for n in names}
     problems += [[f.message] for f in out if any(rep.fields[n].cell == f.cell for n in fund)]
-    return problems or ""
+    if not problems:
+        return ""
+    return in_cells(problems, shape, dynamic, f"{len(problems)} 个问题：{problems[0][0]}")
 
 
 # -- scores ------------------------------------------------------------------------------------
 def score(target, actual, weight):
-    w = parse_score(weight)
+    target, actual, w = _plain(target), _plain(actual), parse_score(_plain(weight))
     if w.error or w.value is None:
         return f"分值：{w.error or '未填'}"
     result = score_indicator(target, actual, w.value, qualitative_points=spec().qualitative or None)
@@ -157,8 +174,8 @@ def _column(arg) -> list:
 
 
 def composite(weights, scores):
-    rep = spec().project
-    ws, ss = _column(weights), _column(scores)
+    checks = [c for rep in spec().reports.values() for c in rep.checks]
+    ws, ss = [_plain(v) for v in _column(weights)], [_plain(v) for v in _column(scores)]
     if len(ws) != len(ss):
         return f"分值有 {len(ws)} 项，得分有 {len(ss)} 项，应一一对应"
     values, problems = {}, []
@@ -171,12 +188,13 @@ def composite(weights, scores):
     if problems:
         return "；".join(problems[:3])
     names = [f"weight_{i}" for i in range(1, len(ws) + 1)]
-    for check in rep.checks:
+    for check in checks:
         if check.kind == "weights":
             text = value_check(dataclasses.replace(check, left=tuple(names)), values.get)
             if text:
                 problems.append(text)
-    for check in rep.checks:
+            break
+    for check in checks:
         if check.kind == "score-range":
             for i in range(1, len(ws) + 1):
                 text = value_check(dataclasses.replace(check, left=f"score_{i}", right=f"weight_{i}"), values.get)
@@ -189,7 +207,7 @@ def composite(weights, scores):
 
 
 def grade(value):
-    parsed = parse_score(value)
+    parsed = parse_score(_plain(value))
     if parsed.error:
         return f"得分：{parsed.error}"
     if parsed.value is None:
@@ -197,16 +215,41 @@ def grade(value):
     return spec().grade_of(parsed.value)
 
 
+# -- answers of several rows ------------------------------------------------------------------------
+def in_cells(rows: list[list[str]], shape: tuple[int, int], dynamic: bool, summary: str):
+    """A multi-row answer as the calling cells can show it. Entered in a block (an array formula,
+    Ctrl+Shift+Enter, as Excel 2016/2019 need): exactly that block, blanks around, the last row
+    saying how many did not fit. In one cell: the rows, which spill where Excel has dynamic arrays;
+    elsewhere only a cell's worth would show (the first row's first cell), so one line instead:
+    `summary` and how to see them all."""
+    height, width = shape
+    if height * width > 1:
+        grid = [([str(v) for v in row] + [""] * width)[:width] for row in rows[:height]]
+        if len(rows) > height:
+            grid[-1] = [f"……另有 {len(rows) - height + 1} 行未显示：请选中更多行后重新输入数组公式"] + [""] * (width - 1)
+        return grid + [[""] * width for _ in range(height - len(grid))]
+    if dynamic:
+        return rows
+    width = max(len(r) for r in rows)
+    return (f"{summary}（共 {len(rows)} 行：选中 {len(rows)} 行 {width} 列，输入公式后按 Ctrl+Shift+Enter 可全部列出）")
+
+
 # -- the calling workbook's findings --------------------------------------------------------------
 FINDING_COLUMNS = result_header()[:5]     # 级别 代码 工作表 单元格 说明, as 校验结果 has them
 
 
-def check(path) -> list[list[str]] | str:
+def check(path, shape=(1, 1), dynamic=True) -> list[list[str]] | str:
     from ..checker import check_file
     p = Path(str(path))
     if not p.suffix or not p.exists():
         return "请先保存工作簿（按最近一次保存的文件校验）"
-    report = check_file(p, spec())
+    from ..spec.registry import Registry
+    report = check_file(p, Registry.packaged())        # the workbook's own spec, by its fingerprint
     if not report.findings:
-        return "通过"
-    return [FINDING_COLUMNS] + [result_row(f)[:5] for f in report.findings]
+        return STATUS_LABEL["ok"]
+    rows = [result_row(f)[:5] for f in report.findings]
+    errors = sum(f.severity == "error" for f in report.findings)
+    first = report.findings[0]
+    summary = (f"错误 {errors} 处，提示 {len(rows) - errors} 处；第 1 条："
+               f"{first.sheet or ''}{'!' + first.cell if first.cell else ''} {first.message}")
+    return in_cells([FINDING_COLUMNS] + rows, shape, dynamic, summary)

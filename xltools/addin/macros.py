@@ -3,7 +3,8 @@
 Each macro reads a snapshot of the open workbook with the same library the command line uses
 (check, score, the reader), works out plain values, and hands them to the interface; it returns
 the one message the person sees (None: nothing to say). No Excel object is touched here, so the
-same code runs on a file (FileBook, the tests) and in Excel (LiveBook).
+same code runs on a file (FileBook, the tests) and in Excel (LiveBook). Each workbook is read
+with the spec that made it (its template's fingerprint, among the specs that come with xltools).
 """
 from __future__ import annotations
 
@@ -13,17 +14,18 @@ from pathlib import Path
 from .. import __version__
 from ..a1 import a1
 from ..errors import BookError
+from ..spec.registry import Registry
 from ..write import marks
 from .access import BookAccess
-from .functions import spec
 
 MAX_SHEET_NAME = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+RESERVED_SHEET_NAMES = ("History",)     # Excel keeps it for the change history of shared workbooks
 
 
 def validate(book: BookAccess) -> str:
     from ..checker import check_file
-    report = check_file(book.snapshot(), spec())
+    report = check_file(book.snapshot(), Registry.packaged())
     plan = marks.plan(report, book.sheet_names())
     book.apply_marks(plan)
     errors = sum(f.severity == "error" for f in report.findings)
@@ -40,11 +42,9 @@ def clear_marks(book: BookAccess) -> str:
 
 
 def score(book: BookAccess) -> str:
-    from ..read.workbook import read_workbook
+    from ..checker import read_book
     from ..write.score import ScoreResult, score_instance, summary_lines
-    sp = spec()
-    snap = book.snapshot()
-    filled = read_workbook(snap, sp)
+    sp, filled = read_book(book.snapshot(), Registry.packaged())
     result = ScoreResult(Path(book.label))
     values: dict[str, dict[str, object]] = {}
     for inst in filled.instances:
@@ -60,9 +60,11 @@ def score(book: BookAccess) -> str:
 
 
 def sheet_name_for(project: str, taken) -> str:
-    """A sheet name Excel accepts (31 characters, none of []:*?/\\), unique in the workbook."""
-    base = _BAD_SHEET_CHARS.sub("_", project.strip()).strip("'") or "项目"
-    base = base[:MAX_SHEET_NAME]
+    """A sheet name Excel accepts (31 characters, none of []:*?/\\, no apostrophe at either end,
+    not a name Excel reserves), unique in the workbook."""
+    base = _BAD_SHEET_CHARS.sub("_", project.strip())[:MAX_SHEET_NAME].strip("'").strip() or "项目"
+    if base.lower() in (r.lower() for r in RESERVED_SHEET_NAMES):
+        raise BookError(f"“{base}”是 Excel 保留的工作表名，不能用作项目表名：请换一个项目名称")
     taken = {t.lower() for t in taken}
     name, n = base, 2
     while name.lower() in taken:
@@ -72,21 +74,19 @@ def sheet_name_for(project: str, taken) -> str:
 
 
 def new_project(book: BookAccess) -> str | None:
+    """A new copy of the report copied per project, named by the project, its copy name filled."""
+    from ..checker import read_book
     from ..formulas import LAST_BOOKEND
-    from ..read.workbook import read_workbook
-    sp = spec()
-    rep = sp.project
     answer = book.ask("新项目的名称（将作为工作表名）：", "新增项目表")
     if answer is None:
         return None
     project = answer.strip()
+    sp, filled = read_book(book.snapshot(), Registry.packaged())
+    rep = sp.copied
     names = book.sheet_names()
-    if LAST_BOOKEND not in names:
+    if rep is None or LAST_BOOKEND not in names:
         raise BookError(f"工作簿 {book.label} 缺少“{LAST_BOOKEND}”表，无法确定新项目表的位置（请用原模板）")
-    source = rep.sheet if rep.sheet in names else None
-    if source is None:
-        filled = read_workbook(book.snapshot(), sp)
-        source = filled.projects[0].sheet if filled.projects else None
+    source = rep.sheet if rep.sheet in names else filled.copies[0].sheet if filled.copies else None
     if source is None:
         raise BookError(f"工作簿 {book.label} 没有可复制的项目表")
     name = sheet_name_for(project, names)
@@ -96,16 +96,18 @@ def new_project(book: BookAccess) -> str | None:
     blank = {f.cell: f.default for f in rep.inputs if f.name not in rep.runs}
     for run in rep.runs.values():
         blank.update({a1(row, run.col): None for row in run.row_numbers})
-    blank[rep.cell("project_name")] = project
+    blank[rep.cell(sp.identity.copy_name)] = project
     book.write_values({name: blank})
-    return f"已新增项目自评表，工作表名：{name}（位于“{LAST_BOOKEND}”之前，部门整体的项目支出核对已计入）。"
+    counted = f"，{sp.cross.labels[0]}的核对已计入" if sp.cross else ""
+    return f"已新增项目自评表，工作表名：{name}（位于“{LAST_BOOKEND}”之前{counted}）。"
 
 
 def export(book: BookAccess) -> str:
     """The hand-in folder beside the workbook, by the same packer as `xltools pack`. A workbook with
     errors is packed too (a draft for the unit's own review), every PDF page watermarked."""
     from ..pack import run as pack
-    result = pack.pack_one(book.snapshot(), book.folder(), force=True, spec=spec(), pdf_maker=book.pdf_maker())
+    result = pack.pack_one(book.snapshot(), book.folder(), force=True, spec=Registry.packaged(),
+                           pdf_maker=book.pdf_maker())
     if result.error:
         raise BookError(f"无法导出 {book.label}：{result.error}")
     note = (f"\n有 {len(result.errors)} 处错误，PDF 每页已加“{pack.WATERMARK}”水印；请先“校验”并改正后再导出报送。"
@@ -114,12 +116,15 @@ def export(book: BookAccess) -> str:
 
 
 def about(book: BookAccess) -> str:
-    from ..read.workbook import fingerprint_of
+    from ..spec.fingerprint import fingerprint_in
     from .log import log_path
     import zipfile
+    known = Registry.packaged()
     try:
         with zipfile.ZipFile(book.snapshot()) as z:
-            found = fingerprint_of(z.read("xl/workbook.xml")) or "（不是本工具的模板）"
+            fp = fingerprint_in(z.read("xl/workbook.xml"))
+        found = f"{fp.describe()}，{fp}" + ("" if fp in known.by_fingerprint else "（没有对应的规格）") if fp \
+            else "（不是本工具的模板）"
     except (OSError, KeyError, zipfile.BadZipFile):
         found = "（无法读取）"
     try:
@@ -129,6 +134,6 @@ def about(book: BookAccess) -> str:
         xlwings_version = "未安装"
     return "\n".join([f"加载项：{book.addin_version()}",
                       f"xltools：{__version__}（xlwings {xlwings_version}）",
-                      f"规格与模板：{spec().fingerprint}",
+                      f"规格：{'；'.join(f'{i.fingerprint.describe()}，{i.fingerprint}' for i in known.infos)}",
                       f"本工作簿的模板：{found}",
                       f"日志文件：{log_path()}"])

@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from .. import __version__
 
 ADDIN_VERSION = __version__
+DISTRIBUTION = "xltools-jixiao"     # our name on the package index ("xltools" there is another project)
 XLWINGS_VERSION = "0.37.8"          # the xlwings whose VBA the add-in embeds (pinned in pyproject.toml)
 PROJECT_NAME = "xltools"             # xlwings custom add-in project: %USERPROFILE%\.xltools\xltools.conf
 UDF_MODULE = "xltools.addin.excel"
 CATEGORY = "xltools 绩效自评"
 MAX_HELP = 255                       # Excel's limit for MacroOptions descriptions and argument help
+# xlwings's conversion options for every worksheet argument: an error cell (#N/A, #DIV/0!) arrives as
+# its text, which the parsers report, instead of None, which would count as a blank, i.e. 0.
+ARG_OPTIONS = {"err_to_str": True}
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ FUNCTIONS: tuple[Function, ...] = (
     Function("XLT_FUND_CHECK", "按规格的规则校验项目资金表（计划安排/实际到位/实际支出/结余 × "
              "合计、中央、省、市、县市区、其它）：选中模板中的 6 行 8 列（含标签）或 6 行 4 列（仅金额）。"
              "无误返回空白，否则每个问题一行。",
-             (Arg("matrix", "资金表区域：如项目表的 A16:H21（含标签列）或 4 列金额", ndim=2),), spills=True),
+             (Arg("matrix", "资金表区域：如项目表的 A16:H21（含标签列）或 4 列金额", ndim=2),
+              Arg("caller", "", caller=True)), spills=True),
     Function("XLT_SCORE", "按财预〔2020〕10号给一项指标评分（达成得满分，未达成按比例）；无法自动评分时返回说明文字。",
              (Arg("target", "指标值（目标），如“≥95%”“≤10天”“达成”"), Arg("actual", "实际完成值，如“98%”“12天”"),
               Arg("weight", "分值"))),

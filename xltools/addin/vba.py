@@ -5,15 +5,22 @@ worksheet function (calling Python through XLPy.CallUDF), the MacroOptions descr
 function wizard, and a ribbon callback per button (calling Python through RunPython). VBA
 modules are imported by the VBA editor in the system's ANSI code page, so the files are ASCII with
 CRLF; Chinese text is spelt as code points that a small function turns back into text (ChrW).
+
+The third module is xlwings's runtime, patched (runtime.py) and completed with the one function the
+patches call. Only the functions module is public: its XLT_* functions are the add-in's worksheet
+functions; the ribbon callbacks and the runtime are private to the add-in (Option Private Module),
+so no formula in any workbook can call them.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from ..files import write_atomic
+from . import runtime
 from .table import (ADDIN_VERSION, CATEGORY, FUNCTIONS, MACROS, MAX_HELP, UDF_MODULE, XLWINGS_VERSION,
                     Function)
 
-MODULES = ("xltools_functions", "xltools_ribbon")
+MODULES = ("xltools_functions", "xltools_ribbon", runtime.MODULE)
 MAX_LINE = 900              # VBA's limit is 1023 characters a line
 # Reserved words and statement keywords of VBA: none may name a parameter.
 VBA_KEYWORDS = frozenset(w.lower() for w in """
@@ -70,10 +77,11 @@ def _part(chars: list[str], ascii_run: bool) -> str:
     return 'XltoolsText("' + " ".join(f"{ord(c):X}" for c in chars) + '")'
 
 
-def _assign(w: Writer, var: str, text: str) -> None:
+def _assign(w: Writer, var: str, text: str, append: bool = False) -> None:
     parts = text_parts(text)
-    w.line(f"{var} = {parts[0]}")
-    for p in parts[1:]:
+    if not append:
+        w.line(f"{var} = {parts.pop(0)}")
+    for p in parts:
         w.line(f"{var} = {var} & {p}")
 
 
@@ -112,7 +120,7 @@ def _function(w: Writer, f: Function) -> None:
     w.line('If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function')
     if f.volatile:
         w.line("Application.Volatile")
-    values = ", ".join("Nothing" if a.caller else a.name for a in fixed)
+    values = ", ".join("Nothing" if a.caller else f"XltoolsTrim({a.name})" for a in fixed)
     if vararg:
         w.line("Dim argsArray() As Variant")
         w.line("Dim k As Long")
@@ -120,14 +128,16 @@ def _function(w: Writer, f: Function) -> None:
         w.line(f"ReDim Preserve argsArray(0 To UBound({vararg.name}) - LBound({vararg.name}) + {len(fixed)})")
         w.line(f"For k = LBound({vararg.name}) To UBound({vararg.name})")
         w.indent += 1
-        w.line(f"argsArray({len(fixed)} + k - LBound({vararg.name})) = {vararg.name}(k)")
+        w.line(f"argsArray({len(fixed)} + k - LBound({vararg.name})) = XltoolsTrim({vararg.name}(k))")
         w.indent -= 1
         w.line("Next k")
         args = "argsArray"
     else:
         args = f"Array({values})"
     w.line("If TypeOf Application.Caller Is Range Then On Error GoTo failed")
-    w.line(f'{f.name} = XLPy.CallUDF("{UDF_MODULE}", "{f.name}", {args}, ActiveWorkbook, Application.Caller)')
+    # The add-in, not the active workbook, is the book xlwings looks into for *.py sheets
+    # ("embedded code") before the first import: a received workbook adds no code.
+    w.line(f'{f.name} = XLPy.CallUDF("{UDF_MODULE}", "{f.name}", {args}, ThisWorkbook, Application.Caller)')
     w.line("Exit Function")
     w.indent -= 1
     w.line("failed:")
@@ -136,6 +146,52 @@ def _function(w: Writer, f: Function) -> None:
     w.indent -= 1
     w.line("End Function")
     w.line()
+
+
+TRIM_FUNCTION = """\
+' A whole column or row (A:A, 1:1) is cut to the sheet's used range: xlwings would otherwise read
+' all of its 1,048,576 cells. Any other range, and any value, passes as it is.
+Private Function XltoolsTrim(ByVal arg As Variant) As Variant
+    Dim used As Range
+    If IsObject(arg) Then
+        If TypeOf arg Is Range Then
+            If arg.Rows.Count = arg.Worksheet.Rows.Count Or arg.Columns.Count = arg.Worksheet.Columns.Count Then
+                Set used = Application.Intersect(arg, arg.Worksheet.UsedRange)
+                If used Is Nothing Then
+                    XltoolsTrim = Empty
+                Else
+                    Set XltoolsTrim = used
+                End If
+                Exit Function
+            End If
+        End If
+        Set XltoolsTrim = arg
+    Else
+        XltoolsTrim = arg
+    End If
+End Function
+"""
+
+# The interpreter check the runtime's patches call (runtime.py); its message is added by text_parts.
+INTERPRETER_FUNCTION = """\
+' xltools: the interpreter is the full path `xltools addin install` wrote into the user's own
+' configuration file. A bare name (python, pythonw) would be looked up by cmd.exe in the current
+' folder and on PATH, and the xlwings DLL beside it: refused, as is a missing file.
+Private Function XltoolsInterpreter() As String
+    Dim found As String, message As String
+    found = GetConfig("INTERPRETER_WIN", "")
+    If (found Like "[A-Za-z]:\\*" Or Left$(found, 2) = "\\\\") And InStr(found, Chr(34)) = 0 Then
+        If FileExists(found) Then
+            XltoolsInterpreter = found
+            Exit Function
+        End If
+    End If
+"""
+
+
+def _verbatim(w: Writer, text: str) -> None:
+    for line in text.splitlines():
+        w.line(line)
 
 
 def functions_module() -> str:
@@ -167,6 +223,8 @@ def functions_module() -> str:
     w.indent -= 1
     w.line("End Sub")
     w.line()
+    _verbatim(w, TRIM_FUNCTION)
+    w.line()
     _text_function(w)
     return w.text()
 
@@ -174,8 +232,10 @@ def functions_module() -> str:
 def ribbon_module() -> str:
     w = Writer()
     w.line('Attribute VB_Name = "xltools_ribbon"')
+    w.line("Option Private Module")
     w.line(HEADER)
     w.line("' Ribbon callbacks of the xltools tab: VBA holds no logic, each calls Python (RunPython).")
+    w.line("' Private to the add-in: the ribbon and Application.Run reach them, worksheet formulas do not.")
     w.line("Option Explicit")
     w.line()
     w.line(f'Public Const XLTOOLS_ADDIN_VERSION As String = "{ADDIN_VERSION}"')
@@ -184,10 +244,23 @@ def ribbon_module() -> str:
     for m in MACROS:
         w.line(f"Public Sub {m.callback}(control As IRibbonControl)")
         w.indent += 1
-        w.line(f'RunPython "{m.command}"')
+        w.line(f'XltoolsRun "{m.command}"')
         w.indent -= 1
         w.line("End Sub")
         w.line()
+    w.line("' A runtime error (no interpreter configured, say) is one message box, not the VBA debugger.")
+    w.line("Private Sub XltoolsRun(command As String)")
+    w.indent += 1
+    w.line("On Error GoTo failed")
+    w.line("RunPython command")
+    w.line("Exit Sub")
+    w.indent -= 1
+    w.line("failed:")
+    w.indent += 1
+    w.line('MsgBox Err.Description, vbExclamation, "xltools"')
+    w.indent -= 1
+    w.line("End Sub")
+    w.line()
     w.line("' Read by the about box through Application.Run.")
     w.line("Public Function XltoolsAddinVersion() As String")
     w.indent += 1
@@ -197,8 +270,27 @@ def ribbon_module() -> str:
     return w.text()
 
 
+def runtime_module() -> str:
+    """xlwings's runtime with the patches applied, then XltoolsInterpreter, which they call."""
+    w = Writer()
+    w.line()
+    _verbatim(w, INTERPRETER_FUNCTION)
+    w.indent += 1
+    _assign(w, "message", f"xltools 找不到 Python：{runtime.CONF_FILE} 中的 INTERPRETER_WIN 应为 pythonw.exe "
+                          "的完整路径，现为“")
+    w.line('message = message & found & XltoolsText("201D 3002")')
+    _assign(w, "message", "请在命令提示符中运行 xltools addin install。", append=True)
+    w.line("Err.Raise vbObjectError + 1002, Description:=message")
+    w.indent -= 1
+    w.line("End Function")
+    w.line()
+    _text_function(w)
+    return runtime.apply(runtime.upstream_text()) + w.text()
+
+
 def modules() -> dict[str, str]:
-    return {"xltools_functions": functions_module(), "xltools_ribbon": ribbon_module()}
+    return {"xltools_functions": functions_module(), "xltools_ribbon": ribbon_module(),
+            runtime.MODULE: runtime_module()}
 
 
 def write_modules(folder) -> list[Path]:
@@ -207,6 +299,6 @@ def write_modules(folder) -> list[Path]:
     out = []
     for name, text in modules().items():
         path = folder / f"{name}.bas"
-        path.write_bytes(text.encode("ascii"))
+        write_atomic(path, text.encode("ascii"))
         out.append(path)
     return out

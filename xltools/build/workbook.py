@@ -14,19 +14,14 @@ from openpyxl.worksheet.pagebreak import Break, RowBreak
 
 from .. import formulas, units
 from ..formulas import cross_cell
-from ..a1 import column_letters
+from ..a1 import column_letters, quote_sheet
 from ..spec.layout import ROW_CHARS
 from ..spec.model import CHECK_COLUMN, JOIN_COLUMN, PRINT_COLUMNS, Field, Placed, Report, Spec
 from . import protect
 from .finish import workbook_bytes
 from .names import FINGERPRINT_NAME, REPORT_MARK
-from ..ooxml import write_atomic
+from ..files import write_atomic
 from .styles import CHECK_FONT_COLOR, THIN, Styler, border_range
-
-
-
-def quote_sheet(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
 
 
 def _validation(f: Field, year: int, cell_of) -> DataValidation:
@@ -98,7 +93,7 @@ def _paint(ws, rep: Report, spec: Spec, styler: Styler) -> None:
 def _formulas(ws, rep: Report, spec: Spec, styler: Styler) -> None:
     for ref, text in formulas.formula_cells(rep, spec).items():
         ws[ref].value = "=" + text
-    if rep.id == "dept" and spec.cross:     # the cross-report check has no placed check cell
+    if spec.cross and rep.id == spec.cross.report:     # the cross-report check has no placed check cell
         row = cross_cell(spec)[0]
         styler.apply(ws.cell(row, CHECK_COLUMN), Placed(row=row, col=CHECK_COLUMN, role="check"), None)
     # Check cells and the cells they accuse turn red as soon as something does not add up.
@@ -161,7 +156,7 @@ def build_workbook(spec: Spec, password: str | None = None) -> Workbook:
     wb = Workbook()
     styler = Styler(spec.print)
     sheets = {}
-    for rep in (spec.dept, spec.project):
+    for rep in spec.reports.values():
         ws = wb.active if not sheets else wb.create_sheet(rep.sheet)
         ws.title = rep.sheet
         sheets[rep.id] = ws
@@ -175,13 +170,16 @@ def build_workbook(spec: Spec, password: str | None = None) -> Workbook:
         _print_setup(ws, rep, spec)
         _names(wb, ws, rep)
         protect.apply(ws, password, spec.fingerprint)
-    # Hidden bookends: the department's cross check sums every project sheet placed between them.
-    first = wb.create_sheet(formulas.FIRST_BOOKEND, index=1)
-    last = wb.create_sheet(formulas.LAST_BOOKEND)
-    for ws in (first, last):
-        ws.sheet_state = "hidden"
-        ws["A1"] = "此表为项目表的边界标记，请勿删除；新增项目表请放在本表与“项目表尾”之间。"
-        protect.apply(ws, password, spec.fingerprint)
+    # Hidden bookends around the copied report's sheet: the cross check sums every copy placed
+    # between them, and new copies go before the last.
+    if spec.copied is not None:
+        at = wb.sheetnames.index(spec.copied.sheet)
+        first = wb.create_sheet(formulas.FIRST_BOOKEND, index=at)
+        last = wb.create_sheet(formulas.LAST_BOOKEND, index=at + 2)
+        for ws in (first, last):
+            ws.sheet_state = "hidden"
+            ws["A1"] = "此表为项目表的边界标记，请勿删除；新增项目表请放在本表与“项目表尾”之间。"
+            protect.apply(ws, password, spec.fingerprint)
     wb.defined_names[FINGERPRINT_NAME] = DefinedName(FINGERPRINT_NAME, attr_text=f'"{spec.fingerprint}"')
     # Structure protection keeps sheets from being renamed or deleted by accident. It carries no
     # password on purpose: a department with several projects must be able to switch it off
@@ -189,14 +187,14 @@ def build_workbook(spec: Spec, password: str | None = None) -> Workbook:
     wb.security = WorkbookProtection(lockStructure=True)
     wb.properties.creator = spec.bureau
     wb.properties.title = f"{spec.region}{spec.year}年度绩效评价自评报告"
-    wb.active = 0
+    wb.active = wb.sheetnames.index(next(iter(spec.reports.values())).sheet)   # a report, never a bookend
     return wb
 
 
 def template_bytes(spec: Spec, password: str | None = None) -> bytes:
     wb = build_workbook(spec, password)
     cached = {}
-    for rep in (spec.dept, spec.project):
+    for rep in spec.reports.values():
         values, checks = formulas.evaluate(rep, spec, formulas.input_defaults(rep))
         cached[rep.sheet] = formulas.cached_values(rep, spec, values, checks)
     return workbook_bytes(wb, cached)

@@ -1,13 +1,14 @@
 """Submissions as they arrive: folders, zips (GBK names from Chinese Windows), nested zips, packs.
 
 Everything is read into memory, never extracted to disk (a member name like `../../x` or an
-absolute path is only ever a label). Zips are held to the same limits as workbooks
-(xltools/xlsx/book.py): member count, member size, compression ratio, checked on what the
-central directory declares before anything is inflated, and zipfile stops inflating a member at
-its declared size, so a lying header cannot get past either.
+absolute path is only ever a label). Zips are held to the limits and checks of workbooks
+(xltools/ooxml/container.py): member count, compression ratio, checked on what the central
+directory declares before anything is inflated (zipfile stops inflating a member at its declared
+size, so a lying header cannot get past either); a member may be as big as a workbook file, and
+all of them together MAX_ZIP_TOTAL_BYTES.
 
-A pack (`xltools pack`): a folder `{年度}_{单位}_绩效自评/`, loose or zipped, whose manifest.json
-lists every output with its sha256. The pack is one submission: its data file (or workbook) is
+A pack (`xltools pack`): a folder named as a spec's `[pack] name` says (2022: `{年度}_{单位}_绩效自评/`),
+loose or zipped, whose manifest.json lists every output with its sha256. The pack is one submission: its data file (or workbook) is
 checked, and every output whose bytes do not match the manifest is an error finding.
 """
 from __future__ import annotations
@@ -17,7 +18,9 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
+import string
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,36 +28,22 @@ from pathlib import Path
 
 from .. import catalogue
 from ..errors import XltoolsError
+from ..checker import DATA_SUFFIXES
 from ..findings import Finding
-from ..xlsx.book import MAX_FILE_BYTES, MAX_MEMBERS, MAX_RATIO, RATIO_FLOOR_BYTES
+from ..ooxml.container import MAX_FILE_BYTES, archive_problem, member_problem
+from ..pack.run import MANIFEST as PACK_MANIFEST, SUMS
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et"}   # .xls/.et: the reader says how to re-save
-DATA_SUFFIXES = {".json", ".toml"}
 ZIP_SUFFIXES = {".zip"}
 # Lock and owner files that Excel, WPS and LibreOffice leave beside an open workbook.
 TEMP_PATTERNS = ("~$*", ".~lock.*#", "~*.tmp", ".~*")
-PACK_SUFFIX = "_绩效自评"
-PACK_MANIFEST = "manifest.json"
-PACK_EXTRAS = {PACK_MANIFEST, "SHA256SUMS"}
+PACK_EXTRAS = {PACK_MANIFEST, SUMS}
 # The catalogue codes of a received pack checked against its manifest (_pack_submission).
 CODES = ("pack-missing", "pack-hash", "pack-unlisted")
 # What a zip of submissions may hold in all, inflated (each member is also held to the workbook
 # limits); a province's season fits many times over.
 MAX_ZIP_TOTAL_BYTES = 2 * 1024 ** 3
 _UTF8_FLAG = 0x800
-
-# Why collect could not use a submission, beyond the reader's own reasons (xltools.REFUSED_REASONS:
-# damaged, zip-bomb, encrypted, other-template…): the stable codes of a result's `refused`.
-COLLECT_REASONS = {
-    "timeout": "校验超时（文件异常，读取卡住）",
-    "worker-died": "校验进程意外终止（内存不足被系统结束，或文件触发了程序崩溃）",
-    "out-of-memory": "读取时内存超出上限",
-    "nested-zip": "压缩包嵌套超过一层",
-    "pack-manifest": "报送包缺少清单 manifest.json 或清单无法读取",
-    "pack-empty": "报送包中没有可校验的数据文件或工作簿",
-    "internal-error": "程序内部错误（请报告）",
-}
-
 
 @dataclass
 class Submission:
@@ -74,9 +63,18 @@ class Submission:
 
 @dataclass
 class Intake:
+    packs: re.Pattern             # the names a pack's folder may have (pack_names)
     submissions: list[Submission] = field(default_factory=list)
     temp_skipped: int = 0         # ~$x.xlsx, .~lock.x#
     other_skipped: int = 0        # PDFs, Word files… beside the workbooks
+
+
+def pack_names(templates) -> re.Pattern:
+    """What a pack's folder is named by the specs' `[pack] name` templates ({year}_{unit}_绩效自评)."""
+    fields = {"year": r"\d{4}", "unit": r".+"}
+    alternatives = ["".join(re.escape(text) + (fields[name] if name else "")
+                            for text, name, _, _ in string.Formatter().parse(t)) for t in dict.fromkeys(templates)]
+    return re.compile("|".join(f"(?:{a})" for a in alternatives) or "(?!)")
 
 
 def is_temp(name: str) -> bool:
@@ -109,10 +107,14 @@ def member_name(info: zipfile.ZipInfo) -> str:
     return info.filename
 
 
-def collect_inputs(paths, exclude=()) -> Intake:
+def collect_inputs(paths, exclude=(), packs: re.Pattern | None = None) -> Intake:
     """Every submission under `paths`, in a stable order. A path that does not exist is a
-    usage error (raised before anything runs); everything else becomes a submission."""
-    out = Intake()
+    usage error (raised before anything runs); everything else becomes a submission. `packs`:
+    pack_names() of the specs in use (default: those that come with xltools)."""
+    if packs is None:
+        from ..spec.registry import Registry
+        packs = pack_names(s.pack_name for s in Registry.packaged().specs())
+    out = Intake(packs)
     excluded: dict[str, set[str]] = {}          # file name -> resolved paths not to read (our outputs)
     for p in exclude:
         real = os.path.realpath(p)
@@ -129,14 +131,14 @@ def collect_inputs(paths, exclude=()) -> Intake:
 
 
 def _walk(root: Path, out: Intake, excluded: dict) -> None:
-    if _is_pack_dir(root):
+    if _is_pack_dir(root, out.packs):
         out.submissions.append(_pack_dir(root))
         return
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         here = Path(dirpath)
         for d in list(dirnames):
-            if _is_pack_dir(here / d):
+            if _is_pack_dir(here / d, out.packs):
                 dirnames.remove(d)
                 out.submissions.append(_pack_dir(here / d))
         for name in sorted(filenames):
@@ -195,22 +197,10 @@ def _open_zip(label: str, data: bytes):
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, IndexError,
             OverflowError, NotImplementedError, RuntimeError):
         return None, ("damaged", f"压缩包 {label} 已损坏或不完整，无法打开，请重新打包或重新下载")
-    if len(infos) > MAX_MEMBERS:
-        return None, ("zip-bomb", f"压缩包 {label} 可疑，已拒绝读取：有 {len(infos)} 个成员")
-    if sum(i.file_size for i in infos) > MAX_ZIP_TOTAL_BYTES:
-        return None, ("zip-bomb", f"压缩包 {label} 可疑，已拒绝读取：解压后超过 {MAX_ZIP_TOTAL_BYTES // 2**30} GB")
+    problem = archive_problem(infos, f"压缩包 {label}", MAX_ZIP_TOTAL_BYTES)
+    if problem:
+        return None, problem
     return archive, infos
-
-
-def _member_problem(info: zipfile.ZipInfo, label: str) -> tuple[str, str] | None:
-    if info.flag_bits & 0x1:
-        return "encrypted", f"{label} 已加密（压缩包设置了密码），无法读取"
-    if info.file_size > MAX_FILE_BYTES:
-        return "too-large", f"{label} 解压后 {info.file_size // 2**20} MB，过大，不是报表，已拒绝读取"
-    if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-        return "zip-bomb", (f"{label} 可疑，已拒绝读取：压缩比 {info.file_size // max(info.compress_size, 1)}:1 "
-                            "异常（疑似“压缩炸弹”）")
-    return None
 
 
 def _read_member(archive, info, label: str) -> bytes | tuple[str, str]:
@@ -227,7 +217,7 @@ def _zip(label: str, data: bytes, received: str, out: Intake, depth: int, link: 
         out.submissions.append(_refused(label, Path(label).name, *infos, data=data, received=received))
         return
     named = [(member_name(i), i) for i in infos if not i.is_dir()]
-    pack_root = _pack_root([n for n, _ in named])
+    pack_root = _pack_root([n for n, _ in named], out.packs)
     if pack_root is not None:
         out.submissions.append(_pack(label, data, received, dict(named), pack_root, archive))
         return
@@ -241,7 +231,7 @@ def _zip(label: str, data: bytes, received: str, out: Intake, depth: int, link: 
             out.other_skipped += 1
             continue
         inner = f"{label}/{name}"
-        problem = _member_problem(info, inner)
+        problem = member_problem(info, inner, MAX_FILE_BYTES)
         if problem is None and suffix in ZIP_SUFFIXES and depth >= 1:
             problem = ("nested-zip", f"{inner} 是压缩包中压缩包里的压缩包，只解开一层嵌套，请直接提交其中的工作簿")
         body = None if problem else _read_member(archive, info, inner)
@@ -260,16 +250,16 @@ def _zip(label: str, data: bytes, received: str, out: Intake, depth: int, link: 
 
 # -- packs ------------------------------------------------------------------------------------
 
-def _is_pack_dir(path: Path) -> bool:
-    return path.name.endswith(PACK_SUFFIX) and (path / PACK_MANIFEST).is_file()
+def _is_pack_dir(path: Path, packs: re.Pattern) -> bool:
+    return packs.fullmatch(path.name) is not None and (path / PACK_MANIFEST).is_file()
 
 
-def _pack_root(names: list[str]) -> str | None:
-    """The pack folder when a zip holds exactly one `…_绩效自评/` folder with a manifest."""
+def _pack_root(names: list[str], packs: re.Pattern) -> str | None:
+    """The pack folder when a zip holds exactly one folder named as a pack, with a manifest."""
     roots = {n.split("/", 1)[0] for n in names}
     if len(roots) == 1:
         root = roots.pop()
-        if root.endswith(PACK_SUFFIX) and f"{root}/{PACK_MANIFEST}" in names:
+        if packs.fullmatch(root) and f"{root}/{PACK_MANIFEST}" in names:
             return root
     return None
 
@@ -292,7 +282,7 @@ def _pack(label, data, received, named: dict, root: str, archive) -> Submission:
     files = {}
     for name, info in named.items():
         rel = name[len(root) + 1:]
-        problem = _member_problem(info, f"{label}/{name}")
+        problem = member_problem(info, f"{label}/{name}", MAX_FILE_BYTES)
         body = _read_member(archive, info, f"{label}/{name}") if problem is None else problem
         if isinstance(body, tuple):
             return _refused(label, Path(label).name, *body, data=data, received=received)

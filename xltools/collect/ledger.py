@@ -24,6 +24,7 @@ from sqlalchemy import (Column, ForeignKey, Index, Integer, MetaData, String, Ta
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from ..errors import XltoolsError
+from .record import Detail, Result, Row, detail_of, status_of
 
 metadata = MetaData()
 
@@ -174,7 +175,7 @@ class Ledger:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def known(self, hashes) -> dict[str, dict]:
+    def known(self, hashes) -> dict[str, Row]:
         """sha256 -> the recorded submission, for the hashes already in the ledger."""
         hashes, out = list(hashes), {}
         with self.engine.connect() as conn:
@@ -215,7 +216,7 @@ class Ledger:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def latest(self) -> list[dict]:
+    def latest(self) -> list[Row]:
         """The latest version of every unit and year, and every unusable file not superseded."""
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(select(submissions).order_by(submissions.c.id))]
@@ -252,7 +253,7 @@ class Ledger:
             conn.execute(summaries.delete().where(summaries.c.path == path))
             conn.execute(summaries.insert().values(path=path, state=state, sha256=sha256, written_at=_now()))
 
-    def history(self, unit: str) -> list[dict]:
+    def history(self, unit: str) -> list[Row]:
         """Every version of a unit (all years), oldest first, each with its findings."""
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(
@@ -276,18 +277,17 @@ def _text(v):
     return None if v is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
 
 
-def _row(sub, res: dict, now: str) -> dict:
+def _row(sub, res: Result, now: str) -> dict:
     errors = sum(f["severity"] == "error" for f in res["findings"])
     unit, year = res.get("unit"), res.get("year")
-    status = "refused" if res.get("refused") else "ok" if errors == 0 else "errors"
     key = f"{unit}|{year}" if unit and year else f"file:{sub.label}"
-    detail = {"figures": res.get("figures") or {}, "projects": res.get("projects") or [], "score": res.get("score") or {},
-              "bureau": res.get("bureau")}
+    detail: Detail = {"figures": res.get("figures") or [], "projects": res.get("projects") or [],
+                      "score": res.get("score") or {}, "bureau": res.get("bureau")}
     return {
         "sha256": sub.sha256, "unit_key": key, "unit": unit, "year": year, "region": res.get("region"),
         "file_name": sub.name, "source": sub.label, "size": sub.size, "received_at": sub.received or None,
         "collected_at": now, "fingerprint": res.get("fingerprint"), "xltools_version": res.get("xltools_version"),
-        "status": status, "refused": res.get("refused"), "message": res.get("message") or None,
+        "status": status_of(res), "refused": res.get("refused"), "message": res.get("message") or None,
         "errors": errors, "warnings": len(res["findings"]) - errors,
         "score_stated": res.get("score_stated"), "score_computed": res.get("score_computed"),
         "grade_stated": res.get("grade_stated"), "grade_computed": res.get("grade_computed"),
@@ -297,11 +297,10 @@ def _row(sub, res: dict, now: str) -> dict:
     }
 
 
-def as_result(row: dict, found: list[dict]) -> dict:
+def as_result(row: Row, found: list[dict]) -> Result:
     """A recorded submission in the shape of `check --json` (for --json of skipped files)."""
-    detail = json.loads(row.get("detail") or "{}")
     return {"file": row["source"], "ok": row["status"] == "ok",
             "findings": [{k: f[k] for k in ("code", "severity", "sheet", "cell", "message", "expected", "actual",
                                             "hint", "difference")} for f in found],
-            "score": detail.get("score", {}), "refused": row["refused"], "message": row["message"] or "",
+            "score": detail_of(row)["score"], "refused": row["refused"], "message": row["message"] or "",
             "unit": row["unit"], "year": row["year"], "version": row["version"], "sha256": row["sha256"]}

@@ -18,12 +18,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .intake import Submission, collect_inputs
+from ..catalogue import STATUS_LABEL
+from .intake import Submission, collect_inputs, pack_names
+from .record import Result, status_of
 
 
 @dataclass
 class Outcome:
-    results: list[dict] = field(default_factory=list)    # one per submission, input order
+    results: list[Result] = field(default_factory=list)  # one per submission, input order
     checked: int = 0
     skipped: int = 0            # already in the ledger (same sha256)
     duplicates: int = 0         # the same bytes twice in this run
@@ -68,7 +70,7 @@ class Progress:
             self.bar.stop()
 
 
-def _with_intake_findings(sub: Submission, result: dict) -> dict:
+def _with_intake_findings(sub: Submission, result: Result) -> Result:
     """A pack's manifest findings belong to the submission, beside the checker's."""
     if sub.findings:
         result["findings"] = [f.to_json() for f in sub.findings] + result["findings"]
@@ -80,27 +82,28 @@ def _with_intake_findings(sub: Submission, result: dict) -> dict:
 def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs=(), jobs: int | None = None,
             timeout: float | None = None, progress=True) -> Outcome:
     from ..build.protect import password_from
-    from .worker import DEFAULT_TIMEOUT_S, refusal, run_pool
+    from .record import refusal
+    from .worker import DEFAULT_TIMEOUT_S, run_pool
     from .ledger import Ledger, as_result, default_url
-    from ..spec.load import load_spec
     from ..spec.registry import Registry
     from .summary import read_roster, write_summary
 
     output = Path(output)
-    registry = Registry.from_dirs(specs_dirs)
+    registry = Registry.from_dirs(specs_dirs, more="请用 --specs 指定含该年度规格的文件夹")
+    specs = registry.specs()          # every spec read here, before any work: a broken one says so now
     roster_rows = read_roster(roster) if roster else None
     db_url = db_url or default_url(output)
     exclude = [output]
     if db_url.startswith("sqlite:///"):
         exclude += [db_url[len("sqlite:///"):], db_url[len("sqlite:///"):] + "-journal"]
-    intake = collect_inputs(paths, exclude=exclude)
+    intake = collect_inputs(paths, exclude=exclude, packs=pack_names(s.pack_name for s in specs))
     output.parent.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(db_url)
     try:
         out = Outcome(temp_skipped=intake.temp_skipped, other_skipped=intake.other_skipped, db_url=db_url)
         subs = intake.submissions
         known = ledger.known({s.sha256 for s in subs})
-        results: list[dict | None] = [None] * len(subs)
+        results: list[Result | None] = [None] * len(subs)
         first_of: dict[str, int] = {}
         todo: list[int] = []
         for i, s in enumerate(subs):
@@ -115,10 +118,9 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                 else:
                     todo.append(i)
         bar = Progress(len(todo)) if progress else None
-        jobs_list = [{"label": subs[i].label, "kind": subs[i].kind, "data": subs[i].data, "suffix": subs[i].suffix}
-                     for i in todo]
+        jobs_list = [{"label": subs[i].label, "data": subs[i].data} for i in todo]
 
-        def done(k: int, result: dict) -> None:
+        def done(k: int, result: Result) -> None:
             results[todo[k]] = _with_intake_findings(subs[todo[k]], result)
             if bar:
                 bar.advance()
@@ -143,7 +145,7 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                            skipped=i != first_of[s.sha256])
             out.results.append(res)
         latest = ledger.latest()
-        grade_labels = [g.label for g in load_spec(registry.infos[0].path).grades] if registry.infos else []
+        grade_labels = [g.label for g in specs[0].grades] if specs else []
         password = password_from(None)
         state = _summary_state(latest, roster_rows, grade_labels, password)
         where = str(output.resolve())
@@ -171,20 +173,19 @@ def _summary_state(latest: list[dict], roster, grade_labels, password) -> str:
     return h.hexdigest()
 
 
-def render_line(res: dict) -> str:
+def render_line(res: Result) -> str:
     who = f"{res['unit']} {res['year']}年度 第{res['version']}版" if res.get("unit") else ""
     tail = "（已收录，跳过）" if res.get("skipped") else ""
     if res.get("refused"):
-        return f"{res['file']}：无法使用（{res['refused']}）{res['message']}{tail}"
+        return f"{res['file']}：{STATUS_LABEL['refused']}（{res['refused']}）{res['message']}{tail}"
     errors = sum(f["severity"] == "error" for f in res["findings"])
-    state = "通过" if res["ok"] else "有错误"
+    state = STATUS_LABEL["ok" if res["ok"] else "errors"]
     return f"{res['file']}：{state}（错误 {errors} 处，提示 {len(res['findings']) - errors} 处）{who}{tail}"
 
 
 def render_totals(out: Outcome) -> str:
-    n_ok = sum(r["ok"] for r in out.results)
-    n_refused = sum(bool(r.get("refused")) for r in out.results)
-    parts = [f"共 {len(out.results)} 份：通过 {n_ok}，有错误 {len(out.results) - n_ok - n_refused}，无法使用 {n_refused}",
+    n = {k: sum(status_of(r) == k for r in out.results) for k in STATUS_LABEL}
+    parts = ["共 {} 份：{}".format(len(out.results), "，".join(f"{STATUS_LABEL[k]} {n[k]}" for k in STATUS_LABEL)),
              f"本次校验 {out.checked} 份，跳过已收录 {out.skipped} 份"]
     if out.duplicates:
         parts.append(f"重复文件 {out.duplicates} 份")
@@ -202,7 +203,7 @@ def render_history(rows: list[dict], unit: str) -> str:
         return f"台账中没有单位“{unit}”的报送记录"
     lines = [f"{unit}：共 {len(rows)} 版报送"]
     for r in rows:
-        state = {"ok": "通过", "errors": "有错误", "refused": "无法使用"}[r["status"]]
+        state = STATUS_LABEL[r["status"]]
         score = f"，得分 {r['score_stated'] or '（未填）'}（重算 {r['score_computed']}），等次 {r['grade_computed']}" \
             if r["score_computed"] else ""
         lines.append(f"  {r['year']}年度 第{r['version']}版  {r['received_at'] or ''}  {r['file_name']}  {state}"

@@ -1,14 +1,13 @@
 """The summary workbook a bureau clerk hands to the director: 汇总 / 问题清单 / 退回意见 / 未报送 / 等次分布.
 
 Built from the ledger's latest versions (so a run that skipped every file writes the same
-summary). Written with openpyxl, then through the cell patcher (build/finish.py) so every formula
+summary). Written with openpyxl, then through the package editor (build/finish.py) so every formula
 carries the value Python computed for it: previewers, pandas and WPS's preview show the totals
 without recalculating. Every sheet is protected as the template is (filtering and sorting stay
 allowed), printed A4 landscape with the header row repeated, numbers stored as numbers.
 """
 from __future__ import annotations
 
-import json
 import os
 from copy import copy
 from dataclasses import dataclass
@@ -16,8 +15,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from ..catalogue import RESULT_COLUMNS, severity_label
-from ..ooxml import write_atomic
+from ..a1 import quote_sheet
+from ..catalogue import RESULT_COLUMNS, STATUS_LABEL, severity_label
+from ..files import write_atomic
+from .record import Row, detail_of
 
 SUMMARY = "汇总"
 FINDINGS = "问题清单"
@@ -27,7 +28,6 @@ GRADES = "等次分布"
 HEADER_ROW = 3                  # title in row 1, a line of counts in row 2
 FIRST = HEADER_ROW + 1
 MONEY = "#,##0.00"
-STATUS = {"ok": "通过", "errors": "有错误", "refused": "无法使用"}
 
 
 @dataclass(frozen=True)
@@ -38,18 +38,33 @@ class Col:
     total: bool = False          # a SUBTOTAL in the totals row
 
 
-# 汇总: one row per unit and year (the latest version).
-UNIT_COLS = [Col("单位", 26), Col("年度", 7, "0"), Col("状态", 9), Col("收入合计", 13, MONEY, True),
-             Col("支出合计", 13, MONEY, True), Col("基本支出", 12, MONEY, True), Col("项目支出", 12, MONEY, True),
-             Col("三公经费", 10, MONEY, True), Col("综合得分（填报）", 9, "0.##"), Col("综合得分（重算）", 9, "0.##"),
-             Col("得分差", 7, "0.##"), Col("等次（填报）", 8), Col("等次（重算）", 8), Col("错误数", 7, "0", True),
-             Col("提示数", 7, "0", True), Col("文件", 30), Col("接收时间", 16, "yyyy-mm-dd hh:mm"),
-             Col("版本", 6, "0"), Col("sha256", 20), Col("说明", 40)]
-PRINTED_UNIT_COLS = 15
-PROJECT_COLS = [Col("单位", 26), Col("年度", 7, "0"), Col("项目名称", 26), Col("工作表", 12),
-                Col("计划安排资金", 13, MONEY, True), Col("实际到位资金", 13, MONEY, True),
-                Col("实际支出", 13, MONEY, True), Col("综合得分（填报）", 9, "0.##"), Col("综合得分（重算）", 9, "0.##"),
-                Col("等次（重算）", 8), Col("错误数", 7, "0", True), Col("提示数", 7, "0", True), Col("文件", 30)]
+# 汇总: one row per unit and year (the latest version): who, then the figures its spec declares
+# (`[summary] figures`: the labels the records carry, in order of appearance), then the scores and
+# counts (printed), then where it came from (on screen only).
+UNIT_HEAD = [Col("单位", 26), Col("年度", 7, "0"), Col("状态", 9)]
+UNIT_SCORES = [Col("综合得分（填报）", 9, "0.##"), Col("综合得分（重算）", 9, "0.##"), Col("得分差", 7, "0.##"),
+               Col("等次（填报）", 8), Col("等次（重算）", 8), Col("错误数", 7, "0", True), Col("提示数", 7, "0", True)]
+UNIT_SOURCE = [Col("文件", 30), Col("接收时间", 16, "yyyy-mm-dd hh:mm"), Col("版本", 6, "0"), Col("sha256", 20),
+               Col("说明", 40)]
+# The table of projects: one row per copy of the report copied per project (`copy_figures`).
+PROJECT_HEAD = [Col("单位", 26), Col("年度", 7, "0"), Col("项目名称", 26), Col("工作表", 12)]
+PROJECT_TAIL = [Col("综合得分（填报）", 9, "0.##"), Col("综合得分（重算）", 9, "0.##"), Col("等次（重算）", 8),
+                Col("错误数", 7, "0", True), Col("提示数", 7, "0", True), Col("文件", 30)]
+
+
+def figure_cols(labels) -> list[Col]:
+    return [Col(label, max(12, 2 * len(label) + 1), MONEY, True) for label in labels]
+
+
+def _labels(figure_lists) -> list[str]:
+    """Every figure's label, in order of first appearance (an inbox may mix report kinds)."""
+    return list(dict.fromkeys(f["label"] for figures in figure_lists for f in figures))
+
+
+def _by_label(figures) -> dict:
+    return {f["label"]: _dec(f["value"]) for f in figures}
+
+
 FINDING_COLS = [Col("单位", 24), Col("年度", 7, "0"), Col("文件", 28), Col("位置", 18), Col("代码", 16),
                 Col("严重程度", 9), Col("说明", 60), Col("应为", 14), Col("实为", 14), Col("差额", 10, MONEY),
                 Col(RESULT_COLUMNS[-1], 40)]   # 建议, the hint (提示 names a warning)
@@ -94,10 +109,6 @@ def _link(target: str | None, base: Path) -> str | None:
         return os.path.relpath(target, base).replace(os.sep, "/")
     except ValueError:            # another drive on Windows
         return Path(target).as_uri()
-
-
-def _quote_sheet(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
 
 
 class _Writer:
@@ -195,40 +206,38 @@ def write_summary(path, rows: list[dict], findings: dict[int, list[dict]], *, ro
     path = Path(path)
     base = path.resolve().parent
     w = _Writer(password)
-    units_last = _units_sheet(w, rows, base)
+    unit_cols = _units_sheet(w, rows, base)
     findings_last = _findings_sheet(w, rows, findings, base)
     _returns_sheet(w, rows, findings)
     _missing_sheet(w, rows, roster)
-    _grades_sheet(w, rows, findings, grade_labels, units_last, findings_last)
+    _grades_sheet(w, rows, findings, grade_labels, unit_cols, FIRST + len(rows) - 1, findings_last)
     w.wb.active = 0
     return write_atomic(path, workbook_bytes(w.wb, w.cached))
 
 
 def _counts_note(rows) -> str:
-    n = {k: sum(r["status"] == k for r in rows) for k in STATUS}
-    return (f"共 {len(rows)} 份（通过 {n['ok']}，有错误 {n['errors']}，无法使用 {n['refused']}）；每个单位、年度只计最新一版；"
-            f"生成于 {datetime.now().strftime('%Y-%m-%d %H:%M')}")
+    n = "，".join(f"{word} {sum(r['status'] == k for r in rows)}" for k, word in STATUS_LABEL.items())
+    return f"共 {len(rows)} 份（{n}）；每个单位、年度只计最新一版；生成于 {datetime.now().strftime('%Y-%m-%d %H:%M')}"
 
 
-def _unit_values(r: dict, base: Path) -> list:
-    detail = json.loads(r.get("detail") or "{}")
-    fig = detail.get("figures", {})
-    return [r["unit"] or "（未能识别）", r["year"], STATUS[r["status"]],
-            *(_dec(fig.get(k)) for k in ("income", "spend", "basic", "project", "three_public")),
+def _unit_values(r: Row, labels: list[str]) -> list:
+    fig = _by_label(detail_of(r)["figures"])
+    return [r["unit"] or "（未能识别）", r["year"], STATUS_LABEL[r["status"]], *(fig.get(k) for k in labels),
             _dec(r["score_stated"]), _dec(r["score_computed"]), None, r["grade_stated"], r["grade_computed"],
             r["errors"], r["warnings"], r["file_name"], _local_time(r["received_at"]), r["version"],
             r["sha256"], r["message"] if r["status"] == "refused" else (r["source"] if r["file_name"] != r["source"] else None)]
 
 
-def _units_sheet(w: _Writer, rows: list[dict], base: Path) -> int:
-    cols = UNIT_COLS
+def _units_sheet(w: _Writer, rows: list[Row], base: Path) -> list[Col]:
+    labels = _labels(detail_of(r)["figures"] for r in rows)
+    cols = UNIT_HEAD + figure_cols(labels) + UNIT_SCORES + UNIT_SOURCE
     ws = w.sheet(SUMMARY, "绩效自评报告汇总", _counts_note(rows), len(cols))
     w.header(ws, HEADER_ROW, cols)
     ix = {c.header: i + 1 for i, c in enumerate(cols)}
     stated, computed, diff = _col(ix["综合得分（填报）"]), _col(ix["综合得分（重算）"]), _col(ix["得分差"])
     r_no = FIRST - 1
     for r_no, r in enumerate(rows, start=FIRST):
-        values = _unit_values(r, base)
+        values = _unit_values(r, labels)
         for i, (c, v) in enumerate(zip(cols, values), start=1):
             if c.header == "得分差":
                 a, b = values[ix["综合得分（填报）"] - 1], values[ix["综合得分（重算）"] - 1]
@@ -246,11 +255,11 @@ def _units_sheet(w: _Writer, rows: list[dict], base: Path) -> int:
     total_row = last + 1
     ws.cell(total_row, 1, "合计").font = w.head_font
     _totals(w, ws, cols, rows, total_row, FIRST, last,
-            lambda r, h: _unit_values(r, base)[ix[h] - 1])
+            lambda r, h: _unit_values(r, labels)[ix[h] - 1])
     end = _projects_table(w, ws, rows, base, total_row + 3)
-    # Printed: the figures up to the counts (A–O); file, time, version, hash stay on screen.
-    w.finish(ws, PRINTED_UNIT_COLS, end)
-    return last
+    # Printed: the figures up to the counts; file, time, version, hash stay on screen.
+    w.finish(ws, len(cols) - len(UNIT_SOURCE), end)
+    return cols
 
 
 def _totals(w, ws, cols, rows, total_row, first, last, value_of) -> None:
@@ -267,22 +276,24 @@ def _totals(w, ws, cols, rows, total_row, first, last, value_of) -> None:
         ws[f"{letter}{total_row}"].font = w.head_font
 
 
-def _project_rows(rows: list[dict]):
+def _project_rows(rows: list[Row]):
     for r in rows:
-        for p in json.loads(r.get("detail") or "{}").get("projects", []):
+        for p in detail_of(r)["projects"]:
             yield r, p
 
 
 def _projects_table(w, ws, rows, base, start: int) -> int:
-    cols = PROJECT_COLS
+    pairs = list(_project_rows(rows))
+    labels = _labels(p["figures"] for _, p in pairs)
+    cols = PROJECT_HEAD + figure_cols(labels) + PROJECT_TAIL
     ws.cell(start - 1, 1, "项目支出汇总（每张项目表一行）").font = w.title_font
     w.header(ws, start, cols)
     r_no = start
-    pairs = list(_project_rows(rows))
 
     def values(r, p):
-        return [r["unit"], r["year"], p.get("name"), p.get("sheet"), _dec(p.get("plan")), _dec(p.get("arrived")),
-                _dec(p.get("spent")), _dec(p.get("score_stated")), _dec(p.get("score_computed")),
+        fig = _by_label(p["figures"])
+        return [r["unit"], r["year"], p.get("name"), p.get("sheet"), *(fig.get(k) for k in labels),
+                _dec(p.get("score_stated")), _dec(p.get("score_computed")),
                 p.get("grade_computed"), p.get("errors", 0), p.get("warnings", 0), r["file_name"]]
 
     for r_no, (r, p) in enumerate(pairs, start=start + 1):
@@ -317,7 +328,7 @@ def _findings_sheet(w: _Writer, rows, findings, base: Path) -> int:
         for f in items:
             r_no += 1
             values = [r["unit"] or "（未能识别）", r["year"], r["file_name"], _location(f), f["code"],
-                      "无法使用" if r["status"] == "refused" else severity_label(f["severity"]),
+                      STATUS_LABEL["refused"] if r["status"] == "refused" else severity_label(f["severity"]),
                       f["message"], _number_or_text(f.get("expected")), _number_or_text(f.get("actual")),
                       _dec(f.get("difference")), f.get("hint") or None]
             for i, (c, v) in enumerate(zip(cols, values), start=1):
@@ -328,7 +339,7 @@ def _findings_sheet(w: _Writer, rows, findings, base: Path) -> int:
                 from openpyxl.worksheet.hyperlink import Hyperlink
                 cell = ws.cell(r_no, 4)
                 cell.hyperlink = Hyperlink(ref=cell.coordinate, target=target,
-                                           location=f"{_quote_sheet(f['sheet'])}!{f['cell']}")
+                                           location=f"{quote_sheet(f['sheet'])}!{f['cell']}")
                 cell.font = w.link_font
     w.table(ws, "Findings", cols, HEADER_ROW, r_no)
     w.finish(ws, len(cols), r_no)
@@ -337,8 +348,7 @@ def _findings_sheet(w: _Writer, rows, findings, base: Path) -> int:
 
 def return_text(r: dict, items: list[dict]) -> str:
     """The text sent back to a unit: who, which report, each item to correct, a deadline to fill in."""
-    detail = json.loads(r.get("detail") or "{}")
-    bureau = detail.get("bureau") or "财政局"
+    bureau = detail_of(r)["bureau"] or "财政局"
     if r["status"] == "refused":
         return (f"报送单位：\n你单位报送的文件“{r['file_name']}”无法使用：{r['message']}\n"
                 f"请于____年__月__日前用本年度模板重新填报后报送。\n{bureau}")
@@ -406,13 +416,14 @@ def _missing_sheet(w: _Writer, rows, roster) -> None:
     w.finish(ws, len(cols), r_no)
 
 
-def _grades_sheet(w: _Writer, rows, findings, grade_labels, units_last: int, findings_last: int) -> None:
+def _grades_sheet(w: _Writer, rows, findings, grade_labels, unit_cols: list[Col], units_last: int,
+                  findings_last: int) -> None:
     from openpyxl.chart import BarChart, Reference
     ws = w.sheet(GRADES, "等次分布与问题代码", "份数由公式按“汇总”“问题清单”统计", 5)
     w.header(ws, HEADER_ROW, [Col("等次（重算）", 14), Col("份数", 8)])
     labels = list(dict.fromkeys([*grade_labels, *(r["grade_computed"] for r in rows if r["grade_computed"])]))
-    grade_col = _col(next(i for i, c in enumerate(UNIT_COLS, 1) if c.header == "等次（重算）"))
-    grade_range = f"{_quote_sheet(SUMMARY)}!${grade_col}${FIRST}:${grade_col}${max(units_last, FIRST)}"
+    grade_col = _col(next(i for i, c in enumerate(unit_cols, 1) if c.header == "等次（重算）"))
+    grade_range = f"{quote_sheet(SUMMARY)}!${grade_col}${FIRST}:${grade_col}${max(units_last, FIRST)}"
     for k, label in enumerate(labels, start=FIRST):
         w.put(ws, k, 1, label)
         w.formula(ws, f"B{k}", f'=COUNTIF({grade_range},A{k})', sum(r["grade_computed"] == label for r in rows), "0")
@@ -431,7 +442,7 @@ def _grades_sheet(w: _Writer, rows, findings, grade_labels, units_last: int, fin
             counts[code] = counts.get(code, 0) + 1
     w.header(ws, HEADER_ROW, [Col("问题代码", 18), Col("条数", 8)], first_col=4)
     code_col = _col(next(i for i, c in enumerate(FINDING_COLS, 1) if c.header == "代码"))
-    code_range = f"{_quote_sheet(FINDINGS)}!${code_col}${FIRST}:${code_col}${max(findings_last, FIRST)}"
+    code_range = f"{quote_sheet(FINDINGS)}!${code_col}${FIRST}:${code_col}${max(findings_last, FIRST)}"
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     for k, (code, n) in enumerate(ordered, start=FIRST):
         w.put(ws, k, 4, code)

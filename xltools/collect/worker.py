@@ -8,24 +8,21 @@ cannot do this: one dead worker breaks every pending future of a ProcessPoolExec
 3.11 to 3.14 (CPython issue 115634). A memory cap (RLIMIT_AS) set in each worker turns a runaway
 allocation into a MemoryError that the worker reports as that file's row.
 
-Workers return plain dicts (the shape of `check --json` plus the summary's figures); only the
-parent writes the ledger and the summary.
+Workers return a Result (record.py: the shape of `check --json` plus the figures its spec
+declares); only the parent writes the ledger and the summary.
 """
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
 import time
-import tomllib
-from decimal import Decimal
 
 from .. import __version__
-from ..build.names import FINGERPRINT_NAME
+from ..catalogue import REFUSED_REASONS
 from ..errors import XltoolsError
-from ..findings import ERROR
-from ..spec.registry import Registry, SpecInfo, spec_at
+from ..spec.registry import Registry
+from .record import Result, record_of, refusal
 
 # A test hook: XLTOOLS_TEST_FAULT="hang:NAME,die:NAME,memory:NAME" makes the worker hang, kill
 # itself or allocate without bound on any file whose label contains NAME.
@@ -34,14 +31,6 @@ MEMORY_ENV = "XLTOOLS_COLLECT_MEMORY_MB"
 DEFAULT_MEMORY_MB = 1024          # a report workbook needs a few MB; headroom above what is mapped
 DEFAULT_TIMEOUT_S = 60.0
 
-# The summary's money columns: (key, label, table, column), each the sum over the table's 机构
-# rows (its total row when the table has one) of what the unit stated.
-DEPT_FIGURES = (("income", "收入合计", "income", "total"), ("spend", "支出合计", "spend", "total"),
-                ("basic", "基本支出", "spend", "basic"), ("project", "项目支出", "spend", "project"),
-                ("three_public", "三公经费", "three_public", "total"))
-PROJECT_FIGURES = (("plan", "计划安排资金", "fund_plan_total"), ("arrived", "实际到位资金", "fund_arrived_total"),
-                   ("spent", "实际支出", "fund_spent_total"))
-
 _REGISTRY: Registry | None = None
 # forkserver: workers start from a clean interpreter, not as forks of a parent that holds every
 # submission's bytes, a database connection and pebble's threads. (bench/collect.py forks, so
@@ -49,9 +38,9 @@ _REGISTRY: Registry | None = None
 START_METHOD = "forkserver"
 
 
-def init_worker(infos: list[SpecInfo], memory_mb: int | None = None) -> None:
+def init_worker(registry: Registry, memory_mb: int | None = None) -> None:
     global _REGISTRY
-    _REGISTRY = Registry(infos)
+    _REGISTRY = registry
     limit_mb = memory_mb or int(os.environ.get(MEMORY_ENV) or DEFAULT_MEMORY_MB)
     try:
         with open("/proc/self/statm") as fh:       # what is mapped already (interpreter, libraries)
@@ -76,16 +65,13 @@ def _fault(label: str) -> None:
                     hog.append(bytearray(64 * 2**20))
 
 
-def refusal(code: str, message: str, label: str) -> dict:
-    return {"file": label, "ok": False, "refused": code, "message": message, "findings": [], "score": {}}
-
-
 def reason_of(err: XltoolsError) -> str:
-    """The stable code of why a file was refused (xltools.REFUSED_REASONS), set where it was found."""
-    return getattr(err, "reason", None) or "damaged"
+    """The stable code of why a file was refused (catalogue.REFUSALS), set where it was found;
+    an error that is no refusal of a file (a spec's, a bug's) is ours."""
+    return err.reason if err.reason in REFUSED_REASONS else "internal-error"
 
 
-def check_job(job: dict) -> dict:
+def check_job(job: dict) -> Result:
     """One submission -> its result. Never raises for a bad file: the file becomes a row."""
     label = job["label"]
     try:
@@ -99,90 +85,18 @@ def check_job(job: dict) -> dict:
         return refusal("damaged", f"文件 {label} 的结构嵌套过深，无法读取", label)
 
 
-def _check(job: dict) -> dict:
-    """As xltools.check(data, spec, name=label), keeping what was read (the unit, the figures)
-    beside the report: the spec is the one the file's own template fingerprint names."""
+def _check(job: dict) -> Result:
+    """As xltools.check(data, name=label) with the registry's specs, keeping what was read (the
+    unit, the figures) beside the report: the spec is the one that made the file (its template's
+    fingerprint, or a data file's year and region)."""
     from ..checker import read_any
     from ..rules import run_rules
-    label, data = job["label"], job["data"]
-    if job["kind"] == "data":
-        info = _data_spec(label, data, job["suffix"])
-    else:
-        from ..xlsx import open_book
-        found = open_book(label, data).defined_name(FINGERPRINT_NAME)
-        found = found.strip('"') if found else None
-        info = _REGISTRY.for_fingerprint(found)
-        if info is None:
-            return _unknown_template(label, found)
-    spec = spec_at(info.path)
-    filled = read_any(label, spec, data)
+    spec, filled = read_any(job["label"], _REGISTRY, job["data"])
     report = run_rules(filled, spec)
     out = report.to_json()
-    out.update(refused=None, message="", fingerprint=info.fingerprint, year=info.year, region=info.region,
-               bureau=info.bureau, xltools_version=__version__, **_figures(filled, report, spec))
+    out.update(refused=None, message="", fingerprint=str(spec.fingerprint), year=spec.year, region=spec.region,
+               bureau=spec.bureau, xltools_version=__version__, **record_of(filled, report, spec))
     return out
-
-
-def _unknown_template(label: str, found: str | None) -> dict:
-    if not found:
-        return refusal("not-template", f"文件 {label} 不是本工具的模板生成的工作簿（缺少模板标识 {FINGERPRINT_NAME}）", label)
-    parts = found.split(":")
-    what = f"{parts[1]}{parts[2]}年度（表式 {parts[3]}）" if len(parts) >= 4 else found
-    out = refusal("other-template", f"文件 {label} 是 {what}的模板（{found}），没有对应的规格；"
-                  f"已知：{_REGISTRY.known()}。请用 --specs 指定含该年度规格的文件夹", label)
-    out["fingerprint"] = found
-    return out
-
-
-def _data_spec(label: str, data: bytes, suffix: str) -> SpecInfo:
-    """A data file names no template: its spec is found by its year and region."""
-    from ..errors import DataError
-    try:
-        text = data.decode("utf-8-sig")
-        doc = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
-    except (UnicodeDecodeError, ValueError):
-        doc = None               # load_data says what is wrong with it, in its own words
-    if not isinstance(doc, dict):
-        return _REGISTRY.infos[0]
-    info = _REGISTRY.for_data(doc.get("year"), doc.get("region"))
-    if info is None:
-        raise DataError(f"数据文件 {label} 的年度 {doc.get('year')!r}、地区 {doc.get('region')!r} 没有对应的规格；"
-                        f"已知：{_REGISTRY.known()}。请用 --specs 指定含该年度规格的文件夹", reason="other-template")
-    return info
-
-
-def _column_sum(inst, table, column: str) -> Decimal | None:
-    rows = [table.total_row] if table.total_row else table.rows
-    values = [inst.values.get(table.name(column, r)) for r in rows]
-    values = [v for v in values if isinstance(v, Decimal)]
-    return sum(values, Decimal(0)) if values else None
-
-
-def _text(v) -> str | None:
-    return None if v is None else str(v)
-
-
-def _figures(filled, report, spec) -> dict:
-    dept = filled.dept
-    figures = {key: _text(_column_sum(dept, spec.dept.tables[table], col)) for key, _, table, col in DEPT_FIGURES}
-    score = report.score.get(dept.sheet, {})
-    by_sheet: dict[str, list] = {}
-    for f in report.findings:
-        by_sheet.setdefault(f.sheet, []).append(f.severity)
-    projects = []
-    for inst in filled.projects:
-        s = report.score.get(inst.sheet, {})
-        sev = by_sheet.get(inst.sheet, [])
-        projects.append({"sheet": inst.sheet, "name": inst.values.get("project_name"),
-                         **{k: _text(inst.values.get(name)) for k, _, name in PROJECT_FIGURES},
-                         "score_stated": s.get("stated_score"), "score_computed": s.get("computed_score"),
-                         "grade_stated": s.get("stated_grade"), "grade_computed": s.get("computed_grade"),
-                         "errors": sev.count(ERROR), "warnings": len(sev) - sev.count(ERROR)})
-    unit = dept.values.get("dept_name")
-    return {"unit": unit.strip() if isinstance(unit, str) and unit.strip() else None, "figures": figures,
-            "score_stated": score.get("stated_score"), "score_computed": score.get("computed_score"),
-            "grade_stated": score.get("stated_grade"), "grade_computed": score.get("computed_grade"),
-            "projects": projects}
 
 
 # -- the pool ---------------------------------------------------------------------------------
@@ -198,7 +112,7 @@ def run_pool(jobs: list[dict], registry: Registry, workers: int, timeout: float,
     context = multiprocessing.get_context(START_METHOD)
     if START_METHOD == "forkserver":
         context.set_forkserver_preload(["xltools.collect.worker", "xltools.read.workbook", "xltools.rules"])
-    with ProcessPool(max_workers=max(1, workers), initializer=init_worker, initargs=(registry.infos,),
+    with ProcessPool(max_workers=max(1, workers), initializer=init_worker, initargs=(registry,),
                      context=context) as pool:
         futures = {pool.schedule(check_job, (job,), timeout=timeout): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):

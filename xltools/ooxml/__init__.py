@@ -1,30 +1,14 @@
-"""Small helpers over the OOXML package (.xlsx zip) shared by the builder and the cell patcher."""
-from __future__ import annotations
+"""The one OOXML package editor: the only code that edits workbook.xml, .rels parts and
+[Content_Types].xml, and the helpers the reader shares with it.
 
-import re
-import zipfile
-from xml.sax.saxutils import unescape
+    package.py        Package: open, edit (sheets, cells, tails, parts), save atomically
+    cells.py          a worksheet's cells and rows, edited as text
+    workbook.py       workbook.xml: the sheet list (the one parser of it) and its edits
+    rels.py           relationships: where they are kept, what a Target names, edits
+    content_types.py  [Content_Types].xml: Override/Default, edits
+    xmltext.py        parts as text: encodings, a namespace-aware scan of tags, escaping
+    container.py      the zip: limits on what a file may hold, the fixed member time
+    ns.py             namespaces (transitional and strict), types
 
-from ..files import write_atomic  # noqa: F401  (its home is files.py; kept importable here)
-
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
-
-
-def rel_ns(workbook: str) -> str:
-    """The relationships namespace workbook.xml uses (strict or transitional). A <sheet> we add
-    declares it itself: writers put that declaration on the root or on each <sheet> element."""
-    return STRICT_REL_NS if STRICT_REL_NS in workbook else REL_NS
-
-
-def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> part name, through workbook.xml and its relationships."""
-    wb = zf.read("xl/workbook.xml").decode("utf-8")
-    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    targets = {m.group(1): m.group(2) for m in re.finditer(r'<Relationship[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"', rels)}
-    targets.update({m.group(2): m.group(1) for m in re.finditer(r'<Relationship[^>]*Target="([^"]+)"[^>]*Id="([^"]+)"', rels)})
-    out = {}
-    for m in re.finditer(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', wb):
-        target = targets[m.group(2)].lstrip("/")
-        out[unescape(m.group(1), {"&quot;": '"', "&apos;": "'"})] = target if target.startswith("xl/") else f"xl/{target}"
-    return out
+Nothing is imported here: the reader imports the small helpers on the `xltools check` path.
+"""

@@ -1,205 +1,382 @@
-"""Edit an .xlsx package by streaming it: the marks and the 校验结果 sheet, in bounded memory.
+"""The package editor: every change xltools makes to an .xlsx (.xlsm, .xlam) goes through Package.
 
-Loading a workbook with openpyxl to add a sheet costs 15-20 times the size of its XML (a 38 MB sheet
-took 618 MB and 25 s) and drops what openpyxl does not model. Here every member is copied through
-in 1 MB pieces; a worksheet that gets marks is copied as far as </sheetData> untouched and only its
-tail (conditional formats, validations, print settings: kilobytes) is edited as text; the small
-parts (workbook, rels, content types, styles) are edited as text. Nothing but what we add or take
-away changes. The result is written beside the output and renamed over it (never half a file).
+Loading a workbook with openpyxl and saving it again drops what openpyxl does not model (parts
+Excel or WPS added, extension lists, printer settings) and costs 15-20 times the XML's size in
+memory. Here nothing changes but what is edited, and each part is handled the way its size asks:
+
+- workbook.xml, the .rels parts, [Content_Types].xml and styles.xml (kilobytes) are edited as text
+  through workbook.py, rels.py and content_types.py, whatever prefixes and flavour they use;
+- a worksheet's cells (fill, score, pack's values copy) are edited in memory as text (cells.py):
+  the reader admits sheets of at most 2 MB of XML;
+- a worksheet's tail after </sheetData> (check --write's marks) is edited while the sheet streams
+  through in 1 MB pieces, its cells copied untouched;
+- every other member is copied through in 1 MB pieces.
+
+A part in UTF-16 or a declared legacy encoding is written back as UTF-8 under a declaration that
+says so, once it is edited. `save` streams the new zip into files.atomic_writer (a complete new
+file or none) and, like `to_bytes`, refuses a result beyond the reader's limits (container.py):
+whatever xltools writes, `xltools check` reads.
 """
 from __future__ import annotations
 
 import codecs
-import os
+import io
 import re
+import struct
 import zipfile
+import zlib
 from pathlib import Path
-from xml.sax.saxutils import unescape
 
-from ..errors import BookError
-from ..write import marks
+from ..errors import BookError, OutputError
+from . import content_types, rels
+from .cells import SheetXml
+from .container import FIXED_TIME, MAX_FILE_BYTES, package_problem, part_cap
+from .ns import CONTENT_TYPES, WORKSHEET_TYPE
+from .workbook import copy_local_names, flavour, insert_sheet, remove_sheet, sheet_entries
+from .xmltext import Doctype, as_utf8_declaration, decode, encode, encoding_of
 
 CHUNK = 1 << 20
 _SHEET_DATA_END = re.compile(rb"</((?:\w+:)?)sheetData\s*>|<((?:\w+:)?)sheetData\s*/>")
-_OFFICE_DOCUMENT = re.compile(r'<(?:\w+:)?Relationship\b[^>]*Type="[^"]*/officeDocument"[^>]*/>')
-
-
-def _part_path(base_part: str, target: str) -> str:
-    if target.startswith("/"):
-        return target[1:]
-    folder = base_part.rsplit("/", 1)[0] + "/" if "/" in base_part else ""
-    return os.path.normpath(folder + target).replace("\\", "/")
-
-
-def _rels_of(part: str) -> str:
-    folder, _, name = part.rpartition("/")
-    return f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
-
-
-def _attr(element: str, name: str) -> str | None:
-    m = re.search(r'(?:^|\s)' + name + r'="([^"]*)"', element)
-    return m.group(1) if m else None
+_TAB_SELECTED = re.compile(r"""\stabSelected\s*=\s*["'](?:1|true)["']""")
+_DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, IndexError,
+            OverflowError, NotImplementedError, RuntimeError, struct.error)
 
 
 class Package:
-    """The members of a zip, some replaced, some streamed through a tail edit, some added."""
+    """A package's members, some edited, some added or removed; `save` or `to_bytes` writes it.
 
-    def __init__(self, source, label: str):
-        self.label = label
+    `source`: the file's bytes, or its path (read as every input is: files.read_regular)."""
+
+    def __init__(self, source, label: str | None = None):
+        if isinstance(source, (bytes, bytearray)):
+            data, self.label = bytes(source), label or "工作簿"
+        else:
+            from ..xlsx.book import read_file
+            data, self.label = read_file(source), label or str(source)
         try:
-            self.zip = zipfile.ZipFile(source)
-            self.infos = {i.filename: i for i in self.zip.infolist()}   # the last of duplicate names wins, as zipfile reads
-        except (OSError, zipfile.BadZipFile) as err:
-            raise BookError(f"文件 {label} 无法打开：{err}") from None
-        self.replaced: dict[str, bytes] = {}
-        self.tails: dict[str, object] = {}
-        self.removed: set[str] = set()
-        rels = self.text("_rels/.rels")[1] if "_rels/.rels" in self.infos else ""
-        m = _OFFICE_DOCUMENT.search(rels)
-        self.workbook_part = _part_path("", _attr(m.group(0), "Target")) if m else "xl/workbook.xml"
-        self.workbook_rels = _rels_of(self.workbook_part)
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+            infos = self.zip.infolist()
+        except _DAMAGED:
+            raise BookError(f"文件 {self.label} 已损坏或不完整（压缩包结构无法读取），请重新保存或重新下载",
+                            "damaged") from None
+        problem = package_problem(infos, f"文件 {self.label}")
+        if problem:
+            raise BookError(problem[1], problem[0])
+        self.infos = {i.filename: i for i in infos}   # the last of duplicate names wins, as zipfile reads
+        self._lower = {name.lower(): name for name in self.infos}
+        self._texts: dict[str, tuple[str, str]] = {}  # part -> (BOM, text) of the parts read as text
+        self._edited: set[str] = set()                # ... of which these changed
+        self._added: dict[str, bytes] = {}            # new members, and members replaced whole
+        self._removed: set[str] = set()
+        self._cells: dict[str, tuple[str, str, SheetXml]] = {}   # sheet name -> (part, BOM, cells)
+        self._tails: dict[str, object] = {}           # part -> edit(prefix, tail text) -> tail text
+        root = [r for r in self.relationships("") if r.kind == "officeDocument" and not r.external]
+        main = root[0].target if root else "xl/workbook.xml"
+        self.workbook_part = self.member(main) or main
 
-    # -- small parts as text
-    def read(self, name: str) -> bytes:
-        if name in self.replaced:
-            return self.replaced[name]
-        info = self.infos.get(name)
-        if info is None:
-            raise BookError(f"文件 {self.label} 缺少部件 {name}")
-        return self.zip.read(info)
+    # -- members -------------------------------------------------------------------------------
+    def member(self, part: str) -> str | None:
+        """The stored name of a part (part names are case-insensitive), None when there is none."""
+        if part in self._added or part in self._edited:
+            name = part
+        else:
+            name = part if part in self.infos else self._lower.get(part.lower())
+        return None if name is None or name in self._removed else name
 
-    def text(self, name: str) -> tuple[str, str]:
-        return marks.decode_part(self.read(name))
+    def read(self, part: str) -> bytes:
+        """A part's bytes as last added or set as text (a sheet's cell edits and tail edits are
+        applied when the package is written)."""
+        name = self.member(part)
+        if name is None:
+            raise BookError(f"文件 {self.label} 缺少部件 {part}")
+        if name in self._added:
+            return self._added[name]
+        if name in self._edited:
+            return encode(*self._texts[name])
+        info = self.infos[name]
+        if info.file_size > part_cap(name):
+            raise BookError(f"文件 {self.label} 的部件 {name} 解压后 {info.file_size / 2**20:.1f} MB，"
+                            f"超过上限 {part_cap(name) // 2**20} MB", "too-large")
+        try:
+            return self.zip.read(info)
+        except _DAMAGED:
+            raise BookError(f"文件 {self.label} 已损坏：部件 {name} 无法解压（校验失败或数据不完整）") from None
 
-    def set_text(self, name: str, prefix: str, text: str) -> None:
-        data = marks.encode_part(prefix, text)
-        if name in self.infos and name not in self.replaced and data == self.zip.read(self.infos[name]):
+    def text(self, part: str) -> str:
+        """A small part as text (see xmltext.decode)."""
+        name = self.member(part) or part
+        if name not in self._texts:
+            data = self.read(name)
+            try:
+                self._texts[name] = decode(data)
+            except Doctype:
+                raise BookError(f"文件 {self.label} 的部件 {name} 含有 XML 文档类型声明（DTD/实体），已拒绝改写",
+                                "entity-attack") from None
+            except (UnicodeError, LookupError):
+                raise self.unsupported(f"部件 {name}") from None
+        return self._texts[name][1]
+
+    def set_text(self, part: str, text: str) -> None:
+        name = self.member(part) or part
+        if text == self.text(name):
             return
-        self.replaced[name] = data
+        self._texts[name] = (self._texts[name][0], text)
+        self._edited.add(name)
+        self._added.pop(name, None)
 
-    def add(self, name: str, data: bytes) -> None:
-        self.removed.discard(name)
-        self.replaced[name] = data
+    def add(self, part: str, data: bytes) -> None:
+        """A new member, or a member's whole new content."""
+        name = self.member(part) or part
+        self._removed.discard(name)
+        self._texts.pop(name, None)
+        self._edited.discard(name)
+        self._added[name] = data
 
-    def remove(self, name: str) -> None:
-        self.replaced.pop(name, None)
-        self.removed.add(name)
+    def remove(self, part: str) -> None:
+        name = self.member(part)
+        if name is not None:
+            self._added.pop(name, None)
+            self._edited.discard(name)
+            self._removed.add(name)
 
-    def edit_tail(self, name: str, edit) -> None:
-        """Stream the worksheet `name`, applying edit(prefix, tail_text) -> tail_text after its cells."""
-        previous = self.tails.get(name)
-        self.tails[name] = edit if previous is None else (lambda p, t, a=previous, b=edit: b(p, a(p, t)))
+    def unsupported(self, what: str) -> BookError:
+        return BookError(f"文件 {self.label} 的{what}格式特殊，无法改写；请在 Excel 或 WPS 中打开后重新保存再试")
 
-    # -- the workbook's sheets
-    def sheets(self) -> list[tuple[str, str]]:
-        """(sheet name, part) in workbook order."""
-        _, wb = self.text(self.workbook_part)
-        _, rels = self.text(self.workbook_rels)
-        targets = {}
-        for m in re.finditer(r"<(?:\w+:)?Relationship\b[^>]*/>", rels):
-            rid, target = _attr(m.group(0), "Id"), _attr(m.group(0), "Target")
-            if rid and target:
-                targets[rid] = _part_path(self.workbook_part, unescape(target))
-        out = []
-        for m in re.finditer(r"<(?:\w+:)?sheet\b[^>]*?/>", wb):
-            name = _attr(m.group(0), "name")
-            rid = re.search(r'\s\w+:id="([^"]*)"', m.group(0))
-            if name is None or rid is None:
-                continue
-            out.append((unescape(name, {"&quot;": '"', "&apos;": "'"}), targets.get(rid.group(1), "")))
-        return out
+    def _parsed(self, what: str, parse):
+        try:
+            return parse()
+        except (ValueError, IndexError, KeyError):
+            raise self.unsupported(what) from None
 
-    def rel_target(self, rid: str) -> str | None:
-        _, rels = self.text(self.workbook_rels)
-        for m in re.finditer(r"<(?:\w+:)?Relationship\b[^>]*/>", rels):
-            if _attr(m.group(0), "Id") == rid:
-                target = _attr(m.group(0), "Target")
-                return _part_path(self.workbook_part, unescape(target)) if target else None
-        return None
+    def edit(self, part: str, change) -> None:
+        """A small part's text made change(text); a structure the change cannot find (a part no
+        writer we know of makes) is one Chinese line."""
+        self.set_text(part, self._parsed(f"部件 {part}", lambda: change(self.text(part))))
 
-    # -- writing
+    # -- relationships and content types -----------------------------------------------------------
+    def relationships(self, part: str) -> list[rels.Relationship]:
+        path = rels.rels_path(part)
+        if self.member(path) is None:
+            return []
+        return self._parsed(f"部件 {path}", lambda: rels.parse(self.text(path), part))
+
+    def related(self, part: str, kind: str) -> list[str]:
+        """The members `part` relates to by relationships of `kind` ("styles", "worksheet"...)."""
+        found = (self.member(r.target) for r in self.relationships(part) if r.kind == kind and not r.external)
+        return [name for name in found if name is not None]
+
+    def add_relationship(self, part: str, type_: str, target: str, wanted_id: str = "rId") -> str:
+        """A new relationship of `part` to `target`; returns its Id."""
+        path = rels.rels_path(part)
+        existing = self.relationships(part)
+        rid = rels.new_id(existing, wanted_id)
+        self.edit(path, lambda text: rels.add(text, part, rid, type_, target))
+        return rid
+
+    def remove_relationships(self, part: str, ids) -> None:
+        path = rels.rels_path(part)
+        if self.member(path) is not None:
+            self.edit(path, lambda text: rels.remove(text, rels.parse(text, part), set(ids)))
+
+    def drop_related(self, part: str, kind: str) -> None:
+        """Every relationship of `part` of `kind` gone, with the parts it points at."""
+        found = [r for r in self.relationships(part) if r.kind == kind]
+        self.remove_relationships(part, [r.id for r in found])
+        targets = [self.member(r.target) for r in found if not r.external and self.member(r.target)]
+        if targets:
+            self.edit(CONTENT_TYPES, lambda text: content_types.remove_overrides(text, targets))
+        for target in targets:
+            self.remove(target)
+
+    def set_content_type(self, part: str, type_: str) -> None:
+        self.edit(CONTENT_TYPES, lambda text: content_types.set_override(text, part, type_))
+
+    def content_type(self, part: str) -> str | None:
+        return self._parsed(f"部件 {CONTENT_TYPES}", lambda: content_types.content_type(self.text(CONTENT_TYPES), part))
+
+    # -- the workbook's sheets --------------------------------------------------------------------
+    def _sheets(self) -> list[tuple[str, rels.Relationship | None]]:
+        targets = {r.id: r for r in self.relationships(self.workbook_part) if not r.external}
+        entries = self._parsed(f"部件 {self.workbook_part}", lambda: sheet_entries(self.text(self.workbook_part)))
+        return [(e.name, targets.get(e.rid)) for e in entries]
+
+    def sheets(self) -> list[tuple[str, str | None]]:
+        """(name, part) of every sheet in workbook order; part None when the file lacks it."""
+        return [(name, self.member(rel.target) if rel else None) for name, rel in self._sheets()]
+
+    def worksheets(self) -> list[tuple[str, str]]:
+        """(name, part) of the worksheets whose part the file has (chart sheets have no cells)."""
+        return [(name, self.member(rel.target)) for name, rel in self._sheets()
+                if rel is not None and rel.kind == "worksheet" and self.member(rel.target)]
+
+    def worksheet_part(self, name: str) -> str:
+        """The member holding a worksheet's cells."""
+        part = dict(self.worksheets()).get(name)
+        if part is None:
+            raise BookError(f"文件 {self.label} 中没有名为「{name}」的工作表")
+        return part
+
+    def sheet(self, name: str) -> SheetXml:
+        """A worksheet's cells, to edit (kept in memory until the package is written)."""
+        if name not in self._cells:
+            part = self.worksheet_part(name)
+            text = self.text(part)
+            try:
+                self._cells[name] = (part, self._texts[part][0], SheetXml(text))
+            except ValueError:
+                raise self.unsupported(f"工作表「{name}」（部件 {part}）") from None
+        return self._cells[name][2]
+
+    def edit_tail(self, part: str, edit) -> None:
+        """Stream the worksheet `part`, applying edit(prefix, tail text) -> tail text to what
+        follows its cells (several edits apply in turn)."""
+        previous = self._tails.get(part)
+        self._tails[part] = edit if previous is None else (lambda p, t, a=previous, b=edit: b(p, a(p, t)))
+
+    def add_sheet(self, name: str, data: bytes, at: int | None = None, part: str | None = None,
+                  rel_id: str = "rId") -> str:
+        """A new worksheet `name` holding the part XML `data`, at position `at` (default: last):
+        its entry in workbook.xml, its relationship and its content type. Returns its part."""
+        part = part or self._free_sheet_part("xl/worksheets/sheet1.xml")
+        wb = self.text(self.workbook_part)
+        count = len(self._sheets())
+        rid = self.add_relationship(self.workbook_part, flavour(wb).rel_type("worksheet"), part, rel_id)
+        self.edit(self.workbook_part, lambda text: insert_sheet(text, count if at is None else at, name, rid))
+        self.set_content_type(part, WORKSHEET_TYPE)
+        self.add(part, data)
+        return part
+
+    def remove_sheet(self, name: str) -> None:
+        """A sheet gone: its entry and its own defined names, its relationship, content type, part
+        and the part's relationships."""
+        sheets = self._sheets()
+        index = self._position([s for s, _ in sheets], name)
+        rel = sheets[index][1]
+        self.edit(self.workbook_part, lambda text: remove_sheet(text, index))
+        self._cells.pop(name, None)
+        if rel is None:
+            return
+        self.remove_relationships(self.workbook_part, [rel.id])
+        part = self.member(rel.target)
+        if part is not None:
+            self.edit(CONTENT_TYPES, lambda text: content_types.remove_overrides(text, [part]))
+            self.remove(part)
+            self.remove(rels.rels_path(part))
+            self._tails.pop(part, None)
+
+    def clone_sheet(self, source: str, new_name: str, before: str | None = None) -> str:
+        """Copy a sheet as Excel's Move or Copy does: the same cells, styles, validation,
+        protection and print setup, and its own copy of the sheet-scoped defined names. The copy
+        goes before `before` (default: right after `source`). Call it before editing `source`:
+        the copy takes the part as stored. Returns the new part."""
+        names = [s for s, _ in self._sheets()]
+        if new_name in names:
+            raise BookError(f"文件 {self.label} 中已有名为「{new_name}」的工作表")
+        src_index = self._position(names, source)
+        at = self._position(names, before) if before else src_index + 1
+        src_part = self.worksheet_part(source)
+        text = _TAB_SELECTED.sub("", self.text(src_part))
+        part = self._free_sheet_part(src_part)
+        self.add_sheet(new_name, encode(self._texts[src_part][0], text), at=at, part=part)
+        src_rels = rels.rels_path(src_part)
+        if self.member(src_rels) is not None:
+            self.add(rels.rels_path(part), self.read(src_rels))
+        moved = src_index + 1 if src_index >= at else src_index
+        self.edit(self.workbook_part, lambda text: copy_local_names(text, moved, at, source, new_name))
+        return part
+
+    def _position(self, names: list[str], name: str) -> int:
+        if name not in names:
+            raise BookError(f"文件 {self.label} 中没有名为「{name}」的工作表")
+        return names.index(name)
+
+    def _free_sheet_part(self, like: str) -> str:
+        folder = like.rpartition("/")[0]
+        numbers = [int(n) for n in re.findall(r"sheet(\d+)\.xml", " ".join([*self.infos, *self._added]))]
+        n = max(numbers, default=0) + 1
+        while self.member(f"{folder}/sheet{n}.xml") is not None or f"{folder}/sheet{n}.xml".lower() in self._lower:
+            n += 1
+        return f"{folder}/sheet{n}.xml"
+
+    # -- writing ----------------------------------------------------------------------------------
     def save(self, out, inputs=()) -> Path:
-        """Stream the package into a temp file beside `out`, then rename it over `out`: the same
-        rules as files.write_atomic (regular files only, never an input, mode kept, one Chinese
-        line for any failure, no temp left behind), without holding the new file in memory."""
-        from .. import files
-        label = str(out)
-        target = files.check_output(out, inputs=inputs)
-        try:
-            existing = os.stat(target)
-        except OSError:
-            existing = None
-        folder = target.parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise files._unwritable(label, f"无法创建文件夹 {folder}：{files.cause(err)}") from None
-        files.clear_stale_temps(folder)
-        tmp = folder / f"{files.TEMP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}{files.TEMP_SUFFIX}"
-        try:
-            with files._signals_raise():
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-                with os.fdopen(fd, "wb") as fh:
-                    self._write_zip(fh)
-                    fh.flush()
-                    os.fchmod(fh.fileno(), files._new_mode(existing))
-                    os.fsync(fh.fileno())
-                os.replace(tmp, target)
-        except OSError as err:
-            tmp.unlink(missing_ok=True)
-            raise files._unwritable(label, files.cause(err)) from None
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, UnicodeError, KeyError,
-                IndexError, AttributeError, NotImplementedError, RuntimeError) as err:
-            tmp.unlink(missing_ok=True)
-            raise BookError(f"文件 {self.label} 已损坏或结构无法识别，未写出副本（{type(err).__name__}）") from None
-        except BaseException as err:
-            tmp.unlink(missing_ok=True)
-            if isinstance(err, files._Signalled):
-                files._die_of(err.signum)
-            raise
+        """Write the package to `out` (never one of `inputs`): all of it, or nothing."""
+        from ..files import atomic_writer
+        with atomic_writer(out, inputs) as fh:
+            self._write(fh, str(out))
         return Path(out)
 
-    def _write_zip(self, fh) -> None:
-        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as dst:
-            for name, info in self.infos.items():
-                if name in self.removed:
-                    continue
-                zi = zipfile.ZipInfo(name, info.date_time)
-                zi.compress_type = zipfile.ZIP_DEFLATED
-                zi.external_attr = info.external_attr
-                with dst.open(zi, "w") as w:
-                    if name in self.replaced:
-                        w.write(self.replaced[name])
-                    elif name in self.tails:
-                        for piece in self._tail_stream(info, self.tails[name]):
-                            w.write(piece)
-                    else:
-                        with self.zip.open(info) as r:
-                            while piece := r.read(CHUNK):
+    def to_bytes(self, reproducible: bool = False) -> bytes:
+        """The package's bytes; `reproducible`: every member dated container.FIXED_TIME with the
+        same permissions, so that the same content gives the same bytes (the template)."""
+        out = io.BytesIO()
+        self._write(out, self.label, reproducible)
+        return out.getvalue()
+
+    def _contents(self) -> dict[str, bytes]:
+        """Members written from memory: added, replaced, edited as text or as cells."""
+        out = {name: encode(*self._texts[name]) for name in self._edited}
+        out.update(self._added)
+        for part, bom, cells in self._cells.values():
+            out[part] = encode(bom, cells.render())
+        return {name: data for name, data in out.items() if name not in self._removed}
+
+    def _write(self, fh, label: str, reproducible: bool = False) -> None:
+        contents = self._contents()
+        try:
+            with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as dst:
+                for name, info in self.infos.items():
+                    if name in self._removed:
+                        continue
+                    zi = zipfile.ZipInfo(name, FIXED_TIME if reproducible else info.date_time)
+                    zi.compress_type = zipfile.ZIP_STORED if info.compress_type == zipfile.ZIP_STORED else zipfile.ZIP_DEFLATED
+                    zi.external_attr = 0o600 << 16 if reproducible else info.external_attr
+                    with dst.open(zi, "w") as w:
+                        if name in contents:
+                            w.write(contents[name])
+                        elif name in self._tails:
+                            for piece in self._tail_stream(info, self._tails[name]):
                                 w.write(piece)
-            for name, data in self.replaced.items():
-                if name not in self.infos and name not in self.removed:
-                    zi = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-                    zi.compress_type = zipfile.ZIP_DEFLATED
-                    zi.external_attr = 0o600 << 16
-                    dst.writestr(zi, data)
+                        else:
+                            with self.zip.open(info) as r:
+                                while piece := r.read(CHUNK):
+                                    w.write(piece)
+                for name, data in contents.items():
+                    if name not in self.infos:
+                        zi = zipfile.ZipInfo(name, FIXED_TIME)
+                        zi.compress_type = zipfile.ZIP_DEFLATED
+                        zi.external_attr = 0o600 << 16
+                        dst.writestr(zi, data)
+        except (BookError, OutputError):
+            raise
+        except OSError:
+            raise                  # the output's own failure: atomic_writer says which
+        except (*_DAMAGED, UnicodeError, KeyError, AttributeError) as err:
+            raise BookError(f"文件 {self.label} 已损坏或结构无法识别，未写出（{type(err).__name__}）") from None
+        self._refuse_beyond_limits(dst.infolist(), fh.tell(), label)
+
+    def _refuse_beyond_limits(self, infos, size: int, label: str) -> None:
+        problem = None
+        if size > MAX_FILE_BYTES:
+            problem = f"{size // 2**20} MB，上限 {MAX_FILE_BYTES // 2**20} MB"
+        else:
+            found = package_problem(infos, "工作簿")
+            too_big = [i for i in infos if i.file_size > part_cap(i.filename)]
+            if found:
+                problem = found[1]
+            elif too_big:
+                problem = (f"部件 {too_big[0].filename} 解压后 {too_big[0].file_size / 2**20:.1f} MB，"
+                           f"上限 {part_cap(too_big[0].filename) // 2**20} MB")
+        if problem:
+            raise OutputError(f"无法写入 {label}：生成的工作簿超出了 xltools check 能读取的范围（{problem}），"
+                              "请减少内容；未写入任何文件")
 
     def _utf8_pieces(self, info):
         """The member in pieces of UTF-8: UTF-16 or a declared legacy encoding is transcoded as it
         streams, and the declaration changed to say UTF-8."""
         with self.zip.open(info) as r:
             first = r.read(CHUNK)
-            enc = None
-            if first[:2] in (b"\xff\xfe", b"\xfe\xff"):
-                enc = "utf-16"
-            elif first[:2] == b"<\x00":
-                enc = "utf-16-le"
-            elif first[:2] == b"\x00<":
-                enc = "utf-16-be"
-            else:
-                m = re.match(rb'\s*<\?xml[^>]*encoding\s*=\s*["\']([^"\']+)["\']', first[:200])
-                if m and m.group(1).lower().replace(b"-", b"").replace(b"_", b"") != b"utf8":
-                    enc = m.group(1).decode("ascii")
+            enc = encoding_of(first)
             if enc is None:
                 piece = first
                 while piece:
@@ -210,8 +387,7 @@ class Package:
                 decoder = codecs.getincrementaldecoder(enc)()
             except LookupError:
                 raise BookError(f"文件 {self.label} 的部件 {info.filename} 的文字编码 {enc} 无法识别") from None
-            text = marks._as_utf8_declaration(decoder.decode(first).lstrip("\ufeff"))
-            yield text.encode("utf-8")
+            yield as_utf8_declaration(decoder.decode(first).lstrip("\ufeff")).encode("utf-8")
             while piece := r.read(CHUNK):
                 yield decoder.decode(piece).encode("utf-8")
             yield decoder.decode(b"", final=True).encode("utf-8")
@@ -232,84 +408,4 @@ class Package:
             if len(buf) > keep:
                 yield buf[:-keep]
                 buf = buf[-keep:]
-        raise BookError(f"文件 {self.label} 的工作表部件 {info.filename} 不完整（没有 sheetData），无法加标记")
-
-
-# -- the two operations ---------------------------------------------------------------------------
-def clear(pkg: Package) -> None:
-    """Take away our marks and our 校验结果 sheet (nothing else)."""
-    prefix, wb = pkg.text(pkg.workbook_part)
-    rprefix, rels = pkg.text(pkg.workbook_rels)
-    tprefix, types = pkg.text("[Content_Types].xml")
-    wb, rels, types, part = marks.remove_result_sheet(wb, rels, types, pkg.rel_target)
-    if part:
-        pkg.remove(part)
-        if _rels_of(part) in pkg.infos:
-            pkg.remove(_rels_of(part))
-    pkg.set_text(pkg.workbook_part, prefix, wb)
-    pkg.set_text(pkg.workbook_rels, rprefix, rels)
-    pkg.set_text("[Content_Types].xml", tprefix, types)
-    for name, part in pkg.sheets():
-        if part in pkg.infos and part not in pkg.removed:
-            pkg.edit_tail(part, lambda p, tail: marks.remove_marks_from_tail(tail))
-    styles = _styles_part(pkg)
-    if styles:
-        sprefix, text = pkg.text(styles)
-        pkg.set_text(styles, sprefix, marks.remove_dxfs(text))
-
-
-def mark(pkg: Package, mp: marks.MarkPlan) -> None:
-    """Add the 校验结果 sheet and the marks of `mp` (call clear() first: one set of marks at a time)."""
-    prefix, wb = pkg.text(pkg.workbook_part)
-    rprefix, rels = pkg.text(pkg.workbook_rels)
-    tprefix, types = pkg.text("[Content_Types].xml")
-    # clear() may have edited these already: work on the edited text
-    wb, rels, types = marks.add_result_sheet(wb, rels, types)
-    pkg.set_text(pkg.workbook_part, prefix, wb)
-    pkg.set_text(pkg.workbook_rels, rprefix, rels)
-    pkg.set_text("[Content_Types].xml", tprefix, types)
-    pkg.add(marks.RESULT_PART, marks.result_sheet_xml(mp).encode("utf-8"))
-    if not mp.cells:
-        return
-    styles = _styles_part(pkg)
-    if styles is None:
-        raise BookError(f"文件 {pkg.label} 缺少样式部件（styles.xml），无法在单元格上加标记")
-    sprefix, text = pkg.text(styles)
-    text, dxf_ids = marks.add_dxfs(text)
-    pkg.set_text(styles, sprefix, text)
-    parts = dict(pkg.sheets())
-    for sheet, cells in mp.cells.items():
-        part = parts.get(sheet)
-        if part and part in pkg.infos:
-            pkg.edit_tail(part, lambda p, tail, cells=cells: marks.add_marks_to_tail(tail, p, cells, dxf_ids))
-
-
-def _styles_part(pkg: Package) -> str | None:
-    _, rels = pkg.text(pkg.workbook_rels)
-    for m in re.finditer(r"<(?:\w+:)?Relationship\b[^>]*/>", rels):
-        if (_attr(m.group(0), "Type") or "").endswith("/styles"):
-            target = _attr(m.group(0), "Target")
-            part = _part_path(pkg.workbook_part, unescape(target or ""))
-            return part if part in pkg.infos else None
-    return None
-
-
-def write_marked(src, out, mp: marks.MarkPlan, label: str | None = None, in_place: bool = False) -> Path:
-    """A copy of `src` at `out` with our earlier marks replaced by those of `mp` (`in_place`:
-    `out` is `src`, replaced as a whole once the new file is complete)."""
-    pkg = Package(src, label or str(src))
-    try:
-        clear(pkg)
-        mark(pkg, mp)
-    except (KeyError, ValueError, IndexError, AttributeError, UnicodeError, zipfile.BadZipFile) as err:
-        raise BookError(f"文件 {pkg.label} 的结构无法识别，无法写出带校验结果的副本（{type(err).__name__}）") from None
-    return pkg.save(out, inputs=() if in_place else (src,))
-
-
-def write_cleared(src, out, label: str | None = None) -> Path:
-    pkg = Package(src, label or str(src))
-    try:
-        clear(pkg)
-    except (KeyError, ValueError, IndexError, AttributeError, UnicodeError, zipfile.BadZipFile) as err:
-        raise BookError(f"文件 {pkg.label} 的结构无法识别，无法清除标记（{type(err).__name__}）") from None
-    return pkg.save(out)
+        raise BookError(f"文件 {self.label} 的工作表部件 {info.filename} 不完整（没有 sheetData），无法编辑")

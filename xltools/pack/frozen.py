@@ -15,21 +15,17 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from xml.sax.saxutils import unescape
 
 from .. import formulas
-from ..ooxml import patch
+from ..ooxml.package import Package
+from ..ooxml.xmltext import tag_prefix
 from ..a1 import split_a1
 from ..read.filled import Filled, Instance
 from ..formulas import cached_values, input_defaults
 from ..spec.layout import fitted_heights
 from ..spec.model import CHECK_COLUMN, Report, Spec
 
-_F = re.compile(r"<f\b[^>]*?(?:/>|>.*?</f>)", re.S)
-_CELL = re.compile(r'<c\b[^>]*?\br="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</c>)', re.S)
-_SHEET_ENTRY = re.compile(r'<sheet\b[^>]*?/>')
-_CF = re.compile(r"<conditionalFormatting\b.*?</conditionalFormatting>", re.S)
-_EXT_CF = re.compile(r'<ext\b[^>]*?uri="\{78C0D931-6437-407d-A8EE-F0AAD7539E65\}".*?</ext>', re.S)
+_EXT_CF_URI = "{78C0D931-6437-407d-A8EE-F0AAD7539E65}"     # the extension list's conditional formats
 _FIRST_RIGHT = 9   # column I: the first column right of the printed form
 
 
@@ -47,7 +43,7 @@ def evaluated(inst: Instance, spec: Spec, spent: list) -> dict[str, object]:
     inputs = input_defaults(rep)
     inputs.update({n: v for n, v in inst.values.items() if rep.fields[n].kind == "input"})
     values, checks = formulas.evaluate(rep, spec, inputs)
-    cross = formulas.value_cross(spec, values.get, spent) if rep is spec.dept and spec.cross else ""
+    cross = formulas.value_cross(spec, values.get, spent) if spec.cross and rep.id == spec.cross.report else ""
     return cached_values(rep, spec, values, checks, cross)
 
 
@@ -55,72 +51,53 @@ def computed_cells(filled: Filled, spec: Spec) -> dict[str, dict[str, object]]:
     """{sheet: {A1: value}} of every formula cell of every report the workbook holds."""
     spent = []
     if spec.cross:
-        for p in filled.projects:
+        for p in filled.copies:
             rep = p.report
             inputs = input_defaults(rep)
             inputs.update({n: v for n, v in p.values.items() if rep.fields[n].kind == "input"})
             values, _ = formulas.evaluate(rep, spec, inputs)
-            spent.append(formulas.num(values.get(spec.cross.project)) or 0)
+            spent.append(formulas.num(values.get(spec.cross.copy_field)) or 0)
     return {inst.sheet: evaluated(inst, spec, spent) for inst in filled.instances}
 
 
-def _strip_sheet(xml: str, keep_cols: int = CHECK_COLUMN - 1) -> str:
-    """No formula left, no cell right of the form, no conditional formats (they test column I)."""
+@lru_cache(maxsize=4)
+def _sheet_patterns(p: str) -> tuple[re.Pattern, ...]:
+    """Formula, cell, conditional-format and extension patterns for SpreadsheetML prefix `p`."""
+    return (re.compile(rf"<{p}f\b[^>]*?(?:/>|>.*?</{p}f>)", re.S),
+            re.compile(rf'<{p}c\b[^>]*?\br="([A-Z]+)\d+"[^>]*?(?:/>|>.*?</{p}c>)', re.S),
+            re.compile(rf"<{p}conditionalFormatting\b.*?</{p}conditionalFormatting>", re.S),
+            re.compile(rf'<{p}ext\b[^>]*?uri="{re.escape(_EXT_CF_URI)}".*?</{p}ext>', re.S))
+
+
+def _strip_sheet(xml: str, p: str = "", keep_cols: int = CHECK_COLUMN - 1) -> str:
+    """No formula left, no cell right of the form, no conditional formats (they test column I).
+    `p`: the prefix of the sheet's SpreadsheetML elements ("" or "x:")."""
+    formula, cell_, cf, ext_cf = _sheet_patterns(p)
+
     def cell(m):
         return "" if _col_number(m.group(1)) > keep_cols else m.group(0)
-    start = xml.find("<sheetData")
-    end = xml.find("</sheetData>")
+    start = xml.find(f"<{p}sheetData")
+    end = xml.find(f"</{p}sheetData>")
     if start >= 0 and end >= 0:
-        body = _CELL.sub(cell, xml[start:end])
-        body = _F.sub("", body)
+        body = cell_.sub(cell, xml[start:end])
+        body = formula.sub("", body)
         xml = xml[:start] + body + xml[end:]
-    xml = _CF.sub("", xml)
-    return _EXT_CF.sub("", xml)
+    xml = cf.sub("", xml)
+    return ext_cf.sub("", xml)
 
 
-def _drop_sheets(book: patch.Workbook, keep: list[str]) -> None:
-    """Leave out every sheet not in `keep`, with its relationship, content type and local names."""
-    wb = book.part("xl/workbook.xml").decode("utf-8")
-    rels = book.part("xl/_rels/workbook.xml.rels").decode("utf-8")
-    types = book.part("[Content_Types].xml").decode("utf-8")
-    entries = _SHEET_ENTRY.findall(wb)
-    names = [unescape(re.search(r'name="([^"]*)"', e).group(1), {"&quot;": '"', "&apos;": "'"}) for e in entries]
-    new_index = {}
-    kept = []
-    for i, (entry, name) in enumerate(zip(entries, names)):
-        if name in keep:
-            new_index[i] = len(kept)
-            kept.append(entry)
-            continue
-        rid = re.search(r'r:id="([^"]+)"', entry).group(1)
-        part = book.parts.pop(name)
-        book.remove_part(part)
-        book.remove_part(part.replace("worksheets/", "worksheets/_rels/") + ".rels")
-        book.sheets.pop(name, None)
-        rels = re.sub(rf'<Relationship\b[^>]*\bId="{rid}"[^>]*/>', "", rels)
-        types = re.sub(rf'<Override\b[^>]*PartName="/{re.escape(part)}"[^>]*/>', "", types)
-    wb = re.sub(r"<sheets>.*?</sheets>", lambda m: "<sheets>" + "".join(kept) + "</sheets>", wb, flags=re.S)
-
-    def local(m):
-        k = int(m.group(1))
-        if k not in new_index:
-            return ""
-        return m.group(0).replace(f'localSheetId="{k}"', f'localSheetId="{new_index[k]}"', 1)
-    wb = re.sub(r'<definedName\b[^>]*?localSheetId="(\d+)"[^>]*>.*?</definedName>', local, wb, flags=re.S)
-    wb = re.sub(r'(activeTab|firstSheet)="\d+"', r'\1="0"', wb)
-    # calcChain: a list of formula cells, none left; Excel would repair a stale one on open.
-    for m in re.finditer(r'<Relationship\b[^>]*Target="([^"]*calcChain\.xml)"[^>]*/>', rels):
-        book.remove_part("xl/" + m.group(1).lstrip("/").removeprefix("xl/"))
-    rels = re.sub(r'<Relationship\b[^>]*calcChain\.xml"[^>]*/>', "", rels)
-    types = re.sub(r'<Override\b[^>]*calcChain\.xml"[^>]*/>', "", types)
-    book.replace_part("xl/workbook.xml", wb.encode("utf-8"))
-    book.replace_part("xl/_rels/workbook.xml.rels", rels.encode("utf-8"))
-    book.replace_part("[Content_Types].xml", types.encode("utf-8"))
+def _drop_sheets(book: Package, keep: list[str]) -> None:
+    """Leave out every sheet not in `keep` (with its relationship, content type and local names)
+    and the calcChain: a list of formula cells, none left (Excel would repair a stale one)."""
+    for name, _ in book.sheets():
+        if name not in keep:
+            book.remove_sheet(name)
+    book.drop_related(book.workbook_part, "calcChain")
 
 
-def values_only(data: bytes, filled: Filled, spec: Spec) -> patch.Workbook:
-    """The values-only copy of a workbook (as a patch.Workbook, to save or print from)."""
-    book = patch.Workbook(data)
+def values_only(data: bytes, filled: Filled, spec: Spec) -> Package:
+    """The values-only copy of a workbook (a Package, to save or print from)."""
+    book = Package(data)
     computed = computed_cells(filled, spec)
     keep = [inst.sheet for inst in filled.instances]
     for sheet_name, cells in computed.items():
@@ -131,31 +108,29 @@ def values_only(data: bytes, filled: Filled, spec: Spec) -> patch.Workbook:
     _drop_sheets(book, keep)
     for name in keep:
         sheet = book.sheet(name)
-        sheet.xml = _strip_sheet(sheet.render())
-        sheet.edits.clear()
-        sheet.heights.clear()
+        sheet.commit()
+        sheet.xml = _strip_sheet(sheet.xml, sheet.p)
     return book
 
 
 # -- the print copy -----------------------------------------------------------------------------
-_FILLS = re.compile(r"<fills\b[^>]*>(.*?)</fills>", re.S)
-_FILL = re.compile(r"<fill>.*?</fill>|<fill/>", re.S)
-
-
 def plain_styles(styles: str) -> str:
     """Every fill blank (the first two, none and gray125, are Excel's fixed defaults) and every
     font black: the printed form has no colours."""
+    p = tag_prefix(styles, "styleSheet")
+    fill = re.compile(rf"<{p}fill>.*?</{p}fill>|<{p}fill/>", re.S)
+
     def fills(m):
-        items = _FILL.findall(m.group(1))
-        blank = "<fill><patternFill patternType=\"none\"/></fill>"
+        items = fill.findall(m.group(1))
+        blank = f'<{p}fill><{p}patternFill patternType="none"/></{p}fill>'
         out = items[:2] + [blank] * (len(items) - 2)
         return m.group(0).replace(m.group(1), "".join(out))
-    styles = _FILLS.sub(fills, styles, count=1)
-    styles = re.sub(r"<dxf>(.*?)</dxf>", lambda m: "<dxf>" + re.sub(r"<fill>.*?</fill>", "", m.group(1), flags=re.S)
-                    + "</dxf>", styles, flags=re.S)
-    fonts = re.search(r"<fonts\b.*?</fonts>", styles, re.S)
+    styles = re.sub(rf"<{p}fills\b[^>]*>(.*?)</{p}fills>", fills, styles, count=1, flags=re.S)
+    styles = re.sub(rf"<{p}dxf>(.*?)</{p}dxf>", lambda m: f"<{p}dxf>" + fill.sub("", m.group(1)) + f"</{p}dxf>",
+                    styles, flags=re.S)
+    fonts = re.search(rf"<{p}fonts\b.*?</{p}fonts>", styles, re.S)
     if fonts:
-        styles = styles.replace(fonts.group(0), re.sub(r"<color\b[^>]*/>", "", fonts.group(0)))
+        styles = styles.replace(fonts.group(0), re.sub(rf"<{p}color\b[^>]*/>", "", fonts.group(0)))
     return styles
 
 
@@ -167,9 +142,9 @@ def ticked(choice: str | None, choices: tuple[str, ...]) -> str:
 def print_copy(values_book: bytes, filled: Filled, spec: Spec) -> bytes:
     """The print copy's bytes, made from the values-only copy's bytes."""
     from ..write.fill import write_run
-    book = patch.Workbook(values_book)
-    styles = "xl/styles.xml"
-    book.replace_part(styles, plain_styles(book.part(styles).decode("utf-8")).encode("utf-8"))
+    book = Package(values_book)
+    for styles in book.related(book.workbook_part, "styles")[:1]:
+        book.set_text(styles, plain_styles(book.text(styles)))
     for inst in filled.instances:
         rep: Report = inst.report
         sheet = book.sheet(inst.sheet)
@@ -183,18 +158,14 @@ def print_copy(values_book: bytes, filled: Filled, spec: Spec) -> bytes:
         texts = {n: v for n, v in inst.values.items() if isinstance(v, str)}
         for row, pt in fitted_heights(rep, spec.print.widths, texts).items():
             sheet.row_height(row, round(pt, 1))
-        xml = sheet.render()
-        sheet.edits.clear()
-        sheet.heights.clear()
-        sheet.xml = restart_page_numbers(xml)
+        sheet.commit()
+        sheet.xml = restart_page_numbers(sheet.xml, sheet.p)
     return book.to_bytes()
 
 
-def restart_page_numbers(xml: str) -> str:
+def restart_page_numbers(xml: str, p: str = "") -> str:
     """Each report numbers its pages from 1 (第 1 页), also in a print of the whole workbook."""
     def setup(m):
         tag = re.sub(r'\s(firstPageNumber|useFirstPageNumber)="[^"]*"', "", m.group(0))
-        return tag.replace("<pageSetup", '<pageSetup firstPageNumber="1" useFirstPageNumber="1"', 1)
-    if "<pageSetup" in xml:
-        return re.sub(r"<pageSetup\b[^>]*/>", setup, xml, count=1)
-    return xml
+        return tag.replace(f"<{p}pageSetup", f'<{p}pageSetup firstPageNumber="1" useFirstPageNumber="1"', 1)
+    return re.sub(rf"<{p}pageSetup\b[^>]*/>", setup, xml, count=1)

@@ -1,6 +1,7 @@
 """`xltools pack BOOK... -o DIR`: the folder (or zip) a unit hands in to the 财政局.
 
-For each workbook, one folder `{年度}_{单位}_绩效自评/` holding: a PDF of each report sheet and
+For each workbook, one folder named as its spec declares (`[pack] name`, 2022:
+`{年度}_{单位}_绩效自评/`) holding: a PDF of each report sheet and
 one of the whole report in print order (the paper form: no colours, whole text), the
 values-only workbook, the data as JSON in the format `xltools fill` reads, manifest.json and
 SHA256SUMS. The steps are a flat list of `_write_*` functions, each writing one output into a
@@ -29,15 +30,17 @@ from pathlib import Path
 from typing import Callable
 
 from .. import __version__
-from ..errors import XltoolsError
+from ..errors import XltoolsError, unexpected
+from ..files import atomic_writer, write_atomic
 from ..findings import ERROR, Finding
+from ..ooxml.container import FIXED_TIME
 from ..spec.model import Spec
+from ..spec.registry import Registry
 
 WATERMARK = "未通过校验"
 DATA_NAME = "数据.json"
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)      # fixed member times: the same workbook zips to the same bytes
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 # pdf_maker(src, {pdf path: [sheet, …] or None for every sheet}, watermark=str|None, pdfa=bool)
@@ -79,12 +82,16 @@ def _plain(value):
 
 
 def data_document(filled, spec: Spec) -> dict:
-    """The stated inputs of every report, by flat field name (read/data.py reads them back)."""
+    """The stated inputs of every report, by flat field name, under each report's data key
+    (read/data.py reads them back)."""
     def section(inst):
         return {n: _plain(v) for n, v in inst.values.items()
                 if v is not None and v != "" and inst.report.fields[n].kind == "input"}
-    return {"year": spec.year, "region": spec.region, "dept": section(filled.dept),
-            "projects": [section(p) for p in filled.projects]}
+    doc: dict = {"year": spec.year, "region": spec.region}
+    for rep in spec.reports.values():
+        sections = [section(i) for i in filled.instances if i.report.id == rep.id]
+        doc[rep.data] = sections if rep.copied else (sections[0] if sections else {})
+    return doc
 
 
 # -- one workbook --------------------------------------------------------------------------------
@@ -99,22 +106,24 @@ class _Job:
     pdfa: bool
     pdf_maker: PdfMaker
     tmp: Path                    # the private folder being filled
-    name: str                    # {年度}_{单位}_绩效自评
+    name: str                    # the spec's pack name: {年度}_{单位}_绩效自评
     stamp: datetime
     files: dict[str, bytes] = field(default_factory=dict)   # name -> bytes of every output
     values_book: bytes = b""
 
 
 def _pdf_names(job: _Job) -> dict[str, list[str] | None]:
-    """PDF file name -> sheets it prints, in print order."""
-    out: dict[str, list[str] | None] = {f"{job.name}.pdf": None, f"{safe_name(job.spec.dept.sheet)}.pdf":
-                                        [job.filled.dept.sheet]}
-    for p in job.filled.projects:
-        base = f"{safe_name(job.spec.project.sheet)}_{safe_name(p.values.get('project_name') or p.sheet)}"
+    """PDF file name -> sheets it prints, in print order: the whole report, then each report's
+    (its spec's `pdf`; a copy by its name)."""
+    out: dict[str, list[str] | None] = {f"{job.name}.pdf": None}
+    for inst in job.filled.instances:
+        rep = inst.report
+        copy_name = inst.values.get(job.spec.identity.copy_name) if rep.copied else None
+        base = rep.pdf.format(sheet=safe_name(rep.sheet), name=safe_name(copy_name or inst.sheet))
         name, k = f"{base}.pdf", 2
         while name in out:
             name, k = f"{base} ({k}).pdf", k + 1
-        out[name] = [p.sheet]
+        out[name] = [inst.sheet]
     return out
 
 
@@ -181,7 +190,7 @@ STEPS = [_write_values_workbook, _write_pdfs, _write_data, _write_manifest, _wri
 
 
 def _put(job: _Job, name: str, data: bytes) -> None:
-    (job.tmp / name).write_bytes(data)
+    write_atomic(job.tmp / name, data)      # on disk (fsync) before the folder is renamed into place
     os.chmod(job.tmp / name, 0o644)
     job.files[name] = data
 
@@ -254,9 +263,9 @@ def _stamp(source: Path, data: bytes) -> datetime:
 def write_zip(folder: Path, names: list[str], target: Path, prefix: str) -> None:
     """A reproducible zip: sorted members under `prefix/`, fixed times and permissions, UTF-8
     names flagged."""
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+    with atomic_writer(target) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as z:
         for n in sorted(names):
-            info = zipfile.ZipInfo(f"{prefix}/{n}", ZIP_TIME)
+            info = zipfile.ZipInfo(f"{prefix}/{n}", FIXED_TIME)   # the same workbook zips to the same bytes
             # PDFs and workbooks are compressed already: deflating them again costs time, saves little
             info.compress_type = zipfile.ZIP_STORED if n.endswith((".pdf", ".xlsx")) else zipfile.ZIP_DEFLATED
             info.external_attr = (0o100644 << 16)
@@ -295,27 +304,28 @@ def _publish(built: Path, target: Path) -> None:
         os.replace(built, target)
 
 
+def _registry(spec: Spec | Registry | None) -> Registry:
+    """None: each workbook by the spec its template's fingerprint names (the packaged specs)."""
+    return spec if isinstance(spec, Registry) else Registry.packaged() if spec is None else Registry.of(spec)
+
+
 def pack_one(source, out_dir, *, force: bool = False, zip: bool = False, pdfa: bool = False,
-             spec: Spec | None = None, pdf_maker: PdfMaker | None = None) -> PackResult:
-    from ..read.workbook import read_workbook
+             spec: Spec | Registry | None = None, pdf_maker: PdfMaker | None = None) -> PackResult:
+    from ..checker import read_book
     from ..rules import run_rules
     from ..xlsx.book import read_file
     from ..office import bridge as office
     source = Path(source)
-    if spec is None:
-        from ..spec import load_spec
-        spec = load_spec()
     try:
         data = read_file(source)
-        filled = read_workbook(source, spec, data)
+        spec, filled = read_book(source, _registry(spec), data)
         report = run_rules(filled, spec)
     except XltoolsError as e:
         return PackResult(source, False, error=str(e))
     errors = [f for f in report.findings if f.severity == ERROR]
     if errors and not force:
         return PackResult(source, False, refused=True, findings=report.findings)
-    unit = filled.dept.values.get("dept_name") or source.stem
-    name = f"{spec.year}_{safe_name(unit)}_绩效自评"
+    name = spec.pack_name.format(year=spec.year, unit=safe_name(spec.unit_of(filled) or source.stem))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / (f"{name}.zip" if zip else name)
@@ -346,17 +356,24 @@ def pack_one(source, out_dir, *, force: bool = False, zip: bool = False, pdfa: b
 
 
 def pack(books, out_dir, *, force: bool = False, zip: bool = False, pdfa: bool = False,
-         spec: Spec | None = None, pdf_maker: PdfMaker | None = None) -> list[PackResult]:
-    """Pack every workbook of `books` into out_dir; one failure never stops the others.
+         spec: Spec | Registry | None = None, pdf_maker: PdfMaker | None = None) -> list[PackResult]:
+    """Pack every workbook of `books` into out_dir; one failure never stops the others. `spec`:
+    None, each by the spec that made it; one Spec, that one (a workbook of another is refused).
 
     pdf_maker: makes the PDFs instead of LibreOffice (the Windows add-in passes Excel's
     ExportAsFixedFormat): called as pdf_maker(src, {pdf path: [sheet names] or None}, watermark=…,
     pdfa=…) on the print copy; None for a PDF means every sheet of src in order.
     """
-    if spec is None:
-        from ..spec import load_spec
-        spec = load_spec()
-    return [pack_one(b, out_dir, force=force, zip=zip, pdfa=pdfa, spec=spec, pdf_maker=pdf_maker) for b in books]
+    specs = _registry(spec)
+    results = []
+    for book in books:
+        try:
+            results.append(pack_one(book, out_dir, force=force, zip=zip, pdfa=pdfa, spec=specs, pdf_maker=pdf_maker))
+        except Exception as err:     # a failure no check foresaw costs this workbook only
+            if os.environ.get("XLTOOLS_DEBUG"):
+                raise
+            results.append(PackResult(Path(book), False, error=unexpected(err)))
+    return results
 
 
 def render(result: PackResult) -> str:

@@ -1,6 +1,8 @@
 """Filled reports as the rules see them, from a data file (JSON/TOML) or a workbook (workbook.py).
 
-A data file is keyed by the field names of `xltools spec fields`:
+A data file holds each report under the key its spec declares (`data`), keyed by the field
+names of `xltools spec fields`; a report copied per project is a list, one object per copy
+(the 2022 spec's keys):
 
     {"year": 2022, "region": "临湘市",
      "dept": {"dept_name": "…", "income": [{"org": "…", "public_budget": "3461.78"}], …},
@@ -89,14 +91,11 @@ def _check_values(doc, path: Path) -> None:
             value = Decimal(node)
             if not value.is_finite() or (value and abs(value.adjusted()) > MAX_NUMBER_CHARS):
                 raise DataError(f"数据文件 {path.name}：{where} 的数字 {node} 不是有限的数字或数量级超出范围")
-    projects = doc.get("projects") if isinstance(doc, Mapping) else None
-    if isinstance(projects, list) and len(projects) > MAX_PROJECTS:
-        raise DataError(f"数据文件 {path.name} 有 {len(projects)} 个项目，超过一个工作簿的上限 {MAX_PROJECTS} 个；"
-                        "请分成几个数据文件")
 
 
-def _read(path: Path, data: bytes | None = None):
-    """`data`: the file's bytes when the caller holds them (then only they are checked)."""
+def read_document(path: Path, data: bytes | None = None):
+    """A data file's document, within the limits above. `data`: the file's bytes when the
+    caller holds them (then only they are checked)."""
     if data is not None and len(data) > MAX_DATA_BYTES:
         raise DataError(f"数据文件 {path} 过大（{len(data) // 2**20} MB，上限 {MAX_DATA_BYTES // 2**20} MB），"
                         "不是报表数据，已拒绝读取", "too-large")
@@ -198,32 +197,39 @@ def _instance(rep: Report, sheet: str, flat: dict, where_file: str, year: int) -
 
 def load_data(path, spec: Spec, data: bytes | Mapping | None = None) -> Filled:
     """`data`: the file's bytes when the caller holds them (path then only names the file), or
-    the document itself, as json.load would give it."""
+    the document itself, as json.load (or read_document) would give it."""
     path = Path(path)
-    doc = _read(path, data) if data is None or isinstance(data, (bytes, bytearray)) else data
+    doc = read_document(path, data) if data is None or isinstance(data, (bytes, bytearray)) else data
     if isinstance(data, Mapping):
         _check_values(data, path)       # a document handed over in memory meets the same limits
     if not isinstance(doc, Mapping):
         raise DataError(f"数据文件 {path.name} 顶层应为对象")
+    keys = ("year", "region", *(r.data for r in spec.reports.values()))
     for key in doc:
-        if key not in ("year", "region", "dept", "projects"):
-            raise DataError(f"数据文件 {path.name}：顶层键 {key} 不是已知字段（应为 year、region、dept、projects）")
+        if key not in keys:
+            raise DataError(f"数据文件 {path.name}：顶层键 {key} 不是已知字段（应为 {'、'.join(keys)}）")
     if "year" in doc and (isinstance(doc["year"], bool) or str(doc["year"]).strip() != str(spec.year)):
         raise DataError(f"数据文件 {path.name}：year 为 {doc['year']!r}，规格为 {spec.year} 年度"
                         "（year 应为年份数字；其他年度请用 --spec 指定对应的规格）")
     if "region" in doc and doc["region"] != spec.region:
         raise DataError(f"数据文件 {path.name} 的地区为 {doc['region']}，规格为 {spec.region}")
-    projects = doc.get("projects", [])
-    if not isinstance(projects, list):
-        raise DataError(f"数据文件 {path.name}：projects 应为列表（每个项目一项）")
-    dept = _instance(spec.dept, spec.dept.sheet, _flatten(spec.dept, doc.get("dept", {}), "dept", path),
-                     path.name, spec.year)
-    insts = [_instance(spec.project, project_sheet_name(spec, i),
-                       _flatten(spec.project, p, f"projects[{i}]", path), path.name, spec.year)
-             for i, p in enumerate(projects)]
-    return Filled(str(path), "data", dept, insts)
+    instances = []
+    for rep in spec.reports.values():
+        sections = doc.get(rep.data, [] if rep.copied else {})
+        if not rep.copied:
+            sections = [sections]
+        elif not isinstance(sections, list):
+            raise DataError(f"数据文件 {path.name}：{rep.data} 应为列表（每个项目一项）")
+        elif len(sections) > MAX_PROJECTS:
+            raise DataError(f"数据文件 {path.name} 有 {len(sections)} 个项目，超过一个工作簿的上限 {MAX_PROJECTS} 个；"
+                            "请分成几个数据文件")
+        for i, section in enumerate(sections):
+            where = f"{rep.data}[{i}]" if rep.copied else rep.data
+            instances.append(_instance(rep, copy_sheet_name(rep, i), _flatten(rep, section, where, path), path.name,
+                                       spec.year))
+    return Filled(str(path), "data", instances)
 
 
-def project_sheet_name(spec: Spec, index: int) -> str:
-    """The n-th project's sheet, named as Excel names a copy: 项目支出, 项目支出 (2), …"""
-    return spec.project.sheet if index == 0 else f"{spec.project.sheet} ({index + 1})"
+def copy_sheet_name(rep: Report, index: int) -> str:
+    """The sheet of a report's n-th copy, named as Excel names a copy: 项目支出, 项目支出 (2), …"""
+    return rep.sheet if index == 0 else f"{rep.sheet} ({index + 1})"

@@ -19,7 +19,7 @@ NOTE_CODES = ("number-text", "unreadable")
 
 @dataclass
 class Instance:
-    """One report as filled: the department, or one project (one project sheet)."""
+    """One report as filled: a report held once per workbook, or one copy (one project sheet)."""
     report: Report
     sheet: str
     values: dict[str, object] = field(default_factory=dict)   # stated values; absent = not stated
@@ -38,7 +38,7 @@ class Instance:
         return self.report.fields[name].cell
 
 
-class Package:
+class Contents:
     """What a workbook's zip holds besides the report's cells. (A plain class: a dataclass costs
     ~2 M instructions to create, at every cold `xltools check`.)"""
     __slots__ = ("parts", "external")
@@ -53,26 +53,30 @@ class Package:
 class Filled:
     path: str
     kind: str                      # "data" or "workbook"
-    dept: Instance
-    projects: list[Instance]       # the project reports filled in
-    blank: list[Instance] = field(default_factory=list)     # workbook: project sheets nobody filled
+    instances: list[Instance]      # the reports the rules check: each report held once and every
+                                   # filled copy of the one copied per project, in sheet order
+    blank: list[Instance] = field(default_factory=list)     # workbook: copies nobody filled
     sheets: list[str] | None = None       # workbook: every sheet, in tab order
-    package: Package | None = None        # workbook: its zip's parts and external relationships
-    cross_sheets: list[str] | None = None   # workbook: the project sheets (filled or not) the template's
-                                            # cross check sums, i.e. those between the bookends
+    package: Contents | None = None        # workbook: its zip's parts and external relationships
+    cross_sheets: list[str] | None = None   # workbook: the copies (filled or not) the template's cross
+                                            # check sums, i.e. those between the bookends
 
     @property
-    def instances(self) -> list[Instance]:
-        """The reports the rules check: the department and every filled project."""
-        return [self.dept, *self.projects]
+    def copies(self) -> list[Instance]:
+        """The filled copies of the report copied per project (the project sheets)."""
+        return [i for i in self.instances if i.report.copied]
+
+    def first(self, report_id: str) -> Instance | None:
+        """The report held once per workbook (or the first copy of a copied one)."""
+        return next((i for i in self.instances if i.report.id == report_id), None)
 
     @property
     def read(self) -> list[Instance]:
-        """Every report read: the department, then the project sheets in tab order, blank ones too."""
+        """Every report read, in tab order: blank copies too."""
         if not self.blank:
             return self.instances
         tab = {name: i for i, name in enumerate(self.sheets or ())}
-        return [self.dept, *sorted(self.projects + self.blank, key=lambda p: tab.get(p.sheet, 0))]
+        return sorted(self.instances + self.blank, key=lambda p: tab.get(p.sheet, 0))
 
     @property
     def notes(self) -> list[Finding]:

@@ -2,8 +2,8 @@
 
 Fields are found by their defined names, never by fixed cells: workbook-scoped names on the
 department sheet, sheet-scoped names on every project sheet (so every copy a department made with
-Move or Copy is found). The template's fingerprint is checked first: a workbook of another
-template or year is refused with one line, as is one whose sheets or names were removed.
+Move or Copy is found). The template's fingerprint is checked first (spec/registry.py): a workbook
+of another template or year is refused with one line, as is one whose sheets or names were removed.
 
 The reader only reads. What a rule judges is handed over as facts (filled.py): the formula in
 each formula cell of the template (protection can be stripped by anyone: the rules compare them
@@ -13,43 +13,19 @@ not read as typed (coerce.py).
 """
 from __future__ import annotations
 
-import re
-
-from ..build.names import FINGERPRINT_NAME, REPORT_MARK
-from .filled import Filled, Instance, Package
+from ..build.names import REPORT_MARK
+from .filled import Contents, Filled, Instance
 from ..errors import BookError
 from .. import catalogue
 from ..formulas import bookend_span, formula_cells, value_join
 from ..a1 import a1, column_letters
 from ..spec.model import JOIN_COLUMN, MONEY_UNITS, Report, Spec
+from ..spec.registry import Registry
 from ..units import TEXT_MAX
 from .coerce import coerce, is_blank
 from ..memo import Memo, spec_key
 from ..xlsx import ExcelError, is_date_format, open_book
 from ..xlsx.sheet import Cells
-
-_FP_IN_XML = re.compile(rb'<definedName[^>]*name="' + FINGERPRINT_NAME.encode() + rb'"[^>]*>(?:"|&quot;)([^<&"]*)(?:"|&quot;)<')
-
-
-def fingerprint_of(workbook_xml: bytes) -> str | None:
-    m = _FP_IN_XML.search(workbook_xml)
-    return m.group(1).decode("utf-8") if m else None
-
-
-def _check_fingerprint(book, spec: Spec, label: str) -> None:
-    found = book.defined_name(FINGERPRINT_NAME)
-    found = found.strip('"') if found else None
-    if found == spec.fingerprint:
-        return
-    if not found:
-        raise BookError(f"文件 {label} 不是本工具的模板生成的工作簿（缺少模板标识 {FINGERPRINT_NAME}）", "other-template")
-    parts = found.split(":")
-    if len(parts) >= 3 and (parts[1], parts[2]) != (spec.region, str(spec.year)):
-        raise BookError(f"文件 {label} 是 {parts[1]}{parts[2]}年度的模板，与当前规格（{spec.region}{spec.year} 年度）"
-                        "不符；请用 --spec 指定对应年度的规格", "other-template")
-    raise BookError(f"文件 {label} 的模板版本（{found}）与当前规格（{spec.fingerprint}）不一致，"
-                    "请用生成它的规格校验，或让填报单位改用新模板", "other-template")
-
 
 _JOIN_LETTERS = column_letters(JOIN_COLUMN)
 
@@ -206,34 +182,37 @@ def _read_run(ws, name: str, cells: Cells, values: dict, rows: dict) -> None:
     rows[name] = held
 
 
-def package_of(book) -> Package:
+def package_of(book) -> Contents:
     """The parts of a workbook's zip and its relationships to anything outside it."""
     parts = book.part_names()
-    return Package(parts, {part: targets for part in parts if part.lower().endswith(".rels")
+    return Contents(parts, {part: targets for part in parts if part.lower().endswith(".rels")
                            and (targets := book.external_targets(part))})
 
 
-def read_workbook(path, spec: Spec, data: bytes | None = None) -> Filled:
-    """`data`: the file's bytes if the caller holds them already (score patches the same bytes)."""
+def read_workbook(path, spec: Spec, data: bytes | None = None, book=None) -> Filled:
+    """`data`: the file's bytes if the caller holds them already (score patches the same bytes);
+    `book`: the workbook opened already (the registry read its fingerprint)."""
     label = str(path)
-    book = open_book(path, data)
-    _check_fingerprint(book, spec, label)
-    if spec.dept.sheet not in book.sheets:
-        raise BookError(f"文件 {label} 缺少工作表“{spec.dept.sheet}”（工作表被删除或改名）", "sheet-missing")
-    dept = _read_instance(book, spec, spec.dept, spec.dept.sheet, None, label)
-    projects = []
-    for sheet in book.sheets:
-        mark = book.defined_names.get((sheet, REPORT_MARK))   # sheet-scoped only: copies carry their own
-        if mark and mark.strip('"') == spec.project.id:
-            projects.append(_read_instance(book, spec, spec.project, sheet, sheet, label))
-    if not projects:
-        raise BookError(f"文件 {label} 没有项目表（“{spec.project.sheet}”被删除或改名）", "sheet-missing")
-    # A project sheet nobody filled in (a department with no project evaluated) is not a report.
-    filled, blank = [], []
-    for p in projects:
-        (filled if any(not is_blank(v) for n, v in p.values.items() if p.report.fields[n].kind == "input"
-                       and p.report.fields[n].default is None) else blank).append(p)
+    book = book or open_book(path, data)
+    Registry.of(spec).resolve(book, label)        # a workbook of another template: refused
+    instances, blank, copies = [], [], []
+    for rep in spec.reports.values():
+        if not rep.copied:
+            if rep.sheet not in book.sheets:
+                raise BookError(f"文件 {label} 缺少工作表“{rep.sheet}”（工作表被删除或改名）", "sheet-missing")
+            instances.append(_read_instance(book, spec, rep, rep.sheet, None, label))
+            continue
+        for sheet in book.sheets:
+            mark = book.defined_names.get((sheet, REPORT_MARK))   # sheet-scoped only: copies carry their own
+            if mark and mark.strip('"') == rep.id:
+                copies.append(_read_instance(book, spec, rep, sheet, sheet, label))
+        if not copies:
+            raise BookError(f"文件 {label} 没有“{rep.sheet}”表（工作表被删除或改名）", "sheet-missing")
+        # A copy nobody filled in (a department with no project evaluated) is not a report.
+        for p in copies:
+            (instances if any(not is_blank(v) for n, v in p.values.items() if rep.fields[n].kind == "input"
+                              and rep.fields[n].default is None) else blank).append(p)
     sheets = list(book.sheets)
     span = bookend_span(sheets)
-    cross = [] if span is None else [p.sheet for p in projects if span[0] < sheets.index(p.sheet) < span[1]]
-    return Filled(label, "workbook", dept, filled, blank, sheets=sheets, package=package_of(book), cross_sheets=cross)
+    cross = [] if span is None else [p.sheet for p in copies if span[0] < sheets.index(p.sheet) < span[1]]
+    return Filled(label, "workbook", instances, blank, sheets=sheets, package=package_of(book), cross_sheets=cross)

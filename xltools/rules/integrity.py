@@ -1,7 +1,7 @@
 """What a workbook may not be trusted with: formula cells typed over or altered (sheet protection
 can be stripped by anyone), formulas typed where values belong, an amount whose cell shows a
-date, macros and links in the package, project sheets outside the bookends. Each judges a fact
-the reader recorded (read/filled.py); a data file has none of these facts.
+date, macros and links in the package, an add-in's settings sheet, project sheets outside the
+bookends. Each judges a fact the reader recorded (read/filled.py); a data file has none of these facts.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .. import catalogue
 from ..findings import Finding
 from ..formulas import FIRST_BOOKEND, LAST_BOOKEND, bookend_span, formula_cells
 from ..memo import Memo, register, spec_key
-from ..read.filled import Filled, Instance, Package
+from ..read.filled import Contents, Filled, Instance
 from ..spec.model import Spec
 from ..xlsx import excel_date
 from ..xlsx.parts import MEMO_TEXT_BYTES
@@ -147,7 +147,7 @@ class PackageContents(BookRule):
             out.extend(package_findings(filled.package))
 
 
-def package_findings(package: Package) -> list[Finding]:
+def package_findings(package: Contents) -> list[Finding]:
     """PackageContents' findings on a package (read.workbook.package_of), in the order of its parts."""
     out = []
     for part in package.parts:
@@ -166,6 +166,22 @@ def package_findings(package: Package) -> list[Finding]:
     return out
 
 
+# Sheet names an xlwings add-in reads settings from (the interpreter, PYTHONPATH, the UDF modules):
+# the one named for our add-in's project (addin/table.py PROJECT_NAME) and xlwings's own. Excel
+# finds a sheet by name without regard to case.
+SETTINGS_SHEETS = ("xltools.conf", "xlwings.conf")
+
+
+class SettingsSheets(BookRule):
+    """A sheet that would choose the program an xlwings add-in runs, hidden or not. Ours reads no
+    workbook's settings (addin/runtime.py); another add-in on the bureau's PC may."""
+    codes = ("conf-sheet",)
+
+    def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
+        out.extend(catalogue.finding("conf-sheet", name, "", sheet=name)
+                   for name in filled.sheets or () if name.lower() in SETTINGS_SHEETS)
+
+
 class Bookends(BookRule):
     """Project sheets the department sheet's cross check (a 3D SUM from 项目表头 to 项目表尾) leaves
     out, because they lie outside the bookends; the checker counts every filled project sheet."""
@@ -173,17 +189,18 @@ class Bookends(BookRule):
 
     def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
         sheets = filled.sheets
-        if sheets is None:
+        if sheets is None or spec.copied is None:
             return
-        cell = spec.dept.cell(spec.cross.dept[0]) if spec.cross else ""
+        held = spec.reports[spec.cross.report] if spec.cross else spec.copied    # where the 3D SUM is
+        cell = held.cell(spec.cross.fields[0]) if spec.cross else ""
         names = {"first": FIRST_BOOKEND, "last": LAST_BOOKEND, "cell": cell}
         span = bookend_span(sheets)
         if span is None:
             gone = "、".join(n for n in (FIRST_BOOKEND, LAST_BOOKEND) if n not in sheets)
-            out.append(catalogue.finding("project-outside-bookends", spec.dept.sheet, cell, variant="missing",
+            out.append(catalogue.finding("project-outside-bookends", held.sheet, cell, variant="missing",
                                          hint="请用原模板重新填报，新增项目表放在“项目表头”与“项目表尾”之间",
                                          sheet=gone, **names))
             return
         lo, hi = span
         out.extend(catalogue.finding("project-outside-bookends", p.sheet, "", sheet=p.sheet, **names)
-                   for p in filled.projects if not lo < sheets.index(p.sheet) < hi)
+                   for p in filled.copies if not lo < sheets.index(p.sheet) < hi)

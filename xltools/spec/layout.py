@@ -261,7 +261,7 @@ class Layout:
         keys = list(labels)
         total = b.get("total_row")
         table = Table(tid, [c["id"] for c in cols], [k for k in keys if k != total] + ([total] if total else []),
-                      total)
+                      total, matrix=True)
         self.r.tables[tid] = table
         for key in keys:
             for j, c in enumerate(cols):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 import tomllib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,8 +18,8 @@ from ..files import read_regular
 from ..findings import ERROR, WARNING
 from .shipped import default_spec
 from .layout import Layout
-from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Grade, Placed, PrintSetup, Quotes, Report, Spec,
-                    SumRule, Term)
+from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Figure, Grade, Identity, Placed, PrintSetup, Quotes,
+                    Report, Spec, SumRule, Term)
 
 # The repository's specs/2022.toml in a checkout, else the copy installed in the package.
 DEFAULT_SPEC = default_spec()
@@ -92,11 +93,15 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
     seen_names: dict[str, str] = {}
     for i, rd in enumerate(doc["reports"]):
         place = f"{where}: reports[{i}]"
-        rep = Report(rd["id"], rd["sheet"], rd["scope"], rd["title"])
+        rep = Report(rd["id"], rd["sheet"], rd["scope"], rd["title"], rd.get("data", rd["id"]),
+                     rd.get("pdf", "{sheet}_{name}" if rd["scope"] == "sheet" else "{sheet}"))
         if rep.id in reports:
             raise SpecError(f"{place}：报表 id {rep.id} 重复")
         if rep.scope not in ("workbook", "sheet"):
             raise SpecError(f"{place}.scope：应为 workbook 或 sheet")
+        if rep.data in ("year", "region") or rep.data in (r.data for r in reports.values()):
+            raise SpecError(f"{place}.data：数据文件中的键 {rep.data} 重复或与 year、region 相同")
+        _names_in(rep.pdf, {"sheet"} | ({"name"} if rep.copied else set()), f"{place}.pdf")
         targets = _rule_targets(rd, place)
         Layout(rep, printing.widths, targets, fmt, place).run(rd["blocks"])
         for name in rep.fields:
@@ -105,23 +110,86 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
             seen_names[name] = rep.id
         _expand_rules(rep, rd, place)
         reports[rep.id] = rep
-    if set(reports) != {"dept", "project"}:
-        raise SpecError(f"{where}: reports：须有 id 为 dept 与 project 的两张报表")
-
-    cross = None
-    if "cross" in doc:
-        c = doc["cross"]
-        table, column = c["dept"].split(".")
-        dept_tab = reports["dept"].tables.get(table)
-        if dept_tab is None or column not in dept_tab.columns:
-            raise SpecError(f"{where}: cross.dept：未知字段 {c['dept']}")
-        if c["project"] not in reports["project"].fields:
-            raise SpecError(f"{where}: cross.project：未知字段 {c['project']}")
-        cross = CrossCheck(_spec_code(c["id"], f"{where}: cross"), _severity(c, WARNING, f"{where}: cross"),
-                           tuple(dept_tab.name(column, k) for k in dept_tab.rows if k != dept_tab.total_row),
-                           c["project"], c["message"])
+    if not reports or sum(r.copied for r in reports.values()) > 1:
+        raise SpecError(f"{where}: reports：须至少有一张报表，且至多一张按项目复制（scope = \"sheet\"）")
+    identity = _identity(doc["identity"], reports, where)
+    pack_name = doc.get("pack", {}).get("name", "{year}_{unit}")
+    _names_in(pack_name, {"year", "unit"}, f"{where}: pack.name")
+    cross = _cross(doc["cross"], reports, where) if "cross" in doc else None
+    summary = doc.get("summary", {})
     return Spec(where, year, region, fmt["bureau"], int(t["form_version"]), grades, qualitative, printing,
-                reports, cross, hashlib.sha256(raw).hexdigest())
+                reports, cross, hashlib.sha256(raw).hexdigest(), identity,
+                _figures(summary.get("figures", []), reports, f"{where}: summary.figures"),
+                _figures(summary.get("copy_figures", []), reports, f"{where}: summary.copy_figures", copies=True),
+                pack_name)
+
+
+# -- what a workbook of the form holds, beyond its reports' layout ----------------------------
+def _copied(reports: dict[str, Report]) -> Report | None:
+    return next((r for r in reports.values() if r.copied), None)
+
+
+def _fields_of(reports: dict[str, Report], ref: str, where: str) -> tuple[Report, tuple[str, ...]]:
+    """A field, or `table.column`: its rows (the total row when the table has one), and its report."""
+    table, _, column = ref.partition(".")
+    for rep in reports.values():
+        tab = rep.tables.get(table)
+        if column and tab is not None and column in tab.columns:
+            return rep, tuple(tab.name(column, k) for k in ([tab.total_row] if tab.total_row else tab.rows))
+        if not column and ref in rep.fields:
+            return rep, (ref,)
+    raise SpecError(f"{where}：未知字段 {ref}")
+
+
+def _identity(d: dict, reports: dict[str, Report], where: str) -> Identity:
+    unit = _fields_of(reports, d["unit"], f"{where}: identity.unit")[1][0]
+    copied, copy_name = _copied(reports), d.get("copy_name", "")
+    if copied is not None and copy_name not in copied.fields:
+        raise SpecError(f"{where}: identity.copy_name：应为按项目复制的报表“{copied.sheet}”中的字段")
+    return Identity(unit, copy_name)
+
+
+def _cross(c: dict, reports: dict[str, Report], where: str) -> CrossCheck:
+    held, fields = _fields_of(reports, c["total"], f"{where}: cross.total")
+    copied = _copied(reports)
+    if held.copied or "." not in c["total"]:
+        raise SpecError(f"{where}: cross.total：应为只有一张的报表中某表的一列（表.列）")
+    if copied is None or c["copies"] not in copied.fields:
+        raise SpecError(f"{where}: cross.copies：未知字段 {c['copies']}（应为按项目复制的报表中的字段）")
+    labels = (c.get("total_label", held.fields[fields[0]].label), c.get("copies_label", copied.fields[c["copies"]].label),
+              c.get("copy_label", copied.sheet))
+    return CrossCheck(_spec_code(c["id"], f"{where}: cross"), _severity(c, WARNING, f"{where}: cross"), held.id, fields,
+                      copied.id, c["copies"], c["message"], labels)
+
+
+def _figures(declared: list, reports: dict[str, Report], where: str, copies: bool = False) -> tuple[Figure, ...]:
+    """[summary] figures (copies=False) or copy_figures (copies=True: of the copied report)."""
+    out: list[Figure] = []
+    for j, fd in enumerate(declared):
+        place = f"{where}[{j}]"
+        ref = fd.get("column") or fd.get("field") or ""
+        if ("column" in fd) == ("field" in fd) or ("column" in fd) != ("." in ref):
+            raise SpecError(f"{place}：须给出 field（一个字段）或 column（表.列）之一")
+        rep, names = _fields_of(reports, ref, place)
+        if copies and not rep.copied:
+            raise SpecError(f"{place}：{ref} 不在按项目复制的报表中")
+        if not rep.fields[names[0]].numeric:
+            raise SpecError(f"{place}：{ref} 不是金额或数字")
+        key = fd.get("key")
+        if not isinstance(key, str) or not key.isascii() or not key.isidentifier() or key in (f.key for f in out):
+            raise SpecError(f"{place}.key：须为不重复的 ASCII 名称")
+        out.append(Figure(key, fd["label"], rep.id, names))
+    return tuple(out)
+
+
+def _names_in(template: str, allowed: set[str], where: str) -> None:
+    """A file-name template names only what it may ({year}, {unit}…)."""
+    try:
+        named = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError:
+        named = {"{"}
+    if not named <= allowed:
+        raise SpecError(f"{where}：{template!r} 中只能用 {'、'.join('{' + a + '}' for a in sorted(allowed))}")
 
 
 def _rule_targets(rd: dict, place: str) -> set[tuple[str, str]]:

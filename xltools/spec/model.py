@@ -12,6 +12,7 @@ from functools import cached_property
 from decimal import Decimal
 
 from ..a1 import a1
+from .fingerprint import Fingerprint
 
 PRINT_COLUMNS = 8          # A–H are printed
 CHECK_COLUMN = 9           # I holds the inline checks, outside the print area
@@ -27,7 +28,7 @@ class Field:
     label: str                     # Chinese label, as a bookkeeper reads it
     unit: str                      # 万元 元 人 % score text date month phone postcode choice signature
     kind: str = "input"            # "input" or "computed"
-    report: str = ""               # report id ("dept" / "project")
+    report: str = ""               # the id of its report
     required: bool = False
     default: object = None         # prefilled value of an input (e.g. an indicator's weight)
     choices: tuple[str, ...] = ()
@@ -150,6 +151,7 @@ class Table:
     rows: list[str]               # row keys, the total row (if any) last
     total_row: str | None = None
     caption: str = ""
+    matrix: bool = False          # rows are sources, columns measures (the fund matrix)
 
     def name(self, column: str, row: str) -> str:
         return f"{self.id}_{column}_{row}"
@@ -188,8 +190,10 @@ class Run:
 class Report:
     id: str
     sheet: str
-    scope: str                    # "workbook" or "sheet"
+    scope: str                    # "workbook" (once a workbook) or "sheet" (copied per project)
     title: str
+    data: str = ""                # its key in a data file (a list of objects when copied)
+    pdf: str = "{sheet}"          # its PDF in a pack: {sheet}, and {name} of a copy
     fields: dict[str, Field] = field(default_factory=dict)
     placed: list[Placed] = field(default_factory=list)
     row_heights: dict[int, float] = field(default_factory=dict)
@@ -204,6 +208,11 @@ class Report:
     hidden_rows: set[int] = field(default_factory=set)    # reserve rows of runs, hidden when blank
     last_row: int = 0
     order: list | None = None     # the rules in dependency order (spec.load.topo_order)
+
+    @property
+    def copied(self) -> bool:
+        """One sheet per project: the template's sheet is copied inside Excel for each."""
+        return self.scope == "sheet"
 
     def cell(self, name: str) -> str:
         return self.fields[name].cell
@@ -238,11 +247,40 @@ class Grade:
 
 @dataclass(frozen=True)
 class CrossCheck:
+    """A figure the workbook states once against the sum of a figure over every copy of the
+    report copied per project (2022: the department's 项目支出 against its projects' 实际支出)."""
     code: str
     severity: str
-    dept: tuple[str, ...]       # dept fields summed (e.g. spend_project_1..4)
-    project: str                # field summed over every project sheet
+    report: str                 # the report held once
+    fields: tuple[str, ...]     # its fields summed (a column over its rows, e.g. spend_project_1..4)
+    copied: str                 # the report copied per project
+    copy_field: str             # summed over every copy
     message: str
+    # How the sentence names the figure held once, the copies' sum, and one copy.
+    labels: tuple[str, str, str] = ("", "", "")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure collect's summary and ledger show: `fields` of `report` summed (one field, or a
+    table's column over its rows), over every copy when the report is copied per project."""
+    key: str                    # stable ASCII, for programs (the ledger, --json)
+    label: str                  # the summary's column header
+    report: str
+    fields: tuple[str, ...]
+
+    def value(self, instances) -> Decimal | None:
+        """The sum of what the instances of its report state (None when none states a number)."""
+        found = [v for inst in instances if inst.report.id == self.report
+                 for v in map(inst.values.get, self.fields) if isinstance(v, Decimal)]
+        return sum(found, Decimal(0)) if found else None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The fields that say whose report a workbook is: the unit, and the name of each copy."""
+    unit: str
+    copy_name: str = ""
 
 
 @dataclass
@@ -265,21 +303,38 @@ class Spec:
     grades: list[Grade]
     qualitative: dict[str, Decimal]
     print: PrintSetup
-    reports: dict[str, Report]
+    reports: dict[str, Report]    # in the workbook's sheet order
     cross: CrossCheck | None
     digest: str = ""               # sha256 of the spec text: the template's fingerprint
+    identity: Identity = Identity("")
+    figures: tuple[Figure, ...] = ()        # per workbook: collect's 汇总 row
+    copy_figures: tuple[Figure, ...] = ()   # per copy: collect's table of projects
+    pack_name: str = "{year}_{unit}"        # pack's folder (or zip), whole PDF and values copy
 
     @property
-    def dept(self) -> Report:
-        return self.reports["dept"]
+    def fingerprint(self) -> Fingerprint:
+        return Fingerprint.of(self.region, self.year, self.form_version, self.digest)
 
     @property
-    def project(self) -> Report:
-        return self.reports["project"]
+    def copied(self) -> Report | None:
+        """The report copied per project (one sheet each), if the workbook has one."""
+        return next((r for r in self.reports.values() if r.copied), None)
 
-    @property
-    def fingerprint(self) -> str:
-        return f"xltools:{self.region}:{self.year}:v{self.form_version}:{self.digest[:16]}"
+    def field(self, name: str) -> Field:
+        """A field by its name, in whichever report (names are unique in a workbook)."""
+        for r in self.reports.values():
+            if name in r.fields:
+                return r.fields[name]
+        raise KeyError(name)
+
+    def unit_of(self, filled) -> str | None:
+        """Whose report it is: the identity's unit field, as the first report holding it states it."""
+        report = self.field(self.identity.unit).report
+        for inst in filled.instances:
+            value = inst.values.get(self.identity.unit) if inst.report.id == report else None
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return None
 
     def grade_of(self, score: Decimal) -> str:
         for band in self.grades:          # sorted by min, descending

@@ -1,46 +1,127 @@
-"""Which spec reads which workbook: template fingerprint -> spec, over the packaged specs and more.
+"""Which spec reads a file: a workbook by its template's fingerprint, a data file by its year and
+region, or a refusal that says in one Chinese line which template the file is of.
 
-A season's submissions mix years (a late 2022 report beside the 2023 ones) and sometimes an
-older form version. Each workbook carries its template's fingerprint (the defined name
-`xltools_template`, see read/workbook.py `fingerprint_of`); the registry knows the fingerprint of every
-spec it was given, so each file is checked against the spec that made its template. A data
-file carries no fingerprint: it is matched by its year and region.
+A season's submissions mix years (a late 2022 report beside the 2023 ones), older form versions
+and report kinds. Each workbook carries its template's fingerprint (the defined name
+`xltools_template`, fingerprint.py); the registry knows the fingerprint of every spec it was given
+and resolves each file to the spec that made its template. `check`, `pack`, `collect`, the add-in
+and the Python API all ask it: the one spec a user named (`Registry.of`), the specs that come with
+xltools (`Registry.packaged`), or those plus a folder of more (`Registry.from_dirs`).
+
+A spec's fingerprint is known without laying the spec out (its text's hash and its [template]
+table: `spec_info`); the spec itself is loaded when a file needs it, once per process while its
+file is unchanged (`spec_at`).
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SpecError
-from .load import load_spec
+from ..build.names import FINGERPRINT_NAME
+from ..errors import BookError, DataError, SpecError
+from ..memo import register
+from .fingerprint import Fingerprint
+from .load import MAX_SPEC_BYTES, load_spec
 from .model import Spec
 
-
-def packaged_spec_files() -> list[Path]:
-    """The specs that ship with xltools (package data; the repository's specs/ in a checkout)."""
-    from .shipped import spec_files
-    return spec_files()
+# What a refusal tells the user to do when no spec reads a file (collect says --specs).
+MORE_SPECS = "请用 --spec 指定生成该模板的规格文件"
+_TEMPLATE_TABLE = re.compile(rb"^\[template\][ \t]*\r?\n(.*?)(?=^[ \t]*\[)", re.M | re.S)
 
 
 @dataclass(frozen=True)
 class SpecInfo:
+    """A spec as the registry knows it before loading it (picklable: collect's workers get it)."""
     path: str
-    fingerprint: str
-    year: int
-    region: str
+    fingerprint: Fingerprint
     bureau: str
+
+    @property
+    def year(self) -> int:
+        return self.fingerprint.year
+
+    @property
+    def region(self) -> str:
+        return self.fingerprint.region
+
+
+def spec_info(path) -> SpecInfo:
+    """The fingerprint of a spec file from its text's hash and its [template] table alone (the
+    whole TOML takes 8 ms to parse, laying the spec out another 13 ms: a cold `xltools check`
+    pays that once, for the spec it uses, not for every spec it knows)."""
+    from ..files import read_regular
+    raw = read_regular(path, MAX_SPEC_BYTES, SpecError, noun="规格文件")
+    m = _TEMPLATE_TABLE.search(raw)
+    try:
+        t = tomllib.loads(m.group(1).decode("utf-8")) if m else {}
+        if not {"year", "region", "form_version", "bureau"} <= set(t):
+            t = tomllib.loads(raw.decode("utf-8"))["template"]
+        fingerprint = Fingerprint.of(t["region"], int(t["year"]), int(t["form_version"]),
+                                     hashlib.sha256(raw).hexdigest())
+        return SpecInfo(str(path), fingerprint, t["bureau"])
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError):
+        load_spec(path)        # says what is wrong with the file, where, in Chinese
+        raise SpecError(f"{path}：[template] 缺少 year、region、form_version 或 bureau") from None
+
+
+# -- specs loaded once per process --------------------------------------------------------------
+_LOADED: dict[tuple, Spec] = {}
+_MAX_LOADED = 8
+register("specs", lambda: (len(_LOADED), None), _LOADED.clear)
+
+
+def spec_at(path) -> Spec:
+    """The spec of a file, loaded once per process while the file is unchanged (its path, size
+    and modification time: an edited spec is read again); a few at most."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return load_spec(path)                # says which file and why, in Chinese
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    spec = _LOADED.get(key)
+    if spec is None:
+        if len(_LOADED) >= _MAX_LOADED:
+            _LOADED.pop(next(iter(_LOADED)))
+        spec = _LOADED[key] = load_spec(path)
+    return spec
 
 
 class Registry:
-    """Fingerprint -> spec path, built once in the parent; workers load the spec they need."""
+    """The specs a command knows, by fingerprint. `more`: what a refusal tells the user to do
+    when no spec here reads a file."""
 
-    def __init__(self, infos: list[SpecInfo]):
-        self.infos = infos
-        self.by_fingerprint = {i.fingerprint: i for i in infos}
+    def __init__(self, infos: list[SpecInfo], specs: dict[str, Spec] | None = None, more: str = MORE_SPECS):
+        self.infos = list(infos)
+        self.by_fingerprint = {i.fingerprint: i for i in self.infos}
+        self._specs = dict(specs or {})       # fingerprint -> a spec given as an object
+        self.more = more
 
     @classmethod
-    def from_dirs(cls, extra_dirs=()) -> "Registry":
-        files = packaged_spec_files()
+    def of(cls, spec: Spec) -> Registry:
+        """The one spec a user named: every file is read with it, or refused."""
+        return cls([SpecInfo(spec.path, spec.fingerprint, spec.bureau)], {spec.fingerprint: spec})
+
+    @classmethod
+    def packaged(cls) -> Registry:
+        """The specs that come with xltools (the repository's specs/ in a checkout)."""
+        from .shipped import spec_files
+        files = spec_files()
+        key = tuple((str(f), *_stamp(f)) for f in files)
+        if _PACKAGED.get("key") != key:
+            _PACKAGED.update(key=key, registry=cls._of_files(files))
+        return _PACKAGED["registry"]
+
+    @classmethod
+    def from_dirs(cls, extra_dirs=(), more: str = MORE_SPECS) -> Registry:
+        """The packaged specs and those of each folder in `extra_dirs` (*.toml)."""
+        from .shipped import spec_files
+        files = spec_files()
         for d in extra_dirs:
             d = Path(d)
             if not d.is_dir():
@@ -49,33 +130,70 @@ class Registry:
             if not found:
                 raise SpecError(f"规格文件夹 {d} 中没有规格文件（*.toml）")
             files.extend(found)
-        infos, seen = [], set()
+        return cls._of_files(files, more)
+
+    @classmethod
+    def _of_files(cls, files, more: str = MORE_SPECS) -> Registry:
+        infos: dict[str, SpecInfo] = {}
         for f in files:
-            spec = load_spec(f)
-            if spec.fingerprint in seen:   # the same spec given twice (a copy in --specs DIR)
-                continue
-            seen.add(spec.fingerprint)
-            infos.append(SpecInfo(str(f), spec.fingerprint, spec.year, spec.region, spec.bureau))
-        return cls(infos)
+            info = spec_info(f)
+            infos.setdefault(info.fingerprint, info)     # the same spec twice (a copy in --specs DIR)
+        return cls(list(infos.values()), more=more)
 
-    def for_fingerprint(self, fingerprint: str | None) -> SpecInfo | None:
-        return self.by_fingerprint.get(fingerprint) if fingerprint else None
+    # -- the specs ----------------------------------------------------------------------------
+    def spec(self, info: SpecInfo) -> Spec:
+        return self._specs.get(info.fingerprint) or spec_at(info.path)
 
-    def for_data(self, year, region) -> SpecInfo | None:
-        """A data file's spec by its year and region; the newest form version when several match."""
-        matches = [i for i in self.infos if str(i.year) == str(year).strip() and (region is None or i.region == region)]
-        return max(matches, key=lambda i: i.fingerprint) if matches else None
+    def specs(self) -> list[Spec]:
+        return [self.spec(i) for i in self.infos]
 
     def known(self) -> str:
-        return "、".join(f"{i.region}{i.year}年度" for i in self.infos)
+        return "、".join(i.fingerprint.describe() for i in self.infos)
+
+    # -- resolving ----------------------------------------------------------------------------
+    def resolve(self, source, label: str) -> Spec:
+        """The spec that reads `source`: an opened workbook (xlsx.Book) by its template's
+        fingerprint, a data file's document (a mapping) by its year and region. A file no spec
+        here reads raises BookError/DataError: a refusal code (catalogue.REFUSALS) and the line."""
+        if isinstance(source, Mapping):
+            return self._for_data(source, label)
+        return self._for_book(source, label)
+
+    def _for_book(self, book, label: str) -> Spec:
+        found = book.defined_name(FINGERPRINT_NAME)
+        fp = Fingerprint.parse(found)
+        if fp is None:
+            what = f"模板标识 {FINGERPRINT_NAME} 为“{found.strip(chr(34))}”，无法识别" if found \
+                else f"缺少模板标识 {FINGERPRINT_NAME}"
+            raise BookError(f"文件 {label} 不是本工具的模板生成的工作簿（{what}）", "other-template")
+        info = self.by_fingerprint.get(fp)
+        if info is not None:
+            return self.spec(info)
+        same = [i.fingerprint for i in self.infos if (i.region, i.year) == (fp.region, fp.year)]
+        if same:
+            raise BookError(f"文件 {label} 的模板（{fp}）与规格（{'、'.join(same)}）的版本不一致，"
+                            "请用生成它的规格校验，或让填报单位改用新模板", "other-template")
+        raise BookError(f"文件 {label} 是{fp.describe()}（{fp}），与现有规格（{self.known()}）不符；{self.more}",
+                        "other-template")
+
+    def _for_data(self, doc: Mapping, label: str) -> Spec:
+        if len(self.infos) == 1:            # the data file's year and region are checked as it is read
+            return self.spec(self.infos[0])
+        year, region = doc.get("year"), doc.get("region")
+        matches = [i for i in self.infos if str(i.year) == str(year).strip() and region in (None, i.region)]
+        if len(matches) > 1:                # report kinds of one year: the one whose keys the file uses
+            keys = set(doc) - {"year", "region"}
+            fit = [i for i in matches if keys <= {r.data for r in self.spec(i).reports.values()}]
+            matches = fit or matches
+        if not matches:
+            raise DataError(f"数据文件 {label} 的年度 {year!r}、地区 {region!r} 没有对应的规格"
+                            f"（现有规格：{self.known()}）；{self.more}", "other-template")
+        return self.spec(max(matches, key=lambda i: i.fingerprint.form_version))
 
 
-_LOADED: dict[str, Spec] = {}
+_PACKAGED: dict = {}
 
 
-def spec_at(path: str) -> Spec:
-    """A spec loaded once per process (a worker checks hundreds of files against a few specs)."""
-    spec = _LOADED.get(path)
-    if spec is None:
-        spec = _LOADED[path] = load_spec(path)
-    return spec
+def _stamp(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns

@@ -13,16 +13,18 @@ from decimal import Decimal
 from pathlib import Path
 
 from .. import catalogue, formulas
-from ..ooxml import patch
+from ..ooxml.cells import SheetXml
+from ..ooxml.package import Package
 from ..formulas import cached_values, input_defaults
-from ..read.data import load_data, project_sheet_name
+from ..read.data import copy_sheet_name, load_data
 from ..read.filled import Instance
 from ..errors import DataError
 from ..findings import ERROR
-from ..read.workbook import fingerprint_of
-from ..xlsx import open_book
+from ..xlsx import open_book, read_file
 from ..a1 import a1
 from ..spec.layout import fitted_heights, run_layout
+from ..build.names import FINGERPRINT_NAME
+from ..spec.fingerprint import Fingerprint
 from ..spec.model import Spec
 from ..read.coerce import is_blank
 
@@ -40,17 +42,17 @@ def _show(v) -> str:
     return formulas.money(v) if isinstance(v, Decimal) else str(v)
 
 
-def write_instances(book: patch.Workbook, spec: Spec, dept: Instance, projects: list[Instance],
+def write_instances(book: Package, spec: Spec, instances: list[Instance],
                     write_inputs: bool = True, cross_sheets: list[str] | None = None) -> list[str]:
     """Write inputs (and rows tall enough for their text) and the cached values of every formula.
 
     Returns, as warnings, every stated computed figure that differs from what the template gives.
     With write_inputs=False only the cached values change (score writes its own cells).
-    `cross_sheets`: the project sheets the department's cross check sums (default: `projects`).
+    `cross_sheets`: the copies the cross check sums (default: every copy among `instances`).
     """
     warnings = []
     computed_by_sheet = {}
-    for inst in [dept, *projects]:
+    for inst in instances:
         rep = inst.report
         inputs = input_defaults(rep)
         inputs.update({n: v for n, v in inst.values.items() if rep.fields[n].kind == "input"})
@@ -75,18 +77,19 @@ def write_instances(book: patch.Workbook, spec: Spec, dept: Instance, projects: 
             if not same:
                 warnings.append(f"{inst.sheet}!{f.cell} {f.label}：数据为 {_show(stated)}，模板计算为 {_show(got)}")
         computed_by_sheet[inst.sheet] = (rep, values, checks)
-    counted = [p.sheet for p in projects] if cross_sheets is None else cross_sheets
-    spent = [formulas.num(v[1].get(spec.cross.project)) or Decimal(0)
-             for k, v in computed_by_sheet.items() if v[0] is spec.project and k in counted] if spec.cross else []
+    c = spec.cross
+    counted = [i.sheet for i in instances if i.report.copied] if cross_sheets is None else cross_sheets
+    spent = [formulas.num(v[1].get(c.copy_field)) or Decimal(0)
+             for k, v in computed_by_sheet.items() if v[0].id == c.copied and k in counted] if c else []
     for sheet_name, (rep, values, checks) in computed_by_sheet.items():
-        cross = formulas.value_cross(spec, values.get, spent, len(counted)) if rep is spec.dept and spec.cross else ""
+        cross = formulas.value_cross(spec, values.get, spent, len(counted)) if c and rep.id == c.report else ""
         sheet = book.sheet(sheet_name)
         for ref, value in cached_values(rep, spec, values, checks, cross).items():
             sheet.cached(ref, value)
     return warnings
 
 
-def write_run(sheet: patch.SheetXml, inst: Instance, name: str, widths: list[float]) -> None:
+def write_run(sheet: SheetXml, inst: Instance, name: str, widths: list[float]) -> None:
     """A long text over the rows of its run: one paragraph per row, each row as tall as its text,
     the rows it does not need hidden (a blank text leaves the blank form's rows as they are)."""
     rep = inst.report
@@ -129,21 +132,24 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
     if template:
         from ..read.workbook import package_of
         from ..rules.integrity import package_findings
-        unsafe = [f for f in package_findings(package_of(open_book(template))) if f.severity == ERROR]
+        base = read_file(template)
+        opened = open_book(template, base)
+        unsafe = [f for f in package_findings(package_of(opened)) if f.severity == ERROR]
         if unsafe:                    # (a missing, damaged or hostile template: one clear BookError)
             raise DataError(f"模板 {template}：{unsafe[0].message}；未写入任何文件")
-        base = Path(template).read_bytes()
+        found = Fingerprint.parse(opened.defined_name(FINGERPRINT_NAME))     # (any prefix, any encoding)
+        if found != spec.fingerprint:
+            raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）",
+                            "other-template")
     else:
         from ..build.workbook import template_bytes   # openpyxl: only when building the template here
         base = template_bytes(spec)
-    book = patch.Workbook(base, str(template or "模板"))
-    found = fingerprint_of(book.part("xl/workbook.xml"))
-    if found != spec.fingerprint:
-        raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）", "other-template")
+    book = Package(base, str(template or "模板"))
     from ..formulas import LAST_BOOKEND
-    for i in range(1, len(filled.projects)):
-        book.clone_sheet(spec.project.sheet, project_sheet_name(spec, i), before=LAST_BOOKEND)
-    warnings = write_instances(book, spec, filled.dept, filled.projects)
+    copies = filled.copies
+    for i in range(1, len(copies)):     # the template holds the first copy's sheet
+        book.clone_sheet(spec.copied.sheet, copy_sheet_name(spec.copied, i), before=LAST_BOOKEND)
+    warnings = write_instances(book, spec, filled.instances)
     warnings += [f.message for f in filled.notes]
     path = book.save(out)
-    return FillResult(path, [p.sheet for p in filled.projects], warnings)
+    return FillResult(path, [p.sheet for p in copies], warnings)

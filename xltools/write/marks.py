@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape, quoteattr
 
-from ..a1 import split_a1
+from ..a1 import a1, quote_sheet, split_a1
 from ..catalogue import result_header, result_row
 from ..errors import BookError
 from ..findings import ERROR, Report
-from ..ooxml import REL_NS, rel_ns
+from ..ooxml.cells import excel_text
+from ..ooxml.ns import TRANSITIONAL, Flavour
+from ..ooxml.xmltext import attr, escape, tag_prefix
 
 RESULT_SHEET = "校验结果"
 COLUMNS = result_header()
@@ -40,9 +41,6 @@ FRAMES = {ERROR: "FFC00000", "warning": "FFED7D31"}
 SEVERITIES = (ERROR, "warning")                   # dxf order: the error fill, then the warning fill
 RESULT_PART = "xl/worksheets/xltools_result.xml"
 RESULT_REL_ID = "xltoolsResult"
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-WORKSHEET_REL = REL_NS + "/worksheet"
-WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
 
 @dataclass
@@ -89,47 +87,7 @@ def _is_cell(ref: str) -> bool:
 
 def location(sheet: str, cell: str) -> str:
     """An internal link target: Excel, WPS and LibreOffice all follow location='Sheet'!A1."""
-    return "'" + sheet.replace("'", "''") + "'!" + cell
-
-
-# -- text of XML parts -------------------------------------------------------------------------
-_DECL = re.compile(r'^\s*<\?xml[^>]*\?>')
-_DECL_ENCODING = re.compile(r'encoding\s*=\s*["\']([^"\']+)["\']')
-
-
-def decode_part(data: bytes) -> tuple[str, str]:
-    """(prefix, text) of a small XML part. UTF-8 stays byte-identical on re-encoding with
-    encode_part (the BOM is kept in prefix); UTF-16 and declared legacy encodings become UTF-8 with
-    the declaration changed to say so (readers accept either)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "\ufeff", data[3:].decode("utf-8")
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:2] in (b"<\x00", b"\x00<"):
-        enc = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-16-le" if data[0] == 0x3C else "utf-16-be")
-        return "", _as_utf8_declaration(data.decode(enc).lstrip("\ufeff"))
-    head = data[:200].decode("ascii", "replace")
-    decl = _DECL.match(head)
-    m = _DECL_ENCODING.search(decl.group(0)) if decl else None
-    if m and m.group(1).lower().replace("-", "").replace("_", "") != "utf8":
-        try:
-            return "", _as_utf8_declaration(data.decode(m.group(1)))
-        except LookupError:
-            raise BookError(f"部件的文字编码 {m.group(1)} 无法识别") from None
-    return "", data.decode("utf-8")
-
-
-def _as_utf8_declaration(text: str) -> str:
-    return _DECL.sub(lambda m: _DECL_ENCODING.sub('encoding="UTF-8"', m.group(0)), text, count=1)
-
-
-def encode_part(prefix: str, text: str) -> bytes:
-    return (prefix + text).encode("utf-8")
-
-
-def _prefix(text: str, tag: str) -> str:
-    """The namespace prefix an element is written with ('' or 'x:'); SpreadsheetML written by
-    some generators uses x: throughout."""
-    m = re.search(r"<(\w+:)?" + tag + r"\b", text)
-    return (m.group(1) or "") if m else ""
+    return quote_sheet(sheet) + "!" + cell
 
 
 # -- styles.xml: the two mark formats ------------------------------------------------------------
@@ -143,7 +101,7 @@ def dxf_xml(p: str, severity: str) -> str:
 
 def add_dxfs(styles: str) -> tuple[str, dict[str, int]]:
     """styles.xml with the mark formats appended; their dxfIds by severity."""
-    p = _prefix(styles, "styleSheet")
+    p = tag_prefix(styles, "styleSheet")
     ours = "".join(dxf_xml(p, s) for s in SEVERITIES)
     m = re.search(rf"<{p}dxfs\b([^>]*?)(/?)>", styles)
     if m is None:      # no dxfs at all: they go where the schema puts them, before tableStyles/colors/extLst
@@ -167,7 +125,7 @@ def remove_dxfs(styles: str) -> str:
     """styles.xml without the mark formats, when they are still the last dxfs (as we wrote them).
     Otherwise (Excel re-saved the file and renumbered) they are left: no rule refers to them any
     more, so they show nothing."""
-    p = _prefix(styles, "styleSheet")
+    p = tag_prefix(styles, "styleSheet")
     ours = "".join(dxf_xml(p, s) for s in SEVERITIES)
     m = re.search(rf'<{p}dxfs count="(\d+)"([^>]*)>', styles)
     if m is None:
@@ -221,21 +179,14 @@ def _cell(ref: str, text: str, run: str = "") -> str:
     if text == "":
         return ""
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    body = escape(_xml_safe(text))
+    body = escape(excel_text(text))
     if run:
         return f'<c r="{ref}" t="inlineStr"><is><r><rPr>{run}</rPr><t{space}>{body}</t></r></is></c>'
     return f'<c r="{ref}" t="inlineStr"><is><t{space}>{body}</t></is></c>'
 
 
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml_safe(text: str) -> str:
-    return _ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
-
-
-def result_sheet_xml(mp: MarkPlan) -> str:
-    from ..a1 import a1
+def result_sheet_xml(mp: MarkPlan, flavour: Flavour = TRANSITIONAL) -> str:
+    """The 校验结果 sheet's part, in the namespaces of the workbook's flavour."""
     cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(WIDTHS, start=1))
     rows = []
     for r, values in enumerate(mp.rows, start=1):
@@ -244,66 +195,12 @@ def result_sheet_xml(mp: MarkPlan) -> str:
             run = "<b/>" if r == 1 else ('<u/><color rgb="FF0563C1"/>' if c == LINK_COLUMN and r in mp.links else "")
             cells.append(_cell(a1(r, c), str(text), run))
         rows.append(f'<row r="{r}">{"".join(cells)}</row>')
-    links = "".join(f'<hyperlink ref="{a1(r, LINK_COLUMN)}" location={quoteattr(location(*mp.links[r]))} '
-                    f'display={quoteattr(mp.links[r][1])}/>' for r in sorted(mp.links))
+    links = "".join(f'<hyperlink ref="{a1(r, LINK_COLUMN)}" location={attr(location(*mp.links[r]))} '
+                    f'display={attr(mp.links[r][1])}/>' for r in sorted(mp.links))
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
+            f'<worksheet xmlns="{flavour.main}" xmlns:r="{flavour.rel}">'
             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
             'state="frozen"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
             f'<cols>{cols}</cols><sheetData>{"".join(rows)}</sheetData>'
             + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
             + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
-
-
-# -- workbook.xml, its rels and the content types: the result sheet's entries -------------------------
-def _sheet_elements(workbook: str) -> list[re.Match]:
-    return list(re.finditer(r"<(?:\w+:)?sheet\b[^>]*?/>", workbook))
-
-
-def _attr(element: str, name: str) -> str | None:
-    m = re.search(r'(?:^|\s)' + name + r'="([^"]*)"', element)
-    return m.group(1) if m else None
-
-
-def add_result_sheet(workbook: str, rels: str, types: str) -> tuple[str, str, str]:
-    p = _prefix(workbook, "workbook")
-    ids = [int(_attr(m.group(0), "sheetId") or 0) for m in _sheet_elements(workbook)]
-    element = (f'<{p}sheet xmlns:r="{rel_ns(workbook)}" name="{RESULT_SHEET}" sheetId="{max(ids or [0]) + 1}" '
-               f'r:id="{RESULT_REL_ID}"/>')
-    close = re.search(rf"</{p}sheets>", workbook)
-    if close is None:
-        raise BookError("workbook.xml 缺少工作表列表，无法添加“校验结果”表")
-    workbook = workbook[:close.start()] + element + workbook[close.start():]
-    rp = _prefix(rels, "Relationships")
-    end = rels.rindex(f"</{rp}Relationships>")
-    rels = (rels[:end] + f'<{rp}Relationship Id="{RESULT_REL_ID}" Type="{WORKSHEET_REL}" '
-            f'Target="/{RESULT_PART}"/>' + rels[end:])
-    tp = _prefix(types, "Types")
-    end = types.rindex(f"</{tp}Types>")
-    types = types[:end] + f'<{tp}Override PartName="/{RESULT_PART}" ContentType="{WORKSHEET_TYPE}"/>' + types[end:]
-    return workbook, rels, types
-
-
-def remove_result_sheet(workbook: str, rels: str, types: str, part_of) -> tuple[str, str, str, str | None]:
-    """Without the 校验结果 sheet (ours, or one an older xltools put first): its <sheet>, its
-    relationship and content type; sheet-scoped names after it shift back. Returns the part to drop."""
-    elements = _sheet_elements(workbook)
-    names = [_attr(m.group(0), "name") for m in elements]
-    if RESULT_SHEET not in names:
-        return workbook, rels, types, None
-    index = names.index(RESULT_SHEET)
-    m = elements[index]
-    rid = re.search(r'\s\w+:id="([^"]*)"', m.group(0)).group(1)
-    part = part_of(rid)
-    workbook = workbook[:m.start()] + workbook[m.end():]
-    if index < len(names) - 1:     # not last: names scoped to later sheets move back one place
-        def shift(mm):
-            k = int(mm.group(1))
-            return f'localSheetId="{k - 1 if k > index else k}"'
-        workbook = re.sub(r'<(?:\w+:)?definedName\b[^>]*\blocalSheetId="' + str(index) + r'"[^>]*>.*?</(?:\w+:)?definedName>',
-                          "", workbook, flags=re.S)
-        workbook = re.sub(r'localSheetId="(\d+)"', shift, workbook)
-    rels = re.sub(r'<(?:\w+:)?Relationship\b[^>]*\bId="' + re.escape(rid) + r'"[^>]*/>', "", rels)
-    if part:
-        types = re.sub(r'<(?:\w+:)?Override\b[^>]*PartName="/' + re.escape(part) + r'"[^>]*/>', "", types)
-    return workbook, rels, types, part

@@ -3,7 +3,7 @@
 Scores follow 财预〔2020〕10号 as scoring.py implements it; the composite score and grade then
 follow by the template's formulas, whose cached values are rewritten with them. Only the score
 cells and the formula results that depend on them change: the workbook goes through the cell
-patcher, never through a load-and-save. An indicator that cannot be scored is left empty and
+package editor, never through a load-and-save. An indicator that cannot be scored is left empty and
 reported, for a person to score.
 """
 from __future__ import annotations
@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from ..ooxml import patch
+from ..ooxml.package import Package
 from ..errors import BookError, DataError
 from .fill import write_instances
 from .. import catalogue
 from ..findings import ERROR, Finding
-from ..read.workbook import read_workbook
+from ..checker import read_book
 from ..rules.integrity import package_findings
 from ..scoring import score_indicator
 from ..xlsx import read_file
 from ..spec.model import Spec
+from ..spec.registry import Registry
 
 
 CODES = ("score-manual",)      # the catalogue codes scoring emits (an indicator left to a person)
@@ -64,7 +65,7 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
     return new
 
 
-def formulas_to_values(book: patch.Workbook, filled) -> None:
+def formulas_to_values(book: Package, filled) -> None:
     """An input cell that holds a formula (rules.integrity.InputFormulas) is written back as the
     value the checker read from it: the scored workbook carries no formula the unit typed."""
     for inst in filled.instances:
@@ -72,11 +73,12 @@ def formulas_to_values(book: patch.Workbook, filled) -> None:
             book.sheet(inst.sheet).set(inst.cell(name), inst.values.get(name))
 
 
-def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreResult:
+def score_workbook(book_path, out, specs: Spec | Registry, in_place: bool = False) -> ScoreResult:
+    """`specs`: the spec, or a registry that picks the workbook's own by its fingerprint."""
     if bool(out) == bool(in_place):
         raise DataError("请用 -o 指定输出文件，或用 --in-place 覆盖原文件（二者选一）")
-    data = read_file(book_path)            # read once: the reader and the patcher share the bytes
-    filled = read_workbook(book_path, spec, data)
+    data = read_file(book_path)            # read once: the reader and the editor share the bytes
+    spec, filled = read_book(book_path, specs, data)
     # --in-place still writes a complete new file first and renames it over the original.
     target = Path(book_path) if in_place else Path(out)
     result = ScoreResult(target)
@@ -84,7 +86,7 @@ def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreR
     if unsafe:
         raise BookError(f"文件 {book_path}：{unsafe[0].message}。xltools score 不处理含外部链接或宏的工作簿，未写入任何文件",
                         "unsafe-content")
-    book = patch.Workbook(data, str(book_path))
+    book = Package(data, str(book_path))
     formulas_to_values(book, filled)
     for inst in filled.instances:
         new = score_instance(inst, spec, result)
@@ -93,7 +95,7 @@ def score_workbook(book_path, out, spec: Spec, in_place: bool = False) -> ScoreR
         for name, value in new.items():
             sheet.set(inst.report.cell(name), value)
     # Recompute the cached results of every formula from the workbook's own inputs.
-    write_instances(book, spec, filled.dept, filled.projects, write_inputs=False, cross_sheets=filled.cross_sheets)
+    write_instances(book, spec, filled.instances, write_inputs=False, cross_sheets=filled.cross_sheets)
     book.save(target)
     result.lines.extend(summary_lines(filled, spec, result))
     return result

@@ -12,26 +12,14 @@ from struct import error as struct_error
 from ..a1 import split_cell_ref
 from ..errors import BookError
 from ..files import read_regular
-from ..ooxml import REL_NS as _REL_NS, STRICT_REL_NS as _STRICT_REL_NS
+from ..ooxml.container import MAX_FILE_BYTES, package_problem, part_cap
+from ..ooxml.rels import rels_path, resolve
+from ..ooxml.workbook import sheet_entries
 from ..memo import Memo
 from .parts import (_defined_names_fast, _DoctypeFound, _Malformed, _namespace, _parse_shared_strings, _parse_styles,
                     _prepare_xml)
 from .sheet import Cell, Sheet, _cells_fast, _decode_cell, _index_sheet, _parse_sheet_etree
 
-# Report workbooks are tens of kilobytes; these limits only stop hostile or broken files.
-MAX_FILE_BYTES = 100 * 1024 * 1024
-MAX_MEMBER_BYTES = 50 * 1024 * 1024
-MAX_TOTAL_BYTES = 200 * 1024 * 1024
-MAX_MEMBERS = 10_000
-# XML deflates 5-30x; a sheet of thousands of identical empty styled cells may reach ~150x.
-# Zip bombs reach 1000x. The ratio is only judged for members big enough to matter.
-MAX_RATIO = 200
-# The XML parts the reader parses cost up to ~60 times their size in memory when they are not in
-# the canonical form (ElementTree builds every element). Keeping every check and `--write` under
-# 200 MB takes these caps; a report sheet is ~0.1 MB, its shared strings a few hundred KB.
-MAX_SHEET_XML_BYTES = 2 * 1024 * 1024
-MAX_XML_PART_BYTES = 8 * 1024 * 1024
-RATIO_FLOOR_BYTES = 1024 * 1024
 _PIECE_BYTES = 8 * 1024       # a report sheet's cells end at 33 KB (project) and 50 KB (department)
 
 
@@ -41,14 +29,6 @@ _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 
 # ---------------------------------------------------------------------------------------------
 # The book
-
-
-def _part_path(base_part: str, target: str) -> str:
-    """A relationship target resolved against the folder of the part that holds it."""
-    if target.startswith("/"):
-        return target[1:]
-    folder = base_part.rsplit("/", 1)[0] + "/" if "/" in base_part else ""
-    return os.path.normpath(folder + target).replace("\\", "/")
 
 
 def _names_by_scope(names: tuple, sheets: tuple) -> dict[tuple[str | None, str], str]:
@@ -88,33 +68,19 @@ def _inflate_until(raw: bytes, until: bytes, limit: int) -> bytes:
     return b"".join(pieces)
 
 
-def _rels_name(part: str) -> str:
-    """The .rels part that holds a part's relationships."""
-    folder, _, leaf = part.rpartition("/")
-    return f"{folder}/_rels/{leaf}.rels" if folder else f"_rels/{leaf}.rels"
-
-
 def _workbook_layout(data: bytes, rels: dict, with_names: bool):
     """(sheet names, sheet name -> (kind, part), date1904, defined names if `with_names`)."""
-    root = ET.fromstring(data)
+    root = ET.fromstring(data)      # (well-formed, or the part is refused as damaged)
     ns = _namespace(root)
     sheets, parts = [], {}
-    for sheet in root.iter(ns + "sheet"):
-        rid = sheet.get(f"{{{_REL_NS}}}id") or sheet.get(f"{{{_STRICT_REL_NS}}}id")
-        sheets.append(sheet.get("name"))
-        parts[sheet.get("name")] = rels.get(rid)
+    for entry in sheet_entries(data.decode("utf-8")):
+        sheets.append(entry.name)
+        parts[entry.name] = rels.get(entry.rid)
     pr = root.find(ns + "workbookPr")
     date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
     names = tuple((None if dn.get("localSheetId") is None else int(dn.get("localSheetId")),
                    dn.get("name"), dn.text or "") for dn in root.iter(ns + "definedName")) if with_names else None
     return tuple(sheets), parts, date1904, names
-
-
-def _xml_cap(name: str) -> int:
-    lower = name.lower()
-    if "worksheets/" in lower and lower.endswith(".xml"):
-        return MAX_SHEET_XML_BYTES
-    return MAX_XML_PART_BYTES if lower.endswith((".xml", ".rels")) else MAX_MEMBER_BYTES
 
 
 def _too_big(name: str, size: int, cap: int) -> str:
@@ -182,7 +148,7 @@ class Book:
         if info is None:
             raise self._error(f"缺少部件 {name}，不是完整的 Excel 工作簿（.xlsx）")
         stored = self._stored(name)
-        cap = _xml_cap(name)
+        cap = part_cap(name)
         if info.file_size > cap:
             raise self._error(_too_big(name, info.file_size, cap), "too-large")
         try:
@@ -236,7 +202,7 @@ class Book:
 
     def _relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """rId -> (relationship type's last word, target part path) for one part's .rels."""
-        rels_name = _rels_name(part)
+        rels_name = rels_path(part)
         if not self.has_part(rels_name):
             return {}
 
@@ -246,7 +212,7 @@ class Book:
                 if rel.get("TargetMode") == "External" or not rel.get("Target"):
                     continue
                 kind = rel.get("Type", "").rsplit("/", 1)[-1]
-                out[rel.get("Id")] = (kind, _part_path(part, rel.get("Target")))
+                out[rel.get("Id")] = (kind, resolve(part, rel.get("Target")))
             return out
 
         return self._parse(rels_name, lambda data: _memo(("rels", part, data), lambda: parse(data),
@@ -265,7 +231,7 @@ class Book:
                 hint = "这是 Word 文档"
             raise self._error(f"不是 Excel 工作簿（.xlsx）：缺少 {main}。{hint}".rstrip("。"), "not-xlsx")
         self._main = main
-        key = (self._stored(main), self._stored(_rels_name(main)))
+        key = (self._stored(main), self._stored(rels_path(main)))
         if None in key:
             self._read_workbook(main)
         else:       # workbooks of one template: the same stored bytes, read once (see _stored)
@@ -331,15 +297,6 @@ class Book:
             if target is None or not self.has_part(target[1]):
                 where = f"（缺少部件 {target[1]}）" if target is not None else "（工作簿关系中没有它）"
                 raise self._error(f"已损坏：工作表「{name}」的内容缺失{where}")
-
-    def worksheet_part(self, name: str) -> str | None:
-        """The zip member that holds a worksheet's cells, as stored (case and all); None for a
-        chart sheet and the like. For the cell patcher, which edits that member."""
-        target = self._sheet_parts.get(name)
-        if target is None or target[0] != "worksheet":
-            return None
-        info = self._info(target[1])
-        return None if info is None else info.filename
 
     # -- names -----------------------------------------------------------------------------
 
@@ -487,25 +444,7 @@ def open_book(path: str | os.PathLike, data: bytes | None = None) -> Book:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, IndexError,
             OverflowError, struct_error, NotImplementedError, RuntimeError) as err:
         raise fail("已损坏或不完整（压缩包结构无法读取），请重新保存或重新下载", "damaged") from err
-    _check_central_directory(infos, fail)
+    problem = package_problem(infos, f"文件 {label}")
+    if problem:
+        raise BookError(problem[1], problem[0])
     return Book(label, archive, data)
-
-
-def _check_central_directory(infos, fail) -> None:
-    """Refuse zip bombs by what the central directory declares, before inflating anything.
-    zipfile stops inflating a member at its declared size, so a lying header cannot get past."""
-    if len(infos) > MAX_MEMBERS:
-        raise fail(f"可疑，已拒绝读取：压缩包有 {len(infos)} 个成员", "zip-bomb")
-    total = 0
-    for info in infos:
-        if info.flag_bits & 0x1:
-            raise fail(f"的压缩包成员 {info.filename} 已加密，无法读取", "encrypted")
-        if info.file_size > MAX_MEMBER_BYTES:
-            raise fail(f"可疑，已拒绝读取：成员 {info.filename} 解压后 {info.file_size // 2**20} MB，"
-                       f"超过上限 {MAX_MEMBER_BYTES // 2**20} MB", "zip-bomb")
-        if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise fail(f"可疑，已拒绝读取：成员 {info.filename} 压缩比 "
-                       f"{info.file_size // max(info.compress_size, 1)}:1 异常（疑似“压缩炸弹”）", "zip-bomb")
-        total += info.file_size
-    if total > MAX_TOTAL_BYTES:
-        raise fail(f"可疑，已拒绝读取：解压后共 {total // 2**20} MB，超过上限 {MAX_TOTAL_BYTES // 2**20} MB", "zip-bomb")

@@ -1,0 +1,173 @@
+"""Cells and rows of one worksheet part, edited in place as text: what fill, score and pack write.
+
+Values: Decimal/int/float -> number; str -> inline string (no shared-strings table to rewrite;
+never a formula, whatever its first character); date -> serial number; None -> the cell keeps
+its style and loses its value. Formula cells keep their formula; `cached()` replaces only the
+cached result. A sheet whose SpreadsheetML elements carry a prefix (`<x:c>`, as some .NET writers
+do) is edited with that prefix. Rows and cells not edited stay byte for byte.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+from ..a1 import a1, split_a1
+from .ns import MAIN_NAMESPACES
+from .xmltext import escape
+
+_ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_ROOT = re.compile(r"<(?:([\w.-]+):)?worksheet\b")
+_ROW_NUMBER = re.compile(r"""\br\s*=\s*["'](\d+)["']""")
+_EPOCH = date(1899, 12, 30)
+# Control characters XML 1.0 cannot carry (Word's \x0b line break pasted into a cell, say).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def excel_text(text: str) -> str:
+    """Text a cell can hold: control characters as Excel stores them (_x0001_)."""
+    return _XML_ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
+
+
+def _number(value) -> str:
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+    else:
+        text = repr(value)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _attrs(text: str) -> dict[str, str]:
+    return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _ATTR.finditer(text)}
+
+
+def value_xml(ref: str, attrs: dict, value, p: str = "") -> str:
+    """A plain (non-formula) cell holding `value`, keeping the cell's style. `p`: the prefix of
+    the SpreadsheetML elements in this part ("" or "x:")."""
+    style = f' s="{attrs["s"]}"' if "s" in attrs else ""
+    if value is None or value == "":
+        return f'<{p}c r="{ref}"{style}/>'
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return f'<{p}c r="{ref}"{style}><{p}v>{(value - _EPOCH).days}</{p}v></{p}c>'
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return f'<{p}c r="{ref}"{style}><{p}v>{_number(value)}</{p}v></{p}c>'
+    text = excel_text(str(value))
+    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+    return f'<{p}c r="{ref}"{style} t="inlineStr"><{p}is><{p}t{space}>{escape(text)}</{p}t></{p}is></{p}c>'
+
+
+def cached_xml(ref: str, attrs: dict, inner: str, value, p: str = "") -> str:
+    """The same formula cell with a new cached result."""
+    style = f' s="{attrs["s"]}"' if "s" in attrs else ""
+    f = re.search(rf"<{p}f\b.*?(?:</{p}f>|/>)", inner or "", re.S)
+    formula = f.group(0) if f else ""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return f'<{p}c r="{ref}"{style}>{formula}<{p}v>{_number(value)}</{p}v></{p}c>'
+    text = excel_text(str(value or ""))
+    return f'<{p}c r="{ref}"{style} t="str">{formula}<{p}v>{escape(text)}</{p}v></{p}c>'
+
+
+def _prefix(xml: str) -> str:
+    """The prefix of the SpreadsheetML elements of a worksheet part: "" or e.g. "x:"."""
+    m = _ROOT.search(xml)
+    if m is None or m.group(1) is None:
+        return ""
+    declared = re.search(rf"""xmlns:{re.escape(m.group(1))}\s*=\s*["']([^"']*)["']""", xml)
+    if declared is None or declared.group(1) not in MAIN_NAMESPACES:
+        raise ValueError(f"prefix {m.group(1)} is not SpreadsheetML")
+    return m.group(1) + ":"
+
+
+class SheetXml:
+    """Cells and rows of one worksheet part, edited in place as text."""
+
+    def __init__(self, xml: str):
+        self.xml = xml
+        self.p = p = _prefix(xml)
+        self._cell = re.compile(rf"<{p}c\b([^>]*?)(?:/>|>(.*?)</{p}c>)", re.S)
+        self._row = re.compile(rf"<{p}row\b([^>]*?)(?:/>|>(.*?)</{p}row>)", re.S)
+        self.edits: dict[tuple[int, int], tuple[str, object]] = {}
+        self.heights: dict[int, float] = {}
+        self.hidden: dict[int, bool] = {}
+
+    def set(self, ref: str, value) -> None:
+        self.edits[split_a1(ref)] = ("value", value)
+
+    def cached(self, ref: str, value) -> None:
+        self.edits[split_a1(ref)] = ("cached", value)
+
+    def row_height(self, row: int, points: float) -> None:
+        self.heights[row] = points
+
+    def row_hidden(self, row: int, hidden: bool) -> None:
+        self.hidden[row] = hidden
+
+    def commit(self) -> None:
+        """Apply the pending edits to `xml` (so that it can be edited further as text)."""
+        self.xml = self.render()
+        self.edits.clear()
+        self.heights.clear()
+        self.hidden.clear()
+
+    def render(self) -> str:
+        if not self.edits and not self.heights and not self.hidden:
+            return self.xml
+        p = self.p
+        data = re.search(rf"<{p}sheetData\b[^>]*?(/?)>", self.xml)
+        if data is None:
+            raise ValueError("no sheetData")
+        if data.group(1):   # <sheetData/>: an empty sheet
+            head, body, tail = self.xml[:data.start()] + f"<{p}sheetData>", "", f"</{p}sheetData>" + self.xml[data.end():]
+        else:
+            end = self.xml.index(f"</{p}sheetData>", data.end())
+            head, body, tail = self.xml[:data.end()], self.xml[data.end():end], self.xml[end:]
+        pending: dict[int, dict[int, tuple[str, object]]] = {}
+        for (r, c), edit in self.edits.items():
+            pending.setdefault(r, {})[c] = edit
+        rows_out, r = [], 0
+        for m in self._row.finditer(body):
+            number = _ROW_NUMBER.search(m.group(1))
+            r = int(number.group(1)) if number else r + 1       # r is optional: the next row
+            if r not in pending and r not in self.heights and r not in self.hidden:
+                rows_out.append((r, m.group(0)))     # untouched: as stored (most rows of a sheet)
+                continue
+            attrs = _attrs(m.group(1))
+            attrs["r"] = str(r)
+            rows_out.append((r, self._row_xml(r, attrs, m.group(2) or "", pending.pop(r, {}))))
+        for r in sorted(set(pending) | ((set(self.heights) | set(self.hidden)) - {r for r, _ in rows_out})):
+            rows_out.append((r, self._row_xml(r, {"r": str(r)}, "", pending.pop(r, {}))))
+        rows_out.sort(key=lambda t: t[0])
+        return head + "".join(x for _, x in rows_out) + tail
+
+    def _row_xml(self, r: int, attrs: dict, inner: str, edits: dict) -> str:
+        p = self.p
+        cells, c = [], 0
+        for m in self._cell.finditer(inner):
+            cattrs = _attrs(m.group(1))
+            c = split_a1(cattrs["r"])[1] if "r" in cattrs else c + 1   # r is optional: the next column
+            ref = a1(r, c)
+            kind_value = edits.pop(c, None)
+            if kind_value is None:
+                cells.append((c, m.group(0)))
+            elif kind_value[0] == "value":
+                cells.append((c, value_xml(ref, cattrs, kind_value[1], p)))
+            else:
+                cells.append((c, cached_xml(ref, cattrs, m.group(2), kind_value[1], p)))
+        for c, (kind, value) in edits.items():
+            cells.append((c, value_xml(a1(r, c), {}, value, p)))
+        cells.sort(key=lambda t: t[0])
+        if r in self.heights:
+            attrs = dict(attrs, ht=f"{self.heights[r]:.1f}", customHeight="1")
+        if r in self.hidden:
+            attrs = {k: v for k, v in attrs.items() if k != "hidden"}
+            if self.hidden[r]:
+                attrs["hidden"] = "1"
+        attr_text = "".join(f' {k}="{v}"' for k, v in attrs.items() if k != "spans")
+        body = "".join(x for _, x in cells)
+        return f"<{p}row{attr_text}>{body}</{p}row>" if body else f"<{p}row{attr_text}/>"
