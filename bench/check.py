@@ -399,17 +399,16 @@ class _OpenpyxlSheet:
             out.append(self._formats.index(fmt))
         return out
 
-    def values(self, refs):
+    def values(self, refs, formulas=None):
+        """As xlsx.Sheet.values: `formulas` gets the position of each cell holding a formula."""
         from xltools.xlsx import ExcelError
-        return [None if cell is None else ExcelError(cell.value) if cell.is_error else cell.value
-                for cell in map(self.get, refs)]
+        cells = list(map(self.get, refs))
+        if formulas is not None:
+            formulas.extend(i for i, cell in enumerate(cells) if cell is not None and cell.formula is not None)
+        return [None if cell is None else ExcelError(cell.value) if cell.is_error else cell.value for cell in cells]
 
     def formulas(self, refs):
         return [None if cell is None else cell.formula for cell in map(self.get, refs)]
-
-    def formula_count(self):
-        """As xlsx.Sheet.formula_count: how many cells hold a formula."""
-        return sum(c.data_type == "f" for row in self._f.iter_rows() for c in row)
 
     def get(self, a1: str):
         from xltools.xlsx import split_a1    # (re-exported from xltools.a1)
