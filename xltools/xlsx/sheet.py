@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 from ..a1 import column_letters, shift_formula, split_a1
 from ..memo import Memo, register
-from .parts import (_MAIN_NS_PREFIXED, _Malformed, _formula_attrs, _namespace, _plain, _rich_text_etree, _t_bytes,
+from .parts import (_Malformed, _main_namespace_prefixed, _mentions, _formula_attrs, _namespace, _plain, _rich_text_etree, _t_bytes,
                     _unescape_ooxml, _xml_text)
 
 
@@ -552,28 +552,12 @@ def _index_sheet(data: bytes) -> _Chunks | None:
         end = data.find(b"</sheetData>", start)
         if end < 0:
             return None  # broken; let the parser say where
-    if not _plain(data, start, end) or _mentions(data, b"xmlns", start, end) or _MAIN_NS_PREFIXED.search(data, 0, start):
+    if not _plain(data, start, end) or _mentions(data, b"xmlns", start, end) or _main_namespace_prefixed(data, start):
         return None   # the cells' namespace bound to a prefix: x:c would escape the tag count
     return _Chunks(data, start, end)
 
 
 _TAIL_BYTES = 32 * 1024
-
-
-def _mentions(data: bytes, word: bytes, start: int, end: int) -> bool:
-    """Whether `word` occurs in data[start:end], found from its first byte with memchr: ten times
-    faster than searching for the word where that byte is rare (b"x" in a sheet's cells, but in
-    Excel's x14ac row attribute); past 64 false starts, the plain search."""
-    first = word[:1]
-    at = data.find(first, start, end)
-    for _ in range(64):
-        if at < 0:
-            return False
-        if data.startswith(word, at, end):
-            return True
-        at = data.find(first, at + 1, end)
-    return data.find(word, at, end) >= 0
-
 
 def _decode_cell(chunk: bytes, shared_strings, dates) -> tuple[Cell, bytes | None] | None:
     """One cell from its bytes (see _index_sheet) and its <f> attributes; None when the cell is
