@@ -150,41 +150,48 @@ class Sheet:
     def _values(self, chunks: _Chunks, refs, formulas: list[int] | None) -> list:
         out, strings, count = [], self._strings, len(self._strings)
         plan = _plan(chunks, refs)
-        seen = plan.values
+        seen, others = plan.values, plan.others
         for i, chunk in enumerate(plan.pick(chunks._pieces)):
-            last = seen[i]      # (bytes, head, kind, value or string index, holds a formula)
-            if last is not None:
-                if chunk == last[0]:            # byte for byte the cell read here last time
-                    if last[2] is not _TEXT:
-                        out.append(last[3])
-                    elif last[3] < count:       # (each workbook has its own shared strings)
-                        out.append(strings[last[3]])
+            # What was read here last time (and before that, when it was another kind of cell): the
+            # cell's bytes, the bytes up to its value, their length, the kind of value, the value
+            # (a string's index), whether the cell holds a formula.
+            for last in (seen[i], others[i]):
+                if last is None:
+                    break
+                if chunk == last[0]:            # byte for byte that cell
+                    value = last[4]
+                elif chunk[:last[2]] == last[1]:    # the same cell up to its value: read the value
+                    kind, at = last[3], last[2]
+                    if kind is _BLANK:
+                        value = None
                     else:
-                        last = None             # the general way reports it
-                    if last is not None:
-                        if last[4] and formulas is not None:
-                            formulas.append(i)
-                        continue
-                elif chunk.startswith(last[1]):  # the same cell up to its value: read the value
-                    if last[2] is _BLANK:
-                        seen[i] = (chunk, *last[1:])
-                        out.append(None)
-                        if last[4] and formulas is not None:
-                            formulas.append(i)
-                        continue
-                    at = len(last[1])
-                    end = chunk.find(b"<", at)
-                    if end > at and chunk.startswith(b"</v></c>", end):
+                        end = chunk.find(b"</v></c>", at)
+                        if end < 0:
+                            break
                         try:
-                            value = _number(chunk[at:end]) if last[2] is _NUMBER else _index(chunk[at:end])
-                            out.append(value if last[2] is _NUMBER else strings[value])
-                        except (ValueError, IndexError):
-                            pass                # the general way reports it
-                        else:
-                            seen[i] = (chunk, last[1], last[2], value, last[4])
-                            if last[4] and formulas is not None:
-                                formulas.append(i)
-                            continue
+                            value = _number(chunk[at:end]) if kind is _NUMBER else \
+                                _index(chunk[at:end]) if kind is _TEXT else _str_value(chunk[at:end])
+                        except ValueError:
+                            break               # the general way reports it
+                    last = (chunk, last[1], at, kind, value, last[5])
+                else:
+                    continue
+                if last[3] is _TEXT:
+                    if value >= count:
+                        break                   # the general way reports it
+                    value = strings[value]      # (each workbook has its own shared strings)
+                if last is not seen[i]:
+                    if seen[i] is not None and seen[i][1] != last[1]:
+                        others[i] = seen[i]
+                    seen[i] = last
+                out.append(value)
+                if last[5] and formulas is not None:
+                    formulas.append(i)
+                break
+            else:
+                last = None
+            if len(out) > i:
+                continue
             # The general way: is this the cell (the layout may differ), and is it a common one?
             if not chunk.startswith(plan.openings[i]):
                 chunk = chunks.get(plan.keys[i])
@@ -195,21 +202,22 @@ class Sheet:
             if m is not None:
                 t, f, v = m.groups()
                 try:
-                    if t is None or t == b"n":   # a number, or a blank <c .../>
-                        if v is None:
-                            seen[i] = (chunk, chunk[:m.end()], _BLANK, None, f is not None)
-                            value = None
-                        else:
-                            value = _number(v) if v else None
-                            seen[i] = (chunk, chunk[:m.start(3)], _NUMBER, value, f is not None) if v else None
-                        out.append(value)
-                        if f is not None and formulas is not None:
-                            formulas.append(i)
-                        continue
-                    if t == b"s" and v:          # (kept as the index: each workbook has its strings)
-                        index = _index(v)
-                        out.append(strings[index])
-                        seen[i] = (chunk, chunk[:m.start(3)], _TEXT, index, f is not None)
+                    if v is None:            # a blank <c .../>
+                        kind, value, head = (_BLANK, None, chunk[:m.end()]) if t is None or t == b"n" else (None,) * 3
+                    elif t is None or t == b"n":
+                        kind, value, head = _NUMBER, _number(v), chunk[:m.start(3)]
+                    elif t == b"s":
+                        kind, value, head = _TEXT, _index(v), chunk[:m.start(3)]
+                    elif t == b"str":        # a formula's text result
+                        kind, value, head = _STR, _str_value(v), chunk[:m.start(3)]
+                    else:
+                        kind = None
+                    if kind is not None:
+                        entry = (chunk, head, len(head), kind, value, f is not None)
+                        out.append(strings[value] if kind is _TEXT else value)
+                        if seen[i] is not None and seen[i][1] != head:
+                            others[i] = seen[i]
+                        seen[i] = entry
                         if f is not None and formulas is not None:
                             formulas.append(i)
                         continue
@@ -338,13 +346,21 @@ _CELL_REST = re.compile(
 # or a plain <v> with an optional formula before it (groups t, <f>, v).
 _SIMPLE_REST = re.compile(rb'"[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]+")?(?: t="([a-z]+)")?(?: (?![st]=)[\w:]+="[^"]*")*'
                           rb'(?:/>|>(<f(?: [\w:]+="[^"]*")*>[^<]*</f>)?<v>([^<]*)</v></c>)')
-# What Sheet.values read at a cell last time (see _Plan): a blank, a number, a shared string.
-_BLANK, _NUMBER, _TEXT = "blank", "number", "text"
+# What Sheet.values read at a cell last time (see _Plan): a blank, a number, a shared string, a
+# formula's text result.
+_BLANK, _NUMBER, _TEXT, _STR = "blank", "number", "text", "str"
 
 
 def _number(v: bytes) -> int | float:
     """A cell's number as written: digits read as an int (exact, as Excel shows up to 15 digits)."""
     return int(v) if v.isdigit() or v[:1] == b"-" and v[1:].isdigit() else float(v)
+
+
+def _str_value(v: bytes) -> str:
+    """A formula's text result as written in <v> (markup inside is not a plain value)."""
+    if b"<" in v:
+        raise ValueError("markup in a value")
+    return _xml_text(v)
 
 
 # Shared-string indexes as written (b"12" -> 12): the same few hundred in every workbook.
@@ -431,7 +447,7 @@ class _Plan:
     value). Position 0, the text before the first cell, stands for "not known here": it never
     opens like a cell."""
 
-    __slots__ = ("keys", "openings", "pick", "values", "formulas", "styles")
+    __slots__ = ("keys", "openings", "pick", "values", "others", "formulas", "styles")
 
     def __init__(self, refs, where: dict[bytes, int]):
         self.keys = [a1.encode() for a1 in refs]
@@ -439,13 +455,14 @@ class _Plan:
         at = [where.get(key, 0) for key in self.keys]
         self.pick = operator.itemgetter(*at) if len(at) > 1 else lambda pieces: tuple(pieces[i] for i in at)
         self.values: list = [None] * len(at)
+        self.others: list = [None] * len(at)     # what values read there before, of another kind
         self.formulas: list = [None] * len(at)
         self.styles: list = [None] * len(at)
 
     def weight(self) -> int:
         """Bytes held, roughly: per ref its key and opening, and what was last read there (a
-        cell's bytes, and their head, thrice)."""
-        return 600 * len(self.keys)
+        cell's bytes, and their head, four times)."""
+        return 800 * len(self.keys)
 
 
 class _Layout:
