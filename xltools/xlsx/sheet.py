@@ -563,18 +563,15 @@ def _index_sheet(data: bytes) -> _Chunks | None:
     start = data.find(b"<sheetData>")
     if start < 0:
         return _Chunks(b"") if b"<sheetData/>" in data else None
-    # A part read as far as </sheetData> (Book.read_part) ends with it: searched there first.
-    end = data.find(b"</sheetData>", max(start, len(data) - _TAIL_BYTES))
-    if end < 0:
-        end = data.find(b"</sheetData>", start)
-        if end < 0:
-            return None  # broken; let the parser say where
+    # A part read as far as </sheetData> (Book.read_part) ends with it.
+    end = len(data) - 12 if data.endswith(b"</sheetData>") else data.find(b"</sheetData>", start)
+    if end < start:
+        return None  # broken; let the parser say where
     if not _plain(data, start, end) or _mentions(data, b"xmlns", start, end) or _main_namespace_prefixed(data, start):
         return None   # the cells' namespace bound to a prefix: x:c would escape the tag count
     return _Chunks(data, start, end)
 
 
-_TAIL_BYTES = 32 * 1024
 
 def _decode_cell(chunk: bytes, shared_strings, dates) -> tuple[Cell, bytes | None] | None:
     """One cell from its bytes (see _index_sheet) and its <f> attributes; None when the cell is
