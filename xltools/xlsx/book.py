@@ -12,15 +12,15 @@ from struct import error as struct_error
 from ..a1 import split_cell_ref
 from ..errors import BookError
 from ..files import read_regular
-from ..ooxml.container import MAX_FILE_BYTES, package_problem, part_cap
+from ..ooxml.container import MAX_FILE_BYTES, MAX_SHEET_XML_BYTES, package_problem, part_cap
 from ..ooxml.rels import rels_path, resolve
 from ..ooxml.workbook import sheet_entries
 from ..memo import Memo
 from .parts import (_defined_names_fast, _DoctypeFound, _Malformed, _namespace, _parse_shared_strings, _parse_styles,
                     _prepare_xml)
-from .sheet import Cell, Sheet, _cells_fast, _decode_cell, _index_sheet, _parse_sheet_etree
+from .inflate import TooBig, deflated_pieces, inflate_until, without_empty_rows
+from .sheet import BadCell, Cell, Sheet, _cells_fast, _decode_cell, _index_sheet, _parse_sheet_etree
 
-_INPUT_BYTES = 2 * 1024       # deflated XML: about 16 KB a slice (a report sheet's cells end near 140 KB)
 
 
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -48,34 +48,6 @@ def _memo(key, compute, weight):
         hit = compute()
         _PARSED.put(key, hit, weight(hit))
     return hit
-
-
-def _inflate_until(raw: bytes, until: bytes, limit: int) -> bytes:
-    """Raw deflate data inflated as far as the end of `until` (or all of it), never past `limit`
-    bytes (the size the zip directory declares, checked against the bomb limits). The input is
-    fed a slice at a time (a view: no copy); asking for pieces of the output instead left the
-    rest of the input to be copied as unconsumed_tail after every piece."""
-    inflater, view = zlib.decompressobj(-15), memoryview(raw)
-    pieces, size, overlap = [], 0, len(until) - 1
-    for at in range(0, len(raw), _INPUT_BYTES):
-        if size >= limit:
-            break
-        piece = inflater.decompress(view[at:at + _INPUT_BYTES], limit - size)
-        if not piece:
-            continue
-        seam = pieces[-1][-overlap:] + piece[:overlap] if pieces else b""
-        found = seam.find(until)
-        if found >= 0:              # it ends in this piece
-            piece = piece[:found + len(until) - overlap]
-        else:
-            found = piece.find(until)
-            if found >= 0:
-                piece = piece[:found + len(until)]
-        pieces.append(piece)
-        size += len(piece)
-        if found >= 0:
-            break
-    return b"".join(pieces)
 
 
 def _workbook_layout(data: bytes, rels: dict, with_names: bool):
@@ -159,13 +131,15 @@ class Book:
             raise self._error(f"缺少部件 {name}，不是完整的 Excel 工作簿（.xlsx）")
         stored = self._stored(name)
         cap = part_cap(name)
-        if info.file_size > cap:
+        if info.file_size > cap and cap != MAX_SHEET_XML_BYTES:
             raise self._error(_too_big(name, info.file_size, cap), "too-large")
         try:
-            if stored is not None and stored[0] == zipfile.ZIP_DEFLATED:
+            if info.file_size > cap:       # a worksheet: streamed, its empty rows dropped
+                data = self._sparse(info, stored, until, cap)
+            elif stored is not None and stored[0] == zipfile.ZIP_DEFLATED:
                 limit = min(info.file_size, cap + 1)
                 if until is not None:
-                    data = _inflate_until(stored[1], until, limit)
+                    data = inflate_until(stored[1], until, limit)
                 else:        # as zipfile reads it, without its Python layers: size and CRC checked
                     data = zlib.decompressobj(-15).decompress(stored[1], limit + 1)
                     if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
@@ -173,6 +147,8 @@ class Book:
             else:
                 with self._zip.open(info) as member:
                     data = member.read(cap + 1)
+        except TooBig as err:
+            raise self._error(_too_big(name, max(err.size, info.file_size), cap), "too-large") from None
         except NotImplementedError:
             raise self._error(f"的部件 {name} 使用了不支持的压缩方式，请在 Excel 中重新保存") from None
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError,
@@ -180,6 +156,19 @@ class Book:
             raise self._error(f"已损坏：部件 {name} 无法解压（校验失败或数据不完整）") from err
         if len(data) > cap:
             raise self._error(_too_big(name, len(data), cap), "too-large")
+        return data
+
+    def _sparse(self, info: zipfile.ZipInfo, stored, until: bytes | None, cap: int) -> bytes:
+        """A worksheet bigger than the cap, streamed with its empty rows dropped (inflate.py):
+        what remains, or TooBig. Read whole, its size and CRC are checked as zipfile would."""
+        if stored is not None and stored[0] == zipfile.ZIP_DEFLATED:
+            data, size, crc = without_empty_rows(deflated_pieces(stored[1]), until, cap, info.file_size)
+        else:
+            with self._zip.open(info) as member:
+                data, size, crc = without_empty_rows(iter(lambda: member.read(1 << 16), b""), until, cap,
+                                                     info.file_size)
+        if until is None and (size != info.file_size or crc != info.CRC):
+            raise zipfile.BadZipFile(f"{info.filename}: size or CRC")
         return data
 
     def _xml(self, name: str, until: bytes | None = None) -> bytes:
@@ -191,16 +180,20 @@ class Book:
         except (ValueError, UnicodeError) as err:
             raise self._error(f"已损坏：部件 {name} 的文字编码无法识别") from err
 
-    def _parse(self, name: str, parse, until: bytes | None = None):
+    def _parse(self, name: str, parse, until: bytes | None = None, sheet: str | None = None):
         """Run `parse` on a part (or its beginning, see read_part); any failure becomes a
-        BookError naming the part."""
+        BookError naming the part (a damaged cell: the sheet and the cell)."""
         data = self._xml(name, until)
-        return self._reading(name, parse, data)
+        return self._reading(name, parse, data, sheet=sheet)
 
-    def _reading(self, name: str, parse, *args):
-        """parse(*args), any failure a BookError naming the part."""
+    def _reading(self, name: str, parse, *args, sheet: str | None = None):
+        """parse(*args), any failure a BookError naming the part (or the sheet's cell)."""
         try:
             return parse(*args)
+        except BadCell as err:
+            what = f"的单元格 {err.ref} 写了两次" if err.twice else f"中有位置无效的单元格（“{err.ref}”）"
+            raise self._error(f"已损坏：工作表「{sheet or name}」{what}，Excel 打开时会报告文件损坏；"
+                              "请在 Excel 中打开（按提示修复）、核对后另存，再重新提交") from None
         except ET.ParseError as err:
             line, col = err.position
             raise self._error(f"已损坏：部件 {name} 不是有效的 XML（第 {line} 行第 {col} 列）") from None
@@ -386,7 +379,7 @@ class Book:
             part, strings, dates = target[1], self._strings(), self._date_styles
 
             def etree() -> dict[str, Cell]:   # ElementTree, over the whole part
-                return self._parse(part, lambda data: _parse_sheet_etree(data, strings, dates))
+                return self._parse(part, lambda data: _parse_sheet_etree(data, strings, dates), sheet=name)
 
             def fast(data: bytes) -> Sheet | None:
                 chunks = _index_sheet(data)
@@ -394,7 +387,7 @@ class Book:
                     return None
 
                 def slow() -> dict[str, Cell]:    # every cell decoded (shared formulas), else ElementTree
-                    return self._reading(part, _cells_fast, chunks, strings, dates) or etree()
+                    return self._reading(part, _cells_fast, chunks, strings, dates, sheet=name) or etree()
 
                 return Sheet(name, chunks=chunks, decode=lambda chunk: self._decode(part, chunk, strings, dates),
                              slow=slow, strings=strings)

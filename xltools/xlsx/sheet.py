@@ -8,7 +8,7 @@ import operator
 import re
 import xml.etree.ElementTree as ET
 
-from ..a1 import column_letters, shift_formula, split_a1
+from ..a1 import CELL_REF, column_letters, is_cell_ref, shift_formula, split_a1
 from ..memo import Memo, register
 from .parts import (_Malformed, _main_namespace_prefixed, _mentions, _formula_attrs, _namespace, _plain, _rich_text_etree, _t_bytes,
                     _unescape_ooxml, _xml_text)
@@ -327,9 +327,9 @@ class Sheet:
 # Worksheets
 
 # Every cell opens `<c r="A1"` in the canonical form that Excel, WPS, LibreOffice and openpyxl
-# write; a `<c` tag without it (a tab, no r=, lower-case ref) captures b"" and sends the sheet to
-# ElementTree.
-_CELL_OPEN = re.compile(rb'<c(?: r="([A-Z]{1,3}[0-9]{1,7})"|[\s/>])')
+# write; a `<c` tag without it (a tab, no r=, a reference no cell has) captures b"" and sends the
+# sheet to ElementTree, which says what is wrong.
+_CELL_OPEN = re.compile(rb'<c(?: r="(' + CELL_REF.encode() + rb')"|[\s/>])')
 # The split point: five bytes, as bytes.split searches a separator of six or more with the two-way
 # algorithm, prepared again for every piece (a fifth slower on a report sheet).
 _CELL_SPLIT = b"<c r="
@@ -337,15 +337,16 @@ _CELL_SPLIT = b"<c r="
 # them), then <f>, <v>, <is>. Groups: ref, s, t, <f> attributes, formula, <v>, inline, rich inline.
 _CELL_REST = re.compile(
     rb'"([A-Z]{1,3}[0-9]{1,7})"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?(?: (?![st]=)[\w:]+="[^"]*")*'
-    rb'(?:/>|>(?:<f((?: [\w:]+="[^"]*")*) ?(?:/>|>([^<]*)</f>))?'
+    rb'(?: ?/>|>(?:<f((?: [\w:]+="[^"]*")*) ?(?:/>|>([^<]*)</f>))?'
     rb'(?:<v(?: [\w:]+="[^"]*")*>([^<]*)</v>|<v ?/>)?'
     rb'(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is>|<is>(.*?)</is>)?</c>)',
     re.S,
 )
-# The checker's common cases, in one match: a blank cell, `<c r="D31" s="15"/>` (groups None),
+# The checker's common cases, in one match: a blank cell, `<c r="D31" s="15"/>` (or ` />`, as
+# ElementTree writes it: openpyxl, the template; groups None),
 # or a plain <v> with an optional formula before it (groups t, <f>, v).
 _SIMPLE_REST = re.compile(rb'"[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]+")?(?: t="([a-z]+)")?(?: (?![st]=)[\w:]+="[^"]*")*'
-                          rb'(?:/>|>(<f(?: [\w:]+="[^"]*")*>[^<]*</f>)?<v>([^<]*)</v></c>)')
+                          rb'(?: ?/>|>(<f(?: [\w:]+="[^"]*")*>[^<]*</f>)?<v>([^<]*)</v></c>)')
 # What Sheet.values read at a cell last time (see _Plan): a blank, a number, a shared string, a
 # formula's text result.
 _BLANK, _NUMBER, _TEXT, _STR = "blank", "number", "text", "str"
@@ -421,6 +422,15 @@ def _expand_shared(cells: dict[str, Cell], shared: list[tuple[str, dict]]) -> No
 
 class _NotCanonical(Exception):
     """A cell the regex paths cannot account for: the sheet is read with ElementTree instead."""
+
+
+class BadCell(_Malformed):
+    """A cell Excel calls damage: its reference is no cell's, or a cell is written twice (which
+    value counts is not defined). Book names the sheet and the cell."""
+
+    def __init__(self, ref: str, twice: bool):
+        super().__init__(ref)
+        self.ref, self.twice = ref, twice
 
 
 class Cells(tuple):
@@ -530,9 +540,10 @@ class _Chunks:
             refs = _CELL_OPEN.findall(self._data, self._start, self._end)
             if len(self._pieces) != len(refs) + 1 or b"" in refs:
                 raise _NotCanonical
-            self._full = dict(zip(refs, self._pieces[1:]))
-            if len(self._full) != len(refs):
-                raise _NotCanonical     # a ref twice: let the parser decide
+            full = dict(zip(refs, self._pieces[1:]))
+            if len(full) != len(refs):
+                raise _NotCanonical     # a cell twice: the parser names it
+            self._full = full
             learnt = _Layout({ref: i for i, ref in enumerate(refs, 1)})
             _LAYOUTS.put(self._layout_of(), learnt, learnt.weight())
         return self._full
@@ -631,11 +642,15 @@ def _raw_etree(sheet_data, ns: str):
             if c.tag != ns + "c":
                 continue
             ref = c.get("r")
-            if ref:
-                a1, col_no = ref.replace("$", "").upper(), -1
+            if ref is not None:
+                if not is_cell_ref(ref):
+                    raise BadCell(ref, twice=False)
+                a1, col_no = ref, -1
             else:  # Excel always writes r=; some generators leave it out and mean "next cell"
                 col_no = (split_a1(a1)[1] if col_no < 0 else col_no) + 1
                 a1 = column_letters(col_no) + str(row_no)
+                if not is_cell_ref(a1):         # past the last column or row
+                    raise BadCell(a1, twice=False)
             t = c.get("t") or "n"
             f, v, inline = c.find(ns + "f"), c.find(ns + "v"), c.find(ns + "is")
             yield (
@@ -656,6 +671,8 @@ def _parse_sheet_etree(data: bytes, shared_strings, dates) -> dict[str, Cell]:
     cells: dict[str, Cell] = {}
     shared = []
     for a1, style, t, fattrs, ftext, v, inline in _raw_etree(sheet_data if sheet_data is not None else (), ns):
+        if a1 in cells:
+            raise BadCell(a1, twice=True)
         value, is_error = _value(t, v, inline, shared_strings)
         cells[a1] = Cell(value, ftext, style, dates, is_error)
         if fattrs is not None and fattrs.get("t") == "shared":
