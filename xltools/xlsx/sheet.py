@@ -500,7 +500,12 @@ class _Chunks:
     Workbooks of one template write the same cells in the same order, so where each ref falls in
     the split is learnt once per layout (one findall over the whole sheet) and afterwards only
     verified: the piece found there must begin with that ref. A miss indexes this sheet in full,
-    which also proves every <c> tag canonical (else _NotCanonical)."""
+    which also proves every <c> tag canonical (else _NotCanonical), every ref a cell's and no
+    cell written twice (else ElementTree says which: BadCell).
+    The cells never read are not verified once the layout is known (that costs as much as the
+    split): a process that has learnt the layout from a sound workbook misses a malformed or
+    repeated ref put in place of such a cell, keeping the count; `xltools check` learns it from
+    the file itself and refuses it."""
 
     __slots__ = ("_data", "_start", "_end", "_pieces", "_where", "_full", "_layout", "_layout_key")
 
