@@ -410,6 +410,15 @@ class _OpenpyxlSheet:
     def formulas(self, refs):
         return [None if cell is None else cell.formula for cell in map(self.get, refs)]
 
+    def row_marks(self, refs):
+        """As xlsx.Sheet.row_marks: (height in points or None, hidden) of each cell's row, by cell."""
+        from xltools.xlsx import split_a1
+        out = {}
+        for a1 in refs:
+            dim = self._v.row_dimensions[split_a1(a1)[0]]
+            out[a1] = (dim.ht, bool(dim.hidden) or dim.ht == 0)
+        return out
+
     def get(self, a1: str):
         from xltools.xlsx import split_a1    # (re-exported from xltools.a1)
         row, col = split_a1(a1)

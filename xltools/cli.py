@@ -65,12 +65,13 @@ def _print_json(doc) -> None:
 # --- template ------------------------------------------------------------------------------------
 def cmd_template(args) -> int:
     from .spec.shipped import default_template_output
-    _output(args, args.output or default_template_output())   # before openpyxl is even imported
+    spec = _spec(args)
+    out = args.output or default_template_output(spec.template_file)
+    _output(args, out)                 # before openpyxl is even imported
     from .build import protect
     from .build.workbook import build_template
-    spec = _spec(args)
-    out = build_template(spec, args.output or default_template_output(), protect.password_from(args.password))
-    print(f"已生成模板 {out}（{spec.fingerprint.describe()}，{spec.fingerprint}）")
+    out = build_template(spec, out, protect.password_from(args.password))
+    print(f"已生成模板 {out}（{spec.describe()}，{spec.fingerprint}）")
     return 0
 
 
@@ -79,7 +80,8 @@ def _template(sub) -> None:
     t = with_spec(sub.add_parser("template", help="生成受保护的 Excel 模板"))
     t.add_argument("--year", type=int, help="年度（覆盖规格中的年度）")
     t.add_argument("--region", help="地区（覆盖规格中的地区）")
-    t.add_argument("-o", "--output", help="输出文件（默认：仓库中为 templates/self_eval.xlsx，安装后为当前目录的 self_eval.xlsx）")
+    t.add_argument("-o", "--output", help="输出文件（默认：规格 [template] file 所写的文件名，如 self_eval.xlsx；"
+                                          "仓库中在 templates/ 下，安装后在当前目录）")
     t.add_argument("--password", help="工作表保护密码（也可用环境变量 XLTOOLS_PASSWORD）")
     t.set_defaults(func=cmd_template)
 
@@ -126,17 +128,44 @@ def _fill(sub) -> None:
     f.set_defaults(func=cmd_fill)
 
 
+# --- carry ---------------------------------------------------------------------------------------
+def cmd_carry(args) -> int:
+    from .write.carry import carry
+    _output(args, args.output, args.last)
+    spec = _spec(args) if args.spec else None
+    result = carry(args.last, args.output, spec, _specs(args) if args.spec else None)
+    print(f"已写入 {result.path}（{result.spec.describe()}）；从上年带入 {len(result.carried)} 项：")
+    for line in result.carried:
+        print(f"  {line}")
+    for line in result.missed:
+        print(f"未能带入：{line}", file=sys.stderr)
+    return 0
+
+
+@command
+def _carry(sub) -> None:
+    c = sub.add_parser("carry", help="用上年度的工作簿开始本年度的：带入单位、机构、项目与指标，预填上年结转")
+    c.add_argument("last", metavar="去年.xlsx", help="上年度的工作簿（或数据文件）")
+    c.add_argument("-o", "--output", required=True, help="本年度的工作簿")
+    c.add_argument("--spec", help="本年度的规格文件（默认：上年的规格，年度加一）")
+    c.set_defaults(func=cmd_carry)
+
+
 # --- check ---------------------------------------------------------------------------------------
 def cmd_check(args) -> int:
-    from .api import check_many, exit_code
+    from .api import check, check_many, exit_code
     from .checker import refuse_data_file_for_write, render_refused, render_text, write_checked_copy
     if args.write and len(args.files) > 1:
         raise XltoolsError("--write 只能用于单个工作簿")
+    if args.previous and len(args.files) > 1:
+        raise XltoolsError("--previous 只能用于单个文件（本年度的报告）")
     if args.write:
         refuse_data_file_for_write(args.files[0])     # before any output
         _output(args, args.write, *args.files)
     reports = []
-    for report in check_many(args.files, _specs(args)):
+    checked = [check(args.files[0], _specs(args), previous=args.previous)] if args.previous \
+        else check_many(args.files, _specs(args))
+    for report in checked:
         reports.append(report)
         if args.json:
             continue
@@ -157,6 +186,8 @@ def _check(sub) -> None:
     c.add_argument("files", nargs="+")
     c.add_argument("--json", action="store_true", help="输出 JSON 数组，每个文件一项（含无法使用的文件）")
     c.add_argument("--write", help="另存一份带“校验结果”表的工作簿")
+    c.add_argument("--previous", metavar="去年.xlsx", help="上年度的工作簿或数据文件：核对上年结转等与上年报告相符，"
+                                                        "并列出主要数字的上年数与增减率")
     c.set_defaults(func=cmd_check)
 
 
@@ -300,6 +331,43 @@ def _collect(sub) -> None:
     co.add_argument("--json", action="store_true", help="每份报送一个 JSON 对象（与 check --json 相同）")
     co.add_argument("--history", metavar="单位", help="列出该单位在台账中的各版报送及其问题")
     co.set_defaults(func=cmd_collect)
+
+
+# --- serve ---------------------------------------------------------------------------------------
+def cmd_serve(args) -> int:
+    from importlib.util import find_spec
+    missing = [m for m in ("starlette", "uvicorn", "jinja2", "python_multipart", "itsdangerous", "argon2")
+               if find_spec(m) is None]                       # the serve extra
+    if missing:
+        from .addin.table import DISTRIBUTION
+        raise XltoolsError(f"网页报送需要另外安装的组件（缺少 {'、'.join(missing)}）：pip install '{DISTRIBUTION}[serve]'")
+    from .serve.config import Config
+    given = {"workers": args.jobs, "timeout": args.timeout, "max_upload_mb": args.max_upload_mb,
+             "uploads_per_hour": args.uploads_per_hour}
+    config = Config(args.data, db_url=args.db, https=args.https, **{k: v for k, v in given.items() if v})
+    if args.init:
+        from .serve.init import first_admin
+        login, password = first_admin(config)
+        print(f"已创建管理员账号 {login}，一次性密码：{password}\n请登录后立即修改密码（台账：{config.url}）")
+        return 0
+    from .serve.run import run
+    return run(config, args.host, args.port)
+
+
+@command
+def _serve(sub) -> None:
+    sv = sub.add_parser("serve", help="网页报送：单位上传、校验、提交；财政局审核、接收、汇总")
+    sv.add_argument("--data", default="xltools-data", help="数据文件夹（上传的文件、台账、会话密钥；默认 xltools-data）")
+    sv.add_argument("--db", help="台账数据库地址（默认数据文件夹中的 SQLite；可与 xltools collect --db 相同）")
+    sv.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，由 nginx 等反向代理提供 HTTPS）")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--jobs", type=int, help="校验进程数（默认 CPU 核数）")
+    sv.add_argument("--timeout", type=float, help="每个文件的校验时限（秒，默认 60）")
+    sv.add_argument("--max-upload-mb", type=int, help="单个上传文件的上限（MB，默认 20）")
+    sv.add_argument("--uploads-per-hour", type=int, help="每个账号每小时最多上传次数（默认 120）")
+    sv.add_argument("--https", action="store_true", help="经 HTTPS 反向代理访问：会话 Cookie 只经 HTTPS 发送")
+    sv.add_argument("--init", action="store_true", help="创建第一个管理员账号并显示其一次性密码")
+    sv.set_defaults(func=cmd_serve)
 
 
 # --- the parser and main -------------------------------------------------------------------------

@@ -184,6 +184,23 @@ def _file(path: Path, out: Intake, excluded: dict) -> None:
                                       _sha(data), len(data), received, link, suffix))
 
 
+def from_bytes(label: str, data: bytes, received: str, packs: re.Pattern) -> list[Submission]:
+    """The submissions in one file received as bytes (a web upload named `label`): a workbook, a
+    data file, a zip of them or a pack zip, under the limits a file found on disk gets. `packs`:
+    pack_names() of the specs in use."""
+    out = Intake(packs)
+    name, suffix = Path(label).name, Path(label).suffix.lower()
+    if len(data) > MAX_FILE_BYTES:
+        out.submissions.append(_refused(label, name, "too-large", f"文件 {label} 过大（{len(data) // 2**20} MB），"
+                                        "不是报表，已拒绝读取", data=data, received=received))
+    elif suffix in ZIP_SUFFIXES:
+        _zip(label, data, received, out, depth=0, link=None)
+    elif suffix in WORKBOOK_SUFFIXES | DATA_SUFFIXES:
+        out.submissions.append(Submission(label, name, "data" if suffix in DATA_SUFFIXES else "workbook", data,
+                                          _sha(data), len(data), received, None, suffix))
+    return out.submissions
+
+
 def _refused(label, name, code, message, data=b"", received="") -> Submission:
     return Submission(label, name, "refused", b"", _sha(data or label.encode()), len(data), received,
                       refused=code, message=message)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import (Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, create_engine, event,
-                        func, insert, select, text)
+from sqlalchemy import (Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
+                        create_engine, event, func, insert, select, text)
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from ..errors import XltoolsError
@@ -114,7 +114,75 @@ def _m4_summaries(conn) -> None:
     Table("summaries", MetaData(), *_summary_state_columns()).create(conn)
 
 
-MIGRATIONS = [_m1_tables, _m2_link, _m3_code_index, _m4_summaries]
+def _serve_tables(md: MetaData) -> list[Table]:
+    """The web intake's own tables (xltools/serve/store.py reads and writes them): accounts, the
+    one-time links that set a password, which account uploaded which submission, the warnings'
+    explanations (核实), the submit/return/accept decisions, the audit log and a few settings."""
+    return [
+        Table("accounts", md,
+              Column("id", Integer, primary_key=True, autoincrement=True),
+              Column("login", String(255), nullable=False, unique=True),
+              Column("role", String(16), nullable=False),              # admin / staff / unit
+              Column("unit", String(255), unique=True),                  # a unit account's 单位 (as in the ledger)
+              Column("password_hash", Text),                             # argon2id; NULL until a link sets it
+              Column("must_change", Integer, nullable=False, default=0),  # a one-time password
+              Column("disabled", Integer, nullable=False, default=0),
+              Column("created_at", String(32), nullable=False)),
+        Table("links", md,
+              Column("token_sha256", String(64), primary_key=True),    # of the token: the URL alone holds it
+              Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+              Column("created_at", String(32), nullable=False),
+              Column("expires_at", String(32), nullable=False),
+              Column("used_at", String(32))),
+        Table("uploads", md,
+              Column("id", Integer, primary_key=True, autoincrement=True),
+              Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False, index=True),
+              Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+              Column("file_name", String(512), nullable=False),
+              Column("stored", String(128), nullable=False),             # sha256 + suffix in the data folder
+              Column("uploaded_at", String(32), nullable=False),
+              UniqueConstraint("submission_id", "account_id")),
+        Table("explanations", md,
+              Column("submission_id", Integer, ForeignKey("submissions.id"), primary_key=True),
+              Column("position", Integer, primary_key=True),             # the finding's position
+              Column("text", Text, nullable=False),
+              Column("account_id", Integer, ForeignKey("accounts.id")),
+              Column("at", String(32), nullable=False)),
+        Table("decisions", md,
+              Column("id", Integer, primary_key=True, autoincrement=True),
+              Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False, index=True),
+              Column("action", String(16), nullable=False),              # submit / return / accept
+              Column("opinion", Text),                                   # 退回意见
+              Column("account_id", Integer, ForeignKey("accounts.id")),
+              Column("at", String(32), nullable=False)),
+        Table("audit", md,
+              Column("id", Integer, primary_key=True, autoincrement=True),
+              Column("at", String(32), nullable=False),
+              Column("account_id", Integer),
+              Column("login", String(255)),
+              Column("action", String(32), nullable=False),
+              Column("target", Text),
+              Column("detail", Text)),
+        Table("settings", md,
+              Column("key", String(64), primary_key=True),
+              Column("value", Text, nullable=False)),
+        Table("cell_views", md,                                          # the cells around each finding
+              Column("sha256", String(64), primary_key=True),            # of the submission
+              Column("grids", Text, nullable=False)),                    # JSON, as serve/jobs.py reads them
+    ]
+
+
+accounts, links, uploads, explanations, decisions, audit, settings, cell_views = _serve_tables(metadata)
+
+
+def _m5_serve(conn) -> None:
+    md = MetaData()
+    Table("submissions", md, Column("id", Integer, primary_key=True))   # the foreign keys' target
+    for table in _serve_tables(md):
+        table.create(conn)
+
+
+MIGRATIONS = [_m1_tables, _m2_link, _m3_code_index, _m4_summaries, _m5_serve]
 
 
 def default_url(summary_path) -> str:
@@ -185,9 +253,10 @@ class Ledger:
                     out[row.sha256] = dict(row._mapping)
         return out
 
-    def record(self, entries: list[tuple]) -> list[dict]:
+    def record(self, entries: list[tuple], also=None) -> list[dict]:
         """Record (submission, result) pairs from one run in one transaction; returns the rows.
-        Versions follow the order the files arrived in."""
+        Versions follow the order the files arrived in. `also(conn, rows)`: further writes that
+        must commit with these rows or not at all (xltools serve links an upload to its account)."""
         if not entries:
             return []
         now = _now()
@@ -210,6 +279,8 @@ class Ledger:
                 found.extend({"submission_id": sid, "position": i, **f} for i, f in enumerate(r["_findings"]))
             if found:
                 conn.execute(insert(findings), found)
+            if also is not None:
+                also(conn, rows)
         for r in rows:
             r.pop("_findings")
         return rows
@@ -231,6 +302,13 @@ class Ledger:
         out = [r for k, r in best.items()
                if not (k.startswith("file:") and usable_since.get(r["source"], -1) > r["id"])]
         return sorted(out, key=lambda r: (r["year"] or 0, r["unit"] or "\uffff", r["source"]))
+
+    def latest_of(self, unit: str, year: int) -> Row | None:
+        """The latest version a unit submitted for a year (collect compares with last year's)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(submissions).where(submissions.c.unit_key == f"{unit}|{year}")
+                               .order_by(submissions.c.version.desc()).limit(1)).first()
+        return dict(row._mapping) if row else None
 
     def findings_of(self, ids) -> dict[int, list[dict]]:
         ids, out = list(ids), {}
@@ -282,7 +360,9 @@ def _row(sub, res: Result, now: str) -> dict:
     unit, year = res.get("unit"), res.get("year")
     key = f"{unit}|{year}" if unit and year else f"file:{sub.label}"
     detail: Detail = {"figures": res.get("figures") or [], "projects": res.get("projects") or [],
-                      "score": res.get("score") or {}, "bureau": res.get("bureau")}
+                      "score": res.get("score") or {}, "bureau": res.get("bureau"),
+                      "year_start": res.get("year_start") or {}, "year_end": res.get("year_end") or {},
+                      "previous": res.get("previous") or []}
     return {
         "sha256": sub.sha256, "unit_key": key, "unit": unit, "year": year, "region": res.get("region"),
         "file_name": sub.name, "source": sub.label, "size": sub.size, "received_at": sub.received or None,

@@ -81,12 +81,11 @@ def _with_intake_findings(sub: Submission, result: Result) -> Result:
 
 def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs=(), jobs: int | None = None,
             timeout: float | None = None, progress=True) -> Outcome:
-    from ..build.protect import password_from
     from .record import refusal
     from .worker import DEFAULT_TIMEOUT_S, run_pool
     from .ledger import Ledger, as_result, default_url
     from ..spec.registry import Registry
-    from .summary import read_roster, write_summary
+    from .summary import read_roster
 
     output = Path(output)
     registry = Registry.from_dirs(specs_dirs, more="请用 --specs 指定含该年度规格的文件夹")
@@ -132,6 +131,7 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                 bar.close()
         out.checked = len(todo)
         new = [(subs[i], results[i]) for i in sorted(first_of.values())]
+        against_last_year([res for _, res in new], ledger, registry)
         recorded = {r["sha256"]: r for r in ledger.record(new)}
         found = ledger.findings_of(r["id"] for r in known.values())
         for i, s in enumerate(subs):
@@ -139,36 +139,74 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                 res = as_result(known[s.sha256], found.get(known[s.sha256]["id"], []))
                 res.update(file=s.label, skipped=True)
             else:
-                res = dict(results[first_of[s.sha256]])
+                res = {k: v for k, v in results[first_of[s.sha256]].items() if k not in ("year_start", "year_end")}
                 row = recorded[s.sha256]
                 res.update(file=s.label, unit=row["unit"], year=row["year"], version=row["version"], sha256=s.sha256,
                            skipped=i != first_of[s.sha256])
             out.results.append(res)
-        latest = ledger.latest()
-        grade_labels = [g.label for g in specs[0].grades] if specs else []
-        password = password_from(None)
-        state = _summary_state(latest, roster_rows, grade_labels, password)
-        where = str(output.resolve())
-        recorded_state = ledger.summary_state(where)
-        if recorded_state and recorded_state[0] == state and output.is_file() \
-                and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
-            out.summary, out.summary_unchanged = output, True      # built from exactly this: left as it is
-        else:
-            out.summary = write_summary(output, latest, ledger.findings_of(r["id"] for r in latest),
-                                        roster=roster_rows, grade_labels=grade_labels, password=password)
-            ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
+        out.summary, out.summary_unchanged = summarize(ledger, output, specs, roster_rows)
         return out
     finally:
         ledger.close()
 
 
-def _summary_state(latest: list[dict], roster, grade_labels, password) -> str:
+def against_last_year(results: list[Result], ledger, registry) -> None:
+    """Each new submission against its unit's previous year, as its spec's [previous] declares
+    (rules/previous.py): the previous year's submission in this run, else the ledger's latest
+    version of it. Adds the findings and the figures with last year's (`previous`)."""
+    from ..rules.previous import compare, figures_compared
+    from ..spec.fingerprint import Fingerprint
+    from .record import detail_of
+    in_run = {(r.get("unit"), r.get("year")): r for r in results if not r.get("refused")}
+    for res in results:
+        if res.get("refused") or not res.get("unit") or not res.get("year"):
+            continue
+        last = in_run.get((res["unit"], res["year"] - 1))
+        if last is None:
+            row = ledger.latest_of(res["unit"], res["year"] - 1)
+            last = detail_of(row) if row and row["status"] != "refused" else None
+        spec = registry.spec_of(Fingerprint.parse(res.get("fingerprint")))
+        if last is None or spec is None:
+            continue
+        found = [f.to_json() for f in compare(res.get("year_start") or {}, last.get("year_end") or {}, spec)]
+        res["findings"] = res["findings"] + found
+        res["ok"] = res["ok"] and not any(f["severity"] == "error" for f in found)
+        res["previous"] = figures_compared(res.get("figures") or [], last.get("figures") or [])
+
+
+def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) -> tuple[Path, bool]:
+    """Write the summary of the ledger's latest versions to `output` unless it is already built
+    from exactly those: (path, unchanged). `specs`: the registry's (the first gives the grades);
+    `explanations`: {(submission id, position): text}, the units' explanations of their warnings
+    (xltools serve), shown beside each finding."""
+    from ..build.protect import password_from
+    from .summary import write_summary
+    latest = ledger.latest()
+    found = ledger.findings_of(r["id"] for r in latest)
+    for sid, items in found.items():
+        for f in items:
+            f["explanation"] = (explanations or {}).get((sid, f["position"]))
+    grade_labels = [g.label for g in specs[0].grades] if specs else []
+    password = password_from(None)
+    state = _summary_state(latest, roster_rows, grade_labels, password, explanations)
+    where = str(output.resolve())
+    recorded_state = ledger.summary_state(where)
+    if recorded_state and recorded_state[0] == state and output.is_file() \
+            and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
+        return output, True               # built from exactly this: left as it is
+    write_summary(output, latest, found, roster=roster_rows, grade_labels=grade_labels, password=password)
+    ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
+    return output, False
+
+
+def _summary_state(latest: list[dict], roster, grade_labels, password, explanations=None) -> str:
     """What a summary is built from: the latest submissions, the roster, the grades, the code."""
     from .. import __version__
     from .summary import __file__ as summary_source
     h = hashlib.sha256()
     h.update(json.dumps([[r["id"], r["sha256"], r["version"]] for r in latest]).encode())
     h.update(json.dumps([roster, list(grade_labels), bool(password), __version__], ensure_ascii=False).encode())
+    h.update(json.dumps(sorted((list(k), v) for k, v in (explanations or {}).items()), ensure_ascii=False).encode())
     h.update(Path(summary_source).read_bytes())    # a new summary layout rebuilds it
     return h.hexdigest()
 

@@ -101,32 +101,45 @@ def _check(job: dict) -> Result:
 
 # -- the pool ---------------------------------------------------------------------------------
 
+def start_pool(registry: Registry, workers: int):
+    """The pebble pool of checking workers (each initialised with the registry). collect opens
+    one per run; `xltools serve` keeps one for its lifetime and schedules its own jobs on it."""
+    import multiprocessing
+    from pebble import ProcessPool
+    context = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        context.set_forkserver_preload(["xltools.collect.worker", "xltools.read.workbook", "xltools.rules"])
+    return ProcessPool(max_workers=max(1, workers), initializer=init_worker, initargs=(registry,),
+                       context=context)
+
+
+def failed(err: BaseException, label: str, timeout: float) -> Result:
+    """The result of a job whose future raised instead of returning: the file's row says why."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from pebble import ProcessExpired
+    if isinstance(err, FutureTimeout):
+        return refusal("timeout", f"文件 {label} 超过 {timeout:g} 秒仍未读完，已放弃（文件异常）", label)
+    if isinstance(err, ProcessExpired):
+        return refusal("worker-died", f"文件 {label} 校验时进程意外终止（退出码 {err.exitcode}，"
+                       "可能内存不足或文件异常），已跳过该文件", label)
+    if isinstance(err, MemoryError):
+        return refusal("out-of-memory", f"文件 {label} 读取时内存超出上限，已放弃", label)
+    # a bug of ours: that file's row says so, the run goes on
+    return refusal("internal-error", f"文件 {label} 校验时程序出错（{type(err).__name__}: {err}）", label)
+
+
 def run_pool(jobs: list[dict], registry: Registry, workers: int, timeout: float, on_done) -> None:
     """Check every job in `workers` processes; `on_done(index, result)` in the parent as each
     finishes (in completion order). Every job gets a result, whatever happens to its worker."""
     if not jobs:
         return
-    import multiprocessing
-    from concurrent.futures import TimeoutError as FutureTimeout, as_completed
-    from pebble import ProcessExpired, ProcessPool
-    context = multiprocessing.get_context(START_METHOD)
-    if START_METHOD == "forkserver":
-        context.set_forkserver_preload(["xltools.collect.worker", "xltools.read.workbook", "xltools.rules"])
-    with ProcessPool(max_workers=max(1, workers), initializer=init_worker, initargs=(registry,),
-                     context=context) as pool:
+    from concurrent.futures import as_completed
+    with start_pool(registry, workers) as pool:
         futures = {pool.schedule(check_job, (job,), timeout=timeout): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
             i = futures[future]
-            label = jobs[i]["label"]
             try:
                 result = future.result()
-            except FutureTimeout:
-                result = refusal("timeout", f"文件 {label} 超过 {timeout:g} 秒仍未读完，已放弃（文件异常）", label)
-            except ProcessExpired as err:
-                result = refusal("worker-died", f"文件 {label} 校验时进程意外终止（退出码 {err.exitcode}，"
-                                 "可能内存不足或文件异常），已跳过该文件", label)
-            except MemoryError:
-                result = refusal("out-of-memory", f"文件 {label} 读取时内存超出上限，已放弃", label)
-            except Exception as err:            # a bug of ours: that file's row says so, the run goes on
-                result = refusal("internal-error", f"文件 {label} 校验时程序出错（{type(err).__name__}: {err}）", label)
+            except Exception as err:
+                result = failed(err, jobs[i]["label"], timeout)
             on_done(i, result)

@@ -381,6 +381,9 @@ class Book:
             def etree() -> dict[str, Cell]:   # ElementTree, over the whole part
                 return self._parse(part, lambda data: _parse_sheet_etree(data, strings, dates), sheet=name)
 
+            def rows_again() -> bytes:        # (checked when the cells were parsed)
+                return self._xml(part, until=b"</sheetData>")
+
             def fast(data: bytes) -> Sheet | None:
                 chunks = _index_sheet(data)
                 if chunks is None:
@@ -390,11 +393,11 @@ class Book:
                     return self._reading(part, _cells_fast, chunks, strings, dates, sheet=name) or etree()
 
                 return Sheet(name, chunks=chunks, decode=lambda chunk: self._decode(part, chunk, strings, dates),
-                             slow=slow, strings=strings)
+                             slow=slow, strings=strings, rows_xml=lambda: data)
 
             sheet = self._parse(part, fast, until=b"</sheetData>")
             if sheet is None:
-                sheet = Sheet(name, etree())
+                sheet = Sheet(name, etree(), rows_xml=rows_again)
         self._sheet_cache[name] = sheet
         return sheet
 

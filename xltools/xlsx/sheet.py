@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 
 from ..a1 import CELL_REF, column_letters, is_cell_ref, shift_formula, split_a1
 from ..memo import Memo, register
+from .rows import row_mark, scan_row_marks
 from .parts import (_Malformed, _main_namespace_prefixed, _mentions, _formula_attrs, _namespace, _plain, _rich_text_etree, _t_bytes,
                     _unescape_ooxml, _xml_text)
 
@@ -75,14 +76,15 @@ class Sheet:
     parses the whole sheet with ElementTree and the answers come from there.
     """
 
-    __slots__ = ("name", "_cells", "_chunks", "_decode", "_slow", "_strings")
+    __slots__ = ("name", "_cells", "_chunks", "_decode", "_slow", "_strings", "_rows_xml")
 
     def __init__(self, name: str, cells: dict[str, Cell] | None = None, chunks=None, decode=None, slow=None,
-                 strings=()):
+                 strings=(), rows_xml=None):
         self.name = name
         self._cells = cells if cells is not None else {}
         self._chunks, self._decode, self._slow = chunks, decode, slow   # _Chunks; bytes -> Cell | None
         self._strings = strings
+        self._rows_xml = rows_xml       # () -> the sheetData bytes, for row_marks (None: no rows)
 
     def _fall_back(self) -> None:
         self._cells, self._chunks = self._slow(), None
@@ -319,6 +321,22 @@ class Sheet:
             out.append(0 if cell is None else cell.style)
         return out
 
+    def row_marks(self, refs) -> dict[str, tuple[float | None, bool]]:
+        """(height in points, hidden) of the row of each cell of `refs` (canonical A1 of cells the
+        sheet holds), as the file describes it, by cell; the height None where the sheet's
+        default applies. In a canonical sheet a row's tag is read just before its first cell
+        (a few hundred bytes looked at a row), else from one scan of the rows."""
+        if not refs or self._rows_xml is None:
+            return dict.fromkeys(refs, (None, False))
+        if self._chunks is not None:
+            try:
+                tags = [self._chunks.row_tag(ref.encode()) for ref in refs]
+            except _NotCanonical:
+                tags = [None]
+            if None not in tags:
+                return {ref: row_mark(attrs) for ref, attrs in zip(refs, tags)}
+        return scan_row_marks(self._rows_xml(), refs)
+
     def __repr__(self):
         return f"Sheet({self.name!r}, {len(self.cells)} cells)"
 
@@ -507,7 +525,7 @@ class _Chunks:
     repeated ref put in place of such a cell, keeping the count; `xltools check` learns it from
     the file itself and refuses it."""
 
-    __slots__ = ("_data", "_start", "_end", "_pieces", "_where", "_full", "_layout", "_layout_key")
+    __slots__ = ("_data", "_start", "_end", "_pieces", "_where", "_full", "_full_index", "_layout", "_layout_key")
 
     def __init__(self, data: bytes, start: int = 0, end: int | None = None):
         # sheetData is data[start:end]; the whole is split (a slice would copy it): the first
@@ -521,6 +539,7 @@ class _Chunks:
         self._layout, self._layout_key = (layout, key) if layout is not None else (_Layout({}), None)
         self._where = self._layout.where
         self._full: dict[bytes, bytes] | None = None
+        self._full_index: dict[bytes, int] | None = None
 
     def _layout_of(self) -> tuple[int, bytes]:
         """A layout's key: how many cells, and the first one's ref (not its value or style: the
@@ -539,6 +558,29 @@ class _Chunks:
             elif self._where and self._data.find(b'<c r="' + key + b'"', self._start, self._end) < 0:
                 return None      # not in this layout, nor in this sheet (a cell inside a merge)
         return self.full().get(key)
+
+    def row_tag(self, key: bytes) -> bytes | None:
+        """The attributes of the <row r="N" …> tag of cell `key`'s row: at the end of the piece
+        before the row's first cell, which is `key` or one of the few cells before it in its row;
+        None when the cell is not in the sheet or the tag is not found so."""
+        at = self._where.get(key) if self._full is None else None
+        if at is None or not self._pieces[at].startswith(b'"' + key + b'"'):
+            at = self._index().get(key)        # not where this layout has it: index the sheet
+        row = b'<row r="' + key.lstrip(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ") + b'"'
+        for before in range(at - 1, max(at - 4, -1), -1) if at else ():
+            piece = self._pieces[before]
+            start = piece.rfind(row, max(len(piece) - 512, 0))
+            if start >= 0:
+                end = piece.find(b">", start)
+                return piece[start + len(row):end] if end > 0 else None
+        return None
+
+    def _index(self) -> dict[bytes, int]:
+        """Where each cell's piece is in the split, from indexing the whole sheet."""
+        self.full()
+        if self._full_index is None:
+            self._full_index = {ref: i for i, ref in enumerate(self._full, 1)}
+        return self._full_index
 
     def full(self) -> dict[bytes, bytes]:
         if self._full is None:
