@@ -735,3 +735,23 @@ def test_row_marks_read_each_rows_height_and_hidden_flag(tmp_path, prefix):
     sheet = open_book(write_xlsx(tmp_path / "rows.xlsx", [("S", xml)])).sheet("S")
     assert sheet.row_marks(["A3", "B4", "B5", "A6", "A7"]) == {
         "A3": (24.75, False), "B4": (3.0, False), "B5": (20.0, True), "A6": (None, False), "A7": (0.0, True)}
+
+
+def test_row_marks_of_one_layout_are_each_workbooks_own(tmp_path):
+    """Where a row's tag was found is remembered per sheet layout (as many cells, the same first
+    one): the next workbook of that layout reads its own heights and flags, and a row that starts
+    at another cell there is still found."""
+    def book(name: str, rows: str):
+        xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns="{SHEET_NS}"><sheetData>{rows}'
+               '</sheetData></worksheet>')
+        return open_book(write_xlsx(tmp_path / name, [("S", xml)])).sheet("S")
+
+    first = book("a.xlsx", '<row r="3" ht="30" customHeight="1"><c r="A3"><v>1</v></c><c r="B3"><v>2</v></c></row>'
+                           '<row r="4" ht="40"><c r="C4"><v>3</v></c></row>')
+    assert first.row_marks(["A3", "C4"]) == {"A3": (30.0, False), "C4": (40.0, False)}
+    again = book("b.xlsx", '<row r="3" ht="12" hidden="1"><c r="A3"><v>1</v></c><c r="B3"><v>2</v></c></row>'
+                           '<row r="4"><c r="C4"><v>3</v></c></row>')
+    assert again.row_marks(["A3", "C4"]) == {"A3": (12.0, True), "C4": (None, False)}
+    moved = book("c.xlsx", '<row r="3" ht="15"><c r="A3"><v>1</v></c></row>'
+                           '<row r="4" ht="50"><c r="B4"><v>2</v></c><c r="C4"><v>3</v></c></row>')
+    assert moved.row_marks(["C4", "A3"]) == {"C4": (50.0, False), "A3": (15.0, False)}

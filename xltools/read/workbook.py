@@ -143,10 +143,7 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     for name, cells in plan.runs:
         _read_run(ws, name, cells, values, rows)
     # how the rows that hold text are shown: their height and whether they are hidden
-    marks = {}
-    for held in rows.values():
-        if held:
-            marks.update(ws.row_marks([ref for ref, _ in held]))
+    marks = ws.row_marks([ref for held in rows.values() for ref, _ in held])
     cells = plan.formula_cells
     found = ws.formulas(cells)
     typed = {}                                 # a formula typed into an input cell

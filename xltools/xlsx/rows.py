@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from ..memo import register
+
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
 _ROW_R = re.compile(rb'\br\s*=\s*["\'](\d+)["\']')
@@ -12,7 +14,21 @@ _ROW_HIDDEN = re.compile(rb'\bhidden\s*=\s*["\'](?:1|true)["\']')
 
 
 def row_mark(attrs: bytes) -> tuple[float | None, bool]:
-    """(height in points or None, hidden) from a <row> tag's attributes; a height of 0 hides."""
+    """(height in points or None, hidden) from a <row> tag's attributes; a height of 0 hides.
+    Kept by the attributes: a template's text rows carry the same few tags in every workbook."""
+    mark = _MARKS.get(attrs)
+    if mark is None:
+        mark = _row_mark(attrs)
+        if len(_MARKS) < 4096:
+            _MARKS[attrs] = mark
+    return mark
+
+
+_MARKS: dict[bytes, tuple[float | None, bool]] = {}
+register("row marks", lambda: (len(_MARKS), 200 * len(_MARKS)), _MARKS.clear)
+
+
+def _row_mark(attrs: bytes) -> tuple[float | None, bool]:
     at = attrs.find(b' ht="')            # as every writer puts it; else the general way
     if at >= 0:
         end = attrs.find(b'"', at + 5)

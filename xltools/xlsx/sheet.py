@@ -330,11 +330,11 @@ class Sheet:
             return dict.fromkeys(refs, (None, False))
         if self._chunks is not None:
             try:
-                tags = [self._chunks.row_tag(ref.encode()) for ref in refs]
+                tags = self._chunks.row_tags(refs)
             except _NotCanonical:
                 tags = [None]
             if None not in tags:
-                return {ref: row_mark(attrs) for ref, attrs in zip(refs, tags)}
+                return dict(zip(refs, map(row_mark, tags)))
         return scan_row_marks(self._rows_xml(), refs)
 
     def __repr__(self):
@@ -494,16 +494,17 @@ class _Plan:
 
 
 class _Layout:
-    """Where each ref falls in the split of one sheet layout, and the plans made over it, one
-    per list of refs read."""
+    """Where each ref falls in the split of one sheet layout, the plans made over it, one per
+    list of refs read, and where the tag of a cell's row was found (_Chunks.row_tags)."""
 
-    __slots__ = ("where", "plans")
+    __slots__ = ("where", "plans", "rows")
 
     def __init__(self, where: dict[bytes, int]):
         self.where, self.plans = where, {}
+        self.rows: dict[str, tuple[int, bytes]] = {}
 
     def weight(self) -> int:
-        return 100 * len(self.where) + sum(plan.weight() for plan in self.plans.values())
+        return 100 * len(self.where) + 150 * len(self.rows) + sum(plan.weight() for plan in self.plans.values())
 
 
 # Sheet layouts by (number of cells, the first one's ref): the same for every workbook of one
@@ -559,19 +560,41 @@ class _Chunks:
                 return None      # not in this layout, nor in this sheet (a cell inside a merge)
         return self.full().get(key)
 
-    def row_tag(self, key: bytes) -> bytes | None:
-        """The attributes of the <row r="N" …> tag of cell `key`'s row: at the end of the piece
-        before the row's first cell, which is `key` or one of the few cells before it in its row;
-        None when the cell is not in the sheet or the tag is not found so."""
+    def row_tags(self, refs) -> list[bytes | None]:
+        """The attributes of the <row r="N" …> tag of each cell's row (canonical A1 of `refs`):
+        at the end of the piece before the row's first cell, which is the cell or one of the few
+        before it in its row; None when the cell is not in the sheet or the tag is not found so.
+        The piece that held a row's tag is remembered for the layout and looked at first (a
+        `<row r="N"` tag is row N's wherever it is found)."""
+        pieces, known, out = self._pieces, self._layout.rows, []
+        learnt = len(known)
+        for ref in refs:
+            hit = known.get(ref)
+            if hit is not None:
+                piece = pieces[hit[0]]
+                start = piece.rfind(hit[1], -512)
+                if start >= 0:
+                    end = piece.find(b">", start)
+                    out.append(piece[start + len(hit[1]):end] if end > 0 else None)
+                    continue
+            out.append(self._row_tag(ref, known))
+        if len(known) > learnt and self._layout_key is not None:     # re-weighed with what it learnt
+            _LAYOUTS.put(self._layout_key, self._layout, self._layout.weight())
+        return out
+
+    def _row_tag(self, ref: str, known: dict[str, tuple[int, bytes]]) -> bytes | None:
+        key = ref.encode()
         at = self._where.get(key) if self._full is None else None
         if at is None or not self._pieces[at].startswith(b'"' + key + b'"'):
             at = self._index().get(key)        # not where this layout has it: index the sheet
         row = b'<row r="' + key.lstrip(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ") + b'"'
         for before in range(at - 1, max(at - 4, -1), -1) if at else ():
             piece = self._pieces[before]
-            start = piece.rfind(row, max(len(piece) - 512, 0))
+            start = piece.rfind(row, -512)
             if start >= 0:
                 end = piece.find(b">", start)
+                if end > 0 and len(known) < 1024:
+                    known[ref] = (before, row)
                 return piece[start + len(row):end] if end > 0 else None
         return None
 
