@@ -412,6 +412,10 @@ class _OpenpyxlSheet:
     def formulas(self, refs):
         return [None if cell is None else cell.formula for cell in map(self.get, refs)]
 
+    def formula_count(self):
+        """As xlsx.Sheet.formula_count: how many cells hold a formula."""
+        return sum(c.data_type == "f" for row in self._f.iter_rows() for c in row)
+
     def row_marks(self, refs):
         """As xlsx.Sheet.row_marks: (height in points or None, hidden) of each cell's row, by cell."""
         from xltools.xlsx import split_a1

@@ -242,6 +242,12 @@ def test_the_addin_adds_a_project_sheet_to_an_odd_workbook(seed, tmp_path):
         assert [p.values.get("project_name") for p in filled.copies][-1] == "新建的项目", how
 
 
+@pytest.mark.parametrize("how", ODD)
+def test_the_addins_about_box_names_the_template_of_an_odd_workbook(seed, tmp_path, how):
+    text = macros.about(FileBook(odd(seed, tmp_path / f"{how}.xlsx", how)))
+    assert f"本工作簿的模板：{SPEC.fingerprint.describe()}，{SPEC.fingerprint}" in text, how
+
+
 def test_a_clone_in_libreoffice_computes_what_fill_cached(soffice, tmp_path):
     """The copies' sheet-scoped names (and the department's 3D sum over them) work in an
     independent engine: LibreOffice recalculates the prefixed template's three-project fill."""
@@ -413,7 +419,8 @@ def test_atomic_writer_leaves_the_old_file_when_the_body_fails(tmp_path):
 def test_the_editor_never_writes_what_the_reader_would_refuse(seed, tmp_path, monkeypatch):
     from xltools.ooxml import container
     pkg = Package(seed)
-    pkg.sheet(DEPT.sheet).set("J300", "长" * 400_000)     # ~1.2 MB of XML more
+    for row in range(300, 314):                           # ~1.2 MB of XML more (a cell holds 32767)
+        pkg.sheet(DEPT.sheet).set(f"J{row}", "长" * 30_000)
     monkeypatch.setattr(container, "MAX_SHEET_XML_BYTES", 1024 * 1024)
     out = tmp_path / "out.xlsx"
     with pytest.raises(OutputError, match="xltools check"):

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from ..errors import BookError
 from ..ooxml.package import Package
+from ..usertext import typed
 from ..write import annotate, marks
 
 
@@ -125,6 +126,14 @@ def mark_format(severity: str) -> dict[str, int]:
             "frame": colour(marks.FRAMES[severity])}
 
 
+def excel_value(value):
+    """A value as Excel is given it: Decimal as a number, a text as text whatever it starts with
+    (a project name or an expected "=SUM(…)" must not become a live formula)."""
+    if isinstance(value, str):
+        return typed(value)
+    return float(value) if hasattr(value, "as_tuple") else value
+
+
 def saved_path(book_api) -> str:
     """The workbook's file as Excel names it. A OneDrive/SharePoint address is refused rather than
     turned into a local path through the workbook's own settings sheet, as xlwings's Book.fullname
@@ -161,7 +170,7 @@ class LiveBook:
         for sheet, cells in values.items():
             ws = self.book.sheets[sheet]
             for ref, value in cells.items():
-                ws.range(ref).value = float(value) if hasattr(value, "as_tuple") else value
+                ws.range(ref).value = excel_value(value)
 
     def _structure_unlocked(self, action):
         """Run `action` with the workbook's structure protection lifted, then put it back."""
@@ -225,9 +234,7 @@ class LiveBook:
         self.clear_marks()
         last = self.book.sheets[len(self.book.sheets) - 1]
         ws = self._structure_unlocked(lambda: self.book.sheets.add(marks.RESULT_SHEET, after=last))
-        # Text stays text: an expected "=SUM(…)" must not become a live formula.
-        ws.range("A1").value = [["'" + v if isinstance(v, str) and v[:1] in "=+-@" else v for v in row]
-                                for row in plan.rows]
+        ws.range("A1").value = [[excel_value(v) for v in row] for row in plan.rows]
         ws.range((1, 1), (1, len(plan.rows[0]))).api.Font.Bold = True
         for i, width in enumerate(marks.WIDTHS, start=1):
             ws.range((1, i)).column_width = width

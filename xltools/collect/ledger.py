@@ -331,6 +331,12 @@ class Ledger:
             conn.execute(summaries.delete().where(summaries.c.path == path))
             conn.execute(summaries.insert().values(path=path, state=state, sha256=sha256, written_at=_now()))
 
+    def units(self) -> list[str]:
+        """Every unit the ledger has a submission of, by name."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(submissions.c.unit).where(submissions.c.unit.is_not(None)).distinct())
+            return sorted(u for (u,) in found)
+
     def history(self, unit: str) -> list[Row]:
         """Every version of a unit (all years), oldest first, each with its findings."""
         with self.engine.connect() as conn:

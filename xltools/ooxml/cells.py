@@ -1,7 +1,7 @@
 """Cells and rows of one worksheet part, edited in place as text: what fill, score and pack write.
 
 Values: Decimal/int/float -> number; str -> inline string (no shared-strings table to rewrite;
-never a formula, whatever its first character); date -> serial number; None -> the cell keeps
+never a formula, whatever its first character: usertext.cell_text); date -> serial number; None -> the cell keeps
 its style and loses its value. Formula cells keep their formula; `cached()` replaces only the
 cached result. A sheet whose SpreadsheetML elements carry a prefix (`<x:c>`, as some .NET writers
 do) is edited with that prefix. Rows and cells not edited stay byte for byte.
@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from ..a1 import a1, split_a1
+from ..usertext import cell_text
 from .ns import MAIN_NAMESPACES
 from .xmltext import escape
 
@@ -20,15 +21,6 @@ _ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _ROOT = re.compile(r"<(?:([\w.-]+):)?worksheet\b")
 _ROW_NUMBER = re.compile(r"""\br\s*=\s*["'](\d+)["']""")
 _EPOCH = date(1899, 12, 30)
-# Control characters XML 1.0 cannot carry (Word's \x0b line break pasted into a cell, say).
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def excel_text(text: str) -> str:
-    """Text a cell can hold: control characters as Excel stores them (_x0001_)."""
-    return _XML_ILLEGAL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
-
-
 def _number(value) -> str:
     if isinstance(value, bool):
         return str(int(value))
@@ -57,7 +49,7 @@ def value_xml(ref: str, attrs: dict, value, p: str = "") -> str:
         return f'<{p}c r="{ref}"{style}><{p}v>{(value - _EPOCH).days}</{p}v></{p}c>'
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return f'<{p}c r="{ref}"{style}><{p}v>{_number(value)}</{p}v></{p}c>'
-    text = excel_text(str(value))
+    text = cell_text(value)
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
     return f'<{p}c r="{ref}"{style} t="inlineStr"><{p}is><{p}t{space}>{escape(text)}</{p}t></{p}is></{p}c>'
 
@@ -69,7 +61,7 @@ def cached_xml(ref: str, attrs: dict, inner: str, value, p: str = "") -> str:
     formula = f.group(0) if f else ""
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return f'<{p}c r="{ref}"{style}>{formula}<{p}v>{_number(value)}</{p}v></{p}c>'
-    text = excel_text(str(value or ""))
+    text = cell_text(value or "")
     return f'<{p}c r="{ref}"{style} t="str">{formula}<{p}v>{escape(text)}</{p}v></{p}c>'
 
 

@@ -17,7 +17,7 @@ from ..build.names import REPORT_MARK
 from .filled import Contents, Filled, Instance
 from ..errors import BookError
 from .. import catalogue
-from ..formulas import bookend_span, formula_cells, value_join
+from ..formulas import bookend_span, fit_cells, formula_cells, value_join
 from ..a1 import a1, column_letters
 from ..spec.model import MONEY_UNITS, Report, Spec
 from ..spec.registry import Registry
@@ -33,12 +33,13 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 class _Plan:
     """What reading one report of one spec needs, worked out once per spec content (_PLANS): its
     fields in order and their cells, the inputs (read for formulas typed where values belong),
-    which of them hold money (read for a date format), the template's formula cells (not the long
-    texts' fit cells, formulas.fit_cells, which nothing guards), and the rows of each long text.
-    Cells tuples: the fast reader plans reading each of them once per sheet layout."""
+    which of them hold money (read for a date format), the template's formula cells, the long
+    texts' fit cells (formulas.fit_cells: nothing guards them, their formulas are only counted)
+    and the rows of each long text. Cells tuples: the fast reader plans reading each of them once
+    per sheet layout."""
 
     __slots__ = ("spec", "every_name", "names", "fields", "refs", "inputs", "amounts", "amount_refs", "formula_cells",
-                 "runs")
+                 "fits", "runs")
 
     def __init__(self, spec: Spec, rep: Report):
         self.spec = spec                # held: a spec known by its id stays its own (memo.spec_key)
@@ -60,9 +61,10 @@ class _Plan:
         self.amounts = [i for i, f in enumerate(self.fields) if f.unit in MONEY_UNITS and f.kind == "input"]
         self.amount_refs = Cells(self.refs[i] for i in self.amounts)
         self.formula_cells = Cells(formula_cells(rep, spec))
+        self.fits = Cells(ref for run in rep.runs.values() for ref in fit_cells(run))
 
     def weight(self) -> int:
-        return 100 * (len(self.refs) + len(self.inputs) + len(self.amounts) + len(self.formula_cells)
+        return 100 * (len(self.refs) + len(self.inputs) + len(self.amounts) + len(self.formula_cells) + len(self.fits)
                       + sum(len(cells) for _, cells in self.runs))
 
 
@@ -151,8 +153,23 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     if inputs:
         typed = {f.name: formula for f, formula in zip(inputs, ws.formulas([f.cell for f in inputs]))
                  if formula is not None}
+    # A formula anywhere else (over a label, in a blank cell, in a long text's row): the sheet holds
+    # more <f> elements than the template's formula and fit cells and the typed ones (counts, no
+    # decoding)
+    stray = {}
+    if ws.formula_count() > len(cells) - found.count(None) + len(typed) + ws.formula_count(plan.fits):
+        stray = _stray_formulas(ws, plan)
     return Instance(rep, sheet, values, formulas=dict(zip(cells, found)), rows=rows, row_marks=marks, notes=notes,
-                    input_formulas=typed, dated=dated)
+                    input_formulas=typed, dated=dated, stray_formulas=stray)
+
+
+def _stray_formulas(ws, plan: _Plan) -> dict[str, tuple[str, object]]:
+    """A1 -> (formula, cached value) of every formula in a cell that is neither a formula cell
+    nor an input of the template: over a label, in a blank cell, in a row of a long text. Only
+    read when the count of formulas says there is one (every cell of the sheet is decoded)."""
+    known = {*plan.formula_cells, *plan.fits, *(plan.refs[i] for i in plan.inputs)}
+    return {ref: (cell.formula, None if cell.is_error else cell.value) for ref, cell in ws.cells.items()
+            if cell.formula is not None and ref not in known}
 
 
 def _shown_as_dates(book, ws, plan: _Plan, raws: list) -> dict[str, object]:

@@ -24,9 +24,9 @@ from ..a1 import a1, quote_sheet, split_a1
 from ..catalogue import result_header, result_row
 from ..errors import BookError
 from ..findings import ERROR, Report
-from ..ooxml.cells import excel_text
 from ..ooxml.ns import TRANSITIONAL, Flavour
 from ..ooxml.xmltext import attr, escape, tag_prefix
+from ..usertext import cell_text
 
 RESULT_SHEET = "校验结果"
 COLUMNS = result_header()
@@ -195,7 +195,7 @@ def _cell(ref: str, text: str, run: str = "") -> str:
     if text == "":
         return ""
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    body = escape(excel_text(text))
+    body = escape(cell_text(text))
     if run:
         return f'<c r="{ref}" t="inlineStr"><is><r><rPr>{run}</rPr><t{space}>{body}</t></r></is></c>'
     return f'<c r="{ref}" t="inlineStr"><is><t{space}>{body}</t></is></c>'
