@@ -328,7 +328,10 @@ class Sheet:
         their bytes where the layout has them; else from the decoded cells."""
         chunks = self._chunks
         if chunks is not None and refs is None:
-            return chunks.formula_count()
+            try:
+                return chunks.formula_count()
+            except _NotCanonical:
+                self._not_canonical()
         if chunks is not None:
             plan = _plan(chunks, refs)
             picked = plan.pick(chunks._pieces)
@@ -367,8 +370,10 @@ _CELL_OPEN = re.compile(rb'<c(?: r="(' + CELL_REF.encode() + rb')"|[\s/>])')
 # The split point: five bytes, as bytes.split searches a separator of six or more with the two-way
 # algorithm, prepared again for every piece (a fifth slower on a report sheet).
 _CELL_SPLIT = b"<c r="
-# A formula element in a canonical sheet (no comment or CDATA: _plain), with or without attributes.
+# A formula element in a canonical sheet (no comment or CDATA: _plain), with or without attributes
+# (group b"f"); in the same scan, a cell tag that does not open with a cell's reference (group b"").
 _FORMULA_OPEN = re.compile(rb"<f[\s>/]")
+_FORMULA_OR_ODD_CELL = re.compile(rb'<(?:(f)[\s>/]|c(?! r="(?:' + CELL_REF.encode() + rb')")[\s/>])')
 # The rest of a canonical cell after `<c r=`: attributes r, s, t in that order (others after
 # them), then <f>, <v>, <is>. Groups: ref, s, t, <f> attributes, formula, <v>, inline, rich inline.
 _CELL_REST = re.compile(
@@ -540,10 +545,11 @@ class _Chunks:
     verified: the piece found there must begin with that ref. A miss indexes this sheet in full,
     which also proves every <c> tag canonical (else _NotCanonical), every ref a cell's and no
     cell written twice (else ElementTree says which: BadCell).
-    The cells never read are not verified once the layout is known (that costs as much as the
-    split): a process that has learnt the layout from a sound workbook misses a malformed or
-    repeated ref put in place of such a cell, keeping the count; `xltools check` learns it from
-    the file itself and refuses it."""
+    The cells never read are not located once the layout is known (that costs as much as the
+    split); the scan that counts the sheet's formulas (formula_count) sees every cell tag and
+    refuses one whose reference is no cell's. A process that has learnt the layout from a sound
+    workbook still misses a cell's reference written a second time in place of an unread cell,
+    keeping the count; `xltools check` learns the layout from the file itself and refuses it."""
 
     __slots__ = ("_data", "_start", "_end", "_pieces", "_where", "_full", "_full_index", "_layout", "_layout_key")
 
@@ -618,7 +624,14 @@ class _Chunks:
         return None
 
     def formula_count(self) -> int:
-        return len(_FORMULA_OPEN.findall(self._data, self._start, self._end))
+        """The <f> elements of the sheet, from one regex scan that also sees every cell tag: one
+        whose reference is no cell's raises _NotCanonical (the parser names it), also in a
+        layout known from another workbook, where the cells never read are not verified."""
+        found = _FORMULA_OR_ODD_CELL.findall(self._data, self._start, self._end)
+        formulas = found.count(b"f")
+        if formulas != len(found):
+            raise _NotCanonical
+        return formulas
 
     def _index(self) -> dict[bytes, int]:
         """Where each cell's piece is in the split, from indexing the whole sheet."""
