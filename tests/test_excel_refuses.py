@@ -143,11 +143,13 @@ def test_a_sheet_with_every_row_formatted_is_read_streamed(good, tmp_path):
     assert refused["rc"] == 2 and "超过上限" in refused["err"], refused
 
 
-def test_a_malformed_reference_is_refused_after_a_good_workbook_of_the_same_layout(good, tmp_path):
+def test_a_malformed_or_repeated_reference_is_refused_after_a_good_workbook_of_the_same_layout(good, tmp_path):
     """In a long-lived process the layout is known from a sound workbook and the label is never
-    read; the same number of cells keeps the layout: the scan that counts the sheet's formulas
-    still sees the tag and the workbook is refused."""
+    read; the same number of cells keeps the layout: every cell is still verified where the
+    layout has it, and the workbook is refused, a malformed reference or the input's written
+    again in the label's place."""
     assert xltools.check(good, SPEC).refused is None
-    for case in ("label r=empty", "label r=lower case", "label r=past XFD"):
-        path = _edited(good, tmp_path / f"{case}.xlsx", CASES[case])
+    cases = {**CASES, "label r=the input's": lambda x: renamed(x, LABEL, INPUT)}
+    for case in ("label r=empty", "label r=lower case", "label r=past XFD", "label r=the input's"):
+        path = _edited(good, tmp_path / f"{case}.xlsx", cases[case])
         assert xltools.check(path, SPEC).refused == "damaged", case

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import operator
 import re
+from itertools import islice
 import xml.etree.ElementTree as ET
 
 from ..a1 import CELL_REF, column_letters, is_cell_ref, shift_formula, split_a1
@@ -329,6 +330,7 @@ class Sheet:
         chunks = self._chunks
         if chunks is not None and refs is None:
             try:
+                chunks.verify()             # (the cells never read included)
                 return chunks.formula_count()
             except _NotCanonical:
                 self._not_canonical()
@@ -370,10 +372,8 @@ _CELL_OPEN = re.compile(rb'<c(?: r="(' + CELL_REF.encode() + rb')"|[\s/>])')
 # The split point: five bytes, as bytes.split searches a separator of six or more with the two-way
 # algorithm, prepared again for every piece (a fifth slower on a report sheet).
 _CELL_SPLIT = b"<c r="
-# A formula element in a canonical sheet (no comment or CDATA: _plain), with or without attributes
-# (group b"f"); in the same scan, a cell tag that does not open with a cell's reference (group b"").
+# A formula element in a canonical sheet (no comment or CDATA: _plain), with or without attributes.
 _FORMULA_OPEN = re.compile(rb"<f[\s>/]")
-_FORMULA_OR_ODD_CELL = re.compile(rb'<(?:(f)[\s>/]|c(?! r="(?:' + CELL_REF.encode() + rb')")[\s/>])')
 # The rest of a canonical cell after `<c r=`: attributes r, s, t in that order (others after
 # them), then <f>, <v>, <is>. Groups: ref, s, t, <f> attributes, formula, <v>, inline, rich inline.
 _CELL_REST = re.compile(
@@ -521,14 +521,15 @@ class _Layout:
     """Where each ref falls in the split of one sheet layout, the plans made over it, one per
     list of refs read, and where the tag of a cell's row was found (_Chunks.row_tags)."""
 
-    __slots__ = ("where", "plans", "rows")
+    __slots__ = ("where", "order", "plans", "rows")
 
     def __init__(self, where: dict[bytes, int]):
         self.where, self.plans = where, {}
+        self.order = tuple(b'"' + ref + b'"' for ref in where)    # what each piece opens with
         self.rows: dict[str, tuple[int, bytes]] = {}
 
     def weight(self) -> int:
-        return 100 * len(self.where) + 150 * len(self.rows) + sum(plan.weight() for plan in self.plans.values())
+        return 150 * len(self.where) + 150 * len(self.rows) + sum(plan.weight() for plan in self.plans.values())
 
 
 # Sheet layouts by (number of cells, the first one's ref): the same for every workbook of one
@@ -545,11 +546,9 @@ class _Chunks:
     verified: the piece found there must begin with that ref. A miss indexes this sheet in full,
     which also proves every <c> tag canonical (else _NotCanonical), every ref a cell's and no
     cell written twice (else ElementTree says which: BadCell).
-    The cells never read are not located once the layout is known (that costs as much as the
-    split); the scan that counts the sheet's formulas (formula_count) sees every cell tag and
-    refuses one whose reference is no cell's. A process that has learnt the layout from a sound
-    workbook still misses a cell's reference written a second time in place of an unread cell,
-    keeping the count; `xltools check` learns the layout from the file itself and refuses it."""
+    The cells never read are verified once a sheet, all together (verify: as costly as the split),
+    so a reference that is no cell's or one written twice in place of another cell is refused
+    also in a process that learnt the layout from a sound workbook."""
 
     __slots__ = ("_data", "_start", "_end", "_pieces", "_where", "_full", "_full_index", "_layout", "_layout_key")
 
@@ -624,14 +623,15 @@ class _Chunks:
         return None
 
     def formula_count(self) -> int:
-        """The <f> elements of the sheet, from one regex scan that also sees every cell tag: one
-        whose reference is no cell's raises _NotCanonical (the parser names it), also in a
-        layout known from another workbook, where the cells never read are not verified."""
-        found = _FORMULA_OR_ODD_CELL.findall(self._data, self._start, self._end)
-        formulas = found.count(b"f")
-        if formulas != len(found):
-            raise _NotCanonical
-        return formulas
+        return len(_FORMULA_OPEN.findall(self._data, self._start, self._end))
+
+    def verify(self) -> None:
+        """Every cell where the layout has it (each piece opens with its reference, in the layout's
+        order: one C-level pass), else the sheet indexed in full, which raises _NotCanonical for a
+        reference that is no cell's or is written twice (the parser names it)."""
+        order = self._layout.order
+        if self._full is None and not (order and all(map(bytes.startswith, islice(self._pieces, 1, None), order))):
+            self.full()
 
     def _index(self) -> dict[bytes, int]:
         """Where each cell's piece is in the split, from indexing the whole sheet."""
