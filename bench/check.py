@@ -412,8 +412,10 @@ class _OpenpyxlSheet:
     def formulas(self, refs):
         return [None if cell is None else cell.formula for cell in map(self.get, refs)]
 
-    def formula_count(self):
-        """As xlsx.Sheet.formula_count: how many cells hold a formula."""
+    def formula_count(self, refs=None):
+        """As xlsx.Sheet.formula_count: how many cells hold a formula (of `refs`, when given)."""
+        if refs is not None:
+            return sum(c is not None and c.formula is not None for c in map(self.get, refs))
         return sum(c.data_type == "f" for row in self._f.iter_rows() for c in row)
 
     def row_marks(self, refs):
