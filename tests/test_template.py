@@ -358,6 +358,8 @@ def test_print_setup(book, spec, plain):
         check_rows = {c.row for c in ws["I"] if isinstance(c.value, str) and c.value.startswith("=")}
         want = {p.row for p in rep.placed if p.role == "check"} | ({cross_cell(spec)[0]} if rep.id == "dept" else set())
         assert check_rows == want, rep.sheet
+        # Its heading says what the column is, on the first row, beside (not inside) the print area.
+        assert ws.cell(1, rep.check_column).value == "校验（不打印）" and rep.check_column > 8, rep.sheet
     xml = members(plain)["xl/worksheets/sheet1.xml"].decode()
     assert '&amp;"宋体"第 &amp;P 页' in xml                              # the footer's font
 

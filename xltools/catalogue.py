@@ -353,6 +353,8 @@ def quoted_lines(lines: list[str]) -> str:
 
 # What a formula-altered finding calls an inline check cell (it has no field label).
 CHECK_CELL_LABEL = "校验单元格"
+# The heading of the inline checks' column, on the first row of each report sheet.
+CHECK_COLUMN_HEADING = "校验（不打印）"
 # The default id of a table's total-row rule when the spec names none (spec/load.py).
 ROWS_TO_TOTAL = "rows-to-total"
 ROWS_TO_TOTAL_MESSAGE = "合计应等于各行之和"

@@ -34,6 +34,7 @@ ALIGN = {
     # One line, spilling into the empty columns to its right: a wrapped sentence is cut off by
     # the row's height (the check cells sit beside one-line rows).
     "check": Alignment(horizontal="left", vertical="center"),
+    "check-heading": Alignment(horizontal="left", vertical="bottom"),
 }
 
 
@@ -51,6 +52,7 @@ class Styler:
             "text": Font(name=pr.text_font, size=size + 1),
             "fit": Font(name=pr.text_font, size=size + 1, color="FFFFFF"),   # there, not seen
             "check": Font(name=pr.font, size=9, color="808080"),
+            "check-heading": Font(name=pr.font, size=9, bold=True, color="808080"),
         }
 
     def apply(self, cell, p: Placed, f: Field | None) -> None:

@@ -12,7 +12,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.pagebreak import Break, RowBreak
 
-from .. import formulas, units
+from .. import catalogue, formulas, units
 from ..formulas import cross_cell
 from ..a1 import column_letters, quote_sheet
 from ..spec.layout import ROW_CHARS
@@ -112,6 +112,8 @@ def _paint(ws, rep: Report, spec: Spec, styler: Styler) -> None:
 def _formulas(ws, rep: Report, spec: Spec, styler: Styler) -> None:
     for ref, text in formulas.formula_cells(rep, spec).items():
         ws[ref].value = "=" + text
+    heading = ws.cell(1, rep.check_column, catalogue.CHECK_COLUMN_HEADING)   # outside the print area, as the column
+    styler.apply(heading, Placed(row=1, col=rep.check_column, role="check-heading"), None)
     if spec.cross and rep.id == spec.cross.report:     # the cross-report check has no placed check cell
         row = cross_cell(spec)[0]
         styler.apply(ws.cell(row, rep.check_column), Placed(row=row, col=rep.check_column, role="check"), None)
