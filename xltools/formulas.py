@@ -151,7 +151,8 @@ def _entry(check: Check):
     return catalogue.check_entry(check) if check.kind == "compare" else catalogue.entry(check.code)
 
 
-def excel_check(check: Check, cell) -> str:
+def excel_check(check: Check, cell, previous: bool = False) -> str:
+    """`previous`: as the templates shipped before issue 18 wrote it (see formula_cells)."""
     E, fig = catalogue.Excel, catalogue.excel_figure
     if check.kind == "compare":
         left, right = cell(check.left), cell(check.right)
@@ -180,9 +181,9 @@ def excel_check(check: Check, cell) -> str:
             diff = f"{total}-{weight}"
             text = _entry(check).excel(level=level, target=_plain(weight), total=fig(total, "score"),
                                        direction=catalogue.excel_direction(diff), gap=fig(f"ABS({diff})", "score"))
-            parts.append(f'IF({total}={weight},"",{text}&"；")')
+            parts.append(f'IF({total}={weight},"",{_line(text, previous)})')
         every = check.left[0][0], check.left[-1][-1]
-        return f'IF(COUNT({cell(every[0])}:{cell(every[1])})=0,"",{"&".join(parts)})'
+        return f'IF(COUNT({cell(every[0])}:{cell(every[1])})=0,"",{_lines(parts, previous)})'
     if check.kind == "score-range":
         s, w = cell(check.left), cell(check.right)
         text = _entry(check).excel(score=E(f'IF(ISNUMBER({s}),{fig(s, "score")},{s})'),
@@ -191,9 +192,9 @@ def excel_check(check: Check, cell) -> str:
     if check.kind == "quotes":
         org, narr = (cell(n) for n in check.left)
         bounds = [cell(n) for n in check.bounds]
-        parts = "&".join(_quote_excel(narr, org, phrases, cell(name), check.lead, bounds, label)
-                         for (phrases, name), (label, _) in zip(check.right, check.labels))
-        return f'IF(OR({org}="",{narr}=""),"",{parts})'
+        parts = [_quote_excel(narr, org, phrases, cell(name), check.lead, bounds, label, previous)
+                 for (phrases, name), (label, _) in zip(check.right, check.labels)]
+        return f'IF(OR({org}="",{narr}=""),"",{_lines(parts, previous)})'
     raise ValueError(check.kind)
 
 
@@ -233,6 +234,15 @@ def check_args(check: Check, get) -> dict | None:
     raise ValueError(check.kind)
 
 
+def _line(text: str, previous: bool) -> str:
+    """One finding of a check cell: on a line of its own (excel_lines), or, as before, ended by ；."""
+    return f'{text}&"；"' if previous else f"CHAR(10)&{text}"
+
+
+def _lines(parts: list[str], previous: bool) -> str:
+    return "&".join(parts) if previous else excel_lines(parts)
+
+
 def _weights_variant(check: Check) -> str:
     """The weights of a form with a 预算执行率 score say that it makes the rest of 100."""
     return "with-execution" if check.labels else ""
@@ -260,15 +270,15 @@ def level_args(check: Check, get) -> list[dict]:
 
 def value_check(check: Check, get) -> str:
     if check.kind == "levels":
-        return "".join(_entry(check).text(**{k: v for k, v in a.items() if k != "names"}) + "；"
-                       for a in level_args(check, get))
+        return value_join(_entry(check).text(**{k: v for k, v in a.items() if k != "names"})
+                          for a in level_args(check, get))
     if check.kind == "quotes":
         org, narr = (get(n) for n in check.left)
         if is_blank(org) or is_blank(narr):
             return ""
         bounds = [get(n) for n in check.bounds]
-        return "".join(quote_mismatch(narr, org, phrases, get(name), check.lead, bounds, where)
-                       for (phrases, name), where in zip(check.right, check.labels))
+        return value_join(quote_mismatch(narr, org, phrases, get(name), check.lead, bounds, where)
+                          for (phrases, name), where in zip(check.right, check.labels))
     args = check_args(check, get)
     return "" if args is None else _entry(check).text(**args)
 
@@ -354,7 +364,7 @@ def _quote_excel_amount(narr: str, org: str, phrase: str, lead: str, bounds) -> 
 
 
 def _quote_excel(narr: str, org: str, phrases: tuple[str, ...], cell: str, lead: str, bounds=(),
-                 label: str = "") -> str:
+                 label: str = "", previous: bool = False) -> str:
     """The inline check of one column: its quoted amount (or the sum of its quoted items) in 元,
     rounded half-up to the cent of 万元, against the cell. Compared as whole 元 bounds, exactly:
     the cell's 万元 times 10000, minus 50 inclusive, plus 50 exclusive."""
@@ -379,7 +389,7 @@ def _quote_excel(narr: str, org: str, phrases: tuple[str, ...], cell: str, lead:
     else:
         text = entry.excel("sum", phrase="+".join(phrases), quoted=shown, label=label, cell=cell,
                            value=catalogue.excel_figure(f"N({cell})"))
-    return f'IFERROR(IF({guard},IF(INT(({total}-{low}+50)/100)=0,"",{text}&"；"),""),"")'
+    return f'IFERROR(IF({guard},IF(INT(({total}-{low}+50)/100)=0,"",{_line(text, previous)}),""),"")'
 
 
 def quoted_total(narrative, org, phrases: tuple[str, ...], lead: str = "",
@@ -422,13 +432,18 @@ def quote_mismatch(narrative, org, phrases, cell_value, lead: str, bounds=(),
                    where: tuple[str, str] = ("", "")) -> str:
     """"" when the quoted 元 amount matches the 万元 cell (or nothing is quoted), else the check text."""
     args = quote_args(narrative, org, phrases, cell_value, lead, bounds, where)
-    return "" if args is None else catalogue.entry("text-amount").text(**args) + "；"
+    return "" if args is None else catalogue.entry("text-amount").text(**args)
 
 
 # -- long texts: the rows of a run joined into the one cell the field's name points at ---------
 def excel_join(run, col_letter: str) -> str:
-    parts = "&".join(f'IF({col_letter}{r}="","",CHAR(10)&{col_letter}{r})' for r in run.row_numbers)
-    return f"MID({parts},2,32767)"
+    return excel_lines(f'IF({col_letter}{r}="","",CHAR(10)&{col_letter}{r})' for r in run.row_numbers)
+
+
+def excel_lines(parts) -> str:
+    """Parts that each give "" or CHAR(10)&text, as the texts one a line (the twin of value_join):
+    a long text's rows, the findings of one check cell."""
+    return f"MID({'&'.join(parts)},2,32767)"
 
 
 def value_join(texts) -> str:
@@ -484,7 +499,7 @@ def value_cross(spec: Spec, dept_get, project_values: list[Decimal], count: int 
 
 
 # -- the whole report -------------------------------------------------------------------------
-def report_formulas(rep: Report, spec: Spec) -> dict[str, str]:
+def report_formulas(rep: Report, spec: Spec, previous: bool = False) -> dict[str, str]:
     """field name or check cell (A1 in column I) -> formula text without '='."""
     from .spec import topo_order
     cell = rep.cell
@@ -495,21 +510,23 @@ def report_formulas(rep: Report, spec: Spec) -> dict[str, str]:
         out[table.grade_field] = excel_grade(table, spec, cell)
     for p in rep.placed:
         if p.role == "check":
-            out[f"check:{p.row}"] = excel_check(p.check, cell)
+            out[f"check:{p.row}"] = excel_check(p.check, cell, previous)
     for name, run in rep.runs.items():
         out[name] = excel_join(run, column_letters(run.col))
     return out
 
 
-def formula_cells(rep: Report, spec: Spec) -> dict[str, str]:
+def formula_cells(rep: Report, spec: Spec, previous: bool = False) -> dict[str, str]:
     """A1 -> formula text (without '=') of every formula cell the template puts on the report's
     sheet: its computed fields, its inline checks in column I and, on the sheet of the report the
     cross-report check belongs to (the department's), that check. Worked out once per spec content (the reader and the rules both ask for
-    every workbook): read only."""
-    key = (spec_key(spec), rep.id)
+    every workbook): read only. `previous`: the check cells as the templates shipped before
+    issue 18 wrote them (the findings of a cell joined by ；, the cross note shown with no project
+    sheet), which the checker still takes as unaltered: workbooks of those templates are out there."""
+    key = (spec_key(spec), rep.id, previous)
     hit = _FORMULA_CELLS.get(key)
     if hit is None:
-        cells = _formula_cells(rep, spec)
+        cells = _formula_cells(rep, spec, previous)
         hit = _FORMULA_CELLS.put(key, (spec, cells), sum(100 + 2 * len(t) for t in cells.values()))
     return hit[1]          # (the entry holds the spec: see memo.spec_key)
 
@@ -517,9 +534,9 @@ def formula_cells(rep: Report, spec: Spec) -> dict[str, str]:
 _FORMULA_CELLS = Memo("template formulas", max_entries=16, max_bytes=4 << 20)
 
 
-def _formula_cells(rep: Report, spec: Spec) -> dict[str, str]:
+def _formula_cells(rep: Report, spec: Spec, previous: bool) -> dict[str, str]:
     out = {}
-    for key, text in report_formulas(rep, spec).items():
+    for key, text in report_formulas(rep, spec, previous).items():
         out[a1(int(key[6:]), rep.check_column) if key.startswith("check:") else rep.cell(key)] = text
     if spec.cross and rep.id == spec.cross.report:
         row, project_cell = cross_cell(spec)

@@ -31,9 +31,9 @@ ALIGN = {
     "label": Alignment(horizontal="center", vertical="center", wrap_text=True),
     "signer": Alignment(horizontal="right", vertical="center"),
     "date": Alignment(horizontal="right", vertical="center"),
-    # One line, spilling into the empty columns to its right: a wrapped sentence is cut off by
-    # the row's height (the check cells sit beside one-line rows).
-    "check": Alignment(horizontal="left", vertical="center"),
+    # Wrapped from the top, one finding a line: the column is wide enough for most findings on
+    # one line, as the rows keep the form's printed heights.
+    "check": Alignment(horizontal="left", vertical="top", wrap_text=True),
     "check-heading": Alignment(horizontal="left", vertical="bottom"),
 }
 

@@ -64,13 +64,15 @@ def _normalise_code(code: str) -> str:
 _EXPECTED = Memo("expected formulas", max_entries=16, max_bytes=2 << 20)
 
 
-def expected_formulas(spec: Spec, report_id: str) -> dict[str, str]:
+def expected_formulas(spec: Spec, report_id: str, previous: bool = False) -> dict[str, str]:
     """A1 -> normalised formula of every formula cell the template puts on this report's sheet
-    (once per spec content: memo.spec_key)."""
-    key = (spec_key(spec), report_id)
+    (once per spec content: memo.spec_key); `previous`: its check cells as earlier templates
+    wrote them (formulas.formula_cells)."""
+    key = (spec_key(spec), report_id, previous)
     hit = _EXPECTED.get(key)
     if hit is None:
-        formulas = {ref: normalise_formula(text) for ref, text in formula_cells(spec.reports[report_id], spec).items()}
+        formulas = {ref: normalise_formula(text)
+                    for ref, text in formula_cells(spec.reports[report_id], spec, previous).items()}
         hit = _EXPECTED.put(key, (spec, formulas), 300 * len(formulas))   # holds the spec: see spec_key
     return hit[1]
 
@@ -88,9 +90,10 @@ class FormulasAltered(BookRule):
 def _altered(inst: Instance, spec: Spec) -> list[Finding]:
     out = []
     names_by_cell = {f.cell: f for f in inst.report.computed}
+    previous = expected_formulas(spec, inst.report.id, previous=True)
     for ref, expected in expected_formulas(spec, inst.report.id).items():
         found = inst.formulas.get(ref)
-        if normalise_formula(found) == expected:
+        if normalise_formula(found) in (expected, previous[ref]):
             continue
         f = names_by_cell.get(ref)
         out.append(catalogue.finding("formula-altered", inst.sheet, ref, expected=f"={expected}",

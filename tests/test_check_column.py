@@ -1,0 +1,56 @@
+"""The inline-check column (column I) as a bookkeeper reads it (issue 18): the seed's filled workbook
+recalculated by LibreOffice, each finding on its own line; the template's cells wrapped from the
+top in a column as wide as the spec says, beside rows no taller than the form's."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.utils import get_column_letter
+
+from helpers import SEED
+from xltools.checker import check_file
+from xltools.spec import load_spec
+from xltools.write.fill import fill
+
+SPEC = load_spec()
+DEPT = SPEC.reports["dept"]
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "self_eval.xlsx"
+
+
+@pytest.fixture(scope="module")
+def seed_book(tmp_path_factory) -> Path:
+    return fill(SEED, tmp_path_factory.mktemp("seed") / "seed.xlsx", SPEC).path
+
+
+@pytest.fixture(scope="module")
+def recalculated(soffice, seed_book, tmp_path_factory):
+    out = soffice.recalculate(seed_book, tmp_path_factory.mktemp("lo") / "seed.xlsx")
+    return openpyxl.load_workbook(out, data_only=True)
+
+
+def quotes_cell() -> str:
+    row = next(p.row for p in DEPT.placed if p.role == "check" and p.check.kind == "quotes")
+    return f"{get_column_letter(DEPT.check_column)}{row}"
+
+
+def test_each_finding_of_a_cell_on_its_own_line(seed_book, recalculated):
+    """The seed's narrative quotes four amounts of its first 机构 that the table contradicts: the
+    check cell beside that row, as LibreOffice computes it, says each on a line of its own, in
+    the checker's words."""
+    said = [f.message for f in check_file(seed_book, SPEC).findings if f.code == "text-amount"]
+    assert len(said) == 4
+    assert recalculated[DEPT.sheet][quotes_cell()].value.split("\n") == said
+
+
+def test_check_cells_wrap_in_a_wide_column_beside_the_forms_rows():
+    book = openpyxl.load_workbook(TEMPLATE)
+    for rep in SPEC.reports.values():
+        ws, letter = book[rep.sheet], get_column_letter(rep.check_column)
+        assert ws.column_dimensions[letter].width == SPEC.print.check_width >= 60
+        for p in rep.placed:
+            if p.role == "check":
+                cell = ws.cell(p.row, p.col)
+                assert (cell.alignment.wrap_text, cell.alignment.vertical) == (True, "top"), cell.coordinate
+                assert ws.row_dimensions[p.row].height == round(rep.row_heights[p.row], 1), cell.coordinate
