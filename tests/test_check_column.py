@@ -11,6 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from helpers import SEED
 from xltools.checker import check_file
+from xltools.formulas import cross_cell
 from xltools.spec import load_spec
 from xltools.write.fill import fill
 
@@ -54,3 +55,17 @@ def test_check_cells_wrap_in_a_wide_column_beside_the_forms_rows():
                 cell = ws.cell(p.row, p.col)
                 assert (cell.alignment.wrap_text, cell.alignment.vertical) == (True, "top"), cell.coordinate
                 assert ws.row_dimensions[p.row].height == round(rep.row_heights[p.row], 1), cell.coordinate
+
+
+def test_a_warning_is_coloured_apart_from_an_error():
+    """Each check cell carries its own conditional format, in its check's colours: the
+    cross-report note (提示) amber on light yellow, a score outside its weight (错误) red on pink;
+    the heading above them none."""
+    ws = openpyxl.load_workbook(TEMPLATE)[DEPT.sheet]
+    letter = get_column_letter(DEPT.check_column)
+    looks = {str(cf.sqref): (rule.dxf.font.color.rgb[-6:], rule.dxf.fill.fgColor.rgb[-6:])
+             for cf in ws.conditional_formatting for rule in cf.rules if str(cf.sqref).startswith(letter)}
+    score = next(p.row for p in DEPT.placed if p.role == "check" and p.check.kind == "score-range")
+    assert looks[f"{letter}{cross_cell(SPEC)[0]}"] == ("9C5700", "FFEB9C")
+    assert looks[f"{letter}{score}"] == ("C00000", "FFC7CE")
+    assert f"{letter}1" not in looks and not any(":" in ref for ref in looks)

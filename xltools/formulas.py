@@ -498,6 +498,15 @@ def value_cross(spec: Spec, dept_get, project_values: list[Decimal], count: int 
                                                   count=count)
 
 
+def check_severities(rep: Report, spec: Spec) -> dict[int, str]:
+    """Row -> the severity of the check its check cell shows (the catalogue entry's), the
+    cross-report check's included."""
+    out = {p.row: _entry(p.check).severity for p in rep.placed if p.role == "check"}
+    if spec.cross and rep.id == spec.cross.report:
+        out[cross_cell(spec)[0]] = catalogue.cross_entry(spec.cross).severity
+    return out
+
+
 # -- the whole report -------------------------------------------------------------------------
 def report_formulas(rep: Report, spec: Spec, previous: bool = False) -> dict[str, str]:
     """field name or check cell (A1 in column I) -> formula text without '='."""

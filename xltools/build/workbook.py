@@ -6,7 +6,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Border, Font, PatternFill, Protection
+from openpyxl.styles import Border, Protection
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -21,7 +21,7 @@ from . import protect
 from .finish import workbook_bytes
 from .names import FINGERPRINT_NAME, REPORT_MARK
 from ..files import write_atomic
-from .styles import CHECK_FONT_COLOR, THIN, Styler, border_range
+from .styles import THIN, Styler, border_range, check_marks
 
 
 def _validation(f: Field, year: int, cell_of) -> DataValidation:
@@ -117,16 +117,18 @@ def _formulas(ws, rep: Report, spec: Spec, styler: Styler) -> None:
     if spec.cross and rep.id == spec.cross.report:     # the cross-report check has no placed check cell
         row = cross_cell(spec)[0]
         styler.apply(ws.cell(row, rep.check_column), Placed(row=row, col=rep.check_column, role="check"), None)
-    # Check cells and the cells they accuse turn red as soon as something does not add up.
-    red_fill = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
-    red_font = Font(color=CHECK_FONT_COLOR, bold=True)
+    # Check cells, and the cells they accuse, take their check's colours as soon as something does
+    # not add up: an error's red or a warning's amber.
     check_col = column_letters(rep.check_column)
-    ws.conditional_formatting.add(f"{check_col}1:{check_col}{rep.last_row}",
-                                  FormulaRule(formula=[f'LEN({check_col}1)>0'], fill=red_fill, font=red_font))
+    severities = formulas.check_severities(rep, spec)
+    for row, severity in severities.items():
+        font, fill = check_marks(severity)
+        ws.conditional_formatting.add(f"{check_col}{row}", FormulaRule(formula=[f"LEN({check_col}{row})>0"],
+                                                                       fill=fill, font=font))
     for p in rep.placed:
         if p.role == "check" and p.check.kind == "compare":
             ws.conditional_formatting.add(rep.cell(p.check.left), FormulaRule(
-                formula=[f'LEN(${check_col}${p.row})>0'], fill=red_fill))
+                formula=[f'LEN(${check_col}${p.row})>0'], fill=check_marks(severities[p.row])[1]))
 
 
 def _print_setup(ws, rep: Report, spec: Spec) -> None:
