@@ -3,6 +3,7 @@ recalculated by LibreOffice, each finding on its own line; the template's cells 
 top in a column as wide as the spec says, beside rows no taller than the form's."""
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -11,7 +12,7 @@ from openpyxl.utils import get_column_letter
 
 from helpers import SEED
 from xltools.checker import check_file
-from xltools.formulas import cross_cell
+from xltools.formulas import cross_cell, value_cross
 from xltools.spec import load_spec
 from xltools.write.fill import fill
 
@@ -69,3 +70,19 @@ def test_a_warning_is_coloured_apart_from_an_error():
     assert looks[f"{letter}{cross_cell(SPEC)[0]}"] == ("9C5700", "FFEB9C")
     assert looks[f"{letter}{score}"] == ("C00000", "FFC7CE")
     assert f"{letter}1" not in looks and not any(":" in ref for ref in looks)
+
+
+def test_the_cross_report_note_waits_for_a_project_sheet(soffice, seed_book, recalculated, tmp_path):
+    """The seed's 项目支出 differs from its one project sheet's: LibreOffice shows the note, the
+    checker's sentence. With no project sheet between the bookends (removed here) the note is
+    empty, however the department's 项目支出 reads; so is the Python twin."""
+    ref = f"{get_column_letter(DEPT.check_column)}{cross_cell(SPEC)[0]}"
+    said = [f.message for f in check_file(seed_book, SPEC).findings if f.code == "cross-report"]
+    assert recalculated[DEPT.sheet][ref].value == said[0]
+    book = openpyxl.load_workbook(seed_book)
+    book.remove(book[SPEC.reports["project"].sheet])
+    book.save(tmp_path / "no-project.xlsx")
+    alone = openpyxl.load_workbook(soffice.recalculate(tmp_path / "no-project.xlsx", tmp_path / "lo.xlsx"),
+                                   data_only=True)[DEPT.sheet]
+    assert alone[DEPT.cell(SPEC.cross.fields[0])].value and alone[ref].value in (None, "")
+    assert value_cross(SPEC, {SPEC.cross.fields[0]: Decimal("3003")}.get, []) == ""

@@ -469,9 +469,11 @@ def cross_cell(spec: Spec) -> tuple[int, str]:
     return int("".join(ch for ch in first if ch.isdigit())) - 1, spec.reports[c.copied].cell(c.copy_field)
 
 
-def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:
+def excel_cross(spec: Spec, cell_dept, project_cell: str, previous: bool = False) -> str:
     """The gap, and how many project sheets the 3D range counts (a sheet left outside the bookends
-    is not among them): every project sheet's total cell holds a number (its SUM formula)."""
+    is not among them): every project sheet's total cell holds a number (its SUM formula). Quiet
+    while there is no project sheet between the bookends (`previous`: as the templates shipped
+    before issue 18, which said the gap then too)."""
     c = spec.cross
     dept = f'SUM({",".join(cell_dept(n) for n in c.fields)})'
     projects = f"{FIRST_BOOKEND}:{LAST_BOOKEND}!{project_cell}"
@@ -481,18 +483,22 @@ def excel_cross(spec: Spec, cell_dept, project_cell: str) -> str:
                                           direction=catalogue.excel_direction(diff),
                                           gap=catalogue.excel_figure(f"ABS({diff})"),
                                           count=catalogue.Excel(f"COUNT({projects})"))
-    return f'IF(ROUND({diff},2)=0,"",{text})'
+    if previous:
+        return f'IF(ROUND({diff},2)=0,"",{text})'
+    return f'IF(OR(COUNT({projects})=0,ROUND({diff},2)=0),"",{text})'
 
 
 def value_cross(spec: Spec, dept_get, project_values: list[Decimal], count: int | None = None) -> str:
     """`project_values`: the totals of the project sheets between the bookends (`count` of them,
-    blank ones included, which add 0; by default one each)."""
+    blank ones included, which add 0; by default one each). "" while there is none."""
+    count = len(project_values) if count is None else count
+    if count == 0:
+        return ""
     dept = sum((num(dept_get(n)) or Decimal(0) for n in spec.cross.fields), Decimal(0))
     projects = sum(project_values, Decimal(0))
     diff = dept - projects
     if diff.quantize(CENT, ROUND_HALF_UP) == 0:
         return ""
-    count = len(project_values) if count is None else count
     return catalogue.cross_entry(spec.cross).text(dept=catalogue.figure(dept), projects=catalogue.figure(projects),
                                                   direction=catalogue.direction(diff), gap=catalogue.figure(abs(diff)),
                                                   count=count)
@@ -549,7 +555,7 @@ def _formula_cells(rep: Report, spec: Spec, previous: bool) -> dict[str, str]:
         out[a1(int(key[6:]), rep.check_column) if key.startswith("check:") else rep.cell(key)] = text
     if spec.cross and rep.id == spec.cross.report:
         row, project_cell = cross_cell(spec)
-        out[a1(row, rep.check_column)] = excel_cross(spec, rep.cell, project_cell)
+        out[a1(row, rep.check_column)] = excel_cross(spec, rep.cell, project_cell, previous)
     return out
 
 
