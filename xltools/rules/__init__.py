@@ -4,7 +4,7 @@ One module per kind of rule, each rule declaring the catalogue codes it may emit
 
     integrity.py    what a workbook may not be trusted with (formulas altered or typed into
                     inputs, a date format on an amount, macros and links, an add-in's settings
-                    sheet, sheets outside the bookends)
+                    sheet, sheets outside the bookends, pack's values-only copy)
     tables.py       required fields, sum rules, the inline checks (compare, weights, score range)
     indicators.py   the indicator tables: score sum, grade, the old form of the table
     texts.py        the long texts: quoted 元 amounts against the tables, stated totals against their parts
@@ -21,13 +21,13 @@ from ..spec.model import Spec
 from .cross import CrossReport
 from .indicators import Indicators
 from .integrity import (AmountsShownAsDates, Bookends, FormulasAltered, InputFormulas, PackageContents,
-                        SettingsSheets)
+                        SettingsSheets, ValuesCopy)
 from .rule import BookRule, Context, ReportRule, Rule, SheetRule
 from .tables import Checks, Required, Sums
 from .texts import Quotes, TextFootings
 
 SHEET_RULES: tuple[SheetRule, ...] = (AmountsShownAsDates(), InputFormulas())
-BOOK_RULES: tuple[BookRule, ...] = (FormulasAltered(), PackageContents(), SettingsSheets(), Bookends())
+BOOK_RULES: tuple[BookRule, ...] = (FormulasAltered(), PackageContents(), SettingsSheets(), Bookends(), ValuesCopy())
 REPORT_RULES: tuple[ReportRule, ...] = (Required(), Indicators(), Sums(), Checks(), Quotes(), TextFootings())
 ACROSS_RULES: tuple[BookRule, ...] = (CrossReport(),)
 RULES: tuple[Rule, ...] = SHEET_RULES + BOOK_RULES + REPORT_RULES + ACROSS_RULES
