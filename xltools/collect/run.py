@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..catalogue import STATUS_LABEL
-from .intake import Submission, collect_inputs, pack_names
+from ..errors import XltoolsError
+from ..usertext import visible
+from .intake import Submission, collect_inputs, pack_names, read_member
 from .record import Result, status_of
 
 
@@ -81,12 +83,11 @@ def _with_intake_findings(sub: Submission, result: Result) -> Result:
 
 def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs=(), jobs: int | None = None,
             timeout: float | None = None, progress=True) -> Outcome:
-    from ..build.protect import password_from
-    from .record import refusal
-    from .worker import DEFAULT_TIMEOUT_S, run_pool
-    from .ledger import Ledger, as_result, default_url
+    from .record import refusal, stored
+    from .worker import DEFAULT_TIMEOUT_S, RETRY, run_pool
+    from .ledger import Ledger, as_result, database_error, default_url
     from ..spec.registry import Registry
-    from .summary import read_roster, write_summary
+    from .summary import read_roster
 
     output = Path(output)
     registry = Registry.from_dirs(specs_dirs, more="请用 --specs 指定含该年度规格的文件夹")
@@ -96,10 +97,26 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
     exclude = [output]
     if db_url.startswith("sqlite:///"):
         exclude += [db_url[len("sqlite:///"):], db_url[len("sqlite:///"):] + "-journal"]
-    intake = collect_inputs(paths, exclude=exclude, packs=pack_names(s.pack_name for s in specs))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(db_url)
+    opened: list = []                 # the ledger, opened once the inputs are known to exist
+
+    def ledger_now():
+        if not opened:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            opened.append(Ledger(db_url))
+        return opened[0]
+
+    def unchanged(stats) -> dict:
+        """The loose files the ledger saw with this size and time, all of whose submissions it
+        holds with a verdict: not read again."""
+        ledger = ledger_now()
+        remembered = ledger.seen(stats)
+        held = ledger.known({sha for found in remembered.values() for _, sha in found})
+        return {p: found for p, found in remembered.items() if all(sha in held for _, sha in found)}
+
+    from sqlalchemy.exc import SQLAlchemyError
     try:
+        intake = collect_inputs(paths, exclude=exclude, packs=pack_names(s.pack_name for s in specs), seen=unchanged)
+        ledger = ledger_now()
         out = Outcome(temp_skipped=intake.temp_skipped, other_skipped=intake.other_skipped, db_url=db_url)
         subs = intake.submissions
         known = ledger.known({s.sha256 for s in subs})
@@ -115,10 +132,17 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                 first_of[s.sha256] = i
                 if s.kind == "refused":
                     results[i] = refusal(s.refused, s.message, s.label)
+                elif s.kind == "known":       # its row became transient since it was looked up
+                    results[i] = refusal("changed", f"文件 {s.label} 在收取过程中被改动，已暂缓；{RETRY}", s.label)
                 else:
                     todo.append(i)
         bar = Progress(len(todo)) if progress else None
-        jobs_list = [{"label": subs[i].label, "data": subs[i].data} for i in todo]
+        jobs_list = [{"label": subs[i].label, "origin": subs[i].origin, "data": subs[i].data or None,
+                      "sha256": subs[i].body_sha256 or subs[i].sha256} for i in todo]
+        members: dict = {}                # the zip last read from (read_member's cache)
+
+        def load(job: dict) -> bytes:
+            return read_member(*job["origin"], job["label"], members)
 
         def done(k: int, result: Result) -> None:
             results[todo[k]] = _with_intake_findings(subs[todo[k]], result)
@@ -126,40 +150,77 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                 bar.advance()
 
         try:
-            run_pool(jobs_list, registry, jobs or os.cpu_count() or 1, timeout or DEFAULT_TIMEOUT_S, done)
+            run_pool(jobs_list, registry, jobs or os.cpu_count() or 1, timeout or DEFAULT_TIMEOUT_S, done, load)
         finally:
             if bar:
                 bar.close()
+            for held in members.get("files", ()):
+                held.close()
         out.checked = len(todo)
         new = [(subs[i], results[i]) for i in sorted(first_of.values())]
-        recorded = {r["sha256"]: r for r in ledger.record(new)}
+        try:
+            recorded = {r["sha256"]: r for r in ledger.record(new, seen=intake.seen)}
+        except SQLAlchemyError as err:       # one transaction: nothing was recorded
+            raise XltoolsError(f"{database_error(db_url, err, '记录到')}，本次未记录任何报送，也未写汇总表") from None
         found = ledger.findings_of(r["id"] for r in known.values())
         for i, s in enumerate(subs):
             if s.sha256 in known:
                 res = as_result(known[s.sha256], found.get(known[s.sha256]["id"], []))
-                res.update(file=s.label, skipped=True)
+                res.update(file=stored(s.label), skipped=True)
             else:
-                res = dict(results[first_of[s.sha256]])
+                res = stored(results[first_of[s.sha256]])
                 row = recorded[s.sha256]
-                res.update(file=s.label, unit=row["unit"], year=row["year"], version=row["version"], sha256=s.sha256,
-                           skipped=i != first_of[s.sha256])
+                res.update(file=stored(s.label), unit=row["unit"], year=row["year"], version=row["version"],
+                           sha256=s.sha256, skipped=i != first_of[s.sha256])
             out.results.append(res)
-        latest = ledger.latest()
-        grade_labels = [g.label for g in specs[0].grades] if specs else []
-        password = password_from(None)
-        state = _summary_state(latest, roster_rows, grade_labels, password)
-        where = str(output.resolve())
-        recorded_state = ledger.summary_state(where)
-        if recorded_state and recorded_state[0] == state and output.is_file() \
-                and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
-            out.summary, out.summary_unchanged = output, True      # built from exactly this: left as it is
-        else:
-            out.summary = write_summary(output, latest, ledger.findings_of(r["id"] for r in latest),
-                                        roster=roster_rows, grade_labels=grade_labels, password=password)
-            ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
+        try:
+            out.summary, out.summary_unchanged = summarize(ledger, output, specs, roster_rows)
+        except Exception as err:
+            raise XltoolsError(f"本次 {len(new)} 份新报送已记入台账 {visible(db_url)}，但{_summary_failure(err, db_url)}") from err
         return out
     finally:
-        ledger.close()
+        for ledger in opened:
+            ledger.close()
+
+
+def _summary_failure(err: Exception, db_url: str) -> str:
+    """What went wrong with the summary, truthfully (after the ledger was written)."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from ..errors import unexpected
+    from .ledger import database_error
+    if isinstance(err, _StateNotSaved):
+        return f"汇总表已写出，只是未能记下它的状态（{err}），下次运行会重写汇总表"
+    if isinstance(err, SQLAlchemyError):
+        return f"汇总表未写出：{database_error(db_url, err, '读取')}"
+    return f"汇总表未写出：{err if isinstance(err, XltoolsError) else unexpected(err)}"
+
+
+class _StateNotSaved(Exception):
+    pass
+
+
+def summarize(ledger, output: Path, specs, roster_rows=None) -> tuple[Path, bool]:
+    """Write the summary of the ledger's latest versions to `output` unless it is already built
+    from exactly those: (path, unchanged). `specs`: the registry's (the first gives the grades)."""
+    from ..build.protect import password_from
+    from ..errors import unexpected
+    from .summary import write_summary
+    latest = ledger.latest()
+    grade_labels = [g.label for g in specs[0].grades] if specs else []
+    password = password_from(None)
+    state = _summary_state(latest, roster_rows, grade_labels, password)
+    where = str(output.resolve())
+    recorded_state = ledger.summary_state(where)
+    if recorded_state and recorded_state[0] == state and output.is_file() \
+            and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
+        return output, True               # built from exactly this: left as it is
+    write_summary(output, latest, ledger.findings_of(r["id"] for r in latest), roster=roster_rows,
+                  grade_labels=grade_labels, password=password)
+    try:
+        ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
+    except Exception as err:
+        raise _StateNotSaved(err if isinstance(err, XltoolsError) else unexpected(err)) from err
+    return output, False
 
 
 def _summary_state(latest: list[dict], roster, grade_labels, password) -> str:
@@ -194,11 +255,12 @@ def render_totals(out: Outcome) -> str:
     if out.other_skipped:
         parts.append(f"忽略其他文件 {out.other_skipped} 个")
     same = "（与上次相同，未重写）" if out.summary_unchanged else ""
-    return "；".join(parts) + f"。\n汇总表：{out.summary}{same}\n台账：{out.db_url}"
+    return "；".join(parts) + f"。\n汇总表：{visible(str(out.summary))}{same}\n台账：{visible(out.db_url)}"
 
 
 def render_history(rows: list[dict], unit: str) -> str:
     from ..catalogue import severity_label
+    unit = visible(unit)
     if not rows:
         return f"台账中没有单位“{unit}”的报送记录"
     lines = [f"{unit}：共 {len(rows)} 版报送"]
