@@ -9,8 +9,10 @@ STAMP  := $(VENV)/.setup-done
 APT_PACKAGES := libreoffice-calc-nogui fonts-noto-cjk poppler-utils python3-uno
 # The ledger tests of collect start their own PostgreSQL server (tests/conftest.py).
 APT_PACKAGES += postgresql
+# The browser tests of xltools serve drive Debian's Chromium (Playwright, tests/test_serve_browser.py).
+APT_PACKAGES += chromium chromium-driver
 
-.PHONY: setup system-packages test demo bench clean
+.PHONY: setup system-packages test demo serve bench clean
 
 setup: $(STAMP)
 
@@ -36,6 +38,7 @@ system-packages:
 	{ command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi 'Noto Sans CJK'; } || missing="$$missing fonts-noto-cjk"; \
 	/usr/bin/python3 -c 'import uno' >/dev/null 2>&1 || missing="$$missing python3-uno"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "安装缺少的系统软件包：$$missing"; \
@@ -62,6 +65,12 @@ demo: setup
 	$(BIN)/xltools collect out/收件 -o out/汇总.xlsx; test $$? -eq 2
 	@# pack refuses a report with errors; --force packs it with 未通过校验 on every PDF page (exit 1).
 	$(BIN)/xltools pack out/linxiang_2022.xlsx -o out --force; test $$? -le 1
+
+# The web intake on the example data: a roster of three units (their one-time links are printed),
+# the example's first version already in the ledger, then `xltools serve` on 127.0.0.1:8000.
+serve: setup
+	$(BIN)/python examples/make_serve_demo.py out/serve
+	$(BIN)/xltools serve --data out/serve/data
 
 bench: setup
 	$(BIN)/python bench/check.py

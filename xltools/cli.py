@@ -311,6 +311,43 @@ def _collect(sub) -> None:
     co.set_defaults(func=cmd_collect)
 
 
+# --- serve ---------------------------------------------------------------------------------------
+def cmd_serve(args) -> int:
+    from importlib.util import find_spec
+    missing = [m for m in ("starlette", "uvicorn", "jinja2", "python_multipart", "itsdangerous", "argon2")
+               if find_spec(m) is None]                       # the serve extra
+    if missing:
+        from .addin.table import DISTRIBUTION
+        raise XltoolsError(f"网页报送需要另外安装的组件（缺少 {'、'.join(missing)}）：pip install '{DISTRIBUTION}[serve]'")
+    from .serve.config import Config
+    given = {"workers": args.jobs, "timeout": args.timeout, "max_upload_mb": args.max_upload_mb,
+             "uploads_per_hour": args.uploads_per_hour}
+    config = Config(args.data, db_url=args.db, https=args.https, **{k: v for k, v in given.items() if v})
+    if args.init:
+        from .serve.init import first_admin
+        login, password = first_admin(config)
+        print(f"已创建管理员账号 {login}，一次性密码：{password}\n请登录后立即修改密码（台账：{config.url}）")
+        return 0
+    from .serve.run import run
+    return run(config, args.host, args.port)
+
+
+@command
+def _serve(sub) -> None:
+    sv = sub.add_parser("serve", help="网页报送：单位上传、校验、提交；财政局审核、接收、汇总")
+    sv.add_argument("--data", default="xltools-data", help="数据文件夹（上传的文件、台账、会话密钥；默认 xltools-data）")
+    sv.add_argument("--db", help="台账数据库地址（默认数据文件夹中的 SQLite；可与 xltools collect --db 相同）")
+    sv.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1，由 nginx 等反向代理提供 HTTPS）")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--jobs", type=int, help="校验进程数（默认 CPU 核数）")
+    sv.add_argument("--timeout", type=float, help="每个文件的校验时限（秒，默认 60）")
+    sv.add_argument("--max-upload-mb", type=int, help="单个上传文件的上限（MB，默认 20）")
+    sv.add_argument("--uploads-per-hour", type=int, help="每个账号每小时最多上传次数（默认 120）")
+    sv.add_argument("--https", action="store_true", help="经 HTTPS 反向代理访问：会话 Cookie 只经 HTTPS 发送")
+    sv.add_argument("--init", action="store_true", help="创建第一个管理员账号并显示其一次性密码")
+    sv.set_defaults(func=cmd_serve)
+
+
 # --- the parser and main -------------------------------------------------------------------------
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xltools", description="绩效自评报告模板、填报、校验与评分工具")

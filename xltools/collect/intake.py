@@ -282,6 +282,30 @@ def _file(path: str, st, out: Intake) -> None:
                      [(s.label, s.sha256) for s in out.submissions[start:]]))
 
 
+def from_bytes(label: str, data: bytes, received: str, packs: re.Pattern) -> list[Submission]:
+    """The submissions in one file received as bytes (a web upload named `label`): a workbook, a
+    data file, a zip of them or a pack zip, under the limits a file found on disk gets. `packs`:
+    pack_names() of the specs in use. An upload is one submission: its bytes (`data`) are read
+    when it is the only one."""
+    out = Intake(packs)
+    name, suffix = PurePosixPath(label).name, PurePosixPath(label).suffix.lower()
+    if len(data) > MAX_FILE_BYTES:
+        out.submissions.append(_refused(label, name, "too-large", f"文件 {label} 过大（{len(data) // 2**20} MB），"
+                                        "不是报表，已拒绝读取", stamp=_sha(data), received=received))
+    elif suffix in ZIP_SUFFIXES:
+        _zip(label, data, received, out, ("", ()), None)
+    elif suffix in WORKBOOK_SUFFIXES | DATA_SUFFIXES:
+        out.submissions.append(Submission(label, name, _kind(suffix), data, _sha(data), len(data), received, None,
+                                          suffix))
+    subs = out.submissions
+    if len(subs) == 1 and subs[0].kind != "refused" and not subs[0].data:
+        try:          # a member (a workbook named .zip is the upload itself)
+            subs[0].data = read_member(data, subs[0].origin[1], subs[0].label) if subs[0].origin[1] else data
+        except BookError as err:
+            subs[0] = _refused(subs[0].label, subs[0].name, err.reason, str(err), received=received)
+    return subs
+
+
 class _Unusable(BookError):
     """A file or member that cannot be used: (reason, message), the order of container's problems."""
 
@@ -450,18 +474,18 @@ def _member_bytes(archive, info, label: str) -> bytes:
     return data
 
 
-def read_member(path: str, members: tuple[int, ...], label: str, opened: dict | None = None) -> bytes:
+def read_member(path: str | bytes, members: tuple[int, ...], label: str, opened: dict | None = None) -> bytes:
     """The bytes of the member at `members` (an index in each zip, outermost first) of the zip
-    file at `path`, under the limits intake held it to; _Unusable if it cannot be read now.
-    `opened`: a cache of the last zip opened on this path (run.py reads members in order)."""
+    file at `path` (or the zip's bytes), under the limits intake held it to; _Unusable if it
+    cannot be read now. `opened`: a cache of the last zip opened (run.py reads members in order)."""
     opened = {} if opened is None else opened
-    key = (path, members[:-1])
+    key = (path if isinstance(path, str) else id(path), members[:-1])
     if opened.get("key") != key:
         for held in opened.pop("files", ()):
             held.close()
         opened.clear()
         try:
-            fh = open(path, "rb")
+            fh = open(path, "rb") if isinstance(path, str) else io.BytesIO(path)
         except OSError as err:
             raise _Unusable("unreadable-file", f"{label} 读取失败：{cause(err)}") from None
         files, archive = [fh], None

@@ -15,7 +15,8 @@ supersedes it.
 
 What a unit sent is stored as usertext.visible shows it (control characters, lone surrogates and
 the like as _xHHHH_: every database holds it, and it reads back exactly); every such column is
-unbounded TEXT, and the one indexed key made from it (unit_key) is cut visibly, with a hash of the
+unbounded TEXT (and xltools serve's upload names and account units), and the one indexed key made
+from it (unit_key) is cut visibly, with a hash of the
 whole, when it is long (the unit column keeps the whole name).
 
 Two runs at once: every write takes the ledger's one lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: a
@@ -38,7 +39,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlalchemy import (BigInteger, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-                        create_engine, event, func, insert, select, text, update)
+                        UniqueConstraint, create_engine, event, func, insert, select, text, update)
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..catalogue import TRANSIENT
@@ -164,14 +165,82 @@ def _m4_summaries(conn) -> None:
           Column("written_at", String(32), nullable=False)).create(conn)
 
 
-# Columns migration 1 bounded that hold what a unit sent (a 300-character unit, a 评价等次 typed
+def _serve_tables(md: MetaData) -> list[Table]:
+    """The web intake's own tables (xltools/serve/store.py reads and writes them): accounts, the
+    one-time links that set a password, which account uploaded which submission, the warnings'
+    explanations (核实), the submit/return/accept decisions, the audit log and a few settings."""
+    return [
+        Table("accounts", md,
+              Column("id", Integer, primary_key=True, autoincrement=True),
+              Column("login", String(255), nullable=False, unique=True),
+              Column("role", String(16), nullable=False),              # admin / staff / unit
+              Column("unit", String(255), unique=True),                  # a unit account's 单位 (as in the ledger)
+              Column("password_hash", Text),                             # argon2id; NULL until a link sets it
+              Column("must_change", Integer, nullable=False, default=0),  # a one-time password
+              Column("disabled", Integer, nullable=False, default=0),
+              Column("created_at", String(32), nullable=False)),
+        Table("links", md,
+              Column("token_sha256", String(64), primary_key=True),    # of the token: the URL alone holds it
+              Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+              Column("created_at", String(32), nullable=False),
+              Column("expires_at", String(32), nullable=False),
+              Column("used_at", String(32))),
+        Table("uploads", md,
+              Column("id", Integer, primary_key=True, autoincrement=True),
+              Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False, index=True),
+              Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, index=True),
+              Column("file_name", String(512), nullable=False),
+              Column("stored", String(128), nullable=False),             # sha256 + suffix in the data folder
+              Column("uploaded_at", String(32), nullable=False),
+              UniqueConstraint("submission_id", "account_id")),
+        Table("explanations", md,
+              Column("submission_id", Integer, ForeignKey("submissions.id"), primary_key=True),
+              Column("position", Integer, primary_key=True),             # the finding's position
+              Column("text", Text, nullable=False),
+              Column("account_id", Integer, ForeignKey("accounts.id")),
+              Column("at", String(32), nullable=False)),
+        Table("decisions", md,
+              Column("id", Integer, primary_key=True, autoincrement=True),
+              Column("submission_id", Integer, ForeignKey("submissions.id"), nullable=False, index=True),
+              Column("action", String(16), nullable=False),              # submit / return / accept
+              Column("opinion", Text),                                   # 退回意见
+              Column("account_id", Integer, ForeignKey("accounts.id")),
+              Column("at", String(32), nullable=False)),
+        Table("audit", md,
+              Column("id", Integer, primary_key=True, autoincrement=True),
+              Column("at", String(32), nullable=False),
+              Column("account_id", Integer),
+              Column("login", String(255)),
+              Column("action", String(32), nullable=False),
+              Column("target", Text),
+              Column("detail", Text)),
+        Table("settings", md,
+              Column("key", String(64), primary_key=True),
+              Column("value", Text, nullable=False)),
+        Table("cell_views", md,                                          # the cells around each finding
+              Column("sha256", String(64), primary_key=True),            # of the submission
+              Column("grids", Text, nullable=False)),                    # JSON, as serve/jobs.py reads them
+    ]
+
+
+accounts, links, uploads, explanations, decisions, audit, settings, cell_views = _serve_tables(metadata)
+
+
+def _m5_serve(conn) -> None:
+    md = MetaData()
+    Table("submissions", md, Column("id", Integer, primary_key=True))   # the foreign keys' target
+    for table in _serve_tables(md):
+        table.create(conn)
+
+
+# Columns migrations 1 and 5 bounded that hold what a unit sent (a 300-character unit, a 评价等次 typed
 # over with a sentence, a sheet name from a hand-made zip): PostgreSQL refused the whole run.
 _WIDENED = {"submissions": ("unit_key", "unit", "region", "file_name", "fingerprint", "score_stated",
                             "score_computed", "grade_stated", "grade_computed"),
-            "findings": ("sheet", "cell")}
+            "findings": ("sheet", "cell"), "uploads": ("file_name",), "accounts": ("unit",)}
 
 
-def _m5_unbounded_texts(conn) -> None:
+def _m6_unbounded_texts(conn) -> None:
     if conn.dialect.name == "sqlite":     # SQLite does not enforce a declared length
         return
     for table, cols in _WIDENED.items():
@@ -179,7 +248,7 @@ def _m5_unbounded_texts(conn) -> None:
     conn.execute(text("ALTER TABLE submissions ALTER COLUMN size TYPE BIGINT"))
 
 
-def _m6_unique_versions(conn) -> None:
+def _m7_unique_versions(conn) -> None:
     # Two runs at once could give a unit the same version twice: number each unit's rows again
     # (by version, then by when they were recorded), then let the database refuse a duplicate.
     rows = conn.execute(text("SELECT id, unit_key, version FROM submissions ORDER BY unit_key, version, id")).all()
@@ -192,19 +261,19 @@ def _m6_unique_versions(conn) -> None:
     conn.execute(text("CREATE UNIQUE INDEX ux_submissions_unit_version ON submissions (unit_key, version)"))
 
 
-def _m7_summaries_by_path_hash(conn) -> None:
+def _m8_summaries_by_path_hash(conn) -> None:
     # Keyed by the path's hash (a path may be longer than an index takes); the states are a cache:
     # the next run writes each summary again.
     conn.execute(text("DROP TABLE summaries"))
     Table("summaries", MetaData(), *_summary_state_columns()).create(conn)
 
 
-def _m8_seen_files(conn) -> None:
+def _m9_seen_files(conn) -> None:
     Table("seen_files", MetaData(), *_seen_file_columns()).create(conn)
 
 
-MIGRATIONS = [_m1_tables, _m2_link, _m3_code_index, _m4_summaries, _m5_unbounded_texts, _m6_unique_versions,
-              _m7_summaries_by_path_hash, _m8_seen_files]
+MIGRATIONS = [_m1_tables, _m2_link, _m3_code_index, _m4_summaries, _m5_serve, _m6_unbounded_texts,
+              _m7_unique_versions, _m8_summaries_by_path_hash, _m9_seen_files]
 
 
 def default_url(summary_path) -> str:
@@ -307,11 +376,13 @@ class Ledger:
                         out[row.sha256] = dict(row._mapping)
         return out
 
-    def record(self, entries: list[tuple], seen: list[tuple] = ()) -> list[dict]:
+    def record(self, entries: list[tuple], seen: list[tuple] = (), also=None) -> list[dict]:
         """Record (submission, result) pairs from one run in one transaction under the lock;
         returns the rows. Versions follow the order the files arrived in. A hash recorded
         meanwhile (another run) keeps its row; a transient one takes the new result. `seen`:
-        (path, size, mtime_ns, [(label, sha256), …]) of the loose files read whole."""
+        (path, size, mtime_ns, [(label, sha256), …]) of the loose files read whole. `also(conn,
+        rows)`: further writes that must commit with these rows or not at all (xltools serve
+        links an upload to its account)."""
         if not entries and not seen:
             return []
         now = _now()
@@ -358,6 +429,8 @@ class Ledger:
                                             "mtime_ns": mtime, "found": json.dumps(found_in),   # ASCII: exact
                                             "seen_at": now}
                                            for path, size, mtime, found_in in seen])
+            if also is not None:
+                also(conn, rows)
         for r in rows:
             r.pop("_findings")
         return rows

@@ -199,23 +199,29 @@ class _StateNotSaved(Exception):
     pass
 
 
-def summarize(ledger, output: Path, specs, roster_rows=None) -> tuple[Path, bool]:
+def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) -> tuple[Path, bool]:
     """Write the summary of the ledger's latest versions to `output` unless it is already built
-    from exactly those: (path, unchanged). `specs`: the registry's (the first gives the grades)."""
+    from exactly those: (path, unchanged). `specs`: the registry's (the first gives the grades);
+    `explanations`: {(submission id, position): text}, the units' explanations of their warnings
+    (xltools serve), shown beside each finding. Raises _StateNotSaved when the summary was
+    written but its state could not be recorded."""
     from ..build.protect import password_from
     from ..errors import unexpected
     from .summary import write_summary
     latest = ledger.latest()
+    found = ledger.findings_of(r["id"] for r in latest)
+    for sid, items in found.items():
+        for f in items:
+            f["explanation"] = (explanations or {}).get((sid, f["position"]))
     grade_labels = [g.label for g in specs[0].grades] if specs else []
     password = password_from(None)
-    state = _summary_state(latest, roster_rows, grade_labels, password)
+    state = _summary_state(latest, roster_rows, grade_labels, password, explanations)
     where = str(output.resolve())
     recorded_state = ledger.summary_state(where)
     if recorded_state and recorded_state[0] == state and output.is_file() \
             and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
         return output, True               # built from exactly this: left as it is
-    write_summary(output, latest, ledger.findings_of(r["id"] for r in latest), roster=roster_rows,
-                  grade_labels=grade_labels, password=password)
+    write_summary(output, latest, found, roster=roster_rows, grade_labels=grade_labels, password=password)
     try:
         ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
     except Exception as err:
@@ -223,13 +229,14 @@ def summarize(ledger, output: Path, specs, roster_rows=None) -> tuple[Path, bool
     return output, False
 
 
-def _summary_state(latest: list[dict], roster, grade_labels, password) -> str:
+def _summary_state(latest: list[dict], roster, grade_labels, password, explanations=None) -> str:
     """What a summary is built from: the latest submissions, the roster, the grades, the code."""
     from .. import __version__
     from .summary import __file__ as summary_source
     h = hashlib.sha256()
     h.update(json.dumps([[r["id"], r["sha256"], r["version"]] for r in latest]).encode())
     h.update(json.dumps([roster, list(grade_labels), bool(password), __version__], ensure_ascii=False).encode())
+    h.update(json.dumps(sorted((list(k), v) for k, v in (explanations or {}).items()), ensure_ascii=False).encode())
     h.update(Path(summary_source).read_bytes())    # a new summary layout rebuilds it
     return h.hexdigest()
 

@@ -67,7 +67,8 @@ def _by_label(figures) -> dict:
 
 FINDING_COLS = [Col("单位", 24), Col("年度", 7, "0"), Col("文件", 28), Col("位置", 18), Col("代码", 16),
                 Col("严重程度", 9), Col("说明", 60), Col("应为", 14), Col("实为", 14), Col("差额", 10, MONEY),
-                Col(RESULT_COLUMNS[-1], 40)]   # 建议, the hint (提示 names a warning)
+                Col(RESULT_COLUMNS[-1], 40),   # 建议, the hint (提示 names a warning)
+                Col("单位核实说明", 40)]          # a unit's explanation of a warning (xltools serve)
 RETURN_COLS = [Col("单位", 24), Col("年度", 7, "0"), Col("文件", 28), Col("版本", 6, "0"), Col("错误数", 7, "0"),
                Col("退回意见（可直接复制发送）", 90)]
 
@@ -150,6 +151,8 @@ class _Writer:
         """A body cell. Unlocked: Excel sorts a range on a protected sheet only if none of its
         cells is locked; headers and totals stay locked (the ledger, not this copy, is the record)."""
         cell = ws.cell(row, col, value)
+        if isinstance(value, str) and cell.data_type == "f":
+            cell.data_type = "s"     # text that starts with "=" (a unit's name, an explanation) stays text
         fmt = c.fmt if c is not None else None
         style = self.styles.get(fmt)
         if style is None:
@@ -330,7 +333,7 @@ def _findings_sheet(w: _Writer, rows, findings, base: Path) -> int:
             values = [r["unit"] or "（未能识别）", r["year"], r["file_name"], _location(f), f["code"],
                       STATUS_LABEL["refused"] if r["status"] == "refused" else severity_label(f["severity"]),
                       f["message"], _number_or_text(f.get("expected")), _number_or_text(f.get("actual")),
-                      _dec(f.get("difference")), f.get("hint") or None]
+                      _dec(f.get("difference")), f.get("hint") or None, f.get("explanation") or None]
             for i, (c, v) in enumerate(zip(cols, values), start=1):
                 cell = w.put(ws, r_no, i, v, c)
                 if c.header == "说明":

@@ -152,7 +152,8 @@ def failed(err: BaseException, label: str, timeout: float) -> Result:
 # -- the pool ---------------------------------------------------------------------------------
 
 def start_pool(registry: Registry, workers: int):
-    """The pebble pool of checking workers, each initialised with the registry."""
+    """The pebble pool of checking workers (each initialised with the registry). collect opens
+    one per run; `xltools serve` keeps one for its lifetime and schedules its own jobs on it."""
     import multiprocessing
     from pebble import ProcessPool
     context = multiprocessing.get_context(START_METHOD)

@@ -1,0 +1,1 @@
+"""The view classes, one module per kind of page."""
