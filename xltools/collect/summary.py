@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ..a1 import quote_sheet
-from ..catalogue import RESULT_COLUMNS, STATUS_LABEL, severity_label
+from ..catalogue import RESULT_COLUMNS, STATUS_LABEL, TRANSIENT, severity_label
 from ..files import write_atomic
 from .record import Row, detail_of
 
@@ -373,7 +373,7 @@ def _returns_sheet(w: _Writer, rows, findings) -> None:
     w.header(ws, HEADER_ROW, cols)
     r_no = FIRST - 1
     for r in rows:
-        if r["status"] == "ok":
+        if r["status"] == "ok" or r["refused"] in TRANSIENT:    # the bureau's limit: nothing to return
             continue
         r_no += 1
         text = return_text(r, findings.get(r["id"], []))
