@@ -5,8 +5,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Re-run setup only when the project's dependencies change (or after `make clean`).
 STAMP  := $(VENV)/.setup-done
-# System packages the office bridge (xltools/office/bridge.py) and its tests need.
-APT_PACKAGES := libreoffice-calc-nogui fonts-noto-cjk poppler-utils python3-uno
+# System packages the office bridge (xltools/office/bridge.py) and its tests need. libreoffice-calc
+# (not -nogui, which it replaces) has the window the long-text tests type and paste in
+# (tests/office_window.py: an X screen, keys and mouse, the clipboard, screenshots, the key map).
+APT_PACKAGES := libreoffice-calc fonts-noto-cjk poppler-utils python3-uno
+APT_PACKAGES += xvfb xdotool xclip x11-apps x11-xserver-utils
 # The ledger tests of collect start their own PostgreSQL server (tests/conftest.py).
 APT_PACKAGES += postgresql
 # The browser tests of xltools serve drive Debian's Chromium (Playwright, tests/test_serve_browser.py).
@@ -37,6 +40,10 @@ system-packages:
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing pdftotext"; \
 	{ command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi 'Noto Sans CJK'; } || missing="$$missing fonts-noto-cjk"; \
 	/usr/bin/python3 -c 'import uno' >/dev/null 2>&1 || missing="$$missing python3-uno"; \
+	ls /usr/lib/libreoffice/program/libvclplug_gen* >/dev/null 2>&1 || missing="$$missing libreoffice-calc"; \
+	for tool in Xvfb xdotool xclip xwd xmodmap; do \
+	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
+	done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \

@@ -411,6 +411,15 @@ class _OpenpyxlSheet:
         """As xlsx.Sheet.formula_count: how many cells hold a formula."""
         return sum(c.data_type == "f" for row in self._f.iter_rows() for c in row)
 
+    def row_marks(self, refs):
+        """As xlsx.Sheet.row_marks: (height in points or None, hidden) of each cell's row, by cell."""
+        from xltools.xlsx import split_a1
+        out = {}
+        for a1 in refs:
+            dim = self._v.row_dimensions[split_a1(a1)[0]]
+            out[a1] = (dim.ht, bool(dim.hidden) or dim.ht == 0)
+        return out
+
     def get(self, a1: str):
         from xltools.xlsx import split_a1    # (re-exported from xltools.a1)
         row, col = split_a1(a1)

@@ -47,7 +47,7 @@ End Function
 Public Function XLT_SCORE(target, actual, weight)
     If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
-    XLT_SCORE = XLPy.CallUDF("xltools.addin.excel", "XLT_SCORE", Array(XltoolsTrim(target), XltoolsTrim(actual), XltoolsTrim(weight)), ThisWorkbook, Application.Caller)
+    XLT_SCORE = XLPy.CallUDF("xltools.addin.excel", "XLT_SCORE", Array(XltoolsTrim(target), XltoolsTrim(actual), XltoolsTrim(weight), Nothing), ThisWorkbook, Application.Caller)
     Exit Function
 failed:
     XLT_SCORE = Err.Description
@@ -56,7 +56,7 @@ End Function
 Public Function XLT_COMPOSITE(weights, scores)
     If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
-    XLT_COMPOSITE = XLPy.CallUDF("xltools.addin.excel", "XLT_COMPOSITE", Array(XltoolsTrim(weights), XltoolsTrim(scores)), ThisWorkbook, Application.Caller)
+    XLT_COMPOSITE = XLPy.CallUDF("xltools.addin.excel", "XLT_COMPOSITE", Array(XltoolsTrim(weights), XltoolsTrim(scores), Nothing), ThisWorkbook, Application.Caller)
     Exit Function
 failed:
     XLT_COMPOSITE = Err.Description
@@ -65,7 +65,7 @@ End Function
 Public Function XLT_GRADE(score)
     If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function
     If TypeOf Application.Caller Is Range Then On Error GoTo failed
-    XLT_GRADE = XLPy.CallUDF("xltools.addin.excel", "XLT_GRADE", Array(XltoolsTrim(score)), ThisWorkbook, Application.Caller)
+    XLT_GRADE = XLPy.CallUDF("xltools.addin.excel", "XLT_GRADE", Array(XltoolsTrim(score), Nothing), ThisWorkbook, Application.Caller)
     Exit Function
 failed:
     XLT_GRADE = Err.Description
@@ -101,7 +101,9 @@ Public Sub XltoolsRegisterFunctions()
     help1 = XltoolsText("5408 8BA1 91D1 989D FF08 4E07 5143 FF09")
     help2 = XltoolsText("5206 9879 91D1 989D FF1A 5355 5143 683C 6216 533A 57DF FF0C 53EF 586B 591A 4E2A")
     Application.MacroOptions Macro:="XLT_TIE", Description:=description, Category:=category, ArgumentDescriptions:=Array(help1, help2)
-    description = XltoolsText("6309 89C4 683C 7684 89C4 5219 6821 9A8C 9879 76EE 8D44 91D1 8868 FF08 8BA1 5212 5B89 6392")
+    description = XltoolsText("6309 672C 5DE5 4F5C 7C3F 89C4 683C 7684 89C4 5219 6821 9A8C 9879 76EE 8D44 91D1 8868 FF1A")
+    description = description & "2022 "
+    description = description & XltoolsText("5E74 8868 5F0F 4E3A 8BA1 5212 5B89 6392")
     description = description & "/"
     description = description & XltoolsText("5B9E 9645 5230 4F4D")
     description = description & "/"
@@ -111,7 +113,7 @@ Public Sub XltoolsRegisterFunctions()
     description = description & " "
     description = description & XltoolsText("D7")
     description = description & " "
-    description = description & XltoolsText("5408 8BA1 3001 4E2D 592E 3001 7701 3001 5E02 3001 53BF 5E02 533A 3001 5176 5B83 FF09 FF1A 9009 4E2D 6A21 677F 4E2D 7684")
+    description = description & XltoolsText("5408 8BA1 3001 4E2D 592E 3001 7701 3001 5E02 3001 53BF 5E02 533A 3001 5176 5B83 FF0C 9009 4E2D")
     description = description & " 6 "
     description = description & XltoolsText("884C")
     description = description & " 8 "
@@ -119,23 +121,30 @@ Public Sub XltoolsRegisterFunctions()
     description = description & " 6 "
     description = description & XltoolsText("884C")
     description = description & " 4 "
-    description = description & XltoolsText("5217 FF08 4EC5 91D1 989D FF09 3002 65E0 8BEF 8FD4 56DE 7A7A 767D FF0C 5426 5219 6BCF 4E2A 95EE 9898 4E00 884C 3002")
+    description = description & XltoolsText("5217 FF08 4EC5 91D1 989D FF09 FF1B 9879 76EE 652F 51FA 7EE9 6548 81EA 8BC4 8868 4E3A 5E74 521D 9884 7B97 6570")
+    description = description & "/"
+    description = description & XltoolsText("5168 5E74 9884 7B97 6570")
+    description = description & "/"
+    description = description & XltoolsText("5168 5E74 6267 884C 6570")
+    description = description & " "
+    description = description & XltoolsText("D7")
+    description = description & " "
+    description = description & XltoolsText("5E74 5EA6 8D44 91D1 603B 989D 53CA 5176 4E2D 5404 884C FF0C 9009 4E2D")
+    description = description & " 4 "
+    description = description & XltoolsText("884C")
+    description = description & " 3 "
+    description = description & XltoolsText("5217 91D1 989D 3002 65E0 8BEF 8FD4 56DE 7A7A 767D FF0C 5426 5219 6BCF 4E2A 95EE 9898 4E00 884C 3002")
     help1 = XltoolsText("8D44 91D1 8868 533A 57DF FF1A 5982 9879 76EE 8868 7684")
     help1 = help1 & " A16:H21"
-    help1 = help1 & XltoolsText("FF08 542B 6807 7B7E 5217 FF09 6216")
-    help1 = help1 & " 4 "
-    help1 = help1 & XltoolsText("5217 91D1 989D")
+    help1 = help1 & XltoolsText("FF08 542B 6807 7B7E 5217 FF09 6216 5176 4E2D 7684 91D1 989D 5217")
     Application.MacroOptions Macro:="XLT_FUND_CHECK", Description:=description, Category:=category, ArgumentDescriptions:=Array(help1)
-    description = XltoolsText("6309 8D22 9884 3014")
-    description = description & "2020"
-    description = description & XltoolsText("3015")
-    description = description & "10"
-    description = description & XltoolsText("53F7 7ED9 4E00 9879 6307 6807 8BC4 5206 FF08 8FBE 6210 5F97 6EE1 5206 FF0C 672A 8FBE 6210 6309 6BD4 4F8B FF09 FF1B 65E0 6CD5 81EA 52A8 8BC4 5206 65F6 8FD4 56DE 8BF4 660E 6587 5B57 3002")
+    description = XltoolsText("6309 672C 5DE5 4F5C 7C3F 89C4 683C 7684 8BC4 5206 89C4 5219 7ED9 4E00 9879 6307 6807 8BC4 5206 FF08 8FBE 5230 6307 6807 503C 5F97 6EE1 5206 FF0C 672A 8FBE 5230 6309 89C4 5219 8BA1 5206 FF09 FF1B 65E0")
+    description = description & XltoolsText("6CD5 81EA 52A8 8BC4 5206 65F6 8FD4 56DE 8BF4 660E 6587 5B57 3002")
     help1 = XltoolsText("6307 6807 503C FF08 76EE 6807 FF09 FF0C 5982 201C 2265")
     help1 = help1 & "95%"
     help1 = help1 & XltoolsText("201D 201C 2264")
     help1 = help1 & "10"
-    help1 = help1 & XltoolsText("5929 201D 201C 8FBE 6210 201D")
+    help1 = help1 & XltoolsText("5929 201D 201C 8FBE 6210 201D FF1B 9879 76EE 652F 51FA 7EE9 6548 81EA 8BC4 8868 9009 4E2D 201C 6307 6807 6027 8D28 3001 6307 6807 503C 3001 5EA6 91CF 5355 4F4D 201D 4E09 683C")
     help2 = XltoolsText("5B9E 9645 5B8C 6210 503C FF0C 5982 201C")
     help2 = help2 & "98%"
     help2 = help2 & XltoolsText("201D 201C")
@@ -143,15 +152,21 @@ Public Sub XltoolsRegisterFunctions()
     help2 = help2 & XltoolsText("5929 201D")
     help3 = XltoolsText("5206 503C")
     Application.MacroOptions Macro:="XLT_SCORE", Description:=description, Category:=category, ArgumentDescriptions:=Array(help1, help2, help3)
-    description = XltoolsText("7EFC 5408 5F97 5206 FF1A 5404 6307 6807 5F97 5206 4E4B 548C FF1B 5206 503C 5408 8BA1 987B 4E3A")
+    description = XltoolsText("7EFC 5408 5F97 5206 FF1A 5404 6307 6807 5F97 5206 4E4B 548C FF1B 5206 503C 5408 8BA1 987B 7B26 5408 89C4 683C FF08")
+    description = description & "2022 "
+    description = description & XltoolsText("5E74 8868 5F0F 4E3A")
     description = description & " 100"
-    description = description & XltoolsText("3001 6BCF 9879 5F97 5206 987B 5728")
+    description = description & XltoolsText("FF0C 9879 76EE 652F 51FA 7EE9 6548 81EA 8BC4 8868 4E3A")
+    description = description & " 90"
+    description = description & XltoolsText("FF0C 53E6 6709 9884 7B97 6267 884C 7387")
+    description = description & " 10 "
+    description = description & XltoolsText("5206 FF09 3001 6BCF 9879 5F97 5206 987B 5728")
     description = description & " 0 "
     description = description & XltoolsText("81F3 5206 503C 4E4B 95F4 FF0C 5426 5219 8FD4 56DE 95EE 9898 8BF4 660E 3002")
     help1 = XltoolsText("5404 6307 6807 5206 503C FF08 4E00 5217 FF09")
     help2 = XltoolsText("5404 6307 6807 5F97 5206 FF08 4E0E 5206 503C 540C 6837 591A FF09")
     Application.MacroOptions Macro:="XLT_COMPOSITE", Description:=description, Category:=category, ArgumentDescriptions:=Array(help1, help2)
-    description = XltoolsText("8BC4 4EF7 7B49 6B21 FF1A 6309 89C4 683C 7684 7B49 6B21 533A 95F4 FF08 4F18 79C0")
+    description = XltoolsText("8BC4 4EF7 7B49 6B21 FF1A 6309 672C 5DE5 4F5C 7C3F 89C4 683C 7684 7B49 6B21 533A 95F4 FF08 5982 4F18 79C0")
     description = description & "/"
     description = description & XltoolsText("826F 597D")
     description = description & "/"

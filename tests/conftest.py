@@ -113,3 +113,26 @@ def postgres():
         admin.dispose()
         run(pg_ctl, "-D", data, "-m", "immediate", "-w", "stop")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- artefacts a person looks at: screenshots of the LibreOffice window, rendered pages ----------
+ARTIFACTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "artifacts")   # ignored by git
+_ARTIFACT_FOLDERS: list[str] = []
+
+
+@pytest.fixture(scope="module")
+def artifacts(request):
+    """A folder tests/artifacts/<module>/ (emptied first) for what the module's tests leave to be
+    looked at; the folders are listed at the end of the run."""
+    folder = os.path.join(ARTIFACTS, request.module.__name__.removeprefix("test_"))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    _ARTIFACT_FOLDERS.append(folder)
+    from pathlib import Path
+    return Path(folder)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for folder in _ARTIFACT_FOLDERS:
+        files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+        terminalreporter.write_line(f"截图与页面（{len(files)} 个文件）：{folder}")

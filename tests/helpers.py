@@ -346,6 +346,45 @@ def _finish(spec, rep, section: dict, flat: dict, evaluate, input_defaults, used
     return {k: _as_text(v) for k, v in {**section, **flat}.items()}
 
 
+# --- a consistent national form (specs/national_2022.toml) -----------------------------------------
+def national_project(spec, rng, name: str, unit: str, units=("%", "个", "天", "万元")) -> dict:
+    """The inputs of one 项目支出绩效自评表 whose every rule holds: the 项目资金 rows (at least 96%
+    spent: no 自评预警), one or more indicators of each 二级 group, each 一级 group's weights adding
+    up to its header's, every 指标性质, each target met (under 130% of it) and scored in full.
+    `rng`: a random.Random. (bench/national.py makes its corpus with it too.)"""
+    table = spec.reports["project"].indicator_tables[0]
+    money = lambda lo, hi: Decimal(rng.randint(lo * 100, hi * 100)) / 100   # noqa: E731
+    p = {"project_name": name, "authority": "测试主管部门", "impl_unit": unit,
+         "goals_expected": "按照年度计划完成项目建设任务，资金使用规范。", "goals_actual": "已完成年度目标。"}
+    for row in ("fiscal", "carryover", "other"):
+        if row == "fiscal" or rng.random() < 0.3:
+            budget = money(10, 3000)
+            p.update({f"budget_initial_{row}": budget, f"budget_budget_{row}": budget,
+                      f"budget_spent_{row}": (budget * Decimal(rng.randint(960, 1000)) / 1000).quantize(CENT)})
+    groups: dict[str, list[int]] = {}
+    for i, ind in enumerate(table.indicators, start=1):
+        groups.setdefault(ind.group, []).append(i)
+    by_level: dict[str, list[int]] = {}
+    for slots in groups.values():
+        for i in slots[:rng.randint(1, len(slots))]:
+            by_level.setdefault(table.indicators[i - 1].group1, []).append(i)
+    for level, used in by_level.items():
+        total = int(table.levels[level])
+        cuts = sorted(rng.sample(range(1, total), len(used) - 1)) if len(used) > 1 else []
+        for i, weight in zip(used, [b - a for a, b in zip([0, *cuts], [*cuts, total])]):
+            nature = rng.choice(["≥", "≤", "=", "定性"])
+            row = {"name": f"指标{i}", "nature": nature, "weight": Decimal(weight), "score": Decimal(weight)}
+            if nature == "定性":
+                row.update(target="效果明显", actual=rng.choice(["达成年度指标", "达成"]))
+            else:
+                target = rng.randint(10, 500)
+                actual = {"≥": target + rng.randint(0, target // 5), "≤": target - rng.randint(0, target // 2),
+                          "=": target}[nature]
+                row.update(target=str(target), unit=rng.choice(units), actual=str(actual))
+            p.update({f"ind_{c}_{i}": v for c, v in row.items()})
+    return p
+
+
 # --- workbooks ----------------------------------------------------------------------------------
 def zip_members(path_or_bytes) -> dict[str, bytes]:
     data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
@@ -358,6 +397,29 @@ def rezip(members: dict[str, bytes], path) -> Path:
         for name, data in members.items():
             z.writestr(name, data)
     return Path(path)
+
+
+def formula_elements(data: bytes) -> dict:
+    """(sheet, A1) -> the <c> element of every formula cell, from the raw sheet XML."""
+    from xml.etree import ElementTree as ET
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        out = {}
+        for sheet, part in sheet_parts(data).items():
+            for c in ET.fromstring(z.read(part)).iterfind(".//m:sheetData/m:row/m:c", ns):
+                if c.find("m:f", ns) is not None:
+                    out[(sheet, c.get("r"))] = c
+    return out
+
+
+def comparable(value, quantum: str = "0.01"):
+    """A cell value as two programs may store it: numbers to `quantum`, blank as ""."""
+    from decimal import ROUND_HALF_UP
+    if value is None or value == "":
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Decimal(repr(value)).quantize(Decimal(quantum), ROUND_HALF_UP)
+    return value
 
 
 def formula_cells(path) -> dict[str, dict[str, str]]:

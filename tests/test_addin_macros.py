@@ -16,7 +16,6 @@ from xltools.checker import check_file
 from xltools.write.fill import fill
 from xltools.formulas import LAST_BOOKEND, cross_cell
 from xltools.spec import load_spec
-from xltools.spec.model import CHECK_COLUMN
 
 SPEC = load_spec()
 
@@ -124,13 +123,13 @@ def test_new_project_sheet_is_named_placed_checked_and_counted_by_libreoffice(bo
     recalculated = soffice.recalculate(book, tmp_path / "recalculated.xlsx")
     ws = openpyxl.load_workbook(recalculated, data_only=True)
     row, _ = cross_cell(SPEC)
-    assert ws[SPEC.reports["dept"].sheet][a1(row, CHECK_COLUMN)].value in (None, "")     # the 3D sum includes the new sheet
+    assert ws[SPEC.reports["dept"].sheet][a1(row, SPEC.reports['dept'].check_column)].value in (None, "")     # the 3D sum includes the new sheet
     assert ws[name][rep.cell("project_name")].value == "农村低保资金/2022年"
     assert ws[name][rep.cell("fund_spent_total")].value == 20
     # without the new sheet's spending the department sheet shows the gap, as check does
     fb.write_values({name: {rep.cell("fund_spent_county"): None}})
     ws = openpyxl.load_workbook(soffice.recalculate(book, tmp_path / "again.xlsx"), data_only=True)
-    assert "20.00" in ws[SPEC.reports["dept"].sheet][a1(row, CHECK_COLUMN)].value
+    assert "20.00" in ws[SPEC.reports["dept"].sheet][a1(row, SPEC.reports['dept'].check_column)].value
     assert macros.new_project(FileBook(book, answers=[])) is None              # cancelled: nothing changes
     assert macros.sheet_name_for("农村低保资金/2022年", names) == "农村低保资金_2022年 (2)"
 
@@ -139,7 +138,7 @@ def test_about_names_the_versions_and_the_log(book, monkeypatch, tmp_path):
     monkeypatch.setenv("XLTOOLS_LOG", str(tmp_path / "xltools.log"))
     text = macros.about(FileBook(book))
     assert "加载项：0.1.0 (xlwings 0.37.8)" in text and SPEC.fingerprint in text
-    assert f"本工作簿的模板：临湘市2022年度模板（第1版），{SPEC.fingerprint}" in text
+    assert f"本工作簿的模板：临湘市2022年度模板（第{SPEC.form_version}版），{SPEC.fingerprint}" in text
     assert str(tmp_path / "xltools.log") in text
 
 

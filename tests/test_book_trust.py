@@ -19,7 +19,6 @@ from xltools.checker import check_file
 from xltools.write.fill import fill
 from xltools.formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell
 from xltools.spec import load_spec
-from xltools.spec.model import CHECK_COLUMN
 
 SPEC = load_spec()
 DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
@@ -234,7 +233,7 @@ def test_the_department_sheet_says_how_many_project_sheets_its_cross_check_count
     moved = rezip(move_sheet(zip_members(book), f"{PROJ.sheet} (2)", -1), tmp_path / "moved.xlsx")
     scored = tmp_path / "scored.xlsx"
     assert run_cli("score", moved, "-o", scored).returncode in (0, 1)
-    ref = f"{openpyxl.utils.get_column_letter(CHECK_COLUMN)}{cross_cell(SPEC)[0]}"
+    ref = f"{openpyxl.utils.get_column_letter(SPEC.reports['dept'].check_column)}{cross_cell(SPEC)[0]}"
     ours = openpyxl.load_workbook(scored, data_only=True)[DEPT.sheet][ref].value
     theirs = openpyxl.load_workbook(soffice.recalculate(scored, tmp_path / "recalc.xlsx"),
                                     data_only=True)[DEPT.sheet][ref].value

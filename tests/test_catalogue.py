@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from helpers import CJK, ROOT, SEED, checked_by_declared_rules, consistent_data, load_seed, write_json
 from xltools import catalogue
+from xltools.a1 import a1
 from xltools.errors import BookError, DataError
 from xltools.ooxml.package import Package
 from xltools.checker import check_file
@@ -33,11 +34,11 @@ SPEC = load_spec()
 
 def test_readme_rule_table_is_the_generated_one():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme == catalogue.readme_with_table(readme, SPEC), \
+    assert readme == catalogue.readme_with_table(readme), \
         "README.md 的规则表与 xltools/catalogue.py 不一致：请运行 python -m xltools.catalogue --readme"
-    # and the table lists every code, once
+    # and the table lists every code of every shipped spec, once
     table = readme[readme.index(catalogue.README_BEGIN):readme.index(catalogue.README_END)]
-    codes = [e.code for e in catalogue.all_entries(SPEC)]
+    codes = [e.code for e in catalogue.all_entries(*catalogue.shipped_specs())]
     assert len(codes) == len(set(codes))
     for code in codes:
         assert table.count(f"| `{code}` |") == 1, code
@@ -99,8 +100,9 @@ NOT_EMITTED: dict[str, str] = {
     "conf-sheet": "test_addin_security.py: a veryHidden xltools.conf sheet, through check, the API and collect",
     "pack-missing": _PACK, "pack-hash": _PACK, "pack-unlisted": _PACK,
     "values-copy": "test_inbox.py: the values-only workbook of a real pack, checked alone and in a pack",
-    "pack-name-taken": "test_pack.py: two units whose names clean to one in a batch",
-    "pack-name-shortened": "test_pack.py: a unit whose name is too long for a file name",
+    "pack-name-taken": "test_pack_batch.py: two units whose names clean to one in a batch",
+    "pack-name-shortened": "test_pack_batch.py: a unit whose name is too long for a file name",
+    "carryover-previous": "test_previous.py: this year's report against last year's (check --previous, collect)",
 }
 
 
@@ -167,6 +169,14 @@ def _book_corpus(tmp_path) -> tuple[list[Path], list[Path]]:
         for sheet, ref, value in cells:
             wb.sheet(sheet).set(ref, value)
         out.append(_recomputed(wb.save(tmp_path / f"{name}.xlsx")))
+    run = dept.runs["duties"]            # a long paragraph in a one-line row, and a row hidden (as
+    wb = Package(good.read_bytes())           # Excel allows on the protected sheet): text-cut, text-hidden
+    sheet = wb.sheet(dept.sheet)
+    sheet.set(a1(run.first, run.col), "主要职责" * 75)
+    sheet.row_height(run.first, 20, custom=False)
+    sheet.set(a1(run.first + 1, run.col), "写在隐藏行里的一段")
+    sheet.row_hidden(run.first + 1, True)
+    out.append(_recomputed(wb.save(tmp_path / "text-rows.xlsx")))
     import openpyxl                      # an error value (t="e"), as Excel writes #DIV/0!: unreadable
     wb = openpyxl.load_workbook(good)
     wb[dept.sheet][dept.cell("income_other_1")] = "#DIV/0!"
@@ -191,7 +201,10 @@ def corpus(tmp_path_factory):
 
 
 def test_every_code_emitted_is_catalogued_and_every_catalogued_code_is_emitted(corpus):
-    entries = {e.code: e for e in catalogue.all_entries(SPEC)}
+    """Over the county form's corpus: every code its rules may emit for it (the national form's
+    own codes: tests/test_national.py)."""
+    mine = set().union(*_declared(SPEC).values())
+    entries = {e.code: e for e in catalogue.all_entries(SPEC) if e.code in mine}
     findings = [f for r in corpus["reports"] for f in r.findings] + corpus["score_findings"]
     emitted = {f.code for f in findings}
     assert emitted - set(entries) == set(), "emitted but not in the catalogue"
@@ -202,29 +215,33 @@ def test_every_code_emitted_is_catalogued_and_every_catalogued_code_is_emitted(c
 
 
 # --- who emits each code: every rule declares its codes -------------------------------------------
-def _declared() -> dict[str, set[str]]:
-    """Who may emit what: each rule of xltools/rules/ (its declaration), and the three modules
-    that make findings outside the rules, each declaring its own codes."""
+def _declared(spec) -> dict[str, set[str]]:
+    """Who may emit what with this spec: each rule of xltools/rules/ (its declaration), and the
+    three modules that make findings outside the rules, each declaring its own codes."""
     from xltools.collect import intake
     from xltools.pack import run as packer
     from xltools.read.filled import NOTE_CODES
-    from xltools.rules import RULES
+    from xltools.rules import RULES, previous
     from xltools.write import score
-    out = {type(rule).__name__: rule.declares(SPEC) for rule in RULES}
+    out = {type(rule).__name__: rule.declares(spec) for rule in RULES}
     assert len(out) == len(RULES)
     out.update({"the reader's notes": set(NOTE_CODES), "score": set(score.CODES), "collect's pack check": set(intake.CODES),
-                "pack's output names": set(packer.CODES)})
+                "pack's output names": set(packer.CODES), "last year's report": previous.declares(spec)})
     return out
 
 
 def test_every_catalogued_code_is_declared_by_whoever_emits_it():
-    catalogued = {e.code for e in catalogue.all_entries(SPEC)}
-    declared = _declared()
-    for who, codes in declared.items():
+    specs = catalogue.shipped_specs()
+    catalogued = {e.code for e in catalogue.all_entries(*specs)}
+    declared = [_declared(spec) for spec in specs]
+    for who in declared[0]:
+        codes = set().union(*(d[who] for d in declared))
         assert codes and codes <= catalogued, (who, codes - catalogued)
-    assert catalogued - set().union(*declared.values()) == set(), "catalogued, but no rule declares it"
+    assert catalogued - set().union(*(c for d in declared for c in d.values())) == set(), \
+        "catalogued, but no rule declares it"
     # a spec rule's code is its own (not one the catalogue fixes for another rule)
-    assert declared["Sums"] == {e.code for e in catalogue.spec_entries(SPEC) if e.template == catalogue.SUM_TEMPLATE}
+    for spec, d in zip(specs, declared):
+        assert d["Sums"] == {e.code for e in catalogue.spec_entries(spec) if e.template == catalogue.SUM_TEMPLATE}
 
 
 def test_each_rule_emits_only_the_codes_it_declares(corpus):
@@ -232,7 +249,7 @@ def test_each_rule_emits_only_the_codes_it_declares(corpus):
     test_book_trust.py checks the same way), with the rule that made each finding."""
     made = [f for path in corpus["files"] for f in checked_by_declared_rules(path, SPEC)]
     assert {f.code for f in made} == {f.code for r in corpus["reports"] for f in r.findings}
-    assert {f.code for f in corpus["score_findings"]} <= _declared()["score"]
+    assert {f.code for f in corpus["score_findings"]} <= _declared(SPEC)["score"]
 
 
 def test_findings_made_outside_the_rules_are_declared_by_their_module():
@@ -240,7 +257,7 @@ def test_findings_made_outside_the_rules_are_declared_by_their_module():
     declares: the reader's notes (read/, and the add-in's matrix check, which words a cell as the
     reader would), score's, collect's and pack's codes. No other module makes findings."""
     import re
-    declared = _declared()
+    declared = _declared(SPEC)
     allowed = {"xltools/read/": declared["the reader's notes"], "xltools/addin/functions.py": declared["the reader's notes"],
                "xltools/write/score.py": declared["score"], "xltools/collect/intake.py": declared["collect's pack check"],
                "xltools/pack/run.py": declared["pack's output names"]}
@@ -262,8 +279,8 @@ def test_column_i_says_what_the_checker_says(corpus, soffice, tmp_path):
     narrative's cell lists the text-amount sentences one after the other)."""
     import openpyxl
 
-    from xltools.spec.model import CHECK_COLUMN
-    inline = {e.code for e in catalogue.all_entries(SPEC) if e.twin == catalogue.INLINE}
+    mine = set().union(*_declared(SPEC).values())
+    inline = {e.code for e in catalogue.all_entries(SPEC) if e.twin == catalogue.INLINE and e.code in mine}
     seen = set()
     books = corpus["books"]
     for path, report in zip(books, corpus["reports"][-len(books):]):
@@ -274,7 +291,7 @@ def test_column_i_says_what_the_checker_says(corpus, soffice, tmp_path):
         for f in report.findings:
             if f.code not in inline or (f.code == "score-range" and f.sheet in legacy):
                 continue
-            texts = [c.value for c in wb[f.sheet][get_column_letter(CHECK_COLUMN)] if isinstance(c.value, str)]
+            texts = [c.value for c in wb[f.sheet][get_column_letter(SPEC.reports["dept"].check_column)] if isinstance(c.value, str)]
             assert any(t == f.message or f.message.endswith("：" + t) or f.message + "；" in t for t in texts), \
                 (path.name, f.code, f.message, texts)
             seen.add(f.code)

@@ -15,13 +15,13 @@ import os
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from helpers import ROOT, XLTOOLS, load_seed, write_json
+from helpers import ROOT, XLTOOLS, comparable, load_seed, write_json
 from test_check_seed import corrected_seed
 from xltools.write.fill import fill
 from xltools.spec import load_spec
@@ -316,14 +316,6 @@ def test_summary_totals_equal_the_sum_of_the_rows(summary):
     assert checked == 7          # 收入 支出 基本 项目 三公 错误数 提示数
 
 
-def _comparable(v):
-    if v is None or v == "":
-        return ""
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return Decimal(repr(v)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    return v
-
-
 def test_summary_cached_values_equal_libreoffice(soffice, season, summary, tmp_path):
     formulas, ours = summary
     theirs = openpyxl.load_workbook(soffice.recalculate(season["out"], tmp_path / "recalc.xlsx"), data_only=True)
@@ -331,7 +323,7 @@ def test_summary_cached_values_equal_libreoffice(soffice, season, summary, tmp_p
              if isinstance(c.value, str) and c.value.startswith("=")]
     assert len(cells) > 20
     diffs = [(s, ref, ours[s][ref].value, theirs[s][ref].value) for s, ref in cells
-             if _comparable(ours[s][ref].value) != _comparable(theirs[s][ref].value)]
+             if comparable(ours[s][ref].value) != comparable(theirs[s][ref].value)]
     assert diffs == []
 
 

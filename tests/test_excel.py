@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 xlwings = pytest.importorskip("xlwings")
 
-from helpers import SEED  # noqa: E402
+from helpers import ROOT, SEED  # noqa: E402
+from xltools.build.names import FINGERPRINT_NAME  # noqa: E402
 from xltools.addin import excel
 from xltools.ooxml.package import Package
 from xltools.checker import check_file  # noqa: E402
@@ -45,12 +46,14 @@ class _DynamicArrays:
         return value
 
 
-def caller(path="工作簿1", shape=(1, 1), dynamic=True):
-    """The calling range as xlwings hands it (`caller`): its size, its book (COM), its Excel.
-    Excel cannot run here; these are the few attributes the functions read."""
+def caller(path="工作簿1", shape=(1, 1), dynamic=True, fingerprint=None):
+    """The calling range as xlwings hands it (`caller`): its size, its book (COM, and its defined
+    names as xlwings's Names: the template's fingerprint), its Excel. Excel cannot run here;
+    these are the few attributes the functions read."""
     functions = _DynamicArrays() if dynamic else _NoDynamicArrays()
     app = SimpleNamespace(api=SimpleNamespace(WorksheetFunction=functions))
-    book = SimpleNamespace(api=SimpleNamespace(FullName=str(path), Name=Path(str(path)).name), app=app)
+    names = {FINGERPRINT_NAME: SimpleNamespace(refers_to=f'="{fingerprint}"')} if fingerprint else {}
+    book = SimpleNamespace(api=SimpleNamespace(FullName=str(path), Name=Path(str(path)).name), app=app, names=names)
     return SimpleNamespace(shape=shape, sheet=SimpleNamespace(book=book))
 
 
@@ -110,12 +113,29 @@ def test_fund_check_gives_the_checkers_findings_on_the_same_figures(seed_book, t
 
 
 def test_score_and_grade_follow_the_scorer_and_the_spec_bands():
-    assert excel.XLT_SCORE("≥95%", "98%", 5) == 5.0
-    assert excel.XLT_SCORE("≤10天", "12天", 6.0) == 5.0          # 6 × 10/12
-    assert "人工" in excel.XLT_SCORE("", "达成", 5)
-    assert excel.XLT_SCORE("≥95%", "98%", "abc").startswith("分值")
-    assert [excel.XLT_GRADE(v) for v in (90, Decimal("89.99"), 60.0, 59.99, "95分", None)] == \
+    assert excel.XLT_SCORE("≥95%", "98%", 5, caller()) == 5.0
+    assert excel.XLT_SCORE("≤10天", "12天", 6.0, caller()) == 5.0          # 6 × 10/12
+    assert "人工" in excel.XLT_SCORE("", "达成", 5, caller())
+    assert excel.XLT_SCORE("≥95%", "98%", "abc", caller()).startswith("分值")
+    assert [excel.XLT_GRADE(v, caller()) for v in (90, Decimal("89.99"), 60.0, 59.99, "95分", None)] == \
         ["优秀", "良好", "中", "差", "优秀", ""]
+
+
+def test_the_functions_follow_the_calling_workbooks_spec():
+    """On a workbook of the national form (its fingerprint in its defined names), the national
+    spec's rules: 反向 linear (10 天 against ≤10 天 at 15 天: half), its grade words, its weights
+    (the indicators make 90 with the 预算执行率's 10); 指标性质, 指标值, 度量单位 as three cells."""
+    national = load_spec(ROOT / "specs" / "national_2022.toml")
+    there = caller(fingerprint=national.fingerprint)
+    assert excel.XLT_SCORE([["≤", "10", "天"]], "15", 10, there) == 5.0
+    assert excel.XLT_SCORE([["≤", "10", "天"]], "15", 10, caller()) == 6.67       # the county form: 10 × 10/15
+    assert excel.XLT_SCORE([["≤", "10", "天"]], "20", 10, there) == 0.0
+    assert excel.XLT_SCORE([["≥", "95"]], "98", 10, there).startswith("指标值应为")
+    assert excel.XLT_GRADE(85, there) == "良" and excel.XLT_GRADE(85, caller()) == "良好"
+    assert excel.XLT_COMPOSITE([[50], [40]], [[50], [38]], there) == 88.0
+    assert "应为 90" in excel.XLT_COMPOSITE([[50], [50]], [[50], [38]], there)
+    # a fingerprint no shipped spec made: the default spec, as for a workbook of the user's own
+    assert excel.XLT_GRADE(85, caller(fingerprint="xltools:某地:2031:v1:0123456789abcdef")) == "良好"
 
 
 def test_composite_on_the_seed_indicator_table_equals_the_checker(seed_book):
@@ -127,7 +147,7 @@ def test_composite_on_the_seed_indicator_table_equals_the_checker(seed_book):
     scores = values(seed_book, rep.sheet, f"{rep.cell(table.names('actual')[0])}:{rep.cell(table.names('actual')[-1])}")
     report = check_file(seed_book, SPEC)
     assert "legacy-indicators" in {f.code for f in report.findings if f.sheet == rep.sheet}
-    assert excel.XLT_COMPOSITE(weights, scores) == float(report.score[rep.sheet]["computed_score"])
+    assert excel.XLT_COMPOSITE(weights, scores, caller()) == float(report.score[rep.sheet]["computed_score"])
     # The new form (分值, 得分 filled) with two typos: a weight of 6 (the sum is 101), a score of 7 against 5.
     # (In the old form the checker cannot see a weight typo yet: issue 8.)
     book = Package(seed_book.read_bytes())
@@ -140,10 +160,10 @@ def test_composite_on_the_seed_indicator_table_equals_the_checker(seed_book):
     found = {f.code: f.message for f in check_file(typo, SPEC).findings if f.sheet == rep.sheet}
     weights = values(typo, rep.sheet, f"{rep.cell(table.names('weight')[0])}:{rep.cell(table.names('weight')[-1])}")
     scores = values(typo, rep.sheet, f"{rep.cell(table.names('score')[0])}:{rep.cell(table.names('score')[-1])}")
-    text = excel.XLT_COMPOSITE(weights, scores)
+    text = excel.XLT_COMPOSITE(weights, scores, caller())
     assert found["weight-sum"] in text
     assert "第 2 项：" + found["score-range"].split("：", 1)[1] in text
-    assert "一一对应" in excel.XLT_COMPOSITE([[1], [2]], [[1]])
+    assert "一一对应" in excel.XLT_COMPOSITE([[1], [2]], [[1]], caller())
 
 
 def test_check_returns_the_calling_workbooks_findings(seed_book):
@@ -216,9 +236,9 @@ def test_error_cells_reach_the_functions_as_errors_and_give_a_finding_not_0():
     assert (na, div0) == ("#N/A", "#DIV/0!")                   # with the add-in's options: the error itself
     assert "单元格是错误值 #N/A" in excel.XLT_TOTAL([[1.5], [na]])
     assert "#DIV/0!" in excel.XLT_TIE(3, [[1], [div0]]) and excel.XLT_TIE(div0, 1).startswith("合计：")
-    assert isinstance(excel.XLT_SCORE("≥95%", na, 5), str)
-    assert "#N/A" in excel.XLT_COMPOSITE([[50], [50]], [[40], [na]])
-    assert "#DIV/0!" in excel.XLT_GRADE(div0)
+    assert isinstance(excel.XLT_SCORE("≥95%", na, 5, caller()), str)
+    assert "#N/A" in excel.XLT_COMPOSITE([[50], [50]], [[40], [na]], caller())
+    assert "#DIV/0!" in excel.XLT_GRADE(div0, caller())
     matrix = [[2983.0, 2983.0, 2983.0, 0.0]] + [[None] * 4] * 4 + [[na, 2983.0, 2983.0, 0.0]]
     assert any("#N/A" in row[0] for row in excel.XLT_FUND_CHECK(matrix, caller()))
 
@@ -244,8 +264,8 @@ def _texts(answer):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(a=_cell, b=_cell, c=_cell, r=_range, q=_range)
 def test_no_python_repr_reaches_a_cell(a, b, c, r, q):
-    answers = [excel.XLT_TOTAL(a, r), excel.XLT_TIE(a, r, b), excel.XLT_SCORE(a, b, c),
-               excel.XLT_COMPOSITE(r, q), excel.XLT_GRADE(a), excel.XLT_FUND_CHECK(r, caller())]
+    answers = [excel.XLT_TOTAL(a, r), excel.XLT_TIE(a, r, b), excel.XLT_SCORE(a, b, c, caller()),
+               excel.XLT_COMPOSITE(r, q, caller()), excel.XLT_GRADE(a, caller()), excel.XLT_FUND_CHECK(r, caller())]
     for answer in answers:
         assert isinstance(answer, (str, float, list)), answer
         for text in _texts(answer):

@@ -39,7 +39,6 @@ from xltools.write.fill import fill
 from xltools.findings import ERROR
 from xltools.formulas import cross_cell
 from xltools.spec import load_spec
-from xltools.spec.model import CHECK_COLUMN
 
 SPEC = load_spec()
 DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
@@ -373,7 +372,7 @@ def test_libreoffice_computes_the_column_i_checks_the_python_twin_cached(sample_
     """The narrative checks of column I (sentences bounded per 机构, items summed, half-up edges,
     thousands separators, items left out), as LibreOffice recalculates them, are the cached ones."""
     import openpyxl
-    column = openpyxl.utils.get_column_letter(CHECK_COLUMN)
+    column = openpyxl.utils.get_column_letter(DEPT.check_column)
     compared = shown = 0
     for i, (what, book, _) in enumerate(sample_books):
         ours = openpyxl.load_workbook(book, data_only=True)

@@ -201,3 +201,15 @@ def test_each_report_pdf_is_its_pages_of_the_whole(long_packed, pdf_text):
         assert len(got) == len(numbers), name
         for k, number in enumerate(numbers, start=1):
             assert got[k] == pages[number], f"{name} page {k} differs from page {number} of the whole"
+
+
+def test_libreoffice_prints_the_fills_its_black_and_white_flag_would_leave_out(soffice, long_book, tmp_path):
+    """What the README says of printing straight from LibreOffice: it ignores the template's
+    单色打印 (pageSetup blackAndWhite, which Excel and WPS have), so the input shading shows on
+    its pages; the pack's PDF (above) carries none. Should LibreOffice start honouring the flag,
+    this fails and the README's line goes."""
+    pdf = soffice.to_pdf(long_book[0], tmp_path / "direct.pdf")
+    shown = set()
+    for _, pixels in rendered_pixels(pdf):
+        shown |= {pixels[i:i + 3] for i in range(0, len(pixels), 3)} & {bytes(f) for f in FILLS}
+    assert bytes((0xFF, 0xF2, 0xCC)) in shown

@@ -52,9 +52,10 @@ def specs(tmp_path_factory):
 # --- the fingerprint -----------------------------------------------------------------------------
 def test_the_fingerprint_is_written_parsed_and_described_in_one_place():
     fp = SPEC.fingerprint
-    assert fp == f"xltools:临湘市:2022:v1:{SPEC.digest[:16]}"            # the text the workbook carries
-    assert (fp.region, fp.year, fp.form_version, fp.digest) == ("临湘市", 2022, 1, SPEC.digest[:16])
-    assert fp.describe() == "临湘市2022年度模板（第1版）"
+    v = SPEC.form_version
+    assert fp == f"xltools:临湘市:2022:v{v}:{SPEC.digest[:16]}"          # the text the workbook carries
+    assert (fp.region, fp.year, fp.form_version, fp.digest) == ("临湘市", 2022, v, SPEC.digest[:16])
+    assert fp.describe() == f"临湘市2022年度模板（第{v}版）"
     assert Fingerprint.parse(f'"{fp}"') == fp and Fingerprint.parse(f" {fp} ").year == 2022
     assert pickle.loads(pickle.dumps(fp)) == fp and type(pickle.loads(pickle.dumps(fp))) is Fingerprint
     for other in (None, "", "xltools:临湘市:2022", "某软件:临湘市:2022:v1:0123456789abcdef",
@@ -81,7 +82,7 @@ def test_a_spec_is_known_by_its_fingerprint_before_it_is_laid_out(specs):
 # --- resolving -----------------------------------------------------------------------------------
 def test_each_workbook_is_read_with_the_spec_that_made_it(specs):
     registry = Registry.from_dirs([specs["folder"]])
-    assert [i.year for i in registry.infos] == [2022, 2023]
+    assert [(i.year, i.form) for i in registry.infos] == [(2022, ""), (2022, "项目支出绩效自评表"), (2023, "")]
     for book, year in ((specs["book22"], 2022), (specs["book23"], 2023)):
         assert registry.resolve(open_book(book), str(book)).year == year
         report = xltools.check(book, registry)
@@ -99,7 +100,8 @@ def test_a_workbook_no_spec_reads_is_refused_with_one_line_naming_its_template(s
     with pytest.raises(BookError) as err:
         packaged.resolve(open_book(specs["book23"]), "民政局2023.xlsx")
     assert err.value.reason == "other-template"
-    assert "民政局2023.xlsx 是临湘市2023年度模板（第1版）" in str(err.value) and "临湘市2022年度模板（第1版）" in str(err.value)
+    v = SPEC.form_version
+    assert f"民政局2023.xlsx 是临湘市2023年度模板（第{v}版）" in str(err.value) and f"临湘市2022年度模板（第{v}版）" in str(err.value)
     with pytest.raises(BookError) as err:
         Registry.of(SPEC).resolve(open_book(specs["unmarked"]), "无标识.xlsx")
     assert err.value.reason == "other-template" and FINGERPRINT_NAME in str(err.value)
@@ -137,5 +139,5 @@ def test_an_unmarked_workbook_is_refused_with_one_code_by_every_command(specs, t
 def test_pack_refuses_it_with_the_same_line(specs, soffice, tmp_path):
     packed = run("pack", specs["unmarked"], specs["book23"], "-o", tmp_path / "包")
     assert packed.returncode == 2 and "Traceback" not in packed.stderr
-    assert FINGERPRINT_NAME in packed.stderr and "临湘市2023年度模板（第1版）" in packed.stderr
+    assert FINGERPRINT_NAME in packed.stderr and f"临湘市2023年度模板（第{SPEC.form_version}版）" in packed.stderr
     assert not (tmp_path / "包").exists() or not any((tmp_path / "包").iterdir())

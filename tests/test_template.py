@@ -16,7 +16,6 @@ import re
 import subprocess
 import sys
 import zipfile
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -25,13 +24,14 @@ import pytest
 from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 
+from helpers import comparable, formula_elements
 from xltools import units
 from xltools.build import protect
 from xltools.build.names import FINGERPRINT_NAME, REPORT_MARK
 from xltools.build.workbook import template_bytes
 from xltools.formulas import cross_cell
 from xltools.spec import load_spec
-from xltools.spec.layout import ROW_CHARS
+from xltools.spec.layout import BLANK_ROW_PT, ROW_CHARS
 from helpers import sheet_parts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,25 +185,55 @@ def test_inputs_unlocked_and_shaded_everything_else_locked(book, spec):
     for rep in spec.reports.values():
         ws = book[rep.sheet]
         inputs = {f.cell for f in rep.inputs if f.name not in rep.runs}
-        inputs |= {f"{get_column_letter(run.col)}{r}" for run in rep.runs.values() for r in run.row_numbers}
+        texts = {f"{get_column_letter(run.col)}{r}" for run in rep.runs.values() for r in run.row_numbers}
         # MergedCell: openpyxl's stand-in for the covered part of a merged range, absent from the file
         unlocked = {c.coordinate for row in ws.iter_rows() for c in row
                     if not isinstance(c, MergedCell) and not c.protection.locked}
-        assert unlocked == inputs, rep.sheet
-        shades = {(ws[c].fill.fill_type, ws[c].fill.fgColor.rgb) for c in inputs}
+        # A long text's rows are unlocked whole (LibreOffice fits rows on a protected sheet only
+        # then): their text cells, label, join and fit cells, and the row's own style.
+        in_text_rows = {c for c in unlocked if int(c.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) in rep.text_rows}
+        assert unlocked - in_text_rows == inputs, rep.sheet
+        assert texts <= in_text_rows, rep.sheet
+        assert all(not ws.row_dimensions[r].protection.locked for r in rep.text_rows), rep.sheet
+        shades = {(ws[c].fill.fill_type, ws[c].fill.fgColor.rgb) for c in inputs | texts}
         assert len(shades) == 1, f"{rep.sheet}: inputs shaded differently: {shades}"
         (kind, colour), = shades
         assert kind == "solid" and colour[-6:] not in ("FFFFFF", "000000")
         for f in rep.computed:
             assert ws[f.cell].protection.locked and ws[f.cell].fill.fgColor.rgb != colour, f.name
-        for name in rep.runs:   # the join cell: locked, its formula and value hidden
+        for name in rep.runs:   # the join cell: its formula and value hidden
             join = ws[rep.cell(name)]
-            assert join.protection.locked and join.protection.hidden and join.number_format == ";;;", name
+            assert join.protection.hidden and join.number_format == ";;;", name
         for p in rep.placed:
-            if p.role not in ("input", "computed", "box", "text"):
+            if p.role not in ("input", "computed", "box", "text", "fit", "join") and p.row not in rep.text_rows:
                 cell = ws.cell(p.row, p.col)
                 assert cell.protection.locked, (p.role, cell.coordinate)
                 assert not (cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb == colour), cell.coordinate
+
+
+def test_long_texts_are_visible_rows_the_programs_fit(book, plain, spec):
+    """Every row of a long text visible, its height not marked as set by hand; the first a line
+    tall (or its label's height), the others a sliver while blank (no blank block in print);
+    beside each a fit cell (white, unmerged, as wide as the text cell) repeating its text, for
+    Excel and WPS to fit the row to; nothing hidden anywhere in the template."""
+    raw = members(plain)
+    for rep in spec.reports.values():
+        ws = book[rep.sheet]
+        assert not [r for r, d in ws.row_dimensions.items() if d.hidden], rep.sheet
+        xml = raw[f"xl/worksheets/sheet{book.sheetnames.index(rep.sheet) + 1}.xml"].decode()
+        for run in rep.runs.values():
+            width = sum(spec.print.widths[run.col - 1: run.col - 1 + run.cols])
+            fit = get_column_letter(run.fit_col)
+            assert ws.column_dimensions[fit].width == width and not ws.column_dimensions[fit].hidden
+            for r in run.row_numbers:
+                tag = re.search(rf'<row r="{r}"[^>]*>', xml).group(0)
+                want = round(run.first_pt, 1) if r == run.first else BLANK_ROW_PT
+                assert "customHeight" not in tag and f'ht="{want:.1f}"' in tag, tag
+                cell = ws[f"{fit}{r}"]
+                assert cell.value == f'={get_column_letter(run.col)}{r}&""', cell.coordinate
+                assert cell.font.color.rgb.endswith("FFFFFF") and cell.alignment.wrap_text
+                assert cell.font.name == ws.cell(r, run.col).font.name and cell.font.sz == ws.cell(r, run.col).font.sz
+                assert cell.coordinate not in {m.coord for m in ws.merged_cells.ranges}
 
 
 # --- data validation ---------------------------------------------------------------------------
@@ -347,19 +377,8 @@ def test_fonts_are_songti_and_fangsong(book, spec):
 
 
 # --- cached values -----------------------------------------------------------------------------
-def formula_cells(data: bytes) -> dict[tuple[str, str], ET.Element]:
-    """(sheet, A1) -> the <c> element of every formula cell, from the raw sheet XML."""
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        out = {}
-        for sheet, part in sheet_parts(data).items():
-            for c in ET.fromstring(z.read(part)).iterfind(".//m:sheetData/m:row/m:c", NS):
-                if c.find("m:f", NS) is not None:
-                    out[(sheet, c.get("r"))] = c
-    return out
-
-
 def test_every_formula_cell_carries_a_cached_value(plain):
-    cells = formula_cells(plain)
+    cells = formula_elements(plain)
     assert len(cells) > 90
     for (sheet, ref), c in cells.items():
         v = c.find("m:v", NS)
@@ -368,21 +387,13 @@ def test_every_formula_cell_carries_a_cached_value(plain):
             assert v.text and re.fullmatch(r"-?\d+(\.\d+)?", v.text), f"{sheet}!{ref}: {v.text!r}"
 
 
-def comparable(value):
-    if value is None or value == "":
-        return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Decimal(repr(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    return value
-
-
 def test_cached_values_equal_libreoffice(soffice, plain, tmp_path):
     src = tmp_path / "template.xlsx"
     src.write_bytes(plain)
     recalculated = soffice.recalculate(src, tmp_path / "recalculated.xlsx")
     ours = openpyxl.load_workbook(src, data_only=True)
     theirs = openpyxl.load_workbook(recalculated, data_only=True)
-    cells = formula_cells(plain)
+    cells = formula_elements(plain)
     diffs = [(sheet, ref, ours[sheet][ref].value, theirs[sheet][ref].value) for sheet, ref in cells
              if comparable(ours[sheet][ref].value) != comparable(theirs[sheet][ref].value)]
     assert diffs == []

@@ -8,10 +8,12 @@ a .pth inside the borrowed folder is not run, so this checkout's editable xltool
 """
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -51,9 +53,10 @@ def test_the_wheel_carries_every_module_the_specs_and_the_template(wheel):
     assert modules <= names, sorted(modules - names)
     for spec in (ROOT / "specs").glob("*.toml"):
         assert f"xltools/_specs/{spec.name}" in names
-    assert "xltools/_templates/self_eval.xlsx" in names and "xltools/py.typed" in names
+    assert "xltools/py.typed" in names
     with zipfile.ZipFile(wheel) as z:
-        assert z.read("xltools/_templates/self_eval.xlsx") == (ROOT / "templates" / "self_eval.xlsx").read_bytes()
+        for template in ("self_eval.xlsx", "national_2022.xlsx"):       # each spec's [template] file
+            assert z.read(f"xltools/_templates/{template}") == (ROOT / "templates" / template).read_bytes()
 
 
 def test_the_installed_command_works_from_another_folder(venv, tmp_path):
@@ -75,5 +78,13 @@ def test_the_installed_command_works_from_another_folder(venv, tmp_path):
     assert (tmp_path / "填好.xlsx").read_bytes() == (tmp_path / "checkout.xlsx").read_bytes()
     done = _run(xltools, "check", "--json", "填好.xlsx", "不存在.xlsx", cwd=tmp_path, check=False)
     assert done.returncode == 2 and '"refused": "unreadable-file"' in done.stdout
+    # the national form: a data file of its region ("通用") copies its installed template; one of a
+    # province's region is the same spec for that region, whose template is built for it
+    data = tomllib.loads((ROOT / "tests" / "data" / "national" / "anhui_2022_tianchang.toml").read_text(encoding="utf-8"))
+    (tmp_path / "天长.json").write_text(json.dumps({**data, "region": "通用"}, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "安徽.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    code = ("import sys, xltools; xltools.fill('天长.json', '天长.xlsx'); print('openpyxl' in sys.modules, "
+            "xltools.check('天长.xlsx').ok); xltools.fill('安徽.json', '安徽.xlsx'); print(xltools.check('安徽.xlsx').ok)")
+    assert _run(venv / "bin" / "python", "-c", code, cwd=tmp_path).stdout.split() == ["False", "True", "True"]
     done = _run(xltools, "template", cwd=tmp_path)          # no -o: the current folder, not the package
     assert (tmp_path / "self_eval.xlsx").read_bytes() == (ROOT / "templates" / "self_eval.xlsx").read_bytes()

@@ -714,3 +714,23 @@ def test_styles_read_from_the_tags_equal_the_decoded_cells(books, tmp_path):
             fresh = open_book(path).sheet(name)      # not decoded yet: styles() reads the tags
             assert fresh.styles(refs) == [0 if sheet.get(r) is None else sheet.get(r).style for r in refs], (path, name)
     assert open_book(odd).sheet("S").styles(["A1", "B1", "C1"]) == [2, 3, 0]
+
+
+@pytest.mark.parametrize("prefix", ["", "x:"])
+def test_row_marks_read_each_rows_height_and_hidden_flag(tmp_path, prefix):
+    """The rows of cells a long text is typed in: their height as stored (None: the sheet's
+    default) and whether they are hidden (hidden="1"/"true", or a height of 0), the same from the
+    canonical fast path as from the scan a prefixed sheet takes; in any order of attributes."""
+    p = prefix
+    rows = (f'<{p}row r="3" spans="1:9" ht="24.75" customHeight="1"><{p}c r="A3" t="inlineStr"><{p}is><{p}t>一</{p}t>'
+            f'</{p}is></{p}c></{p}row>'
+            f'<{p}row r="4" hidden="false" ht="3"><{p}c r="A4"><{p}v>1</{p}v></{p}c><{p}c r="B4"><{p}v>2</{p}v></{p}c>'
+            f'</{p}row>'
+            f'<{p}row r="5" hidden="1" ht="20"><{p}c r="B5"><{p}v>3</{p}v></{p}c></{p}row>'
+            f'<{p}row r="6"><{p}c r="A6"><{p}v>4</{p}v></{p}c></{p}row>'
+            f'<{p}row r="7" ht="0"><{p}c r="A7"><{p}v>5</{p}v></{p}c></{p}row>')
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<{p}worksheet xmlns{":x" if p else ""}="{SHEET_NS}">'
+           f'<{p}sheetData>{rows}</{p}sheetData></{p}worksheet>')
+    sheet = open_book(write_xlsx(tmp_path / "rows.xlsx", [("S", xml)])).sheet("S")
+    assert sheet.row_marks(["A3", "B4", "B5", "A6", "A7"]) == {
+        "A3": (24.75, False), "B4": (3.0, False), "B5": (20.0, True), "A6": (None, False), "A7": (0.0, True)}

@@ -95,24 +95,38 @@ def refused(label: str, err: BookError | DataError) -> Report:
     return Report(str(label), refused=err.reason, message=str(err))
 
 
-def check(source: Source, spec: SpecLike = None, *, name: str | None = None) -> Report:
+def check(source: Source, spec: SpecLike = None, *, name: str | None = None,
+          previous: PathLike | None = None) -> Report:
     """Check one workbook (.xlsx) or data file (.json/.toml).
 
-    source  a path, or the file's bytes (a zip member, an upload: nothing is written to disk)
-    name    the file's name for messages and Report.file; with bytes it also tells a data file
-            (.json/.toml) from a workbook (default: a workbook)
-    spec    None or "auto": the spec that made the file (see the module's docstring)
+    source    a path, or the file's bytes (a zip member, an upload: nothing is written to disk)
+    name      the file's name for messages and Report.file; with bytes it also tells a data file
+              (.json/.toml) from a workbook (default: a workbook)
+    spec      None or "auto": the spec that made the file (see the module's docstring)
+    previous  last year's workbook or data file of the same unit (read with its own spec): the
+              spec's [previous] rules add their findings, and Report.previous the main figures
+              with last year's and the change (上年数, 增减率)
     Returns a Report; a file that cannot be used is a Report with ok=False, `refused` (a code
-    of REFUSED_REASONS) and `message`. Nothing is written and the file is never modified.
+    of REFUSED_REASONS) and `message` (also when it is last year's file that cannot be used).
+    Nothing is written and the file is never modified.
     """
     specs = specs_for(spec)
+    label = name or (MEMORY_LABEL if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source))
     try:
         spec, filled = _read(source, name, specs)
+        last = None if previous is None else _read(previous, None, specs.with_packaged())
     except (BookError, DataError) as err:
-        label = name or (MEMORY_LABEL if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source))
         return refused(label, err)
     from .rules import run_rules
-    return run_rules(filled, spec)
+    report = run_rules(filled, spec)
+    if last is not None:
+        from .rules.previous import compare, figures_compared, year_end, year_start
+        last_spec, last_filled = last
+        report.findings += compare(year_start(filled, spec), year_end(last_filled, last_spec), spec)
+        report.previous = figures_compared([f.stated(filled.instances) for f in spec.figures],
+                                           [f.stated(last_filled.instances) for f in last_spec.figures])
+    return report
+
 
 
 def check_many(paths: Iterable[Source], spec: SpecLike = None) -> Iterator[Report]:

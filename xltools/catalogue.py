@@ -187,15 +187,51 @@ _ENTRIES = [
                     "已按此理解校验。新模板请把分值、得分填入“{weight_col}”“{score_col}”列，指标值、实际完成值填实际的"
                     "目标与完成情况"}),
     Entry("score-sum", ERROR, "综合得分应等于各指标得分之和", "{title} {computed}，填报为 {stated}",
-          hint="逐项核对各指标得分", twin=FORMULA),
+          hint="逐项核对各指标得分", twin=FORMULA,
+          variants={"with-execution": "总分应等于预算执行率得分与各指标得分之和 {computed}，填报为 {stated}"}),
     Entry("weight-sum", ERROR, "各指标分值合计", "各指标分值合计应为 {target}，现为 {total}，{direction} {gap} 分",
-          hint="核对各指标的分值", twin=INLINE),
+          hint="核对各指标的分值", twin=INLINE,
+          # a form whose 预算执行率 has a score of its own: the indicators make the rest of 100
+          variants={"with-execution": "各指标分值合计应为 {target}（另有预算执行率 {execution} 分，共 100 分），"
+                                      "现为 {total}，{direction} {gap} 分"}),
+    Entry("level1-weight", ERROR, "一级指标的分值等于其下各指标分值之和",
+          "“{level}”各指标分值合计应为 {target}（表头所列），现为 {total}，{direction} {gap} 分",
+          hint="核对该一级指标下各指标的分值", twin=INLINE),
     Entry("score-range", ERROR, "得分在 0 至分值之间", "得分 {score} 超出 0 至分值 {weight} 的范围",
           hint="得分不能为负，也不能超过该指标的分值", twin=INLINE,
           variants={"not-number": "旧版表式此列应填得分，“{value}”不是数字"}),
     Entry("grade", ERROR, "评价等次与得分相符", "评价等次应为“{should}”（按得分 {basis}），填报为“{stated}”",
           twin=FORMULA),
     Entry("score-manual", WARNING, "须人工评分的指标", "{label}：{reason}", hint="请评价人填写得分"),
+    # stated scores judged by the spec's scoring rules ([scoring] judge = true: the national form)
+    Entry("score-rule", ERROR, "得分不超过评分规则所给",
+          "{label}：按评分规则（{rule}）应得 {should} 分，填报为 {stated} 分", hint="可运行 xltools score 按规则评分"),
+    Entry("score-band", ERROR, "定性指标的得分在其档内",
+          "{label}：完成情况“{word}”属{band}档，得分应在分值的 {low}%–{high}%{edge}（{low_score}–{high_score} 分），"
+          "填报为 {stated} 分", hint="按完成情况所属档次给分，或改选与得分相符的完成情况"),
+    Entry("actual-not-number", WARNING, "定量指标的实际完成值应为数值",
+          "{label}：指标性质为“{nature}”，实际完成值“{value}”不是数值，无法与指标值“{target}”比较",
+          hint="核实：填写实际完成的数值（与指标值同一度量单位），定性指标请把指标性质改为“定性”"),
+    Entry("reason-required", ERROR, "未达到指标值须说明偏差原因",
+          "{label}：未达到指标值（{detail}），须填写偏差原因分析及改进措施",
+          hint="在本行“偏差原因分析及改进措施”中说明原因和改进措施",
+          variants={"over": "{label}：完成值为指标值的 {ratio}%（{detail}），达到 {limit}% 以上，须说明偏差原因"}),
+    Entry("score-deducted", WARNING, "达到指标值而未得满分",
+          "{label}：完成值达到指标值（{detail}），得分 {stated} 低于分值 {weight}，未说明扣分原因",
+          hint="核实：在本行“偏差原因分析及改进措施”中说明扣分原因"),
+    # the budget of the national form
+    Entry("execution-over", WARNING, "执行率超过 100%",
+          "执行率超过 100%：全年执行数 {spent} 万元多于全年预算数 {budget} 万元（执行率 {rate}%）",
+          hint="核实全年执行数与全年预算数"),
+    Entry("budget-adjusted", WARNING, "年初预算数与全年预算数不同而未说明原因",
+          "预算有调整而未说明原因：年初预算数 {initial} 万元，全年预算数 {budget} 万元（年初{direction} {gap} 万元）",
+          hint="核实：在“{reason}”中说明预算调整的原因"),
+    Entry("score-ahead", WARNING, "自评预警：指标得分率高于预算执行率",
+          "自评预警：指标得分率 {score_rate}%（{scores}/{most} 分）比预算执行率 {rate}% 高 {gap} 个百分点，"
+          "超过 {limit} 个百分点", hint="核实各指标得分是否与资金执行情况相符"),
+    Entry("budget-unspent", WARNING, "自评预警：预算未执行的比例过高",
+          "自评预警：全年预算数 {budget} 万元中有 {unspent} 万元未执行（{share}%），超过 {limit}%",
+          hint="核实：在“{reason}”中说明未执行的原因"),
     # the narrative against the tables
     Entry("text-amount", ERROR, "综述中的元金额与表中相符",
           "综述中{phrase} {quoted} 元（{wan} 万元）与{label} {cell} 的 {value} 万元不符",
@@ -204,6 +240,17 @@ _ENTRIES = [
           variants={"sum": "综述中{phrase}合计 {quoted} 元与{label} {cell} 的 {value} 万元不符"}),
     Entry("text-footing", ERROR, "综述中的合计与所列分项相符", "{detail}",
           hint="核对综述中合计与分项的金额（只列举部分项目时请在末尾写“等”）"),
+    # long texts as the office program shows and prints them (rules/longtext.py)
+    Entry("text-hidden", WARNING, "长文字写在了隐藏的行中",
+          "{label}：第 {row} 行有文字，但这一行是隐藏的：屏幕上看不到，直接打印也不会印出来",
+          hint="在左上角的名称框输入 {cell} 回车选中该格，剪切（Ctrl+X）后粘贴到本栏可见的空格子；"
+               "Excel、WPS 中也可选中上下两行的行号，右键“取消隐藏”"),
+    Entry("text-cut", WARNING, "长文字打印不全",
+          "{label}：第 {row} 行的文字约需 {need} 磅高，这一行只有 {have} 磅，屏幕上和直接打印时都只显示前面一部分",
+          hint="选中本栏各行的行号，双击两个行号之间的分隔线，行高即按文字调整（Excel：开始→格式→自动调整行高；"
+               "WPS：开始→行和列→最适合的行高）",
+          variants={"too-long": "{label}：第 {row} 行有 {chars} 字，约需 {need} 磅高，超过一行最高的 409 磅，"
+                                "直接打印必然不全"}),
     # what a report workbook may not carry
     Entry("input-formula", ERROR, "填报单元格中的公式", "{label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字",
           hint="删除公式，直接输入数值或文字",
@@ -296,6 +343,24 @@ def sum_entry(rule) -> Entry:
     return Entry(rule.code, ERROR, rule.message, SUM_TEMPLATE, rule.hint, FORMULA, origin="spec")
 
 
+DERIVED_TEMPLATE = "{title}，应为 {should}，填报为 {stated}"
+
+
+def derived_entry(rule) -> Entry:
+    """The entry of a spec rule that derives a figure (spec.model.RatioRule, ShareScoreRule)."""
+    return Entry(rule.code, ERROR, rule.message, DERIVED_TEMPLATE, "", FORMULA, origin="spec")
+
+
+PREVIOUS_TEMPLATE = "{title}：{row}本年填报 {this} 万元，上年报告为 {last} 万元，{direction} {gap} 万元"
+PREVIOUS_UNMATCHED = "{title}：上年报告中没有“{row}”，无从核对"
+
+
+def previous_entry(equals) -> Entry:
+    """The entry of a spec's [previous] equals rule (spec.model.Equals): this year against last."""
+    return Entry(equals.code, equals.severity, equals.message, PREVIOUS_TEMPLATE, "核对上年报告中的数字，或说明差异的原因",
+                 NONE, variants={"unmatched": PREVIOUS_UNMATCHED}, origin="spec")
+
+
 def check_entry(check) -> Entry:
     """The entry of a spec compare check (spec.model.Check, kind "compare")."""
     template = EQUAL_TEMPLATE if check.op == "=" else AT_MOST_TEMPLATE
@@ -319,17 +384,26 @@ def spec_entries(spec) -> list[Entry]:
         for rule in rep.sums:
             if rule.code not in CATALOGUE:
                 out.setdefault(rule.code, sum_entry(rule))
+        for rule in rep.derived:
+            out.setdefault(rule.code, derived_entry(rule))
         for check in rep.checks:
             if check.kind == "compare":
                 out.setdefault(check.code, check_entry(check))
     if spec.cross:
         out.setdefault(spec.cross.code, cross_entry(spec.cross))
+    for e in spec.previous.equals:
+        out.setdefault(e.code, previous_entry(e))
     return list(out.values())
 
 
-def all_entries(spec) -> list[Entry]:
-    """The whole catalogue for one spec: the spec's rules, then the fixed ones."""
-    return spec_entries(spec) + [e for e in _ENTRIES]
+def all_entries(*specs) -> list[Entry]:
+    """The whole catalogue for these specs: their rules (a code the first spec declaring it
+    words), then the fixed ones."""
+    declared: dict[str, Entry] = {}
+    for spec in specs:
+        for e in spec_entries(spec):
+            declared.setdefault(e.code, e)
+    return list(declared.values()) + [e for e in _ENTRIES]
 
 
 # -- findings -----------------------------------------------------------------------------------
@@ -424,23 +498,27 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def rules_table(spec=None) -> str:
-    """The Markdown table of every code (generated; README.md carries it between the markers)."""
-    if spec is None:
-        from .spec import load_spec
-        spec = load_spec()
+def shipped_specs() -> list:
+    """Every spec that comes with xltools (the county form first)."""
+    from .spec.registry import Registry
+    return Registry.packaged().specs()
+
+
+def rules_table(specs=None) -> str:
+    """The Markdown table of every code of these specs (default: those that come with xltools;
+    generated, README.md carries it between the markers)."""
     lines = ["| 代码 | 级别 | 规则 | 说明（〔规则〕处为左栏的规则，{…} 处为实际的数字、单元格） | 模板中 | 建议 |",
              "|---|---|---|---|---|---|"]
-    for e in all_entries(spec):
+    for e in all_entries(*(shipped_specs() if specs is None else specs)):
         sentence = e.template.replace("{title}", "〔规则〕")
         lines.append(f"| `{e.code}` | {SEVERITY_LABEL[e.severity]} | {_cell(e.title)} | {_cell(sentence)} "
                      f"| {TWIN_LABEL[e.twin]} | {_cell(e.hint)} |")
     return "\n".join(lines)
 
 
-def readme_with_table(readme: str, spec=None) -> str:
+def readme_with_table(readme: str, specs=None) -> str:
     """README text with the generated tables between their markers (rules, refusals)."""
-    for begin, end, table in ((README_BEGIN, README_END, rules_table(spec)),
+    for begin, end, table in ((README_BEGIN, README_END, rules_table(specs)),
                               (REFUSALS_BEGIN, REFUSALS_END, refusals_table())):
         start, stop = readme.index(begin) + len(begin), readme.index(end)
         readme = readme[:start] + "\n" + table + "\n" + readme[stop:]

@@ -78,6 +78,11 @@ def render_text(report: Report) -> str:
         lines.append(f"  [{mark}] {where:<16} {f.code:<18} {f.message}")
         if f.hint:
             lines.append(f"  {'':<6}{'':<16} {'':<18} → {f.hint}")
+    if report.previous:
+        lines.append("  与上年比较：")
+        for f in report.previous:
+            change = f"{f['change']}%" if f["change"] is not None else "—"
+            lines.append(f"    {f['label']}：本年 {f['value'] or '（空）'}，上年 {f['previous'] or '（空）'}，增减率 {change}")
     for sheet, s in report.score.items():
         stated = s["stated_score"] if s["stated_score"] is not None else "（未填）"
         grade = s["stated_grade"] or "（未填）"

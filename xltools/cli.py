@@ -74,12 +74,13 @@ def _print_json(doc) -> None:
 # --- template ------------------------------------------------------------------------------------
 def cmd_template(args) -> int:
     from .spec.shipped import default_template_output
-    _output(args, args.output or default_template_output())   # before openpyxl is even imported
+    spec = _spec(args)
+    out = args.output or default_template_output(spec.template_file)
+    _output(args, out)                 # before openpyxl is even imported
     from .build import protect
     from .build.workbook import build_template
-    spec = _spec(args)
-    out = build_template(spec, args.output or default_template_output(), protect.password_from(args.password))
-    print(f"已生成模板 {out}（{spec.fingerprint.describe()}，{spec.fingerprint}）")
+    out = build_template(spec, out, protect.password_from(args.password))
+    print(f"已生成模板 {out}（{spec.describe()}，{spec.fingerprint}）")
     return 0
 
 
@@ -88,7 +89,8 @@ def _template(sub) -> None:
     t = with_spec(sub.add_parser("template", help="生成受保护的 Excel 模板"))
     t.add_argument("--year", type=int, help="年度（覆盖规格中的年度）")
     t.add_argument("--region", help="地区（覆盖规格中的地区）")
-    t.add_argument("-o", "--output", help="输出文件（默认：仓库中为 templates/self_eval.xlsx，安装后为当前目录的 self_eval.xlsx）")
+    t.add_argument("-o", "--output", help="输出文件（默认：规格 [template] file 所写的文件名，如 self_eval.xlsx；"
+                                          "仓库中在 templates/ 下，安装后在当前目录）")
     t.add_argument("--password", help="工作表保护密码（也可用环境变量 XLTOOLS_PASSWORD）")
     t.set_defaults(func=cmd_template)
 
@@ -135,17 +137,44 @@ def _fill(sub) -> None:
     f.set_defaults(func=cmd_fill)
 
 
+# --- carry ---------------------------------------------------------------------------------------
+def cmd_carry(args) -> int:
+    from .write.carry import carry
+    _output(args, args.output, args.last)
+    spec = _spec(args) if args.spec else None
+    result = carry(args.last, args.output, spec, _specs(args) if args.spec else None)
+    print(f"已写入 {result.path}（{result.spec.describe()}）；从上年带入 {len(result.carried)} 项：")
+    for line in result.carried:
+        print(f"  {line}")
+    for line in result.missed:
+        print(f"未能带入：{line}", file=sys.stderr)
+    return 0
+
+
+@command
+def _carry(sub) -> None:
+    c = sub.add_parser("carry", help="用上年度的工作簿开始本年度的：带入单位、机构、项目与指标，预填上年结转")
+    c.add_argument("last", metavar="去年.xlsx", help="上年度的工作簿（或数据文件）")
+    c.add_argument("-o", "--output", required=True, help="本年度的工作簿")
+    c.add_argument("--spec", help="本年度的规格文件（默认：上年的规格，年度加一）")
+    c.set_defaults(func=cmd_carry)
+
+
 # --- check ---------------------------------------------------------------------------------------
 def cmd_check(args) -> int:
-    from .api import check_many, exit_code
+    from .api import check, check_many, exit_code
     from .checker import refuse_data_file_for_write, render_refused, render_text, write_checked_copy
     if args.write and len(args.files) > 1:
         raise XltoolsError("--write 只能用于单个工作簿")
+    if args.previous and len(args.files) > 1:
+        raise XltoolsError("--previous 只能用于单个文件（本年度的报告）")
     if args.write:
         refuse_data_file_for_write(args.files[0])     # before any output
         _output(args, args.write, *args.files)
     reports = []
-    for report in check_many(args.files, _specs(args)):
+    checked = [check(args.files[0], _specs(args), previous=args.previous)] if args.previous \
+        else check_many(args.files, _specs(args))
+    for report in checked:
         reports.append(report)
         if args.json:
             continue
@@ -166,6 +195,8 @@ def _check(sub) -> None:
     c.add_argument("files", nargs="+")
     c.add_argument("--json", action="store_true", help="输出 JSON 数组，每个文件一项（含无法使用的文件）")
     c.add_argument("--write", help="另存一份带“校验结果”表的工作簿")
+    c.add_argument("--previous", metavar="去年.xlsx", help="上年度的工作簿或数据文件：核对上年结转等与上年报告相符，"
+                                                        "并列出主要数字的上年数与增减率")
     c.set_defaults(func=cmd_check)
 
 

@@ -49,6 +49,7 @@ class Report:
     score: dict = field(default_factory=dict)  # per report/sheet: {"stated":..., "computed":..., "grade":...}
     refused: str | None = None
     message: str | None = None
+    previous: list[dict] | None = None   # checked against last year's: the main figures, 上年数, 增减率
 
     @property
     def ok(self) -> bool:
@@ -59,5 +60,8 @@ class Report:
         return [(f.code, f.sheet, f.cell) for f in self.findings if severity is None or f.severity == severity]
 
     def to_json(self) -> dict:
-        return {"file": self.file, "ok": self.ok, "refused": self.refused, "message": self.message,
-                "findings": [f.to_json() for f in self.findings], "score": self.score}
+        out = {"file": self.file, "ok": self.ok, "refused": self.refused, "message": self.message,
+               "findings": [f.to_json() for f in self.findings], "score": self.score}
+        if self.previous is not None:
+            out["previous"] = self.previous
+        return out

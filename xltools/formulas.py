@@ -5,8 +5,8 @@ for the cached values the builder and `fill` write, and for the checker. Keep ea
 a change to one without the other is caught by the LibreOffice round-trip test.
 
 Formulas are the lowest common denominator of Excel, WPS and LibreOffice: SUM/N/IF/ROUND/TEXT/
-COUNT/AND/OR/ABS/ISNUMBER/IFERROR/SEARCH/MID/LEFT/LEN/VALUE (and, for the narrative's quotes,
-TRIM/SUBSTITUTE/MIN/INT/CHAR) only, as Excel 2010, WPS and LibreOffice share them. SUM() rather than "+" because SUM ignores text, so a figure typed as text never
+COUNT/AND/OR/ABS/ISNUMBER/IFERROR/SEARCH/MID/LEFT/LEN/VALUE/MIN/MAX (and, for the narrative's
+quotes, TRIM/SUBSTITUTE/INT/CHAR) only, as Excel 2010, WPS and LibreOffice share them. SUM() rather than "+" because SUM ignores text, so a figure typed as text never
 turns a total into #VALUE! (the checker reports that cell instead).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from . import catalogue
 from .a1 import a1, column_letters
 from .memo import Memo, register, spec_key
 from .numbers import CENT, float_to_decimal
-from .spec.model import CHECK_COLUMN, Check, CopyRule, IndicatorTable, Report, Spec, SumRule
+from .spec.model import Check, CopyRule, IndicatorTable, RatioRule, Report, ShareScoreRule, Spec, SumRule
 from .read.coerce import is_blank
 
 # Bookend sheets around the project sheets: `项目表头:项目表尾!F20` sums every copy placed
@@ -54,10 +54,10 @@ def num(value) -> Decimal | None:
 
 # -- sums -------------------------------------------------------------------------------------
 def excel_sum(rule: SumRule, cell) -> str:
-    pos = [cell(name) for name in rule.plus]
+    pos = [cell(name) for name in rule.plus if name not in rule.extra]
     neg = [cell(name) for name in rule.minus]
     if rule.as_range and not neg:
-        return f"SUM({pos[0]}:{pos[-1]})"
+        return f"SUM({','.join([f'{pos[0]}:{pos[-1]}', *map(cell, rule.extra)])})"
     out = f"SUM({','.join(pos)})" if pos else ""
     out += "".join(f"-SUM({c})" for c in neg)
     return out
@@ -85,6 +85,46 @@ def excel_copy(rule: CopyRule, cell) -> str:
 def value_copy(rule: CopyRule, get):
     v = get(rule.source)
     return "" if is_blank(v) else v
+
+
+# -- a rate and the score it earns (预算执行率 and its score) -------------------------------------
+RATE = Decimal("0.0001")      # a rate to two decimals of a percent
+
+
+def excel_ratio(rule: RatioRule, cell) -> str:
+    num_, den = cell(rule.numerator), cell(rule.denominator)
+    return f'IF(N({den})=0,"",ROUND(N({num_})/{den},4))'
+
+
+def value_ratio(rule: RatioRule, get):
+    den = num(get(rule.denominator))
+    if not den:
+        return ""
+    return ((num(get(rule.numerator)) or Decimal(0)) / den).quantize(RATE, ROUND_HALF_UP)
+
+
+def excel_share_score(rule: ShareScoreRule, cell) -> str:
+    share = cell(rule.share)
+    bounded = f"MAX(0,MIN(1,{share}))" if rule.cap else f"MAX(0,{share})"
+    return f'IF({share}="","",ROUND({bounded}*{rule.weight},2))'
+
+
+def value_share_score(rule: ShareScoreRule, get):
+    share = num(get(rule.share))
+    if share is None:
+        return ""
+    share = max(Decimal(0), min(Decimal(1), share) if rule.cap else share)
+    return (share * rule.weight).quantize(CENT, ROUND_HALF_UP)
+
+
+# Each rule kind's formula and its Python twin.
+TWINS = {SumRule: (excel_sum, value_sum), CopyRule: (excel_copy, value_copy),
+         RatioRule: (excel_ratio, value_ratio), ShareScoreRule: (excel_share_score, value_share_score)}
+
+
+def value_of(rule, get):
+    """What the rule's formula gives for these values."""
+    return TWINS[type(rule)][1](rule, get)
 
 
 # -- grade ------------------------------------------------------------------------------------
@@ -125,11 +165,24 @@ def excel_check(check: Check, cell) -> str:
                                    right_value=fig(f"N({right})", unit), unit=catalogue.unit_word(unit))
         return f'IF(N({left})<=N({right}),"",{text})'
     if check.kind == "weights":
-        total = f"SUM({cell(check.left[0])}:{cell(check.left[-1])})"
+        span = f"{cell(check.left[0])}:{cell(check.left[-1])}"
+        total = f"SUM({span})"
         diff = f"{total}-{check.right}"
-        text = _entry(check).excel(target=str(check.right), total=fig(total, "score"),
-                                   direction=catalogue.excel_direction(diff), gap=fig(f"ABS({diff})", "score"))
-        return f'IF({total}={check.right},"",{text})'
+        text = _entry(check).excel(_weights_variant(check), target=str(check.right), total=fig(total, "score"),
+                                   direction=catalogue.excel_direction(diff), gap=fig(f"ABS({diff})", "score"),
+                                   execution=check.labels[0] if check.labels else "")
+        out = f'IF({total}={check.right},"",{text})'
+        return f'IF(COUNT({span})=0,"",{out})' if check.quiet_blank else out
+    if check.kind == "levels":
+        parts = []
+        for names, weight, level in zip(check.left, check.right, check.labels):
+            total = f"SUM({cell(names[0])}:{cell(names[-1])})"
+            diff = f"{total}-{weight}"
+            text = _entry(check).excel(level=level, target=_plain(weight), total=fig(total, "score"),
+                                       direction=catalogue.excel_direction(diff), gap=fig(f"ABS({diff})", "score"))
+            parts.append(f'IF({total}={weight},"",{text}&"；")')
+        every = check.left[0][0], check.left[-1][-1]
+        return f'IF(COUNT({cell(every[0])}:{cell(every[1])})=0,"",{"&".join(parts)})'
     if check.kind == "score-range":
         s, w = cell(check.left), cell(check.right)
         text = _entry(check).excel(score=E(f'IF(ISNUMBER({s}),{fig(s, "score")},{s})'),
@@ -162,11 +215,13 @@ def check_args(check: Check, get) -> dict | None:
         return {"left": lname, "right": rname, "left_value": fig(left, unit), "right_value": fig(right, unit),
                 "unit": catalogue.unit_word(unit)}
     if check.kind == "weights":
-        total = sum((num(get(n)) or Decimal(0) for n in check.left), Decimal(0))
-        if total == check.right:
+        values = [num(get(n)) for n in check.left]
+        total = sum((v or Decimal(0) for v in values), Decimal(0))
+        if total == check.right or (check.quiet_blank and all(v is None for v in values)):
             return None
-        return {"target": str(check.right), "total": fig(total, "score"),
-                "direction": catalogue.direction(total - check.right), "gap": fig(abs(total - check.right), "score")}
+        return {"variant": _weights_variant(check), "target": str(check.right), "total": fig(total, "score"),
+                "direction": catalogue.direction(total - check.right), "gap": fig(abs(total - check.right), "score"),
+                "execution": check.labels[0] if check.labels else ""}
     if check.kind == "score-range":
         s, w = get(check.left), num(get(check.right)) or Decimal(0)
         if is_blank(s):
@@ -178,7 +233,35 @@ def check_args(check: Check, get) -> dict | None:
     raise ValueError(check.kind)
 
 
+def _weights_variant(check: Check) -> str:
+    """The weights of a form with a 预算执行率 score say that it makes the rest of 100."""
+    return "with-execution" if check.labels else ""
+
+
+def _plain(d: Decimal) -> str:
+    return format(d.normalize(), "f")
+
+
+def level_args(check: Check, get) -> list[dict]:
+    """The levels check: for each 一级指标 whose weights do not add up to its header's, the
+    arguments of its sentence (none while every weight is blank: a blank form)."""
+    every = [num(get(n)) for names in check.left for n in names]
+    if all(v is None for v in every):
+        return []
+    out = []
+    for names, weight, level in zip(check.left, check.right, check.labels):
+        total = sum((num(get(n)) or Decimal(0) for n in names), Decimal(0))
+        if total != weight:
+            out.append({"level": level, "target": _plain(weight), "total": catalogue.figure(total, "score"),
+                        "direction": catalogue.direction(total - weight), "names": names,
+                        "gap": catalogue.figure(abs(total - weight), "score")})
+    return out
+
+
 def value_check(check: Check, get) -> str:
+    if check.kind == "levels":
+        return "".join(_entry(check).text(**{k: v for k, v in a.items() if k != "names"}) + "；"
+                       for a in level_args(check, get))
     if check.kind == "quotes":
         org, narr = (get(n) for n in check.left)
         if is_blank(org) or is_blank(narr):
@@ -352,6 +435,15 @@ def value_join(texts) -> str:
     return "\n".join(str(t) for t in texts if not is_blank(t))
 
 
+def fit_cells(run) -> dict[str, str]:
+    """A1 of each row's fit cell -> its formula: the row's text again, in a cell that is not
+    merged, so that Excel and WPS fit the row's height to it (see spec.model.Run). Presentation
+    only: nothing reads these cells, so they are not among the formulas the checker compares.
+    (&"": a blank row gives "", not 0.)"""
+    letter = column_letters(run.col)
+    return {a1(r, run.fit_col): f'{letter}{r}&""' for r in run.row_numbers}
+
+
 # -- cross-report (department sheet against every project sheet) -------------------------------
 def cross_cell(spec: Spec) -> tuple[int, str]:
     """Where the sheet of the report held once shows the cross-report check (beside the header
@@ -398,7 +490,7 @@ def report_formulas(rep: Report, spec: Spec) -> dict[str, str]:
     cell = rep.cell
     out: dict[str, str] = {}
     for rule in topo_order(rep):
-        out[rule.target] = excel_sum(rule, cell) if isinstance(rule, SumRule) else excel_copy(rule, cell)
+        out[rule.target] = TWINS[type(rule)][0](rule, cell)
     for table in rep.indicator_tables:
         out[table.grade_field] = excel_grade(table, spec, cell)
     for p in rep.placed:
@@ -428,10 +520,10 @@ _FORMULA_CELLS = Memo("template formulas", max_entries=16, max_bytes=4 << 20)
 def _formula_cells(rep: Report, spec: Spec) -> dict[str, str]:
     out = {}
     for key, text in report_formulas(rep, spec).items():
-        out[a1(int(key[6:]), CHECK_COLUMN) if key.startswith("check:") else rep.cell(key)] = text
+        out[a1(int(key[6:]), rep.check_column) if key.startswith("check:") else rep.cell(key)] = text
     if spec.cross and rep.id == spec.cross.report:
         row, project_cell = cross_cell(spec)
-        out[a1(row, CHECK_COLUMN)] = excel_cross(spec, rep.cell, project_cell)
+        out[a1(row, rep.check_column)] = excel_cross(spec, rep.cell, project_cell)
     return out
 
 
@@ -444,7 +536,7 @@ def evaluate(rep: Report, spec: Spec, inputs: dict) -> tuple[dict, dict[int, str
     values = dict(inputs)
     get = values.get
     for rule in topo_order(rep):
-        values[rule.target] = value_sum(rule, get) if isinstance(rule, SumRule) else value_copy(rule, get)
+        values[rule.target] = value_of(rule, get)
     for table in rep.indicator_tables:
         values[table.grade_field] = value_grade(table, spec, get)
     checks = {p.row: value_check(p.check, get) for p in rep.placed if p.role == "check"}
@@ -457,13 +549,15 @@ def cached_values(rep: Report, spec: Spec, values: dict, checks: dict[int, str],
     for f in rep.computed:
         v = values.get(f.name)
         out[f.cell] = v if v is not None else ""
-    for name, run in rep.runs.items():   # what the join formula gives from the rows fill writes
-        text = values.get(name)
-        out[rep.cell(name)] = value_join(_rows_of(text, run))
+    for name, run in rep.runs.items():   # what the join and fit formulas give from the rows fill writes
+        rows = _rows_of(values.get(name), run)
+        out[rep.cell(name)] = value_join(rows)
+        for k, ref in enumerate(fit_cells(run)):
+            out[ref] = rows[k] if k < len(rows) else ""
     for row, text in checks.items():
-        out[a1(row, CHECK_COLUMN)] = text
+        out[a1(row, rep.check_column)] = text
     if spec.cross and rep.id == spec.cross.report:
-        out[a1(cross_cell(spec)[0], CHECK_COLUMN)] = cross
+        out[a1(cross_cell(spec)[0], rep.check_column)] = cross
     return out
 
 

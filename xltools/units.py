@@ -19,7 +19,7 @@ openpyxl's DataValidation.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from datetime import date
 from decimal import Decimal
@@ -399,4 +399,5 @@ def validation(field, year: int, cell_of) -> Validation:
     unit = unit_of(field)
     bound = cell_of(f"{field.table}_weight_{field.row}") if unit is UNITS["score"] else None
     label = field.label.replace("\n", "")[:60]
-    return unit.validation(label, field.cell, Where(year, field.choices, bound_ref=bound), field.note)
+    v = unit.validation(label, field.cell, Where(year, field.choices, bound_ref=bound), field.note)
+    return replace(v, prompt=f"{label}：{field.prompt}"[:255]) if field.prompt else v

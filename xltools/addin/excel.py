@@ -59,24 +59,33 @@ def XLT_TIE(total, *parts):
     return _safe(functions.tie, total, *parts)
 
 
+def _fingerprint(caller) -> str | None:
+    """The calling workbook's template fingerprint (its defined name), when it has one."""
+    from ..build.names import FINGERPRINT_NAME
+    try:
+        return caller.sheet.book.names[FINGERPRINT_NAME].refers_to.lstrip("=")
+    except Exception:          # no caller, no such name: the default spec
+        return None
+
+
 @_udf
 def XLT_FUND_CHECK(matrix, caller):
-    return _safe(lambda m, c: functions.fund_check(m, *_calling_cells(c)), matrix, caller)
+    return _safe(lambda m, c: functions.fund_check(m, *_calling_cells(c), _fingerprint(c)), matrix, caller)
 
 
 @_udf
-def XLT_SCORE(target, actual, weight):
-    return _safe(functions.score, target, actual, weight)
+def XLT_SCORE(target, actual, weight, caller):
+    return _safe(lambda t, a, w, c: functions.score(t, a, w, _fingerprint(c)), target, actual, weight, caller)
 
 
 @_udf
-def XLT_COMPOSITE(weights, scores):
-    return _safe(functions.composite, weights, scores)
+def XLT_COMPOSITE(weights, scores, caller):
+    return _safe(lambda w, s, c: functions.composite(w, s, _fingerprint(c)), weights, scores, caller)
 
 
 @_udf
-def XLT_GRADE(score):
-    return _safe(functions.grade, score)
+def XLT_GRADE(score, caller):
+    return _safe(lambda s, c: functions.grade(s, _fingerprint(c)), score, caller)
 
 
 @_udf

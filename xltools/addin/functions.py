@@ -20,18 +20,18 @@ from ..formulas import money, value_check
 from ..numbers import CENT, parse_amount, parse_score
 from ..read.coerce import coerce
 from ..scoring import score_indicator
-from ..spec import load_spec
+from ..spec.load import DEFAULT_SPEC
+from ..spec.registry import spec_at
 
-_SPEC = None
-
-
-def spec():
-    """The spec of the worksheet functions: they are given values, not a workbook whose
-    fingerprint would name one, so they use the default spec (the macros read each workbook's own)."""
-    global _SPEC
-    if _SPEC is None:
-        _SPEC = load_spec()
-    return _SPEC
+def spec(fingerprint: str | None = None):
+    """The spec of the calling workbook, by its template's fingerprint (excel.py reads it from the
+    book's defined name), among those that come with xltools; the default spec for a workbook
+    that carries none (a sheet of the user's own) or one no spec here made."""
+    from ..spec.fingerprint import Fingerprint
+    from ..spec.registry import Registry
+    fp = Fingerprint.parse(fingerprint)
+    found = Registry.packaged().spec_of(fp) if fp else None
+    return found or spec_at(DEFAULT_SPEC)
 
 
 def _cells(arg):
@@ -128,10 +128,10 @@ def _fund_layout(sp):
     return rep, [[table.name(c, r) for c in cols] for r in rows], offsets
 
 
-def fund_check(matrix, shape=(1, 1), dynamic=True):
+def fund_check(matrix, shape=(1, 1), dynamic=True, fingerprint: str | None = None):
     from ..rules.rule import Context
     from ..rules.tables import Sums
-    sp = spec()
+    sp = spec(fingerprint)
     rep, grid, offsets = _fund_layout(sp)
     if rep is None:
         return "本规格的报表没有资金表"
@@ -161,11 +161,17 @@ def fund_check(matrix, shape=(1, 1), dynamic=True):
 
 
 # -- scores ------------------------------------------------------------------------------------
-def score(target, actual, weight):
-    target, actual, w = _plain(target), _plain(actual), parse_score(_plain(weight))
+def score(target, actual, weight, fingerprint: str | None = None):
+    """`target`: the 指标值 cell, or, on a form that writes them apart (项目支出绩效自评表), the
+    three cells 指标性质, 指标值, 度量单位."""
+    cells = [_plain(v) for v in _column(target)]
+    if len(cells) not in (1, 3):
+        return "指标值应为一个单元格，或“指标性质、指标值、度量单位”三个单元格"
+    actual, w = _plain(actual), parse_score(_plain(weight))
     if w.error or w.value is None:
         return f"分值：{w.error or '未填'}"
-    result = score_indicator(target, actual, w.value, qualitative_points=spec().qualitative or None)
+    apart = dict(zip(("nature", "unit"), (cells[0], cells[2]))) if len(cells) == 3 else {}
+    result = score_indicator(cells[1] if apart else cells[0], actual, w.value, rules=spec(fingerprint).scoring, **apart)
     return _number(result.score) if result.score is not None else result.reason
 
 
@@ -173,8 +179,8 @@ def _column(arg) -> list:
     return [v for _, _, v in _cells(arg)]
 
 
-def composite(weights, scores):
-    checks = [c for rep in spec().reports.values() for c in rep.checks]
+def composite(weights, scores, fingerprint: str | None = None):
+    checks = [c for rep in spec(fingerprint).reports.values() for c in rep.checks]
     ws, ss = [_plain(v) for v in _column(weights)], [_plain(v) for v in _column(scores)]
     if len(ws) != len(ss):
         return f"分值有 {len(ws)} 项，得分有 {len(ss)} 项，应一一对应"
@@ -206,13 +212,13 @@ def composite(weights, scores):
     return _number(sum((v for k, v in values.items() if k.startswith("score_") and v is not None), Decimal(0)))
 
 
-def grade(value):
+def grade(value, fingerprint: str | None = None):
     parsed = parse_score(_plain(value))
     if parsed.error:
         return f"得分：{parsed.error}"
     if parsed.value is None:
         return ""
-    return spec().grade_of(parsed.value)
+    return spec(fingerprint).grade_of(parsed.value)
 
 
 # -- answers of several rows ------------------------------------------------------------------------

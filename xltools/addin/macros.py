@@ -123,7 +123,8 @@ def about(book: BookAccess) -> str:
     try:
         with zipfile.ZipFile(book.snapshot()) as z:
             fp = fingerprint_in(z.read("xl/workbook.xml"))
-        found = f"{fp.describe()}，{fp}" + ("" if fp in known.by_fingerprint else "（没有对应的规格）") if fp \
+        info = known.by_fingerprint.get(fp) if fp else None
+        found = f"{(info.describe() if info else fp.describe())}，{fp}" + ("" if info else "（没有对应的规格）") if fp \
             else "（不是本工具的模板）"
     except (OSError, KeyError, zipfile.BadZipFile):
         found = "（无法读取）"
@@ -134,6 +135,6 @@ def about(book: BookAccess) -> str:
         xlwings_version = "未安装"
     return "\n".join([f"加载项：{book.addin_version()}",
                       f"xltools：{__version__}（xlwings {xlwings_version}）",
-                      f"规格：{'；'.join(f'{i.fingerprint.describe()}，{i.fingerprint}' for i in known.infos)}",
+                      f"规格：{'；'.join(f'{i.describe()}，{i.fingerprint}' for i in known.infos)}",
                       f"本工作簿的模板：{found}",
                       f"日志文件：{log_path()}"])

@@ -17,8 +17,11 @@ FIXED_W3CDTF = "2000-01-01T00:00:00Z"
 _CORE = "docProps/core.xml"
 
 
-def workbook_bytes(wb, cached: dict[str, dict[str, object]]) -> bytes:
-    """`wb` as .xlsx bytes with cached formula values (`{sheet: {A1: value}}`)."""
+def workbook_bytes(wb, cached: dict[str, dict[str, object]],
+                   auto_heights: dict[str, dict[int, float]] | None = None) -> bytes:
+    """`wb` as .xlsx bytes with cached formula values (`{sheet: {A1: value}}`) and the heights of
+    rows the programs may fit (`{sheet: {row: pt}}`, not marked as set by hand: openpyxl marks
+    every height it writes)."""
     raw = io.BytesIO()
     wb.save(raw)
     book = Package(raw.getvalue())
@@ -26,6 +29,8 @@ def workbook_bytes(wb, cached: dict[str, dict[str, object]]) -> bytes:
         xml = book.sheet(sheet)
         for ref, value in values.items():
             xml.cached(ref, value)
+        for row, pt in (auto_heights or {}).get(sheet, {}).items():
+            xml.row_height(row, round(pt, 1), custom=False)
     if book.member(_CORE):
         book.set_text(_CORE, re.sub(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*", r"\g<1>" + FIXED_W3CDTF,
                                     book.text(_CORE)))

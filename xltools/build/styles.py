@@ -13,7 +13,7 @@ CHECK_FONT_COLOR = "C00000"
 
 # Number formats by unit. Computed money hides zero, as the seed prints blank balances.
 FORMATS = {
-    "万元": "0.00", "元": "0.00", "人": "0", "%": "0.00%", "score": "General",
+    "万元": "0.00", "元": "0.00", "人": "0", "%": "0.00%", "rate": "0.00%", "score": "General",
     # A month is typed as text (2022-01, 2022年1月, 2022.1): a date format would store 2022.1 as
     # the number 2022.1, the same number as 2022.10 (see xltools.units.Month).
     "date": 'yyyy"年"m"月"d"日"', "month": "@",
@@ -23,6 +23,7 @@ COMPUTED_FORMATS = {"万元": "0.00;-0.00;;@", "score": "General;-General;;@"}
 
 ALIGN = {
     "title": Alignment(horizontal="center", vertical="center", wrap_text=True),
+    "subtitle": Alignment(horizontal="center", vertical="center"),
     "issuer": Alignment(horizontal="center", vertical="center"),
     "section": Alignment(horizontal="left", vertical="center", wrap_text=True),
     "caption": Alignment(horizontal="center", vertical="center", wrap_text=True),
@@ -42,11 +43,13 @@ class Styler:
         self.fonts = {
             "title": Font(name=pr.title_font, size=20, bold=True),
             "issuer": Font(name=pr.font, size=15),
+            "subtitle": Font(name=pr.font, size=size + 1.5),
             "section": Font(name=pr.font, size=size + 1.5, bold=True),
             "caption": Font(name=pr.font, size=size, bold=True),
             "header": Font(name=pr.font, size=size, bold=True),
             "body": Font(name=pr.font, size=size),
             "text": Font(name=pr.text_font, size=size + 1),
+            "fit": Font(name=pr.text_font, size=size + 1, color="FFFFFF"),   # there, not seen
             "check": Font(name=pr.font, size=9, color="808080"),
         }
 
@@ -73,16 +76,18 @@ class Styler:
 
     def apply_run(self, cell, p: Placed) -> None:
         """A text row of a long text: typed into, in the text font, wrapped from the top left; its
-        join cell: locked, formula hidden, value not shown (number format ;;;), in the hidden column J."""
-        cell.font = self.fonts["text"]
-        if p.role == "text":
-            cell.number_format = "@"
+        fit cell: the same, in white (spec.model.Run); its join cell: value not shown (number
+        format ;;;), in the hidden column J. The formulas are hidden; every cell of the rows is
+        unlocked (build.workbook._open_text_rows)."""
+        cell.font = self.fonts["fit" if p.role == "fit" else "text"]
+        if p.role in ("text", "fit"):
+            cell.number_format = "@" if p.role == "text" else "General"
             cell.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
-            cell.fill = INPUT_FILL
-            cell.protection = Protection(locked=False)
+            if p.role == "text":
+                cell.fill = INPUT_FILL
         else:
             cell.number_format = ";;;"
-            cell.protection = Protection(locked=True, hidden=True)
+        cell.protection = Protection(locked=False, hidden=p.role != "text")
 
 
 def border_range(ws, p: Placed, outline_only: bool = False, underline: bool = False) -> None:

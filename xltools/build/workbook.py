@@ -6,7 +6,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Border, Font, PatternFill
+from openpyxl.styles import Border, Font, PatternFill, Protection
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -16,7 +16,7 @@ from .. import formulas, units
 from ..formulas import cross_cell
 from ..a1 import column_letters, quote_sheet
 from ..spec.layout import ROW_CHARS
-from ..spec.model import CHECK_COLUMN, JOIN_COLUMN, PRINT_COLUMNS, Field, Placed, Report, Spec
+from ..spec.model import Field, Placed, Report, Spec
 from . import protect
 from .finish import workbook_bytes
 from .names import FINGERPRINT_NAME, REPORT_MARK
@@ -36,33 +36,52 @@ def _validation(f: Field, year: int, cell_of) -> DataValidation:
 
 
 def _text_validation(rep: Report, name: str) -> DataValidation:
-    """The rows of a long text: at most ROW_CHARS characters each, so that each prints whole."""
+    """The rows of a long text: at most ROW_CHARS characters each, so that each prints whole (a
+    row is at most 409 pt high). Excel allows 255 characters of prompt and 225 of error."""
     label = rep.fields[name].label.replace("\n", "")[:40]
     dv = DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(ROW_CHARS),
                         showInputMessage=True, showErrorMessage=True, allow_blank=True, errorStyle="stop",
                         promptTitle="填报说明", errorTitle="输入有误",
-                        prompt=f"{label}：每格写一段，最多 {ROW_CHARS} 字，段落较长时接着写在下一格；打印时各格连成全文。"
-                               "格子不够时，选中本段下方的行，右键“取消隐藏”。",
-                        error=f"每格最多 {ROW_CHARS} 字（打印时才能完整显示），请把其余文字写在下一格。")
+                        prompt=f"{label}：每格一段，最多 {ROW_CHARS} 字，回车到下一格。整篇粘贴：单击本格（不要双击）"
+                               "再粘贴，每段自动放进一格；然后选中这些行的行号，双击两个行号之间的分隔线，"
+                               "行高即按文字调整（Excel：开始→格式→自动调整行高）。",
+                        error=f"每格最多 {ROW_CHARS} 字（一行最高 409 磅，再多打印不全）。整篇文字请单击格子（不要双击）"
+                              f"后粘贴，每段会放进一格；一段超过 {ROW_CHARS} 字时分在下一格。")
     for r in rep.runs[name].row_numbers:
         dv.add(f"{column_letters(rep.runs[name].col)}{r}")
     return dv
 
 
-def _paint_run_cell(ws, p: Placed, styler: Styler) -> None:
-    """A text row of a run (side borders only: the rows print as one box), its hidden join cell,
-    or the thin row closing the box."""
+def _paint_run_cell(ws, p: Placed, rep: Report, styler: Styler) -> None:
+    """A text row of a run (side borders only: the rows print as one box), its join cell, its fit
+    cell, or the thin row closing the box."""
     if p.role == "close":
         for c in range(p.col, p.col + p.cols):
             ws.cell(p.row, c).border = Border(top=THIN)
         return
     cell = ws.cell(p.row, p.col)
     styler.apply_run(cell, p)
+    if p.role == "fit":
+        cell.value = "=" + formulas.fit_cells(rep.runs[p.field])[cell.coordinate]
     if p.role == "text":
         last = p.col + p.cols - 1
         ws.merge_cells(start_row=p.row, start_column=p.col, end_row=p.row, end_column=last)
         for c in range(p.col, last + 1):
             ws.cell(p.row, c).border = Border(left=THIN if c == p.col else None, right=THIN if c == last else None)
+        run = rep.runs[p.field]
+        for c in range(1, p.col):        # the label's column: one tall cell, its label at the top
+            ws.cell(p.row, c).border = Border(left=THIN if c == 1 else None, top=THIN if p.row == run.first else None)
+
+
+def _open_text_rows(ws, rep: Report) -> None:
+    """Every cell of a long text's rows unlocked, also those the file does not hold (the row's
+    style): LibreOffice fits the height of rows on a protected sheet only when nothing in them is
+    locked (see spec.model.Run). Formulas stay hidden."""
+    for r in sorted(rep.text_rows):
+        ws.row_dimensions[r].protection = Protection(locked=False)
+        for (row, _), cell in list(ws._cells.items()):
+            if row == r:
+                cell.protection = Protection(locked=False, hidden=cell.protection.hidden)
 
 
 def _paint(ws, rep: Report, spec: Spec, styler: Styler) -> None:
@@ -70,8 +89,8 @@ def _paint(ws, rep: Report, spec: Spec, styler: Styler) -> None:
         if p.role == "box":
             border_range(ws, p, outline_only=True)
             continue
-        if p.role in ("text", "join", "close"):
-            _paint_run_cell(ws, p, styler)
+        if p.role in ("text", "join", "fit", "close"):
+            _paint_run_cell(ws, p, rep, styler)
             continue
         cell = ws.cell(p.row, p.col)
         if p.rows > 1 or p.cols > 1:
@@ -95,11 +114,11 @@ def _formulas(ws, rep: Report, spec: Spec, styler: Styler) -> None:
         ws[ref].value = "=" + text
     if spec.cross and rep.id == spec.cross.report:     # the cross-report check has no placed check cell
         row = cross_cell(spec)[0]
-        styler.apply(ws.cell(row, CHECK_COLUMN), Placed(row=row, col=CHECK_COLUMN, role="check"), None)
+        styler.apply(ws.cell(row, rep.check_column), Placed(row=row, col=rep.check_column, role="check"), None)
     # Check cells and the cells they accuse turn red as soon as something does not add up.
     red_fill = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
     red_font = Font(color=CHECK_FONT_COLOR, bold=True)
-    check_col = column_letters(CHECK_COLUMN)
+    check_col = column_letters(rep.check_column)
     ws.conditional_formatting.add(f"{check_col}1:{check_col}{rep.last_row}",
                                   FormulaRule(formula=[f'LEN({check_col}1)>0'], fill=red_fill, font=red_font))
     for p in rep.placed:
@@ -112,13 +131,14 @@ def _print_setup(ws, rep: Report, spec: Spec) -> None:
     pr = spec.print
     for i, w in enumerate(pr.widths, start=1):
         ws.column_dimensions[column_letters(i)].width = w
-    ws.column_dimensions[column_letters(CHECK_COLUMN)].width = pr.check_width
-    ws.column_dimensions[column_letters(JOIN_COLUMN)].hidden = True
+    ws.column_dimensions[column_letters(rep.check_column)].width = pr.check_width
+    ws.column_dimensions[column_letters(rep.join_column)].hidden = True
+    for run in rep.runs.values():     # a fit column is as wide as the text cells it fits
+        ws.column_dimensions[column_letters(run.fit_col)].width = sum(pr.widths[run.col - 1: run.col - 1 + run.cols])
     for row, pt in sorted(rep.row_heights.items()):
-        ws.row_dimensions[row].height = round(pt, 1)
-    for row in sorted(rep.hidden_rows):
-        ws.row_dimensions[row].hidden = True
-    ws.print_area = f"A1:{column_letters(PRINT_COLUMNS)}{rep.last_row}"
+        if row not in rep.text_rows:  # (theirs are written without customHeight: template_bytes)
+            ws.row_dimensions[row].height = round(pt, 1)
+    ws.print_area = f"A1:{column_letters(rep.columns)}{rep.last_row}"
     ps = ws.page_setup
     ps.paperSize = ws.PAPERSIZE_A4
     ps.orientation = "portrait"
@@ -168,6 +188,7 @@ def build_workbook(spec: Spec, password: str | None = None) -> Workbook:
             else:
                 ws.add_data_validation(_validation(f, spec.year, rep.cell))
         _print_setup(ws, rep, spec)
+        _open_text_rows(ws, rep)
         _names(wb, ws, rep)
         protect.apply(ws, password, spec.fingerprint)
     # Hidden bookends around the copied report's sheet: the cross check sums every copy placed
@@ -193,11 +214,12 @@ def build_workbook(spec: Spec, password: str | None = None) -> Workbook:
 
 def template_bytes(spec: Spec, password: str | None = None) -> bytes:
     wb = build_workbook(spec, password)
-    cached = {}
+    cached, heights = {}, {}
     for rep in spec.reports.values():
         values, checks = formulas.evaluate(rep, spec, formulas.input_defaults(rep))
         cached[rep.sheet] = formulas.cached_values(rep, spec, values, checks)
-    return workbook_bytes(wb, cached)
+        heights[rep.sheet] = {r: rep.row_heights[r] for r in rep.text_rows}
+    return workbook_bytes(wb, cached, heights)
 
 
 def build_template(spec: Spec, out: str | Path, password: str | None = None) -> Path:

@@ -473,6 +473,13 @@ class Ledger:
                if not (k.startswith("file:") and usable_since.get(r["source"], -1) > r["id"])]
         return sorted(out, key=lambda r: (r["year"] or 0, r["unit"] or "\uffff", r["source"]))
 
+    def latest_of(self, unit: str, year: int) -> Row | None:
+        """The latest version a unit submitted for a year (collect compares with last year's)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(submissions).where(submissions.c.unit_key == unit_key(unit, year, ""))
+                               .order_by(submissions.c.version.desc()).limit(1)).first()
+        return dict(row._mapping) if row else None
+
     def findings_of(self, ids) -> dict[int, list[dict]]:
         out = {}
         with self.engine.connect() as conn:
@@ -588,7 +595,9 @@ def _row(sub, res: Result, now: str) -> dict:
     errors = sum(f["severity"] == "error" for f in res["findings"])
     unit, year = res.get("unit"), res.get("year")
     detail: Detail = {"figures": res.get("figures") or [], "projects": res.get("projects") or [],
-                      "score": res.get("score") or {}, "bureau": res.get("bureau")}
+                      "score": res.get("score") or {}, "bureau": res.get("bureau"),
+                      "year_start": res.get("year_start") or {}, "year_end": res.get("year_end") or {},
+                      "previous": res.get("previous") or []}
     return {
         "sha256": sub.sha256, "unit_key": unit_key(unit, year, sub.label), "unit": _text(unit), "year": year,
         "region": _text(res.get("region")), "file_name": visible(sub.name), "source": visible(sub.label),

@@ -55,6 +55,9 @@ class Result(TypedDict, total=False):
     grade_stated: str | None
     grade_computed: str | None
     projects: list[CopyRecord]
+    year_start: dict              # this year's side of the spec's [previous] rules (rules/previous.py)
+    year_end: dict                # what next year's report is compared with
+    previous: list[dict]          # the figures with last year's (上年数, 增减率), when the ledger has it
     # added by the run (run.py)
     version: int
     sha256: str
@@ -67,6 +70,9 @@ class Detail(TypedDict):
     projects: list[CopyRecord]
     score: dict
     bureau: str | None
+    year_start: dict
+    year_end: dict
+    previous: list[dict]
 
 
 class Row(TypedDict):
@@ -127,7 +133,7 @@ def _text(v) -> str | None:
 
 
 def _values(figures, instances) -> list[FigureValue]:
-    return [{"key": f.key, "label": f.label, "value": _text(f.value(instances))} for f in figures]
+    return [f.stated(instances) for f in figures]
 
 
 def record_of(filled, report, spec) -> Result:
@@ -147,10 +153,11 @@ def record_of(filled, report, spec) -> Result:
                          "score_stated": s.get("stated_score"), "score_computed": s.get("computed_score"),
                          "grade_stated": s.get("stated_grade"), "grade_computed": s.get("computed_grade"),
                          "errors": sev.count(ERROR), "warnings": len(sev) - sev.count(ERROR)})
+    from ..rules.previous import year_end, year_start
     return {"unit": spec.unit_of(filled), "figures": _values(spec.figures, filled.instances),
             "score_stated": score.get("stated_score"), "score_computed": score.get("computed_score"),
             "grade_stated": score.get("stated_grade"), "grade_computed": score.get("computed_grade"),
-            "projects": projects}
+            "projects": projects, "year_start": year_start(filled, spec), "year_end": year_end(filled, spec)}
 
 
 def detail_of(row: Row) -> Detail:
@@ -165,7 +172,8 @@ def detail_of(row: Row) -> Detail:
         figures = _labelled(figures, spec.figures) if isinstance(figures, dict) else figures
         projects = [p if "figures" in p else {**p, "figures": _labelled(p, spec.copy_figures)} for p in projects]
     return {"figures": figures, "projects": projects, "score": detail.get("score") or {},
-            "bureau": detail.get("bureau")}
+            "bureau": detail.get("bureau"), "year_start": detail.get("year_start") or {},
+            "year_end": detail.get("year_end") or {}, "previous": detail.get("previous") or []}
 
 
 def _labelled(by_key: dict, declared) -> list[FigureValue]:

@@ -158,6 +158,7 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                 held.close()
         out.checked = len(todo)
         new = [(subs[i], results[i]) for i in sorted(first_of.values())]
+        against_last_year([res for _, res in new], ledger, registry)
         try:
             recorded = {r["sha256"]: r for r in ledger.record(new, seen=intake.seen)}
         except SQLAlchemyError as err:       # one transaction: nothing was recorded
@@ -168,7 +169,7 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                 res = as_result(known[s.sha256], found.get(known[s.sha256]["id"], []))
                 res.update(file=stored(s.label), skipped=True)
             else:
-                res = stored(results[first_of[s.sha256]])
+                res = stored({k: v for k, v in results[first_of[s.sha256]].items() if k not in ("year_start", "year_end")})
                 row = recorded[s.sha256]
                 res.update(file=stored(s.label), unit=row["unit"], year=row["year"], version=row["version"],
                            sha256=s.sha256, skipped=i != first_of[s.sha256])
@@ -197,6 +198,30 @@ def _summary_failure(err: Exception, db_url: str) -> str:
 
 class _StateNotSaved(Exception):
     pass
+
+
+def against_last_year(results: list[Result], ledger, registry) -> None:
+    """Each new submission against its unit's previous year, as its spec's [previous] declares
+    (rules/previous.py): the previous year's submission in this run, else the ledger's latest
+    version of it. Adds the findings and the figures with last year's (`previous`)."""
+    from ..rules.previous import compare, figures_compared
+    from ..spec.fingerprint import Fingerprint
+    from .record import detail_of
+    in_run = {(r.get("unit"), r.get("year")): r for r in results if not r.get("refused")}
+    for res in results:
+        if res.get("refused") or not res.get("unit") or not res.get("year"):
+            continue
+        last = in_run.get((res["unit"], res["year"] - 1))
+        if last is None:
+            row = ledger.latest_of(res["unit"], res["year"] - 1)
+            last = detail_of(row) if row and row["status"] != "refused" else None
+        spec = registry.spec_of(Fingerprint.parse(res.get("fingerprint")))
+        if last is None or spec is None:
+            continue
+        found = [f.to_json() for f in compare(res.get("year_start") or {}, last.get("year_end") or {}, spec)]
+        res["findings"] = res["findings"] + found
+        res["ok"] = res["ok"] and not any(f["severity"] == "error" for f in found)
+        res["previous"] = figures_compared(res.get("figures") or [], last.get("figures") or [])
 
 
 def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) -> tuple[Path, bool]:

@@ -1,4 +1,5 @@
-"""The summary workbook a bureau clerk hands to the director: 汇总 / 问题清单 / 退回意见 / 未报送 / 等次分布.
+"""The summary workbook a bureau clerk hands to the director: 汇总 / 问题清单 / 退回意见 / 未报送 /
+等次分布 / 与上年比较.
 
 Built from the ledger's latest versions (so a run that skipped every file writes the same
 summary). Written with openpyxl, then through the package editor (build/finish.py) so every formula
@@ -25,6 +26,7 @@ FINDINGS = "问题清单"
 RETURNS = "退回意见"
 MISSING = "未报送"
 GRADES = "等次分布"
+PREVIOUS = "与上年比较"
 HEADER_ROW = 3                  # title in row 1, a line of counts in row 2
 FIRST = HEADER_ROW + 1
 MONEY = "#,##0.00"
@@ -214,6 +216,7 @@ def write_summary(path, rows: list[dict], findings: dict[int, list[dict]], *, ro
     _returns_sheet(w, rows, findings)
     _missing_sheet(w, rows, roster)
     _grades_sheet(w, rows, findings, grade_labels, unit_cols, FIRST + len(rows) - 1, findings_last)
+    _previous_sheet(w, rows)
     w.wb.active = 0
     return write_atomic(path, workbook_bytes(w.wb, w.cached))
 
@@ -458,6 +461,31 @@ def _grades_sheet(w: _Writer, rows, findings, grade_labels, unit_cols: list[Col]
     chart.width, chart.height = 14, max(7.5, 0.6 * len(ordered) + 2)
     ws.add_chart(chart, "G20")
     w.finish(ws, 0, max(g_last, c_last, FIRST))
+
+
+PREVIOUS_COLS = [Col("单位", 26), Col("年度", 7, "0"), Col("数字", 16), Col("本年数", 14, MONEY), Col("上年数", 14, MONEY),
+                 Col("增减额", 14, MONEY), Col("增减率（%）", 11, "0.00")]
+
+
+def _previous_sheet(w: _Writer, rows) -> None:
+    """Each unit's main figures beside its previous year's (the ledger's latest version of it)."""
+    cols = PREVIOUS_COLS
+    ws = w.sheet(PREVIOUS, "与上年比较", "每个单位本年报送的主要数字与其上年报送的（台账中上年最新一版）；增减率 =（本年 − 上年）÷ 上年",
+                 len(cols))
+    w.header(ws, HEADER_ROW, cols)
+    r_no = FIRST - 1
+    for r in rows:
+        for f in detail_of(r)["previous"]:
+            now, then = _dec(f.get("value")), _dec(f.get("previous"))
+            r_no += 1
+            values = [r["unit"], r["year"], f["label"], now, then,
+                      None if now is None or then is None else now - then, _dec(f.get("change"))]
+            for i, (c, v) in enumerate(zip(cols, values), start=1):
+                w.put(ws, r_no, i, v, c)
+    if r_no < FIRST:
+        ws.cell(FIRST, 1, "台账中没有这些单位上一年度的报送，无从比较")
+    w.table(ws, "Previous", cols, HEADER_ROW, r_no)
+    w.finish(ws, len(cols), max(r_no, FIRST))
 
 
 def read_roster(path) -> list[tuple[str, int | None]]:

@@ -85,7 +85,7 @@ class SheetXml:
         self._cell = re.compile(rf"<{p}c\b([^>]*?)(?:/>|>(.*?)</{p}c>)", re.S)
         self._row = re.compile(rf"<{p}row\b([^>]*?)(?:/>|>(.*?)</{p}row>)", re.S)
         self.edits: dict[tuple[int, int], tuple[str, object]] = {}
-        self.heights: dict[int, float] = {}
+        self.heights: dict[int, tuple[float, bool]] = {}
         self.hidden: dict[int, bool] = {}
 
     def set(self, ref: str, value) -> None:
@@ -94,8 +94,10 @@ class SheetXml:
     def cached(self, ref: str, value) -> None:
         self.edits[split_a1(ref)] = ("cached", value)
 
-    def row_height(self, row: int, points: float) -> None:
-        self.heights[row] = points
+    def row_height(self, row: int, points: float, custom: bool = True) -> None:
+        """`custom`: marked as set by hand (customHeight), which Excel and LibreOffice then keep;
+        unmarked, they fit the row again when it is typed into."""
+        self.heights[row] = (points, custom)
 
     def row_hidden(self, row: int, hidden: bool) -> None:
         self.hidden[row] = hidden
@@ -155,7 +157,11 @@ class SheetXml:
             cells.append((c, value_xml(a1(r, c), {}, value, p)))
         cells.sort(key=lambda t: t[0])
         if r in self.heights:
-            attrs = dict(attrs, ht=f"{self.heights[r]:.1f}", customHeight="1")
+            points, custom = self.heights[r]
+            attrs = {k: v for k, v in attrs.items() if k != "customHeight"}
+            attrs["ht"] = f"{points:.1f}"
+            if custom:
+                attrs["customHeight"] = "1"
         if r in self.hidden:
             attrs = {k: v for k, v in attrs.items() if k != "hidden"}
             if self.hidden[r]:

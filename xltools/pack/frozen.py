@@ -22,13 +22,13 @@ from ..ooxml.ns import MAIN_NAMESPACES
 from ..ooxml.package import Package
 from ..ooxml.xmltext import append_child, elements, find, tag_prefix
 from ..a1 import split_a1
+from ..read.coerce import is_blank
 from ..read.filled import Filled, Instance
 from ..formulas import cached_values, input_defaults
-from ..spec.layout import fitted_heights
-from ..spec.model import CHECK_COLUMN, Report, Spec
+from ..spec.layout import ROW_PT, fitted_heights, label_height
+from ..spec.model import Report, Spec
 
 _EXT_CF_URI = "{78C0D931-6437-407d-A8EE-F0AAD7539E65}"     # the extension list's conditional formats
-_FIRST_RIGHT = 9   # column I: the first column right of the printed form
 
 
 @lru_cache(maxsize=64)
@@ -71,9 +71,10 @@ def _sheet_patterns(p: str) -> tuple[re.Pattern, ...]:
             re.compile(rf'<{p}ext\b[^>]*?uri="{re.escape(_EXT_CF_URI)}".*?</{p}ext>', re.S))
 
 
-def _strip_sheet(xml: str, p: str = "", keep_cols: int = CHECK_COLUMN - 1) -> str:
-    """No formula left, no cell right of the form, no conditional formats (they test column I).
-    `p`: the prefix of the sheet's SpreadsheetML elements ("" or "x:")."""
+def _strip_sheet(xml: str, p: str, keep_cols: int) -> str:
+    """No formula left, no cell right of the form's `keep_cols` printed columns, no conditional
+    formats (they test the check column). `p`: the prefix of the sheet's SpreadsheetML elements
+    ("" or "x:")."""
     formula, cell_, cf, ext_cf = _sheet_patterns(p)
 
     def cell(m):
@@ -101,17 +102,17 @@ def values_only(data: bytes, filled: Filled, spec: Spec) -> Package:
     """The values-only copy of a workbook (a Package, to save or print from)."""
     book = Package(data)
     computed = computed_cells(filled, spec)
-    keep = [inst.sheet for inst in filled.instances]
+    keep = {inst.sheet: inst.report.columns for inst in filled.instances}
     for sheet_name, cells in computed.items():
         sheet = book.sheet(sheet_name)
         for ref, value in cells.items():
-            if split_a1(ref)[1] < CHECK_COLUMN:
+            if split_a1(ref)[1] <= keep[sheet_name]:
                 sheet.set(ref, value)
-    _drop_sheets(book, keep)
-    for name in keep:
+    _drop_sheets(book, list(keep))
+    for name, columns in keep.items():
         sheet = book.sheet(name)
         sheet.commit()
-        sheet.xml = _strip_sheet(sheet.xml, sheet.p)
+        sheet.xml = _strip_sheet(sheet.xml, sheet.p, columns)
     _mark_values(book)
     return book
 
@@ -163,18 +164,55 @@ def print_copy(values_book: bytes, filled: Filled, spec: Spec) -> bytes:
         rep: Report = inst.report
         sheet = book.sheet(inst.sheet)
         for f in rep.inputs:
-            if f.unit == "choice":
+            if f.unit == "choice" and f.table is None:    # a line of the form (评价类型), not a table's column (指标性质)
                 sheet.set(f.cell, ticked(inst.values.get(f.name), f.choices))
         # Rows as tall as their text, whoever typed it: a text typed into one row by hand, or a
         # row made short in Excel, is laid out again over the run's rows.
         for name in rep.runs:
-            write_run(sheet, inst, name, spec.print.widths)
+            write_run(sheet, inst, name, spec.print.widths, hide_unused=True)
         texts = {n: v for n, v in inst.values.items() if isinstance(v, str)}
-        for row, pt in fitted_heights(rep, spec.print.widths, texts).items():
+        fitted = fitted_heights(rep, spec.print.widths, texts)
+        hidden, heights = spare_rows(inst, spec.print.widths, fitted)
+        for row in hidden:
+            sheet.row_hidden(row, True)
+        for row, pt in {**fitted, **heights}.items():
             sheet.row_height(row, round(pt, 1))
         sheet.commit()
         sheet.xml = restart_page_numbers(sheet.xml, sheet.p)
     return book.to_bytes()
+
+
+def spare_rows(inst: Instance, widths: list[float], fitted: dict[int, float]) -> tuple[list[int], dict[int, float]]:
+    """The rows of an indicator table that leaves its rows for the unit to name (the national
+    form) and that the unit left blank, not printed (the platforms print only the indicators a
+    project has); the first row of each 二级 group stays (its merged labels start there). Returns
+    them, and the heights the rows left need for their group's labels (一级, 二级) to fit, beyond
+    the heights `fitted` to their own texts."""
+    rep, hidden, heights = inst.report, [], dict(fitted)
+    for table in rep.indicator_tables:
+        rows = [split_a1(rep.cell(f"{table.id}_name_{i}"))[0] for i in range(1, len(table.indicators) + 1)]
+        seen: set[tuple[str, str]] = set()
+        for row, ind, i in zip(rows, table.indicators, range(1, len(rows) + 1)):
+            first = (ind.group1, ind.group2) not in seen
+            seen.add((ind.group1, ind.group2))
+            blank = all(is_blank(inst.values.get(f"{table.id}_{c}_{i}")) for c in table.columns)
+            if not ind.name and not first and blank:
+                hidden.append(row)
+        if not hidden:
+            continue
+        level1, level2 = table.label_columns
+        for col, key, label in ((level1, lambda i: i.group1, lambda i: table.level_label(i.group1)),
+                                (level2, lambda i: (i.group1, i.group2), lambda i: i.group2)):
+            groups: dict = {}
+            for row, ind in zip(rows, table.indicators):
+                groups.setdefault(key(ind), []).append((row, ind))
+            for members in groups.values():
+                shown = [r for r, _ in members if r not in hidden]
+                need = label_height(label(members[0][1]), widths[col - 1])
+                have = sum(heights.get(r, rep.row_heights.get(r, ROW_PT)) for r in shown)
+                for r in shown if need > have else ():
+                    heights[r] = heights.get(r, rep.row_heights.get(r, ROW_PT)) + (need - have) / len(shown)
+    return hidden, {r: pt for r, pt in heights.items() if fitted.get(r) != pt}
 
 
 def restart_page_numbers(xml: str, p: str = "") -> str:

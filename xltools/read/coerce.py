@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
+from dataclasses import replace
 from typing import NamedTuple
 from datetime import date, datetime
 from decimal import Decimal
@@ -149,6 +150,9 @@ def coerce(field: Field, raw, *, year: int, from_text_ok: bool = False, bound: D
                 parsed = parse_amount(raw, unit=unit)
             elif unit == "%":
                 parsed = parse_percent(raw, stored_as_fraction=not isinstance(raw, str))
+            elif unit == "rate" and isinstance(raw, str) and ("%" in raw or "％" in raw):
+                parsed = parse_percent(raw)    # a rate written as a percentage: 99.97% is 0.9997
+                parsed = replace(parsed, value=None if parsed.value is None else parsed.value / 100)
             elif unit == "人":
                 parsed = parse_number(raw, ("人", "名"), "人数")   # its limits say what is wrong with 44.5
             else:

@@ -29,7 +29,6 @@ from ..spec.model import Report, Spec
 from ..units import TEXT_MAX
 from .coerce import coerce
 
-INDICATOR_COLUMNS = ("name", "target", "actual", "weight", "score")
 
 
 # Limits on a data file. Every stated value becomes a cell of the workbook `fill` writes, so they
@@ -141,15 +140,13 @@ def _flatten(rep: Report, section: dict, prefix: str, path: Path) -> dict[str, t
         where = f"{prefix}.{key}"
         if key in indicators:
             table = indicators[key]
-            if not isinstance(value, list) or len(value) > len(table.indicators):
-                raise DataError(f"数据文件 {path.name}：{where} 应为至多 {len(table.indicators)} 项的列表（按规格中指标的顺序）")
-            for i, row in enumerate(value, start=1):
+            for i, row, rwhere in _indicator_rows(table, value, where, path):
                 if not isinstance(row, dict):
-                    raise DataError(f"数据文件 {path.name}：{where}[{i - 1}] 应为对象")
+                    raise DataError(f"数据文件 {path.name}：{rwhere} 应为对象")
                 for col, v in row.items():
-                    if col not in INDICATOR_COLUMNS:
-                        unknown(f"{where}[{i - 1}].{col}", f"（指标列只有 {'、'.join(INDICATOR_COLUMNS)}）")
-                    put(f"{key}_{col}_{i}", v, f"{where}[{i - 1}].{col}")
+                    if col not in table.columns:
+                        unknown(f"{rwhere}.{col}", f"（指标列只有 {'、'.join(table.columns)}）")
+                    put(f"{key}_{col}_{i}", v, f"{rwhere}.{col}")
         elif key in rep.tables:
             table = rep.tables[key]
             body = [k for k in table.rows if k != table.total_row]
@@ -173,6 +170,31 @@ def _flatten(rep: Report, section: dict, prefix: str, path: Path) -> dict[str, t
                     put(table.name(col, rkey), v, f"{rwhere}.{col}")
         else:
             put(key, value, where)
+    return out
+
+
+def _indicator_rows(table, value, where: str, path: Path):
+    """(row number, row, key path) of an indicator table's data: a list in the spec's order, or,
+    for a table whose groups have ids (the national form: rows the unit names), an object by
+    group id, each a list filling that group's rows in order."""
+    if isinstance(value, list):
+        if len(value) > len(table.indicators):
+            raise DataError(f"数据文件 {path.name}：{where} 应为至多 {len(table.indicators)} 项的列表（按规格中指标的顺序）")
+        return [(i, row, f"{where}[{i - 1}]") for i, row in enumerate(value, start=1)]
+    groups: dict[str, list[int]] = {}
+    for i, ind in enumerate(table.indicators, start=1):
+        if ind.group:
+            groups.setdefault(ind.group, []).append(i)
+    if not isinstance(value, dict) or not groups:
+        raise DataError(f"数据文件 {path.name}：{where} 应为指标的列表（按规格中指标的顺序）"
+                        + (f"，或按二级指标分组的对象（{'、'.join(groups)}）" if groups else ""))
+    out = []
+    for group, rows in value.items():
+        if group not in groups:
+            raise DataError(f"数据文件 {path.name}：{where}.{group} 不是已知的指标组（应为 {'、'.join(groups)}）")
+        if not isinstance(rows, list) or len(rows) > len(groups[group]):
+            raise DataError(f"数据文件 {path.name}：{where}.{group} 应为至多 {len(groups[group])} 项的列表（模板中本组的行数）")
+        out += [(groups[group][k], row, f"{where}.{group}[{k}]") for k, row in enumerate(rows)]
     return out
 
 

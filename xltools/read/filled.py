@@ -28,6 +28,8 @@ class Instance:
                                                              # of the template -> the formula found
     rows: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # workbook only: long text ->
                                                              # (A1, text) of each row it was read from
+    row_marks: dict[str, tuple[float | None, bool]] = field(default_factory=dict)  # workbook only: the
+                                                             # (height in pt, hidden) of those rows, by A1
     notes: list[Finding] = field(default_factory=list)        # the reader's notes (NOTE_CODES)
     input_formulas: dict[str, str] = field(default_factory=dict)   # input field -> the formula typed
                                                                   # into its cell (its value was read)

@@ -17,9 +17,9 @@ from ..build.names import REPORT_MARK, VALUES_NAME
 from .filled import Contents, Filled, Instance
 from ..errors import BookError
 from .. import catalogue
-from ..formulas import bookend_span, formula_cells, value_join
+from ..formulas import bookend_span, fit_cells, formula_cells, value_join
 from ..a1 import a1, column_letters
-from ..spec.model import JOIN_COLUMN, MONEY_UNITS, Report, Spec
+from ..spec.model import MONEY_UNITS, Report, Spec
 from ..spec.registry import Registry
 from ..units import TEXT_MAX
 from .coerce import coerce, is_blank
@@ -27,15 +27,15 @@ from ..memo import Memo, spec_key
 from ..xlsx import ExcelError, is_date_format, open_book
 from ..xlsx.parts import Cells
 
-_JOIN_LETTERS = column_letters(JOIN_COLUMN)
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class _Plan:
     """What reading one report of one spec needs, worked out once per spec content (_PLANS): its
     fields in order and their cells, the inputs (read for formulas typed where values belong),
-    which of them hold money (read for a date format), the template's formula cells, and the
-    rows of each long text. Cells tuples: the fast reader plans reading each of them once per
-    sheet layout."""
+    which of them hold money (read for a date format), the template's formula cells (with the long
+    texts' fit cells, formulas.fit_cells: only counted, nothing reads them), and the rows of each
+    long text. Cells tuples: the fast reader plans reading each of them once per sheet layout."""
 
     __slots__ = ("spec", "names", "fields", "refs", "inputs", "input_refs", "amounts", "formula_cells", "runs")
 
@@ -48,12 +48,14 @@ class _Plan:
         self.inputs = [f for f in self.fields if f.kind == "input" and f.name not in rep.runs]
         self.input_refs = Cells(f.cell for f in self.inputs)
         self.amounts = [i for i, f in enumerate(self.fields) if f.unit in MONEY_UNITS and f.kind == "input"]
-        self.formula_cells = Cells(formula_cells(rep, spec))
+        fits = [ref for run in rep.runs.values() for ref in fit_cells(run)]
+        self.formula_cells = Cells([*formula_cells(rep, spec), *fits])
         self.runs = []
+        join = column_letters(rep.join_column)
         for name, run in rep.runs.items():
             ref = rep.cell(name)
-            col, row = ref.rstrip("0123456789"), int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-            if col == _JOIN_LETTERS:     # else a single text cell, read as is
+            col, row = ref.rstrip("0123456789"), int(ref.lstrip(_LETTERS))
+            if col == join:     # else a single text cell, read as is
                 self.runs.append((name, Cells(a1(r, run.col) for r in range(row, row + run.rows))))
 
     def weight(self) -> int:
@@ -136,6 +138,11 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     rows: dict[str, list[tuple[str, str]]] = {}
     for name, cells in plan.runs:
         _read_run(ws, name, cells, values, rows)
+    # how the rows that hold text are shown: their height and whether they are hidden
+    marks = {}
+    for held in rows.values():
+        if held:
+            marks.update(ws.row_marks([ref for ref, _ in held]))
     cells = plan.formula_cells
     found = ws.formulas(cells)
     # A formula anywhere but in the template's formula cells: look for it among the inputs (a
@@ -143,7 +150,7 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     typed = {}
     if ws.formula_count() > len(cells) - found.count(None):
         typed = {f.name: formula for f, formula in zip(plan.inputs, ws.formulas(plan.input_refs)) if formula is not None}
-    return Instance(rep, sheet, values, formulas=dict(zip(cells, found)), rows=rows, notes=notes,
+    return Instance(rep, sheet, values, formulas=dict(zip(cells, found)), rows=rows, row_marks=marks, notes=notes,
                     input_formulas=typed, dated=dated)
 
 

@@ -25,17 +25,18 @@ def _indicators(ctx: Context, table: IndicatorTable) -> dict:
     inst = ctx.inst
     scores = table.names("score")
     stated_scores = [inst.values.get(n) for n in scores]
-    if all(is_blank(s) for s in stated_scores):
+    if table.old_form and all(is_blank(s) for s in stated_scores):
         _legacy(ctx, table)
-    computed = sum((num(ctx.eff.get(n)) or Decimal(0) for n in scores), Decimal(0))
+    computed = sum((num(ctx.eff.get(n)) or Decimal(0) for n in (*scores, *table.extra_scores)), Decimal(0))
     stated = inst.values.get(table.score_field)
     # In a workbook the composite is the template's own SUM of 得分: with old-style columns the
     # warning above already says why it is empty; the recomputed score is in the summary.
-    legacy_in_book = inst.formulas is not None and all(is_blank(s) for s in stated_scores)
+    legacy_in_book = table.old_form and inst.formulas is not None and all(is_blank(s) for s in stated_scores)
     if table.score_field in inst.values and not legacy_in_book \
             and cents(num(stated) or Decimal(0)) != cents(computed):
-        ctx.add("score-sum", table.score_field, expected=computed, actual=num(stated),
-                computed=m_str(computed), stated=stated if stated is not None else "（空）")
+        ctx.add("score-sum", table.score_field, variant="with-execution" if table.extra_scores else "",
+                expected=computed, actual=num(stated), computed=m_str(computed),
+                stated=stated if stated is not None else "（空）")
     basis = num(stated) if num(stated) is not None else computed
     stated_grade = inst.values.get(table.grade_field)
     expected_grade = ctx.spec.grade_of(basis)

@@ -186,15 +186,19 @@ class SettingsSheets(BookRule):
 
 class Bookends(BookRule):
     """Project sheets the department sheet's cross check (a 3D SUM from 项目表头 to 项目表尾) leaves
-    out, because they lie outside the bookends; the checker counts every filled project sheet."""
+    out, because they lie outside the bookends; the checker counts every filled project sheet.
+    A form with no cross check (the national form) sums nothing across its sheets."""
     codes = ("project-outside-bookends",)
+
+    def declares(self, spec: Spec) -> set[str]:
+        return set(self.codes) if spec.cross else set()
 
     def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
         sheets = filled.sheets
-        if sheets is None or spec.copied is None or filled.values_copy:   # pack's copy: no bookends by design
+        if sheets is None or spec.copied is None or spec.cross is None or filled.values_copy:   # pack's copy: none by design
             return
-        held = spec.reports[spec.cross.report] if spec.cross else spec.copied    # where the 3D SUM is
-        cell = held.cell(spec.cross.fields[0]) if spec.cross else ""
+        held = spec.reports[spec.cross.report]             # where the 3D SUM is
+        cell = held.cell(spec.cross.fields[0])
         names = {"first": FIRST_BOOKEND, "last": LAST_BOOKEND, "cell": cell}
         span = bookend_span(sheets)
         if span is None:

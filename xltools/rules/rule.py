@@ -20,10 +20,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .. import catalogue
 from ..findings import Finding
-from ..formulas import CENT, input_defaults, value_sum
+from ..formulas import CENT, input_defaults, value_of
 from ..read.filled import Filled, Instance
 from ..spec import topo_order
-from ..spec.model import Spec, SumRule
+from ..spec.model import Spec
 
 
 class Rule:
@@ -90,5 +90,5 @@ class Context:
         eff.update(self.inst.values)
         for rule in topo_order(self.rep):
             if rule.target not in self.inst.values:
-                eff[rule.target] = value_sum(rule, eff.get) if isinstance(rule, SumRule) else eff.get(rule.source)
+                eff[rule.target] = value_of(rule, eff.get)
         return eff

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from .. import catalogue
 from ..catalogue import figure
-from ..formulas import check_args, num, value_sum
+from ..formulas import check_args, level_args, num, value_of, value_sum
 from ..read.coerce import is_blank
 from ..spec.model import Spec
 from .narrative import explain_gap
@@ -61,18 +61,53 @@ class Sums(ReportRule):
                     direction=catalogue.direction(stated - expected), gap=figure(abs(stated - expected), f.unit))
 
 
+class Derived(ReportRule):
+    """Each stated figure a spec rule derives other than by a sum (预算执行率 and its score)
+    against what the rule gives: in a workbook these are the template's formulas, a data file
+    states them."""
+
+    def declares(self, spec: Spec) -> set[str]:
+        return {rule.code for rep in spec.reports.values() for rule in rep.derived}
+
+    def report(self, ctx: Context) -> None:
+        for rule in ctx.rep.derived:
+            if rule.target not in ctx.inst.values:
+                continue
+            stated, expected = ctx.inst.values[rule.target], value_of(rule, ctx.eff.get)
+            if (num(stated) if not is_blank(stated) else None) == (num(expected) if expected != "" else None):
+                continue
+            unit = ctx.rep.fields[rule.target].unit
+            ctx.add(catalogue.derived_entry(rule), rule.target, subject=ctx.rep.fields[rule.target].label,
+                    expected=expected if expected != "" else None, actual=num(stated), should=_shown(expected, unit),
+                    stated=_shown(stated, unit))
+
+
+def _shown(value, unit: str) -> str:
+    """A derived figure in a sentence: a rate as a percentage, a blank as such."""
+    if is_blank(value) or num(value) is None:
+        return "（空）"
+    return f"{figure(num(value) * 100)}%" if unit == "rate" else figure(num(value), unit)
+
+
 class Checks(ReportRule):
     """The inline checks but the narrative's quotes (rules/texts.py): the spec's compare checks,
-    the indicators' weights adding up to 100, each score within its weight."""
+    the indicators' weights adding up to 100 (and, per 一级指标, to its header's weight), each
+    score within its weight."""
     codes = ("weight-sum", "score-range")
 
     def declares(self, spec: Spec) -> set[str]:
         return set(self.codes) | {check.code for rep in spec.reports.values() for check in rep.checks
-                                  if check.kind == "compare"}
+                                  if check.kind in ("compare", "levels")}
 
     def report(self, ctx: Context) -> None:
         for check in ctx.rep.checks:
             if check.kind == "quotes":
+                continue
+            if check.kind == "levels":
+                for args in level_args(check, ctx.eff.get):
+                    names = args.pop("names")
+                    ctx.add(check.code, _odd_weight(ctx, names), expected=Decimal(args["target"]),
+                            actual=sum((num(ctx.eff.get(n)) or Decimal(0) for n in names), Decimal(0)), **args)
                 continue
             args = check_args(check, ctx.eff.get)
             if args is None:
@@ -92,5 +127,7 @@ def _odd_weight(ctx: Context, weights) -> str:
     """Where a weight sum that is not 100 is reported: at the one weight that differs from the
     template's (a typo is found at its cell), else at the first weight of the table."""
     template = ctx.rep.defaults
+    if all(template.get(n) is None for n in weights):     # the unit gives every weight: none is odd
+        return weights[0]
     odd = [n for n in weights if num(ctx.eff.get(n)) != num(template.get(n))]
     return odd[0] if len(odd) == 1 else weights[0]

@@ -78,7 +78,9 @@ class Services:
 
     def season(self):
         chosen = self.spec_info(self.store.setting("season"))
-        return chosen or max(self.registry.infos, key=lambda i: (i.year, str(i.fingerprint)))
+        # the latest year's; of several forms of that year, the first the registry lists (the
+        # default spec before the others: specs/2022.toml before national_2022.toml)
+        return chosen or max(self.registry.infos, key=lambda i: i.year)
 
     def spec_path(self, row: dict) -> str:
         return (self.spec_info(row.get("fingerprint")) or self.season()).path

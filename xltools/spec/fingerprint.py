@@ -56,9 +56,10 @@ class Fingerprint(str):
     def digest(self) -> str:
         return self._part("digest")
 
-    def describe(self) -> str:
-        """The template in words: 临湘市2022年度模板（第1版）."""
-        return f"{self.region}{self.year}年度模板（第{self.form_version}版）"
+    def describe(self, form: str = "") -> str:
+        """The template in words: 临湘市2022年度模板（第1版）; with the form's name, when the spec
+        that made it gives one: 通用2022年度项目支出绩效自评表模板（第1版）."""
+        return f"{self.region}{self.year}年度{form}模板（第{self.form_version}版）"
 
 
 def fingerprint_in(workbook_xml: bytes) -> Fingerprint | None:

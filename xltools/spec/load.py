@@ -16,9 +16,11 @@ from .. import catalogue
 from ..errors import SpecError
 from ..files import read_regular
 from ..findings import ERROR, WARNING
-from .shipped import default_spec
+from .previous import previous_of
+from .scoring import scoring_rules
+from .shipped import TEMPLATE_NAME, default_spec
 from .layout import Layout
-from .model import (CHECK_COLUMN, Check, CopyRule, CrossCheck, Figure, Grade, Identity, Placed, PrintSetup, Quotes,
+from .model import (Check, CopyRule, CrossCheck, Figure, Grade, Identity, Placed, PrintSetup, Quotes,
                     Report, Spec, SumRule, Term)
 
 # The repository's specs/2022.toml in a checkout, else the copy installed in the package.
@@ -84,10 +86,9 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
     pr = doc["print"]
     printing = PrintSetup([float(w) for w in pr["widths"]], float(pr["check_width"]), pr["font"],
                           pr.get("text_font", pr["font"]), pr["title_font"], float(pr["body_size"]))
-    if len(printing.widths) != 8:
-        raise SpecError(f"{where}: print.widths：须给出 A–H 共 8 列的列宽")
-    qualitative = {k: _dec(v, f"{where}: scoring.qualitative.{k}")
-                   for k, v in doc.get("scoring", {}).get("qualitative", {}).items()}
+    if not 4 <= len(printing.widths) <= 16:
+        raise SpecError(f"{where}: print.widths：须给出打印的每一列的列宽（4 至 16 列，如 A–H 共 8 列）")
+    scoring = scoring_rules(doc, where)
 
     reports: dict[str, Report] = {}
     seen_names: dict[str, str] = {}
@@ -103,7 +104,7 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
             raise SpecError(f"{place}.data：数据文件中的键 {rep.data} 重复或与 year、region 相同")
         _names_in(rep.pdf, {"sheet"} | ({"name"} if rep.copied else set()), f"{place}.pdf")
         targets = _rule_targets(rd, place)
-        Layout(rep, printing.widths, targets, fmt, place).run(rd["blocks"])
+        Layout(rep, printing.widths, targets, fmt, place, scoring).run(rd["blocks"])
         for name in rep.fields:
             if name in seen_names:
                 raise SpecError(f"{place}：字段名 {name} 与报表 {seen_names[name]} 重复（定义名称须在整个工作簿唯一）")
@@ -117,11 +118,19 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
     _names_in(pack_name, {"year", "unit"}, f"{where}: pack.name")
     cross = _cross(doc["cross"], reports, where) if "cross" in doc else None
     summary = doc.get("summary", {})
-    return Spec(where, year, region, fmt["bureau"], int(t["form_version"]), grades, qualitative, printing,
+    return Spec(where, year, region, fmt["bureau"], int(t["form_version"]), grades, scoring, printing,
                 reports, cross, hashlib.sha256(raw).hexdigest(), identity,
                 _figures(summary.get("figures", []), reports, f"{where}: summary.figures"),
                 _figures(summary.get("copy_figures", []), reports, f"{where}: summary.copy_figures", copies=True),
-                pack_name)
+                pack_name=pack_name, previous=previous_of(doc, reports, where), form=t.get("form", ""),
+                template_file=_template_file(t, where))
+
+
+def _template_file(t: dict, where: str) -> str:
+    name = t.get("file", TEMPLATE_NAME)
+    if not isinstance(name, str) or not name.endswith(".xlsx") or "/" in name or "\\" in name or name.startswith("."):
+        raise SpecError(f"{where}: template.file：应为 .xlsx 文件名（不含文件夹）")
+    return name
 
 
 # -- what a workbook of the form holds, beyond its reports' layout ----------------------------
@@ -234,7 +243,7 @@ def _expand_rules(rep: Report, rd: dict, place: str):
 
     # A table's total row is the column-wise sum of its other rows; `same_as` columns repeat text.
     for bi, b in enumerate(rd["blocks"]):
-        if b.get("kind") not in ("table", "matrix"):
+        if b.get("kind") not in ("table", "matrix", "budget"):
             continue
         tab = rep.tables[b["id"]]
         if tab.total_row:
@@ -254,8 +263,10 @@ def _expand_rules(rep: Report, rd: dict, place: str):
                                                field_of(column["same_as"], key, f"{place}.blocks[{bi}]")))
 
     for it in rep.indicator_tables:
-        rep.sums.append(SumRule("score-sum", it.score_field, tuple(Term(1, n) for n in it.names("score")),
-                                catalogue.title("score-sum"), as_range=True))
+        rep.sums.append(SumRule("score-sum", it.score_field, tuple(Term(1, n) for n in (*it.names("score"), *it.extra_scores)),
+                                catalogue.title("score-sum"), as_range=True, extra=it.extra_scores))
+    for rule in rep.derived:
+        _spec_code(rule.code, f"{place}: {rule.target}")
 
     for j, c in enumerate(rd.get("checks", [])):
         where = f"{place}.checks[{j}] (id={c.get('id')})"
@@ -267,10 +278,10 @@ def _expand_rules(rep: Report, rd: dict, place: str):
                       _severity(c, ERROR, where),
                       labels=labels, unit=rep.fields[left].unit)
         rep.checks.append(check)
-        rep.placed.append(Placed(row=_row_of(rep.cell(left)), col=CHECK_COLUMN, role="check", check=check,
+        rep.placed.append(Placed(row=_row_of(rep.cell(left)), col=rep.check_column, role="check", check=check,
                                  border=False))
     for p in rep.placed:
-        if p.role == "check" and p.check.kind in ("weights", "score-range"):
+        if p.role == "check" and p.check.kind in ("weights", "levels", "score-range"):
             rep.checks.append(p.check)
 
     if "quotes" in rd:
@@ -306,7 +317,7 @@ def _expand_quotes(rep: Report, q: dict, place: str, field_of) -> None:
         check = Check(text_amount.code, "quotes", (org_table.name("org", key), q["field"]), "", pairs,
                       text_amount.title, text_amount.severity, lead=rep.quotes.lead, labels=where, bounds=bounds)
         rep.checks.append(check)
-        rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=CHECK_COLUMN, role="check",
+        rep.placed.append(Placed(row=_row_of(rep.cell(pairs[0][1])), col=rep.check_column, role="check",
                                  check=check, border=False))
 
 
@@ -336,7 +347,7 @@ def _row_of(a1_ref: str) -> int:
 def _check_dependencies(rep: Report, place: str):
     """Every computed field has exactly one formula, and no formula depends on itself."""
     producers = {}
-    for rule in list(rep.sums) + list(rep.copies):
+    for rule in list(rep.sums) + list(rep.copies) + list(rep.derived):
         if rule.target in producers:
             raise SpecError(f"{place}：字段 {rule.target} 被两条规则计算")
         producers[rule.target] = rule
@@ -352,18 +363,18 @@ def _check_dependencies(rep: Report, place: str):
 
 
 def topo_order(rep: Report) -> list:
-    """Sum and copy rules in an order where every rule comes after the rules it reads."""
+    """Sum, copy and derived rules in an order where every rule comes after the rules it reads."""
     if rep.order is None:
         rep.order = _topo_order(rep)
     return rep.order
 
 
 def _topo_order(rep: Report) -> list:
-    rules = {r.target: r for r in list(rep.sums) + list(rep.copies)}
+    rules = {r.target: r for r in list(rep.sums) + list(rep.copies) + list(rep.derived)}
     done, order, visiting = set(), [], set()
 
     def deps(r):
-        return [t.name for t in r.terms] if isinstance(r, SumRule) else [r.source]
+        return r.reads
 
     def visit(name):
         if name in done or name not in rules:

@@ -12,14 +12,17 @@ from functools import cached_property
 from decimal import Decimal
 
 from ..a1 import a1
+from ..scoring.rules import ScoringRules
 from .fingerprint import Fingerprint
 
-PRINT_COLUMNS = 8          # A–H are printed
-CHECK_COLUMN = 9           # I holds the inline checks, outside the print area
-JOIN_COLUMN = 10           # J (hidden) holds each long text joined from its rows: see Run
+# A report's sheet is a grid of printed columns, as many as the spec's [print] widths (8, A–H, in
+# the 2022 form); the column right of them holds the inline checks (I there), outside the print
+# area, the next one (hidden) each long text joined from its rows, and the ones after it a column
+# as wide as each width of long text, to fit its rows (K onwards there): see Run.
 
 MONEY_UNITS = {"万元", "元"}
-NUMBER_UNITS = MONEY_UNITS | {"人", "%", "score"}
+# "rate": a fraction shown as a percentage (预算执行率 0.9997 shows 99.97%), computed only.
+NUMBER_UNITS = MONEY_UNITS | {"人", "%", "score", "rate"}
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Field:
     cell: str = ""                 # A1 on the report's sheet, filled by the layout
     lower_is_better: bool = False  # indicators only: a cost or a duration
     note: str = ""                 # what the figure includes, added to the input prompt
+    prompt: str = ""               # the input prompt, instead of the one its unit gives
 
     @property
     def numeric(self) -> bool:
@@ -74,6 +78,11 @@ class SumRule:
     message: str
     hint: str = ""
     as_range: bool = False   # render as SUM(first:last) (a table's total row)
+    extra: tuple[str, ...] = ()   # terms outside that range (the 预算执行率 score in a 总分)
+
+    @cached_property
+    def reads(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.terms)
 
     @cached_property
     def plus(self) -> tuple[str, ...]:
@@ -91,6 +100,42 @@ class CopyRule:
     """target shows the text of source (the 机构名称 repeated in later tables)."""
     target: str
     source: str
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return (self.source,)
+
+
+@dataclass(frozen=True)
+class RatioRule:
+    """target = numerator / denominator as a fraction to 4 decimals, half up (a rate shown as a
+    percentage with two decimals: 预算执行率 = 全年执行数 / 全年预算数); blank while the
+    denominator is 0 or blank."""
+    code: str
+    target: str
+    numerator: str
+    denominator: str
+    message: str
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return (self.numerator, self.denominator)
+
+
+@dataclass(frozen=True)
+class ShareScoreRule:
+    """target = share × weight to the cent, half up; the share never below 0 and, when `cap`,
+    never above 1 (预算执行率得分 = 执行率 × 分值); blank while the share is."""
+    code: str
+    target: str
+    share: str
+    weight: Decimal
+    cap: bool
+    message: str
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return (self.share,)
 
 
 @dataclass(frozen=True)
@@ -113,15 +158,17 @@ class Check:
     # (label, A1) of each phrase's cell. `unit`: of the figures compared.
     labels: tuple = ()
     unit: str = "万元"
+    quiet_blank: bool = False   # weights, levels: nothing to say while every weight is blank (a blank form)
 
 
 @dataclass
 class Indicator:
     group1: str
     group2: str
-    name: str
-    weight: Decimal
+    name: str                      # "" on a row the unit names (the national form)
+    weight: Decimal | None         # None: the unit gives it
     lower_is_better: bool = False
+    group: str = ""                # the 二级 group's id: its key in a data file
 
 
 @dataclass
@@ -131,6 +178,16 @@ class IndicatorTable:
     score_field: str
     grade_field: str
     column_labels: dict[str, str]
+    columns: tuple[str, ...] = ("name", "target", "actual", "weight", "score")   # its fields per row
+    old_form: bool = False         # read scores in 实际完成值 when 得分 is empty (the seed's habit)
+    extra_scores: tuple[str, ...] = ()   # added to the indicators' scores in the composite (预算执行率得分)
+    levels: dict[str, Decimal] = field(default_factory=dict)   # 一级指标 -> the weight its header states
+    label_columns: tuple[int, int] = (2, 3)   # the grid columns of the 一级 and 二级 labels
+
+    def level_label(self, group1: str) -> str:
+        """The 一级 label as printed: with the weight its header states ("产出指标\n（50分）")."""
+        weight = self.levels.get(group1)
+        return group1 if weight is None else f"{group1}\n（{format(weight.normalize(), 'f')}分）"
 
     def names(self, column: str) -> list[str]:
         """Field names of one column, indicator by indicator (kept: the checker asks per workbook)."""
@@ -142,6 +199,19 @@ class IndicatorTable:
     @cached_property
     def _names(self) -> dict[str, list[str]]:
         return {}
+
+
+@dataclass
+class Budget:
+    """The 项目资金 table of the national form: the total row's amounts and its 执行率 and score."""
+    table: str
+    initial: str                   # 年初预算数 (total row)
+    budget: str                    # 全年预算数
+    spent: str                     # 全年执行数
+    rate: str                      # 执行率 (computed)
+    score: str                     # its score (computed)
+    weight: Decimal                # the 分值 of 预算执行率
+    reason: str                    # the unit's words on an adjusted or unspent budget
 
 
 @dataclass
@@ -168,18 +238,28 @@ class Quotes:
 
 @dataclass
 class Run:
-    """A long text laid out as a run of rows, one paragraph (or part of one) per row, each row
-    short enough to print whole by construction (no program auto-fits merged cells, and a row
-    is at most 409 pt). The field's cell is the hidden join cell in column J of the first row,
-    whose formula joins the rows: the defined name, the quote checks and the reader see the
-    whole text there. Rows after `shown` are hidden in the blank form, kept for longer texts."""
+    """A long text laid out as a run of rows, one paragraph (or a few) per row, every row visible
+    and typed into, each as tall as its text.
+
+    No program fits the height of a row to a merged cell in Excel and WPS, and a row is at most
+    409 pt: so each row's text cell holds at most ROW_CHARS characters (its validation), and
+    beside it, outside the print area, a fit cell (column `fit_col`, as wide as the text cell,
+    white) repeats its text: Excel and WPS fit the row to that cell when it is typed into or
+    when 自动调整行高 is asked for; LibreOffice fits the merged row itself. The rows are left
+    unlocked whole (text, label, join and fit cells): LibreOffice fits rows on a protected sheet
+    (a double click between row numbers) only when nothing in them is locked; their height is
+    not marked as set by hand, so the programs may fit it.
+
+    The field's cell is the hidden join cell in column J of the first row, whose formula joins
+    the rows: the defined name, the quote checks and the reader see the whole text there."""
     field: str
     col: int                       # first column of each row's merged text cell
     cols: int
     first: int                     # sheet row of the first text row
-    rows: int                      # text rows in all (shown + hidden reserve)
-    shown: int                     # rows visible in the blank form
+    rows: int                      # text rows in all, every one visible
     close: int                     # the thin row closing the box below the run
+    fit_col: int                   # the column of the fit cells (as wide as col..col+cols-1)
+    first_pt: float                # the least height of the first row (a line, or the label's)
 
     @property
     def row_numbers(self) -> range:
@@ -202,12 +282,29 @@ class Report:
     indicator_tables: list[IndicatorTable] = field(default_factory=list)
     sums: list[SumRule] = field(default_factory=list)
     copies: list[CopyRule] = field(default_factory=list)
+    derived: list = field(default_factory=list)          # RatioRule, ShareScoreRule
+    budget: Budget | None = None
     checks: list[Check] = field(default_factory=list)
     quotes: Quotes | None = None
     runs: dict[str, Run] = field(default_factory=dict)   # long texts by field name
-    hidden_rows: set[int] = field(default_factory=set)    # reserve rows of runs, hidden when blank
     last_row: int = 0
     order: list | None = None     # the rules in dependency order (spec.load.topo_order)
+    columns: int = 8              # printed grid columns (A–H); then the check and the join column
+
+    @property
+    def check_column(self) -> int:
+        """The inline checks' column, right of the printed grid (I in an 8-column form)."""
+        return self.columns + 1
+
+    @property
+    def join_column(self) -> int:
+        """The hidden column of the long texts' join cells (J in an 8-column form)."""
+        return self.columns + 2
+
+    @property
+    def fit_column(self) -> int:
+        """The first of the long texts' fit columns (K in an 8-column form)."""
+        return self.columns + 3
 
     @property
     def copied(self) -> bool:
@@ -216,6 +313,11 @@ class Report:
 
     def cell(self, name: str) -> str:
         return self.fields[name].cell
+
+    @cached_property
+    def text_rows(self) -> frozenset[int]:
+        """The rows of every long text: unlocked whole, their height left to the programs."""
+        return frozenset(r for run in self.runs.values() for r in run.row_numbers)
 
     def shown_cell(self, name: str) -> str:
         """Where a finding about the field points the accountant: its cell, or for a long text
@@ -275,6 +377,35 @@ class Figure:
                  for v in map(inst.values.get, self.fields) if isinstance(v, Decimal)]
         return sum(found, Decimal(0)) if found else None
 
+    def stated(self, instances) -> dict:
+        """Its value as a record carries it (a FigureValue: key, label, value as text)."""
+        value = self.value(instances)
+        return {"key": self.key, "label": self.label, "value": None if value is None else str(value)}
+
+
+@dataclass(frozen=True)
+class Equals:
+    """This year's field equals last year's (上年结转 = last year's 累计结余), row by row of `rows`
+    matched by their text (the 机构名称); `xltools carry` prefills it, `check --previous` and
+    `collect` report where it differs."""
+    code: str
+    severity: str
+    field: str                  # this year's column (table.column) or field
+    last: str                   # last year's
+    message: str
+
+
+@dataclass(frozen=True)
+class Previous:
+    """Last year's workbook into this year's ([previous]): the fields `xltools carry` keeps as
+    they were (besides the identity and the indicator tables' definitions), the column whose text
+    matches a table's rows across years, the figures that must equal last year's, and the fields
+    renamed since (this year's name -> last year's)."""
+    carry: tuple[str, ...] = ()
+    rows: str = ""
+    equals: tuple[Equals, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -301,7 +432,7 @@ class Spec:
     bureau: str
     form_version: int
     grades: list[Grade]
-    qualitative: dict[str, Decimal]
+    scoring: ScoringRules          # how indicators are scored and judged ([scoring], [warnings])
     print: PrintSetup
     reports: dict[str, Report]    # in the workbook's sheet order
     cross: CrossCheck | None
@@ -310,10 +441,17 @@ class Spec:
     figures: tuple[Figure, ...] = ()        # per workbook: collect's 汇总 row
     copy_figures: tuple[Figure, ...] = ()   # per copy: collect's table of projects
     pack_name: str = "{year}_{unit}"        # pack's folder (or zip), whole PDF and values copy
+    previous: Previous = Previous()         # last year into this year ([previous])
+    form: str = ""                          # the form's name ([template] form), when not the county's
+    template_file: str = "self_eval.xlsx"   # where `xltools template` writes it ([template] file)
 
     @property
     def fingerprint(self) -> Fingerprint:
         return Fingerprint.of(self.region, self.year, self.form_version, self.digest)
+
+    def describe(self) -> str:
+        """The template in words: 临湘市2022年度模板（第1版）, 通用2022年度项目支出绩效自评表模板（第1版）."""
+        return self.fingerprint.describe(self.form)
 
     @property
     def copied(self) -> Report | None:

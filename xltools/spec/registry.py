@@ -40,6 +40,8 @@ class SpecInfo:
     path: str
     fingerprint: Fingerprint
     bureau: str
+    form: str = ""               # the form's name ([template] form)
+    any_region: bool = False     # [template] any_region: a data file of any region is read with it
 
     @property
     def year(self) -> int:
@@ -48,6 +50,10 @@ class SpecInfo:
     @property
     def region(self) -> str:
         return self.fingerprint.region
+
+    def describe(self, fp: Fingerprint | None = None) -> str:
+        """Its template in words (or, `fp`, one built from it for another region or year)."""
+        return (fp or self.fingerprint).describe(self.form)
 
 
 def spec_info(path) -> SpecInfo:
@@ -63,7 +69,7 @@ def spec_info(path) -> SpecInfo:
             t = tomllib.loads(raw.decode("utf-8"))["template"]
         fingerprint = Fingerprint.of(t["region"], int(t["year"]), int(t["form_version"]),
                                      hashlib.sha256(raw).hexdigest())
-        return SpecInfo(str(path), fingerprint, t["bureau"])
+        return SpecInfo(str(path), fingerprint, t["bureau"], str(t.get("form", "")), t.get("any_region") is True)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError):
         load_spec(path)        # says what is wrong with the file, where, in Chinese
         raise SpecError(f"{path}：[template] 缺少 year、region、form_version 或 bureau") from None
@@ -75,20 +81,21 @@ _MAX_LOADED = 8
 register("specs", lambda: (len(_LOADED), None), _LOADED.clear)
 
 
-def spec_at(path) -> Spec:
-    """The spec of a file, loaded once per process while the file is unchanged (its path, size
-    and modification time: an edited spec is read again); a few at most."""
+def spec_at(path, year: int | None = None, region: str | None = None) -> Spec:
+    """The spec of a file (for another `year` or `region`, as `xltools template --year --region`
+    builds it), loaded once per process while the file is unchanged (its path, size and
+    modification time: an edited spec is read again); a few at most."""
     path = Path(path)
     try:
         st = os.stat(path)
     except OSError:
         return load_spec(path)                # says which file and why, in Chinese
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, year, region)
     spec = _LOADED.get(key)
     if spec is None:
         if len(_LOADED) >= _MAX_LOADED:
             _LOADED.pop(next(iter(_LOADED)))
-        spec = _LOADED[key] = load_spec(path)
+        spec = _LOADED[key] = load_spec(path, year=year, region=region)
     return spec
 
 
@@ -140,15 +147,25 @@ class Registry:
             infos.setdefault(info.fingerprint, info)     # the same spec twice (a copy in --specs DIR)
         return cls(list(infos.values()), more=more)
 
+    def with_packaged(self) -> Registry:
+        """These specs and those that come with xltools (what last year's file is read with: its
+        form may be one the user did not name for this year's)."""
+        more = [i for i in Registry.packaged().infos if i.fingerprint not in self.by_fingerprint]
+        return self if not more else Registry(self.infos + more, self._specs, self.more)
+
     # -- the specs ----------------------------------------------------------------------------
-    def spec(self, info: SpecInfo) -> Spec:
-        return self._specs.get(info.fingerprint) or spec_at(info.path)
+    def spec(self, info: SpecInfo, year: int | None = None, region: str | None = None) -> Spec:
+        """The spec of `info`; for another year or region (a template built with --year,
+        --region from the same spec text: the same rules)."""
+        if year in (None, info.year) and region in (None, info.region):
+            return self._specs.get(info.fingerprint) or spec_at(info.path)
+        return spec_at(info.path, year, region)
 
     def specs(self) -> list[Spec]:
         return [self.spec(i) for i in self.infos]
 
     def known(self) -> str:
-        return "、".join(i.fingerprint.describe() for i in self.infos)
+        return "、".join(i.describe() for i in self.infos)
 
     # -- resolving ----------------------------------------------------------------------------
     def resolve(self, source, label: str) -> Spec:
@@ -166,9 +183,9 @@ class Registry:
             what = f"模板标识 {FINGERPRINT_NAME} 为“{found.strip(chr(34))}”，无法识别" if found \
                 else f"缺少模板标识 {FINGERPRINT_NAME}"
             raise BookError(f"文件 {label} 不是本工具的模板生成的工作簿（{what}）", "other-template")
-        info = self.by_fingerprint.get(fp)
-        if info is not None:
-            return self.spec(info)
+        spec = self.spec_of(fp)
+        if spec is not None:
+            return spec
         same = [i.fingerprint for i in self.infos if (i.region, i.year) == (fp.region, fp.year)]
         if same:
             raise BookError(f"文件 {label} 的模板（{fp}）与规格（{'、'.join(same)}）的版本不一致，"
@@ -176,19 +193,38 @@ class Registry:
         raise BookError(f"文件 {label} 是{fp.describe()}（{fp}），与现有规格（{self.known()}）不符；{self.more}",
                         "other-template")
 
+    def spec_of(self, fp: Fingerprint) -> Spec | None:
+        """The spec that made a template with this fingerprint: a known one, or one whose very
+        text built it for another region or year (`xltools template --region --year`)."""
+        info = self.by_fingerprint.get(fp)
+        if info is not None:
+            return self.spec(info)
+        made_from = [i for i in self.infos if (i.fingerprint.digest, i.fingerprint.form_version) == (fp.digest, fp.form_version)]
+        return self.spec(made_from[0], fp.year, fp.region) if made_from else None
+
     def _for_data(self, doc: Mapping, label: str) -> Spec:
         if len(self.infos) == 1:            # the data file's year and region are checked as it is read
             return self.spec(self.infos[0])
         year, region = doc.get("year"), doc.get("region")
-        matches = [i for i in self.infos if str(i.year) == str(year).strip() and region in (None, i.region)]
-        if len(matches) > 1:                # report kinds of one year: the one whose keys the file uses
-            keys = set(doc) - {"year", "region"}
-            fit = [i for i in matches if keys <= {r.data for r in self.spec(i).reports.values()}]
-            matches = fit or matches
-        if not matches:
-            raise DataError(f"数据文件 {label} 的年度 {year!r}、地区 {region!r} 没有对应的规格"
-                            f"（现有规格：{self.known()}）；{self.more}", "other-template")
-        return self.spec(max(matches, key=lambda i: i.fingerprint.form_version))
+        keys = set(doc) - {"year", "region"}
+
+        def fits(infos):                    # report kinds of one year: the one whose keys the file uses
+            if len(infos) < 2:
+                return infos
+            return [i for i in infos if keys <= {r.data for r in self.spec(i).reports.values()}] or infos
+
+        matches = fits([i for i in self.infos if str(i.year) == str(year).strip() and region in (None, i.region)])
+        if matches:
+            return self.spec(max(matches, key=lambda i: i.fingerprint.form_version))
+        if year is None:                    # no year said: the first spec whose keys it uses (the default first)
+            return self.spec(fits(self.infos)[0])
+        # a spec for any region ([template] any_region), read for the file's region
+        anywhere = [i for i in self.infos if i.any_region and str(i.year) == str(year).strip()]
+        anywhere = [i for i in anywhere if keys <= {r.data for r in self.spec(i).reports.values()}]
+        if anywhere and isinstance(region, str) and region.strip():
+            return self.spec(max(anywhere, key=lambda i: i.fingerprint.form_version), region=region.strip())
+        raise DataError(f"数据文件 {label} 的年度 {year!r}、地区 {region!r} 没有对应的规格"
+                        f"（现有规格：{self.known()}）；{self.more}", "other-template")
 
 
 _PACKAGED: dict = {}

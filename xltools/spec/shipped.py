@@ -47,15 +47,16 @@ def default_spec() -> Path:
     return spec_dir() / DEFAULT_SPEC_NAME
 
 
-def template_path() -> Path:
-    """The committed template (templates/self_eval.xlsx), as installed with the package."""
-    return _package_dir("xltools._templates", "templates") / TEMPLATE_NAME
+def template_path(name: str = TEMPLATE_NAME) -> Path:
+    """A committed template (templates/self_eval.xlsx, templates/national_2022.xlsx…), as
+    installed with the package."""
+    return _package_dir("xltools._templates", "templates") / name
 
 
-def default_template_output() -> Path:
-    """Where `xltools template` writes without -o: the repository's templates/ in a checkout,
-    the current folder otherwise (never into the installed package)."""
-    return _ROOT / "templates" / TEMPLATE_NAME if in_checkout() else Path(TEMPLATE_NAME)
+def default_template_output(name: str = TEMPLATE_NAME) -> Path:
+    """Where `xltools template` writes without -o (the spec's [template] file): the repository's
+    templates/ in a checkout, the current folder otherwise (never into the installed package)."""
+    return _ROOT / "templates" / name if in_checkout() else Path(name)
 
 
 def template_for(spec) -> Path | None:
@@ -65,7 +66,7 @@ def template_for(spec) -> Path | None:
     behind a change until it is rebuilt)."""
     if in_checkout():
         return None
-    path = template_path()
+    path = template_path(spec.template_file)
     if not path.is_file():
         return None
     from ..build.names import FINGERPRINT_NAME

@@ -7,6 +7,7 @@ as a warning: nothing the data said is dropped silently.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,8 +15,9 @@ from pathlib import Path
 
 from .. import catalogue, formulas
 from ..ooxml.cells import SheetXml
+from ..ooxml.cells import SheetXml
 from ..ooxml.package import Package
-from ..formulas import cached_values, input_defaults
+from ..formulas import cached_values, fit_cells, input_defaults
 from ..read.data import copy_sheet_name, load_data
 from ..read.filled import Instance
 from ..errors import DataError
@@ -76,27 +78,36 @@ def write_instances(book: Package, spec: Spec, instances: list[Instance],
             same = (stated or Decimal(0)) == (got or Decimal(0)) if f.numeric else (stated or "") == (got or "")
             if not same:
                 warnings.append(f"{inst.sheet}!{f.cell} {f.label}：数据为 {_show(stated)}，模板计算为 {_show(got)}")
-        computed_by_sheet[inst.sheet] = (rep, values, checks)
+        computed_by_sheet[inst.sheet] = (inst, values, checks)
     c = spec.cross
     counted = [i.sheet for i in instances if i.report.copied] if cross_sheets is None else cross_sheets
     spent = [formulas.num(v[1].get(c.copy_field)) or Decimal(0)
-             for k, v in computed_by_sheet.items() if v[0].id == c.copied and k in counted] if c else []
-    for sheet_name, (rep, values, checks) in computed_by_sheet.items():
+             for k, v in computed_by_sheet.items() if v[0].report.id == c.copied and k in counted] if c else []
+    for sheet_name, (inst, values, checks) in computed_by_sheet.items():
+        rep = inst.report
         cross = formulas.value_cross(spec, values.get, spent, len(counted)) if c and rep.id == c.report else ""
         sheet = book.sheet(sheet_name)
         for ref, value in cached_values(rep, spec, values, checks, cross).items():
             sheet.cached(ref, value)
+        for name, run in rep.runs.items():     # a workbook's rows as they are, whoever split them
+            if not write_inputs and name in inst.rows:
+                held = dict(inst.rows[name])
+                for r, ref in zip(run.row_numbers, fit_cells(run)):
+                    sheet.cached(ref, held.get(a1(r, run.col), ""))
     return warnings
 
 
-def write_run(sheet: SheetXml, inst: Instance, name: str, widths: list[float]) -> None:
+def write_run(sheet: SheetXml, inst: Instance, name: str, widths: list[float],
+              hide_unused: bool = False) -> None:
     """A long text over the rows of its run: one paragraph per row, each row as tall as its text,
-    the rows it does not need hidden (a blank text leaves the blank form's rows as they are)."""
+    its height left for the programs to fit again (spec.model.Run); the rows it does not need a
+    blank line each, or hidden (`hide_unused`: the print copy). A blank text leaves the blank
+    form's rows as they are."""
     rep = inst.report
     run = rep.runs[name]
     text = inst.values.get(name)
     try:
-        rows, heights, hidden = run_layout(text, run, widths)
+        rows, heights = run_layout(text, run, widths)
     except ValueError as e:
         raise DataError(f"{inst.sheet}!{a1(run.first, run.col)} {rep.fields[name].label}：文字过长"
                         f"（{len(str(text))} 字），本栏最多约 {e.args[0]} 字") from None
@@ -104,13 +115,25 @@ def write_run(sheet: SheetXml, inst: Instance, name: str, widths: list[float]) -
         return
     for k, r in enumerate(run.row_numbers):
         sheet.set(a1(r, run.col), rows[k] if k < len(rows) else None)
-        sheet.row_hidden(r, r in hidden)
-    for r, pt in heights.items():
-        sheet.row_height(r, round(pt, 1))
+        sheet.row_height(r, round(heights[r], 1), custom=False)
+        sheet.row_hidden(r, hide_unused and k >= len(rows))
 
 
-def fill(data_path, out, spec: Spec, template=None) -> FillResult:
-    """`data_path`: a data file, or the document itself as a mapping (as json.load gives it)."""
+def set_prompt(sheet: SheetXml, ref: str, text: str) -> None:
+    """The input prompt of one cell's data validation (the template gives each input its own)."""
+    from xml.sax.saxutils import quoteattr
+
+    def prompt(m):
+        tag = re.sub(r'\sprompt="[^"]*"', "", m.group(0))
+        return tag[:-1] + f" prompt={quoteattr(text[:255])}>"
+    sheet.commit()
+    sheet.xml = re.sub(rf'<{sheet.p}dataValidation\b[^>]*\bsqref="{ref}"[^>]*>', prompt, sheet.xml, count=1)
+
+
+def fill(data_path, out, spec: Spec, template=None, prompts: dict | None = None) -> FillResult:
+    """`data_path`: a data file, or the document itself as a mapping (as json.load gives it).
+    `prompts`: {(sheet, A1): text}, input prompts to say something of the value written there
+    (`xltools carry`: prefilled from last year's report)."""
     doc = data_path if isinstance(data_path, Mapping) else None
     if doc is not None:
         data_path = "数据"
@@ -151,5 +174,7 @@ def fill(data_path, out, spec: Spec, template=None) -> FillResult:
         book.clone_sheet(spec.copied.sheet, copy_sheet_name(spec.copied, i), before=LAST_BOOKEND)
     warnings = write_instances(book, spec, filled.instances)
     warnings += [f.message for f in filled.notes]
+    for (sheet, ref), text in (prompts or {}).items():
+        set_prompt(book.sheet(sheet), ref, text)
     path = book.save(out)
     return FillResult(path, [p.sheet for p in copies], warnings)

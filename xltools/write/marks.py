@@ -48,6 +48,7 @@ class MarkPlan:
     rows: list[list[str]]                                   # header + one row per finding, plain text
     links: dict[int, tuple[str, str]] = field(default_factory=dict)   # 1-based row -> (sheet, cell)
     cells: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # sheet -> severity -> cells
+    compared: list[list[str]] = field(default_factory=list)   # after a blank row: the figures against last year's
 
     @property
     def findings(self) -> int:
@@ -74,7 +75,22 @@ def plan(report: Report, sheet_names) -> MarkPlan:
     for by_severity in cells.values():
         for refs in by_severity.values():
             refs.sort(key=split_a1)
-    return MarkPlan(rows, links, cells)
+    return MarkPlan(rows, links, cells, _compared(report))
+
+
+PREVIOUS_COLUMNS = ("与上年比较", "", "", "", "本年数", "上年数", "增减率（%）")
+
+
+def _compared(report: Report) -> list[list[str]]:
+    """Below the findings, when checked against last year's: each main figure, this year's and
+    last year's and the change (in the 说明, 应为, 实为 columns' places)."""
+    if not report.previous:
+        return []
+    rows = [list(PREVIOUS_COLUMNS)]
+    for f in report.previous:
+        rows.append(["", "", "", "", f"{f['label']}：{f['value'] or '（空）'}", f["previous"] or "（空）",
+                     f["change"] or "—"])
+    return rows
 
 
 def _is_cell(ref: str) -> bool:
@@ -189,10 +205,13 @@ def result_sheet_xml(mp: MarkPlan, flavour: Flavour = TRANSITIONAL) -> str:
     """The 校验结果 sheet's part, in the namespaces of the workbook's flavour."""
     cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(WIDTHS, start=1))
     rows = []
-    for r, values in enumerate(mp.rows, start=1):
+    heads = {1, len(mp.rows) + 2}                  # the findings' header, the comparison's
+    for r, values in enumerate(mp.rows + ([[]] + mp.compared if mp.compared else []), start=1):
         cells = []
         for c, text in enumerate(values, start=1):
-            run = "<b/>" if r == 1 else ('<u/><color rgb="FF0563C1"/>' if c == LINK_COLUMN and r in mp.links else "")
+            if not text and r > len(mp.rows):      # the comparison leaves its unused columns empty
+                continue
+            run = "<b/>" if r in heads else ('<u/><color rgb="FF0563C1"/>' if c == LINK_COLUMN and r in mp.links else "")
             cells.append(_cell(a1(r, c), str(text), run))
         rows.append(f'<row r="{r}">{"".join(cells)}</row>')
     links = "".join(f'<hyperlink ref="{a1(r, LINK_COLUMN)}" location={attr(location(*mp.links[r]))} '

@@ -19,6 +19,7 @@ from .. import catalogue
 from ..findings import ERROR, Finding
 from ..checker import read_book
 from ..rules.integrity import package_findings
+from ..read.coerce import is_blank
 from ..scoring import score_indicator
 from ..xlsx import read_file
 from ..spec.model import Spec
@@ -36,21 +37,27 @@ class ScoreResult:
 
 
 def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
-    """New 得分 by field name for one report; unscorable indicators are cleared and reported."""
+    """New 得分 by field name for one report; unscorable indicators are cleared and reported. A
+    row the unit left blank (the national form's spare rows) is left alone; a 定性 score the
+    evaluator gave inside its band is kept where the spec says so (keep_chosen)."""
     new = {}
+    rules = spec.scoring
     for table in inst.report.indicator_tables:
         for i, ind in enumerate(table.indicators, start=1):
-            name, target, actual = (inst.values.get(f"{table.id}_{c}_{i}") for c in ("name", "target", "actual"))
-            weight = inst.values.get(f"{table.id}_weight_{i}")
-            score_name = f"{table.id}_score_{i}"
-            label = (name or ind.name).splitlines()[0]
+            row = {c: inst.values.get(f"{table.id}_{c}_{i}") for c in table.columns}
+            if not ind.name and all(is_blank(v) for v in row.values()):
+                continue
+            weight, score_name = row["weight"], f"{table.id}_score_{i}"
+            label = (row["name"] or ind.name or inst.report.fields[score_name].label).splitlines()[0]
             if weight is None:
                 scored = None
                 reason = "分值为空，无法自动评分，须由评价人人工评分"
             else:
-                s = score_indicator(target, actual, weight, lower_is_better=ind.lower_is_better,
-                                    qualitative_points=spec.qualitative or None)
+                s = score_indicator(row["target"], row["actual"], weight, lower_is_better=ind.lower_is_better,
+                                    rules=rules, **{c: row[c] for c in ("nature", "unit") if c in row})
                 scored, reason = s.score, s.reason
+                if s.band and rules.keep_chosen and _in_band(rules.band(s.band), row["score"], weight):
+                    scored, reason = row["score"], f"{reason}；保留评价人在档内给出的 {row['score']} 分"
             cell = inst.report.cell(score_name)
             kept = inst.values.get(score_name)
             if scored is None and isinstance(kept, Decimal):
@@ -63,6 +70,10 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
             else:
                 result.lines.append(f"  {inst.sheet}!{cell} {label}：{scored}（{reason}）")
     return new
+
+
+def _in_band(band, score, weight: Decimal) -> bool:
+    return isinstance(score, Decimal) and weight > 0 and band.holds(score / weight)
 
 
 def formulas_to_values(book: Package, filled) -> None:
@@ -106,17 +117,22 @@ def summary_lines(filled, spec: Spec, result: ScoreResult) -> list[str]:
     (shared with the add-in's 计算得分 button)."""
     lines = []
     for inst in filled.instances:
-        for table in inst.report.indicator_tables:
-            scores = [inst.values.get(n) for n in table.names("score")]
+        rep = inst.report
+        for table in rep.indicator_tables:
+            used = [i for i, ind in enumerate(table.indicators, start=1)
+                    if ind.name or any(not is_blank(inst.values.get(f"{table.id}_{c}_{i}")) for c in table.columns)]
+            scores = [inst.values.get(f"{table.id}_score_{i}") for i in used]
             scored = [v for v in scores if isinstance(v, Decimal)]
+            total_label, grade_label = rep.fields[table.score_field].label, rep.fields[table.grade_field].label
             if not scored:
-                lines.append(f"{inst.sheet}：没有可自动评分的指标，综合得分与等次待人工评分后由模板计算")
+                lines.append(f"{inst.sheet}：没有可自动评分的指标，{total_label}与{grade_label}待人工评分后由模板计算")
                 continue
-            total = sum(scored, Decimal(0))
+            extra = [v for v in map(inst.values.get, table.extra_scores) if isinstance(v, Decimal)]
+            total = sum(scored + extra, Decimal(0))
             missing = len(scores) - len(scored)
             if missing:
-                lines.append(f"{inst.sheet}：已评 {len(scored)} 项共 {total} 分，另有 {missing} 项待人工评分，"
-                             "评分完成后模板给出综合得分与等次")
+                lines.append(f"{inst.sheet}：已评 {len(scored)} 项共 {sum(scored, Decimal(0))} 分，另有 {missing} 项待人工评分，"
+                             f"评分完成后模板给出{total_label}与{grade_label}")
             else:
-                lines.append(f"{inst.sheet}：综合得分 {total}，评价等次 {spec.grade_of(total)}")
+                lines.append(f"{inst.sheet}：{total_label} {total}，{grade_label} {spec.grade_of(total)}")
     return lines

@@ -371,19 +371,22 @@ class Book:
             def slow() -> dict[str, Cell]:    # ElementTree, over the whole part
                 return self._parse(part, lambda data: _parse_sheet_etree(data, strings, dates))
 
+            def rows_again() -> bytes:        # (checked when the cells were parsed)
+                return self._xml(part, until=b"</sheetData>")
+
             def fast(data: bytes) -> Sheet | None:
                 chunks = _index_sheet(data)
                 if chunks is None:
                     return None
                 if b' t="shared"' in data:
                     cells = _cells_fast(chunks, strings, dates)
-                    return None if cells is None else Sheet(name, cells)
+                    return None if cells is None else Sheet(name, cells, rows_xml=lambda: data)
                 return Sheet(name, chunks=chunks, decode=lambda chunk: self._decode(part, chunk, strings, dates),
-                             slow=slow, strings=strings)
+                             slow=slow, strings=strings, rows_xml=lambda: chunks._body)
 
             sheet = self._parse(part, fast, until=b"</sheetData>")
             if sheet is None:
-                sheet = Sheet(name, slow())
+                sheet = Sheet(name, slow(), rows_xml=rows_again)
         self._sheet_cache[name] = sheet
         return sheet
 

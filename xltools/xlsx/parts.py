@@ -80,14 +80,15 @@ class Sheet:
     parses the whole sheet with ElementTree and the answers come from there.
     """
 
-    __slots__ = ("name", "_cells", "_chunks", "_decode", "_slow", "_strings")
+    __slots__ = ("name", "_cells", "_chunks", "_decode", "_slow", "_strings", "_rows_xml")
 
     def __init__(self, name: str, cells: dict[str, Cell] | None = None, chunks=None, decode=None, slow=None,
-                 strings=()):
+                 strings=(), rows_xml=None):
         self.name = name
         self._cells = cells if cells is not None else {}
         self._chunks, self._decode, self._slow = chunks, decode, slow   # _Chunks; bytes -> Cell | None
         self._strings = strings
+        self._rows_xml = rows_xml       # () -> the sheetData bytes, for row_marks (None: no rows)
 
     def _fall_back(self) -> None:
         self._cells, self._chunks = self._slow(), None
@@ -267,8 +268,56 @@ class Sheet:
             chunks = self._chunks
         return out
 
+    def row_marks(self, refs) -> dict[str, tuple[float | None, bool]]:
+        """(height in points, hidden) of the row of each cell of `refs` (canonical A1 of cells the
+        sheet holds), as the file describes it, by cell; the height None where the sheet's
+        default applies. In a canonical sheet a row's tag is read just before its first cell
+        (a few hundred bytes looked at a row), else from one scan of the rows."""
+        if not refs or self._rows_xml is None:
+            return dict.fromkeys(refs, (None, False))
+        if self._chunks is not None:
+            try:
+                tags = [self._chunks.row_tag(ref.encode()) for ref in refs]
+            except _NotCanonical:
+                tags = [None]
+            if None not in tags:
+                return {ref: _row_mark(attrs) for ref, attrs in zip(refs, tags)}
+        by_row = {int(ref.lstrip(_LETTERS)): ref for ref in refs}
+        out = dict.fromkeys(refs, (None, False))
+        number = 0
+        for m in _ROW_TAG.finditer(self._rows_xml()):
+            at = _ROW_R.search(m.group(1))
+            number = int(at.group(1)) if at else number + 1     # r is optional: the next row
+            if number in by_row:
+                out[by_row[number]] = _row_mark(m.group(1))
+        return out
+
     def __repr__(self):
         return f"Sheet({self.name!r}, {len(self.cells)} cells)"
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
+_ROW_R = re.compile(rb'\br\s*=\s*["\'](\d+)["\']')
+_ROW_HT = re.compile(rb'\bht\s*=\s*["\']([0-9.]+)["\']')
+_ROW_HIDDEN = re.compile(rb'\bhidden\s*=\s*["\'](?:1|true)["\']')
+
+
+def _row_mark(attrs: bytes) -> tuple[float | None, bool]:
+    at = attrs.find(b' ht="')            # as every writer puts it; else the general way
+    if at >= 0:
+        end = attrs.find(b'"', at + 5)
+        height = float(attrs[at + 5:end]) if end > at + 5 else None
+    else:
+        ht = _ROW_HT.search(attrs)
+        height = float(ht.group(1)) if ht else None
+    if b'hidden="1"' in attrs or b'hidden="true"' in attrs:
+        hidden = True
+    elif b"hidden" not in attrs or b'hidden="false"' in attrs or b'hidden="0"' in attrs:
+        hidden = False
+    else:
+        hidden = _ROW_HIDDEN.search(attrs) is not None
+    return height, hidden or height == 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -735,7 +784,7 @@ class _Chunks:
     verified: the piece found there must begin with that ref. A miss indexes this sheet in full,
     which also proves every <c> tag canonical (else _NotCanonical)."""
 
-    __slots__ = ("_body", "_pieces", "_where", "_full", "_layout", "_layout_key")
+    __slots__ = ("_body", "_pieces", "_where", "_full", "_full_index", "_layout", "_layout_key")
 
     def __init__(self, body: bytes):
         self._body, self._pieces = body, body.split(_CELL_START)
@@ -746,6 +795,7 @@ class _Chunks:
         self._layout, self._layout_key = (layout, key) if layout is not None else (_Layout({}), None)
         self._where = self._layout.where
         self._full: dict[bytes, bytes] | None = None
+        self._full_index: dict[bytes, int] | None = None
 
     def get(self, key: bytes) -> bytes | None:
         if self._full is None:
@@ -757,6 +807,29 @@ class _Chunks:
             elif self._where and _CELL_START + key + b'"' not in self._body:
                 return None      # not in this layout, nor in this sheet (a cell inside a merge)
         return self.full().get(key)
+
+    def row_tag(self, key: bytes) -> bytes | None:
+        """The attributes of the <row r="N" …> tag of cell `key`'s row: at the end of the bytes
+        before the row's first cell, which is `key` or one of the few cells before it in its row;
+        None when the cell is not in the sheet or the tag is not found so."""
+        at = self._where.get(key) if self._full is None else None
+        if at is None or not (self._pieces[at].startswith(key) and self._pieces[at].startswith(b'"', len(key))):
+            at = self._index().get(key)        # not where this layout has it: index the sheet
+        row = b'<row r="' + key.lstrip(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ") + b'"'
+        for before in range(at - 1, max(at - 4, -1), -1) if at else ():
+            piece = self._pieces[before]
+            start = piece.rfind(row, max(len(piece) - 512, 0))
+            if start >= 0:
+                end = piece.find(b">", start)
+                return piece[start + len(row):end] if end > 0 else None
+        return None
+
+    def _index(self) -> dict[bytes, int]:
+        """Where each cell's piece is in the split, from indexing the whole sheet."""
+        self.full()
+        if self._full_index is None:
+            self._full_index = {ref: i for i, ref in enumerate(self._full, 1)}
+        return self._full_index
 
     def full(self) -> dict[bytes, bytes]:
         if self._full is None:
