@@ -218,7 +218,8 @@ def write_summary(path, rows: list[dict], findings: dict[int, list[dict]], *, ro
     _grades_sheet(w, rows, findings, grade_labels, unit_cols, FIRST + len(rows) - 1, findings_last)
     _previous_sheet(w, rows)
     w.wb.active = 0
-    return write_atomic(path, workbook_bytes(w.wb, w.cached))
+    # no reader's limits: a province's summary is bigger than any report a unit sends, and only we write it
+    return write_atomic(path, workbook_bytes(w.wb, w.cached, limits=False))
 
 
 def _counts_note(rows) -> str:
