@@ -263,6 +263,10 @@ def _offset(lo: int, hi: int, ints) -> int:
     return lo if k == 0 else hi - 1 if k == 1 else 0 if k == 2 else ints(lo, hi - 1)
 
 
+PER = 10000               # cents of 元 in a cent of 万元
+ORG_TOTALS = "各机构支出合计"   # the subject of the sentence listing every 机构's total (dept_narrative)
+
+
 def dept_narrative(rows, ints) -> str:
     """One sentence per 机构 (name, 人员支出, 公用支出, 项目支出 in cents of 万元) quoting its row in 元
     as the seed does, and, for several 机构, the all-unit sentence before them.
@@ -271,32 +275,52 @@ def dept_narrative(rows, ints) -> str:
     补助, and the sentences foot exactly: each amount is the cell × 10000 plus an offset in
     [-50, 50) 元 (often -50: the half-up edge), the offsets chosen so that every total stays
     within the same bounds. Zero items (补助, 项目支出) are sometimes left out; a sentence sometimes
-    ends at its line instead of 。."""
-    sentences, sums = [], [0] * 6
-    for org, personnel, public, project in rows:
-        per = 10000                                          # cents of 元 in a cent of 万元
-        o_ws = _offset(max(-5000, -personnel * per), 5000, ints)
-        o_g = _offset(max(-5000, -5000 - o_ws, -public * per), min(5000, 5000 - o_ws), ints)
+    ends at its line instead of 。.
+
+    Units mixed, as the issue found them: with several 机构, one 机构's sentence is sometimes in
+    万元 (its cells, two decimals: its 补助 a whole number of 万元 cents, so that the sentence foots
+    in 万元 as written) while the others and their sum stay in 元; and a last sentence may list
+    every 机构's total, that one in 万元, the others and the sum in 元. Those footings hold only
+    within the 万元 rounding (±50 元 a figure)."""
+    sentences, sums, heads = [], [0] * 6, []
+    in_wan = ints(0, len(rows) - 1) if len(rows) > 1 and ints(0, 2) == 0 else None
+    for k, (org, personnel, public, project) in enumerate(rows):
+        o_ws = _offset(max(-5000, -personnel * PER), 5000, ints)
+        o_g = _offset(max(-5000, -5000 - o_ws, -public * PER), min(5000, 5000 - o_ws), ints)
         o_p = _offset(max(-5000, -5000 - o_ws - o_g), min(5000, 5000 - o_ws - o_g), ints) if project else 0
-        ws, g, p = personnel * per + o_ws, public * per + o_g, project * per + o_p
+        ws, g, p = personnel * PER + o_ws, public * PER + o_g, project * PER + o_p
         subsidy = 0 if ints(0, 2) == 0 else ints(0, min(ws, 2_000_000))
+        if k == in_wan:
+            subsidy -= subsidy % PER
         w, b = ws - subsidy, ws + g
         figures = [b + p, b, w, g, subsidy, p]
         sums = [x + y for x, y in zip(sums, figures)]
-        sentences.append(_spend_sentence(org + "预算支出", figures, ints))
+        heads.append((org, b + p, k == in_wan))
+        sentences.append(_spend_sentence(org + "预算支出", figures, ints, wan=k == in_wan))
     if len(rows) > 1:
         sentences.insert(0, _spend_sentence("本部门预算总支出", sums, ints, full=True))
+        if in_wan is not None and ints(0, 1):
+            listed = "，".join(f"{org}{money(_wan(c))}万元" if wan else f"{org}{yuan_text(c, ints)}元"
+                               for org, c, wan in heads)
+            sentences.append(f"{ORG_TOTALS}{yuan_text(sums[0], ints)}元，其中：{listed}。\n")
     return "".join(sentences)
 
 
-def _spend_sentence(subject: str, figures, ints, full: bool = False) -> str:
-    total, basic, wages, goods, subsidy, project = (yuan_text(c, ints) for c in figures)
-    inner = f"工资福利支出{wages}元、一般商品和服务支出{goods}元"
+def _wan(cents_of_yuan: int) -> int:
+    """Cents of 元 rounded half-up to cents of 万元 (what a 万元 cell shows)."""
+    return (cents_of_yuan + PER // 2) // PER
+
+
+def _spend_sentence(subject: str, figures, ints, full: bool = False, wan: bool = False) -> str:
+    unit = "万元" if wan else "元"
+    total, basic, wages, goods, subsidy, project = (
+        (str(money(_wan(c))) if wan else yuan_text(c, ints)) + unit for c in figures)
+    inner = f"工资福利支出{wages}、一般商品和服务支出{goods}"
     if figures[4] or full or ints(0, 1):
-        inner += f"、对个人和家庭的补助{subsidy}元"
-    out = f"{subject}{total}元，其中：基本支出{basic}元（{inner}）"
+        inner += f"、对个人和家庭的补助{subsidy}"
+    out = f"{subject}{total}，其中：基本支出{basic}（{inner}）"
     if figures[5] or full or ints(0, 1):
-        out += f"；项目支出{project}元"
+        out += f"；项目支出{project}"
     return out + ("。\n" if ints(0, 2) else "\n")
 
 

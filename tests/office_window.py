@@ -238,12 +238,6 @@ def _saturated(pixel) -> bool:
     return max(r, g, b) - min(r, g, b) > 40
 
 
-def _saturated(pixel) -> bool:
-    """A highlight (LibreOffice's selected row numbers), not the greys of the screen."""
-    r, g, b = pixel[:3]
-    return max(r, g, b) - min(r, g, b) > 40
-
-
 # Keys a test presses: ASCII, editing and moving keys, modifiers, F1–F12 (their keysym names).
 _KEYS_IN_USE = ({chr(c) for c in range(ord("a"), ord("z") + 1)} | {chr(c) for c in range(ord("A"), ord("Z") + 1)}
                 | set("0123456789") | {

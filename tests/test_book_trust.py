@@ -14,7 +14,8 @@ from xml.sax.saxutils import escape
 import openpyxl
 import pytest
 
-from helpers import ROOT, checked_by_declared_rules, consistent_data, load_seed, rezip, run_cli, sha256, sheet_parts, write_json, zip_members
+from helpers import (CJK, ROOT, checked_by_declared_rules, consistent_data, load_seed, rezip, run_cli, sha256,
+                     sheet_parts, write_json, zip_members)
 from xltools.checker import check_file
 from xltools.write.fill import fill
 from xltools.formulas import FIRST_BOOKEND, LAST_BOOKEND, cross_cell
@@ -119,6 +120,71 @@ def test_formulas_typed_into_input_cells_are_errors_at_their_cells_and_score_wri
     assert not [f for f in check_file(out, SPEC).findings if f.code == "input-formula"]
 
 
+# --- formulas over labels, in blank cells, in a long text's rows --------------------------------------
+def put_new_cell(xml: bytes, ref: str, formula: str, cached: str) -> bytes:
+    """A cell at `ref`, past the last cell of its row (the row exists), holding a formula."""
+    text = xml.decode("utf-8")
+    row = "".join(ch for ch in ref if ch.isdigit())
+    m = re.search(rf'<row r="{row}"[^>]*>.*?(</row>)', text, re.S)
+    assert m and f'<c r="{ref}"' not in m.group(0), ref
+    cell = f'<c r="{ref}" t="str"><f>{escape(formula)}</f><v>{escape(cached)}</v></c>'
+    return (text[:m.start(1)] + cell + text[m.start(1):]).encode("utf-8")
+
+
+def label_cells(rep, n: int) -> list[tuple[str, str]]:
+    """(A1, text) of the first `n` one-line labels of a report's layout (the spec's, not a list here)."""
+    from xltools.a1 import a1
+    return [(a1(p.row, p.col), p.text) for p in rep.placed if p.role == "label" and p.text and "\n" not in p.text][:n]
+
+
+def test_a_formula_over_a_label_or_in_a_blank_cell_is_an_error_at_its_cell(book, tmp_path):
+    """What the issue found: a HYPERLINK showing a label's own words passed silently. Labels and the
+    cells the template leaves empty are locked; a formula there means the protection was taken off."""
+    from xltools.a1 import a1
+    members = zip_members(book)
+    dept, proj = part_of(members, DEPT.sheet), part_of(members, f"{PROJ.sheet} (2)")
+    (ref, text), (dde_ref, dde_text) = label_cells(DEPT, 2)
+    (pref, ptext), = label_cells(PROJ, 1)
+    blank = a1(DEPT.last_row // 2, max(p.col for p in DEPT.placed) + 2)   # right of every placed cell
+    run = DEPT.runs["narrative"]
+    text_row = a1(run.first + 1, run.col)                            # the narrative's second row: an input
+    members[dept] = put_formula(members[dept], ref, f'HYPERLINK("http://example.com/x.exe","{text}")', text)
+    members[dept] = put_formula(members[dept], dde_ref, "cmd|'/c calc'!A1", dde_text)
+    members[dept] = put_new_cell(members[dept], blank, "1+1", "2")
+    members[dept] = put_formula(members[dept], text_row, 'HYPERLINK("http://example.com","说明")', "说明")
+    members[proj] = put_formula(members[proj], pref, f'"{ptext}"', ptext)
+    bad = rezip(members, tmp_path / "labels.xlsx")
+    before = sha256(bad)
+    findings = {(f.code, f.sheet, f.cell): f for f in check_file(bad, SPEC).findings
+                if f.code in ("label-formula", "input-formula")}
+    assert set(findings) == {("label-formula", DEPT.sheet, ref), ("label-formula", DEPT.sheet, dde_ref),
+                             ("label-formula", DEPT.sheet, blank), ("input-formula", DEPT.sheet, text_row),
+                             ("label-formula", f"{PROJ.sheet} (2)", pref)}
+    assert all(f.severity == "error" for f in findings.values())
+    hyperlink = findings["label-formula", DEPT.sheet, ref]
+    assert f"“{text}”" in hyperlink.message and "HYPERLINK" in hyperlink.message and "不安全" in hyperlink.message
+    assert "不安全" in findings["label-formula", DEPT.sheet, dde_ref].message
+    assert "为空" in findings["label-formula", DEPT.sheet, blank].message
+    assert "不安全" not in findings["label-formula", f"{PROJ.sheet} (2)", pref].message
+    assert DEPT.fields["narrative"].label in findings["input-formula", DEPT.sheet, text_row].message
+
+    done = run_cli("check", bad)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    line = next(x for x in done.stdout.splitlines() if f"!{ref} " in x)
+    assert "label-formula" in line and CJK.search(line)
+    assert sha256(bad) == before
+
+    # score writes each what it showed, as a value: the scored workbook carries none of them
+    out = tmp_path / "scored.xlsx"
+    assert run_cli("score", bad, "-o", out).returncode in (0, 1)
+    assert sha256(bad) == before
+    wb = openpyxl.load_workbook(out)
+    for sheet, cell, shown in [(DEPT.sheet, ref, text), (DEPT.sheet, dde_ref, dde_text), (DEPT.sheet, blank, "2"),
+                               (DEPT.sheet, text_row, "说明"), (f"{PROJ.sheet} (2)", pref, ptext)]:
+        assert str(wb[sheet][cell].value) == shown, (sheet, cell, wb[sheet][cell].value)
+    assert not {f.code for f in check_file(out, SPEC).findings} & {"label-formula", "input-formula"}
+
+
 def _with_external_link(members: dict) -> dict:
     members = dict(members)
     members["xl/externalLinks/externalLink1.xml"] = (
@@ -178,6 +244,8 @@ def test_the_integrity_rules_emit_only_the_codes_they_declare(book, tmp_path):
     members = zip_members(book)
     part = part_of(members, DEPT.sheet)
     members[part] = put_formula(members[part], DEPT.cell("staff_quota"), "cmd|'/c calc'!A1", 0)
+    (ref, text), = label_cells(DEPT, 1)
+    members[part] = put_formula(members[part], ref, f'HYPERLINK("http://example.com","{text}")', text)
     members["xl/vbaProject.bin"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500)
     folder, leaf = part.rsplit("/", 1)
     members[f"{folder}/_rels/{leaf}.rels"] = (
@@ -186,13 +254,14 @@ def test_the_integrity_rules_emit_only_the_codes_they_declare(book, tmp_path):
         b'hyperlink" Target="mailto:zhangsan@example.com" TargetMode="External"/></Relationships>')
     members = move_sheet(_with_external_link(members), f"{PROJ.sheet} (2)", -1)
     codes = {f.code for f in checked_by_declared_rules(rezip(members, tmp_path / "hostile.xlsx"), SPEC)}
-    assert {"input-formula", "macro-part", "external-link", "hyperlink", "project-outside-bookends"} <= codes, codes
+    assert {"input-formula", "label-formula", "macro-part", "external-link", "hyperlink",
+            "project-outside-bookends"} <= codes, codes
 
 
 def test_the_template_and_a_consistent_book_carry_none_of_these(book):
     for path in (TEMPLATE, book):
         codes = {f.code for f in check_file(path, SPEC).findings} if path == book else set()
-        assert not codes & {"input-formula", "external-link", "macro-part", "project-outside-bookends"}
+        assert not codes & {"input-formula", "label-formula", "external-link", "macro-part", "project-outside-bookends"}
     from xltools.read.workbook import package_of
     from xltools.rules.integrity import package_findings
     from xltools.xlsx import open_book

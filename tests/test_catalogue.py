@@ -93,6 +93,7 @@ _PACK = "emitted by `xltools collect` on a received pack, not by the checker (te
 NOT_EMITTED: dict[str, str] = {
     # workbooks built to carry them, checked through the command line: tests/test_book_trust.py
     "input-formula": "test_book_trust.py: formulas typed into input cells",
+    "label-formula": "test_book_trust.py: formulas over labels and in blank cells",
     "external-link": "test_book_trust.py: an externalLinks part",
     "hyperlink": "test_book_trust.py: a hyperlink relationship",
     "macro-part": "test_book_trust.py: a vbaProject.bin part",
@@ -130,6 +131,7 @@ def _data_corpus(tmp_path) -> list:
         lambda d: d["dept"].update(staff_quota="51", staff_actual="55"),          # staff
         lambda d: d["dept"].__setitem__("grade", "差"),                            # grade
         lambda d: d["projects"][0].__setitem__("proj_ind_score_1", "7"),          # score-range
+        lambda d: d["dept"].__setitem__("assets_org_2", d["dept"]["income_org_2"] + "（二级）"),  # copy-differs
     ]
     for edit in edits:
         doc = copy.deepcopy(base)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import consistent_data, org_sentence
+from helpers import ORG_TOTALS, consistent_data, org_sentence
 from xltools.a1 import a1
 from xltools.checker import check_file
 from xltools.errors import DataError
@@ -42,7 +42,11 @@ from xltools.spec import load_spec
 
 SPEC = load_spec()
 DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
-TYPOS = ("cent", "plus-one", "shift-right", "shift-left", "swap", "sign", "blank")
+TYPOS = ("cent", "plus-one", "shift-right", "shift-left", "swap", "sign", "blank", "double")
+# A 机构名称 mistyped (the tables after 收入 repeat it: the spec's `same_as`); "width" writes the
+# same name with half-width brackets and a space, which is no typo.
+NAME_TYPOS = ("name-drop", "name-suffix", "name-swap", "name-blank", "name-width")
+COPIES = {rep.id: rep.copies for rep in (DEPT, PROJ)}
 NARRATIVES = {"narrative", "p_narrative"}
 _FIGURE = re.compile(r"(?<![\d.,])\d[\d,]*(?:\.\d+)?(?=\s*(?:万元|元))")
 
@@ -67,10 +71,10 @@ def _base(seed: int, old: bool, **kw) -> dict:
 
 
 BASES = {
-    "new, 3 机构, 2 projects": _base(21, False, n_orgs=3, n_projects=2, n_details=3),
-    "old, 2 机构, 2 projects": _base(22, True, n_orgs=2, n_projects=2, n_details=2),
+    "new, 3 机构, 2 projects": _base(50, False, n_orgs=3, n_projects=2, n_details=3),
+    "old, 2 机构, 2 projects": _base(21, True, n_orgs=2, n_projects=2, n_details=2),
     "new, 1 机构, decimal scores": _base(23, False, n_orgs=1, n_projects=1, n_details=4, decimal_scores=True),
-    "old, 4 机构, 1 project": _base(24, True, n_orgs=4, n_projects=1, n_details=2),
+    "old, 4 机构, 1 project": _base(40, True, n_orgs=4, n_projects=1, n_details=2),
 }
 
 
@@ -100,6 +104,10 @@ def typo(text: str, kind: str) -> str | None:
         new = -v
     elif kind == "blank":
         return "" if v else None
+    elif kind == "double":           # the last digit typed twice: 8418.42 -> 8418.422, 23 -> 233
+        digits = text.replace(",", "")
+        doubled = digits + digits[-1] if digits and digits[-1].isdigit() else None
+        return doubled if doubled is not None and _decimal(doubled) != v else None
     else:   # two adjacent digits swapped
         digits = format(v, "f")
         for i in range(len(digits) - 1):
@@ -109,6 +117,22 @@ def typo(text: str, kind: str) -> str | None:
                 return swapped if Decimal(swapped) != v else None
         return None
     return format(new, "f") if new != v else None
+
+
+def name_typo(text: str, kind: str) -> str | None:
+    """A name as typed, with one typo (or, for "name-width", the same name written otherwise)."""
+    if kind == "name-drop":
+        new = text[:-1]
+    elif kind == "name-suffix":
+        new = text + "（二级）"
+    elif kind == "name-swap":
+        i = next((i for i in range(len(text) - 1) if text[i] != text[i + 1]), None)
+        new = text if i is None else text[:i] + text[i + 1] + text[i] + text[i + 2:]
+    elif kind == "name-blank":
+        new = ""
+    else:
+        new = (text[:2] + " " + text[2:]).replace("（", "(").replace("）", ")")
+    return new if new != text else None
 
 
 # --- what reads a field, from the spec -----------------------------------------------------------------
@@ -174,7 +198,8 @@ def _breaks(doc, text: str, start: int, old_text: str, new_text: str) -> bool:
     """Whether a typo in a narrative figure breaks an identity. Only a one-item "其中" list can
     take one (such a list need not be complete: the part must not exceed the whole, no more),
     unless a 元 quote of its 机构 sentence no longer rounds to its cell, or an all-unit sentence
-    sums that 机构's total."""
+    sums that 机构's total; and a footing that mixes 万元 and 元 holds only within the 万元
+    rounding (half the last written digit of each 万元 figure), which a small typo may stay in."""
     line_start = text.rfind("\n", 0, start) + 1
     end = min(i for i in (text.find("。", start), text.find("\n", start), len(text)) if i >= 0)
     sentence = text[line_start:end]
@@ -182,14 +207,53 @@ def _breaks(doc, text: str, start: int, old_text: str, new_text: str) -> bool:
     index = next(i for i, m in enumerate(figures) if line_start + m.start() == start)
     values = [_decimal(m.group(0)) for m in figures]
     values[index] = _decimal(new_text)
+    changed = text[:start] + new_text + text[start + len(old_text):]
+    if not new_text:
+        return True                  # a figure left out: said at once
+    if sentence.startswith(ORG_TOTALS):
+        total, *items = _figures(changed[line_start:end - len(old_text) + len(new_text)])
+        return not _foots(total, items)
     if "预算支出" in sentence and "本部门预算总支出" not in sentence:
-        if "；项目支出" in sentence or index != 0 or "本部门预算总支出" in text:
+        if "；项目支出" in sentence or index != 0 or values[1] > values[0]:
             return True
         q = lambda t: (_decimal(t) / 10000).quantize(Decimal("0.01"), ROUND_HALF_UP)  # noqa: E731
-        return q(old_text) != q(new_text) or values[1] > values[0] or not new_text
+        if "万元" not in sentence and q(old_text) != q(new_text):
+            return True              # its 元 quote no longer rounds to the cell
+        if "本部门预算总支出" not in changed:
+            return False
+        total, *_ = _figures(changed[changed.find("本部门预算总支出"):])
+        heads = [_figures(changed[changed.find(o + "预算支出"):])[0] for o in _orgs(doc)]
+        return not _foots(total, heads)
     if sentence.count("万元") == 2:
-        return values[1] > values[0] or not new_text
+        return values[1] > values[0]
     return True
+
+
+_UNIT_FIGURE = re.compile(r"(?<![\d.,])(-?\d[\d,]*(?:\.\d+)?)\s*(万元|元)")
+
+
+def _figures(text: str) -> list[tuple[str, str]]:
+    """(figure as written, unit) of each amount of a text, in order."""
+    return [(m.group(1), m.group(2)) for m in _UNIT_FIGURE.finditer(text)]
+
+
+def _foots(total: tuple[str, str], parts: list[tuple[str, str]]) -> bool:
+    """A stated total against its parts, as the issue defines the tolerance: exact in one unit;
+    where 万元 and 元 meet, each 万元 figure may be off by half its last written digit."""
+    def yuan(figure):
+        return _decimal(figure[0]) * (10000 if figure[1] == "万元" else 1)
+    every = [total, *parts]
+    slack = Decimal(0)
+    if len({unit for _, unit in every}) > 1:
+        for text, unit in every:
+            decimals = len(text.partition(".")[2])
+            if unit == "万元" and decimals < 6:
+                slack += Decimal(10) ** (4 - decimals) / 2
+    return abs(yuan(total) - sum(map(yuan, parts))) <= slack
+
+
+def _orgs(doc) -> list[str]:
+    return [v for k, v in doc["dept"].items() if k.startswith("income_org_") and v]
 
 
 # --- the variants ---------------------------------------------------------------------------------------
@@ -197,10 +261,14 @@ def variants(doc, old: bool):
     """(what, changed doc, cells where it must be found, cells where an error may be, must be found,
     the figure as it now reads or None)."""
     for rep, sheet, section in sections(doc):
+        yield from _stray_names(doc, rep, sheet, section)
         for name, raw in list(section.items()):
             f = rep.fields[name]
             if name in NARRATIVES:
                 yield from _narrative_variants(doc, rep, sheet, section, name, old)
+                continue
+            if any(name in (c.target, c.source) for c in COPIES[rep.id]):
+                yield from _name_variants(doc, rep, sheet, section, name)
                 continue
             ind = _indicator(rep, name)
             legacy_figure = old and ind is not None and ind[1] in ("actual", "target")
@@ -218,15 +286,50 @@ def variants(doc, old: bool):
                 if new is None:
                     continue
                 must = not name.startswith("staff_") or _staff_breaks(section, name, new)
+                # A third decimal of a 得分 breaks nothing the checker or the template can see: the
+                # composite is compared to the cent, and the score unit declares no decimals
+                # (amounts do). Left as found, not fixed: see the trust branch's report.
+                must = must and not (kind == "double" and "." in raw and f.unit == "score")
                 yield _changed(doc, section, name, new, f"{sheet}!{f.cell} {raw}→{new!r} ({kind})", where, must)
 
 
+def _name_variants(doc, rep, sheet, section, name):
+    """A 机构名称 mistyped: found at the copy that now differs from the 收入 table's name, or, when
+    the 收入 table's name is mistyped, at each later table's name of that row; a name written
+    otherwise (widths, a space) is the same name: nothing."""
+    raw = section[name]
+    copies = [c for c in COPIES[rep.id] if c.source == name and c.target in section]
+    where = {(sheet, rep.shown_cell(name))} | {(sheet, rep.shown_cell(c.target)) for c in copies}
+    for kind in NAME_TYPOS:
+        new = name_typo(raw, kind)
+        if new is None:
+            continue
+        # a copy left blank is not stated (the template shows the 收入 table's name)
+        must = kind != "name-width" and (bool(copies) or bool(new))
+        yield _changed(doc, section, name, new, f"{sheet}!{rep.cell(name)} {raw}→{new!r} ({kind})",
+                       where if must else set(), must, figure=new or None)
+
+
+def _stray_names(doc, rep, sheet, section):
+    """A 机构名称 typed into a later table's row that the 收入 table leaves empty: found there."""
+    for c in COPIES[rep.id]:
+        if c.source not in section and c.target not in section:
+            yield _changed(doc, section, c.target, "测试局新设机构", f"{sheet}!{rep.cell(c.target)} stray",
+                           {(sheet, rep.shown_cell(c.target))}, True, figure="测试局新设机构")
+
+
 def _changed(doc, section, name, new, what, where, must, figure=None):
-    section_old = section[name]
+    section_old = section.get(name, _ABSENT)
     section[name] = new
     changed = json.dumps(doc, ensure_ascii=False)
-    section[name] = section_old
+    if section_old is _ABSENT:
+        del section[name]
+    else:
+        section[name] = section_old
     return what, changed, where, where, must, figure
+
+
+_ABSENT = object()
 
 
 def _narrative_variants(doc, rep, sheet, section, name, old):
@@ -278,6 +381,11 @@ def test_the_corpus_has_what_the_issue_asks_for():
                                for b in BASES.values()) for o in orgs)
     assert any("对个人和家庭的补助" not in org_sentence(n, o) for b in BASES.values()
                for n in [b["dept"]["narrative"]] for k, o in b["dept"].items() if k.startswith("income_org_"))
+    # units mixed, as the issue found them: a 机构's sentence in 万元 beside others in 元 and their
+    # sum; the list of every 机构's total, one in 万元; and a base where every footing is in 元
+    assert sum("万元，其中：基本支出" in n for n in narratives) >= 2
+    assert any(ORG_TOTALS in n and re.search(ORG_TOTALS + r"[^。]*万元", n) for n in narratives)
+    assert any("万元，其中：基本支出" not in n and "本部门预算总支出" in n for n in narratives)
     olds = [label for label in BASES if label.startswith("old")]
     assert olds and all(any(k.startswith("proj_ind_target_") and v for p in BASES[label]["projects"]
                             for k, v in p.items()) for label in olds)
@@ -307,7 +415,8 @@ def test_every_typo_is_found_at_its_cell_and_nothing_else_is_wrong(tmp_path):
     assert failures == [], f"{len(failures)} of {counted} variants:\n" + "\n".join(failures[:30])
     # the corpus is what the docstring says: thousands of variants, each kind of typo
     assert counted > 3000 and must > 0.97 * counted, (counted, must)
-    assert set(by_kind) == {*TYPOS, "stray"} and min(by_kind.values()) > 40, by_kind
+    assert set(by_kind) == {*TYPOS, *NAME_TYPOS, "stray"}, by_kind
+    assert min(by_kind[k] for k in (*TYPOS, "stray")) > 40 and min(by_kind[k] for k in NAME_TYPOS) >= 10, by_kind
 
 
 # --- a sample through real workbooks, and the template's own checks ---------------------------------------
@@ -315,18 +424,20 @@ def _sample(doc, old: bool, n: int) -> list:
     """Variants a workbook can show: typos in the narratives and in the cells they quote, and in
     weights (in a workbook the totals are the template's formulas, so the other figures break no
     identity there)."""
-    picked = []
+    texts, figures = [], []           # half of each: the cells' typos show in column I at once
     cells = {DEPT.cell(n) for c in DEPT.checks if c.kind == "quotes" for _, n in c.right
              if DEPT.fields[n].kind == "input"}
     if not old:
         cells |= {DEPT.cell(n) for n in DEPT.indicator_tables[0].names("weight")}
     for v in variants(doc, old):
         what = v[0]
-        if v[4] and "stray" not in what and ("narrative" in what or
-                                             any(what.startswith(f"{DEPT.sheet}!{c} ") for c in cells)):
-            picked.append(v)
+        if v[4] and "stray" not in what:
+            if "narrative" in what:
+                texts.append(v)
+            elif any(what.startswith(f"{DEPT.sheet}!{c} ") for c in cells):
+                figures.append(v)
     rnd = random.Random(7)
-    return rnd.sample(picked, min(n, len(picked)))
+    return rnd.sample(texts, min(n // 2, len(texts))) + rnd.sample(figures, min(n - n // 2, len(figures)))
 
 
 def _inputs_only(changed: str) -> dict:

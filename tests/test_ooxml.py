@@ -242,6 +242,12 @@ def test_the_addin_adds_a_project_sheet_to_an_odd_workbook(seed, tmp_path):
         assert [p.values.get("project_name") for p in filled.copies][-1] == "新建的项目", how
 
 
+@pytest.mark.parametrize("how", ODD)
+def test_the_addins_about_box_names_the_template_of_an_odd_workbook(seed, tmp_path, how):
+    text = macros.about(FileBook(odd(seed, tmp_path / f"{how}.xlsx", how)))
+    assert f"本工作簿的模板：{SPEC.fingerprint.describe()}，{SPEC.fingerprint}" in text, how
+
+
 def test_a_clone_in_libreoffice_computes_what_fill_cached(soffice, tmp_path):
     """The copies' sheet-scoped names (and the department's 3D sum over them) work in an
     independent engine: LibreOffice recalculates the prefixed template's three-project fill."""

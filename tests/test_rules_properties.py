@@ -12,11 +12,12 @@ from __future__ import annotations
 import copy
 import random
 import tempfile
+import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from helpers import consistent_data, flatten_section, formula_cells, org_sentence, write_json
@@ -124,10 +125,11 @@ def readers(doc, index, name) -> set[tuple[str, str, str]]:
                 out.add(("score-range", sheet, rep.shown_cell(check.left)))
         elif check.kind == "quotes":
             # the 机构's sentence quotes the cell (the generator leaves some zero items out): any
-            # change of the cell takes it off the 元 amount that rounds to it
+            # change of the cell takes it off the 元 amount that rounds to it (a sentence in 万元
+            # quotes no 元 amount)
             phrases = [p for p, n in check.right if n == name]
             sentence = org_sentence(stated.get(check.left[1], ""), stated.get(check.left[0], ""))
-            if phrases and any(p in sentence for p in phrases[0]):
+            if phrases and "万元" not in sentence and any(p in sentence for p in phrases[0]):
                 out.add(("text-amount", sheet, rep.shown_cell(check.left[1])))
         elif check.kind not in ("compare", "weights", "score-range"):
             raise AssertionError(f"new check kind {check.kind!r}: teach readers() what it reads")
@@ -226,6 +228,35 @@ def test_readers_are_derived_from_the_spec():
         ("fund-total", proj.sheet, proj.cell("fund_spent_total")),
         ("detail-spent", proj.sheet, proj.cell("detail_amount_total")),
         ("cross-report", dept.sheet, dept.shown_cell("spend_project_1"))}
+
+
+# --- (c') one 机构名称 changed in a later table fires exactly the rule the spec's same_as gives -----------
+@SETTINGS
+@given(data=st.data())
+def test_a_later_tables_name_that_differs_from_the_income_tables_is_found_there(data):
+    """Each later table repeats the 收入 table's 机构名称 (the spec's `same_as`): one of them typed
+    otherwise is copy-differs at that cell, naming both names; written with other widths or
+    spaces it is the same name, and nothing is found."""
+    doc = data.draw(reports())
+    rep = SPEC.reports["dept"]
+    stated = [c for c in rep.copies if c.target in doc["dept"]]
+    assert stated                          # the generator states the copies of every used row
+    copy_rule = data.draw(st.sampled_from(stated))
+    name = doc["dept"][copy_rule.source]
+    changed = copy.deepcopy(doc)
+    other = data.draw(st.text(st.characters(whitelist_categories=("Lo",)), min_size=1, max_size=6))
+    typed = data.draw(st.sampled_from([name + other, name[:-1], other + name, other]))
+    assume(unicodedata.normalize("NFKC", typed) != unicodedata.normalize("NFKC", name))
+    changed["dept"][copy_rule.target] = typed
+    same = copy.deepcopy(doc)
+    same["dept"][copy_rule.target] = " ".join(name).replace("（", "(").replace("）", ")")
+    with tempfile.TemporaryDirectory() as tmp:
+        report = check_file(write_json(Path(tmp) / "changed.json", changed), SPEC)
+        clean = check_file(write_json(Path(tmp) / "same.json", same), SPEC)
+    assert report.flat(None) == [("copy-differs", rep.sheet, rep.shown_cell(copy_rule.target))]
+    [f] = report.findings
+    assert f"“{typed}”" in f.message and f"“{name}”" in f.message and rep.cell(copy_rule.source) in f.message
+    assert clean.flat(None) == []
 
 
 def test_decimal_scores_are_readable(tmp_path):

@@ -109,6 +109,7 @@ BAD_SPECS = {
         "year = 2022", "year = 2022 2023", f"line {_line_of('year = 2022')}", "TOML"),
     # what a workbook holds: report kinds, identity, names, summary figures (issue 15)
     "two-reports-copied": ('scope = "workbook"\ntitle', 'scope = "sheet"\ntitle', "reports", "至多一张按项目复制"),
+    "spec-before-report-kinds": ('[identity]\nunit = "dept_name"\ncopy_name = "project_name"\n', '', "[identity]", "旧规格"),
     "unknown-unit-field": ('unit = "dept_name"', 'unit = "unit_name"', "identity.unit", "unit_name"),
     "copy-name-not-on-the-copy": ('copy_name = "project_name"', 'copy_name = "contact"', "identity.copy_name", "项目支出"),
     "pack-name-unknown-part": ('name = "{year}_{unit}_绩效自评"', 'name = "{year}_{region}"', "pack.name", "{unit}"),

@@ -162,6 +162,9 @@ CROSS_TEMPLATE = ("{title}：{total_label} {dept} 万元，比{copies_label} {pr
                   "（计入 {count} 张{copy_label}）")
 CROSS_NO_PROJECT = "{title}：未找到已填写的{copy_label}，{total_label} {dept} 万元无从核对"
 
+# What input-formula and label-formula add about a formula that reaches outside the workbook.
+_RISKY = "（该公式调用外部程序、外部文件或链接，可能不安全）"
+
 _ENTRIES = [
     # reading the workbook or data file
     Entry("required", ERROR, "必填项", "必填项未填：{label}"),
@@ -177,6 +180,11 @@ _ENTRIES = [
           "{label}：公式被改动，应为 ={formula}，现为 ={found}",
           hint="请从原模板复制该单元格，或重新用模板填报",
           variants={"typed-over": "{label}：此处应为公式 ={formula}，现被改成了固定值（公式被覆盖）"}),
+    # text the template repeats from another cell (the spec's `same_as`: the 机构名称 of later tables)
+    Entry("copy-differs", ERROR, "各表同一行的名称应与其来源一致",
+          "{table} {cell} 的{label}为“{stated}”，{source_table}同一行 {source_cell} 为“{source}”，两处不一致",
+          hint="两处应为同一名称：模板中这一格由公式从 {source_cell} 带出，不必手填",
+          variants={"no-source": "{table} {cell} 的{label}为“{stated}”，{source_table}同一行 {source_cell} 却没有填写"}),
     # indicators, scores and grades
     Entry("legacy-indicators", WARNING, "旧版表式的指标写法",
           "本表“{actual_col}”列填的是得分（旧版表式的写法），“{score_col}”列为空；已按此理解校验。"
@@ -254,8 +262,13 @@ _ENTRIES = [
     # what a report workbook may not carry
     Entry("input-formula", ERROR, "填报单元格中的公式", "{label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字",
           hint="删除公式，直接输入数值或文字",
-          variants={"risky": "{label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字"
-                             "（该公式调用外部程序、外部文件或链接，可能不安全）"}),
+          variants={"risky": "{label}：填报单元格中是公式 ={formula}，此处应直接填写数值或文字" + _RISKY}),
+    # a formula where the template has a label or nothing (sheet protection was taken off)
+    Entry("label-formula", ERROR, "表格文字或空白处的公式", "表格文字“{text}”被改成了公式 ={formula}：表格文字不应改动",
+          hint="删除该公式；表格文字请从原模板复制该单元格恢复",
+          variants={"risky": "表格文字“{text}”被改成了公式 ={formula}：表格文字不应改动" + _RISKY,
+                    "blank": "模板中此处为空，现被写入了公式 ={formula}：报表只在填报单元格中填写",
+                    "blank-risky": "模板中此处为空，现被写入了公式 ={formula}：报表只在填报单元格中填写" + _RISKY}),
     Entry("external-link", ERROR, "外部链接",
           "工作簿含有指向其他文件的外部链接（{part}）：报表数字应直接填写",
           hint="在“数据→编辑链接”中断开链接后重新保存，或用原模板重新填报",
@@ -475,6 +488,23 @@ REFUSALS: tuple[Refusal, ...] = (
 REFUSED_REASONS: dict[str, str] = {r.code: r.meaning for r in REFUSALS}
 # The refusals that are no verdict on the file (Refusal.transient).
 TRANSIENT = frozenset(r.code for r in REFUSALS if r.transient)
+
+
+
+def code_title(code: str, specs=()) -> str:
+    """The Chinese title of any code a summary counts: a finding's (a fixed one, or a rule one of
+    `specs` declares) or a refusal's; the code itself when none of them knows it."""
+    if code in CATALOGUE:
+        return CATALOGUE[code].title
+    refusal = next((r for r in REFUSALS if r.code == code), None)
+    if refusal is not None:
+        return refusal.title
+    for spec in specs:
+        found = next((e for e in spec_entries(spec) if e.code == code), None)
+        if found is not None:
+            return found.title
+    return code
+
 
 # What a submission's state is called (collect's summary, ledger history and lines; check's head line).
 STATUS_LABEL = {"ok": "通过", "errors": "有错误", "refused": "无法使用"}

@@ -7,6 +7,7 @@ from .catalogue import SEVERITY_LABEL, STATUS_LABEL, severity_label
 from .findings import ERROR, WARNING, Report
 from .spec.model import Spec
 from .spec.registry import Registry
+from .usertext import visible
 
 DATA_SUFFIXES = frozenset({".json", ".toml"})
 
@@ -88,9 +89,9 @@ def render_text(report: Report) -> str:
         grade = s["stated_grade"] or "（未填）"
         lines.append(f"  得分 {sheet}：填报 {stated} / 重算 {s['computed_score']}；"
                      f"等次 填报 {grade} / 重算 {s['computed_grade']}")
-    return "\n".join(lines)
+    return "\n".join(visible(line) for line in lines)     # what a unit wrote cannot move the cursor
 
 
 def render_refused(report: Report) -> str:
     """One line for a file that could not be used, naming it (its message usually does already)."""
-    return report.message if report.file in report.message else f"{report.file}：{report.message}"
+    return visible(report.message if report.file in report.message else f"{report.file}：{report.message}")

@@ -299,20 +299,21 @@ def _addin(sub) -> None:
 
 # --- collect -------------------------------------------------------------------------------------
 def cmd_collect(args) -> int:
-    from .collect.run import collect, render_history, render_line, render_totals
+    from .collect.run import collect, history_unit, render_history, render_line, render_totals
     if args.history:
         from .collect.ledger import Ledger, as_result, default_url
         if not (args.db or args.output):
             raise XltoolsError("--history 需要 --db 或 -o（台账在汇总表旁的 .db 文件中）")
         ledger = Ledger(args.db or default_url(args.output))
         try:
-            rows = ledger.history(args.history)
+            unit = history_unit(ledger.units(), args.history)
+            rows = ledger.history(unit)
         finally:
             ledger.close()
         if args.json:
             _print_json([{**as_result(r, r["findings"]), "received_at": r["received_at"]} for r in rows])
         else:
-            print(render_history(rows, args.history))
+            print(render_history(rows, unit))
         return 0
     if not args.paths or not args.output:
         raise XltoolsError("用法：xltools collect 文件夹或文件… -o 汇总.xlsx")
@@ -338,7 +339,7 @@ def _collect(sub) -> None:
     co.add_argument("--jobs", type=int, help="并行进程数（默认 CPU 核数）")
     co.add_argument("--timeout", type=float, help="每个文件的校验时限（秒，默认 60）")
     co.add_argument("--json", action="store_true", help="每份报送一个 JSON 对象（与 check --json 相同）")
-    co.add_argument("--history", metavar="单位", help="列出该单位在台账中的各版报送及其问题")
+    co.add_argument("--history", metavar="单位", help="列出该单位在台账中的各版报送及其问题（可只写名称中的一段）")
     co.set_defaults(func=cmd_collect)
 
 

@@ -21,6 +21,7 @@ import sys
 import tempfile
 from pathlib import Path, PureWindowsPath
 
+from ..a1 import quote_sheet
 from ..errors import XltoolsError
 from ..files import write_atomic
 from . import ribbon, vba
@@ -122,7 +123,7 @@ def build(out: str | os.PathLike | None = None) -> Path:
         except Exception:
             raise AddinError("Excel 拒绝导入 VBA 模块：请在 Excel 的“文件 > 选项 > 信任中心 > 信任中心设置 > "
                              "宏设置”中勾选“信任对 VBA 工程对象模型的访问”（只有构建加载项的电脑需要）") from None
-        app.Run(f"'{wb.Name}'!XltoolsRegisterFunctions")
+        app.Run(f"{quote_sheet(wb.Name)}!XltoolsRegisterFunctions")     # Run quotes a book as a sheet
         wb.SaveAs(str(out), FileFormat=XL_OPENXML_ADDIN)
         wb.Close(False)
     finally:

@@ -116,17 +116,18 @@ def export(book: BookAccess) -> str:
 
 
 def about(book: BookAccess) -> str:
-    from ..spec.fingerprint import fingerprint_in
+    from ..build.names import FINGERPRINT_NAME
+    from ..errors import XltoolsError
+    from ..spec.fingerprint import Fingerprint
+    from ..xlsx import open_book
     from .log import log_path
-    import zipfile
     known = Registry.packaged()
-    try:
-        with zipfile.ZipFile(book.snapshot()) as z:
-            fp = fingerprint_in(z.read("xl/workbook.xml"))
+    try:      # the reader's own parse of the defined names (any prefix, any encoding)
+        fp = Fingerprint.parse(open_book(book.snapshot()).defined_name(FINGERPRINT_NAME))
         info = known.by_fingerprint.get(fp) if fp else None
         found = f"{(info.describe() if info else fp.describe())}，{fp}" + ("" if info else "（没有对应的规格）") if fp \
             else "（不是本工具的模板）"
-    except (OSError, KeyError, zipfile.BadZipFile):
+    except (OSError, XltoolsError):
         found = "（无法读取）"
     try:
         import xlwings

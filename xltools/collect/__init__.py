@@ -2,5 +2,6 @@
 
 intake.py finds the submissions (folders, zips, packs) without extracting anything; worker.py
 checks each in a pool of processes and returns its record (record.py, typed from worker to ledger to
-summary); ledger.py records them (SQLite or PostgreSQL); summary.py writes 汇总.xlsx; run.py ties
-them together for the command."""
+summary); ledger.py records them (SQLite or PostgreSQL); summary.py writes 汇总.xlsx, its sheets
+laid out by sheets.py, its letters by letters.py, its roster read by roster.py; run.py ties them
+together for the command."""

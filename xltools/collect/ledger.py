@@ -497,6 +497,12 @@ class Ledger:
                                .where(summaries.c.path_key == _path_key(path))).first()
         return tuple(row) if row else None
 
+    def units(self) -> list[str]:
+        """Every unit the ledger has a submission of, by name."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(submissions.c.unit).where(submissions.c.unit.is_not(None)).distinct())
+            return sorted(u for (u,) in found)
+
     def history(self, unit: str) -> list[Row]:
         """Every version of a unit (all years), oldest first, each with its findings. `unit` as
         the unit wrote it, or as the ledger shows it (visible)."""
@@ -530,12 +536,23 @@ _DATABASE_CAUSES = {
 }
 
 
+def ledger_shown(url: str) -> str:
+    """The ledger as the clerk knows it: a SQLite ledger by its file, a server's without password."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):]
+    try:
+        from sqlalchemy.engine import make_url
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:           # not a URL SQLAlchemy reads: the ledger already said so
+        return url
+
+
 def database_error(url: str, err: Exception, doing: str = "读写") -> XltoolsError:
     """One Chinese line for a database failure (a driver's English text is only the cause's key)."""
     said = str(getattr(err, "orig", None) or err).lower()
     first = said.strip().splitlines()[0][:200] if said.strip() else type(err).__name__
     why = next((cn for key, cn in _DATABASE_CAUSES.items() if key in said), f"数据库报告错误（{first}）")
-    return XltoolsError(f"{doing}台账数据库 {visible(url)} 失败：{why}")
+    return XltoolsError(f"{doing}台账数据库 {visible(ledger_shown(url))} 失败：{why}")
 
 
 def _schema_version(conn) -> int:

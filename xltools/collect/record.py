@@ -10,6 +10,7 @@ each kind's own figures. The ledger keeps a Result as a Row, with the figures an
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TypedDict
 
 from ..findings import ERROR
@@ -115,6 +116,16 @@ def stored(value):
     if isinstance(value, (list, tuple)):
         return [stored(v) for v in value]
     return value
+
+
+def local_time(iso: str | None) -> datetime | None:
+    """A recorded time (ISO, UTC) on the clerk's clock, without a zone (as a cell holds it)."""
+    if not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso).astimezone().replace(tzinfo=None)
+    except ValueError:
+        return None
 
 
 def refusal(code: str, message: str, label: str) -> Result:

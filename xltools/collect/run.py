@@ -6,7 +6,11 @@ fingerprint names (spec/registry.py) -> the parent records them (ledger.py) and 
 summary from the ledger's latest versions (summary.py). Nothing under the input paths is
 written to; the run always completes.
 
-Exit code: 2 if any submission could not be used, else 1 if any had errors, else 0.
+Exit code, of what this run found new (submissions already in the ledger were reported, and
+answered by a letter, on the run that recorded them; a rerun over an inbox that still holds an old
+damaged file must not raise the alarm again, nor can the clerk clear it without deleting what a
+unit sent): 2 if a new submission could not be used, else 1 if one had errors, else 0. The
+summary and the totals line still count every latest submission.
 """
 from __future__ import annotations
 
@@ -22,12 +26,13 @@ from ..catalogue import STATUS_LABEL
 from ..errors import XltoolsError
 from ..usertext import visible
 from .intake import Submission, collect_inputs, pack_names, read_member
-from .record import Result, status_of
+from .record import Result, local_time, status_of
 
 
 @dataclass
 class Outcome:
     results: list[Result] = field(default_factory=list)  # one per submission, input order
+    fresh: list[Result] = field(default_factory=list)    # ... of which those not in the ledger before
     checked: int = 0
     skipped: int = 0            # already in the ledger (same sha256)
     duplicates: int = 0         # the same bytes twice in this run
@@ -36,12 +41,15 @@ class Outcome:
     summary: Path | None = None
     summary_unchanged: bool = False   # nothing new since it was written: not rewritten
     db_url: str = ""
+    roster: int | None = None         # units on the roster (None: no roster given)
+    missing: int = 0                  # ... of which have not reported
 
     @property
     def exit_code(self) -> int:
-        if any(r.get("refused") for r in self.results):
+        """Of the submissions new in this run (see the module's docstring)."""
+        if any(r.get("refused") for r in self.fresh):
             return 2
-        return 1 if any(not r["ok"] for r in self.results) else 0
+        return 1 if any(not r["ok"] for r in self.fresh) else 0
 
 
 class Progress:
@@ -85,9 +93,9 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
             timeout: float | None = None, progress=True) -> Outcome:
     from .record import refusal, stored
     from .worker import DEFAULT_TIMEOUT_S, RETRY, run_pool
-    from .ledger import Ledger, as_result, database_error, default_url
+    from .ledger import Ledger, as_result, database_error, default_url, ledger_shown
     from ..spec.registry import Registry
-    from .summary import read_roster
+    from .roster import compare, read_roster
 
     output = Path(output)
     registry = Registry.from_dirs(specs_dirs, more="请用 --specs 指定含该年度规格的文件夹")
@@ -113,6 +121,7 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
         held = ledger.known({sha for found in remembered.values() for _, sha in found})
         return {p: found for p, found in remembered.items() if all(sha in held for _, sha in found)}
 
+    refuse_outputs_among_inputs(paths, exclude)
     from sqlalchemy.exc import SQLAlchemyError
     try:
         intake = collect_inputs(paths, exclude=exclude, packs=pack_names(s.pack_name for s in specs), seen=unchanged)
@@ -174,10 +183,15 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                 res.update(file=stored(s.label), unit=row["unit"], year=row["year"], version=row["version"],
                            sha256=s.sha256, skipped=i != first_of[s.sha256])
             out.results.append(res)
+            if s.sha256 not in known:
+                out.fresh.append(res)
         try:
             out.summary, out.summary_unchanged = summarize(ledger, output, specs, roster_rows)
         except Exception as err:
-            raise XltoolsError(f"本次 {len(new)} 份新报送已记入台账 {visible(db_url)}，但{_summary_failure(err, db_url)}") from err
+            raise XltoolsError(f"本次 {len(new)} 份新报送已记入台账 {visible(ledger_shown(db_url))}，但{_summary_failure(err, db_url)}") from err
+        if roster_rows is not None:
+            out.roster = len({unit for unit, _ in roster_rows})
+            out.missing = len(compare(ledger.latest(), roster_rows)[0])
         return out
     finally:
         for ledger in opened:
@@ -198,6 +212,25 @@ def _summary_failure(err: Exception, db_url: str) -> str:
 
 class _StateNotSaved(Exception):
     pass
+
+
+def refuse_outputs_among_inputs(paths, outputs) -> None:
+    """The summary and its ledger are never written among the submissions: there they would
+    replace a unit's file of the same name, or be collected as one next time."""
+    for out in outputs:
+        real = Path(os.path.realpath(out))
+        for p in paths:
+            inside = Path(os.path.realpath(p))
+            if real == inside or (inside.is_dir() and inside in real.parents):
+                what = "就是输入的文件" if real == inside else f"在收件文件夹 {p} 之中"
+                raise XltoolsError(f"输出 {out} {what}：汇总表和台账不能写进收件的文件夹（会覆盖报送的文件，"
+                                   "或在下次被当作报送收取），请用 -o 指定收件文件夹以外的位置；未写入任何文件")
+
+
+# What a summary is made by: a new layout or wording rebuilds it.
+def _summary_sources() -> list[Path]:
+    from . import letters, roster, sheets, summary
+    return [Path(m.__file__) for m in (summary, sheets, letters, roster)]
 
 
 def against_last_year(results: list[Result], ledger, registry) -> None:
@@ -246,7 +279,7 @@ def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) 
     if recorded_state and recorded_state[0] == state and output.is_file() \
             and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
         return output, True               # built from exactly this: left as it is
-    write_summary(output, latest, found, roster=roster_rows, grade_labels=grade_labels, password=password)
+    write_summary(output, latest, found, roster=roster_rows, grade_labels=grade_labels, password=password, specs=specs)
     try:
         ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
     except Exception as err:
@@ -257,26 +290,30 @@ def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) 
 def _summary_state(latest: list[dict], roster, grade_labels, password, explanations=None) -> str:
     """What a summary is built from: the latest submissions, the roster, the grades, the code."""
     from .. import __version__
-    from .summary import __file__ as summary_source
     h = hashlib.sha256()
     h.update(json.dumps([[r["id"], r["sha256"], r["version"]] for r in latest]).encode())
     h.update(json.dumps([roster, list(grade_labels), bool(password), __version__], ensure_ascii=False).encode())
     h.update(json.dumps(sorted((list(k), v) for k, v in (explanations or {}).items()), ensure_ascii=False).encode())
-    h.update(Path(summary_source).read_bytes())    # a new summary layout rebuilds it
+    for source in _summary_sources():             # a new summary layout or wording rebuilds it
+        h.update(source.read_bytes())
     return h.hexdigest()
 
 
 def render_line(res: Result) -> str:
-    who = f"{res['unit']} {res['year']}年度 第{res['version']}版" if res.get("unit") else ""
-    tail = "（已收录，跳过）" if res.get("skipped") else ""
+    """One submission's line: the file, then who sent which version, then what was found. Its
+    texts are as the ledger stores them (record.stored: visible already)."""
+    tail = "；已收录，未重新校验" if res.get("skipped") else ""
+    file = res["file"]
     if res.get("refused"):
-        return f"{res['file']}：{STATUS_LABEL['refused']}（{res['refused']}）{res['message']}{tail}"
+        return f"{file}：{STATUS_LABEL['refused']}（{res['refused']}）：{res['message']}{tail}"
+    who = f"{res['unit']} {res['year']}年度第 {res['version']} 版，" if res.get("unit") else ""
     errors = sum(f["severity"] == "error" for f in res["findings"])
     state = STATUS_LABEL["ok" if res["ok"] else "errors"]
-    return f"{res['file']}：{state}（错误 {errors} 处，提示 {len(res['findings']) - errors} 处）{who}{tail}"
+    return f"{file}：{who}{state}（错误 {errors} 处，提示 {len(res['findings']) - errors} 处）{tail}"
 
 
 def render_totals(out: Outcome) -> str:
+    from .ledger import ledger_shown
     n = {k: sum(status_of(r) == k for r in out.results) for k in STATUS_LABEL}
     parts = ["共 {} 份：{}".format(len(out.results), "，".join(f"{STATUS_LABEL[k]} {n[k]}" for k in STATUS_LABEL)),
              f"本次校验 {out.checked} 份，跳过已收录 {out.skipped} 份"]
@@ -286,22 +323,50 @@ def render_totals(out: Outcome) -> str:
         parts.append(f"跳过临时文件 {out.temp_skipped} 个")
     if out.other_skipped:
         parts.append(f"忽略其他文件 {out.other_skipped} 个")
+    if out.roster is None:
+        roster = "未提供单位名单（--roster 单位名单.xlsx 或 .csv），没有核对哪些单位尚未报送"
+    elif out.missing:
+        roster = f"单位名单 {out.roster} 个单位，尚未报送 {out.missing} 个（见汇总表“未报送”）"
+    else:
+        roster = f"单位名单 {out.roster} 个单位，均已报送"
     same = "（与上次相同，未重写）" if out.summary_unchanged else ""
-    return "；".join(parts) + f"。\n汇总表：{visible(str(out.summary))}{same}\n台账：{visible(out.db_url)}"
+    return "；".join(parts) + f"。\n{roster}。\n汇总表：{visible(out.summary)}{same}\n台账：{visible(ledger_shown(out.db_url))}"
+
+
+def history_unit(units: list[str], asked: str) -> str:
+    """The unit of the ledger `asked` names: its full name, or the one name containing it. Else
+    one line listing the candidates, or the names closest to it."""
+    asked = asked.strip()
+    if asked in units:
+        return asked
+    found = [u for u in units if asked and asked.casefold() in u.casefold()]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        shown = "、".join(found[:20]) + ("等" if len(found) > 20 else "")
+        raise XltoolsError(f"台账中名称含“{visible(asked)}”的单位有 {len(found)} 个：{shown}；请写出其中一个的完整名称")
+    import difflib
+    close = difflib.get_close_matches(asked, units, n=5, cutoff=0.3)
+    hint = f"名称相近的有：{'、'.join(close)}" if close else "请用单位全称或其中一段文字"
+    raise XltoolsError(f"台账中没有名称含“{visible(asked)}”的单位（台账中共有 {len(units)} 个单位）；{hint}")
+
+
+def _clock(iso: str | None) -> str:
+    at = local_time(iso)
+    return at.strftime("%Y-%m-%d %H:%M") if at else "（时间不详）"
 
 
 def render_history(rows: list[dict], unit: str) -> str:
+    """A unit's versions as the ledger stores them (texts visible already)."""
     from ..catalogue import severity_label
-    unit = visible(unit)
-    if not rows:
-        return f"台账中没有单位“{unit}”的报送记录"
     lines = [f"{unit}：共 {len(rows)} 版报送"]
     for r in rows:
         state = STATUS_LABEL[r["status"]]
-        score = f"，得分 {r['score_stated'] or '（未填）'}（重算 {r['score_computed']}），等次 {r['grade_computed']}" \
+        score = f"，填报得分 {r['score_stated'] or '未填'}，重算 {r['score_computed']}，等次 {r['grade_computed']}" \
             if r["score_computed"] else ""
-        lines.append(f"  {r['year']}年度 第{r['version']}版  {r['received_at'] or ''}  {r['file_name']}  {state}"
-                     f"（错误 {r['errors']}，提示 {r['warnings']}）{score}  sha256 {r['sha256'][:12]}")
+        lines.append(f"  {r['year']}年度第 {r['version']} 版  收到于 {_clock(r['received_at'])}  "
+                     f"{r['file_name']}  {state}（错误 {r['errors']}，提示 {r['warnings']}）{score}"
+                     f"  sha256 {r['sha256'][:12]}")
         for f in r["findings"]:
             where = f"{f['sheet']}!{f['cell']}" if f["sheet"] and f["cell"] else f["cell"] or ""
             lines.append(f"      [{severity_label(f['severity'])}] {where} {f['code']} {f['message']}")

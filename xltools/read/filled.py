@@ -35,6 +35,9 @@ class Instance:
                                                                   # into its cell (its value was read)
     dated: dict[str, object] = field(default_factory=dict)    # amount input -> the number read from a
                                                              # cell whose format shows a date
+    stray_formulas: dict[str, tuple[str, object]] = field(default_factory=dict)  # A1 -> (formula, cached
+                                                             # value) in a cell the template gives neither
+                                                             # a formula nor an input (a label, a blank)
 
     def cell(self, name: str) -> str:
         return self.report.fields[name].cell

@@ -145,13 +145,26 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             marks.update(ws.row_marks([ref for ref, _ in held]))
     cells = plan.formula_cells
     found = ws.formulas(cells)
-    # A formula anywhere but in the template's formula cells: look for it among the inputs (a
-    # count of the sheet's <f> elements first, which is all a report as the template made it needs)
-    typed = {}
-    if ws.formula_count() > len(cells) - found.count(None):
+    # A formula anywhere but in the template's formula cells: look for it among the inputs, then
+    # anywhere else (a count of the sheet's <f> elements first, which is all a report as the
+    # template made it needs)
+    typed, stray = {}, {}
+    extra = ws.formula_count() - (len(cells) - found.count(None))
+    if extra > 0:
         typed = {f.name: formula for f, formula in zip(plan.inputs, ws.formulas(plan.input_refs)) if formula is not None}
+        if extra > len(typed):
+            stray = _stray_formulas(ws, plan)
     return Instance(rep, sheet, values, formulas=dict(zip(cells, found)), rows=rows, row_marks=marks, notes=notes,
-                    input_formulas=typed, dated=dated)
+                    input_formulas=typed, dated=dated, stray_formulas=stray)
+
+
+def _stray_formulas(ws, plan: _Plan) -> dict[str, tuple[str, object]]:
+    """A1 -> (formula, cached value) of every formula in a cell that is neither a formula cell
+    nor an input of the template: over a label, in a blank cell, in a row of a long text. Only
+    read when the count of formulas says there is one (every cell of the sheet is decoded)."""
+    known = {*plan.formula_cells, *plan.input_refs}
+    return {ref: (cell.formula, None if cell.is_error else cell.value) for ref, cell in ws.cells.items()
+            if cell.formula is not None and ref not in known}
 
 
 def _shown_as_dates(book, ws, plan: _Plan, raws: list) -> dict[str, object]:

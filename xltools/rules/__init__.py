@@ -3,10 +3,10 @@
 One module per kind of rule, each rule declaring the catalogue codes it may emit (rule.py):
 
     integrity.py    what a workbook may not be trusted with (formulas altered or typed into
-                    inputs, a date format on an amount, macros and links, an add-in's settings
-                    sheet, sheets outside the bookends, pack's values-only copy)
-    tables.py       required fields, sum rules and the other derived figures, the inline checks
-                    (compare, weights, 一级 weights, score range)
+                    inputs, labels or blank cells, a date format on an amount, macros and links,
+                    an add-in's settings sheet, sheets outside the bookends, pack's values-only copy)
+    tables.py       required fields, copies, sum rules and the other derived figures, the inline
+                    checks (compare, weights, 一级 weights, score range)
     indicators.py   the indicator tables: score sum, grade, the old form of the table
     judgement.py    stated scores against the spec's scoring rules, where it asks (the national form)
     budget.py       the 项目资金 table's warnings (执行率 over 100%, budget adjusted, the 自评预警)
@@ -25,18 +25,18 @@ from ..spec.model import Spec
 from .cross import CrossReport
 from .indicators import Indicators
 from .integrity import (AmountsShownAsDates, Bookends, FormulasAltered, InputFormulas, PackageContents,
-                        SettingsSheets, ValuesCopy)
+                        SettingsSheets, StrayFormulas, ValuesCopy)
 from .longtext import TextRows
 from .rule import BookRule, Context, ReportRule, Rule, SheetRule
 from .budget import BudgetWarnings
 from .judgement import Judged
-from .tables import Checks, Derived, Required, Sums
+from .tables import Checks, Copies, Derived, Required, Sums
 from .texts import Quotes, TextFootings
 
-SHEET_RULES: tuple[SheetRule, ...] = (AmountsShownAsDates(), InputFormulas())
+SHEET_RULES: tuple[SheetRule, ...] = (AmountsShownAsDates(), InputFormulas(), StrayFormulas())
 BOOK_RULES: tuple[BookRule, ...] = (FormulasAltered(), PackageContents(), SettingsSheets(), Bookends(), ValuesCopy())
-REPORT_RULES: tuple[ReportRule, ...] = (Required(), Indicators(), Sums(), Derived(), Checks(), Quotes(), TextFootings(),
-                                        TextRows(), Judged(), BudgetWarnings())
+REPORT_RULES: tuple[ReportRule, ...] = (Required(), Copies(), Indicators(), Sums(), Derived(), Checks(), Quotes(),
+                                        TextFootings(), TextRows(), Judged(), BudgetWarnings())
 ACROSS_RULES: tuple[BookRule, ...] = (CrossReport(),)
 RULES: tuple[Rule, ...] = SHEET_RULES + BOOK_RULES + REPORT_RULES + ACROSS_RULES
 

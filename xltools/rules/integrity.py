@@ -1,7 +1,8 @@
 """What a workbook may not be trusted with: formula cells typed over or altered (sheet protection
-can be stripped by anyone), formulas typed where values belong, an amount whose cell shows a
-date, macros and links in the package, an add-in's settings sheet, project sheets outside the
-bookends. Each judges a fact the reader recorded (read/filled.py); a data file has none of these facts.
+can be stripped by anyone), formulas typed where values belong, over labels or into blank cells,
+an amount whose cell shows a date, macros and links in the package, an add-in's settings sheet,
+project sheets outside the bookends. Each judges a fact the reader recorded (read/filled.py); a
+data file has none of these facts.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from functools import lru_cache
 
 from .. import catalogue
+from ..a1 import split_a1
 from ..findings import Finding
 from ..formulas import FIRST_BOOKEND, LAST_BOOKEND, bookend_span, formula_cells
 from ..memo import Memo, register, spec_key
@@ -110,9 +112,47 @@ class InputFormulas(SheetRule):
     def sheet(self, inst: Instance, out: list[Finding]) -> None:
         for name, formula in inst.input_formulas.items():
             f = inst.report.fields[name]
-            risky = "|" in formula or "[" in formula or "HYPERLINK" in formula.upper()
-            out.append(catalogue.finding("input-formula", inst.sheet, f.cell, variant="risky" if risky else "",
-                                         actual=f"={formula}", label=f.label, formula=formula))
+            out.append(catalogue.finding("input-formula", inst.sheet, f.cell, actual=f"={formula}",
+                                         variant="risky" if _risky(formula) else "", label=f.label, formula=formula))
+
+
+def _risky(formula: str) -> bool:
+    """A DDE call (cmd|...), a reference into another workbook ([other.xlsx]), a link."""
+    return "|" in formula or "[" in formula or "HYPERLINK" in formula.upper()
+
+
+_LABEL_TEXT_MAX = 20      # characters of a label quoted in a finding
+
+
+class StrayFormulas(SheetRule):
+    """A formula where the template has neither a formula nor an input: over a label (a
+    HYPERLINK showing the label's own words, a DDE call), in a blank cell (both locked: the sheet's
+    protection was taken off), or in a row of a long text, which is an input like any other. The
+    cell's role comes from the spec's layout (Report.placed)."""
+    codes = ("label-formula", "input-formula")
+
+    def sheet(self, inst: Instance, out: list[Finding]) -> None:
+        for ref, (formula, _value) in inst.stray_formulas.items():
+            placed = _placed_at(inst.report, ref)
+            risky = "risky" if _risky(formula) else ""
+            text_field = next((p.field for p in placed if p.role == "text"), None)
+            label = next((p.text for p in placed if p.text), "")
+            if text_field is not None:
+                out.append(catalogue.finding("input-formula", inst.sheet, ref, variant=risky, actual=f"={formula}",
+                                             label=inst.report.fields[text_field].label, formula=formula))
+                continue
+            label = " ".join(label.split())
+            if len(label) > _LABEL_TEXT_MAX:
+                label = label[:_LABEL_TEXT_MAX] + "…"
+            variant = "-".join(filter(None, ("" if label else "blank", risky)))
+            out.append(catalogue.finding("label-formula", inst.sheet, ref, variant=variant, expected=label or None,
+                                         actual=f"={formula}", text=label, formula=formula))
+
+
+def _placed_at(rep, ref: str) -> list:
+    """The rectangles of the layout that cover a cell (a label's merged area, a box...)."""
+    row, col = split_a1(ref)
+    return [p for p in rep.placed if p.row <= row < p.row + p.rows and p.col <= col < p.col + p.cols]
 
 
 class AmountsShownAsDates(SheetRule):

@@ -9,7 +9,6 @@ these say: they are warnings for the unit's own printout.
 """
 from __future__ import annotations
 
-from .. import catalogue
 from ..spec.layout import EXCEL_MAX_ROW_PT, LEAST_LINE_PT, ROW_CHARS, least_height
 from .rule import Context, ReportRule
 

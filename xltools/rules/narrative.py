@@ -20,6 +20,7 @@ from bisect import bisect_left
 from decimal import Decimal
 from functools import cached_property
 
+from ..catalogue import direction
 from .rule import cents, m_str
 
 _AMOUNT = r"([-+−]?\d[\d,]*(?:\.\d+)?)?"     # absent: "基本支出元" (a figure left out)
@@ -140,6 +141,29 @@ def _sum(amounts: list[Amount]) -> Decimal:
     return sum((a.yuan for a in amounts), Decimal(0))
 
 
+def _slack(figures: list[Amount]) -> Decimal:
+    """How far a footing may be off in 元 only because its figures were rounded as written.
+
+    Figures all in one unit foot exactly as written: the writer adds what he writes (the tables'
+    万元 foot to the cent, a sentence in 元 to the 分). Where 万元 and 元 meet in one footing (one
+    机构's totals in 万元, the others' and their sum in 元), each 万元 figure is a rounding of 元 to
+    its last written digit and may be off by half of it: 3512.52万元 stands for 35125150 to
+    35125250 元, 3003万元 for 30025000 to 30035000 元. (A 万元 figure with six decimals is exact.)"""
+    if len({a.unit for a in figures}) < 2:
+        return Decimal(0)
+    slack = Decimal(0)
+    for a in figures:
+        if a.unit == "万元":
+            decimals = len(a.text.partition(".")[2])
+            slack += Decimal(10) ** (4 - decimals) / 2 if decimals < 6 else 0
+    return slack
+
+
+def _allowed(slack: Decimal) -> str:
+    """What a finding adds about the rounding a footing was allowed."""
+    return f"（已容许万元金额按所写位数四舍五入的误差 {_fmt(slack)}元）" if slack else ""
+
+
 def _fmt(d: Decimal) -> str:
     return format(d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize(), "f")
 
@@ -147,6 +171,11 @@ def _fmt(d: Decimal) -> str:
 def _in_unit_of(total: Amount, yuan: Decimal) -> str:
     """A sum in 元 as the total it is compared with is written (万元 stays 万元)."""
     return f"{_fmt(yuan / 10000)}万元" if total.unit == "万元" else f"{_fmt(yuan)}元"
+
+
+def _more_or_less(total: Amount, gap_yuan: Decimal) -> str:
+    """多 60000元 / 少 8280元: a difference in words, never a signed figure."""
+    return f"{direction(gap_yuan)} {_in_unit_of(total, abs(gap_yuan))}"
 
 
 def _missing(s: Sentence) -> list[Footing]:
@@ -164,13 +193,17 @@ def _within(s: Sentence) -> list[Footing]:
         got = _sum(parts)
         if not parts or got == total.yuan:
             continue
+        slack = _slack([total, *parts])
+        if abs(got - total.yuan) <= slack:
+            continue
         if partial or len(parts) == 1:
             # "of which": a list that is not complete only says no part exceeds the whole
-            if got <= total.yuan:
+            if got <= total.yuan + slack:
                 continue
         listed = "＋".join(p.shown for p in parts)
         out.append(Footing(f"综述中“{total.shown}”与其中所列各项之和不符：{listed} = {_in_unit_of(total, got)}，"
-                           f"差额 {_in_unit_of(total, total.yuan - got)}", total.yuan, got, total.shown))
+                           f"合计比各项之和{_more_or_less(total, total.yuan - got)}{_allowed(slack)}",
+                           total.yuan, got, total.shown))
     return out
 
 
@@ -196,9 +229,13 @@ def _across(total: Sentence, units: list[Sentence]) -> list[Footing]:
         got = _sum(parts)
         if got == stated.yuan:
             continue
+        slack = _slack([stated, *parts])
+        if abs(got - stated.yuan) <= slack:
+            continue
         listed = "＋".join(f"{p.text}{p.unit}" for p in parts) or "0"
         out.append(Footing(f"综述中各单位的“{what}”之和 {listed} = {_in_unit_of(stated, got)}，与“{stated.shown}”不符，"
-                           f"差额 {_in_unit_of(stated, stated.yuan - got)}", stated.yuan, got, stated.shown))
+                           f"“{stated.shown}”比各单位之和{_more_or_less(stated, stated.yuan - got)}{_allowed(slack)}",
+                           stated.yuan, got, stated.shown))
     return out
 
 

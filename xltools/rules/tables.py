@@ -7,6 +7,8 @@ another rule, so that one wrong figure fires exactly the rules that read it.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from decimal import Decimal
 
 from .. import catalogue
@@ -25,6 +27,46 @@ class Required(ReportRule):
         for f in ctx.rep.inputs:
             if f.required and is_blank(ctx.eff.get(f.name)):
                 ctx.add("required", f.name, label=f.label)
+
+
+class Copies(ReportRule):
+    """Text the template repeats from another cell (the spec's `same_as`: the 机构名称 of the 支出,
+    三公经费 and 固定资产 tables is the 收入 table's, row by row) stated otherwise: typed over in a
+    workbook, or given in a data file. Names that differ only in spaces or in full- and half-width
+    forms (（二级） and (二级)) are the same name."""
+    codes = ("copy-differs",)
+
+    def report(self, ctx: Context) -> None:
+        rep = ctx.rep
+        for rule in rep.copies:
+            stated = ctx.inst.values.get(rule.target)
+            if is_blank(stated):
+                continue                  # not stated: the template shows the source
+            source = ctx.eff.get(rule.source)
+            if stated == source or not is_blank(source) and _folded(source) == _folded(stated):
+                continue
+            target, origin = rep.fields[rule.target], rep.fields[rule.source]
+            ctx.add("copy-differs", rule.target, variant="no-source" if is_blank(source) else "",
+                    expected=source, actual=stated, table=table_title(rep, target.table), cell=target.cell,
+                    label=target.label, stated=stated, source_table=table_title(rep, origin.table),
+                    source_cell=origin.cell, source=source)
+
+
+def _folded(text) -> str:
+    return unicodedata.normalize("NFKC", "".join(str(text).split()))
+
+
+def table_title(rep, table_id: str | None) -> str:
+    """A table as a bookkeeper names it: its caption without the unit (年度收入情况表), else after
+    the total it states (三公经费合计 -> 三公经费表)."""
+    table = rep.tables.get(table_id) if table_id else None
+    if table is None:
+        return rep.title
+    if table.caption:
+        return re.sub(r"[（(][^）)]*[）)]$", "", table.caption) + "表"
+    fields = [rep.fields.get(table.name(c, table.rows[0])) for c in table.columns]
+    total = next((f.label for f in fields if f is not None and "合计" in f.label), None)
+    return total.split("（")[0].removesuffix("合计") + "表" if total else rep.title
 
 
 def _score_fields(rep) -> set[str]:
@@ -46,7 +88,10 @@ class Sums(ReportRule):
                 continue
             stated = num(ctx.inst.values[rule.target]) or Decimal(0)
             expected = value_sum(rule, ctx.eff.get)
-            if stated == expected or cents(stated) == cents(expected):
+            # To the cent when the terms carry sub-cent digits (an input with three decimals is
+            # its own finding); a stated total that carries them itself is a figure of its own
+            # (8418.422 for 8418.42: a digit typed twice)
+            if stated == expected or (cents(stated) == cents(expected) and stated == cents(stated)):
                 continue
             f = ctx.rep.fields[rule.target]
             entry = catalogue.sum_entry(rule)

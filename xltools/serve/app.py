@@ -188,7 +188,7 @@ class Services:
         return out, missing
 
     def import_roster(self, data: bytes, suffix: str) -> tuple[list[tuple[str, str]], int]:
-        from ..collect.summary import read_roster
+        from ..collect.roster import read_roster
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"单位名单{suffix}"
             path.write_bytes(data)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..collect.summary import return_text
+from ..collect.letters import return_text
 from ..collect.record import detail_of
 
 # The season's statuses, in the order the page lists them.

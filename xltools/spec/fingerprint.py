@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import re
 
-from ..build.names import FINGERPRINT_NAME
-
 PREFIX = "xltools"
 DIGEST_CHARS = 16
 _SHAPE = re.compile(r"xltools:(?P<region>.+):(?P<year>\d{4}):v(?P<version>\d+):(?P<digest>[0-9a-f]{16})")
-_IN_XML = re.compile(rb'<definedName[^>]*name="' + FINGERPRINT_NAME.encode() + rb'"[^>]*>(?:"|&quot;)([^<&"]*)(?:"|&quot;)<')
 
 
 class Fingerprint(str):
@@ -60,9 +57,3 @@ class Fingerprint(str):
         """The template in words: 临湘市2022年度模板（第1版）; with the form's name, when the spec
         that made it gives one: 通用2022年度项目支出绩效自评表模板（第1版）."""
         return f"{self.region}{self.year}年度{form}模板（第{self.form_version}版）"
-
-
-def fingerprint_in(workbook_xml: bytes) -> Fingerprint | None:
-    """The fingerprint in a workbook part's defined names (a package being edited, not read)."""
-    m = _IN_XML.search(workbook_xml)
-    return Fingerprint.parse(m.group(1).decode("utf-8")) if m else None

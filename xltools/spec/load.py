@@ -64,6 +64,10 @@ def load_spec(path: str | Path | None = None, *, year: int | None = None, region
         where = f"第 {at.group(1)} 行第 {at.group(2)} 列" if at else "某处"
         raise SpecError(f"{path}：TOML 语法错误，在{where}（{e}）") from None
     where = str(path)
+    if "reports" in doc and "identity" not in doc:
+        # A spec written before report kinds were declared in it names no unit field
+        raise SpecError(f"{where}：缺少 [identity]（填报单位名称的字段）。这是报表种类写入规格之前的旧规格："
+                        "请从 specs/2022.toml 复制 [identity]、[pack]、[summary] 及各报表的 scope、data、pdf（见 README“管理员”一节）")
     try:
         return _build(doc, where, raw, year, region)
     except KeyError as e:
@@ -312,7 +316,7 @@ def _expand_quotes(rep: Report, q: dict, place: str, field_of) -> None:
     for key in rows:
         pairs = tuple((items, field_of(ref, key, place)) for ref, items in cells.items())
         bounds = tuple(org_table.name("org", other) for other in rows if other != key)
-        where = tuple((_column_label(rep.fields[name].label), rep.cell(name)) for _, name in pairs)
+        where = tuple((rep.fields[name].heading, rep.cell(name)) for _, name in pairs)
         text_amount = catalogue.entry("text-amount")
         check = Check(text_amount.code, "quotes", (org_table.name("org", key), q["field"]), "", pairs,
                       text_amount.title, text_amount.severity, lead=rep.quotes.lead, labels=where, bounds=bounds)
@@ -333,11 +337,6 @@ def _severity(declared: dict, default: str, where: str) -> str:
     if severity not in catalogue.SEVERITY_LABEL:
         raise SpecError(f"{where}：severity 只能是 {' 或 '.join(catalogue.SEVERITY_LABEL)}，实为 {severity!r}")
     return severity
-
-
-def _column_label(label: str) -> str:
-    """"支出合计（第1行）" -> "支出合计": the row is said by the cell's address beside it."""
-    return re.sub(r"（第[^（）]*行）$", "", label)
 
 
 def _row_of(a1_ref: str) -> int:

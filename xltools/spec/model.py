@@ -7,11 +7,12 @@ computes cached values with them, and the checker compares stated values against
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from decimal import Decimal
 
-from ..a1 import a1
+from ..a1 import a1, column_letters, split_a1
 from ..scoring.rules import ScoringRules
 from .fingerprint import Fingerprint
 
@@ -46,6 +47,11 @@ class Field:
     @property
     def numeric(self) -> bool:
         return self.unit in NUMBER_UNITS
+
+    @property
+    def heading(self) -> str:
+        """The label without the table row it names: "支出合计（第1行）" -> "支出合计"."""
+        return re.sub(r"（第[^（）]*行）$", "", self.label)
 
 
 @dataclass
@@ -318,6 +324,25 @@ class Report:
     def text_rows(self) -> frozenset[int]:
         """The rows of every long text: unlocked whole, their height left to the programs."""
         return frozenset(r for run in self.runs.values() for r in run.row_numbers)
+
+    @cached_property
+    def _by_cell(self) -> dict[tuple[int, int], Field]:
+        """The field at each cell: its own, and each row of a long text's run."""
+        out = {split_a1(f.cell): f for f in self.fields.values() if f.cell}
+        for name, run in self.runs.items():
+            out.update({(row, run.col): self.fields[name] for row in run.row_numbers})
+        return out
+
+    def place(self, sheet: str, ref: str) -> str:
+        """Where a cell of this report's sheet `sheet` is, in words a bookkeeper follows on screen
+        and on paper: 部门整体支出表第 68 行“人员支出”栏 (a reference it cannot read: as given)."""
+        try:
+            row, col = split_a1(ref)
+        except ValueError:
+            return f"{sheet}表 {ref}".strip() if sheet else ref
+        f = self._by_cell.get((row, col))
+        what = f"“{f.heading}”栏" if f else f"、{column_letters(col)} 列"
+        return f"{sheet}表第 {row} 行{what}"
 
     def shown_cell(self, name: str) -> str:
         """Where a finding about the field points the accountant: its cell, or for a long text

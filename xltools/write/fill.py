@@ -15,7 +15,6 @@ from pathlib import Path
 
 from .. import catalogue, formulas
 from ..ooxml.cells import SheetXml
-from ..ooxml.cells import SheetXml
 from ..ooxml.package import Package
 from ..formulas import cached_values, fit_cells, input_defaults
 from ..read.data import copy_sheet_name, load_data

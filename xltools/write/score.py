@@ -78,10 +78,14 @@ def _in_band(band, score, weight: Decimal) -> bool:
 
 def formulas_to_values(book: Package, filled) -> None:
     """An input cell that holds a formula (rules.integrity.InputFormulas) is written back as the
-    value the checker read from it: the scored workbook carries no formula the unit typed."""
+    value the checker read from it, and a formula over a label or in a blank cell
+    (StrayFormulas) as the value it showed: the scored workbook carries no formula the unit typed."""
     for inst in filled.instances:
+        sheet = book.sheet(inst.sheet)
         for name in inst.input_formulas:
-            book.sheet(inst.sheet).set(inst.cell(name), inst.values.get(name))
+            sheet.set(inst.cell(name), inst.values.get(name))
+        for ref, (_formula, shown) in inst.stray_formulas.items():
+            sheet.set(ref, shown)
 
 
 def score_workbook(book_path, out, specs: Spec | Registry, in_place: bool = False) -> ScoreResult:

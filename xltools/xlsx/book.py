@@ -12,7 +12,7 @@ from struct import error as struct_error
 from ..a1 import split_cell_ref
 from ..errors import BookError
 from ..files import read_regular
-from ..ooxml.container import MAX_FILE_BYTES, package_problem, part_cap
+from ..ooxml.container import MAX_FILE_BYTES, one_line, package_problem, part_cap
 from ..ooxml.rels import rels_path, resolve
 from ..ooxml.workbook import sheet_entries
 from ..memo import Memo
@@ -108,7 +108,7 @@ class Book:
     # -- parts -----------------------------------------------------------------------------
 
     def _error(self, text: str, reason: str = "damaged") -> BookError:
-        return BookError(f"文件 {self.label} {text}", reason)
+        return BookError(f"文件 {self.label} {one_line(text)}", reason)
 
     def _info(self, name: str) -> zipfile.ZipInfo | None:
         name = name.lstrip("/")
@@ -414,7 +414,7 @@ def open_book(path: str | os.PathLike, data: bytes | None = None) -> Book:
     label = label.decode(errors="replace") if isinstance(label, bytes) else label
 
     def fail(text: str, reason: str) -> BookError:
-        return BookError(f"文件 {label} {text}", reason)
+        return BookError(f"文件 {label} {one_line(text)}", reason)
 
     if data is None:
         data = read_file(path)
