@@ -198,7 +198,10 @@ def corpus(tmp_path_factory):
     books = [seed, good, *changed]
     files = _data_corpus(tmp) + books
     reports = [check_file(p, SPEC) for p in files]
-    scored = score_workbook(seed, tmp / "scored.xlsx", SPEC)
+    unscored = Package(seed.read_bytes())     # an indicator with no target, no completion, no score
+    dept = SPEC.reports["dept"]
+    unscored.sheet(dept.sheet).set(dept.cell("dept_ind_score_1"), None)
+    scored = score_workbook(unscored.save(tmp / "unscored.xlsx"), tmp / "scored.xlsx", SPEC)
     return {"files": files, "books": books, "reports": reports, "score_findings": scored.findings}
 
 
@@ -395,3 +398,32 @@ def test_the_readme_lists_the_refusal_codes_from_the_table():
     table = readme[readme.index(catalogue.REFUSALS_BEGIN):readme.index(catalogue.REFUSALS_END)]
     for r in catalogue.REFUSALS:
         assert table.count(f"| `{r.code}` | {r.title} |") == 1, r.code
+
+
+def test_no_sentence_a_bookkeeper_reads_names_a_command():
+    """Hints and messages are read in 校验结果, column I and the letters: none names a command
+    line a bookkeeper cannot run (issue 18)."""
+    from xltools.spec.registry import Registry
+    entries = catalogue.all_entries(*Registry.packaged().specs())
+    words = [(e.code, text) for e in entries for text in (e.hint, e.template, *e.variants.values())]
+    assert [(code, text) for code, text in words if "xltools" in text.lower() or "--" in text] == []
+
+
+def test_the_result_rows_read_as_a_bookkeeper_reads_them():
+    """Errors first (then by sheet and reading order), the rule's Chinese title, amounts in one
+    format (two decimals and their unit: 元 where the text said 元), the code last."""
+    f = catalogue.finding
+    found = [f("text-amount", "部门整体支出", "A114", expected="35116900元", actual=Decimal("35125167.01"),
+               phrase="预算支出", quoted="35125167.01", wan="3512.52", label="支出合计", cell="B46", value="3511.69"),
+             f("score-sum", "部门整体支出", "D84", expected=Decimal(98), actual=Decimal(102), computed="98",
+               stated="102"),
+             f("legacy-indicators", "项目支出", "A20", actual_col="实际完成值", score_col="得分",
+               weight_col="分值", target_col="指标值")]
+    warning, *errors = [found[2], found[0], found[1]]
+    ordered = catalogue.finding_order([warning, *errors], ["部门整体支出", "项目支出"])
+    assert [x.cell for x in ordered] == ["D84", "A114", "A20"]
+    rows = [catalogue.result_row(x) for x in ordered]
+    assert rows[1][1] == catalogue.entry("text-amount").title and rows[1][-1] == "text-amount"
+    assert rows[1][5:7] == ["35116900.00 元", "35125167.01 元"]
+    assert rows[0][5:7] == ["98.00 分", "102.00 分"]
+    assert catalogue.result_header()[-1] == "代码" and catalogue.result_header()[1] == "问题"

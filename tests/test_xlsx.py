@@ -19,6 +19,7 @@ from python_calamine import CalamineWorkbook
 from xltools import xlsx
 from xltools.ooxml import container
 from xltools.xlsx import parts as xlsx_parts
+from xltools.xlsx import sheet as xlsx_sheet
 from xltools.errors import BookError
 from xltools.xlsx import ExcelError, open_book, shift_formula, split_cell_ref
 
@@ -281,10 +282,10 @@ def test_fast_path_agrees_with_elementtree(books, lo_books, which):
         assert xlsx_parts._parse_shared_strings(data) == xlsx_parts._parse_shared_strings_etree(data)
     for name in book.sheets:
         data = book._xml(book._sheet_parts[name][1])
-        slow = xlsx_parts._parse_sheet_etree(data, strings, dates)
-        index = xlsx_parts._index_sheet(data)
+        slow = xlsx_sheet._parse_sheet_etree(data, strings, dates)
+        index = xlsx_sheet._index_sheet(data)
         assert index is not None  # all these writers produce the canonical form
-        assert xlsx_parts._cells_fast(index, strings, dates) == slow
+        assert xlsx_sheet._cells_fast(index, strings, dates) == slow
         assert list(book.sheet(name).cells.items()) == list(slow.items())
         # the checker's batch read, cell by cell and lazily, agrees too
         fresh = open_book(path).sheet(name)
@@ -337,7 +338,7 @@ def test_non_canonical_xml_takes_the_elementtree_path(tmp_path):
         "A2": "东京 ", "B2": "<b>&amp;</b>", "C2": 44927, "A3": -5, "B3": False, "C3": "#DIV/0!"}
     assert cells["C2"].is_date and not cells["A2"].is_date  # 31 is the Chinese yyyy"年"m"月"d"日"
     assert cells["C3"].is_error and cells["C3"].formula == "1/0"
-    assert xlsx_parts._index_sheet(book._xml("xl/worksheets/sheet1.xml")) is None
+    assert xlsx_sheet._index_sheet(book._xml("xl/worksheets/sheet1.xml")) is None
 
 
 def test_one_odd_cell_among_canonical_ones_sends_the_sheet_to_elementtree(tmp_path):
@@ -734,3 +735,23 @@ def test_row_marks_read_each_rows_height_and_hidden_flag(tmp_path, prefix):
     sheet = open_book(write_xlsx(tmp_path / "rows.xlsx", [("S", xml)])).sheet("S")
     assert sheet.row_marks(["A3", "B4", "B5", "A6", "A7"]) == {
         "A3": (24.75, False), "B4": (3.0, False), "B5": (20.0, True), "A6": (None, False), "A7": (0.0, True)}
+
+
+def test_row_marks_of_one_layout_are_each_workbooks_own(tmp_path):
+    """Where a row's tag was found is remembered per sheet layout (as many cells, the same first
+    one): the next workbook of that layout reads its own heights and flags, and a row that starts
+    at another cell there is still found."""
+    def book(name: str, rows: str):
+        xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns="{SHEET_NS}"><sheetData>{rows}'
+               '</sheetData></worksheet>')
+        return open_book(write_xlsx(tmp_path / name, [("S", xml)])).sheet("S")
+
+    first = book("a.xlsx", '<row r="3" ht="30" customHeight="1"><c r="A3"><v>1</v></c><c r="B3"><v>2</v></c></row>'
+                           '<row r="4" ht="40"><c r="C4"><v>3</v></c></row>')
+    assert first.row_marks(["A3", "C4"]) == {"A3": (30.0, False), "C4": (40.0, False)}
+    again = book("b.xlsx", '<row r="3" ht="12" hidden="1"><c r="A3"><v>1</v></c><c r="B3"><v>2</v></c></row>'
+                           '<row r="4"><c r="C4"><v>3</v></c></row>')
+    assert again.row_marks(["A3", "C4"]) == {"A3": (12.0, True), "C4": (None, False)}
+    moved = book("c.xlsx", '<row r="3" ht="15"><c r="A3"><v>1</v></c></row>'
+                           '<row r="4" ht="50"><c r="B4"><v>2</v></c><c r="C4"><v>3</v></c></row>')
+    assert moved.row_marks(["C4", "A3"]) == {"C4": (50.0, False), "A3": (15.0, False)}

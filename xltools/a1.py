@@ -12,8 +12,16 @@ from .memo import register
 
 MAX_ROW = 1_048_576
 MAX_COL = 16_384
+# A cell's own reference as a worksheet stores it (<c r="C5">): upper-case column A..XFD, row
+# 1..1048576, no $ and no leading zero. Anything else in r= is a damaged file to Excel.
+CELL_REF = (r"(?:[A-Z]{1,2}|[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D])"
+            r"(?:[1-9][0-9]{0,5}|10[0-3][0-9]{4}|104[0-7][0-9]{3}|1048[0-4][0-9]{2}|10485[0-6][0-9]|104857[0-6])")
+_CELL_REF = re.compile(CELL_REF)
 
 
+def is_cell_ref(text: str) -> bool:
+    """Whether `text` is a cell's reference as a worksheet's r= must write it ("C5")."""
+    return _CELL_REF.fullmatch(text) is not None
 
 
 def column_number(letters: str) -> int:

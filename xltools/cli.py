@@ -183,7 +183,7 @@ def cmd_check(args) -> int:
         else:
             print(render_text(report))
     if args.write and not reports[0].refused:
-        write_checked_copy(args.files[0], args.write, reports[0])
+        write_checked_copy(args.files[0], args.write, reports[0], _specs(args))
     if args.json:           # always an array, one object per file, refused files included
         _print_json([r.to_json() for r in reports])
     return exit_code(reports)

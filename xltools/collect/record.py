@@ -10,10 +10,12 @@ each kind's own figures. The ledger keeps a Result as a Row, with the figures an
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import TypedDict
 
 from ..findings import ERROR
+from ..formulas import effective
 from ..usertext import visible
 
 
@@ -144,7 +146,9 @@ def _text(v) -> str | None:
 
 
 def _values(figures, instances) -> list[FigureValue]:
-    return [f.stated(instances) for f in figures]
+    """The figures as the report shows them: a total a data file leaves out is its terms' sum."""
+    shown = [replace(inst, values=effective(inst.report, inst.values)) for inst in instances]
+    return [f.stated(shown) for f in figures]
 
 
 def record_of(filled, report, spec) -> Result:

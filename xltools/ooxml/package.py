@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import itertools
 import re
 import struct
 import zipfile
@@ -37,6 +38,7 @@ from .xmltext import Doctype, as_utf8_declaration, decode, encode, encoding_of
 
 CHUNK = 1 << 20
 _SHEET_DATA_END = re.compile(rb"</((?:\w+:)?)sheetData\s*>|<((?:\w+:)?)sheetData\s*/>")
+_SHEET_DATA_START = re.compile(rb"<((?:\w+:)?)sheetData[\s/>]")
 _TAB_SELECTED = re.compile(r"""\stabSelected\s*=\s*["'](?:1|true)["']""")
 _DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, IndexError,
             OverflowError, NotImplementedError, RuntimeError, struct.error)
@@ -73,6 +75,7 @@ class Package:
         self._removed: set[str] = set()
         self._cells: dict[str, tuple[str, str, SheetXml]] = {}   # sheet name -> (part, BOM, cells)
         self._tails: dict[str, object] = {}           # part -> edit(prefix, tail text) -> tail text
+        self._heads: dict[str, object] = {}           # part -> edit(prefix, head text) -> head text
         root = [r for r in self.relationships("") if r.kind == "officeDocument" and not r.external]
         main = root[0].target if root else "xl/workbook.xml"
         self.workbook_part = self.member(main) or main
@@ -236,6 +239,27 @@ class Package:
         previous = self._tails.get(part)
         self._tails[part] = edit if previous is None else (lambda p, t, a=previous, b=edit: b(p, a(p, t)))
 
+    def edit_head(self, part: str, edit) -> None:
+        """Stream the worksheet `part`, applying edit(prefix, head text) -> head text to what
+        precedes its cells (its sheet views, columns…); several edits apply in turn."""
+        previous = self._heads.get(part)
+        self._heads[part] = edit if previous is None else (lambda p, t, a=previous, b=edit: b(p, a(p, t)))
+
+    def head(self, part: str) -> str:
+        """What precedes a worksheet's cells, as text (read up to <sheetData>, not the whole part)."""
+        name = self.member(part)
+        if name is None or name in self._added or name in self._edited:
+            text = self.text(part)
+            m = _SHEET_DATA_START.search(text.encode("utf-8"))
+            return text.encode("utf-8")[:m.start()].decode("utf-8") if m else text
+        buf = b""
+        for piece in self._utf8_pieces(self.infos[name]):
+            buf += piece
+            m = _SHEET_DATA_START.search(buf)
+            if m:
+                return buf[:m.start()].decode("utf-8")
+        raise BookError(f"文件 {self.label} 的工作表部件 {name} 不完整（没有 sheetData），无法编辑")
+
     def add_sheet(self, name: str, data: bytes, at: int | None = None, part: str | None = None,
                   rel_id: str = "rId") -> str:
         """A new worksheet `name` holding the part XML `data`, at position `at` (default: last):
@@ -266,6 +290,7 @@ class Package:
             self.remove(part)
             self.remove(rels.rels_path(part))
             self._tails.pop(part, None)
+            self._heads.pop(part, None)
 
     def clone_sheet(self, source: str, new_name: str, before: str | None = None) -> str:
         """Copy a sheet as Excel's Move or Copy does: the same cells, styles, validation,
@@ -337,8 +362,8 @@ class Package:
                     with dst.open(zi, "w") as w:
                         if name in contents:
                             w.write(contents[name])
-                        elif name in self._tails:
-                            for piece in self._tail_stream(info, self._tails[name]):
+                        elif name in self._tails or name in self._heads:
+                            for piece in self._sheet_stream(info, self._heads.get(name), self._tails.get(name)):
                                 w.write(piece)
                         else:
                             with self.zip.open(info) as r:
@@ -397,17 +422,34 @@ class Package:
                 yield decoder.decode(piece).encode("utf-8")
             yield decoder.decode(b"", final=True).encode("utf-8")
 
-    def _tail_stream(self, info, edit):
+    def _sheet_stream(self, info, head_edit, tail_edit):
+        """The worksheet streamed through: what precedes <sheetData> edited by head_edit, what
+        follows its cells by tail_edit (either may be None), the cells copied as they are."""
         buf = b""
         pieces = self._utf8_pieces(info)
-        for piece in pieces:
+        if head_edit is not None:
+            for piece in pieces:
+                buf += piece
+                m = _SHEET_DATA_START.search(buf)
+                if m:
+                    prefix = m.group(1).decode("ascii")
+                    buf = head_edit(prefix, buf[:m.start()].decode("utf-8")).encode("utf-8") + buf[m.start():]
+                    break
+            else:
+                raise BookError(f"文件 {self.label} 的工作表部件 {info.filename} 不完整（没有 sheetData），无法编辑")
+        if tail_edit is None:
+            yield buf
+            yield from pieces
+            return
+        start, buf = buf, b""
+        for piece in itertools.chain([start], pieces):
             buf += piece
             m = _SHEET_DATA_END.search(buf)
             if m:
                 yield buf[:m.end()]
                 rest = [buf[m.end():], *pieces]
                 prefix = (m.group(1) or m.group(2) or b"").decode("ascii")
-                yield edit(prefix, b"".join(rest).decode("utf-8")).encode("utf-8")
+                yield tail_edit(prefix, b"".join(rest).decode("utf-8")).encode("utf-8")
                 return
             keep = 64               # a closing tag split across two pieces is found on the next one
             if len(buf) > keep:

@@ -98,9 +98,13 @@ def _drop_sheets(book: Package, keep: list[str]) -> None:
     book.drop_related(book.workbook_part, "calcChain")
 
 
-def values_only(data: bytes, filled: Filled, spec: Spec) -> Package:
-    """The values-only copy of a workbook (a Package, to save or print from)."""
+def values_only(data: bytes, filled: Filled, spec: Spec, moved: dict[str, dict] | None = None) -> Package:
+    """The values-only copy of a workbook (a Package, to save or print from). `moved`: by sheet,
+    the inputs whose cells change ({field name: value, None for blank}: legacy.to_new_columns)."""
     book = Package(data)
+    for inst in filled.instances:
+        for name, value in (moved or {}).get(inst.sheet, {}).items():
+            book.sheet(inst.sheet).set(inst.cell(name), value)
     computed = computed_cells(filled, spec)
     keep = {inst.sheet: inst.report.columns for inst in filled.instances}
     for sheet_name, cells in computed.items():

@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from .. import __version__
+from .. import __version__, legacy
 from ..errors import XltoolsError, unexpected
 from ..files import atomic_writer, clear_stale_temps, temp_path, write_atomic
 from ..findings import ERROR, Finding
@@ -94,11 +94,25 @@ def _plain(value):
 
 
 def data_document(filled, spec: Spec) -> dict:
-    """The stated inputs of every report, by flat field name, under each report's data key
-    (read/data.py reads them back)."""
+    """Every report as the values copy shows it, in the shape `xltools fill` reads (read/data.py):
+    the stated inputs and the figures the template computes from them (totals, composite score,
+    grade), so that `check` and `collect` of the data file see every figure of the PDF."""
+    from ..formulas import evaluate, input_defaults
+    from ..read.coerce import is_blank
+    from ..read.data import nested
+
     def section(inst):
-        return {n: _plain(v) for n, v in inst.values.items()
-                if v is not None and v != "" and inst.report.fields[n].kind == "input"}
+        rep = inst.report
+        inputs = {n: v for n, v in inst.values.items() if rep.fields[n].kind == "input"}
+        computed, _ = evaluate(rep, spec, {**input_defaults(rep), **inputs})
+        filled_rows = {(rep.fields[n].table, rep.fields[n].row) for n, v in inputs.items() if not is_blank(v)}
+        shown = dict(inputs)
+        for f in rep.computed:       # a table's blank row stays blank (its sums are 0)
+            if f.table in rep.tables and (f.table, f.row) not in filled_rows \
+                    and f.row != rep.tables[f.table].total_row:
+                continue
+            shown[f.name] = computed.get(f.name)
+        return nested(rep, {n: _plain(v) for n, v in shown.items()})
     doc: dict = {"year": spec.year, "region": spec.region}
     for rep in spec.reports.values():
         sections = [section(i) for i in filled.instances if i.report.id == rep.id]
@@ -122,6 +136,7 @@ class _Job:
     stamp: datetime
     files: dict[str, bytes] = field(default_factory=dict)   # name -> bytes of every output
     values_book: bytes = b""
+    moved: dict[str, dict] = field(default_factory=dict)    # sheet -> inputs the old layout moved
 
 
 def _pdf_names(job: _Job) -> dict[str, list[str] | None]:
@@ -141,7 +156,7 @@ def _pdf_names(job: _Job) -> dict[str, list[str] | None]:
 
 def _write_values_workbook(job: _Job) -> None:
     from .frozen import values_only
-    job.values_book = values_only(job.data, job.filled, job.spec).to_bytes()
+    job.values_book = values_only(job.data, job.filled, job.spec, job.moved).to_bytes()
     _put(job, f"{job.name}.xlsx", job.values_book)
 
 
@@ -369,6 +384,9 @@ def pack_one(source, out_dir, *, force: bool = False, zip: bool = False, pdfa: b
     tmp.mkdir()
     job = _Job(source, data, spec, filled, report, bool(errors), pdfa, pdf_maker or office.export_pdfs, tmp, name,
                _stamp(source, data))
+    # An old-layout indicator table is packed in the new columns (legacy.py): its PDF, values
+    # copy and data file show the scores in 得分 and the composite the checker computed.
+    job.moved = {inst.sheet: legacy.to_new_columns(inst) for inst in filled.instances}
     try:
         for step in STEPS:
             step(job)

@@ -25,7 +25,7 @@ from ..units import TEXT_MAX
 from .coerce import coerce, is_blank
 from ..memo import Memo, spec_key
 from ..xlsx import ExcelError, is_date_format, open_book
-from ..xlsx.parts import Cells
+from ..xlsx.sheet import Cells
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -33,23 +33,16 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 class _Plan:
     """What reading one report of one spec needs, worked out once per spec content (_PLANS): its
     fields in order and their cells, the inputs (read for formulas typed where values belong),
-    which of them hold money (read for a date format), the template's formula cells (with the long
-    texts' fit cells, formulas.fit_cells: only counted, nothing reads them), and the rows of each
-    long text. Cells tuples: the fast reader plans reading each of them once per sheet layout."""
+    which of them hold money (read for a date format), the template's formula cells, the long
+    texts' fit cells (formulas.fit_cells: nothing guards them, their formulas are only counted)
+    and the rows of each long text. Cells tuples: the fast reader plans reading each of them once
+    per sheet layout."""
 
-    __slots__ = ("spec", "names", "fields", "refs", "inputs", "input_refs", "amounts", "formula_cells", "runs")
+    __slots__ = ("spec", "every_name", "names", "fields", "refs", "inputs", "amounts", "amount_refs", "formula_cells",
+                 "fits", "runs")
 
     def __init__(self, spec: Spec, rep: Report):
         self.spec = spec                # held: a spec known by its id stays its own (memo.spec_key)
-        self.fields = list(rep.fields.values())
-        self.names = [f.name for f in self.fields]
-        self.refs = Cells(f.cell for f in self.fields)
-        # a long text's name points at its join formula: its rows are read instead
-        self.inputs = [f for f in self.fields if f.kind == "input" and f.name not in rep.runs]
-        self.input_refs = Cells(f.cell for f in self.inputs)
-        self.amounts = [i for i, f in enumerate(self.fields) if f.unit in MONEY_UNITS and f.kind == "input"]
-        fits = [ref for run in rep.runs.values() for ref in fit_cells(run)]
-        self.formula_cells = Cells([*formula_cells(rep, spec), *fits])
         self.runs = []
         join = column_letters(rep.join_column)
         for name, run in rep.runs.items():
@@ -57,9 +50,21 @@ class _Plan:
             col, row = ref.rstrip("0123456789"), int(ref.lstrip(_LETTERS))
             if col == join:     # else a single text cell, read as is
                 self.runs.append((name, Cells(a1(r, run.col) for r in range(row, row + run.rows))))
+        self.every_name = list(rep.fields)
+        # A long text's name points at its join formula, whose cached value (the whole text, often
+        # stale) is never read: its rows are.
+        joined = {name for name, _ in self.runs}
+        self.fields = [f for f in rep.fields.values() if f.name not in joined]
+        self.names = [f.name for f in self.fields]
+        self.refs = Cells(f.cell for f in self.fields)
+        self.inputs = frozenset(i for i, f in enumerate(self.fields) if f.kind == "input" and f.name not in rep.runs)
+        self.amounts = [i for i, f in enumerate(self.fields) if f.unit in MONEY_UNITS and f.kind == "input"]
+        self.amount_refs = Cells(self.refs[i] for i in self.amounts)
+        self.formula_cells = Cells(formula_cells(rep, spec))
+        self.fits = Cells(ref for run in rep.runs.values() for ref in fit_cells(run))
 
     def weight(self) -> int:
-        return 100 * (len(self.refs) + len(self.input_refs) + len(self.formula_cells)
+        return 100 * (len(self.refs) + len(self.inputs) + len(self.amounts) + len(self.formula_cells) + len(self.fits)
                       + sum(len(cells) for _, cells in self.runs))
 
 
@@ -114,9 +119,10 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     plan = _plan(spec, rep)
     ws = book.sheet(sheet)
     names, fields = plan.names, plan.fields
-    values = dict.fromkeys(names)          # most cells of a report are blank: None
+    values = dict.fromkeys(plan.every_name)    # most cells of a report are blank: None
     notes = []
-    year, raws = spec.year, ws.values(plan.refs)
+    with_formula: list[int] = []             # fields whose cell holds a formula
+    year, raws = spec.year, ws.values(plan.refs, with_formula)
     for name, f, raw in zip(names, fields, raws):
         if raw is None:
             continue
@@ -139,21 +145,20 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     for name, cells in plan.runs:
         _read_run(ws, name, cells, values, rows)
     # how the rows that hold text are shown: their height and whether they are hidden
-    marks = {}
-    for held in rows.values():
-        if held:
-            marks.update(ws.row_marks([ref for ref, _ in held]))
+    marks = ws.row_marks([ref for held in rows.values() for ref, _ in held])
     cells = plan.formula_cells
     found = ws.formulas(cells)
-    # A formula anywhere but in the template's formula cells: look for it among the inputs, then
-    # anywhere else (a count of the sheet's <f> elements first, which is all a report as the
-    # template made it needs)
-    typed, stray = {}, {}
-    extra = ws.formula_count() - (len(cells) - found.count(None))
-    if extra > 0:
-        typed = {f.name: formula for f, formula in zip(plan.inputs, ws.formulas(plan.input_refs)) if formula is not None}
-        if extra > len(typed):
-            stray = _stray_formulas(ws, plan)
+    typed = {}                                 # a formula typed into an input cell
+    inputs = [fields[i] for i in with_formula if i in plan.inputs]
+    if inputs:
+        typed = {f.name: formula for f, formula in zip(inputs, ws.formulas([f.cell for f in inputs]))
+                 if formula is not None}
+    # A formula anywhere else (over a label, in a blank cell, in a long text's row): the sheet holds
+    # more <f> elements than the template's formula and fit cells and the typed ones (counts, no
+    # decoding)
+    stray = {}
+    if ws.formula_count() > len(cells) - found.count(None) + len(typed) + ws.formula_count(plan.fits):
+        stray = _stray_formulas(ws, plan)
     return Instance(rep, sheet, values, formulas=dict(zip(cells, found)), rows=rows, row_marks=marks, notes=notes,
                     input_formulas=typed, dated=dated, stray_formulas=stray)
 
@@ -162,21 +167,22 @@ def _stray_formulas(ws, plan: _Plan) -> dict[str, tuple[str, object]]:
     """A1 -> (formula, cached value) of every formula in a cell that is neither a formula cell
     nor an input of the template: over a label, in a blank cell, in a row of a long text. Only
     read when the count of formulas says there is one (every cell of the sheet is decoded)."""
-    known = {*plan.formula_cells, *plan.input_refs}
+    known = {*plan.formula_cells, *plan.fits, *(plan.refs[i] for i in plan.inputs)}
     return {ref: (cell.formula, None if cell.is_error else cell.value) for ref, cell in ws.cells.items()
             if cell.formula is not None and ref not in known}
 
 
 def _shown_as_dates(book, ws, plan: _Plan, raws: list) -> dict[str, object]:
-    """The figures typed into amount inputs whose cell shows a date. Styles are read only for
-    the cells holding a number, from their tags (Sheet.styles), after the values: the common
-    workbook pays a few microseconds."""
-    numbers = [i for i in plan.amounts if type(raws[i]) in (int, float)]
-    if not numbers:
+    """The figures typed into amount inputs whose cell shows a date. Styles are read from the
+    cells' tags (Sheet.styles, planned once per layout), after the values, and only when an
+    amount holds a number."""
+    if not any(type(raws[i]) in (int, float) for i in plan.amounts):
         return {}
     out = {}
     dated: dict[int, bool] = {0: False}        # style -> shows a date (a few styles per sheet)
-    for i, style in zip(numbers, ws.styles([plan.refs[i] for i in numbers])):
+    for i, style in zip(plan.amounts, ws.styles(plan.amount_refs)):
+        if type(raws[i]) not in (int, float):
+            continue
         shows_date = dated.get(style)
         if shows_date is None:
             shows_date = dated[style] = is_date_format(book.number_format(style))

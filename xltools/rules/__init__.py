@@ -31,12 +31,12 @@ from .rule import BookRule, Context, ReportRule, Rule, SheetRule
 from .budget import BudgetWarnings
 from .judgement import Judged
 from .tables import Checks, Copies, Derived, Required, Sums
-from .texts import Quotes, TextFootings
+from .texts import Quotes, TextFootings, TextTotals
 
 SHEET_RULES: tuple[SheetRule, ...] = (AmountsShownAsDates(), InputFormulas(), StrayFormulas())
 BOOK_RULES: tuple[BookRule, ...] = (FormulasAltered(), PackageContents(), SettingsSheets(), Bookends(), ValuesCopy())
 REPORT_RULES: tuple[ReportRule, ...] = (Required(), Copies(), Indicators(), Sums(), Derived(), Checks(), Quotes(),
-                                        TextFootings(), TextRows(), Judged(), BudgetWarnings())
+                                        TextTotals(), TextFootings(), TextRows(), Judged(), BudgetWarnings())
 ACROSS_RULES: tuple[BookRule, ...] = (CrossReport(),)
 RULES: tuple[Rule, ...] = SHEET_RULES + BOOK_RULES + REPORT_RULES + ACROSS_RULES
 

@@ -33,7 +33,8 @@ Small parts (workbook, rels, styles) always use ElementTree.
 """
 from ..a1 import column_letters, column_number, shift_formula, split_a1, split_cell_ref
 from .book import Book, open_book, read_file
-from .parts import Cell, ExcelError, Sheet, excel_date, is_date_format
+from .parts import excel_date, is_date_format
+from .sheet import Cell, ExcelError, Sheet
 
 __all__ = ["Book", "Cell", "ExcelError", "Sheet", "open_book", "read_file", "excel_date", "is_date_format", "column_letters",
            "column_number", "shift_formula", "split_a1", "split_cell_ref"]

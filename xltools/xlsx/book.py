@@ -12,14 +12,15 @@ from struct import error as struct_error
 from ..a1 import split_cell_ref
 from ..errors import BookError
 from ..files import read_regular
-from ..ooxml.container import MAX_FILE_BYTES, one_line, package_problem, part_cap
+from ..ooxml.container import MAX_FILE_BYTES, MAX_SHEET_XML_BYTES, one_line, package_problem, part_cap
 from ..ooxml.rels import rels_path, resolve
 from ..ooxml.workbook import sheet_entries
 from ..memo import Memo
-from .parts import (Cell, Sheet, _cells_fast, _decode_cell, _defined_names_fast, _DoctypeFound, _index_sheet,
-                    _Malformed, _namespace, _parse_shared_strings, _parse_sheet_etree, _parse_styles, _prepare_xml)
+from .parts import (_defined_names_fast, _DoctypeFound, _Malformed, _namespace, _parse_shared_strings, _parse_styles,
+                    _prepare_xml)
+from .inflate import TooBig, deflated_pieces, inflate_until, without_empty_rows
+from .sheet import BadCell, Cell, Sheet, _cells_fast, _decode_cell, _index_sheet, _parse_sheet_etree
 
-_PIECE_BYTES = 8 * 1024       # a report sheet's cells end at 33 KB (project) and 50 KB (department)
 
 
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -47,24 +48,6 @@ def _memo(key, compute, weight):
         hit = compute()
         _PARSED.put(key, hit, weight(hit))
     return hit
-
-
-def _inflate_until(raw: bytes, until: bytes, limit: int) -> bytes:
-    """Raw deflate data inflated piece by piece up to the piece that completes `until`, never
-    past `limit` bytes (the size the zip directory declares, checked against the bomb limits)."""
-    inflater = zlib.decompressobj(-15)
-    pieces, size, tail = [], 0, raw
-    while size < limit:
-        piece = inflater.decompress(tail, min(_PIECE_BYTES, limit - size))
-        tail = inflater.unconsumed_tail
-        if not piece:
-            break
-        seam = pieces[-1][-len(until):] + piece[:len(until)] if pieces else b""
-        pieces.append(piece)
-        size += len(piece)
-        if until in piece or until in seam:
-            break
-    return b"".join(pieces)
 
 
 def _workbook_layout(data: bytes, rels: dict, with_names: bool):
@@ -140,7 +123,7 @@ class Book:
     def read_part(self, name: str, until: bytes | None = None) -> bytes:
         """A zip member's bytes (sizes were checked when the book was opened), inflated straight
         from the stored bytes with the size and CRC checked as zipfile would. With `until`, only
-        as far as the first piece that contains it: a worksheet's cells come before its
+        as far as its end: a worksheet's cells come before its
         conditional formats and validations, two thirds of the part. (Such a read cannot check
         the CRC, which covers the whole member; a damaged deflate stream is still an error.)"""
         info = self._info(name)
@@ -148,13 +131,15 @@ class Book:
             raise self._error(f"缺少部件 {name}，不是完整的 Excel 工作簿（.xlsx）")
         stored = self._stored(name)
         cap = part_cap(name)
-        if info.file_size > cap:
+        if info.file_size > cap and cap != MAX_SHEET_XML_BYTES:
             raise self._error(_too_big(name, info.file_size, cap), "too-large")
         try:
-            if stored is not None and stored[0] == zipfile.ZIP_DEFLATED:
+            if info.file_size > cap:       # a worksheet: streamed, its empty rows dropped
+                data = self._sparse(info, stored, until, cap)
+            elif stored is not None and stored[0] == zipfile.ZIP_DEFLATED:
                 limit = min(info.file_size, cap + 1)
                 if until is not None:
-                    data = _inflate_until(stored[1], until, limit)
+                    data = inflate_until(stored[1], until, limit)
                 else:        # as zipfile reads it, without its Python layers: size and CRC checked
                     data = zlib.decompressobj(-15).decompress(stored[1], limit + 1)
                     if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
@@ -162,6 +147,8 @@ class Book:
             else:
                 with self._zip.open(info) as member:
                     data = member.read(cap + 1)
+        except TooBig as err:
+            raise self._error(_too_big(name, max(err.size, info.file_size), cap), "too-large") from None
         except NotImplementedError:
             raise self._error(f"的部件 {name} 使用了不支持的压缩方式，请在 Excel 中重新保存") from None
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError,
@@ -171,21 +158,42 @@ class Book:
             raise self._error(_too_big(name, len(data), cap), "too-large")
         return data
 
+    def _sparse(self, info: zipfile.ZipInfo, stored, until: bytes | None, cap: int) -> bytes:
+        """A worksheet bigger than the cap, streamed with its empty rows dropped (inflate.py):
+        what remains, or TooBig. Read whole, its size and CRC are checked as zipfile would."""
+        if stored is not None and stored[0] == zipfile.ZIP_DEFLATED:
+            data, size, crc = without_empty_rows(deflated_pieces(stored[1]), until, cap, info.file_size)
+        else:
+            with self._zip.open(info) as member:
+                data, size, crc = without_empty_rows(iter(lambda: member.read(1 << 16), b""), until, cap,
+                                                     info.file_size)
+        if until is None and (size != info.file_size or crc != info.CRC):
+            raise zipfile.BadZipFile(f"{info.filename}: size or CRC")
+        return data
+
     def _xml(self, name: str, until: bytes | None = None) -> bytes:
         try:
-            return _prepare_xml(self.read_part(name, until))
+            return _prepare_xml(self.read_part(name, until), keep_utf8_declaration=True)
         except _DoctypeFound:
             raise self._error(f"的部件 {name} 含有 XML 文档类型声明（DTD/实体），"
                               "Excel 不会写出这种内容，可能是恶意构造的文件，已拒绝读取", "entity-attack") from None
         except (ValueError, UnicodeError) as err:
             raise self._error(f"已损坏：部件 {name} 的文字编码无法识别") from err
 
-    def _parse(self, name: str, parse, until: bytes | None = None):
+    def _parse(self, name: str, parse, until: bytes | None = None, sheet: str | None = None):
         """Run `parse` on a part (or its beginning, see read_part); any failure becomes a
-        BookError naming the part."""
+        BookError naming the part (a damaged cell: the sheet and the cell)."""
         data = self._xml(name, until)
+        return self._reading(name, parse, data, sheet=sheet)
+
+    def _reading(self, name: str, parse, *args, sheet: str | None = None):
+        """parse(*args), any failure a BookError naming the part (or the sheet's cell)."""
         try:
-            return parse(data)
+            return parse(*args)
+        except BadCell as err:
+            what = f"的单元格 {err.ref} 写了两次" if err.twice else f"中有位置无效的单元格（“{err.ref}”）"
+            raise self._error(f"已损坏：工作表「{sheet or name}」{what}，Excel 打开时会报告文件损坏；"
+                              "请在 Excel 中打开（按提示修复）、核对后另存，再重新提交") from None
         except ET.ParseError as err:
             line, col = err.position
             raise self._error(f"已损坏：部件 {name} 不是有效的 XML（第 {line} 行第 {col} 列）") from None
@@ -317,7 +325,9 @@ class Book:
     # -- sheets and styles -----------------------------------------------------------------
 
     def _decode(self, part: str, chunk: bytes, strings, dates) -> Cell | None:
-        """A lazily decoded cell; a damaged one is the same BookError as when parsing eagerly."""
+        """A lazily decoded cell; a damaged one is the same BookError as when parsing eagerly.
+        None for a cell not in canonical form, and for one of a shared formula: its followers'
+        formulas are worked out from the master's, with every cell of the sheet decoded."""
         try:
             decoded = _decode_cell(chunk, strings, dates)
         except ET.ParseError:
@@ -325,7 +335,7 @@ class Book:
         except (ValueError, KeyError, IndexError, TypeError, UnicodeError, OverflowError) as err:
             detail = f"（{err}）" if isinstance(err, _Malformed) else ""
             raise self._error(f"已损坏：部件 {part} 的内容无法读取{detail}") from err
-        return None if decoded is None else decoded[0]
+        return None if decoded is None or decoded[1] and b' t="shared"' in decoded[1] else decoded[0]
 
     def _strings(self) -> list[str]:
         if self._shared_strings is None:
@@ -368,8 +378,8 @@ class Book:
         if target[0] == "worksheet":
             part, strings, dates = target[1], self._strings(), self._date_styles
 
-            def slow() -> dict[str, Cell]:    # ElementTree, over the whole part
-                return self._parse(part, lambda data: _parse_sheet_etree(data, strings, dates))
+            def etree() -> dict[str, Cell]:   # ElementTree, over the whole part
+                return self._parse(part, lambda data: _parse_sheet_etree(data, strings, dates), sheet=name)
 
             def rows_again() -> bytes:        # (checked when the cells were parsed)
                 return self._xml(part, until=b"</sheetData>")
@@ -378,15 +388,16 @@ class Book:
                 chunks = _index_sheet(data)
                 if chunks is None:
                     return None
-                if b' t="shared"' in data:
-                    cells = _cells_fast(chunks, strings, dates)
-                    return None if cells is None else Sheet(name, cells, rows_xml=lambda: data)
+
+                def slow() -> dict[str, Cell]:    # every cell decoded (shared formulas), else ElementTree
+                    return self._reading(part, _cells_fast, chunks, strings, dates, sheet=name) or etree()
+
                 return Sheet(name, chunks=chunks, decode=lambda chunk: self._decode(part, chunk, strings, dates),
-                             slow=slow, strings=strings, rows_xml=lambda: chunks._body)
+                             slow=slow, strings=strings, rows_xml=lambda: data)
 
             sheet = self._parse(part, fast, until=b"</sheetData>")
             if sheet is None:
-                sheet = Sheet(name, slow(), rows_xml=rows_again)
+                sheet = Sheet(name, etree(), rows_xml=rows_again)
         self._sheet_cache[name] = sheet
         return sheet
 
