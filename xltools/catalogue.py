@@ -340,7 +340,7 @@ _ENTRIES += [
     Entry("pack-unlisted", WARNING, "报送包中有清单以外的文件", "报送包中的 {file} 不在清单中（打包后被加入）"),
     # A values-only workbook as `xltools pack` writes it: its formulas are values by design.
     Entry("values-copy", WARNING, "只含数值的工作簿",
-          "这是 xltools pack 生成的只含数值的工作簿：公式已换成数值，已按数值校验（不核对公式）",
+          "这是报送包中只含数值的工作簿：公式已换成数值，已按数值校验（不核对公式）",
           hint="如需核对公式，请报送填报用的原工作簿"),
 ]
 # What `xltools pack` says about the names of its outputs (pack/run.py).
