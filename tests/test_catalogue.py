@@ -100,6 +100,9 @@ NOT_EMITTED: dict[str, str] = {
     "project-outside-bookends": "test_book_trust.py: a project sheet moved first or last",
     "conf-sheet": "test_addin_security.py: a veryHidden xltools.conf sheet, through check, the API and collect",
     "pack-missing": _PACK, "pack-hash": _PACK, "pack-unlisted": _PACK,
+    "values-copy": "test_inbox.py: the values-only workbook of a real pack, checked alone and in a pack",
+    "pack-name-taken": "test_pack_batch.py: two units whose names clean to one in a batch",
+    "pack-name-shortened": "test_pack_batch.py: a unit whose name is too long for a file name",
     "carryover-previous": "test_previous.py: this year's report against last year's (check --previous, collect)",
 }
 
@@ -221,13 +224,14 @@ def _declared(spec) -> dict[str, set[str]]:
     """Who may emit what with this spec: each rule of xltools/rules/ (its declaration), and the
     three modules that make findings outside the rules, each declaring its own codes."""
     from xltools.collect import intake
+    from xltools.pack import run as packer
     from xltools.read.filled import NOTE_CODES
     from xltools.rules import RULES, previous
     from xltools.write import score
     out = {type(rule).__name__: rule.declares(spec) for rule in RULES}
     assert len(out) == len(RULES)
     out.update({"the reader's notes": set(NOTE_CODES), "score": set(score.CODES), "collect's pack check": set(intake.CODES),
-                "last year's report": previous.declares(spec)})
+                "pack's output names": set(packer.CODES), "last year's report": previous.declares(spec)})
     return out
 
 
@@ -256,11 +260,12 @@ def test_each_rule_emits_only_the_codes_it_declares(corpus):
 def test_findings_made_outside_the_rules_are_declared_by_their_module():
     """A literal code given to catalogue.finding() outside xltools/rules/ is one its module
     declares: the reader's notes (read/, and the add-in's matrix check, which words a cell as the
-    reader would), score's and collect's codes. No other module makes findings."""
+    reader would), score's, collect's and pack's codes. No other module makes findings."""
     import re
     declared = _declared(SPEC)
     allowed = {"xltools/read/": declared["the reader's notes"], "xltools/addin/functions.py": declared["the reader's notes"],
-               "xltools/write/score.py": declared["score"], "xltools/collect/intake.py": declared["collect's pack check"]}
+               "xltools/write/score.py": declared["score"], "xltools/collect/intake.py": declared["collect's pack check"],
+               "xltools/pack/run.py": declared["pack's output names"]}
     seen = set()
     for path in sorted((ROOT / "xltools").rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()

@@ -436,3 +436,21 @@ def test_a_damaged_member_is_one_chinese_line(seed, tmp_path):
     with pytest.raises(BookError, match="已损坏"):
         Package(bytes(data), "坏.xlsx").save(tmp_path / "out.xlsx")
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_summary_beyond_the_readers_limits_is_still_written():
+    """collect's summary of a province (1,000 units and more) has sheets beyond the 2 MB the
+    reader accepts from a unit: the workbooks we hand out keep that limit, the summary, which
+    only we write and nobody checks, does not (it failed at 1,000 units)."""
+    from xltools.build.finish import workbook_bytes
+    from xltools.ooxml.container import MAX_SHEET_XML_BYTES
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in range(1, 20_001):
+        ws.append([f"临湘市第{r}个单位", r, "经审核，有以下 1 处需要更正"])
+    with pytest.raises(OutputError, match="超出了 xltools check 能读取的范围"):
+        workbook_bytes(wb, {})
+    data = workbook_bytes(wb, {}, limits=False)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert z.getinfo("xl/worksheets/sheet1.xml").file_size > MAX_SHEET_XML_BYTES
+    assert openpyxl.load_workbook(io.BytesIO(data)).active["A20000"].value == "临湘市第20000个单位"

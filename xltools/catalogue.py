@@ -338,6 +338,18 @@ _ENTRIES += [
           "报送包中的 {file} 与清单（{manifest}）记录的 sha256 不符：打包后被改动过",
           hint="请重新生成报送包，不要在打包后修改其中的文件"),
     Entry("pack-unlisted", WARNING, "报送包中有清单以外的文件", "报送包中的 {file} 不在清单中（打包后被加入）"),
+    # A values-only workbook as `xltools pack` writes it: its formulas are values by design.
+    Entry("values-copy", WARNING, "只含数值的工作簿",
+          "这是报送包中只含数值的工作簿：公式已换成数值，已按数值校验（不核对公式）",
+          hint="如需核对公式，请报送填报用的原工作簿"),
+]
+# What `xltools pack` says about the names of its outputs (pack/run.py).
+_ENTRIES += [
+    Entry("pack-name-taken", WARNING, "报送包重名",
+          "单位名称整理为文件名后与本批中的另一份工作簿相同（“{name}”），本份的输出改名为“{renamed}”",
+          hint="请核对两份工作簿的单位名称"),
+    Entry("pack-name-shortened", WARNING, "报送包名称过长",
+          "单位名称过长，输出的文件夹名只保留前 {kept} 个字：“{renamed}”"),
 ]
 CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}
 
@@ -487,6 +499,9 @@ class Refusal:
     title: str                 # a few words, as the README lists it
     meaning: str
     collect: bool = False      # only `xltools collect` refuses a submission so
+    # The bureau's limit or our own failure, not a verdict on the file: collect records it as
+    # such and checks the file again on its next run.
+    transient: bool = False
 
 
 REFUSALS: tuple[Refusal, ...] = (
@@ -509,12 +524,18 @@ REFUSALS: tuple[Refusal, ...] = (
     Refusal("nested-zip", "压缩包嵌套过深", "压缩包中压缩包里的压缩包（只解开一层嵌套）", collect=True),
     Refusal("pack-manifest", "报送包清单缺失", "报送包的清单 manifest.json 无法读取或没有列出文件", collect=True),
     Refusal("pack-empty", "报送包中没有报表", "报送包中没有可校验的数据文件或工作簿", collect=True),
-    Refusal("timeout", "校验超时", "校验超时（文件异常，读取卡住）", collect=True),
-    Refusal("worker-died", "校验进程意外终止", "校验进程意外终止（内存不足被系统结束，或文件触发了程序崩溃）", collect=True),
-    Refusal("out-of-memory", "内存超限", "读取时内存超出上限", collect=True),
-    Refusal("internal-error", "程序内部错误", "程序内部错误（请报告）", collect=True),
+    Refusal("junk-members", "压缩包中大量无法使用的文件",
+            "压缩包中有大量成员不是工作簿或数据文件（或为空、损坏、可疑），合为一行记录", collect=True),
+    Refusal("timeout", "校验超时（本局时限）", "超出本局设置的校验时限，下次收取时重新校验", collect=True, transient=True),
+    Refusal("worker-died", "校验进程意外终止（本机）", "本机的校验进程意外终止（如内存不足被系统结束），下次收取时重新校验",
+            collect=True, transient=True),
+    Refusal("out-of-memory", "内存超限（本局上限）", "超出本局设置的内存上限，下次收取时重新校验", collect=True, transient=True),
+    Refusal("changed", "收取时文件被改动", "文件在收取过程中被改动，下次收取时重新校验", collect=True, transient=True),
+    Refusal("internal-error", "程序内部错误", "本程序出错（请报告），下次收取时重新校验", collect=True, transient=True),
 )
 REFUSED_REASONS: dict[str, str] = {r.code: r.meaning for r in REFUSALS}
+# The refusals that are no verdict on the file (Refusal.transient).
+TRANSIENT = frozenset(r.code for r in REFUSALS if r.transient)
 
 
 

@@ -16,6 +16,7 @@ from typing import TypedDict
 
 from ..findings import ERROR
 from ..formulas import effective
+from ..usertext import visible
 
 
 class FigureValue(TypedDict):
@@ -104,6 +105,19 @@ class Row(TypedDict):
     version: int
     detail: str                   # Detail as JSON
     link: str | None
+
+
+def stored(value):
+    """`value` (a Result, or any JSON-shaped part of one) with every text as the ledger stores
+    and shows it (usertext.visible: one readable line, exact): what a run prints of the files it
+    checked is what a later run prints from the ledger."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {stored(k): stored(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [stored(v) for v in value]
+    return value
 
 
 def local_time(iso: str | None) -> datetime | None:

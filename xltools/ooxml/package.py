@@ -47,9 +47,11 @@ _DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSEr
 class Package:
     """A package's members, some edited, some added or removed; `save` or `to_bytes` writes it.
 
-    `source`: the file's bytes, or its path (read as every input is: files.read_regular)."""
+    `source`: the file's bytes, or its path (read as every input is: files.read_regular).
+    `limits`: held to what the reader accepts, in and out; False for a workbook only we write and
+    no one checks (collect's summary of a province's thousands of units)."""
 
-    def __init__(self, source, label: str | None = None):
+    def __init__(self, source, label: str | None = None, limits: bool = True):
         if isinstance(source, (bytes, bytearray)):
             data, self.label = bytes(source), label or "工作簿"
         else:
@@ -61,7 +63,8 @@ class Package:
         except _DAMAGED:
             raise BookError(f"文件 {self.label} 已损坏或不完整（压缩包结构无法读取），请重新保存或重新下载",
                             "damaged") from None
-        problem = package_problem(infos, f"文件 {self.label}")
+        self.limits = limits
+        problem = package_problem(infos, f"文件 {self.label}") if limits else None
         if problem:
             raise BookError(problem[1], problem[0])
         self.infos = {i.filename: i for i in infos}   # the last of duplicate names wins, as zipfile reads
@@ -97,7 +100,7 @@ class Package:
         if name in self._edited:
             return encode(*self._texts[name])
         info = self.infos[name]
-        if info.file_size > part_cap(name):
+        if self.limits and info.file_size > part_cap(name):
             raise BookError(f"文件 {self.label} 的部件 {name} 解压后 {info.file_size / 2**20:.1f} MB，"
                             f"超过上限 {part_cap(name) // 2**20} MB", "too-large")
         try:
@@ -381,6 +384,8 @@ class Package:
         self._refuse_beyond_limits(dst.infolist(), fh.tell(), label)
 
     def _refuse_beyond_limits(self, infos, size: int, label: str) -> None:
+        if not self.limits:
+            return
         problem = None
         if size > MAX_FILE_BYTES:
             problem = f"{size // 2**20} MB，上限 {MAX_FILE_BYTES // 2**20} MB"

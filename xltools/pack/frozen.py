@@ -17,8 +17,10 @@ import re
 from functools import lru_cache
 
 from .. import formulas
+from ..build.names import VALUES_NAME
+from ..ooxml.ns import MAIN_NAMESPACES
 from ..ooxml.package import Package
-from ..ooxml.xmltext import tag_prefix
+from ..ooxml.xmltext import append_child, elements, find, tag_prefix
 from ..a1 import split_a1
 from ..read.coerce import is_blank
 from ..read.filled import Filled, Instance
@@ -115,7 +117,19 @@ def values_only(data: bytes, filled: Filled, spec: Spec, moved: dict[str, dict] 
         sheet = book.sheet(name)
         sheet.commit()
         sheet.xml = _strip_sheet(sheet.xml, sheet.p, columns)
+    _mark_values(book)
     return book
+
+
+def _mark_values(book: Package) -> None:
+    """The defined name that says what this copy is: `xltools check` and `collect` read it as
+    values (with no formula left, there is none to hold to the template's). A workbook the
+    checker read has defined names (its template's fingerprint is one)."""
+    def mark(text: str) -> str:
+        holder = find(elements(text), "definedNames", MAIN_NAMESPACES)[0]
+        return append_child(text, holder, f'<{holder.prefix}definedName name="{VALUES_NAME}">"xltools pack"'
+                                          f'</{holder.prefix}definedName>')
+    book.edit(book.workbook_part, mark)
 
 
 # -- the print copy -----------------------------------------------------------------------------
