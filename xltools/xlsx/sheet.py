@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import operator
 import re
-from itertools import islice
+from itertools import compress, islice
 import xml.etree.ElementTree as ET
 
 from ..a1 import CELL_REF, column_letters, is_cell_ref, shift_formula, split_a1
@@ -545,8 +545,7 @@ class _Repeated:
     __slots__ = ("same", "pieces", "formulas", "rest", "openings", "weight")
 
     def __init__(self, pieces: list[bytes], same: list[int], order: tuple[bytes, ...]):
-        kept = set(same)
-        rest = [i for i in range(1, len(pieces) - 1) if i not in kept]
+        rest = sorted(set(range(1, len(pieces) - 1)).difference(same))
         self.same, self.rest = _picker(same), _picker(rest)
         self.pieces = self.same(pieces)
         self.formulas = len(_FORMULA_OPEN.findall(b"".join(self.pieces)))
@@ -687,11 +686,10 @@ class _Chunks:
             return None
         repeated = layout.repeated
         if repeated is not None:
-            at, moved = [], []
-            for i, same in zip(repeated.same(range(len(pieces))), map(operator.eq, repeated.same(pieces),
-                                                                           repeated.pieces)):
-                (at if same else moved).append(i)
-            if not all(pieces[i].startswith(layout.order[i - 1]) for i in moved):
+            where = repeated.same(range(len(pieces)))
+            equal = list(map(operator.eq, repeated.same(pieces), repeated.pieces))
+            at = list(compress(where, equal))
+            if not all(pieces[i].startswith(layout.order[i - 1]) for i in compress(where, map(operator.not_, equal))):
                 return None
         elif layout.first is None:
             layout.first = pieces
