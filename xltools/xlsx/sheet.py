@@ -540,9 +540,13 @@ class _Repeated:
     """The pieces of a layout that its workbooks repeat byte for byte (its blank cells: two in
     three), kept from a sound workbook, so verified already, with the <f> elements they
     hold; the others are verified one by one. Equal tuples are compared in one C-level loop,
-    without a call per piece."""
+    without a call per piece.
 
-    __slots__ = ("same", "pieces", "formulas", "rest", "openings", "weight")
+    A piece opens with '"C5"' when it sorts between that and '"C5#' (the same bytes up to the
+    closing quote, '#' right after it): two comparisons a piece, each a fast call, cost a
+    fifth less than bytes.startswith (its arguments are parsed from a tuple)."""
+
+    __slots__ = ("same", "pieces", "formulas", "rest", "openings", "beyond", "weight")
 
     def __init__(self, pieces: list[bytes], same: list[int], order: tuple[bytes, ...]):
         rest = sorted(set(range(1, len(pieces) - 1)).difference(same))
@@ -550,7 +554,15 @@ class _Repeated:
         self.pieces = self.same(pieces)
         self.formulas = len(_FORMULA_OPEN.findall(b"".join(self.pieces)))
         self.openings = tuple(order[i - 1] for i in rest)
-        self.weight = sum(map(len, self.pieces)) + 50 * len(pieces)
+        self.beyond = tuple(opening[:-1] + b"#" for opening in self.openings)
+        self.weight = sum(map(len, self.pieces)) + 80 * len(pieces)
+
+    def verified(self, pieces: list[bytes]) -> tuple[bytes, ...] | None:
+        """The pieces not repeated, when each opens with its reference."""
+        rest = self.rest(pieces)
+        if all(map(operator.le, self.openings, rest)) and all(map(operator.lt, rest, self.beyond)):
+            return rest
+        return None
 
 
 def _picker(at: list[int]):
@@ -663,9 +675,9 @@ class _Chunks:
         if self._full is None and repeated is not None and self._start < head:
             if repeated.same(pieces) != repeated.pieces:
                 repeated = self._learn()
-            if (repeated is not None and all(map(bytes.startswith, repeated.rest(pieces), repeated.openings))
-                    and pieces[-1].startswith(layout.order[-1])):
-                return (repeated.formulas + b"".join(repeated.rest(pieces)).count(b"<f")
+            rest = repeated.verified(pieces) if repeated is not None else None
+            if rest is not None and pieces[-1].startswith(layout.order[-1]):
+                return (repeated.formulas + b"".join(rest).count(b"<f")
                         + len(_FORMULA_OPEN.findall(self._data, self._start, head))
                         + len(_FORMULA_OPEN.findall(self._data, tail, self._end)))
         order = layout.order
