@@ -67,11 +67,13 @@ demo: setup
 	$(BIN)/xltools check examples/linxiang_2022.json; test $$? -le 1
 	$(BIN)/xltools check out/linxiang_2022.xlsx --write out/linxiang_2022_checked.xlsx; test $$? -le 1
 	$(BIN)/xltools score out/linxiang_2022.xlsx -o out/linxiang_2022_scored.xlsx
-	@# collect: a folder of submissions as they arrive (good, resubmitted, erroneous, damaged), exit 2 expected.
+	@# collect: a folder of submissions as they arrive (good, resubmitted and passing, erroneous, damaged),
+	@# exit 2 expected (the damaged file).
 	$(BIN)/python examples/make_collect_demo.py out/收件
 	$(BIN)/xltools collect out/收件 -o out/汇总.xlsx; test $$? -eq 2
 	@# pack refuses a report with errors; --force packs it with 未通过校验 on every PDF page (exit 1).
 	$(BIN)/xltools pack out/linxiang_2022.xlsx -o out --force; test $$? -le 1
+	@echo "演示完成。请打开：out/linxiang_2022_checked.xlsx（校验结果，打开即见）、out/汇总.xlsx（各单位汇总，民政局修改后的第2版通过）、out/2022_临湘市民政局_绩效自评/ 中的 PDF（打印稿）"
 
 # The web intake on the example data: a roster of three units (their one-time links are printed),
 # the example's first version already in the ledger, then `xltools serve` on 127.0.0.1:8000.

@@ -14,6 +14,19 @@ with openpyxl as the reader, measured in the same run.
    interpreter with the workers' report reader swapped for one over openpyxl.load_workbook
    (bench/check.py's OpenpyxlBook; workers forked so that they inherit the swap), and xltools'
    own reader on the same K files the same way; the baseline's time scaled to N is printed beside.
+
+Scale (issue 20), with --scale N [N ...] instead of the above: a province sends about 7,000
+workbooks a season. Targets: the parent process stays under 300 MB at 7,000 with time linear in N;
+a rerun over unchanged files at most 0.3 s per 1,000 (files skipped by path, size and modification
+time before hashing; the sha256 stays the key).
+
+4. Corpus: bench/memory.py's 24 distinct bases (half re-saved by LibreOffice), workbook i being
+   base i % 24 with its department's name made unique to i, written once; each N is a folder of
+   hard links to the first N (the same bytes and times).
+5. For each N, `xltools collect FOLDER -o 汇总.xlsx --jobs J` on a new SQLite ledger, then the same
+   command again (nothing changed). The parent alone is measured from /proc while it runs: its
+   peak resident set (VmHWM: the workers are other processes) and its own CPU seconds (utime +
+   stime, last read at most 50 ms before it exits); wall time around the command.
 Exit status is always 0.
 """
 from __future__ import annotations
@@ -33,6 +46,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 TARGET_FIRST_S, AIM_FIRST_S, TARGET_SECOND_S = 10.0, 3.0, 1.0
+TARGET_PARENT_MB, TARGET_RERUN_S_PER_1000 = 300.0, 0.3
 
 
 def _bench_check():
@@ -54,6 +68,79 @@ def _cli(args: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
     t0, c0 = time.perf_counter(), _cpu()
     done = subprocess.run([str(VENV_BIN / "xltools"), *args], capture_output=True, text=True, cwd=REPO)
     return time.perf_counter() - t0, _cpu() - c0, done
+
+
+def _watched(args: list[str]) -> dict:
+    """Run `xltools ARGS`: wall seconds, and the parent process's own peak RSS (MB) and CPU
+    seconds, read from /proc every 50 ms until it exits."""
+    tick = os.sysconf("SC_CLK_TCK")
+    t0 = time.perf_counter()
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()     # not pipes: nobody reads them meanwhile
+    proc = subprocess.Popen([str(VENV_BIN / "xltools"), *args], stdout=out, stderr=err, cwd=REPO)
+    peak_kb, cpu = 0, 0.0
+    while proc.poll() is None:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            stat = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            break
+        hwm = [line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")]
+        peak_kb = max(peak_kb, int(hwm[0]) if hwm else 0)
+        cpu = (int(stat[11]) + int(stat[12])) / tick       # utime, stime (fields 14, 15)
+        time.sleep(0.05)
+    proc.wait()
+    out.seek(0), err.seek(0)
+    out, err = out.read(), err.read()
+    return {"wall": time.perf_counter() - t0, "peak_mb": peak_kb / 1024, "cpu": cpu, "rc": proc.returncode,
+            "tail": out.decode(errors="replace").strip().splitlines()[-2:], "err": err.decode(errors="replace")[-2000:]}
+
+
+def _scale(ns: list[int], jobs: int) -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    from memory import bases, variant                   # bench/memory.py: distinct workbooks from 24 bases
+    import xltools
+    spec = xltools.load_spec()
+    t0 = time.perf_counter()
+    made = bases(24, shutil.which("soffice") is not None, spec)
+    work = Path(tempfile.mkdtemp(prefix="bench-collect-scale-"))
+    try:
+        every = work / "all"
+        every.mkdir()
+        for i in range(max(ns)):
+            name, members = made[i % len(made)]
+            (every / f"wb_{i:05d}.xlsx").write_bytes(variant(members, name, i))
+        print(f"语料：{max(ns)} 个互不相同的工作簿（{time.perf_counter() - t0:.0f} 秒）", flush=True)
+        rows = []
+        for n in ns:
+            folder = work / f"n{n}" / "收件"
+            folder.mkdir(parents=True)
+            for i in range(n):
+                os.link(every / f"wb_{i:05d}.xlsx", folder / f"wb_{i:05d}.xlsx")
+            args = ["collect", str(folder), "-o", str(work / f"n{n}" / "汇总.xlsx"), "--jobs", str(jobs)]
+            load = os.getloadavg()[0]
+            first, again = _watched(args), _watched(args)
+            for label, run in (("第一次", first), ("第二次", again)):
+                print(f"N={n} {label}：退出码 {run['rc']}，{run['wall']:.2f} s，主进程 CPU {run['cpu']:.2f} s，"
+                      f"主进程峰值 RSS {run['peak_mb']:.0f} MB；{' / '.join(run['tail'])}", flush=True)
+                if run["rc"] not in (0, 1):
+                    print(run["err"])
+            rows.append((n, first, again, load))
+        print()
+        for n, first, again, load in rows:
+            print(" | ".join(str(c) for c in (
+                f"N={n}", f"第一次 {first['wall']:.1f} s（每千份 {first['wall'] / n * 1000:.2f} s）",
+                f"主进程峰值 {first['peak_mb']:.0f} MB（≤ {TARGET_PARENT_MB:g}：{'PASS' if first['peak_mb'] <= TARGET_PARENT_MB else 'FAIL'}）",
+                f"主进程 CPU {first['cpu']:.1f} s",
+                f"重跑 {again['wall']:.2f} s（主进程 CPU {again['cpu']:.2f} s，峰值 {again['peak_mb']:.0f} MB）",
+                f"计时前负载 {load:.2f}")))
+        if len(rows) > 1:
+            (n0, f0, a0, _), (n1, f1, a1, _) = rows[0], rows[-1]
+            per = (a1["wall"] - a0["wall"]) / (n1 - n0) * 1000
+            print(f"重跑每增加 1000 份：{per:.2f} s 墙钟，{(a1['cpu'] - a0['cpu']) / (n1 - n0) * 1000:.2f} s 主进程 CPU"
+                  f"（≤ {TARGET_RERUN_S_PER_1000:g} s：{'PASS' if per <= TARGET_RERUN_S_PER_1000 else 'FAIL'}）；"
+                  f"第一次每千份 {f0['wall'] / n0 * 1000:.2f} s → {f1['wall'] / n1 * 1000:.2f} s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _inner(reader: str, files_list: str, out: str, jobs: int) -> None:
@@ -99,8 +186,13 @@ def main(argv=None) -> int:
     p.add_argument("--keep", help="语料目录（默认 bench/.cache/，与 bench/check.py 共用）")
     p.add_argument("--baseline-n", type=int, default=100, help="openpyxl 基线只测前 K 个（约 0.4 秒一个），按比例折算")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--scale", type=int, nargs="+", help="只测规模：这些 N（如 1000 3000 7000）的主进程内存与重跑时间")
     p.add_argument("--inner", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.scale:
+        print(f"机器：{os.cpu_count()} 核，开始时负载 {os.getloadavg()[0]:.2f}", flush=True)
+        _scale(sorted(args.scale), args.jobs)
+        return 0
     if args.inner:
         reader, listing, out, jobs = args.inner
         _inner(reader, listing, out, int(jobs))

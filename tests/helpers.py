@@ -25,6 +25,15 @@ CENT = Decimal("0.01")
 
 
 # --- files and the command line ---------------------------------------------------------------
+def example_script(name: str):
+    """A script of examples/ as a module (the demo's data are the tests' too)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_seed() -> dict:
     """The published 2022 seed as data (amounts stay strings, as in the file)."""
     return json.loads(SEED.read_text(encoding="utf-8"))

@@ -39,6 +39,10 @@ def _gui_soffice() -> str:
     return soffice
 
 
+# Requests that change nothing in the document (asking twice is asking once)
+_LOOKS = {"ping", "active", "text", "notes", "rows", "select", "show_note"}
+
+
 class Window:
     """One LibreOffice process with a window on its own X screen; `shot()` keeps screenshots in
     `folder`."""
@@ -67,7 +71,9 @@ class Window:
         if not display:
             raise RuntimeError("Xvfb did not start")
         self.env = {**os.environ, "DISPLAY": f":{display}", "SAL_USE_VCLPLUGIN": "gen"}
-        self.pipe = f"xltools-window-{os.getpid()}-{display}"
+        # its own pipe: a later window of the same run may get the same display number while the
+        # earlier LibreOffice is still going away
+        self.pipe = f"xltools-window-{os.getpid()}-{display}-{self._profile.name}"
         office = subprocess.Popen([self.soffice, f"-env:UserInstallation=file://{self._profile}", "--norestore",
                                    "--nologo", "--nodefault", "--nolockcheck", f"--accept=pipe,name={self.pipe};urp;"],
                                   env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -92,10 +98,14 @@ class Window:
 
     def uno(self, request: dict, check: bool = True, timeout: float = 120) -> dict:
         from xltools.office.bridge import _find_uno_python
-        done = subprocess.run([_find_uno_python(self.soffice), str(UNO_CLIENT), self.pipe, json.dumps(request)],
-                              capture_output=True, text=True, timeout=timeout)
+        command = [_find_uno_python(self.soffice), str(UNO_CLIENT), self.pipe, json.dumps(request)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        if done.returncode < 0 and request["op"] in _LOOKS:
+            # the UNO client (not LibreOffice) now and then dies by a signal as its bridge closes,
+            # on a loaded machine: a request that only looks or selects is asked once more
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
         if check and done.returncode != 0:
-            raise RuntimeError(f"UNO {request['op']}: {done.stderr.strip()[-800:]}")
+            raise RuntimeError(f"UNO {request['op']} (exit {done.returncode}): {done.stderr.strip()[-800:]}")
         return json.loads(done.stdout or "{}") if done.returncode == 0 else {}
 
     # -- what a user does -----------------------------------------------------------------------

@@ -89,6 +89,15 @@ def main(pipe: str, request: dict):
     if op == "rows":            # the rows' heights in the window, in points
         return {"heights": row_heights(sheet, request["rows"]), "hidden": [
             not sheet.Rows.getByIndex(r - 1).IsVisible for r in request["rows"]]}
+    if op == "active":          # the sheet the window shows
+        return {"sheet": doc.getCurrentController().getActiveSheet().getName()}
+    if op == "notes":           # each cell's note (comment) on a sheet, as LibreOffice read it
+        notes = sheet.getAnnotations()
+        return {"notes": {notes.getByIndex(i).getPosition().Row: notes.getByIndex(i).getString()
+                          for i in range(notes.getCount())}}
+    if op == "show_note":       # a cell's note shown on the sheet, as 显示批注 does
+        sheet.getCellRangeByName(request["ref"]).getAnnotation().setIsVisible(True)
+        return {}
     if op == "text":            # what a cell holds
         return {"text": sheet.getCellRangeByName(request["ref"]).getString()}
     if op == "store":           # File > Save a Copy, as Excel 2007-365

@@ -8,6 +8,7 @@ import pytest
 
 from helpers import ROOT, SEED, run_cli
 from xltools.a1 import a1
+from xltools import catalogue
 from xltools.addin import macros
 from xltools.errors import BookError
 from xltools.write import marks
@@ -52,12 +53,13 @@ def test_validate_lists_links_and_marks_and_clear_restores_every_byte(book):
     assert f"错误 {errors} 处，提示 {len(report.findings) - errors} 处" in message and "校验结果" in message
 
     wb = openpyxl.load_workbook(book)
-    assert wb.sheetnames == sheets + [marks.RESULT_SHEET]          # appended: no sheet moves
+    assert wb.sheetnames == [marks.RESULT_SHEET] + sheets          # first: the copy opens on it
     ws = wb[marks.RESULT_SHEET]
     rows = list(ws.iter_rows(values_only=True))
     assert list(rows[0]) == marks.COLUMNS
-    assert [(r[1], r[2], r[3]) for r in rows[1:]] == [(f.code, f.sheet, f.cell) for f in report.findings]
-    for row, f in enumerate(report.findings, start=2):
+    ordered = catalogue.finding_order(report.findings, wb.sheetnames)
+    assert [(r[8], r[2], r[3]) for r in rows[1:1 + len(ordered)]] == [(f.code, f.sheet, f.cell) for f in ordered]
+    for row, f in enumerate(ordered, start=2):
         link = ws.cell(row, 4).hyperlink
         assert link.location == f"'{f.sheet}'!{f.cell}" and not link.target      # internal, not a URL
 
@@ -75,10 +77,11 @@ def test_validate_lists_links_and_marks_and_clear_restores_every_byte(book):
                 colour = "FFC7CE" if any(g.severity == "error" for g in report.findings
                                          if (g.sheet, g.cell) == (sheet, f.cell)) else "FFEB9C"
                 assert colour in dxfs[int(found[f.cell][0])]
-        # the template's own conditional formats and the cells' styles are untouched
-        assert xml.replace("".join(re.findall(r'<conditionalFormatting sqref="[^"]+"><cfRule [^>]*>'
-                                              r"<formula>ISTEXT\(\"xltools:mark\"\)</formula></cfRule>"
-                                              r"</conditionalFormatting>", xml)), "") == before[part].decode()
+        # the template's own conditional formats and the cells' styles are untouched; our notes
+        # are named by a <legacyDrawing> of ours, and the tab is no longer the one selected
+        ours = r'<conditionalFormatting sqref="[^"]+"><cfRule [^>]*><formula>ISTEXT\(\"xltools:mark\"\)' \
+               r'</formula></cfRule></conditionalFormatting>|<legacyDrawing xmlns:xlr="[^"]+" xlr:id="\w+"/>'
+        assert re.sub(ours, "", xml) == re.sub(r' tabSelected="1"', "", before[part].decode())
     assert check_file(book, SPEC).flat(None) == report.flat(None)       # a marked workbook checks the same
 
     macros.validate(fb)                                                  # again: one set of marks, not two
@@ -170,7 +173,7 @@ def test_the_result_sheet_declares_its_namespace_whatever_the_writer_did(book):
             z.writestr(name, data)
     macros.validate(FileBook(book))
     ET.fromstring(members(book)["xl/workbook.xml"])                      # still well-formed: no unbound prefix
-    assert openpyxl.load_workbook(book).sheetnames[-1] == marks.RESULT_SHEET
+    assert openpyxl.load_workbook(book).sheetnames[0] == marks.RESULT_SHEET
 
 
 def test_new_project_refuses_the_sheet_names_excel_reserves(book):

@@ -7,7 +7,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from helpers import SEED, padded, run_cli, run_measured
+from helpers import SEED, load_seed, padded, run_cli, run_measured, write_json
 from xltools import catalogue
 from xltools.write import marks
 from xltools.checker import check_file
@@ -27,14 +27,22 @@ def test_write_lists_every_finding_with_a_link_and_marks_the_cells(tmp_path):
 
     report = check_file(book, SPEC)
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames[-1] == "校验结果"
+    assert wb.sheetnames[0] == "校验结果"
     ws = wb["校验结果"]
-    rows = list(ws.iter_rows(min_row=2, values_only=True))
-    assert [(r[1], r[2], r[3]) for r in rows] == [(f.code, f.sheet, f.cell) for f in report.findings]
-    # headers, severity words and sentences: the catalogue's
+    ordered = catalogue.finding_order(report.findings, wb.sheetnames)
+    assert ordered[0].severity == "error" and ordered[-1].severity == "warning"     # errors first
+    rows = list(ws.iter_rows(min_row=2, max_row=1 + len(ordered), values_only=True))
+    assert [(r[8], r[2], r[3]) for r in rows] == [(f.code, f.sheet, f.cell) for f in ordered]
+    # headers, severity words, titles and sentences: the catalogue's; then the line on links
     assert [c.value for c in ws[1]] == catalogue.result_header()
-    assert [(r[0], r[4]) for r in rows] == [(catalogue.SEVERITY_LABEL[f.severity], f.message) for f in report.findings]
-    for row, f in enumerate(report.findings, start=2):
+    titles = catalogue.entries_by_code(SPEC)
+    assert [(r[0], r[1], r[4]) for r in rows] == [(catalogue.SEVERITY_LABEL[f.severity], titles[f.code].title, f.message)
+                                                  for f in ordered]
+    assert ws.cell(len(ordered) + 3, 1).value == marks.FOLLOW_LINK
+    # each marked cell's note says why, as a bookkeeper reads it
+    for f in ordered:
+        assert f"{catalogue.SEVERITY_LABEL[f.severity]}：{f.message}" in wb[f.sheet][f.cell].comment.text
+    for row, f in enumerate(ordered, start=2):
         link = ws.cell(row, 4).hyperlink
         assert link.location == f"'{f.sheet}'!{f.cell}" and not link.target   # internal, not a URL
     with zipfile.ZipFile(out) as z:
@@ -71,7 +79,7 @@ def test_write_stays_under_200_mb_for_the_biggest_sheet_the_reader_admits(tmp_pa
     run = run_measured("check", big, "--write", tmp_path / "out.xlsx")
     assert run["rc"] == 1, run["err"]
     assert run["peak_kb"] < 200 * 1024, run["peak_kb"]
-    assert openpyxl.load_workbook(tmp_path / "out.xlsx", read_only=True).sheetnames[-1] == "校验结果"
+    assert openpyxl.load_workbook(tmp_path / "out.xlsx", read_only=True).sheetnames[0] == "校验结果"
     # A part past the cap whose cells end before it is read (as far as </sheetData>, xlsx/inflate.py);
     # what --write would make of it is not: refused in one line, nothing written.
     bigger = padded(book, tmp_path / "bigger.xlsx", MAX_SHEET_XML_BYTES + 1024)
@@ -84,7 +92,9 @@ def test_write_stays_under_200_mb_for_the_biggest_sheet_the_reader_admits(tmp_pa
 def test_write_works_on_utf16_and_prefixed_parts(tmp_path):
     """Readable but unusual packages: a UTF-16 sheet and styles part, a sheet written with an x: prefix."""
     book = tmp_path / "seed.xlsx"
-    fill(SEED, book, SPEC)
+    doc = load_seed()
+    doc["projects"][0]["detail"][0]["amount"] = "141"        # a finding on the project sheet too
+    fill(write_json(tmp_path / "seed.json", doc), book, SPEC)
     with zipfile.ZipFile(book) as z:
         parts = {n: z.read(n) for n in z.namelist()}
     for name in ("xl/worksheets/sheet1.xml", "xl/styles.xml"):
@@ -104,7 +114,7 @@ def test_write_works_on_utf16_and_prefixed_parts(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     wb = openpyxl.load_workbook(tmp_path / "out.xlsx")
-    assert wb.sheetnames[-1] == "校验结果"
+    assert wb.sheetnames[0] == "校验结果"
     assert check_file(tmp_path / "out.xlsx", SPEC).flat(None) == report.flat(None)
     with zipfile.ZipFile(tmp_path / "out.xlsx") as z:
         prefixed = z.read("xl/worksheets/sheet3.xml").decode()
@@ -149,7 +159,7 @@ def test_write_works_or_refuses_on_odd_but_readable_packages(tmp_path):
                 z.writestr(n, data)
         report = check_file(odd, SPEC, write=out)
         assert check_file(out, SPEC).flat(None) == report.flat(None), what
-        assert openpyxl.load_workbook(out).sheetnames[-1] == "校验结果", what
+        assert openpyxl.load_workbook(out).sheetnames[0] == "校验结果", what
     del base["xl/styles.xml"]                   # no styles at all: nothing to mark with, refused
     with zipfile.ZipFile(tmp_path / "bare.xlsx", "w") as z:
         for n, data in base.items():

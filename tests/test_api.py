@@ -98,6 +98,7 @@ def test_text_output_gives_a_refused_file_one_line(tmp_path):
 
 def test_fill_from_a_mapping_and_score_in_place(tmp_path):
     doc = load_seed()
+    doc["projects"][0]["proj_ind"] = [{"target": "≥95%", "actual": "98%"}]     # the new layout: one to score
     result = xltools.fill(doc, tmp_path / "a.xlsx")
     again = xltools.fill(write_json(tmp_path / "a.json", doc), tmp_path / "b.xlsx", SPEC)
     assert result.path.read_bytes() == again.path.read_bytes()       # the same workbook either way

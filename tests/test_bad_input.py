@@ -353,8 +353,6 @@ BAD_DATA = {
     "negative_amount": (lambda d: d["dept"]["spend"][0].__setitem__("public", "-56.60"), "dept.spend[0].public"),
     "three_decimals": (lambda d: d["projects"][0]["detail"][0].__setitem__("amount", "140.005"),
                        "projects[0].detail[0].amount"),
-    "score_above_weight": (lambda d: d["projects"][0]["proj_ind"][2].__setitem__("score", "6"),
-                           "projects[0].proj_ind[2].score"),
     "fractional_head_count": (lambda d: d["dept"].__setitem__("staff_actual", "44.5"), "dept.staff_actual"),
     "bad_choice": (lambda d: d["projects"][0].__setitem__("eval_type", "结果评价"), "projects[0].eval_type"),
     "other_year": (lambda d: d.__setitem__("year", 2023), "2023"),
@@ -372,6 +370,20 @@ def test_fill_refuses_bad_data_naming_the_key(case, tmp_path):
     assert key in done.stderr and CJK.search(done.stderr), done.stderr
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.json"]   # no temporary left behind either
+
+
+def test_fill_writes_a_score_above_its_weight_and_says_so(tmp_path):
+    """A score above its weight is a finding, not unreadable data: the published seed has one (the
+    department's 满意度). fill writes it as stated and says so; check reports it at its cell."""
+    doc = _edit_seed(lambda d: d["projects"][0]["proj_ind"][2].update(score="6", target="", actual=""))
+    data, out = write_json(tmp_path / "data.json", doc), tmp_path / "out.xlsx"
+    done = run_cli("fill", data, "-o", out)
+    proj = SPEC.reports["project"]
+    assert done.returncode == 0, done.stderr
+    assert f"{proj.sheet}!{proj.cell('proj_ind_score_3')} " in done.stderr and "得分 6.00 超出 0 至分值 5.00" in done.stderr
+    found = json.loads(run_cli("check", "--json", out).stdout)[0]["findings"]
+    assert [(f["code"], f["cell"]) for f in found if f["sheet"] == proj.sheet and f["severity"] == "error"] == [
+        ("score-range", proj.cell("proj_ind_score_3"))]
 
 
 def test_fill_refuses_data_that_is_not_json(tmp_path):

@@ -100,6 +100,9 @@ NOT_EMITTED: dict[str, str] = {
     "project-outside-bookends": "test_book_trust.py: a project sheet moved first or last",
     "conf-sheet": "test_addin_security.py: a veryHidden xltools.conf sheet, through check, the API and collect",
     "pack-missing": _PACK, "pack-hash": _PACK, "pack-unlisted": _PACK,
+    "values-copy": "test_inbox.py: the values-only workbook of a real pack, checked alone and in a pack",
+    "pack-name-taken": "test_pack_batch.py: two units whose names clean to one in a batch",
+    "pack-name-shortened": "test_pack_batch.py: a unit whose name is too long for a file name",
     "carryover-previous": "test_previous.py: this year's report against last year's (check --previous, collect)",
 }
 
@@ -195,7 +198,10 @@ def corpus(tmp_path_factory):
     books = [seed, good, *changed]
     files = _data_corpus(tmp) + books
     reports = [check_file(p, SPEC) for p in files]
-    scored = score_workbook(seed, tmp / "scored.xlsx", SPEC)
+    unscored = Package(seed.read_bytes())     # an indicator with no target, no completion, no score
+    dept = SPEC.reports["dept"]
+    unscored.sheet(dept.sheet).set(dept.cell("dept_ind_score_1"), None)
+    scored = score_workbook(unscored.save(tmp / "unscored.xlsx"), tmp / "scored.xlsx", SPEC)
     return {"files": files, "books": books, "reports": reports, "score_findings": scored.findings}
 
 
@@ -218,13 +224,14 @@ def _declared(spec) -> dict[str, set[str]]:
     """Who may emit what with this spec: each rule of xltools/rules/ (its declaration), and the
     three modules that make findings outside the rules, each declaring its own codes."""
     from xltools.collect import intake
+    from xltools.pack import run as packer
     from xltools.read.filled import NOTE_CODES
     from xltools.rules import RULES, previous
     from xltools.write import score
     out = {type(rule).__name__: rule.declares(spec) for rule in RULES}
     assert len(out) == len(RULES)
     out.update({"the reader's notes": set(NOTE_CODES), "score": set(score.CODES), "collect's pack check": set(intake.CODES),
-                "last year's report": previous.declares(spec)})
+                "pack's output names": set(packer.CODES), "last year's report": previous.declares(spec)})
     return out
 
 
@@ -253,11 +260,12 @@ def test_each_rule_emits_only_the_codes_it_declares(corpus):
 def test_findings_made_outside_the_rules_are_declared_by_their_module():
     """A literal code given to catalogue.finding() outside xltools/rules/ is one its module
     declares: the reader's notes (read/, and the add-in's matrix check, which words a cell as the
-    reader would), score's and collect's codes. No other module makes findings."""
+    reader would), score's, collect's and pack's codes. No other module makes findings."""
     import re
     declared = _declared(SPEC)
     allowed = {"xltools/read/": declared["the reader's notes"], "xltools/addin/functions.py": declared["the reader's notes"],
-               "xltools/write/score.py": declared["score"], "xltools/collect/intake.py": declared["collect's pack check"]}
+               "xltools/write/score.py": declared["score"], "xltools/collect/intake.py": declared["collect's pack check"],
+               "xltools/pack/run.py": declared["pack's output names"]}
     seen = set()
     for path in sorted((ROOT / "xltools").rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
@@ -390,3 +398,32 @@ def test_the_readme_lists_the_refusal_codes_from_the_table():
     table = readme[readme.index(catalogue.REFUSALS_BEGIN):readme.index(catalogue.REFUSALS_END)]
     for r in catalogue.REFUSALS:
         assert table.count(f"| `{r.code}` | {r.title} |") == 1, r.code
+
+
+def test_no_sentence_a_bookkeeper_reads_names_a_command():
+    """Hints and messages are read in 校验结果, column I and the letters: none names a command
+    line a bookkeeper cannot run (issue 18)."""
+    from xltools.spec.registry import Registry
+    entries = catalogue.all_entries(*Registry.packaged().specs())
+    words = [(e.code, text) for e in entries for text in (e.hint, e.template, *e.variants.values())]
+    assert [(code, text) for code, text in words if "xltools" in text.lower() or "--" in text] == []
+
+
+def test_the_result_rows_read_as_a_bookkeeper_reads_them():
+    """Errors first (then by sheet and reading order), the rule's Chinese title, amounts in one
+    format (two decimals and their unit: 元 where the text said 元), the code last."""
+    f = catalogue.finding
+    found = [f("text-amount", "部门整体支出", "A114", expected="35116900元", actual=Decimal("35125167.01"),
+               phrase="预算支出", quoted="35125167.01", wan="3512.52", label="支出合计", cell="B46", value="3511.69"),
+             f("score-sum", "部门整体支出", "D84", expected=Decimal(98), actual=Decimal(102), computed="98",
+               stated="102"),
+             f("legacy-indicators", "项目支出", "A20", actual_col="实际完成值", score_col="得分",
+               weight_col="分值", target_col="指标值")]
+    warning, *errors = [found[2], found[0], found[1]]
+    ordered = catalogue.finding_order([warning, *errors], ["部门整体支出", "项目支出"])
+    assert [x.cell for x in ordered] == ["D84", "A114", "A20"]
+    rows = [catalogue.result_row(x) for x in ordered]
+    assert rows[1][1] == catalogue.entry("text-amount").title and rows[1][-1] == "text-amount"
+    assert rows[1][5:7] == ["35116900.00 元", "35125167.01 元"]
+    assert rows[0][5:7] == ["98.00 分", "102.00 分"]
+    assert catalogue.result_header()[-1] == "代码" and catalogue.result_header()[1] == "问题"

@@ -5,6 +5,7 @@ Worked out by hand from /work/shared/seed/000_98defafc4fcc3856.txt (domain.md's 
 - basic: 基本支出 509.52 ≠ 人员支出 452.09 + 公用支出 56.60 = 508.69; the gap 0.83 万元 is exactly
   the 对个人和家庭的补助 8280元 the narrative lists for 临湘市民政局机关 (the form has no column for it).
 - score-sum: the 18 department indicator numbers add up to 102, the stated composite is 97.
+- score-over: the 102 the indicator numbers add up to is above the full mark of 100.
 - score-range: 满意度 is given 10 where the spec's weight is 5. The seed's department form prints no
   weights (ours sum to 100), but 102 > 100 proves some score exceeds its weight, and with 满意度 at 5
   the sum is exactly the stated 97: the 10 is the slip. The old form writes scores in 完成情况:
@@ -31,7 +32,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from helpers import SEED, SEED_TEXT, consistent_data, load_seed, run_cli, write_json
+from helpers import SEED, SEED_TEXT, consistent_data, example_script, load_seed, run_cli, write_json
 from xltools.checker import check_file, render_text
 from xltools.write.fill import fill
 from xltools.spec import load_spec
@@ -55,6 +56,7 @@ def satisfaction() -> str:
 SEED_ERRORS = sorted([
     ("basic", *at(DEPT, "spend_basic_1")),
     ("score-sum", *at(DEPT, "score_total")),
+    ("score-over", *at(DEPT, "score_total")),
     ("score-range", *at(DEPT, satisfaction())),
     ("text-amount", *at(DEPT, "narrative")),
     ("text-amount", *at(DEPT, "narrative")),
@@ -65,6 +67,9 @@ SEED_WARNINGS = sorted([
     ("legacy-indicators", *at(DEPT, "dept_ind_actual_1")),
     ("legacy-indicators", *at(PROJ, "proj_ind_actual_1")),
     ("cross-report", *at(DEPT, "spend_project_1")),
+    # the narrative's whole-department totals count two 机构 the spend table does not list
+    ("text-total", *at(DEPT, "narrative")),
+    ("text-total", *at(DEPT, "narrative")),
 ])
 
 
@@ -186,14 +191,8 @@ def test_cli_json_shape():
 
 
 def corrected_seed() -> dict:
-    """The seed as the unit should have filed it: the errors fixed, nothing else touched."""
-    doc = load_seed()
-    dept = doc["dept"]
-    # 人员经费 includes 对个人和家庭的补助 (0.83 万元), as the narrative's items add up; its typo fixed.
-    dept["spend"][0]["personnel"] = "452.92"
-    dept["narrative"] = dept["narrative"].replace("一般商品和服务支出506000元", "一般商品和服务支出566000元")
-    dept["dept_ind"][-1]["actual"] = "5"          # 满意度 within its weight: the sum is then the stated 97
-    return doc
+    """The seed as the unit should have filed it: the demo's corrected resubmission."""
+    return example_script("make_collect_demo").corrected(load_seed())
 
 
 def test_corrected_seed_passes_with_only_its_warnings(tmp_path):
@@ -241,9 +240,10 @@ def test_filled_seed_reports_what_the_template_could_not_prevent(tmp_path):
     # In the workbook 基本支出 and 支出合计 are the template's formulas (508.69 and 3511.69): the
     # basic gap can no longer be stated, so it resurfaces where the narrative quotes the published
     # 509.52 and 3512.52 (预算支出, 基本支出), beside the 506000 typo: three text-amount errors
-    # on the narrative. The composite is the template's SUM of 得分, which the old form leaves
-    # empty, so score-sum cannot fire (fill warned that the stated 97 was dropped); reading the old
-    # columns, 满意度's 10 is still above its weight.
+    # on the narrative. fill wrote the old layout in the new columns (legacy.py): the scores are in
+    # 得分, where 满意度's 10 is above its weight, and the composite is the template's SUM of them,
+    # 102, above the full mark; score-sum cannot fire (fill warned that the stated 97 was dropped),
+    # and no table is in the old layout any more.
     # A finding on the narrative names the row of the run that holds the figure it is about (the
     # 机构's sentence for a sum of items), so the accountant lands on the words to correct.
     run = DEPT.runs["narrative"]
@@ -254,12 +254,18 @@ def test_filled_seed_reports_what_the_template_could_not_prevent(tmp_path):
         figure = str(f.actual).removesuffix("元")
         words = "临湘市民政局" if figure == "4529167.01" else figure    # 工资福利支出+对个人和家庭的补助
         assert f.cell in rows and words in rows[f.cell], (f.code, f.cell, figure)
+    scores = DEPT.indicator_tables[0]
+    errors = [f for f in on_text if f.severity == "error"]
     assert sorted(report.flat()) == sorted([
-        ("score-range", *at(DEPT, satisfaction())), *((f.code, DEPT.sheet, f.cell) for f in on_text)])
-    assert sorted(f.code for f in on_text) == ["text-amount"] * 4 + ["text-footing"] * 2
+        ("score-range", *at(DEPT, satisfaction().replace("_actual_", "_score_"))),
+        ("score-over", *at(DEPT, scores.score_field)), *((f.code, DEPT.sheet, f.cell) for f in errors)])
+    assert sorted(f.code for f in errors) == ["text-amount"] * 4 + ["text-footing"] * 2
     quoted = sorted(f.actual for f in report.findings if f.code == "text-amount")
     assert quoted == ["35125167.01元", "4529167.01元", "506000元", "5095167.01元"]
-    assert sorted(report.flat("warning")) == SEED_WARNINGS
-    # the recomputed scores are the same as from the data file
-    assert report.score[DEPT.sheet]["computed_score"] == "102"
-    assert report.score[PROJ.sheet]["computed_score"] == "98"
+    totals = [(f.code, f.sheet, f.cell) for f in on_text if f.code == "text-total"]     # on their sentence's row
+    assert sorted(report.flat("warning")) == sorted(
+        [w for w in SEED_WARNINGS if w[0] not in ("legacy-indicators", "text-total")] + totals) and len(totals) == 2
+    # one score: the workbook states what the data file's figures add up to
+    assert {s: (r["stated_score"], r["computed_score"], r["stated_grade"], r["computed_grade"])
+            for s, r in report.score.items()} == {DEPT.sheet: ("102", "102", "优秀", "优秀"),
+                                                   PROJ.sheet: ("98", "98", "优秀", "优秀")}

@@ -60,6 +60,18 @@ def three(tmp_path_factory, template) -> Path:
 
 
 # --- inputs ----------------------------------------------------------------------------------------
+def in_new_columns(rep, stated: dict) -> dict:
+    """The seed's indicator tables are in the old layout (scores in 实际完成值, the project's weights
+    in 指标值): fill writes them in 得分 and 分值, leaving 指标值 and 实际完成值 blank (README)."""
+    out = dict(stated)
+    for t in rep.indicator_tables:
+        for i in range(1, len(t.indicators) + 1):
+            for old, new in (("actual", "score"), ("target", "weight")):
+                if f"{t.id}_{old}_{i}" in out:
+                    out[f"{t.id}_{new}_{i}"] = out.pop(f"{t.id}_{old}_{i}")
+    return out
+
+
 def test_every_input_of_the_seed_is_written_and_read_back_by_name(seed_fill):
     book = seed_fill[0]
     filled = read_workbook(book, SPEC)
@@ -68,7 +80,7 @@ def test_every_input_of_the_seed_is_written_and_read_back_by_name(seed_fill):
     assert len(filled.copies) == len(seed["projects"])
     checked = 0
     for inst, section in sections:
-        stated = flatten_section(inst.report, section)
+        stated = in_new_columns(inst.report, flatten_section(inst.report, section))
         for name, f in inst.report.fields.items():
             if f.kind != "input":
                 continue
@@ -76,7 +88,7 @@ def test_every_input_of_the_seed_is_written_and_read_back_by_name(seed_fill):
             got = inst.values[name]
             assert got == want, (inst.sheet, name, got, want)
             checked += name in stated
-    assert checked == sum(1 for inst, s in sections for n in flatten_section(inst.report, s)
+    assert checked == sum(1 for inst, s in sections for n in in_new_columns(inst.report, flatten_section(inst.report, s))
                           if inst.report.fields[n].kind == "input")
 
 
@@ -87,7 +99,7 @@ def test_inputs_land_in_the_cells_their_names_point_at(seed_fill):
     seed = load_seed()
     for rep, section, names in ((DEPT, seed["dept"], wb.defined_names),
                                 (PROJ, seed["projects"][0], wb[PROJ.sheet].defined_names)):
-        for name, raw in flatten_section(rep, section).items():
+        for name, raw in in_new_columns(rep, flatten_section(rep, section)).items():
             f = rep.fields[name]
             if f.kind != "input" or f.unit in ("date", "month") or raw in ("", None):
                 continue
@@ -101,15 +113,24 @@ def test_inputs_land_in_the_cells_their_names_point_at(seed_fill):
 
 def test_fill_warns_about_every_stated_figure_the_template_computes_otherwise(seed_fill):
     warnings = [line for line in seed_fill[1].splitlines() if line.startswith("提示：")]
-    where = {line.removeprefix("提示：").split(" ", 1)[0] for line in warnings}
+    moved = [line for line in warnings if "旧版表式" in line]
+    where = {line.removeprefix("提示：").split(" ", 1)[0] for line in warnings if line not in moved}
     # 基本支出 (509.52 stated, 452.09 + 56.60 computed) and with it 支出合计 and both 结余 (stated
-    # blank, 0.83 computed); the old-form composites (97, 98) and grades the template's empty 得分
-    # column cannot reproduce.
+    # blank, 0.83 computed); the department's stated composite 97, which its scores, written in
+    # 得分, do not add up to (102); 满意度's score above its weight; the project's 98 and both
+    # grades agree.
+    satisfaction = f"{DEPT.indicator_tables[0].id}_score_{len(DEPT.indicator_tables[0].indicators)}"
     expected = {f"{DEPT.sheet}!{DEPT.cell(n)}" for n in
-                ("spend_basic_1", "spend_total_1", "spend_balance_year_1", "spend_balance_cum_1", "score_total", "grade")}
-    expected |= {f"{PROJ.sheet}!{PROJ.cell(n)}" for n in ("p_score_total", "p_grade")}
+                ("spend_basic_1", "spend_total_1", "spend_balance_year_1", "spend_balance_cum_1", "score_total",
+                 satisfaction)}
     assert where == expected
-    assert len(warnings) == len(expected)
+    assert len(warnings) == len(expected) + len(moved)
+    composite = next(w for w in warnings if DEPT.cell("score_total") in w)
+    assert "数据为 97.00，模板计算为 102.00" in composite
+    # each old-layout table says what moved where, in its own column headings
+    assert [m.removeprefix("提示：").split("：")[0] for m in moved] == [DEPT.sheet, PROJ.sheet]
+    assert "“完成情况”列的得分移入“得分”列" in moved[0] and "分值移入" not in moved[0]
+    assert "“实际完成值”列的得分移入“得分”列、“指标（目标）值”列的分值移入“分值”列" in moved[1]
     basic = next(w for w in warnings if DEPT.cell("spend_basic_1") in w)
     assert "509.52" in basic and "508.69" in basic
 
@@ -121,7 +142,7 @@ def test_a_consistent_stated_total_gives_no_warning(tmp_path, template):
         for k in keys:
             section.pop(k)
     result = fill(write_json(tmp_path / "d.json", doc), tmp_path / "b.xlsx", SPEC, template=template)
-    assert result.warnings == []
+    assert [w for w in result.warnings if "旧版表式" not in w and "超出 0 至分值" not in w] == []
 
 
 # --- several projects ------------------------------------------------------------------------------
@@ -148,8 +169,8 @@ def test_three_projects_are_all_found_by_the_checker(three):
         (PROJ.sheet, "专项资金支出", Decimal(2983)), (f"{PROJ.sheet} (2)", "第2个项目", Decimal(100)),
         (f"{PROJ.sheet} (3)", "第3个项目", Decimal("250.5"))]
     report = check_file(three, SPEC)
-    legacy = sorted(s for code, s, _ in report.flat(None) if code == "legacy-indicators")
-    assert legacy == sorted([DEPT.sheet, PROJ.sheet, f"{PROJ.sheet} (2)", f"{PROJ.sheet} (3)"])
+    assert sorted(report.score) == sorted([DEPT.sheet, PROJ.sheet, f"{PROJ.sheet} (2)", f"{PROJ.sheet} (3)"])
+    assert {s["computed_score"] for sheet, s in report.score.items() if sheet != DEPT.sheet} == {"98"}
     cross = next(f for f in report.findings if f.code == "cross-report")
     assert cross.expected == Decimal("3333.50") and cross.difference == Decimal("-330.50")
     # the template's own 3D reference over the copies says the same in column I

@@ -147,8 +147,8 @@ def test_recalculate_refuses_to_overwrite_source(soffice, tmp_path):
 def test_crashed_office_is_restarted(soffice, tmp_path):
     src = make_book(tmp_path / "book.xlsx")
     soffice.recalculate(src, tmp_path / "a.xlsx")
-    os.killpg(soffice._office.soffice.pid, signal.SIGKILL)
-    soffice._office.soffice.wait()
+    os.killpg(soffice._office.group, signal.SIGKILL)          # soffice crashes: its keeper ends with it
+    soffice._office.keeper.wait()
     assert cached(soffice.recalculate(src, tmp_path / "b.xlsx"), "部门整体", "A3") == 5
 
 
@@ -156,7 +156,7 @@ def test_hung_office_times_out_then_recovers(soffice, tmp_path, monkeypatch):
     src = make_book(tmp_path / "book.xlsx")
     soffice.start()
     monkeypatch.setattr(soffice, "DOC_TIMEOUT", 2.0)
-    os.killpg(soffice._office.soffice.pid, signal.SIGSTOP)  # LibreOffice stops answering
+    os.killpg(soffice._office.group, signal.SIGSTOP)  # LibreOffice stops answering
     with pytest.raises(soffice.OfficeError, match="超时"):
         soffice.recalculate(src, tmp_path / "a.xlsx")
     assert not (tmp_path / "a.xlsx").exists()

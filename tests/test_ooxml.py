@@ -189,9 +189,9 @@ def test_check_write_on_every_odd_package(seed_report, seed, tmp_path, how):
     done = run_cli("check", book, "--write", out)
     assert done.returncode == 1, done.stderr
     assert check_file(out, SPEC).flat(None) == seed_report
-    assert open_book(out).sheets[-1] == "校验结果"
+    assert open_book(out).sheets[0] == "校验结果"
     if how != "strict":         # (openpyxl reads no strict workbook)
-        assert openpyxl.load_workbook(out).sheetnames[-1] == "校验结果"
+        assert openpyxl.load_workbook(out).sheetnames[0] == "校验结果"
     # the add-in's 清除标记 takes it all away again: the package's own parts come back as they were
     macros.clear_marks(FileBook(out))
     assert open_book(out).sheets == open_book(book).sheets
@@ -317,7 +317,7 @@ def test_a_workbook_libreoffice_saved(soffice, seed, tmp_path):
     out = tmp_path / "marked.xlsx"
     report = check_file(resaved, SPEC, write=out)
     assert check_file(out, SPEC).flat(None) == report.flat(None)
-    assert openpyxl.load_workbook(out).sheetnames[-1] == "校验结果"
+    assert openpyxl.load_workbook(out).sheetnames[0] == "校验结果"
     message = macros.new_project(FileBook(out, answers=["第二个"]))
     assert "第二个" in message
     assert [p.sheet for p in read_workbook(out, SPEC).copies] == [PROJ.sheet, "第二个"]
@@ -436,3 +436,21 @@ def test_a_damaged_member_is_one_chinese_line(seed, tmp_path):
     with pytest.raises(BookError, match="已损坏"):
         Package(bytes(data), "坏.xlsx").save(tmp_path / "out.xlsx")
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_summary_beyond_the_readers_limits_is_still_written():
+    """collect's summary of a province (1,000 units and more) has sheets beyond the 2 MB the
+    reader accepts from a unit: the workbooks we hand out keep that limit, the summary, which
+    only we write and nobody checks, does not (it failed at 1,000 units)."""
+    from xltools.build.finish import workbook_bytes
+    from xltools.ooxml.container import MAX_SHEET_XML_BYTES
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in range(1, 20_001):
+        ws.append([f"临湘市第{r}个单位", r, "经审核，有以下 1 处需要更正"])
+    with pytest.raises(OutputError, match="超出了 xltools check 能读取的范围"):
+        workbook_bytes(wb, {})
+    data = workbook_bytes(wb, {}, limits=False)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert z.getinfo("xl/worksheets/sheet1.xml").file_size > MAX_SHEET_XML_BYTES
+    assert openpyxl.load_workbook(io.BytesIO(data)).active["A20000"].value == "临湘市第20000个单位"

@@ -26,6 +26,7 @@ from xltools.build.workbook import build_template
 from xltools.checker import check_file
 from xltools.write.fill import fill
 from xltools.findings import ERROR
+from xltools.rules.narrative import amounts_in_text
 from xltools.spec import load_spec
 
 SPEC = load_spec()
@@ -133,13 +134,37 @@ def readers(doc, index, name) -> set[tuple[str, str, str]]:
                 out.add(("text-amount", sheet, rep.shown_cell(check.left[1])))
         elif check.kind not in ("compare", "weights", "score-range"):
             raise AssertionError(f"new check kind {check.kind!r}: teach readers() what it reads")
+    out |= whole_department(stated, rep, name)
     for table in rep.indicator_tables:
+        scores = table.names("score")
+        if name in scores and sum((value(n) for n in (*scores, *table.extra_scores)), Decimal(0)) > table.full_mark:
+            out.add(("score-over", sheet, rep.shown_cell(table.score_field)))
         if name == table.score_field and SPEC.grade_of(value(name)) != stated[table.grade_field]:
             out.add(("grade", sheet, rep.shown_cell(table.grade_field)))
     cross = SPEC.cross
     if cross and ((index is None and name in cross.fields) or (index is not None and name == cross.copy_field)):
         out.add((cross.code, SPEC.reports["dept"].sheet, SPEC.reports["dept"].shown_cell(cross.fields[0])))
     return out
+
+
+def whole_department(stated: dict, rep, name: str) -> set[tuple[str, str, str]]:
+    """The narrative's all-unit sentence (dept_narrative writes "本部门预算总支出…，其中：基本支出…；
+    项目支出…" for several 机构) against the columns summed over every 机构, to within each 机构's
+    rounding: fires once a changed figure takes a column's sum out of it."""
+    narrative = stated.get("narrative") or ""
+    start = narrative.find("本部门预算总支出")
+    if start < 0:
+        return set()
+    sentence = narrative[start:].split("\n")[0].split("。")[0]
+    words = {"spend": "预算总支出", "basic": "基本支出", "project": "项目支出"}
+    quoted = {label: amount for label, amount, _ in amounts_in_text(sentence)}
+    for f in SPEC.figures:
+        if f.key in words and name in f.fields:
+            terms = [Decimal(str(stated[n])) for n in f.fields if stated.get(n) not in (None, "")]
+            amount = next(a for label, a in quoted.items() if label.endswith(words[f.key]))
+            if abs(amount / 10000 - sum(terms)) * 200 > max(sum(1 for t in terms if t), 1):
+                return {("text-total", rep.sheet, rep.shown_cell("narrative"))}
+    return set()
 
 
 def reading_codes(index, name) -> frozenset[str]:

@@ -163,7 +163,7 @@ def test_a_file_that_hangs_or_kills_its_worker_costs_only_itself(tmp_path, books
         with httpx2.Client(base_url=server.url, follow_redirects=True, timeout=60) as c:
             sign_in(c, UNITS[0])
             csrf = token(c, "/unit")
-            for name, data, words in (("卡住.xlsx", books[UNITS[0]][0], "超过 3 秒"),
+            for name, data, words in (("卡住.xlsx", books[UNITS[0]][0], "校验时限（3 秒）"),
                                       ("崩溃.xlsx", books[UNITS[0]][1], "进程意外终止"),
                                       ("正常.xlsx", books[UNITS[0]][2], "通过")):
                 t = time.monotonic()

@@ -199,7 +199,7 @@ def _letters(season) -> dict[str, str]:
 
 def test_letters_are_addressed_and_signed_by_the_bureau(season):
     letters = _letters(season)
-    assert set(letters) == {"（未能识别）", "临湘市民政局", "临湘市教育局", "临湘市卫生健康局"}
+    assert set(letters) == {"（未能识别）", "临湘市教育局"}           # 民政局 and 卫生健康局 pass (修改后, corrected)
     for unit, text in letters.items():
         lines = text.split("\n")
         assert lines[-1] == "临湘市财政局", unit
@@ -214,7 +214,9 @@ def test_letters_cite_places_in_words_and_state_differences_in_words(season):
         assert not re.search(r"差额\s*-|-\d", text), unit                        # no signed difference
     education = _letters(season)["临湘市教育局"]
     assert re.search(r"\n1\. 部门整体支出表第 \d+ 行“[^”]+”栏：", education)
-    assert "比各项之和少 " in education or "比各项之和多 " in education or "多 " in education
+    # (the demo's 教育局 is the corrected seed with one figure changed: its three findings are the
+    # narrative's quotes against 人员支出, which state no difference; 多/少 in words:
+    # tests/test_injection.py's letter on the seed)
 
 
 # --- the printed summary -------------------------------------------------------------------------------

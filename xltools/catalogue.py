@@ -36,8 +36,10 @@ from .numbers import CENT
 FORMULA, INLINE, NONE = "formula", "inline", "none"
 TWIN_LABEL = {FORMULA: "模板公式计算", INLINE: "I 列即时校验", NONE: "—"}
 SEVERITY_LABEL = {ERROR: "错误", WARNING: "提示"}
-# The 校验结果 sheet of `check --write` (and the add-in's): one row per finding.
-RESULT_COLUMNS = ("级别", "代码", "工作表", "单元格", "说明", "应为", "实为", "建议")
+# The 校验结果 sheet of `check --write` (and the add-in's): one row per finding, errors first; the
+# rule's Chinese title where a bookkeeper looks, its stable code in a narrow last column.
+HINT_COLUMN, CODE_COLUMN = "建议", "代码"
+RESULT_COLUMNS = ("级别", "问题", "工作表", "单元格", "说明", "应为", "实为", HINT_COLUMN, CODE_COLUMN)
 
 
 # The columns of RESULT_COLUMNS a brief table leaves out (the add-in's, which has no room for them).
@@ -53,11 +55,43 @@ def result_header(*, values: bool = True) -> list[str]:
     return [c for c in RESULT_COLUMNS if values or c not in _VALUE_COLUMNS]
 
 
-def result_row(f: Finding, *, values: bool = True) -> list:
-    """One finding as a row of the 校验结果 table (plain values, in result_header's order)."""
-    row = [severity_label(f.severity), f.code, f.sheet, f.cell, f.message,
-           None if f.expected is None else str(f.expected), None if f.actual is None else str(f.actual), f.hint]
+def result_row(f: Finding, *, values: bool = True, entries: dict | None = None) -> list:
+    """One finding as a row of the 校验结果 table (plain values, in result_header's order).
+    `entries`: the catalogue by code with the spec's rules (entries_by_code), for their titles and
+    the unit of their figures."""
+    e = (entries or CATALOGUE).get(f.code)
+    unit = e.unit if e else ""
+    row = [severity_label(f.severity), e.title if e else f.code, f.sheet, f.cell, f.message,
+           shown(f.expected, unit), shown(f.actual, unit), f.hint, f.code]
     return [v for c, v in zip(RESULT_COLUMNS, row) if values or c not in _VALUE_COLUMNS]
+
+
+def finding_order(findings: list[Finding], sheets=()) -> list[Finding]:
+    """Errors first, then warnings; each by sheet (in `sheets`' order, then as found) and by
+    reading order on the form (row, then column)."""
+    tabs = {name: i for i, name in enumerate(dict.fromkeys([*sheets, *(f.sheet for f in findings)]))}
+
+    def place(f: Finding):
+        letters = f.cell.rstrip("0123456789")
+        digits = f.cell[len(letters):]
+        return (f.severity != ERROR, tabs[f.sheet], int(digits) if digits.isdigit() else 0, letters.rjust(3))
+    return sorted(findings, key=place)
+
+
+def shown(value, unit: str = "") -> str | None:
+    """A finding's expected or actual value as the 校验结果 sheet shows it: an amount in one format
+    (two decimals and its unit: 万元 in the tables, 元 where the text said 元), a score in 分, a
+    head count whole, a text as it is."""
+    if value is None:
+        return None
+    if isinstance(value, str) and unit == "元" and value.endswith("元"):
+        try:                                 # "566000元", as a text quoted it
+            value = Decimal(value[:-1].replace(",", ""))
+        except ArithmeticError:
+            return value
+    if isinstance(value, (Decimal, int)) and not isinstance(value, bool) and unit:
+        return f"{figure(value, unit)} {unit_word(unit)}"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -70,6 +104,7 @@ class Entry:
     twin: str = NONE
     variants: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     origin: str = "xltools"    # "spec" when the spec declares the rule and gives its wording
+    unit: str = ""             # what its findings' expected and actual values count in (万元, 元, score…)
 
     def text(self, variant: str = "", **args) -> str:
         """The sentence in Python. `title` is always available to the template."""
@@ -186,34 +221,35 @@ _ENTRIES = [
           hint="两处应为同一名称：模板中这一格由公式从 {source_cell} 带出，不必手填",
           variants={"no-source": "{table} {cell} 的{label}为“{stated}”，{source_table}同一行 {source_cell} 却没有填写"}),
     # indicators, scores and grades
+    # legacy.py: the old layout, read (and written by fill, score and pack) in the new columns
     Entry("legacy-indicators", WARNING, "旧版表式的指标写法",
-          "本表“{actual_col}”列填的是得分（旧版表式的写法），“{score_col}”列为空；已按此理解校验。"
-          "新模板请把分值、得分填入“{weight_col}”“{score_col}”列，指标值、实际完成值填实际的目标与完成情况",
-          hint="可运行 xltools score 按指标值与实际完成值自动评分",
+          "本表“{actual_col}”列填的是得分（旧版表式的写法），“{score_col}”列为空：已把“{actual_col}”列读作得分",
+          hint="请把得分移到“{score_col}”列（分值在“{weight_col}”列），“{target_col}”“{actual_col}”列填实际的目标与完成情况",
           variants={"with-weights":
-                    "本表“{actual_col}”列填的是得分、“{target_col}”列填的是分值（旧版表式的写法），“{score_col}”列为空；"
-                    "已按此理解校验。新模板请把分值、得分填入“{weight_col}”“{score_col}”列，指标值、实际完成值填实际的"
-                    "目标与完成情况"}),
+                    "本表“{actual_col}”列填的是得分、“{target_col}”列填的是分值（旧版表式的写法），“{score_col}”列为空："
+                    "已把“{actual_col}”列读作得分、“{target_col}”列读作分值"}),
     Entry("score-sum", ERROR, "综合得分应等于各指标得分之和", "{title} {computed}，填报为 {stated}",
-          hint="逐项核对各指标得分", twin=FORMULA,
+          hint="逐项核对各指标得分", twin=FORMULA, unit="score",
           variants={"with-execution": "总分应等于预算执行率得分与各指标得分之和 {computed}，填报为 {stated}"}),
+    Entry("score-over", ERROR, "综合得分不超过满分", "综合得分超过满分 {full} 分：各指标得分合计 {total} 分",
+          hint="各指标得分之和不能超过满分：逐项核对得分是否超过该指标的分值", unit="score"),
     Entry("weight-sum", ERROR, "各指标分值合计", "各指标分值合计应为 {target}，现为 {total}，{direction} {gap} 分",
-          hint="核对各指标的分值", twin=INLINE,
+          hint="核对各指标的分值", twin=INLINE, unit="score",
           # a form whose 预算执行率 has a score of its own: the indicators make the rest of 100
           variants={"with-execution": "各指标分值合计应为 {target}（另有预算执行率 {execution} 分，共 100 分），"
                                       "现为 {total}，{direction} {gap} 分"}),
     Entry("level1-weight", ERROR, "一级指标的分值等于其下各指标分值之和",
           "“{level}”各指标分值合计应为 {target}（表头所列），现为 {total}，{direction} {gap} 分",
-          hint="核对该一级指标下各指标的分值", twin=INLINE),
+          hint="核对该一级指标下各指标的分值", twin=INLINE, unit="score"),
     Entry("score-range", ERROR, "得分在 0 至分值之间", "得分 {score} 超出 0 至分值 {weight} 的范围",
-          hint="得分不能为负，也不能超过该指标的分值", twin=INLINE,
+          hint="得分不能为负，也不能超过该指标的分值", twin=INLINE, unit="score",
           variants={"not-number": "旧版表式此列应填得分，“{value}”不是数字"}),
     Entry("grade", ERROR, "评价等次与得分相符", "评价等次应为“{should}”（按得分 {basis}），填报为“{stated}”",
           twin=FORMULA),
     Entry("score-manual", WARNING, "须人工评分的指标", "{label}：{reason}", hint="请评价人填写得分"),
     # stated scores judged by the spec's scoring rules ([scoring] judge = true: the national form)
     Entry("score-rule", ERROR, "得分不超过评分规则所给",
-          "{label}：按评分规则（{rule}）应得 {should} 分，填报为 {stated} 分", hint="可运行 xltools score 按规则评分"),
+          "{label}：按评分规则（{rule}）应得 {should} 分，填报为 {stated} 分", hint="按评分规则核对该指标的得分"),
     Entry("score-band", ERROR, "定性指标的得分在其档内",
           "{label}：完成情况“{word}”属{band}档，得分应在分值的 {low}%–{high}%{edge}（{low_score}–{high_score} 分），"
           "填报为 {stated} 分", hint="按完成情况所属档次给分，或改选与得分相符的完成情况"),
@@ -241,13 +277,16 @@ _ENTRIES = [
           "自评预警：全年预算数 {budget} 万元中有 {unspent} 万元未执行（{share}%），超过 {limit}%",
           hint="核实：在“{reason}”中说明未执行的原因"),
     # the narrative against the tables
+    Entry("text-total", WARNING, "综述中的全部门合计与表中相符",
+          "综述写的“{phrase}” {quoted} 元（{wan} 万元）与表中各机构{label}之和 {value} 万元不符",
+          hint="核对综述中的全部门金额；若综述计入了表中未列的下属机构，请把这些机构补进表中", unit="元"),
     Entry("text-amount", ERROR, "综述中的元金额与表中相符",
           "综述中{phrase} {quoted} 元（{wan} 万元）与{label} {cell} 的 {value} 万元不符",
-          hint="核对综述中的金额与表中 {cell}", twin=INLINE,
+          hint="核对综述中的金额与表中 {cell}", twin=INLINE, unit="元",
           # a cell holding the sum of several quoted items ([reports.quotes] cells)
           variants={"sum": "综述中{phrase}合计 {quoted} 元与{label} {cell} 的 {value} 万元不符"}),
     Entry("text-footing", ERROR, "综述中的合计与所列分项相符", "{detail}",
-          hint="核对综述中合计与分项的金额（只列举部分项目时请在末尾写“等”）"),
+          hint="核对综述中合计与分项的金额（只列举部分项目时请在末尾写“等”）", unit="元"),
     # long texts as the office program shows and prints them (rules/longtext.py)
     Entry("text-hidden", WARNING, "长文字写在了隐藏的行中",
           "{label}：第 {row} 行有文字，但这一行是隐藏的：屏幕上看不到，直接打印也不会印出来",
@@ -294,11 +333,23 @@ _ENTRIES = [
 # Packs received by `xltools collect` (collect/intake.py), checked against their manifest.
 _ENTRIES += [
     Entry("pack-missing", ERROR, "报送包缺少清单中的文件", "报送包中缺少清单列出的文件 {file}",
-          hint="请重新用 xltools pack 生成报送包"),
+          hint="请重新生成报送包"),
     Entry("pack-hash", ERROR, "报送包中的文件与清单相符",
           "报送包中的 {file} 与清单（{manifest}）记录的 sha256 不符：打包后被改动过",
-          hint="请重新用 xltools pack 生成报送包，不要在打包后修改其中的文件"),
+          hint="请重新生成报送包，不要在打包后修改其中的文件"),
     Entry("pack-unlisted", WARNING, "报送包中有清单以外的文件", "报送包中的 {file} 不在清单中（打包后被加入）"),
+    # A values-only workbook as `xltools pack` writes it: its formulas are values by design.
+    Entry("values-copy", WARNING, "只含数值的工作簿",
+          "这是报送包中只含数值的工作簿：公式已换成数值，已按数值校验（不核对公式）",
+          hint="如需核对公式，请报送填报用的原工作簿"),
+]
+# What `xltools pack` says about the names of its outputs (pack/run.py).
+_ENTRIES += [
+    Entry("pack-name-taken", WARNING, "报送包重名",
+          "单位名称整理为文件名后与本批中的另一份工作簿相同（“{name}”），本份的输出改名为“{renamed}”",
+          hint="请核对两份工作簿的单位名称"),
+    Entry("pack-name-shortened", WARNING, "报送包名称过长",
+          "单位名称过长，输出的文件夹名只保留前 {kept} 个字：“{renamed}”"),
 ]
 CATALOGUE: dict[str, Entry] = {e.code: e for e in _ENTRIES}
 
@@ -339,9 +390,10 @@ def excel_text(code: str, variant: str = "", **args) -> str:
 
 # -- entries of the rules the spec declares ----------------------------------------------------
 # Made when a rule fires or renders (a finding, a template build): cheap, not kept.
-def sum_entry(rule) -> Entry:
-    """The entry of one spec sum rule (spec.model.SumRule): its code, message and hint."""
-    return Entry(rule.code, ERROR, rule.message, SUM_TEMPLATE, rule.hint, FORMULA, origin="spec")
+def sum_entry(rule, unit: str = "万元") -> Entry:
+    """The entry of one spec sum rule (spec.model.SumRule): its code, message and hint; `unit`:
+    its total's."""
+    return Entry(rule.code, ERROR, rule.message, SUM_TEMPLATE, rule.hint, FORMULA, origin="spec", unit=unit)
 
 
 DERIVED_TEMPLATE = "{title}，应为 {should}，填报为 {stated}"
@@ -365,7 +417,7 @@ def previous_entry(equals) -> Entry:
 def check_entry(check) -> Entry:
     """The entry of a spec compare check (spec.model.Check, kind "compare")."""
     template = EQUAL_TEMPLATE if check.op == "=" else AT_MOST_TEMPLATE
-    return Entry(check.code, check.severity, check.message, template, "", INLINE, origin="spec")
+    return Entry(check.code, check.severity, check.message, template, "", INLINE, origin="spec", unit=check.unit)
 
 
 def cross_entry(cross) -> Entry:
@@ -375,7 +427,8 @@ def cross_entry(cross) -> Entry:
             template = template.replace("{" + name + "}", label.replace("{", "{{").replace("}", "}}"))
         return template
     return Entry(cross.code, cross.severity, cross.message, worded(CROSS_TEMPLATE),
-                 "部分项目可能未做项目自评", INLINE, variants={"no-project": worded(CROSS_NO_PROJECT)}, origin="spec")
+                 "部分项目可能未做项目自评", INLINE, variants={"no-project": worded(CROSS_NO_PROJECT)}, origin="spec",
+                 unit="万元")
 
 
 def spec_entries(spec) -> list[Entry]:
@@ -384,7 +437,7 @@ def spec_entries(spec) -> list[Entry]:
     for rep in spec.reports.values():
         for rule in rep.sums:
             if rule.code not in CATALOGUE:
-                out.setdefault(rule.code, sum_entry(rule))
+                out.setdefault(rule.code, sum_entry(rule, rep.fields[rule.target].unit))
         for rule in rep.derived:
             out.setdefault(rule.code, derived_entry(rule))
         for check in rep.checks:
@@ -405,6 +458,11 @@ def all_entries(*specs) -> list[Entry]:
         for e in spec_entries(spec):
             declared.setdefault(e.code, e)
     return list(declared.values()) + [e for e in _ENTRIES]
+
+
+def entries_by_code(spec=None) -> dict[str, Entry]:
+    """Every entry by its code: the fixed ones, with the spec's rules when a spec is given."""
+    return {e.code: e for e in all_entries(spec)} if spec is not None else dict(CATALOGUE)
 
 
 # -- findings -----------------------------------------------------------------------------------
@@ -439,6 +497,9 @@ class Refusal:
     title: str                 # a few words, as the README lists it
     meaning: str
     collect: bool = False      # only `xltools collect` refuses a submission so
+    # The bureau's limit or our own failure, not a verdict on the file: collect records it as
+    # such and checks the file again on its next run.
+    transient: bool = False
 
 
 REFUSALS: tuple[Refusal, ...] = (
@@ -461,12 +522,18 @@ REFUSALS: tuple[Refusal, ...] = (
     Refusal("nested-zip", "压缩包嵌套过深", "压缩包中压缩包里的压缩包（只解开一层嵌套）", collect=True),
     Refusal("pack-manifest", "报送包清单缺失", "报送包的清单 manifest.json 无法读取或没有列出文件", collect=True),
     Refusal("pack-empty", "报送包中没有报表", "报送包中没有可校验的数据文件或工作簿", collect=True),
-    Refusal("timeout", "校验超时", "校验超时（文件异常，读取卡住）", collect=True),
-    Refusal("worker-died", "校验进程意外终止", "校验进程意外终止（内存不足被系统结束，或文件触发了程序崩溃）", collect=True),
-    Refusal("out-of-memory", "内存超限", "读取时内存超出上限", collect=True),
-    Refusal("internal-error", "程序内部错误", "程序内部错误（请报告）", collect=True),
+    Refusal("junk-members", "压缩包中大量无法使用的文件",
+            "压缩包中有大量成员不是工作簿或数据文件（或为空、损坏、可疑），合为一行记录", collect=True),
+    Refusal("timeout", "校验超时（本局时限）", "超出本局设置的校验时限，下次收取时重新校验", collect=True, transient=True),
+    Refusal("worker-died", "校验进程意外终止（本机）", "本机的校验进程意外终止（如内存不足被系统结束），下次收取时重新校验",
+            collect=True, transient=True),
+    Refusal("out-of-memory", "内存超限（本局上限）", "超出本局设置的内存上限，下次收取时重新校验", collect=True, transient=True),
+    Refusal("changed", "收取时文件被改动", "文件在收取过程中被改动，下次收取时重新校验", collect=True, transient=True),
+    Refusal("internal-error", "程序内部错误", "本程序出错（请报告），下次收取时重新校验", collect=True, transient=True),
 )
 REFUSED_REASONS: dict[str, str] = {r.code: r.meaning for r in REFUSALS}
+# The refusals that are no verdict on the file (Refusal.transient).
+TRANSIENT = frozenset(r.code for r in REFUSALS if r.transient)
 
 
 

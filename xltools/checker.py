@@ -42,7 +42,7 @@ def check_file(path, specs: Spec | Registry, write: str | None = None) -> Report
     spec, filled = read_any(path, specs)
     report = run_rules(filled, spec)
     if write:
-        write_checked_copy(path, write, report)
+        write_checked_copy(path, write, report, spec)
     return report
 
 
@@ -52,11 +52,14 @@ def refuse_data_file_for_write(path) -> None:
         raise DataError("--write 只能用于工作簿（.xlsx），数据文件请先用 xltools fill 生成工作簿")
 
 
-def write_checked_copy(path, out, report: Report):
-    """`--write`: a copy of the workbook with a 校验结果 sheet and the cells of the findings in red."""
+def write_checked_copy(path, out, report: Report, specs=None):
+    """`--write`: a copy of the workbook with a 校验结果 sheet and the cells of the findings in red.
+    `specs`: the spec checked, or the registry it came from, whose rules' titles the sheet shows."""
     refuse_data_file_for_write(path)
+    from .catalogue import all_entries
     from .write.annotate import write_annotated
-    return write_annotated(path, out, report)
+    declared = specs.specs() if hasattr(specs, "specs") else [specs] if specs is not None else []
+    return write_annotated(path, out, report, {e.code: e for e in all_entries(*declared)})
 
 
 def _row_col(cell: str) -> tuple[int, str]:

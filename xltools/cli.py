@@ -57,9 +57,18 @@ def _output(args, out, *inputs) -> None:
     check_output(out, (*inputs, getattr(args, "spec", None) or DEFAULT_SPEC))
 
 
+def shown(text: str) -> str:
+    """Lines for the terminal: whatever a file name or a unit's text holds (control characters,
+    undecodable bytes) shown readably, one line each (usertext.visible)."""
+    from .usertext import visible
+    return "\n".join(visible(line) for line in text.split("\n"))
+
+
 def _print_json(doc) -> None:
-    json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
-    print()
+    import re
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    # A lone surrogate (a file name's undecodable byte) as JSON's own escape: exact, and printable.
+    print(re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group(0)):04x}", text))
 
 
 # --- template ------------------------------------------------------------------------------------
@@ -174,7 +183,7 @@ def cmd_check(args) -> int:
         else:
             print(render_text(report))
     if args.write and not reports[0].refused:
-        write_checked_copy(args.files[0], args.write, reports[0])
+        write_checked_copy(args.files[0], args.write, reports[0], _specs(args))
     if args.json:           # always an array, one object per file, refused files included
         _print_json([r.to_json() for r in reports])
     return exit_code(reports)
@@ -223,7 +232,7 @@ def cmd_pack(args) -> int:
                            "libreoffice-calc-nogui python3-uno（Windows 请用 Excel 加载项中的“导出”）")
     results = pack(args.books, args.output, force=args.force, zip=args.zip, pdfa=args.pdfa, spec=specs)
     for r in results:
-        print(render(r), file=sys.stderr if r.error or r.refused else sys.stdout)
+        print(shown(render(r)), file=sys.stderr if r.error or r.refused else sys.stdout)
     return exit_code(results)
 
 
@@ -385,7 +394,7 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except XltoolsError as e:
-        print(f"错误：{e}", file=sys.stderr)
+        print(f"错误：{shown(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

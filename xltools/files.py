@@ -220,7 +220,13 @@ def check_output(path, inputs=(), noun: str = "输出文件") -> Path:
     return target
 
 
-def _alive(pid: int) -> bool:
+def temp_path(folder) -> Path:
+    """A new hidden temporary name in `folder` (for a file or a folder): the name clear_stale_temps
+    knows, so that what a killed run leaves there is removed by a later run."""
+    return Path(folder) / f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}{TEMP_SUFFIX}"
+
+
+def process_alive(pid: int) -> bool:
     if os.name != "posix":     # os.kill(pid, 0) would end the process on Windows: age decides there
         return True
     try:
@@ -233,7 +239,8 @@ def _alive(pid: int) -> bool:
 
 
 def clear_stale_temps(folder) -> None:
-    """Remove temps that killed runs left in `folder` (see the module doc); never raises."""
+    """Remove temps (files, and folders pack builds in) that killed runs left in `folder` (see the
+    module doc); never raises."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -245,8 +252,14 @@ def clear_stale_temps(folder) -> None:
             continue
         try:
             st = entry.stat(follow_symlinks=False)
-            if stat.S_ISREG(st.st_mode) and (not _alive(int(m.group(1))) or now - st.st_mtime > STALE_SECONDS):
-                os.unlink(entry.path)
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                continue
+            if not process_alive(int(m.group(1))) or now - st.st_mtime > STALE_SECONDS:
+                if stat.S_ISDIR(st.st_mode):
+                    import shutil           # only here: it costs the checker's cold start
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
         except OSError:
             pass
 
@@ -324,7 +337,7 @@ def atomic_writer(path, inputs=(), noun: str = "输出文件"):
         _remove_folders(created)
         raise _unwritable(label, f"无法创建文件夹 {folder}：{cause(err)}") from None
     clear_stale_temps(folder)
-    tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}{TEMP_SUFFIX}"
+    tmp = temp_path(folder)
     try:
         with _signals_raise():
             with os.fdopen(os.open(tmp, _CREATE_FLAGS, 0o600), "w+b") as fh:

@@ -543,6 +543,18 @@ def evaluate(rep: Report, spec: Spec, inputs: dict) -> tuple[dict, dict[int, str
     return values, checks
 
 
+def effective(rep: Report, stated: dict) -> dict:
+    """Stated values; what they leave out is what the template gives (its defaults, and each
+    total from its terms): the figures a report shows, whether a workbook or a data file."""
+    from .spec import topo_order
+    eff = input_defaults(rep)
+    eff.update(stated)
+    for rule in topo_order(rep):
+        if rule.target not in stated:
+            eff[rule.target] = value_of(rule, eff.get)
+    return eff
+
+
 def cached_values(rep: Report, spec: Spec, values: dict, checks: dict[int, str], cross: str = "") -> dict:
     """{A1: value} of every formula cell of one report sheet: the cached values a file carries."""
     out = {}

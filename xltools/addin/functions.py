@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..read.filled import Instance
 from .. import catalogue
-from ..catalogue import STATUS_LABEL, direction, result_header, result_row
+from ..catalogue import STATUS_LABEL, direction, entries_by_code, result_header, result_row
 from ..formulas import money, value_check
 from ..numbers import CENT, parse_amount, parse_score
 from ..read.coerce import coerce
@@ -241,19 +241,22 @@ def in_cells(rows: list[list[str]], shape: tuple[int, int], dynamic: bool, summa
 
 
 # -- the calling workbook's findings --------------------------------------------------------------
-FINDING_COLUMNS = result_header()[:5]     # 级别 代码 工作表 单元格 说明, as 校验结果 has them
+FINDING_COLUMNS = result_header()[:5]     # 级别 问题 工作表 单元格 说明, as 校验结果 has them
 
 
 def check(path, shape=(1, 1), dynamic=True) -> list[list[str]] | str:
-    from ..checker import check_file
+    from ..checker import read_any
+    from ..rules import run_rules
     p = Path(str(path))
     if not p.suffix or not p.exists():
         return "请先保存工作簿（按最近一次保存的文件校验）"
     from ..spec.registry import Registry
-    report = check_file(p, Registry.packaged())        # the workbook's own spec, by its fingerprint
+    spec, filled = read_any(p, Registry.packaged())     # the workbook's own spec, by its fingerprint
+    report = run_rules(filled, spec)
     if not report.findings:
         return STATUS_LABEL["ok"]
-    rows = [result_row(f)[:5] for f in report.findings]
+    entries = entries_by_code(spec)
+    rows = [result_row(f, entries=entries)[:5] for f in report.findings]
     errors = sum(f.severity == "error" for f in report.findings)
     first = report.findings[0]
     summary = (f"错误 {errors} 处，提示 {len(rows) - errors} 处；第 1 条："

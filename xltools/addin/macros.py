@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..a1 import a1
+from ..catalogue import entries_by_code
 from ..errors import BookError
 from ..spec.registry import Registry
 from ..write import marks
@@ -24,9 +25,11 @@ RESERVED_SHEET_NAMES = ("History",)     # Excel keeps it for the change history 
 
 
 def validate(book: BookAccess) -> str:
-    from ..checker import check_file
-    report = check_file(book.snapshot(), Registry.packaged())
-    plan = marks.plan(report, book.sheet_names())
+    from ..checker import read_any
+    from ..rules import run_rules
+    spec, filled = read_any(book.snapshot(), Registry.packaged())
+    report = run_rules(filled, spec)
+    plan = marks.plan(report, book.sheet_names(), entries_by_code(spec))
     book.apply_marks(plan)
     errors = sum(f.severity == "error" for f in report.findings)
     warnings = len(report.findings) - errors

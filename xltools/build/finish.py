@@ -18,13 +18,13 @@ _CORE = "docProps/core.xml"
 
 
 def workbook_bytes(wb, cached: dict[str, dict[str, object]],
-                   auto_heights: dict[str, dict[int, float]] | None = None) -> bytes:
+                   auto_heights: dict[str, dict[int, float]] | None = None, limits: bool = True) -> bytes:
     """`wb` as .xlsx bytes with cached formula values (`{sheet: {A1: value}}`) and the heights of
     rows the programs may fit (`{sheet: {row: pt}}`, not marked as set by hand: openpyxl marks
-    every height it writes)."""
+    every height it writes). `limits`: Package's."""
     raw = io.BytesIO()
     wb.save(raw)
-    book = Package(raw.getvalue())
+    book = Package(raw.getvalue(), limits=limits)
     for sheet, values in cached.items():
         xml = book.sheet(sheet)
         for ref, value in values.items():

@@ -10,10 +10,13 @@ each kind's own figures. The ledger keeps a Result as a Row, with the figures an
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import TypedDict
 
 from ..findings import ERROR
+from ..formulas import effective
+from ..usertext import visible
 
 
 class FigureValue(TypedDict):
@@ -104,6 +107,19 @@ class Row(TypedDict):
     link: str | None
 
 
+def stored(value):
+    """`value` (a Result, or any JSON-shaped part of one) with every text as the ledger stores
+    and shows it (usertext.visible: one readable line, exact): what a run prints of the files it
+    checked is what a later run prints from the ledger."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {stored(k): stored(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [stored(v) for v in value]
+    return value
+
+
 def local_time(iso: str | None) -> datetime | None:
     """A recorded time (ISO, UTC) on the clerk's clock, without a zone (as a cell holds it)."""
     if not iso:
@@ -130,7 +146,9 @@ def _text(v) -> str | None:
 
 
 def _values(figures, instances) -> list[FigureValue]:
-    return [f.stated(instances) for f in figures]
+    """The figures as the report shows them: a total a data file leaves out is its terms' sum."""
+    shown = [replace(inst, values=effective(inst.report, inst.values)) for inst in instances]
+    return [f.stated(shown) for f in figures]
 
 
 def record_of(filled, report, spec) -> Result:

@@ -25,7 +25,7 @@ from pathlib import Path
 from ..catalogue import STATUS_LABEL
 from ..errors import XltoolsError
 from ..usertext import visible
-from .intake import Submission, collect_inputs, pack_names
+from .intake import Submission, collect_inputs, pack_names, read_member
 from .record import Result, local_time, status_of
 
 
@@ -91,9 +91,9 @@ def _with_intake_findings(sub: Submission, result: Result) -> Result:
 
 def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs=(), jobs: int | None = None,
             timeout: float | None = None, progress=True) -> Outcome:
-    from .record import refusal
-    from .worker import DEFAULT_TIMEOUT_S, run_pool
-    from .ledger import Ledger, as_result, default_url
+    from .record import refusal, stored
+    from .worker import DEFAULT_TIMEOUT_S, RETRY, run_pool
+    from .ledger import Ledger, as_result, database_error, default_url, ledger_shown
     from ..spec.registry import Registry
     from .roster import compare, read_roster
 
@@ -105,11 +105,27 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
     exclude = [output]
     if db_url.startswith("sqlite:///"):
         exclude += [db_url[len("sqlite:///"):], db_url[len("sqlite:///"):] + "-journal"]
+    opened: list = []                 # the ledger, opened once the inputs are known to exist
+
+    def ledger_now():
+        if not opened:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            opened.append(Ledger(db_url))
+        return opened[0]
+
+    def unchanged(stats) -> dict:
+        """The loose files the ledger saw with this size and time, all of whose submissions it
+        holds with a verdict: not read again."""
+        ledger = ledger_now()
+        remembered = ledger.seen(stats)
+        held = ledger.known({sha for found in remembered.values() for _, sha in found})
+        return {p: found for p, found in remembered.items() if all(sha in held for _, sha in found)}
+
     refuse_outputs_among_inputs(paths, exclude)
-    intake = collect_inputs(paths, exclude=exclude, packs=pack_names(s.pack_name for s in specs))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(db_url)
+    from sqlalchemy.exc import SQLAlchemyError
     try:
+        intake = collect_inputs(paths, exclude=exclude, packs=pack_names(s.pack_name for s in specs), seen=unchanged)
+        ledger = ledger_now()
         out = Outcome(temp_skipped=intake.temp_skipped, other_skipped=intake.other_skipped, db_url=db_url)
         subs = intake.submissions
         known = ledger.known({s.sha256 for s in subs})
@@ -125,10 +141,17 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                 first_of[s.sha256] = i
                 if s.kind == "refused":
                     results[i] = refusal(s.refused, s.message, s.label)
+                elif s.kind == "known":       # its row became transient since it was looked up
+                    results[i] = refusal("changed", f"文件 {s.label} 在收取过程中被改动，已暂缓；{RETRY}", s.label)
                 else:
                     todo.append(i)
         bar = Progress(len(todo)) if progress else None
-        jobs_list = [{"label": subs[i].label, "data": subs[i].data} for i in todo]
+        jobs_list = [{"label": subs[i].label, "origin": subs[i].origin, "data": subs[i].data or None,
+                      "sha256": subs[i].body_sha256 or subs[i].sha256} for i in todo]
+        members: dict = {}                # the zip last read from (read_member's cache)
+
+        def load(job: dict) -> bytes:
+            return read_member(*job["origin"], job["label"], members)
 
         def done(k: int, result: Result) -> None:
             results[todo[k]] = _with_intake_findings(subs[todo[k]], result)
@@ -136,34 +159,59 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                 bar.advance()
 
         try:
-            run_pool(jobs_list, registry, jobs or os.cpu_count() or 1, timeout or DEFAULT_TIMEOUT_S, done)
+            run_pool(jobs_list, registry, jobs or os.cpu_count() or 1, timeout or DEFAULT_TIMEOUT_S, done, load)
         finally:
             if bar:
                 bar.close()
+            for held in members.get("files", ()):
+                held.close()
         out.checked = len(todo)
         new = [(subs[i], results[i]) for i in sorted(first_of.values())]
         against_last_year([res for _, res in new], ledger, registry)
-        recorded = {r["sha256"]: r for r in ledger.record(new)}
+        try:
+            recorded = {r["sha256"]: r for r in ledger.record(new, seen=intake.seen)}
+        except SQLAlchemyError as err:       # one transaction: nothing was recorded
+            raise XltoolsError(f"{database_error(db_url, err, '记录到')}，本次未记录任何报送，也未写汇总表") from None
         found = ledger.findings_of(r["id"] for r in known.values())
         for i, s in enumerate(subs):
             if s.sha256 in known:
                 res = as_result(known[s.sha256], found.get(known[s.sha256]["id"], []))
-                res.update(file=s.label, skipped=True)
+                res.update(file=stored(s.label), skipped=True)
             else:
-                res = {k: v for k, v in results[first_of[s.sha256]].items() if k not in ("year_start", "year_end")}
+                res = stored({k: v for k, v in results[first_of[s.sha256]].items() if k not in ("year_start", "year_end")})
                 row = recorded[s.sha256]
-                res.update(file=s.label, unit=row["unit"], year=row["year"], version=row["version"], sha256=s.sha256,
-                           skipped=i != first_of[s.sha256])
+                res.update(file=stored(s.label), unit=row["unit"], year=row["year"], version=row["version"],
+                           sha256=s.sha256, skipped=i != first_of[s.sha256])
             out.results.append(res)
             if s.sha256 not in known:
                 out.fresh.append(res)
-        out.summary, out.summary_unchanged = summarize(ledger, output, specs, roster_rows)
+        try:
+            out.summary, out.summary_unchanged = summarize(ledger, output, specs, roster_rows)
+        except Exception as err:
+            raise XltoolsError(f"本次 {len(new)} 份新报送已记入台账 {visible(ledger_shown(db_url))}，但{_summary_failure(err, db_url)}") from err
         if roster_rows is not None:
             out.roster = len({unit for unit, _ in roster_rows})
             out.missing = len(compare(ledger.latest(), roster_rows)[0])
         return out
     finally:
-        ledger.close()
+        for ledger in opened:
+            ledger.close()
+
+
+def _summary_failure(err: Exception, db_url: str) -> str:
+    """What went wrong with the summary, truthfully (after the ledger was written)."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from ..errors import unexpected
+    from .ledger import database_error
+    if isinstance(err, _StateNotSaved):
+        return f"汇总表已写出，只是未能记下它的状态（{err}），下次运行会重写汇总表"
+    if isinstance(err, SQLAlchemyError):
+        return f"汇总表未写出：{database_error(db_url, err, '读取')}"
+    return f"汇总表未写出：{err if isinstance(err, XltoolsError) else unexpected(err)}"
+
+
+class _StateNotSaved(Exception):
+    pass
 
 
 def refuse_outputs_among_inputs(paths, outputs) -> None:
@@ -213,8 +261,10 @@ def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) 
     """Write the summary of the ledger's latest versions to `output` unless it is already built
     from exactly those: (path, unchanged). `specs`: the registry's (the first gives the grades);
     `explanations`: {(submission id, position): text}, the units' explanations of their warnings
-    (xltools serve), shown beside each finding."""
+    (xltools serve), shown beside each finding. Raises _StateNotSaved when the summary was
+    written but its state could not be recorded."""
     from ..build.protect import password_from
+    from ..errors import unexpected
     from .summary import write_summary
     latest = ledger.latest()
     found = ledger.findings_of(r["id"] for r in latest)
@@ -230,7 +280,10 @@ def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) 
             and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
         return output, True               # built from exactly this: left as it is
     write_summary(output, latest, found, roster=roster_rows, grade_labels=grade_labels, password=password, specs=specs)
-    ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
+    try:
+        ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
+    except Exception as err:
+        raise _StateNotSaved(err if isinstance(err, XltoolsError) else unexpected(err)) from err
     return output, False
 
 
@@ -247,29 +300,20 @@ def _summary_state(latest: list[dict], roster, grade_labels, password, explanati
 
 
 def render_line(res: Result) -> str:
-    """One submission's line: the file, then who sent which version, then what was found."""
+    """One submission's line: the file, then who sent which version, then what was found. Its
+    texts are as the ledger stores them (record.stored: visible already)."""
     tail = "；已收录，未重新校验" if res.get("skipped") else ""
-    file = visible(res["file"])
+    file = res["file"]
     if res.get("refused"):
-        return f"{file}：{STATUS_LABEL['refused']}（{res['refused']}）：{visible(res['message'])}{tail}"
-    who = f"{visible(res['unit'])} {res['year']}年度第 {res['version']} 版，" if res.get("unit") else ""
+        return f"{file}：{STATUS_LABEL['refused']}（{res['refused']}）：{res['message']}{tail}"
+    who = f"{res['unit']} {res['year']}年度第 {res['version']} 版，" if res.get("unit") else ""
     errors = sum(f["severity"] == "error" for f in res["findings"])
     state = STATUS_LABEL["ok" if res["ok"] else "errors"]
     return f"{file}：{who}{state}（错误 {errors} 处，提示 {len(res['findings']) - errors} 处）{tail}"
 
 
-def ledger_shown(url: str) -> str:
-    """The ledger as the clerk knows it: a SQLite ledger by its file, a server's without password."""
-    if url.startswith("sqlite:///"):
-        return url[len("sqlite:///"):]
-    try:
-        from sqlalchemy.engine import make_url
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:           # not a URL SQLAlchemy reads: the ledger already said so
-        return url
-
-
 def render_totals(out: Outcome) -> str:
+    from .ledger import ledger_shown
     n = {k: sum(status_of(r) == k for r in out.results) for k in STATUS_LABEL}
     parts = ["共 {} 份：{}".format(len(out.results), "，".join(f"{STATUS_LABEL[k]} {n[k]}" for k in STATUS_LABEL)),
              f"本次校验 {out.checked} 份，跳过已收录 {out.skipped} 份"]
@@ -299,11 +343,11 @@ def history_unit(units: list[str], asked: str) -> str:
     if len(found) == 1:
         return found[0]
     if found:
-        shown = "、".join(visible(u) for u in found[:20]) + ("等" if len(found) > 20 else "")
+        shown = "、".join(found[:20]) + ("等" if len(found) > 20 else "")
         raise XltoolsError(f"台账中名称含“{visible(asked)}”的单位有 {len(found)} 个：{shown}；请写出其中一个的完整名称")
     import difflib
     close = difflib.get_close_matches(asked, units, n=5, cutoff=0.3)
-    hint = f"名称相近的有：{'、'.join(visible(u) for u in close)}" if close else "请用单位全称或其中一段文字"
+    hint = f"名称相近的有：{'、'.join(close)}" if close else "请用单位全称或其中一段文字"
     raise XltoolsError(f"台账中没有名称含“{visible(asked)}”的单位（台账中共有 {len(units)} 个单位）；{hint}")
 
 
@@ -313,16 +357,17 @@ def _clock(iso: str | None) -> str:
 
 
 def render_history(rows: list[dict], unit: str) -> str:
+    """A unit's versions as the ledger stores them (texts visible already)."""
     from ..catalogue import severity_label
-    lines = [f"{visible(unit)}：共 {len(rows)} 版报送"]
+    lines = [f"{unit}：共 {len(rows)} 版报送"]
     for r in rows:
         state = STATUS_LABEL[r["status"]]
         score = f"，填报得分 {r['score_stated'] or '未填'}，重算 {r['score_computed']}，等次 {r['grade_computed']}" \
             if r["score_computed"] else ""
         lines.append(f"  {r['year']}年度第 {r['version']} 版  收到于 {_clock(r['received_at'])}  "
-                     f"{visible(r['file_name'])}  {state}（错误 {r['errors']}，提示 {r['warnings']}）{score}"
+                     f"{r['file_name']}  {state}（错误 {r['errors']}，提示 {r['warnings']}）{score}"
                      f"  sha256 {r['sha256'][:12]}")
         for f in r["findings"]:
             where = f"{f['sheet']}!{f['cell']}" if f["sheet"] and f["cell"] else f["cell"] or ""
-            lines.append(f"      [{severity_label(f['severity'])}] {visible(where)} {f['code']} {visible(f['message'])}")
+            lines.append(f"      [{severity_label(f['severity'])}] {where} {f['code']} {f['message']}")
     return "\n".join(lines)

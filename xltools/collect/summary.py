@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ..a1 import quote_sheet
-from ..catalogue import STATUS_LABEL, code_title, severity_label
+from ..catalogue import STATUS_LABEL, TRANSIENT, code_title, severity_label
 from ..files import write_atomic
 from .letters import place, reports_by_sheet, return_text, spec_of, without_path
 from .record import Row, detail_of, local_time
@@ -142,7 +142,8 @@ def write_summary(path, rows: list[dict], findings: dict[int, list[dict]], *, ro
     _grades_sheet(w, season, grade_labels, unit_cols, FIRST + len(rows) - 1, findings_last)
     _previous_sheet(w, season)
     w.wb.active = 0
-    return write_atomic(path, workbook_bytes(w.wb, w.cached))
+    # no reader's limits: a province's summary is bigger than any report a unit sends, and only we write it
+    return write_atomic(path, workbook_bytes(w.wb, w.cached, limits=False))
 
 
 def _counts_note(rows) -> str:
@@ -257,7 +258,7 @@ def _returns_sheet(w: SheetWriter, season: Season) -> None:
     ws = w.sheet(RETURNS, "退回意见", "有错误或无法使用的报送，每份一段退回意见；填上截止日期即可发送", cols, len(cols) - 1)
     r_no = FIRST - 1
     for r in season.rows:
-        if r["status"] == "ok":
+        if r["status"] == "ok" or r["refused"] in TRANSIENT:    # the bureau's limit: nothing to return
             continue
         text = return_text(r, season.findings.get(r["id"], []), spec=season.spec_of(r), bureau=season.bureau)
         head = [r["unit"] or UNIDENTIFIED, r["year"], r["version"], r["errors"] or None]

@@ -11,6 +11,9 @@ Why it looks like this (LibreOffice 7.4 quirks):
 - One soffice process (private profile, named pipe) is started on first use and reused in this
   Python process; it is shut down at exit, and restarted after a crash, a timeout or every
   `BATCH` documents (its memory grows over long batches).
+- It dies with this process however this process ends (Ctrl-C, SIGTERM, kill -9): soffice is
+  started by a keeper (keeper.py) that the kernel tells when we die, and the UNO client asks the
+  kernel for the same. Private folders and sockets a killed run left are removed by the next.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -75,8 +79,36 @@ def _find_uno_python(soffice: str) -> str:
     return "/usr/bin/python3"
 
 
-# The UNO client (worker.py beside this file) runs under the uno-capable Python.
+# The UNO client (worker.py beside this file) runs under the uno-capable Python; the keeper
+# (keeper.py) under ours.
 WORKER = Path(__file__).with_name("worker.py")
+KEEPER = Path(__file__).with_name("keeper.py")
+_FOLDER_PREFIX = "xltools-office-"           # + the pid of the process it serves
+
+
+# soffice's sockets live in /tmp whatever TMPDIR says, and stay there when it is killed: our
+# --accept pipe (named with our pid), and its single-instance pipe named by an MD5 of the profile URL.
+def _pipe_socket(pipe: str) -> Path:
+    return Path(f"/tmp/OSL_PIPE_{os.getuid()}_{pipe}")
+
+
+def _ipc_socket(folder: Path) -> Path:
+    profile = (folder / "profile").as_uri()
+    return _pipe_socket("SingleOfficeIPC_" + "".join(f"{b:x}" for b in hashlib.md5(profile.encode("utf-16-le")).digest()))
+
+
+def _clear_stale() -> None:
+    """Private folders and sockets of runs that are gone (a keeper killed with its parent by a
+    process-group kill -9 could not remove them)."""
+    from ..files import process_alive
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{_FOLDER_PREFIX}*"):
+        pid = folder.name[len(_FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or process_alive(int(pid)):
+            continue
+        for socket in (*Path("/tmp").glob(f"OSL_PIPE_{os.getuid()}_xltools-{pid}-*"), _ipc_socket(folder)):
+            socket.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class _Office:
@@ -91,15 +123,12 @@ class _Office:
             )
         self.pid = os.getpid()
         self.documents = 0    # documents handled: a fresh process after BATCH of them
-        self.tmp = Path(tempfile.mkdtemp(prefix="xltools-office-"))
+        _clear_stale()
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-"))
         self.log_path = self.tmp / "office.log"
         self.log = open(self.log_path, "ab")
         pipe = f"xltools-{os.getpid()}-{secrets.token_hex(4)}"
-        profile = (self.tmp / "profile").as_uri()
-        # soffice's sockets live in /tmp whatever TMPDIR says, and stay there when it is killed:
-        # our --accept pipe, and its single-instance pipe named by an MD5 of the profile URL.
-        ipc = "".join(f"{b:x}" for b in hashlib.md5(profile.encode("utf-16-le")).digest())
-        self.sockets = [Path(f"/tmp/OSL_PIPE_{os.getuid()}_{name}") for name in (pipe, f"SingleOfficeIPC_{ipc}")]
+        self.sockets = [_pipe_socket(pipe), _ipc_socket(self.tmp)]
         # Our venv's variables must not leak into LibreOffice's or the system Python's imports;
         # LibreOffice's own temporary files go to our private folder, removed even after a crash.
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
@@ -109,13 +138,19 @@ class _Office:
         env["FONTCONFIG_FILE"] = str(Path(__file__).with_name("fonts.conf"))
         # A private profile: no clash with a user's running LibreOffice or another of our processes,
         # no first-start dialogs, no document recovery. A named pipe avoids picking a free port.
-        self.soffice = subprocess.Popen(
-            [soffice, "--headless", "--invisible", "--nologo", "--norestore", "--nodefault",
-             "--nolockcheck", f"-env:UserInstallation={profile}",
+        self.keeper = subprocess.Popen(
+            [sys.executable, "-I", str(KEEPER), str(os.getpid()), str(self.tmp), *map(str, self.sockets), "--",
+             soffice, "--headless", "--invisible", "--nologo", "--norestore", "--nodefault",
+             "--nolockcheck", f"-env:UserInstallation={(self.tmp / 'profile').as_uri()}",
              f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env,
-            start_new_session=True,  # its own process group: we can kill oosplash and soffice.bin together
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, env=env,
         )
+        started = self.keeper.stdout.readline().strip()       # soffice's pid (its process group)
+        self.group = int(started) if started.isdigit() else None
+        if self.group is None:
+            why = self._log_tail()
+            self.close(force=True)
+            raise OfficeError(f"无法启动 LibreOffice（{soffice}）。{why}")
         python = _find_uno_python(soffice)
         try:
             self.worker = subprocess.Popen(
@@ -124,8 +159,9 @@ class _Office:
                 start_new_session=True,
             )
         except OSError as e:
+            from ..files import cause
             self.close(force=True)
-            raise OfficeError(f"无法运行 LibreOffice 的 Python（{python}）：{e}。请安装 python3-uno") from e
+            raise OfficeError(f"无法运行 LibreOffice 的 Python（{python}）：{cause(e)}。请安装 python3-uno") from e
         self.replies: queue.Queue = queue.Queue()
         threading.Thread(target=self._read_replies, daemon=True).start()
         try:
@@ -154,8 +190,8 @@ class _Office:
             try:
                 reply = self.replies.get(timeout=0.2)
             except queue.Empty:
-                if self.soffice.poll() is not None:
-                    raise OfficeError(f"LibreOffice 在{doing}时意外退出（代码 {self.soffice.returncode}）。{self._log_tail()}")
+                if self.keeper.poll() is not None:
+                    raise OfficeError(f"LibreOffice 在{doing}时意外退出（代码 {self.keeper.returncode}）。{self._log_tail()}")
                 if time.monotonic() > deadline:
                     raise OfficeError(f"LibreOffice {doing}超时（{timeout:.0f} 秒），已终止。{self._log_tail()}")
                 continue
@@ -170,7 +206,7 @@ class _Office:
         return f"日志：{' | '.join(lines[-5:])}" if lines else ""
 
     def alive(self) -> bool:
-        return self.pid == os.getpid() and self.soffice.poll() is None and self.worker.poll() is None
+        return self.pid == os.getpid() and self.keeper.poll() is None and self.worker.poll() is None
 
     def send(self, request: dict, label: str) -> dict:
         """One document's request and its reply; every document counts towards the restart."""
@@ -194,16 +230,28 @@ class _Office:
                 worker.stdin.write(b'{"op": "quit"}\n')
                 worker.stdin.flush()
                 worker.wait(10)
-                self.soffice.wait(10)
+                self.keeper.wait(10)
             except (OSError, subprocess.TimeoutExpired):
                 pass
-        for proc in (worker, self.soffice):
-            if proc is not None and proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
+        if worker is not None and worker.poll() is None:
+            try:
+                os.killpg(worker.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            worker.wait()
+        if self.keeper.poll() is None:         # the keeper ends soffice's group and its sockets
+            self.keeper.terminate()
+            try:
+                self.keeper.wait(10)
+            except subprocess.TimeoutExpired:
+                self.keeper.kill()
+                self.keeper.wait()
+        if self.group is not None:              # whatever the keeper could not end
+            try:
+                os.killpg(self.group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.keeper.stdout.close()
         self.log.close()
         for socket in self.sockets:
             socket.unlink(missing_ok=True)

@@ -5,6 +5,14 @@ Protocol: one JSON object per line each way. It replies {"ok": true} once connec
 on the named pipe, then one reply per request (convert, export, invalid, quit).
 """
 import json, os, sys, time
+parent = os.getppid()
+try:  # die with the process that started us, however it ends (PR_SET_PDEATHSIG = 1, SIGKILL = 9)
+    import ctypes
+    ctypes.CDLL(None).prctl(1, 9)
+except (OSError, AttributeError):
+    pass
+if os.getppid() != parent:   # it died before we asked
+    sys.exit(1)
 proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
 os.dup2(2, 1)  # whatever uno or LibreOffice prints goes to the log, never into the protocol
 

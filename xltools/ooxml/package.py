@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import itertools
 import re
 import struct
 import zipfile
@@ -37,6 +38,7 @@ from .xmltext import Doctype, as_utf8_declaration, decode, encode, encoding_of
 
 CHUNK = 1 << 20
 _SHEET_DATA_END = re.compile(rb"</((?:\w+:)?)sheetData\s*>|<((?:\w+:)?)sheetData\s*/>")
+_SHEET_DATA_START = re.compile(rb"<((?:\w+:)?)sheetData[\s/>]")
 _TAB_SELECTED = re.compile(r"""\stabSelected\s*=\s*["'](?:1|true)["']""")
 _DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, IndexError,
             OverflowError, NotImplementedError, RuntimeError, struct.error)
@@ -45,9 +47,11 @@ _DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSEr
 class Package:
     """A package's members, some edited, some added or removed; `save` or `to_bytes` writes it.
 
-    `source`: the file's bytes, or its path (read as every input is: files.read_regular)."""
+    `source`: the file's bytes, or its path (read as every input is: files.read_regular).
+    `limits`: held to what the reader accepts, in and out; False for a workbook only we write and
+    no one checks (collect's summary of a province's thousands of units)."""
 
-    def __init__(self, source, label: str | None = None):
+    def __init__(self, source, label: str | None = None, limits: bool = True):
         if isinstance(source, (bytes, bytearray)):
             data, self.label = bytes(source), label or "工作簿"
         else:
@@ -59,7 +63,8 @@ class Package:
         except _DAMAGED:
             raise BookError(f"文件 {self.label} 已损坏或不完整（压缩包结构无法读取），请重新保存或重新下载",
                             "damaged") from None
-        problem = package_problem(infos, f"文件 {self.label}")
+        self.limits = limits
+        problem = package_problem(infos, f"文件 {self.label}") if limits else None
         if problem:
             raise BookError(problem[1], problem[0])
         self.infos = {i.filename: i for i in infos}   # the last of duplicate names wins, as zipfile reads
@@ -70,6 +75,7 @@ class Package:
         self._removed: set[str] = set()
         self._cells: dict[str, tuple[str, str, SheetXml]] = {}   # sheet name -> (part, BOM, cells)
         self._tails: dict[str, object] = {}           # part -> edit(prefix, tail text) -> tail text
+        self._heads: dict[str, object] = {}           # part -> edit(prefix, head text) -> head text
         root = [r for r in self.relationships("") if r.kind == "officeDocument" and not r.external]
         main = root[0].target if root else "xl/workbook.xml"
         self.workbook_part = self.member(main) or main
@@ -94,7 +100,7 @@ class Package:
         if name in self._edited:
             return encode(*self._texts[name])
         info = self.infos[name]
-        if info.file_size > part_cap(name):
+        if self.limits and info.file_size > part_cap(name):
             raise BookError(f"文件 {self.label} 的部件 {name} 解压后 {info.file_size / 2**20:.1f} MB，"
                             f"超过上限 {part_cap(name) // 2**20} MB", "too-large")
         try:
@@ -233,6 +239,27 @@ class Package:
         previous = self._tails.get(part)
         self._tails[part] = edit if previous is None else (lambda p, t, a=previous, b=edit: b(p, a(p, t)))
 
+    def edit_head(self, part: str, edit) -> None:
+        """Stream the worksheet `part`, applying edit(prefix, head text) -> head text to what
+        precedes its cells (its sheet views, columns…); several edits apply in turn."""
+        previous = self._heads.get(part)
+        self._heads[part] = edit if previous is None else (lambda p, t, a=previous, b=edit: b(p, a(p, t)))
+
+    def head(self, part: str) -> str:
+        """What precedes a worksheet's cells, as text (read up to <sheetData>, not the whole part)."""
+        name = self.member(part)
+        if name is None or name in self._added or name in self._edited:
+            text = self.text(part)
+            m = _SHEET_DATA_START.search(text.encode("utf-8"))
+            return text.encode("utf-8")[:m.start()].decode("utf-8") if m else text
+        buf = b""
+        for piece in self._utf8_pieces(self.infos[name]):
+            buf += piece
+            m = _SHEET_DATA_START.search(buf)
+            if m:
+                return buf[:m.start()].decode("utf-8")
+        raise BookError(f"文件 {self.label} 的工作表部件 {name} 不完整（没有 sheetData），无法编辑")
+
     def add_sheet(self, name: str, data: bytes, at: int | None = None, part: str | None = None,
                   rel_id: str = "rId") -> str:
         """A new worksheet `name` holding the part XML `data`, at position `at` (default: last):
@@ -263,6 +290,7 @@ class Package:
             self.remove(part)
             self.remove(rels.rels_path(part))
             self._tails.pop(part, None)
+            self._heads.pop(part, None)
 
     def clone_sheet(self, source: str, new_name: str, before: str | None = None) -> str:
         """Copy a sheet as Excel's Move or Copy does: the same cells, styles, validation,
@@ -334,8 +362,8 @@ class Package:
                     with dst.open(zi, "w") as w:
                         if name in contents:
                             w.write(contents[name])
-                        elif name in self._tails:
-                            for piece in self._tail_stream(info, self._tails[name]):
+                        elif name in self._tails or name in self._heads:
+                            for piece in self._sheet_stream(info, self._heads.get(name), self._tails.get(name)):
                                 w.write(piece)
                         else:
                             with self.zip.open(info) as r:
@@ -356,6 +384,8 @@ class Package:
         self._refuse_beyond_limits(dst.infolist(), fh.tell(), label)
 
     def _refuse_beyond_limits(self, infos, size: int, label: str) -> None:
+        if not self.limits:
+            return
         problem = None
         if size > MAX_FILE_BYTES:
             problem = f"{size // 2**20} MB，上限 {MAX_FILE_BYTES // 2**20} MB"
@@ -392,17 +422,34 @@ class Package:
                 yield decoder.decode(piece).encode("utf-8")
             yield decoder.decode(b"", final=True).encode("utf-8")
 
-    def _tail_stream(self, info, edit):
+    def _sheet_stream(self, info, head_edit, tail_edit):
+        """The worksheet streamed through: what precedes <sheetData> edited by head_edit, what
+        follows its cells by tail_edit (either may be None), the cells copied as they are."""
         buf = b""
         pieces = self._utf8_pieces(info)
-        for piece in pieces:
+        if head_edit is not None:
+            for piece in pieces:
+                buf += piece
+                m = _SHEET_DATA_START.search(buf)
+                if m:
+                    prefix = m.group(1).decode("ascii")
+                    buf = head_edit(prefix, buf[:m.start()].decode("utf-8")).encode("utf-8") + buf[m.start():]
+                    break
+            else:
+                raise BookError(f"文件 {self.label} 的工作表部件 {info.filename} 不完整（没有 sheetData），无法编辑")
+        if tail_edit is None:
+            yield buf
+            yield from pieces
+            return
+        start, buf = buf, b""
+        for piece in itertools.chain([start], pieces):
             buf += piece
             m = _SHEET_DATA_END.search(buf)
             if m:
                 yield buf[:m.end()]
                 rest = [buf[m.end():], *pieces]
                 prefix = (m.group(1) or m.group(2) or b"").decode("ascii")
-                yield edit(prefix, b"".join(rest).decode("utf-8")).encode("utf-8")
+                yield tail_edit(prefix, b"".join(rest).decode("utf-8")).encode("utf-8")
                 return
             keep = 64               # a closing tag split across two pieces is found on the next one
             if len(buf) > keep:

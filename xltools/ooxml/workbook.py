@@ -122,3 +122,16 @@ def _renamed(formula: str, old: str, new: str) -> str:
     """References to sheet `old` ('old'!A1 or old!A1) made references to `new`."""
     formula = formula.replace(quote_sheet(old) + "!", quote_sheet(new) + "!")
     return re.sub(r"(?<![\w.'\]])" + re.escape(old) + "!", lambda m: quote_sheet(new) + "!", formula)
+
+
+def opened_on(text: str, index: int) -> str:
+    """workbook.xml whose (first) workbook view opens on the sheet at `index`, its tab in sight."""
+    views = find(elements(text), "workbookView", MAIN_NAMESPACES)
+    if not views:
+        return text
+    view = views[0]
+    head = with_attr(text[view.start:view.end], "activeTab", str(index))
+    first = view.get("firstSheet")
+    if first is not None and first.isdigit() and int(first) > index:
+        head = with_attr(head, "firstSheet", str(index))
+    return text[:view.start] + head + text[view.end:]

@@ -17,8 +17,10 @@ import re
 from functools import lru_cache
 
 from .. import formulas
+from ..build.names import VALUES_NAME
+from ..ooxml.ns import MAIN_NAMESPACES
 from ..ooxml.package import Package
-from ..ooxml.xmltext import tag_prefix
+from ..ooxml.xmltext import append_child, elements, find, tag_prefix
 from ..a1 import split_a1
 from ..read.coerce import is_blank
 from ..read.filled import Filled, Instance
@@ -96,9 +98,13 @@ def _drop_sheets(book: Package, keep: list[str]) -> None:
     book.drop_related(book.workbook_part, "calcChain")
 
 
-def values_only(data: bytes, filled: Filled, spec: Spec) -> Package:
-    """The values-only copy of a workbook (a Package, to save or print from)."""
+def values_only(data: bytes, filled: Filled, spec: Spec, moved: dict[str, dict] | None = None) -> Package:
+    """The values-only copy of a workbook (a Package, to save or print from). `moved`: by sheet,
+    the inputs whose cells change ({field name: value, None for blank}: legacy.to_new_columns)."""
     book = Package(data)
+    for inst in filled.instances:
+        for name, value in (moved or {}).get(inst.sheet, {}).items():
+            book.sheet(inst.sheet).set(inst.cell(name), value)
     computed = computed_cells(filled, spec)
     keep = {inst.sheet: inst.report.columns for inst in filled.instances}
     for sheet_name, cells in computed.items():
@@ -111,7 +117,19 @@ def values_only(data: bytes, filled: Filled, spec: Spec) -> Package:
         sheet = book.sheet(name)
         sheet.commit()
         sheet.xml = _strip_sheet(sheet.xml, sheet.p, columns)
+    _mark_values(book)
     return book
+
+
+def _mark_values(book: Package) -> None:
+    """The defined name that says what this copy is: `xltools check` and `collect` read it as
+    values (with no formula left, there is none to hold to the template's). A workbook the
+    checker read has defined names (its template's fingerprint is one)."""
+    def mark(text: str) -> str:
+        holder = find(elements(text), "definedNames", MAIN_NAMESPACES)[0]
+        return append_child(text, holder, f'<{holder.prefix}definedName name="{VALUES_NAME}">"xltools pack"'
+                                          f'</{holder.prefix}definedName>')
+    book.edit(book.workbook_part, mark)
 
 
 # -- the print copy -----------------------------------------------------------------------------

@@ -29,9 +29,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from .. import __version__
+from .. import __version__, legacy
 from ..errors import XltoolsError, unexpected
-from ..files import atomic_writer, write_atomic
+from ..files import atomic_writer, clear_stale_temps, temp_path, write_atomic
 from ..findings import ERROR, Finding
 from ..ooxml.container import FIXED_TIME
 from ..spec.model import Spec
@@ -40,8 +40,16 @@ from ..spec.registry import Registry
 WATERMARK = "未通过校验"
 DATA_NAME = "数据.json"
 MANIFEST = "manifest.json"
+GENERATOR = "xltools pack"               # the manifest's "generator": what made a pack
 SUMS = "SHA256SUMS"
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+# What a file name may not hold: what Windows and zip readers refuse, control characters, lone
+# surrogates (a name that cannot be written in UTF-8).
+_UNSAFE = re.compile('[\\\\/:*?"<>|\x00-\x1f\x7f\ud800-\udfff]+')
+# The longest a unit's or a project's part of a name may be (UTF-8 bytes): with the rest of the
+# longest name pack makes it stays well within the 255 bytes a file name may have.
+NAME_MAX_BYTES = 150
+# What pack says about the names of its outputs (catalogue entries).
+CODES = ("pack-name-taken", "pack-name-shortened")
 
 # pdf_maker(src, {pdf path: [sheet, …] or None for every sheet}, watermark=str|None, pdfa=bool)
 PdfMaker = Callable[..., object]
@@ -63,9 +71,13 @@ class PackResult:
         return [f for f in self.findings if f.severity == ERROR]
 
 
-def safe_name(text: str) -> str:
-    """A file-name part: characters Windows or zip readers refuse become _, no leading dot."""
-    return _UNSAFE.sub("_", str(text)).strip(" .") or "_"
+def safe_name(text: str, max_bytes: int = NAME_MAX_BYTES) -> str:
+    """A file-name part: characters Windows or zip readers refuse become _, no leading or
+    trailing dot or space (`.` and `..` are no names), at most `max_bytes` (cut with …)."""
+    name = _UNSAFE.sub("_", str(text)).strip(" .") or "_"
+    if len(name.encode()) <= max_bytes:
+        return name
+    return name.encode()[:max_bytes - 3].decode("utf-8", "ignore").rstrip(" .") + "…"
 
 
 def sha256(data: bytes) -> str:
@@ -82,11 +94,25 @@ def _plain(value):
 
 
 def data_document(filled, spec: Spec) -> dict:
-    """The stated inputs of every report, by flat field name, under each report's data key
-    (read/data.py reads them back)."""
+    """Every report as the values copy shows it, in the shape `xltools fill` reads (read/data.py):
+    the stated inputs and the figures the template computes from them (totals, composite score,
+    grade), so that `check` and `collect` of the data file see every figure of the PDF."""
+    from ..formulas import evaluate, input_defaults
+    from ..read.coerce import is_blank
+    from ..read.data import nested
+
     def section(inst):
-        return {n: _plain(v) for n, v in inst.values.items()
-                if v is not None and v != "" and inst.report.fields[n].kind == "input"}
+        rep = inst.report
+        inputs = {n: v for n, v in inst.values.items() if rep.fields[n].kind == "input"}
+        computed, _ = evaluate(rep, spec, {**input_defaults(rep), **inputs})
+        filled_rows = {(rep.fields[n].table, rep.fields[n].row) for n, v in inputs.items() if not is_blank(v)}
+        shown = dict(inputs)
+        for f in rep.computed:       # a table's blank row stays blank (its sums are 0)
+            if f.table in rep.tables and (f.table, f.row) not in filled_rows \
+                    and f.row != rep.tables[f.table].total_row:
+                continue
+            shown[f.name] = computed.get(f.name)
+        return nested(rep, {n: _plain(v) for n, v in shown.items()})
     doc: dict = {"year": spec.year, "region": spec.region}
     for rep in spec.reports.values():
         sections = [section(i) for i in filled.instances if i.report.id == rep.id]
@@ -110,6 +136,7 @@ class _Job:
     stamp: datetime
     files: dict[str, bytes] = field(default_factory=dict)   # name -> bytes of every output
     values_book: bytes = b""
+    moved: dict[str, dict] = field(default_factory=dict)    # sheet -> inputs the old layout moved
 
 
 def _pdf_names(job: _Job) -> dict[str, list[str] | None]:
@@ -129,7 +156,7 @@ def _pdf_names(job: _Job) -> dict[str, list[str] | None]:
 
 def _write_values_workbook(job: _Job) -> None:
     from .frozen import values_only
-    job.values_book = values_only(job.data, job.filled, job.spec).to_bytes()
+    job.values_book = values_only(job.data, job.filled, job.spec, job.moved).to_bytes()
     _put(job, f"{job.name}.xlsx", job.values_book)
 
 
@@ -160,7 +187,7 @@ def _write_manifest(job: _Job) -> None:
     report = job.report
     errors = [f for f in report.findings if f.severity == ERROR]
     manifest = {
-        "generator": "xltools pack",
+        "generator": GENERATOR,
         "source": {"file": job.source.name, "bytes": len(job.data), "sha256": sha256(job.data)},
         "template_fingerprint": job.spec.fingerprint,
         "spec_sha256": job.spec.digest,
@@ -278,7 +305,7 @@ def _ours(path: Path) -> bool:
     """A previous pack's output, which a new pack may replace (nothing else is ever replaced)."""
     try:
         if path.is_dir():
-            return json.loads((path / MANIFEST).read_text(encoding="utf-8")).get("generator") == "xltools pack"
+            return json.loads((path / MANIFEST).read_text(encoding="utf-8")).get("generator") == GENERATOR
         if path.is_file() and path.suffix == ".zip":
             with zipfile.ZipFile(path) as z:
                 return any(n.endswith("/" + MANIFEST) for n in z.namelist())
@@ -292,7 +319,7 @@ def _publish(built: Path, target: Path) -> None:
     if target.exists() or target.is_symlink():
         if not _ours(target):
             raise XltoolsError(f"{target} 已存在且不是 xltools pack 的输出，未覆盖；请换一个输出目录")
-        old = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+        old = temp_path(target.parent)
         os.replace(target, old)
         try:
             os.replace(built, target)
@@ -309,8 +336,30 @@ def _registry(spec: Spec | Registry | None) -> Registry:
     return spec if isinstance(spec, Registry) else Registry.packaged() if spec is None else Registry.of(spec)
 
 
+def _pack_name(spec: Spec, filled, source: Path, taken: set[str] | None) -> tuple[str, list[Finding]]:
+    """The output's name (the spec's `[pack] name`) and what was done to it: a long unit cut, a
+    name another workbook of this batch has (after cleaning: 临湘市/财政局 and 临湘市:财政局)
+    numbered."""
+    from .. import catalogue
+    unit = spec.unit_of(filled) or source.stem
+    part = safe_name(unit)
+    notes = []
+    name = spec.pack_name.format(year=spec.year, unit=part)
+    if part != safe_name(unit, max_bytes=1 << 30):
+        notes.append(catalogue.finding("pack-name-shortened", "", "", kept=len(part) - 1, renamed=name))
+    if taken is not None:
+        base, k = name, 2
+        while name.casefold() in taken:        # Windows and macOS: names differing in case are one
+            name, k = f"{base} ({k})", k + 1
+        if name != base:
+            notes.append(catalogue.finding("pack-name-taken", "", "", name=base, renamed=name))
+    return name, notes
+
+
 def pack_one(source, out_dir, *, force: bool = False, zip: bool = False, pdfa: bool = False,
-             spec: Spec | Registry | None = None, pdf_maker: PdfMaker | None = None) -> PackResult:
+             spec: Spec | Registry | None = None, pdf_maker: PdfMaker | None = None,
+             taken: set[str] | None = None) -> PackResult:
+    """`taken`: the names (casefolded) packed so far in this batch; this one's is added."""
     from ..checker import read_book
     from ..rules import run_rules
     from ..xlsx.book import read_file
@@ -325,21 +374,24 @@ def pack_one(source, out_dir, *, force: bool = False, zip: bool = False, pdfa: b
     errors = [f for f in report.findings if f.severity == ERROR]
     if errors and not force:
         return PackResult(source, False, refused=True, findings=report.findings)
-    name = spec.pack_name.format(year=spec.year, unit=safe_name(spec.unit_of(filled) or source.stem))
+    name, notes = _pack_name(spec, filled, source, taken)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / (f"{name}.zip" if zip else name)
     if target.resolve() == source.resolve():
         return PackResult(source, False, error=f"输出会覆盖源文件：{source}")
-    tmp = out_dir / f".{name}.tmp-{secrets.token_hex(4)}"
+    tmp = temp_path(out_dir)
     tmp.mkdir()
     job = _Job(source, data, spec, filled, report, bool(errors), pdfa, pdf_maker or office.export_pdfs, tmp, name,
                _stamp(source, data))
+    # An old-layout indicator table is packed in the new columns (legacy.py): its PDF, values
+    # copy and data file show the scores in 得分 and the composite the checker computed.
+    job.moved = {inst.sheet: legacy.to_new_columns(inst) for inst in filled.instances}
     try:
         for step in STEPS:
             step(job)
         if zip:
-            built = out_dir / f".{name}.tmp-{secrets.token_hex(4)}.zip"
+            built = temp_path(out_dir)
             try:
                 write_zip(tmp, list(job.files), built, name)
                 _publish(built, target)
@@ -351,24 +403,31 @@ def pack_one(source, out_dir, *, force: bool = False, zip: bool = False, pdfa: b
         return PackResult(source, False, error=str(e), findings=report.findings)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return PackResult(source, True, output=target, forced=bool(errors), findings=report.findings,
+    if taken is not None:
+        taken.add(name.casefold())
+    return PackResult(source, True, output=target, forced=bool(errors), findings=report.findings + notes,
                       files=sorted(job.files))
 
 
 def pack(books, out_dir, *, force: bool = False, zip: bool = False, pdfa: bool = False,
          spec: Spec | Registry | None = None, pdf_maker: PdfMaker | None = None) -> list[PackResult]:
-    """Pack every workbook of `books` into out_dir; one failure never stops the others. `spec`:
-    None, each by the spec that made it; one Spec, that one (a workbook of another is refused).
+    """Pack every workbook of `books` into out_dir; one failure never stops the others, and no
+    two share an output (pack_one's `taken`). Temporary folders a killed run left in out_dir go
+    first. `spec`: None, each by the spec that made it; one Spec, that one (a workbook of
+    another is refused).
 
     pdf_maker: makes the PDFs instead of LibreOffice (the Windows add-in passes Excel's
     ExportAsFixedFormat): called as pdf_maker(src, {pdf path: [sheet names] or None}, watermark=…,
     pdfa=…) on the print copy; None for a PDF means every sheet of src in order.
     """
     specs = _registry(spec)
+    clear_stale_temps(out_dir)
+    taken: set[str] = set()
     results = []
     for book in books:
         try:
-            results.append(pack_one(book, out_dir, force=force, zip=zip, pdfa=pdfa, spec=specs, pdf_maker=pdf_maker))
+            results.append(pack_one(book, out_dir, force=force, zip=zip, pdfa=pdfa, spec=specs, pdf_maker=pdf_maker,
+                                    taken=taken))
         except Exception as err:     # a failure no check foresaw costs this workbook only
             if os.environ.get("XLTOOLS_DEBUG"):
                 raise
@@ -386,7 +445,8 @@ def render(result: PackResult) -> str:
         head = f"{result.source}：有 {len(result.errors)} 处错误，未打包（改正后重试，或用 --force 打包并加“{WATERMARK}”水印）"
         return head + "\n" + render_text(Report(str(result.source), result.findings)).split("\n", 1)[-1]
     note = f"（有 {len(result.errors)} 处错误，每页已加“{WATERMARK}”水印）" if result.forced else ""
-    return f"已打包 {result.source} → {result.output}{note}"
+    named = "".join(f"（{f.message}）" for f in result.findings if f.code in CODES)
+    return f"已打包 {result.source} → {result.output}{note}{named}"
 
 
 def exit_code(results: list[PackResult]) -> int:

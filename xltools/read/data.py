@@ -173,6 +173,34 @@ def _flatten(rep: Report, section: dict, prefix: str, path: Path) -> dict[str, t
     return out
 
 
+def nested(rep: Report, values: dict) -> dict:
+    """One report's values by field name in the data file's own shape, as _flatten reads it back:
+    tables as lists of rows (a matrix keyed by row), indicator tables as lists in spec order,
+    every other field by its name. Blank values are left out."""
+    out: dict = {}
+    indicators = {t.id for t in rep.indicator_tables}
+    for name, value in values.items():
+        if value is None or value == "":
+            continue
+        f = rep.fields[name]
+        if f.table in indicators:
+            rows = out.setdefault(f.table, [])
+            rows.extend({} for _ in range(int(f.row) - len(rows)))
+            rows[int(f.row) - 1][f.column] = value
+        elif f.table in rep.tables and not (f.row == rep.tables[f.table].total_row and not rep.tables[f.table].matrix):
+            table = rep.tables[f.table]
+            if table.matrix:
+                out.setdefault(f.table, {}).setdefault(f.row, {})[f.column] = value
+            else:
+                body = [k for k in table.rows if k != table.total_row]
+                rows = out.setdefault(f.table, [])
+                rows.extend({} for _ in range(body.index(f.row) + 1 - len(rows)))
+                rows[body.index(f.row)][f.column] = value
+        else:
+            out[name] = value
+    return out
+
+
 def _indicator_rows(table, value, where: str, path: Path):
     """(row number, row, key path) of an indicator table's data: a list in the spec's order, or,
     for a table whose groups have ids (the national form: rows the unit names), an object by

@@ -65,6 +65,7 @@ class Filled:
     package: Contents | None = None        # workbook: its zip's parts and external relationships
     cross_sheets: list[str] | None = None   # workbook: the copies (filled or not) the template's cross
                                             # check sums, i.e. those between the bookends
+    values_copy: bool = False     # workbook: pack's values-only copy (its formulas are values by design)
 
     @property
     def copies(self) -> list[Instance]:

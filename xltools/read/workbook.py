@@ -13,7 +13,7 @@ not read as typed (coerce.py).
 """
 from __future__ import annotations
 
-from ..build.names import REPORT_MARK
+from ..build.names import REPORT_MARK, VALUES_NAME
 from .filled import Contents, Filled, Instance
 from ..errors import BookError
 from .. import catalogue
@@ -235,4 +235,8 @@ def read_workbook(path, spec: Spec, data: bytes | None = None, book=None) -> Fil
     sheets = list(book.sheets)
     span = bookend_span(sheets)
     cross = [] if span is None else [p.sheet for p in copies if span[0] < sheets.index(p.sheet) < span[1]]
-    return Filled(label, "workbook", instances, blank, sheets=sheets, package=package_of(book), cross_sheets=cross)
+    # pack's values-only copy says so by a defined name, and holds no formula in any report
+    values = (None, VALUES_NAME) in book.defined_names \
+        and not any(book.sheet(i.sheet).formula_count() for i in instances + blank)
+    return Filled(label, "workbook", instances, blank, sheets=sheets, package=package_of(book), cross_sheets=cross,
+                  values_copy=values)

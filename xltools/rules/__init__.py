@@ -4,7 +4,7 @@ One module per kind of rule, each rule declaring the catalogue codes it may emit
 
     integrity.py    what a workbook may not be trusted with (formulas altered or typed into
                     inputs, labels or blank cells, a date format on an amount, macros and links,
-                    an add-in's settings sheet, sheets outside the bookends)
+                    an add-in's settings sheet, sheets outside the bookends, pack's values-only copy)
     tables.py       required fields, copies, sum rules and the other derived figures, the inline
                     checks (compare, weights, 一级 weights, score range)
     indicators.py   the indicator tables: score sum, grade, the old form of the table
@@ -25,18 +25,18 @@ from ..spec.model import Spec
 from .cross import CrossReport
 from .indicators import Indicators
 from .integrity import (AmountsShownAsDates, Bookends, FormulasAltered, InputFormulas, PackageContents,
-                        SettingsSheets, StrayFormulas)
+                        SettingsSheets, StrayFormulas, ValuesCopy)
 from .longtext import TextRows
 from .rule import BookRule, Context, ReportRule, Rule, SheetRule
 from .budget import BudgetWarnings
 from .judgement import Judged
 from .tables import Checks, Copies, Derived, Required, Sums
-from .texts import Quotes, TextFootings
+from .texts import Quotes, TextFootings, TextTotals
 
 SHEET_RULES: tuple[SheetRule, ...] = (AmountsShownAsDates(), InputFormulas(), StrayFormulas())
-BOOK_RULES: tuple[BookRule, ...] = (FormulasAltered(), PackageContents(), SettingsSheets(), Bookends())
+BOOK_RULES: tuple[BookRule, ...] = (FormulasAltered(), PackageContents(), SettingsSheets(), Bookends(), ValuesCopy())
 REPORT_RULES: tuple[ReportRule, ...] = (Required(), Copies(), Indicators(), Sums(), Derived(), Checks(), Quotes(),
-                                        TextFootings(), TextRows(), Judged(), BudgetWarnings())
+                                        TextTotals(), TextFootings(), TextRows(), Judged(), BudgetWarnings())
 ACROSS_RULES: tuple[BookRule, ...] = (CrossReport(),)
 RULES: tuple[Rule, ...] = SHEET_RULES + BOOK_RULES + REPORT_RULES + ACROSS_RULES
 

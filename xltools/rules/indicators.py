@@ -1,19 +1,20 @@
-"""The indicator tables: the composite score against the scores, the grade against its band, and
-the old form of the table (scores in 实际完成值, weights in 指标值), read as such. Runs before the
-other rules of its report: they then see the old form's figures where they were read."""
+"""The indicator tables: the composite score against the scores and the full mark, the grade
+against its band, and the old layout of the table (legacy.py: scores in 实际完成值, weights in
+指标值), read as such. Runs before the other rules of its report: they then see the old
+layout's figures where they were read."""
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from ..formulas import num
+from ..legacy import old_layout
 from ..read.coerce import is_blank
 from ..spec.model import IndicatorTable
 from .rule import Context, ReportRule, cents, m_str
 
 
 class Indicators(ReportRule):
-    codes = ("legacy-indicators", "score-range", "score-sum", "grade")
+    codes = ("legacy-indicators", "score-range", "score-sum", "score-over", "grade")
 
     def report(self, ctx: Context) -> None:
         for table in ctx.rep.indicator_tables:
@@ -37,6 +38,9 @@ def _indicators(ctx: Context, table: IndicatorTable) -> dict:
         ctx.add("score-sum", table.score_field, variant="with-execution" if table.extra_scores else "",
                 expected=computed, actual=num(stated), computed=m_str(computed),
                 stated=stated if stated is not None else "（空）")
+    if computed > table.full_mark:
+        ctx.add("score-over", table.score_field, expected=table.full_mark, actual=computed,
+                total=m_str(computed), full=m_str(table.full_mark))
     basis = num(stated) if num(stated) is not None else computed
     stated_grade = inst.values.get(table.grade_field)
     expected_grade = ctx.spec.grade_of(basis)
@@ -50,46 +54,20 @@ def _indicators(ctx: Context, table: IndicatorTable) -> dict:
 
 
 def _legacy(ctx: Context, table: IndicatorTable) -> None:
-    """The old form (the seed's habit): scores in 实际完成值, weights in 指标值, 得分 empty.
-
-    Told by the shape of the columns, not by their sums, so that one wrong figure is found at
-    its cell instead of switching the reading off: the 实际完成值 column is read as scores when
-    at least half of it holds bare numbers (a sign too: a negative score is a wrong score);
-    the 指标值 column as weights the same way (blank rows then weigh 0), or, with fewer
-    numbers, where it holds one (the spec's weight elsewhere). Findings on 得分/分值 are then
-    placed at the cells the figures were read from (ctx.moved)."""
-    eff = ctx.eff
-    scores, weights = table.names("score"), table.names("weight")
-    actuals, targets = table.names("actual"), table.names("target")
-    bare = [_bare_number(eff.get(n)) for n in actuals]
-    if 2 * sum(b is not None for b in bare) < len(bare):
+    """The old layout (legacy.py): its figures read as 得分/分值 (ctx.eff); findings on 得分/分值
+    are then placed at the cells the figures were read from (ctx.moved)."""
+    found = old_layout(ctx.inst.values, table)
+    if found is None:
         return
-    tgt = [_bare_number(eff.get(n)) for n in targets]
-    numbers = sum(t is not None for t in tgt)
-    ctx.add("legacy-indicators", actuals[0], variant="with-weights" if numbers else "",
+    ctx.add("legacy-indicators", table.names("actual")[0], variant="with-weights" if found.with_weights else "",
             **{f"{k}_col": v for k, v in table.column_labels.items()})
-    for s, a, b in zip(scores, actuals, bare):
-        ctx.moved[s] = a
-        if b is not None or is_blank(eff.get(a)):
-            eff[s] = b
-        else:          # text among the scores: no score can be read there
-            eff[s] = None
+    ctx.moved.update(found.moved)
+    ctx.eff.update(found.scores)
+    ctx.eff.update(found.weights)
+    for s, a in found.moved.items():
+        if a in found.texts:      # a word among the scores: no score can be read there
             ctx.add("score-range", s, variant="not-number", subject=ctx.rep.fields[a].label,
-                    actual=eff.get(a), value=eff.get(a))
-    if numbers:
-        whole = 2 * numbers >= len(tgt)
-        for w, t, b in zip(weights, targets, tgt):
-            if b is not None or whole:
-                eff[w] = b if b is not None else Decimal(0)
-                ctx.moved[w] = t
-
-
-def _bare_number(v) -> Decimal | None:
-    if isinstance(v, Decimal):
-        return v
-    if isinstance(v, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d+)?\s*", v, re.ASCII):
-        return Decimal(v.strip())
-    return None
+                    actual=ctx.eff.get(a), value=ctx.eff.get(a))
 
 
 def _same_grade(stated: str, expected: str) -> bool:

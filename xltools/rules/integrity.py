@@ -80,6 +80,8 @@ class FormulasAltered(BookRule):
     codes = ("formula-altered",)
 
     def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
+        if filled.values_copy:              # pack's values-only copy: no formula by design (ValuesCopy)
+            return
         for inst in filled.instances:
             if inst.formulas is not None:
                 out.extend(_altered(inst, spec))
@@ -233,7 +235,7 @@ class Bookends(BookRule):
 
     def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
         sheets = filled.sheets
-        if sheets is None or spec.copied is None or spec.cross is None:
+        if sheets is None or spec.copied is None or spec.cross is None or filled.values_copy:   # pack's copy: none by design
             return
         held = spec.reports[spec.cross.report]             # where the 3D SUM is
         cell = held.cell(spec.cross.fields[0])
@@ -248,3 +250,13 @@ class Bookends(BookRule):
         lo, hi = span
         out.extend(catalogue.finding("project-outside-bookends", p.sheet, "", sheet=p.sheet, **names)
                    for p in filled.copies if not lo < sheets.index(p.sheet) < hi)
+
+
+class ValuesCopy(BookRule):
+    """Pack's values-only copy (its defined name, and no formula in any report): read and checked
+    as values; the finding says so, as its formulas cannot be held to the template's."""
+    codes = ("values-copy",)
+
+    def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
+        if filled.values_copy:
+            out.append(catalogue.finding("values-copy", filled.instances[0].sheet if filled.instances else "", ""))

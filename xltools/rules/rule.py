@@ -20,9 +20,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .. import catalogue
 from ..findings import Finding
-from ..formulas import CENT, input_defaults, value_of
+from ..formulas import CENT, effective
 from ..read.filled import Filled, Instance
-from ..spec import topo_order
 from ..spec.model import Spec
 
 
@@ -71,7 +70,7 @@ class Context:
         self.spec, self.inst, self.out = spec, inst, out
         self.scores = {} if scores is None else scores
         self.rep = inst.report
-        self.eff = self._effective()
+        self.eff = effective(self.rep, inst.values)
         self.moved: dict[str, str] = {}   # field -> the field its figure was read from (old form)
 
     def add(self, code, name_or_cell, /, near: str = "", **args):
@@ -84,11 +83,3 @@ class Context:
             cell = next((at for at, text in self.inst.rows.get(name_or_cell, ()) if near in text), cell)
         self.out.append(catalogue.finding(code, self.inst.sheet, cell, **args))
 
-    def _effective(self) -> dict:
-        """Stated values; what the data left out is taken from the template (defaults, formulas)."""
-        eff = input_defaults(self.rep)
-        eff.update(self.inst.values)
-        for rule in topo_order(self.rep):
-            if rule.target not in self.inst.values:
-                eff[rule.target] = value_of(rule, eff.get)
-        return eff

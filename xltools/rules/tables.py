@@ -94,7 +94,7 @@ class Sums(ReportRule):
             if stated == expected or (cents(stated) == cents(expected) and stated == cents(stated)):
                 continue
             f = ctx.rep.fields[rule.target]
-            entry = catalogue.sum_entry(rule)
+            entry = catalogue.sum_entry(rule, f.unit)
             hint = entry.hint
             if rule.code == "basic":
                 found = explain_gap(expected - stated, *texts_of(ctx.rep, ctx.eff))

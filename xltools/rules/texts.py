@@ -1,13 +1,16 @@
 """What the long texts state: the 元 amounts the narrative quotes against the tables' 万元 cells
-(the inline check the template shows beside each 机构's row), and the totals a text states
-against the parts it lists (narrative.py). A finding points at the row holding the words."""
+(the inline check the template shows beside each 机构's row), the whole department's totals it
+states against the tables' columns summed over every 机构 (collect's figures), and the totals a
+text states against the parts it lists (narrative.py). A finding points at the row holding the
+words."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from ..formulas import num, quote_args
-from .narrative import footings
-from .rule import Context, ReportRule, m_str
+from .narrative import amounts_in_text, footings
+from .rule import Context, ReportRule, cents, m_str
 
 
 class Quotes(ReportRule):
@@ -46,3 +49,67 @@ class TextFootings(ReportRule):
             if type(v) is str and "其中" in v and ctx.rep.fields[name].unit == "text":
                 for f in footings(v):
                     ctx.add("text-footing", name, near=f.quote, expected=f.parts, actual=f.stated, detail=f.message)
+
+
+# The ways units write the whole department's totals (gathered from the example and the reports
+# the tests hold): "基本预算总支出…元，其中：基本支出…元；项目支出…元", "全年部门整体支出…元，其中基本
+# 支出…元，项目支出…元", "支出合计…元", "全年收入…元", "收入合计…元". A label names the whole when it
+# has one of these words and no 机构's name (those sentences are the quotes checks').
+_WHOLE = ("总", "整体", "合计", "全年", "全部", "共计", "本年度", "部门")
+_TOTALS = (("income", re.compile(r"收入(?:合计|总额|总计)?$")), ("spend", re.compile(r"支出(?:合计|总额|总计)?$")))
+_PARTS = {"基本支出": "basic", "项目支出": "project"}      # listed after a whole-department 支出
+_SENTENCE = re.compile(r"[^。\n]+")
+
+
+def _whole_kind(label: str) -> str | None:
+    if any(w in label for w in _WHOLE) and not any(p in label for p in _PARTS):
+        return next((key for key, pattern in _TOTALS if pattern.search(label)), None)
+    return None
+
+
+class TextTotals(ReportRule):
+    """The whole department's 收入/支出 (and the 基本支出, 项目支出 listed under it) a text states,
+    in 元 or 万元, against the table columns collect sums for it over every 机构 ([summary]
+    figures): equal to within the rounding of each 机构's 万元 cent. A warning: the usual cause is
+    a table that lists fewer 机构 than the text counts (the published seed's), which the unit
+    knows and the checker cannot."""
+    codes = ("text-total",)
+
+    def report(self, ctx: Context) -> None:
+        figures = {f.key: f for f in ctx.spec.figures if f.report == ctx.rep.id and len(f.fields) > 1}
+        orgs: dict[str, list] = {}          # each quoted text -> the 机构 names its quotes checks read
+        for check in ctx.rep.checks:
+            if check.kind == "quotes" and figures:
+                orgs.setdefault(check.left[1], []).extend(ctx.eff.get(n) for n in (check.left[0], *check.bounds))
+        for field, names in orgs.items():
+            _totals(ctx, field, names, figures)
+
+
+def _totals(ctx: Context, field: str, orgs: list, figures: dict) -> None:
+    text = ctx.eff.get(field)
+    if type(text) is not str:
+        return
+    names = [o.strip() for o in orgs if isinstance(o, str) and o.strip()]
+    for m in _SENTENCE.finditer(text):
+        sentence = m.group(0)
+        if any(n in sentence for n in names):
+            continue
+        found = amounts_in_text(sentence)
+        if not found or (kind := _whole_kind(found[0][0])) is None:
+            continue
+        stated = [(kind, found[0])]
+        if kind == "spend":
+            stated += [(key, a) for a in found[1:] for word, key in _PARTS.items() if a[0].endswith(word)]
+        for key, (label, amount, unit) in stated:
+            figure = figures.get(key)
+            if figure is None:
+                continue
+            terms = [v for v in (num(ctx.eff.get(n)) for n in figure.fields) if v is not None]
+            table = sum(terms, Decimal(0))
+            wan = amount if unit == "万元" else amount / 10000
+            if abs(wan - table) * 200 <= max(sum(1 for t in terms if t), 1):   # each 机构's rounding
+                continue
+            yuan = amount * 10000 if unit == "万元" else amount
+            ctx.add("text-total", field, near=sentence.strip(), expected=f"{m_str(table * 10000)}元", actual=f"{m_str(yuan)}元",
+                    phrase=label.removeprefix("其中"), quoted=m_str(yuan), wan=m_str(cents(wan)),
+                    label=figure.label, value=f"{cents(table)}")

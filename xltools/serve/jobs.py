@@ -75,7 +75,7 @@ def marked_copy(src: str, out: str, spec_path: str) -> None:
     from ..checker import write_checked_copy
     from ..spec.registry import spec_at
     spec = spec_at(spec_path)
-    write_checked_copy(src, out, check(src, spec))
+    write_checked_copy(src, out, check(src, spec), spec)
 
 
 def scored_copy(src: str, out: str, spec_path: str) -> list[str]:

@@ -195,6 +195,12 @@ class IndicatorTable:
         weight = self.levels.get(group1)
         return group1 if weight is None else f"{group1}\n（{format(weight.normalize(), 'f')}分）"
 
+    @property
+    def full_mark(self) -> Decimal:
+        """The most the composite can be: the indicators' weights and any 预算执行率 score add up
+        to it on every form (layout_scored checks a spec's weights against it)."""
+        return Decimal(100)
+
     def names(self, column: str) -> list[str]:
         """Field names of one column, indicator by indicator (kept: the checker asks per workbook)."""
         names = self._names.get(column)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from .. import catalogue, formulas
+from .. import catalogue, formulas, legacy
 from ..ooxml.cells import SheetXml
 from ..ooxml.package import Package
 from ..formulas import cached_values, fit_cells, input_defaults
@@ -118,6 +118,21 @@ def write_run(sheet: SheetXml, inst: Instance, name: str, widths: list[float],
         sheet.row_hidden(r, hide_unused and k >= len(rows))
 
 
+def _scores_above_weights(inst: Instance) -> list[str]:
+    """A score above its weight is written as the data states it (the published report says so)
+    and said here; `check` reports it (score-range), the template's column I shows it."""
+    out = []
+    for table in inst.report.indicator_tables:
+        for s, w in zip(table.names("score"), table.names("weight")):
+            score = inst.values.get(s)
+            weight = inst.values.get(w, inst.report.fields[w].default)
+            if isinstance(score, Decimal) and isinstance(weight, Decimal) and score > weight:
+                text = catalogue.entry("score-range").text(score=catalogue.figure(score, "score"),
+                                                           weight=catalogue.figure(weight, "score"))
+                out.append(f"{inst.sheet}!{inst.cell(s)} {inst.report.fields[s].label}：{text}")
+    return out
+
+
 def set_prompt(sheet: SheetXml, ref: str, text: str) -> None:
     """The input prompt of one cell's data validation (the template gives each input its own)."""
     from xml.sax.saxutils import quoteattr
@@ -138,15 +153,6 @@ def fill(data_path, out, spec: Spec, template=None, prompts: dict | None = None)
         data_path = "数据"
     filled = load_data(data_path, spec, doc)
     errors = [f for f in filled.notes if f.severity == ERROR]
-    for inst in filled.instances:
-        for table in inst.report.indicator_tables:
-            for s, w in zip(table.names("score"), table.names("weight")):
-                score = inst.values.get(s)
-                weight = inst.values.get(w, inst.report.fields[w].default)
-                if isinstance(score, Decimal) and isinstance(weight, Decimal) and score > weight:
-                    in_range = catalogue.entry("score-range")
-                    errors.append(f"{inst.where[s]}：" + in_range.text(score=catalogue.figure(score, "score"),
-                                                                      weight=catalogue.figure(weight, "score")))
     if errors:
         lines = [e if isinstance(e, str) else e.message for e in errors]
         raise DataError(f"数据文件 {Path(data_path).name} 有 {len(lines)} 处错误，未写入任何文件：" + "；".join(lines[:5])
@@ -166,13 +172,18 @@ def fill(data_path, out, spec: Spec, template=None, prompts: dict | None = None)
     else:
         from ..build.workbook import template_bytes   # openpyxl: only when building the template here
         base = template_bytes(spec)
+    moved = []
+    for inst in filled.instances:      # the old indicator layout, written in the new columns
+        moved += [legacy.describe(inst, found) for found in legacy.layouts(inst) if found.new_columns()]
+        legacy.to_new_columns(inst)
+        moved += _scores_above_weights(inst)
     book = Package(base, str(template or "模板"))
     from ..formulas import LAST_BOOKEND
     copies = filled.copies
     for i in range(1, len(copies)):     # the template holds the first copy's sheet
         book.clone_sheet(spec.copied.sheet, copy_sheet_name(spec.copied, i), before=LAST_BOOKEND)
     warnings = write_instances(book, spec, filled.instances)
-    warnings += [f.message for f in filled.notes]
+    warnings += moved + [f.message for f in filled.notes]
     for (sheet, ref), text in (prompts or {}).items():
         set_prompt(book.sheet(sheet), ref, text)
     path = book.save(out)

@@ -11,17 +11,21 @@ the last ones, those two dxfs: sheet parts and styles.xml come back byte for byt
 same blocks are FormatConditions with the same formula, deleted by the same tag. The template's
 own rules keep precedence (ours get the lowest priority).
 
-The 校验结果 sheet is appended after every other sheet (no sheet index or sheet-scoped name moves),
-and uses no cell style of its own (bold and link colour are rich-text runs), so styles.xml only
-ever gains the two dxfs.
+The 校验结果 sheet is the first sheet and the one the copy opens on (the package editor renumbers
+sheet-scoped names and the workbook view); its rows are a bookkeeper's: errors first, the rule's
+Chinese title, wrapped sentences (one cell format of ours, WRAP_XF, appended to styles.xml and
+taken off as the dxfs are), amounts in one format, the stable code in a narrow last column, and a
+line saying how each program follows a link. Each marked cell also carries a note (a cell
+comment, ooxml/comments.py) saying why.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
 from ..a1 import a1, quote_sheet, split_a1
-from ..catalogue import result_header, result_row
+from ..catalogue import CATALOGUE, finding_order, result_header, result_row, severity_label
 from ..errors import BookError
 from ..findings import ERROR, Report
 from ..ooxml.ns import TRANSITIONAL, Flavour
@@ -30,8 +34,13 @@ from ..usertext import cell_text
 
 RESULT_SHEET = "校验结果"
 COLUMNS = result_header()
-WIDTHS = (6, 18, 14, 8, 90, 14, 14, 50)
+WIDTHS = (6, 18, 14, 8, 50, 16, 16, 32, 9)
 LINK_COLUMN = 4                                   # 单元格
+WRAPPED = (2, 5, 8)                               # 问题, 说明, 建议: sentences (every cell wraps, top-aligned)
+LINE_PT = 15                                      # a wrapped line's height (no program fits rows on opening)
+FOLLOW_LINK = ("点“单元格”列的地址可跳到该单元格：Excel、WPS 中单击即可；LibreOffice 中按住 Ctrl 单击"
+               "（或在 工具 ▸ 选项 ▸ LibreOffice ▸ 安全 ▸ 选项 中取消“需要 Ctrl+单击才能打开超链接”）。"
+               "标色的单元格上有批注，说明问题所在。")
 MARK_FORMULA = 'ISTEXT("xltools:mark")'           # the tag: true everywhere, written by no one else
 COLORS = {ERROR: "FFFFC7CE", "warning": "FFFFEB9C"}
 # Text and frame of a marked cell: the template's own pale-yellow input cells look like the amber
@@ -49,33 +58,43 @@ class MarkPlan:
     links: dict[int, tuple[str, str]] = field(default_factory=dict)   # 1-based row -> (sheet, cell)
     cells: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # sheet -> severity -> cells
     compared: list[list[str]] = field(default_factory=list)   # after a blank row: the figures against last year's
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)   # sheet -> cell -> why it is marked
 
     @property
     def findings(self) -> int:
         return len(self.rows) - 1
 
 
-def plan(report: Report, sheet_names) -> MarkPlan:
-    """What to write: the rows of 校验结果, the links, and each marked cell once (an error wins
-    over a warning on the same cell)."""
+def plan(report: Report, sheet_names, entries: dict | None = None) -> MarkPlan:
+    """What to write: the rows of 校验结果 (errors first), the links, each marked cell once (an
+    error wins over a warning on the same cell) and its note. `entries`: the catalogue by code with
+    the spec's rules (catalogue.entries_by_code), for their titles."""
+    sheet_names = list(sheet_names)
     sheets = set(sheet_names)
+    entries = entries or CATALOGUE
     rows = [list(COLUMNS)]
     links: dict[int, tuple[str, str]] = {}
     worst: dict[tuple[str, str], str] = {}
-    for f in report.findings:
-        rows.append(["" if v is None else str(v) for v in result_row(f)])
+    why: dict[tuple[str, str], list[str]] = {}
+    for f in finding_order(report.findings, sheet_names):
+        row = result_row(f, entries=entries)
+        rows.append(["" if v is None else str(v) for v in row])
         if f.cell and f.sheet in sheets and f.sheet != RESULT_SHEET and _is_cell(f.cell):
             links[len(rows)] = (f.sheet, f.cell)
             key = (f.sheet, f.cell)
             if worst.get(key) != ERROR:
                 worst[key] = ERROR if f.severity == ERROR else "warning"
+            why.setdefault(key, []).append(f"{severity_label(f.severity)}：{f.message}")
     cells: dict[str, dict[str, list[str]]] = {}
     for (sheet, cell), severity in worst.items():
         cells.setdefault(sheet, {}).setdefault(severity, []).append(cell)
     for by_severity in cells.values():
         for refs in by_severity.values():
             refs.sort(key=split_a1)
-    return MarkPlan(rows, links, cells, _compared(report))
+    notes: dict[str, dict[str, str]] = {}
+    for (sheet, cell), lines in why.items():
+        notes.setdefault(sheet, {})[cell] = "\n".join(lines)
+    return MarkPlan(rows, links, cells, _compared(report), notes)
 
 
 PREVIOUS_COLUMNS = ("与上年比较", "", "", "", "本年数", "上年数", "增减率（%）")
@@ -156,6 +175,37 @@ def remove_dxfs(styles: str) -> str:
     return styles[:m.start()] + f'<{p}dxfs count="{count}"{m.group(2)}>' + body + styles[close:]
 
 
+# -- styles.xml: the wrapped cells' format of 校验结果 ----------------------------------------------
+def _wrap_xf(p: str) -> str:
+    return (f'<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+            f'<{p}alignment vertical="top" wrapText="1"/></{p}xf>')
+
+
+def add_wrap_xf(styles: str) -> tuple[str, int]:
+    """styles.xml with the wrapped-text cell format appended to cellXfs; its index."""
+    p = tag_prefix(styles, "styleSheet")
+    m = re.search(rf'<{p}cellXfs\b[^>]*>', styles)
+    close = styles.find(f"</{p}cellXfs>", m.end()) if m else -1
+    if close < 0:
+        raise BookError("样式部件 styles.xml 不完整（缺少 cellXfs），无法写出校验结果")
+    count = len(re.findall(rf"<{p}xf\b", styles[m.end():close]))
+    opening = re.sub(r'\scount="\d*"', "", m.group(0))[:-1] + f' count="{count + 1}">'
+    return styles[:m.start()] + opening + styles[m.end():close] + _wrap_xf(p) + styles[close:], count
+
+
+def remove_wrap_xf(styles: str) -> str:
+    """styles.xml without the wrapped-text format, when it is still the last of cellXfs."""
+    p = tag_prefix(styles, "styleSheet")
+    m = re.search(rf'<{p}cellXfs\b[^>]*>', styles)
+    close = styles.find(f"</{p}cellXfs>", m.end()) if m else -1
+    ours = _wrap_xf(p)
+    if close < 0 or not styles[m.end():close].endswith(ours):
+        return styles
+    count = len(re.findall(rf"<{p}xf\b", styles[m.end():close])) - 1
+    opening = re.sub(r'\scount="\d*"', "", m.group(0))[:-1] + f' count="{count}">'
+    return styles[:m.start()] + opening + styles[m.end():close - len(ours)] + styles[close:]
+
+
 # -- a worksheet's tail (after sheetData): the mark blocks -----------------------------------------
 # Elements that follow conditionalFormatting in CT_Worksheet: our block goes before the first of them.
 _AFTER_CF = ("dataValidations", "hyperlinks", "printOptions", "pageMargins", "pageSetup", "headerFooter",
@@ -191,35 +241,53 @@ def remove_marks_from_tail(tail: str) -> str:
 
 
 # -- the 校验结果 sheet part ------------------------------------------------------------------------
-def _cell(ref: str, text: str, run: str = "") -> str:
+def _cell(ref: str, text: str, run: str = "", style: int | None = None) -> str:
     if text == "":
         return ""
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
     body = escape(cell_text(text))
+    s = "" if style is None else f' s="{style}"'
     if run:
-        return f'<c r="{ref}" t="inlineStr"><is><r><rPr>{run}</rPr><t{space}>{body}</t></r></is></c>'
-    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{body}</t></is></c>'
+        return f'<c r="{ref}"{s} t="inlineStr"><is><r><rPr>{run}</rPr><t{space}>{body}</t></r></is></c>'
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{body}</t></is></c>'
 
 
-def result_sheet_xml(mp: MarkPlan, flavour: Flavour = TRANSITIONAL) -> str:
-    """The 校验结果 sheet's part, in the namespaces of the workbook's flavour."""
+def _lines(text: str, width: int) -> int:
+    """Lines a wrapped text takes in a column `width` characters wide (a CJK character is two)."""
+    per_line = max(width - 1, 1)
+    return sum(max(1, math.ceil(sum(2 if ord(ch) > 0x2E80 else 1 for ch in part) / per_line))
+               for part in text.split("\n"))
+
+
+def result_sheet_xml(mp: MarkPlan, flavour: Flavour = TRANSITIONAL, wrap: int | None = None) -> str:
+    """The 校验结果 sheet's part, in the namespaces of the workbook's flavour: selected (the copy
+    opens on it), the header frozen, the sentences wrapped in cell format `wrap` (add_wrap_xf),
+    the line on following links after the table."""
     cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(WIDTHS, start=1))
     rows = []
+    compared = [[]] + mp.compared if mp.compared else []
     heads = {1, len(mp.rows) + 2}                  # the findings' header, the comparison's
-    for r, values in enumerate(mp.rows + ([[]] + mp.compared if mp.compared else []), start=1):
+    body = mp.rows + compared + [[]]
+    for r, values in enumerate(body, start=1):
         cells = []
         for c, text in enumerate(values, start=1):
             if not text and r > len(mp.rows):      # the comparison leaves its unused columns empty
                 continue
             run = "<b/>" if r in heads else ('<u/><color rgb="FF0563C1"/>' if c == LINK_COLUMN and r in mp.links else "")
-            cells.append(_cell(a1(r, c), str(text), run))
-        rows.append(f'<row r="{r}">{"".join(cells)}</row>')
+            cells.append(_cell(a1(r, c), str(text), run, None if r in heads else wrap))
+        lines = max((_lines(str(values[c - 1]), WIDTHS[c - 1]) for c in WRAPPED if c <= len(values)), default=1)
+        height = f' ht="{LINE_PT * lines + 3}" customHeight="1"' if lines > 1 and r not in heads else ""
+        rows.append(f'<row r="{r}"{height}>{"".join(cells)}</row>')
+    last = len(body) + 1         # the line on links, merged across the table (no program fits its height)
+    rows.append(f'<row r="{last}" ht="{LINE_PT * _lines(FOLLOW_LINK, sum(WIDTHS)) + 3}" customHeight="1">{_cell(a1(last, 1), FOLLOW_LINK, style=wrap)}</row>')
     links = "".join(f'<hyperlink ref="{a1(r, LINK_COLUMN)}" location={attr(location(*mp.links[r]))} '
                     f'display={attr(mp.links[r][1])}/>' for r in sorted(mp.links))
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<worksheet xmlns="{flavour.main}" xmlns:r="{flavour.rel}">'
-            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
-            'state="frozen"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+            '<sheetViews><sheetView tabSelected="1" workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+            'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
+            '</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
             f'<cols>{cols}</cols><sheetData>{"".join(rows)}</sheetData>'
+            f'<mergeCells count="1"><mergeCell ref="A{last}:{a1(last, len(WIDTHS))}"/></mergeCells>'
             + (f"<hyperlinks>{links}</hyperlinks>" if links else "")
             + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>')

@@ -15,10 +15,11 @@ from pathlib import Path
 from ..ooxml.package import Package
 from ..errors import BookError, DataError
 from .fill import write_instances
-from .. import catalogue
+from .. import catalogue, legacy
 from ..findings import ERROR, Finding
 from ..checker import read_book
 from ..rules.integrity import package_findings
+from ..rules.rule import m_str
 from ..read.coerce import is_blank
 from ..scoring import score_indicator
 from ..xlsx import read_file
@@ -37,12 +38,18 @@ class ScoreResult:
 
 
 def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
-    """New 得分 by field name for one report; unscorable indicators are cleared and reported. A
-    row the unit left blank (the national form's spare rows) is left alone; a 定性 score the
-    evaluator gave inside its band is kept where the spec says so (keep_chosen)."""
+    """New cells by field name for one report: each 得分 scored, or cleared and reported when it
+    cannot be. A row the unit left blank (the national form's spare rows) is left alone; a 定性
+    score the evaluator gave inside its band is kept where the spec says so (keep_chosen). A table
+    in the old layout is not scored: its scores are the unit's own, and they move with its weights
+    into the new columns (legacy.py)."""
     new = {}
     rules = spec.scoring
     for table in inst.report.indicator_tables:
+        found = legacy.old_layout(inst.values, table)
+        if found is not None:
+            new.update(_old_layout(inst, found, result))
+            continue
         for i, ind in enumerate(table.indicators, start=1):
             row = {c: inst.values.get(f"{table.id}_{c}_{i}") for c in table.columns}
             if not ind.name and all(is_blank(v) for v in row.values()):
@@ -70,6 +77,20 @@ def score_instance(inst, spec: Spec, result: ScoreResult) -> dict:
             else:
                 result.lines.append(f"  {inst.sheet}!{cell} {label}：{scored}（{reason}）")
     return new
+
+
+def _old_layout(inst, found: legacy.OldLayout, result: ScoreResult) -> dict:
+    """The unit's scores and weights in the new columns, or nothing when a score is a word."""
+    labels = found.table.column_labels
+    moved = found.new_columns()
+    if not moved:
+        where = "、".join(inst.cell(a) for a in found.texts)
+        result.lines.append(f"  {inst.sheet}：指标表按旧版表式填写，但 {where} 不是得分，未评分；请把分值、得分"
+                            f"填入“{labels['weight']}”“{labels['score']}”列，{labels['target']}、{labels['actual']}"
+                            "填实际的目标与完成情况，再评分")
+        return {}
+    result.lines.append(f"  {legacy.describe(inst, found)}")
+    return moved
 
 
 def _in_band(band, score, weight: Decimal) -> bool:
@@ -138,5 +159,7 @@ def summary_lines(filled, spec: Spec, result: ScoreResult) -> list[str]:
                 lines.append(f"{inst.sheet}：已评 {len(scored)} 项共 {sum(scored, Decimal(0))} 分，另有 {missing} 项待人工评分，"
                              f"评分完成后模板给出{total_label}与{grade_label}")
             else:
-                lines.append(f"{inst.sheet}：{total_label} {total}，{grade_label} {spec.grade_of(total)}")
+                over = ("；" + catalogue.message("score-over", full=m_str(table.full_mark), total=m_str(total))
+                        if total > table.full_mark else "")
+                lines.append(f"{inst.sheet}：{total_label} {total}，{grade_label} {spec.grade_of(total)}{over}")
     return lines
