@@ -106,6 +106,27 @@ def test_a_cell_twice_is_refused_after_a_good_workbook_of_the_same_layout(good, 
         assert xltools.check(good, SPEC).refused is None
 
 
+def test_after_two_good_workbooks_a_damaged_cell_or_a_formula_in_a_blank_cell_is_still_found(good, tmp_path):
+    """Two sound workbooks of a layout teach a long-lived process which cells its workbooks repeat
+    byte for byte (the blank ones), which it then compares as a whole: each damaged cell is still
+    refused, and a formula typed into a repeated blank cell is still reported at its cell."""
+    for _ in range(2):
+        assert xltools.check(good, SPEC).refused is None
+    for case in sorted(CASES):
+        bad = _edited(good, tmp_path / f"{sorted(CASES).index(case)}.xlsx", CASES[case])
+        assert xltools.check(bad, SPEC).refused == "damaged", case
+        assert xltools.check(good, SPEC).refused is None
+    fields = {f.cell for f in DEPT.fields.values()}
+    xml = zip_members(good)[sheet_parts(good)[DEPT.sheet]]
+    blank = next(m for m in re.finditer(rb'<c r="([A-Z]+[0-9]+)"( s="[0-9]+")? ?/>', xml)
+                 if m.group(1).decode() not in fields and int(m.group(1).lstrip(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")) > 5)
+    ref = blank.group(1).decode()
+    typed = _edited(good, tmp_path / "typed.xlsx", lambda x: x.replace(
+        blank.group(0), b'<c r="' + blank.group(1) + b'"' + (blank.group(2) or b"") + b"><f>1+1</f><v>2</v></c>", 1))
+    found = {(f.code, f.cell) for f in xltools.check(typed, SPEC).findings}
+    assert ("label-formula", ref) in found or ("input-formula", ref) in found, (ref, found)
+
+
 def test_a_sheet_with_every_row_formatted_is_read_streamed(good, tmp_path):
     """Rows past the report's end, each a self-closing <row r= s= ht= .../> (what Excel writes when
     all rows of a sheet get a height and a format): the same findings as without them."""

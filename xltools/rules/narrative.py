@@ -295,7 +295,10 @@ def _footings(text: str) -> list[Footing]:
 
 # -- the lines a text quotes, for a gap ------------------------------------------------------------
 _QUOTED = r"(\d[\d,]*(?:\.\d+)?)"
-_LABELLED = re.compile(r"([^\d，,、；;：:（(）)。\s]{2,30}?)\s*" + _QUOTED + r"\s*(万元|元)")
+# A label is the run of its characters right before the amount: taken whole at once (possessive),
+# the same match as the shortest label that is followed by an amount (a label character is never
+# a digit or a space), without trying the amount after every character (ten times the cost).
+_LABELLED = re.compile(r"([^\d，,、；;：:（(）)。\s]{2,30}+)\s*" + _QUOTED + r"\s*(万元|元)")
 _LINE_AMOUNT = re.compile(_QUOTED + r"\s*(万元|元)$")
 
 

@@ -61,6 +61,12 @@ _PARTS = {"基本支出": "basic", "项目支出": "project"}      # listed afte
 _SENTENCE = re.compile(r"[^。\n]+")
 
 
+def _may_state_a_total(sentence: str) -> bool:
+    """Whether any label in the sentence could pass _whole_kind (a label is part of its sentence):
+    most sentences are passed over without looking for their amounts."""
+    return ("支出" in sentence or "收入" in sentence) and any(w in sentence for w in _WHOLE)
+
+
 def _whole_kind(label: str) -> str | None:
     if any(w in label for w in _WHOLE) and not any(p in label for p in _PARTS):
         return next((key for key, pattern in _TOTALS if pattern.search(label)), None)
@@ -92,7 +98,7 @@ def _totals(ctx: Context, field: str, orgs: list, figures: dict) -> None:
     names = [o.strip() for o in orgs if isinstance(o, str) and o.strip()]
     for m in _SENTENCE.finditer(text):
         sentence = m.group(0)
-        if any(n in sentence for n in names):
+        if any(n in sentence for n in names) or not _may_state_a_total(sentence):
             continue
         found = amounts_in_text(sentence)
         if not found or (kind := _whole_kind(found[0][0])) is None:
