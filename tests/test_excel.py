@@ -274,3 +274,10 @@ def test_no_python_repr_reaches_a_cell(a, b, c, r, q):
                 {str(v) for rows in (r, q) for row in rows for v in row if isinstance(v, str)}
             found = _PYTHON.search(text)
             assert not found or any(found.group(0) in t for t in typed), text
+
+
+def test_a_number_quoted_back_reads_as_excel_shows_it():
+    # hypothesis found 实际完成值“1e+16” (Python's float text) in a reason
+    reason = excel.XLT_SCORE(False, 1e16, 5, caller())
+    assert "“1E+16”" in reason and "“FALSE”" in reason, reason
+    assert "“2”" in excel.XLT_SCORE("达成", 2.0, 5, caller())

@@ -214,7 +214,17 @@ def _bounded(raw: str, op: str, value: Decimal, written: str | None) -> Target:
 
 
 def _raw(value) -> str:
-    return "" if value is None else value.strip() if isinstance(value, str) else str(value)
+    """A cell's value as the unit sees it in the cell (quoted back in a reason)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):      # the shortest round trip, as Excel's General shows it: 5, 0.98, 1E+16
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text.upper()
+    return str(value)
 
 
 def _normalise(text: str) -> str:
