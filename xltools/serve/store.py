@@ -151,9 +151,12 @@ class Store:
         row = self._one(select(cell_views.c.grids).where(cell_views.c.sha256 == sha256))
         return json.loads(row["grids"]) if row else {}
 
-    def latest_version(self, unit: str) -> int:
+    def latest_version(self, unit_key: str) -> int:
+        """The latest version of a unit's report of one year (versions count per unit_key; its
+        unique index answers this without reading the table)."""
         with self.engine.connect() as conn:
-            return conn.execute(select(func.max(submissions.c.version)).where(submissions.c.unit == unit)).scalar() or 0
+            return conn.execute(select(func.max(submissions.c.version))
+                                .where(submissions.c.unit_key == unit_key)).scalar() or 0
 
     def stored_file(self, submission_id: int) -> str | None:
         row = self._one(select(uploads.c.stored).where(uploads.c.submission_id == submission_id))

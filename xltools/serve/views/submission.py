@@ -62,7 +62,7 @@ class Result(HTTPEndpoint):
         svc = services(request)
         account, row = own(request)
         s = shown(svc, row)
-        latest = svc.store.latest_version(row["unit"]) if row["unit"] else row["version"]
+        latest = svc.store.latest_version(row["unit_key"]) if row["unit"] else row["version"]
         return render(request, "result.html", s=s, is_latest=row["version"] >= latest,
                       pack=svc.packer.state(row["sha256"]) if svc.packer else None,
                       can_pack=svc.packer is not None and row["status"] == "ok" and svc.stored(row) is not None)
@@ -135,7 +135,7 @@ class Submit(HTTPEndpoint):
         if account["role"] != "unit":
             raise HTTPException(404)
         s = shown(svc, row, with_grids=False)
-        latest = svc.store.latest_version(row["unit"]) if row["unit"] else row["version"]
+        latest = svc.store.latest_version(row["unit_key"]) if row["unit"] else row["version"]
         back = f"/s/{row['id']}"
         if row["status"] != "ok":
             why = row["message"] if row["status"] == "refused" else f"还有 {len(s.errors)} 处错误（强制性校验未通过）"
