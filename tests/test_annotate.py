@@ -136,7 +136,11 @@ ODD_PACKAGES = {
                                               .replace("<Relationships xmlns=", "<pr:Relationships xmlns:pr=")
                                               .replace("<Relationship ", "<pr:Relationship ")
                                               .replace("</Relationships>", "</pr:Relationships>").encode()}),
-    "no differential formats": lambda p: p.update({"xl/styles.xml": re.sub(rb"<dxfs.*?</dxfs>", b"", p["xl/styles.xml"])}),
+    # (and no conditional formats that would refer to them: a consistent package without any)
+    "no differential formats": lambda p: p.update(
+        {"xl/styles.xml": re.sub(rb"<dxfs.*?</dxfs>", b"", p["xl/styles.xml"]),
+         **{k: re.sub(rb"<conditionalFormatting.*?</conditionalFormatting>", b"", v, flags=re.S)
+            for k, v in p.items() if k.startswith("xl/worksheets/sheet")}}),
     "sheet ending at its cells": lambda p: p.update({"xl/worksheets/sheet1.xml": re.sub(
         rb"</sheetData>.*</worksheet>", b"</sheetData></worksheet>", p["xl/worksheets/sheet1.xml"], flags=re.S)}),
     "CRLF between every tag": lambda p: p.update({k: v.replace(b"><", b">\r\n<") for k, v in p.items()
