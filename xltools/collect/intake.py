@@ -39,14 +39,14 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from .. import catalogue
 from ..checker import DATA_SUFFIXES
 from ..errors import BookError, XltoolsError
 from ..files import cause
 from ..findings import Finding
-from ..ooxml.container import MAX_FILE_BYTES, MAX_MEMBERS, MAX_TOTAL_BYTES, archive_problem, member_problem
+from ..ooxml.container import MAX_FILE_BYTES, MAX_TOTAL_BYTES, archive_problem, member_problem
 from ..pack.run import GENERATOR, MANIFEST as PACK_MANIFEST, SUMS
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et"}   # .xls/.et: the reader says how to re-save

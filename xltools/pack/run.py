@@ -18,7 +18,6 @@ import io
 import json
 import os
 import re
-import secrets
 import shutil
 import struct
 import zipfile
