@@ -39,8 +39,8 @@ def _gui_soffice() -> str:
     return soffice
 
 
-# Requests that change nothing in the document (asking twice is asking once)
-_LOOKS = {"ping", "active", "text", "notes", "rows", "select", "show_note"}
+# Requests that change nothing in the open document (asking twice is asking once)
+_LOOKS = {"ping", "active", "text", "notes", "rows", "select", "show_note", "optimal"}
 
 
 class Window:

@@ -8,6 +8,7 @@ make of them (optimal heights), and it selects ranges and saves copies the way t
     python3 office_window_uno.py PIPE '{"op": "rows", ...}'   ->  one line of JSON on stdout
 """
 import json
+import os
 import sys
 import time
 
@@ -120,4 +121,7 @@ def main(pipe: str, request: dict):
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], json.loads(sys.argv[2]))))
+    print(json.dumps(main(sys.argv[1], json.loads(sys.argv[2]))), flush=True)
+    # pyuno's bridge now and then crashes the interpreter's teardown (SIGSEGV after the answer was
+    # written): the answer is out, so leave without tearing down
+    os._exit(0)
