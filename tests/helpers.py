@@ -482,3 +482,17 @@ def checked_by_declared_rules(path, spec):
     findings = [f for _, f in made]
     assert findings == run_rules(read_any(path, spec)[1], spec).findings
     return findings
+
+
+def unlocked_cells(ws, rep) -> tuple[set, set, set]:
+    """A report sheet's protection as a unit meets it: (the inputs' cells, the long texts' cells,
+    the unlocked cells outside the long texts' rows, which LibreOffice fits only when unlocked whole)."""
+    from openpyxl.cell.cell import MergedCell      # the covered part of a merged range, absent from the file
+    from openpyxl.utils import get_column_letter
+    inputs = {f.cell for f in rep.inputs if f.name not in rep.runs}
+    texts = {f"{get_column_letter(run.col)}{r}" for run in rep.runs.values() for r in run.row_numbers}
+    unlocked = {c.coordinate for row in ws.iter_rows() for c in row
+                if not isinstance(c, MergedCell) and not c.protection.locked}
+    in_text_rows = {c for c in unlocked if int(c.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) in rep.text_rows}
+    assert texts <= in_text_rows, rep.sheet
+    return inputs, texts, unlocked - in_text_rows

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 
-from helpers import ROOT, XLTOOLS, comparable, formula_elements, run_cli
+from helpers import ROOT, XLTOOLS, comparable, formula_elements, run_cli, unlocked_cells
 from xltools import units
 from xltools.build.workbook import template_bytes
 from xltools.checker import check_file
@@ -109,13 +108,8 @@ def test_every_sheet_protected_and_the_structure_locked(book):
 
 def test_inputs_unlocked_and_shaded_everything_else_locked(book):
     ws = book[REP.sheet]
-    inputs = {f.cell for f in REP.inputs if f.name not in REP.runs}
-    texts = {f"{get_column_letter(run.col)}{r}" for run in REP.runs.values() for r in run.row_numbers}
-    unlocked = {c.coordinate for row in ws.iter_rows() for c in row
-                if not isinstance(c, MergedCell) and not c.protection.locked}
-    # a long text's rows are unlocked whole (LibreOffice fits rows on a protected sheet only then)
-    in_text_rows = {c for c in unlocked if int(c.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) in REP.text_rows}
-    assert unlocked - in_text_rows == inputs and texts <= in_text_rows
+    inputs, texts, unlocked = unlocked_cells(ws, REP)
+    assert unlocked == inputs
     assert len({(ws[c].fill.fill_type, ws[c].fill.fgColor.rgb) for c in inputs | texts}) == 1
     for f in REP.computed:
         assert ws[f.cell].protection.locked, f.name

@@ -21,10 +21,9 @@ from xml.etree import ElementTree as ET
 
 import openpyxl
 import pytest
-from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 
-from helpers import comparable, formula_elements
+from helpers import comparable, formula_elements, unlocked_cells
 from xltools import units
 from xltools.build import protect
 from xltools.build.names import FINGERPRINT_NAME, REPORT_MARK
@@ -32,7 +31,6 @@ from xltools.build.workbook import template_bytes
 from xltools.formulas import cross_cell
 from xltools.spec import load_spec
 from xltools.spec.layout import BLANK_ROW_PT, ROW_CHARS
-from helpers import sheet_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "templates" / "self_eval.xlsx"
@@ -184,16 +182,10 @@ def test_password_appears_nowhere_in_the_file(locked, tmp_path):
 def test_inputs_unlocked_and_shaded_everything_else_locked(book, spec):
     for rep in spec.reports.values():
         ws = book[rep.sheet]
-        inputs = {f.cell for f in rep.inputs if f.name not in rep.runs}
-        texts = {f"{get_column_letter(run.col)}{r}" for run in rep.runs.values() for r in run.row_numbers}
-        # MergedCell: openpyxl's stand-in for the covered part of a merged range, absent from the file
-        unlocked = {c.coordinate for row in ws.iter_rows() for c in row
-                    if not isinstance(c, MergedCell) and not c.protection.locked}
-        # A long text's rows are unlocked whole (LibreOffice fits rows on a protected sheet only
-        # then): their text cells, label, join and fit cells, and the row's own style.
-        in_text_rows = {c for c in unlocked if int(c.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) in rep.text_rows}
-        assert unlocked - in_text_rows == inputs, rep.sheet
-        assert texts <= in_text_rows, rep.sheet
+        # A long text's rows are unlocked whole: their text cells, label, join and fit cells, and
+        # the row's own style.
+        inputs, texts, unlocked = unlocked_cells(ws, rep)
+        assert unlocked == inputs, rep.sheet
         assert all(not ws.row_dimensions[r].protection.locked for r in rep.text_rows), rep.sheet
         shades = {(ws[c].fill.fill_type, ws[c].fill.fgColor.rgb) for c in inputs | texts}
         assert len(shades) == 1, f"{rep.sheet}: inputs shaded differently: {shades}"
