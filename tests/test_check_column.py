@@ -12,12 +12,14 @@ from openpyxl.utils import get_column_letter
 
 from helpers import SEED
 from xltools.checker import check_file
-from xltools.formulas import cross_cell, value_cross
+from xltools.formulas import cross_cell, filled_cell, filled_inputs, formula_cells, value_cross
 from xltools.spec import load_spec
 from xltools.write.fill import fill
 
 SPEC = load_spec()
-DEPT = SPEC.reports["dept"]
+DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
+CROSS_REF = f"{get_column_letter(DEPT.check_column)}{cross_cell(SPEC)[0]}"
+PROJ_SPENT = filled_inputs(SPEC)[0]          # a cell the project's 实际支出 is typed into
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "self_eval.xlsx"
 
 
@@ -76,13 +78,60 @@ def test_the_cross_report_note_waits_for_a_project_sheet(soffice, seed_book, rec
     """The seed's 项目支出 differs from its one project sheet's: LibreOffice shows the note, the
     checker's sentence. With no project sheet between the bookends (removed here) the note is
     empty, however the department's 项目支出 reads; so is the Python twin."""
-    ref = f"{get_column_letter(DEPT.check_column)}{cross_cell(SPEC)[0]}"
     said = [f.message for f in check_file(seed_book, SPEC).findings if f.code == "cross-report"]
-    assert recalculated[DEPT.sheet][ref].value == said[0]
+    assert recalculated[DEPT.sheet][CROSS_REF].value == said[0]
     book = openpyxl.load_workbook(seed_book)
-    book.remove(book[SPEC.reports["project"].sheet])
+    book.remove(book[PROJ.sheet])
     book.save(tmp_path / "no-project.xlsx")
     alone = openpyxl.load_workbook(soffice.recalculate(tmp_path / "no-project.xlsx", tmp_path / "lo.xlsx"),
                                    data_only=True)[DEPT.sheet]
-    assert alone[DEPT.cell(SPEC.cross.fields[0])].value and alone[ref].value in (None, "")
+    assert alone[DEPT.cell(SPEC.cross.fields[0])].value and alone[CROSS_REF].value in (None, "")
     assert value_cross(SPEC, {SPEC.cross.fields[0]: Decimal("3003")}.get, []) == ""
+
+
+def typed_template(folder: Path, dept: dict, project: dict) -> Path:
+    """The blank template with these inputs typed (by field name), as a unit types them."""
+    book = openpyxl.load_workbook(TEMPLATE)
+    for rep, values in ((DEPT, dept), (PROJ, project)):
+        for name, value in values.items():
+            book[rep.sheet][rep.cell(name)] = value
+    book.save(folder / "typed.xlsx")
+    return folder / "typed.xlsx"
+
+
+def test_the_cross_report_note_waits_for_a_filled_project_figure(soffice, tmp_path):
+    """The template ships one blank project sheet: typing the department's 项目支出 leaves the
+    note quiet, in LibreOffice and in the checker, until a project's 实际支出 is typed (not every
+    project needs a self-evaluation; a project named but not yet spent is not counted either).
+    Once it is, and differs, both say the same sentence, counting that one sheet."""
+    first = SPEC.cross.fields[0]
+    named = {"project_name": "专项资金", "fund_plan_central": 40}
+    spent = {**named, PROJ_SPENT: 35}
+    seen = {}
+    for case, project in (("dept only", {}), ("named", named), ("spent", spent)):
+        (tmp_path / case).mkdir()
+        path = typed_template(tmp_path / case, {first: 50}, project)
+        lo = openpyxl.load_workbook(soffice.recalculate(path, path.with_name("lo.xlsx")), data_only=True)
+        found = [f.message for f in check_file(path, SPEC).findings if f.code == "cross-report"]
+        seen[case] = (lo[DEPT.sheet][CROSS_REF].value or "", found)
+    assert seen["dept only"] == seen["named"] == ("", [])
+    note, found = seen["spent"]
+    assert found == [note] and "多 15.00 万元" in note and "计入 1 张" in note, note
+
+
+def test_a_workbook_of_an_earlier_template_lacks_the_filled_figure_and_is_not_altered(seed_book, tmp_path):
+    """Templates before issue 18 had their own check formulas and no filled-figure cell on the
+    project sheet: a workbook filled from one is not reported as altered. In today's workbook
+    that cell cleared is (the cross note would count the sheet no more)."""
+    earlier = openpyxl.load_workbook(seed_book)
+    for rep in (DEPT, PROJ):
+        for ref, text in formula_cells(rep, SPEC, previous=True).items():
+            earlier[rep.sheet][ref] = "=" + text
+    earlier[PROJ.sheet][filled_cell(SPEC)] = None
+    earlier.save(tmp_path / "earlier.xlsx")
+    today = openpyxl.load_workbook(seed_book)
+    today[PROJ.sheet][filled_cell(SPEC)] = None
+    today.save(tmp_path / "today.xlsx")
+    altered = {name: [t for t in check_file(tmp_path / f"{name}.xlsx", SPEC).flat() if t[0] == "formula-altered"]
+               for name in ("earlier", "today")}
+    assert altered == {"earlier": [], "today": [("formula-altered", PROJ.sheet, filled_cell(SPEC))]}

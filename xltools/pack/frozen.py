@@ -58,7 +58,8 @@ def computed_cells(filled: Filled, spec: Spec) -> dict[str, dict[str, object]]:
             inputs = input_defaults(rep)
             inputs.update({n: v for n, v in p.values.items() if rep.fields[n].kind == "input"})
             values, _ = formulas.evaluate(rep, spec, inputs)
-            spent.append(formulas.num(values.get(spec.cross.copy_field)) or 0)
+            if (figure := formulas.value_filled(spec, values.get)) is not None:
+                spent.append(figure)
     return {inst.sheet: evaluated(inst, spec, spent) for inst in filled.instances}
 
 

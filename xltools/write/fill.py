@@ -80,11 +80,11 @@ def write_instances(book: Package, spec: Spec, instances: list[Instance],
         computed_by_sheet[inst.sheet] = (inst, values, checks)
     c = spec.cross
     counted = [i.sheet for i in instances if i.report.copied] if cross_sheets is None else cross_sheets
-    spent = [formulas.num(v[1].get(c.copy_field)) or Decimal(0)
-             for k, v in computed_by_sheet.items() if v[0].report.id == c.copied and k in counted] if c else []
+    spent = [figure for k, v in computed_by_sheet.items() if c and v[0].report.id == c.copied and k in counted
+             and (figure := formulas.value_filled(spec, v[1].get)) is not None]
     for sheet_name, (inst, values, checks) in computed_by_sheet.items():
         rep = inst.report
-        cross = formulas.value_cross(spec, values.get, spent, len(counted)) if c and rep.id == c.report else ""
+        cross = formulas.value_cross(spec, values.get, spent) if c and rep.id == c.report else ""
         sheet = book.sheet(sheet_name)
         for ref, value in cached_values(rep, spec, values, checks, cross).items():
             sheet.cached(ref, value)
