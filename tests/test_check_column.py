@@ -3,6 +3,9 @@ recalculated by LibreOffice, each finding on its own line; the template's cells 
 top in a column as wide as the spec says, beside rows no taller than the form's."""
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,8 +13,13 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from helpers import SEED
+from helpers import SEED, sheet_parts
+from xltools import formulas
+from xltools.build.check_rows import CHECK_LINE_PT, check_height, check_row_heights
 from xltools.checker import check_file
+from xltools.pack.frozen import values_only
+from xltools.read.workbook import read_workbook
+from xltools.spec.layout import fitted_heights
 from xltools.formulas import cross_cell, filled_cell, filled_inputs, formula_cells, value_cross
 from xltools.spec import load_spec
 from xltools.write.fill import fill
@@ -21,6 +29,8 @@ DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
 CROSS_REF = f"{get_column_letter(DEPT.check_column)}{cross_cell(SPEC)[0]}"
 PROJ_SPENT = filled_inputs(SPEC)[0]          # a cell the project's 实际支出 is typed into
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "self_eval.xlsx"
+NATIONAL = TEMPLATE.with_name("national_2022.xlsx")
+NATIONAL_SPEC = load_spec(Path(__file__).resolve().parents[1] / "specs" / "national_2022.toml")
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +58,48 @@ def test_each_finding_of_a_cell_on_its_own_line(seed_book, recalculated):
     assert recalculated[DEPT.sheet][quotes_cell()].value.split("\n") == said
 
 
-def test_check_cells_wrap_in_a_wide_column_beside_the_forms_rows():
-    book = openpyxl.load_workbook(TEMPLATE)
-    for rep in SPEC.reports.values():
-        ws, letter = book[rep.sheet], get_column_letter(rep.check_column)
-        assert ws.column_dimensions[letter].width == SPEC.print.check_width >= 60
-        for p in rep.placed:
-            if p.role == "check":
-                cell = ws.cell(p.row, p.col)
+def xml_heights(book, sheet: str) -> dict[int, float]:
+    """Row -> its height (ht) as the sheet's XML stores it (book: a path or the file's bytes)."""
+    data = book if isinstance(book, bytes) else Path(book).read_bytes()
+    xml = zipfile.ZipFile(io.BytesIO(data)).read(sheet_parts(data)[sheet]).decode("utf-8")
+    return {int(m.group(1)): float(m.group(2)) for m in re.finditer(r'<row\b[^>]*?\br="(\d+)"[^>]*?\bht="([^"]+)"', xml)}
+
+
+def test_check_cells_wrap_in_a_wide_column_beside_rows_tall_enough_for_them(seed_book):
+    """Each check cell wraps from the top in a column as wide as the spec says, beside a row as
+    tall as the form's or as its findings need at once, whichever is taller: the 机构 rows of the
+    department's table hold the narrative's five amounts, two lines each; the seed's four of
+    them fit with room."""
+    for path, spec in ((TEMPLATE, SPEC), (NATIONAL, NATIONAL_SPEC)):
+        book = openpyxl.load_workbook(path)
+        for rep in spec.reports.values():
+            ws, letter = book[rep.sheet], get_column_letter(rep.check_column)
+            heights, need = xml_heights(path, rep.sheet), check_row_heights(rep, spec)
+            assert ws.column_dimensions[letter].width == spec.print.check_width >= 60
+            for row in formulas.check_severities(rep, spec):
+                cell = ws[f"{letter}{row}"]
                 assert (cell.alignment.wrap_text, cell.alignment.vertical) == (True, "top"), cell.coordinate
-                assert ws.row_dimensions[p.row].height == round(rep.row_heights[p.row], 1), cell.coordinate
+                assert heights[row] == round(max(rep.row_heights[row], need.get(row, 0)), 1), cell.coordinate
+    quotes = int(quotes_cell()[1:])
+    assert xml_heights(TEMPLATE, DEPT.sheet)[quotes] == 10 * CHECK_LINE_PT + 4 > 5 * DEPT.row_heights[quotes]
+    seed = openpyxl.load_workbook(seed_book, data_only=True)[DEPT.sheet][quotes_cell()].value
+    assert len(seed.split("\n")) == 4 and check_height(seed, SPEC) < xml_heights(seed_book, DEPT.sheet)[quotes]
+
+
+def test_fill_keeps_the_tall_rows_and_pack_gives_the_form_its_heights_back(seed_book):
+    """The filled workbook's check rows are as tall as the template's; pack's values copy, which
+    leaves column I out, and so its print copy, have the form's heights there again (or their
+    text's: the seed's 机构名称 takes two lines)."""
+    filled = read_workbook(seed_book, SPEC)
+    values = values_only(seed_book.read_bytes(), filled, SPEC).to_bytes()
+    for rep in (DEPT, PROJ):
+        tall = check_row_heights(rep, SPEC)
+        assert tall
+        template, book, copy = (xml_heights(b, rep.sheet) for b in (TEMPLATE, seed_book, values))
+        assert {r: book[r] for r in tall} == {r: template[r] for r in tall} == {r: round(tall[r], 1) for r in tall}
+        inst = next(i for i in filled.instances if i.report is rep)
+        texts = fitted_heights(rep, SPEC.print.widths, {n: v for n, v in inst.values.items() if isinstance(v, str)})
+        assert {r: copy[r] for r in tall} == {r: round(texts.get(r, rep.row_heights[r]), 1) for r in tall}
 
 
 def test_a_warning_is_coloured_apart_from_an_error():
