@@ -132,6 +132,16 @@ def artifacts(request):
     return Path(folder)
 
 
+@pytest.fixture(scope="module")
+def window(artifacts):
+    """LibreOffice in a real window on its own X screen (office_window.py), its screenshots kept
+    in the module's artifacts folder."""
+    from office_window import Window
+    w = Window(artifacts).start()
+    yield w
+    w.stop()
+
+
 def pytest_terminal_summary(terminalreporter):
     for folder in _ARTIFACT_FOLDERS:
         files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []

@@ -118,9 +118,10 @@ class Window:
         self.uno({"op": "close", "url": self.url})
         self.url = None
 
-    def select(self, sheet: str, ref: str, above: int = 0) -> None:
-        """Select `ref` (a cell, or whole rows as A5:XFD9) scrolled to the top of the window."""
-        self.uno({"op": "select", "url": self.url, "sheet": sheet, "range": ref, "above": above})
+    def select(self, sheet: str, ref: str, above: int = 0, left: int = 0) -> None:
+        """Select `ref` (a cell, or whole rows as A5:XFD9) scrolled to the top of the window, the
+        first `left` columns scrolled out of it."""
+        self.uno({"op": "select", "url": self.url, "sheet": sheet, "range": ref, "above": above, "left": left})
         time.sleep(0.5)
 
     def xdotool(self, *args: str) -> None:

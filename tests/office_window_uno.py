@@ -84,7 +84,7 @@ def main(pipe: str, request: dict):
             connect.helper.executeDispatch(view.getFrame(), ".uno:GoToCell", "", 0,
                                            (prop("ToPoint", request["range"]),))
         where = target.getRangeAddress()
-        view.setFirstVisibleColumn(0)
+        view.setFirstVisibleColumn(request.get("left", 0))
         view.setFirstVisibleRow(max(where.StartRow - request.get("above", 0), 0))
         return {}
     if op == "rows":            # the rows' heights in the window, in points

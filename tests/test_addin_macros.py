@@ -110,7 +110,7 @@ def test_new_project_sheet_is_named_placed_checked_and_counted_by_libreoffice(bo
     fb = FileBook(book, answers=["农村低保资金/2022年"])
     message = macros.new_project(fb)
     name = "农村低保资金_2022年"
-    assert f"工作表名：{name}" in message
+    assert f"工作表名：{name}" in message and "填写实际支出后计入部门项目支出的核对" in message
     names = fb.sheet_names()
     assert names.index(name) == names.index(LAST_BOOKEND) - 1
     wb_xml = members(book)["xl/workbook.xml"].decode()
@@ -129,10 +129,12 @@ def test_new_project_sheet_is_named_placed_checked_and_counted_by_libreoffice(bo
     assert ws[SPEC.reports["dept"].sheet][a1(row, SPEC.reports['dept'].check_column)].value in (None, "")     # the 3D sum includes the new sheet
     assert ws[name][rep.cell("project_name")].value == "农村低保资金/2022年"
     assert ws[name][rep.cell("fund_spent_total")].value == 20
-    # without the new sheet's spending the department sheet shows the gap, as check does
+    # without the new sheet's spending the department sheet shows the gap, as check does, counting
+    # the one sheet whose 实际支出 is filled
     fb.write_values({name: {rep.cell("fund_spent_county"): None}})
     ws = openpyxl.load_workbook(soffice.recalculate(book, tmp_path / "again.xlsx"), data_only=True)
-    assert "20.00" in ws[SPEC.reports["dept"].sheet][a1(row, SPEC.reports['dept'].check_column)].value
+    note = ws[SPEC.reports["dept"].sheet][a1(row, SPEC.reports['dept'].check_column)].value
+    assert "20.00" in note and "计入 1 张项目表" in note, note
     assert macros.new_project(FileBook(book, answers=[])) is None              # cancelled: nothing changes
     assert macros.sheet_name_for("农村低保资金/2022年", names) == "农村低保资金_2022年 (2)"
 

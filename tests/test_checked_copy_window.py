@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from helpers import ROOT, run_cli
-from office_window import Window
 from xltools.catalogue import SEVERITY_LABEL
 from xltools.checker import check_file
 from xltools.spec import load_spec
@@ -20,13 +17,6 @@ from xltools.write.marks import FOLLOW_LINK
 
 SPEC = load_spec()
 EXAMPLE = ROOT / "examples" / "linxiang_2022.json"
-
-
-@pytest.fixture(scope="module")
-def window(artifacts):
-    w = Window(artifacts).start()
-    yield w
-    w.stop()
 
 
 def test_the_checked_copy_opens_on_its_findings_and_each_marked_cell_says_why(window, tmp_path):

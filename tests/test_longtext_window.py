@@ -24,7 +24,6 @@ import pytest
 
 from conftest import unavailable
 from helpers import ROOT, load_seed
-from office_window import Window
 from xltools.checker import check_file
 from xltools.read.workbook import read_workbook
 from xltools.spec import load_spec
@@ -36,13 +35,6 @@ DEPT = SPEC.reports["dept"]
 RUN = DEPT.runs["narrative"]
 PARAGRAPHS = [p for p in load_seed()["dept"]["narrative"].split("\n") if p.strip()]
 TEXT_CODES = ("text-cut", "text-hidden")
-
-
-@pytest.fixture(scope="module")
-def window(artifacts):
-    w = Window(artifacts).start()
-    yield w
-    w.stop()
 
 
 @pytest.fixture

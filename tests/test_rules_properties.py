@@ -26,6 +26,7 @@ from xltools.build.workbook import build_template
 from xltools.checker import check_file
 from xltools.write.fill import fill
 from xltools.findings import ERROR
+from xltools.formulas import filled_inputs
 from xltools.rules.narrative import amounts_in_text
 from xltools.spec import load_spec
 
@@ -142,7 +143,7 @@ def readers(doc, index, name) -> set[tuple[str, str, str]]:
         if name == table.score_field and SPEC.grade_of(value(name)) != stated[table.grade_field]:
             out.add(("grade", sheet, rep.shown_cell(table.grade_field)))
     cross = SPEC.cross
-    if cross and ((index is None and name in cross.fields) or (index is not None and name == cross.copy_field)):
+    if cross and ((index is None and name in cross.fields) or (index is not None and name in filled_inputs(SPEC))):
         out.add((cross.code, SPEC.reports["dept"].sheet, SPEC.reports["dept"].shown_cell(cross.fields[0])))
     return out
 
@@ -178,7 +179,7 @@ def reading_codes(index, name) -> frozenset[str]:
         if name in names:
             codes.add(c.code)
     codes |= {"grade" for t in rep.indicator_tables if name == t.score_field}
-    if SPEC.cross and ((index is None and name in SPEC.cross.fields) or (index is not None and name == SPEC.cross.copy_field)):
+    if SPEC.cross and ((index is None and name in SPEC.cross.fields) or (index is not None and name in filled_inputs(SPEC))):
         codes.add(SPEC.cross.code)
     return frozenset(codes)
 
@@ -249,10 +250,13 @@ def test_readers_are_derived_from_the_spec():
         ("income", dept.sheet, dept.shown_cell("income_total_1")),
         ("balance-year", dept.sheet, dept.shown_cell("spend_balance_year_1"))}
     proj = SPEC.reports["project"]
+    # the cross-report check reads a project's 实际支出 as its template computes it, from the cells
+    # it is typed into: a stated total that differs from them is the sum rule's
+    cross = ("cross-report", dept.sheet, dept.shown_cell("spend_project_1"))
     assert readers(doc, 0, "fund_spent_total") == {
         ("fund-total", proj.sheet, proj.cell("fund_spent_total")),
-        ("detail-spent", proj.sheet, proj.cell("detail_amount_total")),
-        ("cross-report", dept.sheet, dept.shown_cell("spend_project_1"))}
+        ("detail-spent", proj.sheet, proj.cell("detail_amount_total"))}
+    assert cross in readers(doc, 0, "fund_spent_county")
 
 
 # --- (c') one 机构名称 changed in a later table fires exactly the rule the spec's same_as gives -----------
@@ -332,10 +336,11 @@ def book_formulas(filled_book) -> dict[str, dict[str, str]]:
 
 def test_every_formula_cell_is_one_the_checker_guards(filled_book, book_formulas):
     """openpyxl's view of the formula cells (independent of xltools) is what the spec declares:
-    computed fields, column-I checks and the cross-report check; beside them only the fit cells
+    computed fields, column-I checks, the cross-report check and each project's filled figure it
+    sums; beside them only the fit cells
     of the long texts, which repeat a row's text for Excel to fit the row to and which nothing
     reads (a fit cell typed over costs the row its fitting in Excel, which text-cut reports)."""
-    from xltools.formulas import cross_cell
+    from xltools.formulas import cross_cell, filled_cell
     from xltools.spec.layout import a1
     for sheet, cells in formula_cells(filled_book).items():
         assert {ref for ref in cells if ref not in book_formulas[sheet]} == _fit_cells(sheet), sheet
@@ -348,6 +353,8 @@ def test_every_formula_cell_is_one_the_checker_guards(filled_book, book_formulas
         declared |= {rep.cell(name) for name in rep.runs}      # the join cells of long texts
         if rep is SPEC.reports["dept"] and SPEC.cross:
             declared.add(a1(cross_cell(SPEC)[0], rep.check_column))
+        if rep is SPEC.reports["project"] and SPEC.cross:
+            declared.add(filled_cell(SPEC))      # the project's 实际支出 once filled, for the cross check
         assert set(cells) == declared, sheet
 
 

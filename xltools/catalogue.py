@@ -195,7 +195,6 @@ AT_MOST_TEMPLATE = "{title}（{left} {left_value} {unit}，{right} {right_value}
 # The cross-report check's: its three labels are the spec's words (spec.model.CrossCheck.labels).
 CROSS_TEMPLATE = ("{title}：{total_label} {dept} 万元，比{copies_label} {projects} 万元{direction} {gap} 万元"
                   "（计入 {count} 张{copy_label}）")
-CROSS_NO_PROJECT = "{title}：未找到已填写的{copy_label}，{total_label} {dept} 万元无从核对"
 
 # What input-formula and label-formula add about a formula that reaches outside the workbook.
 _RISKY = "（该公式调用外部程序、外部文件或链接，可能不安全）"
@@ -429,8 +428,7 @@ def cross_entry(cross) -> Entry:
             template = template.replace("{" + name + "}", label.replace("{", "{{").replace("}", "}}"))
         return template
     return Entry(cross.code, cross.severity, cross.message, worded(CROSS_TEMPLATE),
-                 "部分项目可能未做项目自评", INLINE, variants={"no-project": worded(CROSS_NO_PROJECT)}, origin="spec",
-                 unit="万元")
+                 "部分项目可能未做项目自评", INLINE, origin="spec", unit="万元")
 
 
 def spec_entries(spec) -> list[Entry]:

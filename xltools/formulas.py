@@ -460,20 +460,56 @@ def fit_cells(run) -> dict[str, str]:
 
 
 # -- cross-report (department sheet against every project sheet) -------------------------------
+# A project sheet counts for the cross check once its figure (实际支出) is filled: once one of the
+# cells it is typed into holds a number. Not every project needs a self-evaluation, so a blank
+# project sheet, or one whose figure nobody typed yet, has nothing to compare.
 def cross_cell(spec: Spec) -> tuple[int, str]:
     """Where the sheet of the report held once shows the cross-report check (beside the header
     row just above the first row it sums, e.g. 项目支出; the rows themselves carry the 元-amount
-    checks), and the cell of the copies it sums."""
+    checks), and the cell of each copy's figure while filled (filled_cell)."""
     c = spec.cross
     first = spec.reports[c.report].cell(c.fields[0])
-    return int("".join(ch for ch in first if ch.isdigit())) - 1, spec.reports[c.copied].cell(c.copy_field)
+    return int("".join(ch for ch in first if ch.isdigit())) - 1, filled_cell(spec)
+
+
+def filled_inputs(spec: Spec) -> list[str]:
+    """The input fields a copy's figure is typed into: the figure itself, or the terms it sums
+    (and theirs)."""
+    rep = spec.reports[spec.cross.copied]
+    rules = {r.target: r for r in rep.sums}
+    out, todo = [], [spec.cross.copy_field]
+    while todo:
+        name = todo.pop(0)
+        if name in rules:
+            todo[:0] = [*rules[name].plus, *rules[name].minus]
+        elif rep.fields[name].kind == "input" and name not in out:
+            out.append(name)
+    return out
+
+
+def filled_cell(spec: Spec) -> str:
+    """A1, on each copy's sheet, of the cell holding its figure while filled and "" before: in the
+    hidden join column of the figure's row, for the 3D sums of the department's sheet."""
+    rep = spec.reports[spec.cross.copied]
+    return a1(int("".join(ch for ch in rep.cell(spec.cross.copy_field) if ch.isdigit())), rep.join_column)
+
+
+def excel_filled(spec: Spec, cell) -> str:
+    return f'IF(COUNT({",".join(cell(n) for n in filled_inputs(spec))})=0,"",N({cell(spec.cross.copy_field)}))'
+
+
+def value_filled(spec: Spec, get) -> Decimal | None:
+    """A copy's figure, None while none of its inputs holds a number (COUNT sees numbers only)."""
+    if all(num(get(n)) is None for n in filled_inputs(spec)):
+        return None
+    return num(get(spec.cross.copy_field)) or Decimal(0)
 
 
 def excel_cross(spec: Spec, cell_dept, project_cell: str, previous: bool = False) -> str:
-    """The gap, and how many project sheets the 3D range counts (a sheet left outside the bookends
-    is not among them): every project sheet's total cell holds a number (its SUM formula). Quiet
-    while there is no project sheet between the bookends (`previous`: as the templates shipped
-    before issue 18, which said the gap then too)."""
+    """The gap between the department's figure and the filled copies' between the bookends (a
+    sheet left outside them is not among them), and how many they are; quiet while none is
+    filled. `previous`: as the templates shipped before issue 18 wrote it, over every copy's
+    total cell (`project_cell` then), saying the gap with no copy filled too."""
     c = spec.cross
     dept = f'SUM({",".join(cell_dept(n) for n in c.fields)})'
     projects = f"{FIRST_BOOKEND}:{LAST_BOOKEND}!{project_cell}"
@@ -485,23 +521,22 @@ def excel_cross(spec: Spec, cell_dept, project_cell: str, previous: bool = False
                                           count=catalogue.Excel(f"COUNT({projects})"))
     if previous:
         return f'IF(ROUND({diff},2)=0,"",{text})'
-    return f'IF(OR(COUNT({projects})=0,ROUND({diff},2)=0),"",{text})'
+    return f'IF(COUNT({projects})=0,"",IF(ROUND({diff},2)=0,"",{text}))'
 
 
-def value_cross(spec: Spec, dept_get, project_values: list[Decimal], count: int | None = None) -> str:
-    """`project_values`: the totals of the project sheets between the bookends (`count` of them,
-    blank ones included, which add 0; by default one each). "" while there is none."""
-    count = len(project_values) if count is None else count
-    if count == 0:
+def value_cross(spec: Spec, dept_get, spent: list[Decimal]) -> str:
+    """`spent`: the figures of the filled copies the check counts (value_filled). "" while there
+    is none, or the figures agree."""
+    if not spent:
         return ""
     dept = sum((num(dept_get(n)) or Decimal(0) for n in spec.cross.fields), Decimal(0))
-    projects = sum(project_values, Decimal(0))
+    projects = sum(spent, Decimal(0))
     diff = dept - projects
     if diff.quantize(CENT, ROUND_HALF_UP) == 0:
         return ""
     return catalogue.cross_entry(spec.cross).text(dept=catalogue.figure(dept), projects=catalogue.figure(projects),
                                                   direction=catalogue.direction(diff), gap=catalogue.figure(abs(diff)),
-                                                  count=count)
+                                                  count=len(spent))
 
 
 def check_severities(rep: Report, spec: Spec) -> dict[int, str]:
@@ -533,11 +568,13 @@ def report_formulas(rep: Report, spec: Spec, previous: bool = False) -> dict[str
 
 def formula_cells(rep: Report, spec: Spec, previous: bool = False) -> dict[str, str]:
     """A1 -> formula text (without '=') of every formula cell the template puts on the report's
-    sheet: its computed fields, its inline checks in column I and, on the sheet of the report the
-    cross-report check belongs to (the department's), that check. Worked out once per spec content (the reader and the rules both ask for
+    sheet: its computed fields, its inline checks in column I, on the sheet of the report the
+    cross-report check belongs to (the department's) that check, and on a copy's its filled
+    figure (filled_cell). Worked out once per spec content (the reader and the rules both ask for
     every workbook): read only. `previous`: the check cells as the templates shipped before
-    issue 18 wrote them (the findings of a cell joined by ；, the cross note shown with no project
-    sheet), which the checker still takes as unaltered: workbooks of those templates are out there."""
+    issue 18 wrote them (the findings of a cell joined by ；, the cross note over every copy's
+    total, no filled figure), which the checker still takes as unaltered: workbooks of those
+    templates are out there."""
     key = (spec_key(spec), rep.id, previous)
     hit = _FORMULA_CELLS.get(key)
     if hit is None:
@@ -555,7 +592,11 @@ def _formula_cells(rep: Report, spec: Spec, previous: bool) -> dict[str, str]:
         out[a1(int(key[6:]), rep.check_column) if key.startswith("check:") else rep.cell(key)] = text
     if spec.cross and rep.id == spec.cross.report:
         row, project_cell = cross_cell(spec)
+        if previous:
+            project_cell = spec.reports[spec.cross.copied].cell(spec.cross.copy_field)
         out[a1(row, rep.check_column)] = excel_cross(spec, rep.cell, project_cell, previous)
+    if spec.cross and rep.id == spec.cross.copied and not previous:
+        out[filled_cell(spec)] = excel_filled(spec, rep.cell)
     return out
 
 
@@ -602,6 +643,9 @@ def cached_values(rep: Report, spec: Spec, values: dict, checks: dict[int, str],
         out[a1(row, rep.check_column)] = text
     if spec.cross and rep.id == spec.cross.report:
         out[a1(cross_cell(spec)[0], rep.check_column)] = cross
+    if spec.cross and rep.id == spec.cross.copied:
+        filled = value_filled(spec, values.get)
+        out[filled_cell(spec)] = "" if filled is None else filled
     return out
 
 

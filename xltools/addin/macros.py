@@ -101,7 +101,10 @@ def new_project(book: BookAccess) -> str | None:
         blank.update({a1(row, run.col): None for row in run.row_numbers})
     blank[rep.cell(sp.identity.copy_name)] = project
     book.write_values({name: blank})
-    counted = f"，{sp.cross.labels[0]}的核对已计入" if sp.cross else ""
+    counted = ""
+    if sp.cross:     # the cross check counts a project sheet once its figure is filled (formulas.value_filled)
+        figure = rep.fields[sp.cross.copy_field].label.split("（")[0]      # 实际支出（万元）·合计 -> 实际支出
+        counted = f"，填写{figure}后计入{sp.cross.labels[0]}的核对"
     return f"已新增项目自评表，工作表名：{name}（位于“{LAST_BOOKEND}”之前{counted}）。"
 
 

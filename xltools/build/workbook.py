@@ -18,6 +18,7 @@ from ..a1 import column_letters, quote_sheet
 from ..spec.layout import ROW_CHARS
 from ..spec.model import Field, Placed, Report, Spec
 from . import protect
+from .check_rows import check_row_heights
 from .finish import workbook_bytes
 from .names import FINGERPRINT_NAME, REPORT_MARK
 from ..files import write_atomic
@@ -139,7 +140,8 @@ def _print_setup(ws, rep: Report, spec: Spec) -> None:
     ws.column_dimensions[column_letters(rep.join_column)].hidden = True
     for run in rep.runs.values():     # a fit column is as wide as the text cells it fits
         ws.column_dimensions[column_letters(run.fit_col)].width = sum(pr.widths[run.col - 1: run.col - 1 + run.cols])
-    for row, pt in sorted(rep.row_heights.items()):
+    # The form's heights, and the taller ones check cells need to be read (check_rows)
+    for row, pt in sorted({**rep.row_heights, **check_row_heights(rep, spec)}.items()):
         if row not in rep.text_rows:  # (theirs are written without customHeight: template_bytes)
             ws.row_dimensions[row].height = round(pt, 1)
     ws.print_area = f"A1:{column_letters(rep.columns)}{rep.last_row}"

@@ -3,9 +3,10 @@
 Values-only: every formula cell holds the value the Python twins compute from the inputs read
 (formulas.evaluate: never the cached numbers the file carries, which may be stale), the calcChain
 is gone, the helper sheets (bookends, blank project sheets) and the columns right of the form
-(inline checks, helpers) are left out. Styles, merges, validation, names, protection and print
-setup stay as they are: only the parts named here change (about 40 times faster than an openpyxl
-load-and-save, and nothing it does not model is lost).
+(inline checks, helpers) are left out, and the rows their check cells made taller are the form's
+height again. Styles, merges, validation, names, protection and print setup stay as they are:
+only the parts named here change (about 40 times faster than an openpyxl load-and-save, and
+nothing it does not model is lost).
 
 Print copy: the values-only copy as the paper form shows it: no fills or colours (LibreOffice
 ignores the black-and-white print flag), page numbers restarting per report, 评价类型 as the
@@ -17,6 +18,7 @@ import re
 from functools import lru_cache
 
 from .. import formulas
+from ..build.check_rows import check_row_heights
 from ..build.names import VALUES_NAME
 from ..ooxml.ns import MAIN_NAMESPACES
 from ..ooxml.package import Package
@@ -58,7 +60,8 @@ def computed_cells(filled: Filled, spec: Spec) -> dict[str, dict[str, object]]:
             inputs = input_defaults(rep)
             inputs.update({n: v for n, v in p.values.items() if rep.fields[n].kind == "input"})
             values, _ = formulas.evaluate(rep, spec, inputs)
-            spent.append(formulas.num(values.get(spec.cross.copy_field)) or 0)
+            if (figure := formulas.value_filled(spec, values.get)) is not None:
+                spent.append(figure)
     return {inst.sheet: evaluated(inst, spec, spent) for inst in filled.instances}
 
 
@@ -112,6 +115,11 @@ def values_only(data: bytes, filled: Filled, spec: Spec, moved: dict[str, dict] 
         for ref, value in cells.items():
             if split_a1(ref)[1] <= keep[sheet_name]:
                 sheet.set(ref, value)
+    for inst in filled.instances:     # column I is left out: its rows as tall as the form's, or their texts
+        texts = {n: v for n, v in inst.values.items() if isinstance(v, str)}
+        fitted = fitted_heights(inst.report, spec.print.widths, texts)
+        for row in check_row_heights(inst.report, spec):
+            book.sheet(inst.sheet).row_height(row, round(fitted.get(row, inst.report.row_heights[row]), 1))
     _drop_sheets(book, list(keep))
     for name, columns in keep.items():
         sheet = book.sheet(name)

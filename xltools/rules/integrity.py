@@ -84,18 +84,28 @@ class FormulasAltered(BookRule):
     def book(self, filled: Filled, spec: Spec, out: list[Finding]) -> None:
         if filled.values_copy:              # pack's values-only copy: no formula by design (ValuesCopy)
             return
-        for inst in filled.instances:
-            if inst.formulas is not None:
-                out.extend(_altered(inst, spec))
+        read = [inst for inst in filled.instances if inst.formulas is not None]
+        earlier = any(_earlier(inst, spec) for inst in read)
+        for inst in read:
+            out.extend(_altered(inst, spec, earlier))
 
 
-def _altered(inst: Instance, spec: Spec) -> list[Finding]:
+def _earlier(inst: Instance, spec: Spec) -> bool:
+    """A cell holds the formula earlier templates wrote where today's differs: the workbook was
+    filled from one of them, which left blank some cells today's fill (formulas.filled_cell)."""
+    now = expected_formulas(spec, inst.report.id)
+    return any(text != now.get(ref) and normalise_formula(inst.formulas.get(ref)) == text
+               for ref, text in expected_formulas(spec, inst.report.id, previous=True).items())
+
+
+def _altered(inst: Instance, spec: Spec, earlier: bool) -> list[Finding]:
     out = []
     names_by_cell = {f.cell: f for f in inst.report.computed}
     previous = expected_formulas(spec, inst.report.id, previous=True)
     for ref, expected in expected_formulas(spec, inst.report.id).items():
         found = inst.formulas.get(ref)
-        if normalise_formula(found) in (expected, previous[ref]):
+        # (a cell earlier templates left blank passes blank in a workbook filled from one of them)
+        if normalise_formula(found) in (expected, previous.get(ref, None if earlier else expected)):
             continue
         f = names_by_cell.get(ref)
         out.append(catalogue.finding("formula-altered", inst.sheet, ref, expected=f"={expected}",

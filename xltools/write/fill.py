@@ -24,6 +24,7 @@ from ..findings import ERROR
 from ..xlsx import open_book, read_file
 from ..a1 import a1
 from ..spec.layout import fitted_heights, run_layout
+from ..build.check_rows import check_row_heights
 from ..build.names import FINGERPRINT_NAME
 from ..spec.fingerprint import Fingerprint
 from ..spec.model import Spec
@@ -66,9 +67,10 @@ def write_instances(book: Package, spec: Spec, instances: list[Instance],
             for name in rep.runs:
                 if name in inst.values:
                     write_run(sheet, inst, name, spec.print.widths)
+            checks_need = check_row_heights(rep, spec)     # (a text's row keeps its check cell readable)
             for row, pt in fitted_heights(rep, spec.print.widths,
                                           {n: v for n, v in inputs.items() if isinstance(v, str)}).items():
-                sheet.row_height(row, round(pt, 1))
+                sheet.row_height(row, round(max(pt, checks_need.get(row, 0)), 1))
         for name, stated in inst.values.items():
             f = rep.fields[name]
             if f.kind != "computed":
@@ -80,11 +82,11 @@ def write_instances(book: Package, spec: Spec, instances: list[Instance],
         computed_by_sheet[inst.sheet] = (inst, values, checks)
     c = spec.cross
     counted = [i.sheet for i in instances if i.report.copied] if cross_sheets is None else cross_sheets
-    spent = [formulas.num(v[1].get(c.copy_field)) or Decimal(0)
-             for k, v in computed_by_sheet.items() if v[0].report.id == c.copied and k in counted] if c else []
+    spent = [figure for k, v in computed_by_sheet.items() if c and v[0].report.id == c.copied and k in counted
+             and (figure := formulas.value_filled(spec, v[1].get)) is not None]
     for sheet_name, (inst, values, checks) in computed_by_sheet.items():
         rep = inst.report
-        cross = formulas.value_cross(spec, values.get, spent, len(counted)) if c and rep.id == c.report else ""
+        cross = formulas.value_cross(spec, values.get, spent) if c and rep.id == c.report else ""
         sheet = book.sheet(sheet_name)
         for ref, value in cached_values(rep, spec, values, checks, cross).items():
             sheet.cached(ref, value)
