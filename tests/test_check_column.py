@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from helpers import SEED, sheet_parts
+from helpers import ROOT, SEED, run_cli, sheet_parts
 from xltools import formulas
 from xltools.build.check_rows import CHECK_LINE_PT, check_height, check_row_heights
 from xltools.checker import check_file
@@ -167,7 +167,7 @@ def test_a_workbook_of_an_earlier_template_lacks_the_filled_figure_and_is_not_al
     that cell cleared is (the cross note would count the sheet no more)."""
     earlier = openpyxl.load_workbook(seed_book)
     for rep in (DEPT, PROJ):
-        for ref, text in formula_cells(rep, SPEC, previous=True).items():
+        for ref, text in formula_cells(rep, SPEC, edition=1).items():
             earlier[rep.sheet][ref] = "=" + text
     earlier[PROJ.sheet][filled_cell(SPEC)] = None
     earlier.save(tmp_path / "earlier.xlsx")
@@ -177,3 +177,16 @@ def test_a_workbook_of_an_earlier_template_lacks_the_filled_figure_and_is_not_al
     altered = {name: [t for t in check_file(tmp_path / f"{name}.xlsx", SPEC).flat() if t[0] == "formula-altered"]
                for name in ("earlier", "today")}
     assert altered == {"earlier": [], "today": [("formula-altered", PROJ.sheet, filled_cell(SPEC))]}
+
+
+def test_a_workbook_of_the_template_of_2026_12_07_is_not_altered(tmp_path):
+    """Edition 2 of the templates (formulas.EDITIONS, tests/data/form_2026_12_07: the template as
+    it shipped that day) summed every copy's total in the cross note and had no filled figure: the
+    seed filled into it checks with no formula altered, and its cross note says what today's does."""
+    out = tmp_path / "ed2.xlsx"
+    done = run_cli("fill", ROOT / "examples" / "linxiang_2022.json", "--template",
+                   ROOT / "tests" / "data" / "form_2026_12_07" / "self_eval.xlsx", "-o", out)
+    assert done.returncode == 0, done.stderr
+    report = check_file(out, SPEC)
+    assert not [f for f in report.findings if f.code == "formula-altered"]
+    assert [f.code for f in report.findings if f.code == "cross-report"] == ["cross-report"]

@@ -151,8 +151,8 @@ def _entry(check: Check):
     return catalogue.check_entry(check) if check.kind == "compare" else catalogue.entry(check.code)
 
 
-def excel_check(check: Check, cell, previous: bool = False) -> str:
-    """`previous`: as the templates shipped before issue 18 wrote it (see formula_cells)."""
+def excel_check(check: Check, cell, joined: bool = False) -> str:
+    """`joined`: a cell's findings joined by ；, as edition 1 of the templates wrote them (EDITIONS)."""
     E, fig = catalogue.Excel, catalogue.excel_figure
     if check.kind == "compare":
         left, right = cell(check.left), cell(check.right)
@@ -181,9 +181,9 @@ def excel_check(check: Check, cell, previous: bool = False) -> str:
             diff = f"{total}-{weight}"
             text = _entry(check).excel(level=level, target=_plain(weight), total=fig(total, "score"),
                                        direction=catalogue.excel_direction(diff), gap=fig(f"ABS({diff})", "score"))
-            parts.append(f'IF({total}={weight},"",{_line(text, previous)})')
+            parts.append(f'IF({total}={weight},"",{_line(text, joined)})')
         every = check.left[0][0], check.left[-1][-1]
-        return f'IF(COUNT({cell(every[0])}:{cell(every[1])})=0,"",{_lines(parts, previous)})'
+        return f'IF(COUNT({cell(every[0])}:{cell(every[1])})=0,"",{_lines(parts, joined)})'
     if check.kind == "score-range":
         s, w = cell(check.left), cell(check.right)
         text = _entry(check).excel(score=E(f'IF(ISNUMBER({s}),{fig(s, "score")},{s})'),
@@ -192,9 +192,9 @@ def excel_check(check: Check, cell, previous: bool = False) -> str:
     if check.kind == "quotes":
         org, narr = (cell(n) for n in check.left)
         bounds = [cell(n) for n in check.bounds]
-        parts = [_quote_excel(narr, org, phrases, cell(name), check.lead, bounds, label, previous)
+        parts = [_quote_excel(narr, org, phrases, cell(name), check.lead, bounds, label, joined)
                  for (phrases, name), (label, _) in zip(check.right, check.labels)]
-        return f'IF(OR({org}="",{narr}=""),"",{_lines(parts, previous)})'
+        return f'IF(OR({org}="",{narr}=""),"",{_lines(parts, joined)})'
     raise ValueError(check.kind)
 
 
@@ -234,13 +234,13 @@ def check_args(check: Check, get) -> dict | None:
     raise ValueError(check.kind)
 
 
-def _line(text: str, previous: bool) -> str:
+def _line(text: str, joined: bool) -> str:
     """One finding of a check cell: on a line of its own (excel_lines), or, as before, ended by ；."""
-    return f'{text}&"；"' if previous else f"CHAR(10)&{text}"
+    return f'{text}&"；"' if joined else f"CHAR(10)&{text}"
 
 
-def _lines(parts: list[str], previous: bool) -> str:
-    return "&".join(parts) if previous else excel_lines(parts)
+def _lines(parts: list[str], joined: bool) -> str:
+    return "&".join(parts) if joined else excel_lines(parts)
 
 
 def _weights_variant(check: Check) -> str:
@@ -364,7 +364,7 @@ def _quote_excel_amount(narr: str, org: str, phrase: str, lead: str, bounds) -> 
 
 
 def _quote_excel(narr: str, org: str, phrases: tuple[str, ...], cell: str, lead: str, bounds=(),
-                 label: str = "", previous: bool = False) -> str:
+                 label: str = "", joined: bool = False) -> str:
     """The inline check of one column: its quoted amount (or the sum of its quoted items) in 元,
     rounded half-up to the cent of 万元, against the cell. Compared as whole 元 bounds, exactly:
     the cell's 万元 times 10000, minus 50 inclusive, plus 50 exclusive."""
@@ -389,7 +389,7 @@ def _quote_excel(narr: str, org: str, phrases: tuple[str, ...], cell: str, lead:
     else:
         text = entry.excel("sum", phrase="+".join(phrases), quoted=shown, label=label, cell=cell,
                            value=catalogue.excel_figure(f"N({cell})"))
-    return f'IFERROR(IF({guard},IF(INT(({total}-{low}+50)/100)=0,"",{_line(text, previous)}),""),"")'
+    return f'IFERROR(IF({guard},IF(INT(({total}-{low}+50)/100)=0,"",{_line(text, joined)}),""),"")'
 
 
 def quoted_total(narrative, org, phrases: tuple[str, ...], lead: str = "",
@@ -505,11 +505,10 @@ def value_filled(spec: Spec, get) -> Decimal | None:
     return num(get(spec.cross.copy_field)) or Decimal(0)
 
 
-def excel_cross(spec: Spec, cell_dept, project_cell: str, previous: bool = False) -> str:
+def excel_cross(spec: Spec, cell_dept, project_cell: str, edition: int = 0) -> str:
     """The gap between the department's figure and the filled copies' between the bookends (a
     sheet left outside them is not among them), and how many they are; quiet while none is
-    filled. `previous`: as the templates shipped before issue 18 wrote it, over every copy's
-    total cell (`project_cell` then), saying the gap with no copy filled too."""
+    filled. An earlier `edition` (EDITIONS) summed every copy's total cell (`project_cell` then)."""
     c = spec.cross
     dept = f'SUM({",".join(cell_dept(n) for n in c.fields)})'
     projects = f"{FIRST_BOOKEND}:{LAST_BOOKEND}!{project_cell}"
@@ -519,8 +518,10 @@ def excel_cross(spec: Spec, cell_dept, project_cell: str, previous: bool = False
                                           direction=catalogue.excel_direction(diff),
                                           gap=catalogue.excel_figure(f"ABS({diff})"),
                                           count=catalogue.Excel(f"COUNT({projects})"))
-    if previous:
+    if edition == 1:
         return f'IF(ROUND({diff},2)=0,"",{text})'
+    if edition == 2:
+        return f'IF(OR(COUNT({projects})=0,ROUND({diff},2)=0),"",{text})'
     return f'IF(COUNT({projects})=0,"",IF(ROUND({diff},2)=0,"",{text}))'
 
 
@@ -549,7 +550,7 @@ def check_severities(rep: Report, spec: Spec) -> dict[int, str]:
 
 
 # -- the whole report -------------------------------------------------------------------------
-def report_formulas(rep: Report, spec: Spec, previous: bool = False) -> dict[str, str]:
+def report_formulas(rep: Report, spec: Spec, joined: bool = False) -> dict[str, str]:
     """field name or check cell (A1 in column I) -> formula text without '='."""
     from .spec import topo_order
     cell = rep.cell
@@ -560,25 +561,33 @@ def report_formulas(rep: Report, spec: Spec, previous: bool = False) -> dict[str
         out[table.grade_field] = excel_grade(table, spec, cell)
     for p in rep.placed:
         if p.role == "check":
-            out[f"check:{p.row}"] = excel_check(p.check, cell, previous)
+            out[f"check:{p.row}"] = excel_check(p.check, cell, joined)
     for name, run in rep.runs.items():
         out[name] = excel_join(run, column_letters(run.col))
     return out
 
 
-def formula_cells(rep: Report, spec: Spec, previous: bool = False) -> dict[str, str]:
+# The editions of the templates handed out whose formula cells differ from today's; workbooks
+# filled from them are not formula-altered (rules/integrity.py). Neither has a copy's filled
+# figure (filled_cell); both summed every copy's total in the cross note.
+#   1: before issue 18: a check cell's findings joined by ；, the cross note speaking with no
+#      copy filled;
+#   2: the template of 2026-12-07: one finding a line, the cross note quiet only while no sheet
+#      lay between the bookends.
+EDITIONS = (1, 2)
+
+
+def formula_cells(rep: Report, spec: Spec, edition: int = 0) -> dict[str, str]:
     """A1 -> formula text (without '=') of every formula cell the template puts on the report's
     sheet: its computed fields, its inline checks in column I, on the sheet of the report the
     cross-report check belongs to (the department's) that check, and on a copy's its filled
     figure (filled_cell). Worked out once per spec content (the reader and the rules both ask for
-    every workbook): read only. `previous`: the check cells as the templates shipped before
-    issue 18 wrote them (the findings of a cell joined by ；, the cross note over every copy's
-    total, no filled figure), which the checker still takes as unaltered: workbooks of those
-    templates are out there."""
-    key = (spec_key(spec), rep.id, previous)
+    every workbook): read only. `edition`: as an earlier edition of the templates wrote them
+    (EDITIONS); 0 is today's."""
+    key = (spec_key(spec), rep.id, edition)
     hit = _FORMULA_CELLS.get(key)
     if hit is None:
-        cells = _formula_cells(rep, spec, previous)
+        cells = _formula_cells(rep, spec, edition)
         hit = _FORMULA_CELLS.put(key, (spec, cells), sum(100 + 2 * len(t) for t in cells.values()))
     return hit[1]          # (the entry holds the spec: see memo.spec_key)
 
@@ -586,16 +595,16 @@ def formula_cells(rep: Report, spec: Spec, previous: bool = False) -> dict[str, 
 _FORMULA_CELLS = Memo("template formulas", max_entries=16, max_bytes=4 << 20)
 
 
-def _formula_cells(rep: Report, spec: Spec, previous: bool) -> dict[str, str]:
+def _formula_cells(rep: Report, spec: Spec, edition: int) -> dict[str, str]:
     out = {}
-    for key, text in report_formulas(rep, spec, previous).items():
+    for key, text in report_formulas(rep, spec, joined=edition == 1).items():
         out[a1(int(key[6:]), rep.check_column) if key.startswith("check:") else rep.cell(key)] = text
     if spec.cross and rep.id == spec.cross.report:
         row, project_cell = cross_cell(spec)
-        if previous:
+        if edition:
             project_cell = spec.reports[spec.cross.copied].cell(spec.cross.copy_field)
-        out[a1(row, rep.check_column)] = excel_cross(spec, rep.cell, project_cell, previous)
-    if spec.cross and rep.id == spec.cross.copied and not previous:
+        out[a1(row, rep.check_column)] = excel_cross(spec, rep.cell, project_cell, edition)
+    if spec.cross and rep.id == spec.cross.copied and not edition:
         out[filled_cell(spec)] = excel_filled(spec, rep.cell)
     return out
 

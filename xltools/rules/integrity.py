@@ -12,7 +12,7 @@ from functools import lru_cache
 from .. import catalogue
 from ..a1 import split_a1
 from ..findings import Finding
-from ..formulas import FIRST_BOOKEND, LAST_BOOKEND, bookend_span, formula_cells
+from ..formulas import EDITIONS, FIRST_BOOKEND, LAST_BOOKEND, bookend_span, formula_cells
 from ..memo import Memo, register, spec_key
 from ..read.filled import Contents, Filled, Instance
 from ..spec.model import Spec
@@ -64,15 +64,15 @@ def _normalise_code(code: str) -> str:
 _EXPECTED = Memo("expected formulas", max_entries=16, max_bytes=2 << 20)
 
 
-def expected_formulas(spec: Spec, report_id: str, previous: bool = False) -> dict[str, str]:
+def expected_formulas(spec: Spec, report_id: str, edition: int = 0) -> dict[str, str]:
     """A1 -> normalised formula of every formula cell the template puts on this report's sheet
-    (once per spec content: memo.spec_key); `previous`: its check cells as earlier templates
-    wrote them (formulas.formula_cells)."""
-    key = (spec_key(spec), report_id, previous)
+    (once per spec content: memo.spec_key); `edition`: as an earlier edition of the templates
+    wrote them (formulas.EDITIONS)."""
+    key = (spec_key(spec), report_id, edition)
     hit = _EXPECTED.get(key)
     if hit is None:
         formulas = {ref: normalise_formula(text)
-                    for ref, text in formula_cells(spec.reports[report_id], spec, previous).items()}
+                    for ref, text in formula_cells(spec.reports[report_id], spec, edition).items()}
         hit = _EXPECTED.put(key, (spec, formulas), 300 * len(formulas))   # holds the spec: see spec_key
     return hit[1]
 
@@ -91,22 +91,24 @@ class FormulasAltered(BookRule):
 
 
 def _earlier(inst: Instance, spec: Spec) -> bool:
-    """A cell holds the formula earlier templates wrote where today's differs: the workbook was
-    filled from one of them, which left blank some cells today's fill (formulas.filled_cell)."""
+    """A cell holds the formula an earlier edition of the templates wrote where today's differs:
+    the workbook was filled from one of them, which left blank some cells today's fill
+    (formulas.filled_cell)."""
     now = expected_formulas(spec, inst.report.id)
     return any(text != now.get(ref) and normalise_formula(inst.formulas.get(ref)) == text
-               for ref, text in expected_formulas(spec, inst.report.id, previous=True).items())
+               for edition in EDITIONS for ref, text in expected_formulas(spec, inst.report.id, edition).items())
 
 
 def _altered(inst: Instance, spec: Spec, earlier: bool) -> list[Finding]:
     out = []
     names_by_cell = {f.cell: f for f in inst.report.computed}
-    previous = expected_formulas(spec, inst.report.id, previous=True)
+    editions = [expected_formulas(spec, inst.report.id, edition) for edition in EDITIONS]
     for ref, expected in expected_formulas(spec, inst.report.id).items():
-        found = inst.formulas.get(ref)
-        # (a cell earlier templates left blank passes blank in a workbook filled from one of them)
-        if normalise_formula(found) in (expected, previous.get(ref, None if earlier else expected)):
+        found = normalise_formula(inst.formulas.get(ref))
+        # (a cell the earlier editions left blank passes blank in a workbook filled from one of them)
+        if found == expected or any(found == ed.get(ref, None if earlier else expected) for ed in editions):
             continue
+        found = inst.formulas.get(ref)
         f = names_by_cell.get(ref)
         out.append(catalogue.finding("formula-altered", inst.sheet, ref, expected=f"={expected}",
                                      actual=f"={found}" if found else inst.values.get(f.name) if f else None,
