@@ -94,9 +94,19 @@ def _earlier(inst: Instance, spec: Spec) -> bool:
     """A cell holds the formula an earlier edition of the templates wrote where today's differs:
     the workbook was filled from one of them, which left blank some cells today's fill
     (formulas.filled_cell)."""
-    now = expected_formulas(spec, inst.report.id)
-    return any(text != now.get(ref) and normalise_formula(inst.formulas.get(ref)) == text
-               for edition in EDITIONS for ref, text in expected_formulas(spec, inst.report.id, edition).items())
+    return any(normalise_formula(inst.formulas.get(ref)) == text for ref, text in _earlier_only(spec, inst.report.id))
+
+
+def _earlier_only(spec: Spec, report_id: str) -> list[tuple[str, str]]:
+    """(A1, normalised formula) of each cell an earlier edition wrote otherwise than today's."""
+    key = (spec_key(spec), report_id, "earlier only")
+    hit = _EXPECTED.get(key)
+    if hit is None:
+        now = expected_formulas(spec, report_id)
+        cells = [(ref, text) for edition in EDITIONS for ref, text in expected_formulas(spec, report_id, edition).items()
+                 if text != now.get(ref)]
+        hit = _EXPECTED.put(key, (spec, cells), 300 * len(cells))
+    return hit[1]
 
 
 def _altered(inst: Instance, spec: Spec, earlier: bool) -> list[Finding]:
