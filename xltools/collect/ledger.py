@@ -45,7 +45,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from ..catalogue import TRANSIENT
 from ..errors import XltoolsError
 from ..usertext import visible
-from .record import Detail, Result, Row, detail_of, status_of, stored
+from .record import Detail, Result, Row, detail_of, status_of, stored, unpacked
 
 metadata = MetaData()
 
@@ -377,12 +377,12 @@ class Ledger:
         return out
 
     def record(self, entries: list[tuple], seen: list[tuple] = (), also=None) -> list[dict]:
-        """Record (submission, result) pairs from one run in one transaction under the lock;
-        returns the rows. Versions follow the order the files arrived in. A hash recorded
-        meanwhile (another run) keeps its row; a transient one takes the new result. `seen`:
-        (path, size, mtime_ns, [(label, sha256), …]) of the loose files read whole. `also(conn,
-        rows)`: further writes that must commit with these rows or not at all (xltools serve
-        links an upload to its account)."""
+        """Record (submission, result) pairs from one run in one transaction under the lock (a
+        result may be packed: record.packed); returns the rows. Versions follow the order the
+        files arrived in. A hash recorded meanwhile (another run) keeps its row; a transient one
+        takes the new result. `seen`: (path, size, mtime_ns, [(label, sha256), …]) of the loose
+        files read whole. `also(conn, rows)`: further writes that must commit with these rows or
+        not at all (xltools serve links an upload to its account)."""
         if not entries and not seen:
             return []
         now = _now()
@@ -412,18 +412,18 @@ class Ledger:
                 (again if old is not None else new).append(r)
                 if old is not None:
                     r["id"] = old["id"]
-            if new:
+            for chunk in _chunks(new):      # in chunks: the driver's copy of 7,000 rows at once is ~30 MB
                 ids = conn.execute(insert(submissions).returning(submissions.c.id, sort_by_parameter_order=True),
-                                   [_columns(r) for r in new]).scalars().all()
-                for sid, r in zip(ids, new):
+                                   [_columns(r) for r in chunk]).scalars().all()
+                for sid, r in zip(ids, chunk):
                     r["id"] = sid
             for r in again:
                 conn.execute(findings.delete().where(findings.c.submission_id == r["id"]))
                 conn.execute(update(submissions).where(submissions.c.id == r["id"]).values(**_columns(r)))
             found = [{"submission_id": r["id"], "position": i, **f}
                      for r in new + again for i, f in enumerate(r["_findings"])]
-            if found:
-                conn.execute(insert(findings), found)
+            for chunk in _chunks(found):
+                conn.execute(insert(findings), chunk)
             if seen:
                 _upsert(conn, seen_files, [{"path_key": _path_key(path), "path": visible(path), "size": size,
                                             "mtime_ns": mtime, "found": json.dumps(found_in),   # ASCII: exact
@@ -608,7 +608,8 @@ def _columns(r: dict) -> dict:
     return {k: v for k, v in r.items() if k not in ("_findings", "id")}
 
 
-def _row(sub, res: Result, now: str) -> dict:
+def _row(sub, res: Result | bytes, now: str) -> dict:
+    res = unpacked(res)             # collect holds its results packed until they are recorded
     errors = sum(f["severity"] == "error" for f in res["findings"])
     unit, year = res.get("unit"), res.get("year")
     detail: Detail = {"figures": res.get("figures") or [], "projects": res.get("projects") or [],
