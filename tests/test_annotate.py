@@ -11,6 +11,7 @@ from helpers import SEED, load_seed, padded, run_cli, run_measured, write_json
 from xltools import catalogue
 from xltools.write import marks
 from xltools.checker import check_file
+from xltools.findings import SEVERITY_COLOURS
 from xltools.write.fill import fill
 from xltools.spec import load_spec
 
@@ -55,7 +56,7 @@ def test_write_lists_every_finding_with_a_link_and_marks_the_cells(tmp_path):
             assert len(rules) == 1, f
             worst = "error" if any(g.severity == "error" for g in report.findings
                                    if (g.sheet, g.cell) == (f.sheet, f.cell)) else "warning"
-            assert marks.COLORS[worst] in dxfs[rules[0].dxfId], (f.code, f.cell)
+            assert SEVERITY_COLOURS[worst].fill in dxfs[rules[0].dxfId], (f.code, f.cell)
     assert check_file(out, SPEC).flat(None) == report.flat(None)     # the copy checks the same
 
 

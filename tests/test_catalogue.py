@@ -223,14 +223,14 @@ def test_every_code_emitted_is_catalogued_and_every_catalogued_code_is_emitted(c
 def _declared(spec) -> dict[str, set[str]]:
     """Who may emit what with this spec: each rule of xltools/rules/ (its declaration), and the
     three modules that make findings outside the rules, each declaring its own codes."""
-    from xltools.collect import intake
+    from xltools.collect import packs
     from xltools.pack import run as packer
     from xltools.read.filled import NOTE_CODES
     from xltools.rules import RULES, previous
     from xltools.write import score
     out = {type(rule).__name__: rule.declares(spec) for rule in RULES}
     assert len(out) == len(RULES)
-    out.update({"the reader's notes": set(NOTE_CODES), "score": set(score.CODES), "collect's pack check": set(intake.CODES),
+    out.update({"the reader's notes": set(NOTE_CODES), "score": set(score.CODES), "collect's pack check": set(packs.CODES),
                 "pack's output names": set(packer.CODES), "last year's report": previous.declares(spec)})
     return out
 
@@ -264,7 +264,7 @@ def test_findings_made_outside_the_rules_are_declared_by_their_module():
     import re
     declared = _declared(SPEC)
     allowed = {"xltools/read/": declared["the reader's notes"], "xltools/addin/functions.py": declared["the reader's notes"],
-               "xltools/write/score.py": declared["score"], "xltools/collect/intake.py": declared["collect's pack check"],
+               "xltools/write/score.py": declared["score"], "xltools/collect/packs.py": declared["collect's pack check"],
                "xltools/pack/run.py": declared["pack's output names"]}
     seen = set()
     for path in sorted((ROOT / "xltools").rglob("*.py")):
@@ -346,8 +346,8 @@ def test_findings_and_severity_words_are_made_only_by_the_catalogue():
 # --- refusals: one table ---------------------------------------------------------------------------
 _CODE = re.compile(r"[a-z]+(-[a-z]+)*")
 # Where a refusal code is given: raised with a file's error, made into a refused row, or returned
-# as (code, message) by a reader's check (collect/intake.py).
-_REFUSING = {"BookError", "DataError", "fail", "_error", "refusal", "_refused"}
+# as (code, message) by a reader's check (collect/submission.py).
+_REFUSING = {"BookError", "DataError", "fail", "_error", "refusal", "refused"}
 
 
 def _prose(node) -> bool:

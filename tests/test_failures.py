@@ -450,8 +450,11 @@ def _temps(folder: Path) -> list[str]:
 
 
 def _start_and_wait_for_temp(argv, folder: Path) -> subprocess.Popen:
+    # SIGINT as a terminal sends it: a shell without job control starts background commands (and
+    # so this suite, run as `make test &`) with SIGINT ignored, which their children inherit.
     proc = subprocess.Popen([str(XLTOOLS), *map(str, argv)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={**os.environ, PAUSE_ENV: "30"})
+                            stderr=subprocess.PIPE, env={**os.environ, PAUSE_ENV: "30"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while not _temps(folder):
         assert proc.poll() is None, proc.communicate()

@@ -12,7 +12,7 @@ import sqlalchemy
 from helpers import ROOT, XLTOOLS, load_seed, write_json
 from test_check_seed import corrected_seed
 from xltools.write.fill import fill
-from xltools.collect.intake import Submission
+from xltools.collect.submission import Submission
 from xltools.collect.ledger import MIGRATIONS, Ledger
 from xltools.collect.record import detail_of
 from xltools.spec import load_spec

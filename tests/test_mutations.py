@@ -286,10 +286,6 @@ def variants(doc, old: bool):
                 if new is None:
                     continue
                 must = not name.startswith("staff_") or _staff_breaks(section, name, new)
-                # A third decimal of a 得分 breaks nothing the checker or the template can see: the
-                # composite is compared to the cent, and the score unit declares no decimals
-                # (amounts do). Left as found, not fixed: see the trust branch's report.
-                must = must and not (kind == "double" and "." in raw and f.unit == "score")
                 yield _changed(doc, section, name, new, f"{sheet}!{f.cell} {raw}→{new!r} ({kind})", where, must)
 
 

@@ -284,7 +284,8 @@ def test_scores_are_bounded_by_their_own_rows_weight(book, spec):
         for table in rep.indicator_tables:
             for score, weight in zip(table.names("score"), table.names("weight")):
                 formula = dvs[rep.cell(score)].formula1
-                assert formula.endswith(f"<={rep.cell(weight)}))"), (score, formula)
+                score_cell = rep.cell(score)
+                assert formula.endswith(f"<={rep.cell(weight)},ROUND({score_cell},2)={score_cell}))"), (score, formula)
                 assert rep.cell(weight)[1:] == rep.cell(score)[1:]          # same row
                 assert "0 至 100" in dvs[rep.cell(weight)].error and "得分" not in dvs[rep.cell(weight)].prompt
                 n += 1

@@ -7,10 +7,23 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 ERROR = "error"
 WARNING = "warning"
+
+
+class Colours(NamedTuple):
+    """How a finding of a severity looks wherever a workbook shows it (column I, a marked cell,
+    the add-in's marks), as RGB hex: its text, its fill and a marked cell's frame."""
+    ink: str
+    fill: str
+    frame: str
+
+
+# Amber on yellow for a warning, apart from red on pink for an error. A mark is also framed: the
+# template's own pale-yellow input cells look like the warning fill alone.
+SEVERITY_COLOURS = {ERROR: Colours("C00000", "FFC7CE", "C00000"), WARNING: Colours("9C5700", "FFEB9C", "ED7D31")}
 
 
 @dataclass(frozen=True)

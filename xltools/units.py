@@ -26,6 +26,7 @@ from decimal import Decimal
 
 EXCEL_EPOCH = date(1899, 12, 30)     # serial 0 of the 1900 date system (dates after 1900-03-01)
 NUMBER_MAX = Decimal(10) ** 15       # Excel keeps 15 digits; a report's figures are far below this
+_CENT = Decimal("0.01")
 TEXT_MAX = 32767                     # characters Excel keeps in one cell
 YEARS_BEFORE, YEARS_AFTER = 10, 2    # date and month windows around the spec's year
 FORMULA_MAX = 255                    # Excel refuses a longer validation formula
@@ -167,6 +168,19 @@ class Percent(Unit):
         return abs(value) < NUMBER_MAX
 
 
+# Scores and weights are cents (scoring.indicator rounds every score to two decimals, the composite
+# is compared to the cent): a third decimal is a typo, refused like an amount's.
+_SCORE_PLACES = "最多两位小数"
+
+
+def _in_cents_formula(ref: str) -> str:
+    return f"ROUND({ref},2)={ref}"
+
+
+def _in_cents(value: Decimal) -> bool:
+    return value < NUMBER_MAX and value == value.quantize(_CENT)
+
+
 @dataclass(frozen=True)
 class Weight(Unit):
     name: str = "score"
@@ -174,16 +188,16 @@ class Weight(Unit):
     kind = "number"
 
     def rule(self, where):
-        return f"0 至 {self.maximum} 之间的数字"
+        return f"0 至 {self.maximum} 之间的数字，{_SCORE_PLACES}"
 
     def prompt(self, where):
-        return f"本指标分值，0 至 {self.maximum}；各指标分值合计应为 {self.maximum}。"
+        return f"本指标分值，0 至 {self.maximum}，{_SCORE_PLACES}；各指标分值合计应为 {self.maximum}。"
 
     def condition(self, ref, where):
-        return _number_condition(ref, f"{ref}>=0", f"{ref}<={self.maximum}")
+        return _number_condition(ref, f"{ref}>=0", f"{ref}<={self.maximum}", _in_cents_formula(ref))
 
     def accepts(self, value, where):
-        return 0 <= value <= self.maximum
+        return 0 <= value <= self.maximum and _in_cents(value)
 
 
 @dataclass(frozen=True)
@@ -194,16 +208,17 @@ class Score(Unit):
     kind = "number"
 
     def rule(self, where):
-        return "0 至本行分值之间的数字"
+        return f"0 至本行分值之间的数字，{_SCORE_PLACES}"
 
     def prompt(self, where):
-        return "0 至本行分值之间；可由评分功能自动填写。"
+        return f"0 至本行分值之间，{_SCORE_PLACES}；可由评分功能自动填写。"
 
     def condition(self, ref, where):
-        return _number_condition(ref, f"{ref}>=0", f"{ref}<={where.bound_ref}")
+        return _number_condition(ref, f"{ref}>=0", f"{ref}<={where.bound_ref}", _in_cents_formula(ref))
 
     def accepts(self, value, where):
-        return value >= 0 and (where is None or where.bound is None or value <= where.bound)
+        return (value >= 0 and (where is None or where.bound is None or value <= where.bound)
+                and _in_cents(value))
 
 
 # --- text with a form ------------------------------------------------------------------------

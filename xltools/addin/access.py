@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import BookError
+from ..findings import SEVERITY_COLOURS
 from ..ooxml.package import Package
 from ..usertext import typed
 from ..write import annotate, marks
@@ -115,15 +116,15 @@ def address_chunks(cells: list[str], limit: int = MAX_ADDRESS) -> list[str]:
     return chunks + ([current] if current else [])
 
 
-def colour(argb: str) -> int:
-    """An ARGB hex colour as Excel's Color property wants it: blue * 65536 + green * 256 + red."""
-    return int(argb[6:8], 16) * 65536 + int(argb[4:6], 16) * 256 + int(argb[2:4], 16)
+def colour(hex_colour: str) -> int:
+    """An RGB or ARGB hex colour as Excel's Color property wants it: blue * 65536 + green * 256 + red."""
+    rgb = hex_colour[-6:]
+    return int(rgb[4:6], 16) * 65536 + int(rgb[2:4], 16) * 256 + int(rgb[0:2], 16)
 
 
 def mark_format(severity: str) -> dict[str, int]:
     """A mark as the file writer draws it (marks.dxf_xml): fill, bold coloured figures, a thin frame."""
-    return {"fill": colour(marks.COLORS[severity]), "ink": colour(marks.INKS[severity]),
-            "frame": colour(marks.FRAMES[severity])}
+    return {part: colour(value) for part, value in SEVERITY_COLOURS[severity]._asdict().items()}
 
 
 def excel_value(value):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 
-from ..findings import ERROR, WARNING
+from ..findings import SEVERITY_COLOURS
 from ..spec.model import Field, Placed, PrintSetup
 
 THIN = Side(style="thin", color="000000")
@@ -12,7 +12,6 @@ INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")     # pale yellow: type here
 COMPUTED_FILL = PatternFill("solid", fgColor="EEF3F8")  # pale blue-grey: computed, locked
 # A check cell that says something, by its check's severity: (font, fill). The cells a check
 # accuses take its fill. A warning's light yellow is not the input cells' pale yellow.
-CHECK_COLORS = {ERROR: ("C00000", "FFC7CE"), WARNING: ("9C5700", "FFEB9C")}
 
 # Number formats by unit. Computed money hides zero, as the seed prints blank balances.
 FORMATS = {
@@ -43,8 +42,8 @@ ALIGN = {
 
 def check_marks(severity: str) -> tuple[Font, PatternFill]:
     """The font and fill a conditional format gives a check cell of this severity once it speaks."""
-    ink, fill = CHECK_COLORS[severity]
-    return Font(color=ink, bold=True), PatternFill("solid", fgColor=fill, bgColor=fill)
+    look = SEVERITY_COLOURS[severity]
+    return Font(color=look.ink, bold=True), PatternFill("solid", fgColor=look.fill, bgColor=look.fill)
 
 
 class Styler:

@@ -26,8 +26,11 @@ from pathlib import Path
 from ..catalogue import STATUS_LABEL
 from ..errors import XltoolsError
 from ..usertext import visible
-from .intake import Submission, collect_inputs, pack_names, read_member
+from .intake import collect_inputs
+from .packs import pack_names
 from .record import Result, local_time, packed, status_of, unpacked
+from .submission import Submission
+from .zips import read_member
 
 
 @dataclass

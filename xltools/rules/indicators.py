@@ -10,7 +10,7 @@ from ..formulas import num
 from ..legacy import old_layout
 from ..read.coerce import is_blank
 from ..spec.model import IndicatorTable
-from .rule import Context, ReportRule, cents, m_str
+from .rule import Context, ReportRule, differs, m_str
 
 
 class Indicators(ReportRule):
@@ -34,7 +34,7 @@ def _indicators(ctx: Context, table: IndicatorTable) -> dict:
     # warning above already says why it is empty; the recomputed score is in the summary.
     legacy_in_book = table.old_form and inst.formulas is not None and all(is_blank(s) for s in stated_scores)
     if table.score_field in inst.values and not legacy_in_book \
-            and cents(num(stated) or Decimal(0)) != cents(computed):
+            and differs(num(stated) or Decimal(0), computed):
         ctx.add("score-sum", table.score_field, variant="with-execution" if table.extra_scores else "",
                 expected=computed, actual=num(stated), computed=m_str(computed),
                 stated=stated if stated is not None else "（空）")

@@ -52,6 +52,13 @@ def cents(d: Decimal) -> Decimal:
     return d.quantize(CENT, ROUND_HALF_UP)
 
 
+def differs(stated: Decimal, expected: Decimal) -> bool:
+    """A stated total against its computed value, to the cent when the terms carry sub-cent digits
+    (an input with three decimals is its own finding); a stated total that carries them itself is
+    a figure of its own (8418.422 for 8418.42, 99.844 for 99.84: a digit typed twice)."""
+    return stated != expected and (cents(stated) != cents(expected) or stated != cents(stated))
+
+
 def m_str(d: Decimal) -> str:
     return format(d.normalize(), "f") if d == d.to_integral_value() else format(d, "f")
 

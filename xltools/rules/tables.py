@@ -17,7 +17,7 @@ from ..formulas import check_args, level_args, num, value_of, value_sum
 from ..read.coerce import is_blank
 from ..spec.model import Spec
 from .narrative import explain_gap
-from .rule import Context, ReportRule, cents, texts_of
+from .rule import Context, ReportRule, cents, differs, texts_of
 
 
 class Required(ReportRule):
@@ -88,10 +88,7 @@ class Sums(ReportRule):
                 continue
             stated = num(ctx.inst.values[rule.target]) or Decimal(0)
             expected = value_sum(rule, ctx.eff.get)
-            # To the cent when the terms carry sub-cent digits (an input with three decimals is
-            # its own finding); a stated total that carries them itself is a figure of its own
-            # (8418.422 for 8418.42: a digit typed twice)
-            if stated == expected or (cents(stated) == cents(expected) and stated == cents(stated)):
+            if not differs(stated, expected):
                 continue
             f = ctx.rep.fields[rule.target]
             entry = catalogue.sum_entry(rule, f.unit)

@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..collect import intake
+from ..collect import packs
 from ..collect.ledger import Ledger
 from ..errors import XltoolsError
 from ..pack.run import safe_name
@@ -108,7 +108,7 @@ class Services:
         self.registry = Registry.from_dirs([self.config.specs])
         old, self.pool = self.pool, start_pool(self.registry, self.config.workers)   # workers know the new spec
         self.receiver.pool, self.receiver.registry = self.pool, self.registry
-        self.receiver.packs = intake.pack_names(s.pack_name for s in self.registry.specs())
+        self.receiver.packs = packs.pack_names(s.pack_name for s in self.registry.specs())
         old.close()
         return self.spec_info(str(spec.fingerprint))
 

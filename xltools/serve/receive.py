@@ -23,7 +23,7 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 
-from ..collect import intake, worker
+from ..collect import intake, packs, worker
 from ..collect.record import refusal
 from ..collect.run import _with_intake_findings
 from ..files import write_atomic
@@ -59,7 +59,7 @@ def clean_name(name: str) -> str:
 class Entry:
     account: dict
     name: str
-    sub: object                   # collect's intake.Submission
+    sub: object                   # collect.submission.Submission
     result: dict
     stored: str
     grids: dict | None
@@ -142,7 +142,7 @@ class Receiver:
     def __init__(self, config, ledger, store, registry, pool):
         self.config, self.ledger, self.store, self.registry, self.pool = config, ledger, store, registry, pool
         self.writer = Writer(ledger, store)
-        self.packs = intake.pack_names(s.pack_name for s in registry.specs())
+        self.packs = packs.pack_names(s.pack_name for s in registry.specs())
         self.pending = 0
         self.recent: dict[int, deque] = {}
 

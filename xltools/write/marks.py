@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from ..a1 import a1, quote_sheet, split_a1
 from ..catalogue import CATALOGUE, finding_order, result_header, result_row, severity_label
 from ..errors import BookError
-from ..findings import ERROR, Report
+from ..findings import ERROR, SEVERITY_COLOURS, WARNING, Report
 from ..ooxml.ns import TRANSITIONAL, Flavour
 from ..ooxml.xmltext import attr, escape, tag_prefix
 from ..usertext import cell_text
@@ -42,12 +42,7 @@ FOLLOW_LINK = ("点“单元格”列的地址可跳到该单元格：Excel、WP
                "（或在 工具 ▸ 选项 ▸ LibreOffice ▸ 安全 ▸ 选项 中取消“需要 Ctrl+单击才能打开超链接”）。"
                "标色的单元格上有批注，说明问题所在。")
 MARK_FORMULA = 'ISTEXT("xltools:mark")'           # the tag: true everywhere, written by no one else
-COLORS = {ERROR: "FFFFC7CE", "warning": "FFFFEB9C"}
-# Text and frame of a marked cell: the template's own pale-yellow input cells look like the amber
-# fill alone, so a mark is also framed and its figures coloured.
-INKS = {ERROR: "FF9C0006", "warning": "FF9C5700"}
-FRAMES = {ERROR: "FFC00000", "warning": "FFED7D31"}
-SEVERITIES = (ERROR, "warning")                   # dxf order: the error fill, then the warning fill
+SEVERITIES = (ERROR, WARNING)                   # dxf order: the error fill, then the warning fill
 RESULT_PART = "xl/worksheets/xltools_result.xml"
 RESULT_REL_ID = "xltoolsResult"
 
@@ -127,10 +122,11 @@ def location(sheet: str, cell: str) -> str:
 
 # -- styles.xml: the two mark formats ------------------------------------------------------------
 def dxf_xml(p: str, severity: str) -> str:
-    sides = "".join(f'<{p}{side} style="thin"><{p}color rgb="{FRAMES[severity]}"/></{p}{side}>'
+    look = SEVERITY_COLOURS[severity]
+    sides = "".join(f'<{p}{side} style="thin"><{p}color rgb="FF{look.frame}"/></{p}{side}>'
                     for side in ("left", "right", "top", "bottom"))
-    return (f'<{p}dxf><{p}font><{p}b/><{p}color rgb="{INKS[severity]}"/></{p}font>'
-            f'<{p}fill><{p}patternFill patternType="solid"><{p}bgColor rgb="{COLORS[severity]}"/>'
+    return (f'<{p}dxf><{p}font><{p}b/><{p}color rgb="FF{look.ink}"/></{p}font>'
+            f'<{p}fill><{p}patternFill patternType="solid"><{p}bgColor rgb="FF{look.fill}"/>'
             f'</{p}patternFill></{p}fill><{p}border>{sides}</{p}border></{p}dxf>')
 
 
