@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -58,6 +59,10 @@ KEY_KEPT_CHARS = 100
 # Any constant: the key of PostgreSQL's advisory lock that serialises writers of one ledger.
 LOCK_KEY = 0x786C746F6F6C73      # "xltools"
 _CHUNK = 500                     # values in one IN (...) list
+# What latest_heads reads of every version: choosing the latest, ordering them, and what the
+# summary counts over the whole season (its state, statuses, years, grades, the roster).
+HEAD_COLUMNS = ("id", "sha256", "version", "unit_key", "source", "unit", "year", "status", "file_name",
+                "grade_computed")
 
 
 def _submission_columns(wide: bool = True):
@@ -459,8 +464,14 @@ class Ledger:
 
     def latest(self) -> list[Row]:
         """The latest version of every unit and year, and every unusable file not superseded."""
+        return list(self.rows_of(h["id"] for h in self.latest_heads()))
+
+    def latest_heads(self) -> list[dict]:
+        """latest()'s choice, in its order, as a few columns each (HEAD_COLUMNS: what a summary
+        needs of the whole season at once; it reads the rest in rows, rows_of)."""
         with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(select(submissions).order_by(submissions.c.id))]
+            rows = [dict(r._mapping) for r in conn.execute(
+                select(*(submissions.c[k] for k in HEAD_COLUMNS)).order_by(submissions.c.id))]
         best: dict[str, dict] = {}
         for r in rows:
             if r["unit_key"] not in best or r["version"] > best[r["unit_key"]]["version"]:
@@ -472,6 +483,15 @@ class Ledger:
         out = [r for k, r in best.items()
                if not (k.startswith("file:") and usable_since.get(r["source"], -1) > r["id"])]
         return sorted(out, key=lambda r: (r["year"] or 0, r["unit"] or "\uffff", r["source"]))
+
+    def rows_of(self, ids) -> Iterator[Row]:
+        """The submissions with these ids, in this order, read _CHUNK at a time (each chunk its
+        own short read: a summary being written does not hold the ledger)."""
+        for chunk in _chunks(list(ids)):
+            with self.engine.connect() as conn:
+                q = select(submissions).where(submissions.c.id.in_(chunk))
+                found = {r.id: dict(r._mapping) for r in conn.execute(q)}
+            yield from (found[i] for i in chunk if i in found)
 
     def latest_of(self, unit: str, year: int) -> Row | None:
         """The latest version a unit submitted for a year (collect compares with last year's)."""

@@ -201,7 +201,7 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
             raise XltoolsError(f"本次 {len(firsts)} 份新报送已记入台账 {visible(ledger_shown(db_url))}，但{_summary_failure(err, db_url)}") from err
         if roster_rows is not None:
             out.roster = len({unit for unit, _ in roster_rows})
-            out.missing = len(compare(ledger.latest(), roster_rows)[0])
+            out.missing = len(compare(ledger.latest_heads(), roster_rows)[0])
         return out
     finally:
         for ledger in opened:
@@ -284,11 +284,7 @@ def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) 
     from ..build.protect import password_from
     from ..errors import unexpected
     from .summary import write_summary
-    latest = ledger.latest()
-    found = ledger.findings_of(r["id"] for r in latest)
-    for sid, items in found.items():
-        for f in items:
-            f["explanation"] = (explanations or {}).get((sid, f["position"]))
+    latest = ledger.latest_heads()
     grade_labels = [g.label for g in specs[0].grades] if specs else []
     password = password_from(None)
     state = _summary_state(latest, roster_rows, grade_labels, password, explanations)
@@ -297,7 +293,8 @@ def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) 
     if recorded_state and recorded_state[0] == state and output.is_file() \
             and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
         return output, True               # built from exactly this: left as it is
-    write_summary(output, latest, found, roster=roster_rows, grade_labels=grade_labels, password=password, specs=specs)
+    write_summary(output, ledger, latest, explanations=explanations, roster=roster_rows, grade_labels=grade_labels,
+                  password=password, specs=specs)
     try:
         ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
     except Exception as err:

@@ -3,17 +3,21 @@
 与上年比较.
 
 Built from the ledger's latest versions (so a run that skipped every file writes the same
-summary). Written with openpyxl through sheets.SheetWriter, row by row to disk (every text a
-string cell, never a formula), then streamed through the package editor (build/finish.py) so
-every formula carries the value Python computed for it: previewers, pandas and WPS's preview show
-the totals without recalculating. Codes are shown by their catalogue titles (the code stays in a narrow last column,
-for filtering and counting); each table has its own sheet and widths; every sheet is protected as
-the template is (filtering and sorting stay allowed), printed A4 landscape, numbers stored as numbers.
+summary), read from it 500 rows at a time (Season: a province's season is never held whole).
+Written with openpyxl through sheets.SheetWriter, row by row to disk (every text a string cell,
+never a formula), then streamed through the package editor (build/finish.py) so every formula
+carries the value Python computed for it: previewers, pandas and WPS's preview show the totals
+without recalculating. Codes are shown by their catalogue titles (the code stays in a narrow last
+column, for filtering and counting); each table has its own sheet and widths; every sheet is
+protected as the template is (filtering and sorting stay allowed), printed A4 landscape, numbers
+stored as numbers.
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import datetime
+from functools import cached_property
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -31,6 +35,7 @@ RETURNS = "退回意见"
 MISSING = "未报送"
 GRADES = "等次分布"
 PREVIOUS = "与上年比较"
+CHUNK = 500                    # rows read from the ledger at a time
 SCORE = None                   # scores as they are: 97.5, 98 (Excel's "0.##" would show "98.")
 UNIDENTIFIED = "（未能识别）"
 GRADE_COLUMN = "重算等次"             # what 等次分布 counts
@@ -101,44 +106,63 @@ def _link(target: str | None, base: Path) -> str | None:
 
 
 class Season:
-    """What every sheet is written from: the latest rows, their findings, the specs that read them
-    (by fingerprint), and the bureau that signs."""
+    """What every sheet is written from: the ledger's latest submissions, read a chunk of rows at
+    a time with their findings (a province's season is never held whole), the specs that read
+    them (by fingerprint), and the bureau that signs."""
 
-    def __init__(self, rows, findings, specs, base: Path):
-        # units in the ledger's order, the files no one could read after them
-        self.rows = sorted(rows, key=lambda r: r["unit"] is None)
-        self.findings, self.base = findings, base
+    def __init__(self, ledger, heads: list[dict], specs, base: Path, explanations=None):
+        self.ledger, self.base, self.explanations = ledger, base, explanations or {}
+        # units in the ledger's order, the files no one could read after them (Ledger.latest_heads)
+        self.heads = sorted(heads, key=lambda h: h["unit"] is None)
         self.specs = list(specs)
-        bureaus = [b for b in (detail_of(r)["bureau"] for r in rows) if b] or [s.bureau for s in specs]
-        self.bureau = max(set(bureaus), key=bureaus.count) if bureaus else None
+
+    def rows(self, findings: bool = False) -> Iterator[tuple[Row, list[dict]]]:
+        """(row, its findings, each with the unit's explanation: read if `findings`) for every
+        head, in order."""
+        for k in range(0, len(self.heads), CHUNK):
+            ids = [h["id"] for h in self.heads[k:k + CHUNK]]
+            found = self.ledger.findings_of(ids) if findings else {}
+            for sid, items in found.items():
+                for f in items:
+                    f["explanation"] = self.explanations.get((sid, f["position"]))
+            for r in self.ledger.rows_of(ids):
+                yield r, found.get(r["id"], [])
+
+    @cached_property
+    def bureau(self) -> str | None:
+        bureaus = [b for b in (detail_of(r)["bureau"] for r, _ in self.rows()) if b] or [s.bureau for s in self.specs]
+        return max(set(bureaus), key=bureaus.count) if bureaus else None
 
     def spec_of(self, r: Row):
         return spec_of(r, self.specs)
 
-    def items(self, r: Row) -> list[dict]:
+    @staticmethod
+    def items(r: Row, found: list[dict]) -> list[dict]:
+        """A row's findings; an unusable file's refusal as one."""
         if r["status"] == "refused":
             return [{"code": r["refused"], "severity": "error", "sheet": "", "cell": "",
                      "message": without_path(r["message"], r)}]
-        return self.findings.get(r["id"], [])
+        return found
 
     def title(self, code: str) -> str:
         return code_title(code, self.specs)
 
 
-def write_summary(path, rows: list[dict], findings: dict[int, list[dict]], *, roster=None,
+def write_summary(path, ledger, heads: list[dict], *, explanations=None, roster=None,
                   grade_labels: list[str] = (), password: str | None = None, specs=()) -> Path:
-    """The summary of the ledger's latest `rows` (with their `findings` by submission id);
-    `specs`: those the rows were read with (the places of findings in words, the rules' titles)."""
+    """The summary of the ledger's latest submissions (`heads`: Ledger.latest_heads), their
+    findings with the units' `explanations` ({(submission id, position): text}); `specs`: those
+    the rows were read with (the places of findings in words, the rules' titles)."""
     from ..build.finish import save_workbook
     path = Path(path)
-    season = Season(rows, findings, specs, path.resolve().parent)
+    season = Season(ledger, heads, specs, path.resolve().parent, explanations)
     w = SheetWriter(password)
     unit_cols = _units_sheet(w, season)
     _projects_sheet(w, season)
     findings_last = _findings_sheet(w, season)
     _returns_sheet(w, season)
     _missing_sheet(w, season, roster)
-    _grades_sheet(w, season, grade_labels, unit_cols, FIRST + len(rows) - 1, findings_last)
+    _grades_sheet(w, season, grade_labels, unit_cols, FIRST + len(heads) - 1, findings_last)
     _previous_sheet(w, season)
     w.wb.active = 0
     # no reader's limits: a province's summary is bigger than any report a unit sends, and only we write it
@@ -164,15 +188,15 @@ def _unit_values(r: Row, labels: list[str]) -> list:
 
 
 def _units_sheet(w: SheetWriter, season: Season) -> list[Col]:
-    rows = season.rows
-    labels = _labels(detail_of(r)["figures"] for r in rows)
+    rows = season.heads
+    labels = _labels(detail_of(r)["figures"] for r, _ in season.rows())
     cols = UNIT_HEAD + figure_cols(labels) + UNIT_SCORES + UNIT_SOURCE
     printed = len(cols) - len(UNIT_SOURCE)
     sheet = w.sheet(SUMMARY, f"{_years(rows)}绩效自评报告汇总", _counts_note(rows), cols, printed)
     file_col = [c.header for c in cols].index("文件") + 1
     sums = _Sums(cols)
     last = FIRST - 1
-    for last, r in enumerate(rows, start=FIRST):
+    for last, (r, _) in enumerate(season.rows(), start=FIRST):
         values = _unit_values(r, labels)
         w.row(sheet, last, cols, values, {file_col: _link(r.get("link"), season.base)})
         sums.add(values)
@@ -211,12 +235,12 @@ def _totals(w: SheetWriter, sheet: Sheet, sums: _Sums, total_row: int, first: in
 
 def _projects_sheet(w: SheetWriter, season: Season) -> None:
     def pairs():                  # read twice (the columns, then the rows) rather than held: 20,000 copies a season
-        return ((r, p) for r in season.rows for p in detail_of(r)["projects"])
+        return ((r, p) for r, _ in season.rows() for p in detail_of(r)["projects"])
 
     labels = _labels(p["figures"] for _, p in pairs())
     cols = PROJECT_HEAD + figure_cols(labels) + PROJECT_TAIL + PROJECT_SOURCE
     printed = len(cols) - len(PROJECT_SOURCE)
-    sheet = w.sheet(PROJECTS, f"{_years(season.rows)}项目支出汇总", "每张项目自评表一行；金额单位：万元", cols, printed,
+    sheet = w.sheet(PROJECTS, f"{_years(season.heads)}项目支出汇总", "每张项目自评表一行；金额单位：万元", cols, printed,
                     freeze="C4")
 
     def values(r, p):
@@ -242,8 +266,8 @@ def _findings_sheet(w: SheetWriter, season: Season) -> int:
     sheet = w.sheet(FINDINGS, "问题清单", "每条问题一行，每个单位的错误在前；点击右侧“单元格”列打开报送的工作簿并定位到该单元格（文件在本机可访问时）",
                  cols, FINDINGS_PRINTED)
     r_no = FIRST - 1
-    for r in season.rows:
-        items = sorted(season.items(r), key=lambda f: f["severity"] != "error")
+    for r, found in season.rows(findings=True):
+        items = sorted(season.items(r, found), key=lambda f: f["severity"] != "error")
         target = _link(r.get("link"), season.base)
         at_cell = target is not None and target.lower().endswith((".xlsx", ".xlsm"))   # not a data file
         reports = reports_by_sheet(season.spec_of(r), r)
@@ -267,10 +291,10 @@ def _returns_sheet(w: SheetWriter, season: Season) -> None:
     text_width = cols[4].width
     sheet = w.sheet(RETURNS, "退回意见", "有错误或无法使用的报送，每份一段退回意见；填上截止日期即可发送", cols, len(cols) - 1)
     r_no = FIRST - 1
-    for r in season.rows:
+    for r, found in season.rows(findings=True):
         if r["status"] == "ok" or r["refused"] in TRANSIENT:    # the bureau's limit: nothing to return
             continue
-        text = return_text(r, season.findings.get(r["id"], []), spec=season.spec_of(r), bureau=season.bureau)
+        text = return_text(r, found, spec=season.spec_of(r), bureau=season.bureau)
         head = [r["unit"] or UNIDENTIFIED, r["year"], r["version"], r["errors"] or None]
         # A row is at most 409 pt: a longer letter goes on in the rows below it.
         for k, part in enumerate(_pieces(text, text_width)):
@@ -298,7 +322,7 @@ def _missing_sheet(w: SheetWriter, season: Season, roster) -> None:
         w.finish(sheet, HEADER_ROW)
         return
     sheet = w.sheet(MISSING, "未报送单位", "按单位名单核对：名单中尚未报送的单位，以及不在名单中的报送单位", cols)
-    missing, unlisted = compare(season.rows, roster)
+    missing, unlisted = compare(season.heads, roster)
     r_no = FIRST - 1
     for unit, year in missing:
         r_no += 1
@@ -321,7 +345,7 @@ def _grades_sheet(w: SheetWriter, season: Season, grade_labels, unit_cols: list[
     """On one landscape page: the grades (重算), each counted by a formula over 汇总, and the
     problems by title, counted over 问题清单's codes, each table beside its chart."""
     from openpyxl.chart import BarChart, Reference
-    rows = season.rows
+    rows = season.heads
     cols = [Col(GRADE_COLUMN, 30, wrap=True), Col("份数", 7), Col("代码", 16)]
     first_chart_col, chart_cols = 4, 7              # the charts fill columns E..K
     sheet = w.sheet(GRADES, "等次分布与问题", "份数与条数由公式按“汇总”“问题清单”统计；问题的全称见“问题清单”", cols[:2],
@@ -337,8 +361,8 @@ def _grades_sheet(w: SheetWriter, season: Season, grade_labels, unit_cols: list[
     g_last = max(FIRST + len(labels) - 1, FIRST)
 
     counts: dict[str, int] = {}
-    for r in rows:
-        for f in season.items(r):
+    for r, found in season.rows(findings=True):
+        for f in season.items(r, found):
             counts[f["code"]] = counts.get(f["code"], 0) + 1
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     # The problems' table starts below the grades' chart (the charts fill the cells E..K beside
@@ -383,7 +407,7 @@ def _previous_sheet(w: SheetWriter, season: Season) -> None:
     sheet = w.sheet(PREVIOUS, "与上年比较", "每个单位本年报送的主要数字与其上年报送的（台账中上年最新一版）；增减率 =（本年 − 上年）÷ 上年",
                     cols)
     r_no = FIRST - 1
-    for r in season.rows:
+    for r, _ in season.rows():
         for f in detail_of(r)["previous"]:
             now, then = _dec(f.get("value")), _dec(f.get("previous"))
             r_no += 1
