@@ -67,9 +67,9 @@ class Sheet:
     def title(self) -> str:
         return self.ws.title
 
-    def write(self, row: int, cells: list, height: float | None = None) -> list:
+    def write(self, row: int, cells: list, height: float | None = None) -> None:
         """Row `row` (below those written; the rows between stay empty) holding `cells` from
-        column A (None: no cell there), `height` points tall (None: the default). Returns `cells`."""
+        column A (None: no cell there), `height` points tall (None: the default)."""
         while self.last < row - 1:
             self.ws.append([])
             self.last += 1
@@ -78,7 +78,6 @@ class Sheet:
         self.ws.append(cells)
         self.ws.row_dimensions.pop(row, None)        # written: not held for the rest of the sheet
         self.last = row
-        return cells
 
 
 class SheetWriter:
