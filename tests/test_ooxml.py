@@ -454,3 +454,48 @@ def test_a_summary_beyond_the_readers_limits_is_still_written():
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert z.getinfo("xl/worksheets/sheet1.xml").file_size > MAX_SHEET_XML_BYTES
     assert openpyxl.load_workbook(io.BytesIO(data)).active["A20000"].value == "临湘市第20000个单位"
+
+
+def _edited(cells) -> None:
+    """The same edits, whichever way the sheet is held: a formula's cached value in the last row,
+    values in rows present, in a row the sheet lacks (a gap) and in rows below its end, heights."""
+    cells.cached("B2001", 2000)
+    cells.set("A500", "=不是公式")
+    cells.set("C10", 3.5)
+    cells.set("A2003", "在末行之后")
+    cells.row_height(10, 30)
+    cells.row_height(2002, 24, custom=False)
+
+
+def test_a_sheet_edited_as_it_streams_is_the_sheet_edited_in_memory(tmp_path):
+    """Package.rows (collect's summary: a sheet of any size, one piece and one row held at a
+    time) writes the same part as Package.sheet, whatever the pieces it streams in: cut inside a
+    row, a tag or a text."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "汇总"
+    for r in range(1, 2001):
+        if r != 10:                          # a gap: the part has no row 10
+            ws.append([f"单位{r}", r, None])
+        else:
+            ws.append([])
+    ws["B2001"] = "=SUM(B1:B2000)"
+    src = tmp_path / "src.xlsx"
+    wb.save(src)
+    in_memory, streamed = Package(src.read_bytes()), Package(src.read_bytes())
+    _edited(in_memory.sheet("汇总"))
+    _edited(streamed.rows("汇总"))
+    part = in_memory.worksheet_part("汇总")
+    expected = zip_members(in_memory.to_bytes())[part]
+    assert zip_members(streamed.to_bytes())[part] == expected
+    cells = streamed.rows("汇总")
+    text = zip_members(src.read_bytes())[part].decode("utf-8")
+    for size in (1, 7, 100, 4096):
+        assert "".join(cells.stream(text[k:k + size] for k in range(0, len(text), size))).encode() == expected
+    out = tmp_path / "out.xlsx"
+    streamed.save(out)
+    values = openpyxl.load_workbook(out, data_only=True)["汇总"]
+    assert values["B2001"].value == 2000 and values["A500"].value == "=不是公式" and values["C10"].value == 3.5
+    assert values["A2003"].value == "在末行之后" and values.row_dimensions[10].height == 30
+    rows = [int(r) for r in re.findall(r'<row r="(\d+)"', zip_members(out.read_bytes())[part].decode())]
+    assert rows == sorted(rows) and 10 in rows and 2002 in rows

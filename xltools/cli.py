@@ -320,9 +320,9 @@ def cmd_collect(args) -> int:
     out = collect(args.paths, args.output, db_url=args.db, roster=args.roster, specs_dirs=args.specs or (),
                   jobs=args.jobs, timeout=args.timeout)
     if args.json:
-        _print_json(out.results)
+        _print_json(list(out.results()))
     else:
-        for res in out.results:
+        for res in out.results():
             print(render_line(res))
     print(render_totals(out), file=sys.stderr if args.json else sys.stdout)
     return out.exit_code

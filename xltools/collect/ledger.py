@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -45,7 +46,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from ..catalogue import TRANSIENT
 from ..errors import XltoolsError
 from ..usertext import visible
-from .record import Detail, Result, Row, detail_of, status_of, stored
+from .record import Detail, Result, Row, detail_of, status_of, stored, unpacked
 
 metadata = MetaData()
 
@@ -58,6 +59,10 @@ KEY_KEPT_CHARS = 100
 # Any constant: the key of PostgreSQL's advisory lock that serialises writers of one ledger.
 LOCK_KEY = 0x786C746F6F6C73      # "xltools"
 _CHUNK = 500                     # values in one IN (...) list
+# What latest_heads reads of every version: choosing the latest, ordering them, and what the
+# summary counts over the whole season (its state, statuses, years, grades, the roster).
+HEAD_COLUMNS = ("id", "sha256", "version", "unit_key", "source", "unit", "year", "status", "file_name",
+                "grade_computed")
 
 
 def _submission_columns(wide: bool = True):
@@ -377,12 +382,12 @@ class Ledger:
         return out
 
     def record(self, entries: list[tuple], seen: list[tuple] = (), also=None) -> list[dict]:
-        """Record (submission, result) pairs from one run in one transaction under the lock;
-        returns the rows. Versions follow the order the files arrived in. A hash recorded
-        meanwhile (another run) keeps its row; a transient one takes the new result. `seen`:
-        (path, size, mtime_ns, [(label, sha256), …]) of the loose files read whole. `also(conn,
-        rows)`: further writes that must commit with these rows or not at all (xltools serve
-        links an upload to its account)."""
+        """Record (submission, result) pairs from one run in one transaction under the lock (a
+        result may be packed: record.packed); returns the rows. Versions follow the order the
+        files arrived in. A hash recorded meanwhile (another run) keeps its row; a transient one
+        takes the new result. `seen`: (path, size, mtime_ns, [(label, sha256), …]) of the loose
+        files read whole. `also(conn, rows)`: further writes that must commit with these rows or
+        not at all (xltools serve links an upload to its account)."""
         if not entries and not seen:
             return []
         now = _now()
@@ -412,18 +417,18 @@ class Ledger:
                 (again if old is not None else new).append(r)
                 if old is not None:
                     r["id"] = old["id"]
-            if new:
+            for chunk in _chunks(new):      # in chunks: the driver's copy of 7,000 rows at once is ~30 MB
                 ids = conn.execute(insert(submissions).returning(submissions.c.id, sort_by_parameter_order=True),
-                                   [_columns(r) for r in new]).scalars().all()
-                for sid, r in zip(ids, new):
+                                   [_columns(r) for r in chunk]).scalars().all()
+                for sid, r in zip(ids, chunk):
                     r["id"] = sid
             for r in again:
                 conn.execute(findings.delete().where(findings.c.submission_id == r["id"]))
                 conn.execute(update(submissions).where(submissions.c.id == r["id"]).values(**_columns(r)))
             found = [{"submission_id": r["id"], "position": i, **f}
                      for r in new + again for i, f in enumerate(r["_findings"])]
-            if found:
-                conn.execute(insert(findings), found)
+            for chunk in _chunks(found):
+                conn.execute(insert(findings), chunk)
             if seen:
                 _upsert(conn, seen_files, [{"path_key": _path_key(path), "path": visible(path), "size": size,
                                             "mtime_ns": mtime, "found": json.dumps(found_in),   # ASCII: exact
@@ -459,8 +464,14 @@ class Ledger:
 
     def latest(self) -> list[Row]:
         """The latest version of every unit and year, and every unusable file not superseded."""
+        return list(self.rows_of(h["id"] for h in self.latest_heads()))
+
+    def latest_heads(self) -> list[dict]:
+        """latest()'s choice, in its order, as a few columns each (HEAD_COLUMNS: what a summary
+        needs of the whole season at once; it reads the rest in rows, rows_of)."""
         with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(select(submissions).order_by(submissions.c.id))]
+            rows = [dict(r._mapping) for r in conn.execute(
+                select(*(submissions.c[k] for k in HEAD_COLUMNS)).order_by(submissions.c.id))]
         best: dict[str, dict] = {}
         for r in rows:
             if r["unit_key"] not in best or r["version"] > best[r["unit_key"]]["version"]:
@@ -472,6 +483,15 @@ class Ledger:
         out = [r for k, r in best.items()
                if not (k.startswith("file:") and usable_since.get(r["source"], -1) > r["id"])]
         return sorted(out, key=lambda r: (r["year"] or 0, r["unit"] or "\uffff", r["source"]))
+
+    def rows_of(self, ids) -> Iterator[Row]:
+        """The submissions with these ids, in this order, read _CHUNK at a time (each chunk its
+        own short read: a summary being written does not hold the ledger)."""
+        for chunk in _chunks(list(ids)):
+            with self.engine.connect() as conn:
+                q = select(submissions).where(submissions.c.id.in_(chunk))
+                found = {r.id: dict(r._mapping) for r in conn.execute(q)}
+            yield from (found[i] for i in chunk if i in found)
 
     def latest_of(self, unit: str, year: int) -> Row | None:
         """The latest version a unit submitted for a year (collect compares with last year's)."""
@@ -608,7 +628,8 @@ def _columns(r: dict) -> dict:
     return {k: v for k, v in r.items() if k not in ("_findings", "id")}
 
 
-def _row(sub, res: Result, now: str) -> dict:
+def _row(sub, res: Result | bytes, now: str) -> dict:
+    res = unpacked(res)             # collect holds its results packed until they are recorded
     errors = sum(f["severity"] == "error" for f in res["findings"])
     unit, year = res.get("unit"), res.get("year")
     detail: Detail = {"figures": res.get("figures") or [], "projects": res.get("projects") or [],

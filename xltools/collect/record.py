@@ -10,6 +10,7 @@ each kind's own figures. The ledger keeps a Result as a Row, with the figures an
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import replace
 from datetime import datetime
 from typing import TypedDict
@@ -118,6 +119,17 @@ def stored(value):
     if isinstance(value, (list, tuple)):
         return [stored(v) for v in value]
     return value
+
+
+def packed(result: Result) -> bytes:
+    """A result held as bytes until it is needed: collect holds a run's results until they are
+    recorded and printed, and a province's 7,000 take ~65 MB as Python objects, a sixth pickled."""
+    return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpacked(held: Result | bytes) -> Result:
+    """A result, packed (our own bytes, from `packed`) or not."""
+    return pickle.loads(held) if isinstance(held, bytes) else held
 
 
 def local_time(iso: str | None) -> datetime | None:

@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,15 +28,15 @@ from ..errors import XltoolsError
 from ..usertext import visible
 from .intake import collect_inputs
 from .packs import pack_names
-from .record import Result, local_time, status_of
+from .record import Result, local_time, packed, status_of, unpacked
 from .submission import Submission
 from .zips import read_member
 
 
 @dataclass
 class Outcome:
-    results: list[Result] = field(default_factory=list)  # one per submission, input order
-    fresh: list[Result] = field(default_factory=list)    # ... of which those not in the ledger before
+    held: list[bytes] = field(default_factory=list)      # one result per submission, input order, packed
+    fresh: list[str] = field(default_factory=list)       # ... the statuses of those not in the ledger before
     checked: int = 0
     skipped: int = 0            # already in the ledger (same sha256)
     duplicates: int = 0         # the same bytes twice in this run
@@ -47,12 +48,16 @@ class Outcome:
     roster: int | None = None         # units on the roster (None: no roster given)
     missing: int = 0                  # ... of which have not reported
 
+    def results(self) -> Iterator[Result]:
+        """Each submission's result, in input order (unpacked one at a time)."""
+        return map(unpacked, self.held)
+
     @property
     def exit_code(self) -> int:
         """Of the submissions new in this run (see the module's docstring)."""
-        if any(r.get("refused") for r in self.fresh):
+        if "refused" in self.fresh:
             return 2
-        return 1 if any(not r["ok"] for r in self.fresh) else 0
+        return 1 if "errors" in self.fresh else 0
 
 
 class Progress:
@@ -132,7 +137,7 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
         out = Outcome(temp_skipped=intake.temp_skipped, other_skipped=intake.other_skipped, db_url=db_url)
         subs = intake.submissions
         known = ledger.known({s.sha256 for s in subs})
-        results: list[Result | None] = [None] * len(subs)
+        results: list[bytes | None] = [None] * len(subs)     # packed (record.packed): a province's run holds 7,000
         first_of: dict[str, int] = {}
         todo: list[int] = []
         for i, s in enumerate(subs):
@@ -143,9 +148,9 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
             else:
                 first_of[s.sha256] = i
                 if s.kind == "refused":
-                    results[i] = refusal(s.refused, s.message, s.label)
+                    results[i] = packed(refusal(s.refused, s.message, s.label))
                 elif s.kind == "known":       # its row became transient since it was looked up
-                    results[i] = refusal("changed", f"文件 {s.label} 在收取过程中被改动，已暂缓；{RETRY}", s.label)
+                    results[i] = packed(refusal("changed", f"文件 {s.label} 在收取过程中被改动，已暂缓；{RETRY}", s.label))
                 else:
                     todo.append(i)
         bar = Progress(len(todo)) if progress else None
@@ -157,7 +162,7 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
             return read_member(*job["origin"], job["label"], members)
 
         def done(k: int, result: Result) -> None:
-            results[todo[k]] = _with_intake_findings(subs[todo[k]], result)
+            results[todo[k]] = packed(_with_intake_findings(subs[todo[k]], result))
             if bar:
                 bar.advance()
 
@@ -169,10 +174,11 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
             for held in members.get("files", ()):
                 held.close()
         out.checked = len(todo)
-        new = [(subs[i], results[i]) for i in sorted(first_of.values())]
-        against_last_year([res for _, res in new], ledger, registry)
+        firsts = sorted(first_of.values())
+        against_last_year(results, firsts, ledger, registry)
         try:
-            recorded = {r["sha256"]: r for r in ledger.record(new, seen=intake.seen)}
+            recorded = {r["sha256"]: (r["unit"], r["year"], r["version"])
+                        for r in ledger.record([(subs[i], results[i]) for i in firsts], seen=intake.seen)}
         except SQLAlchemyError as err:       # one transaction: nothing was recorded
             raise XltoolsError(f"{database_error(db_url, err, '记录到')}，本次未记录任何报送，也未写汇总表") from None
         found = ledger.findings_of(r["id"] for r in known.values())
@@ -181,20 +187,21 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                 res = as_result(known[s.sha256], found.get(known[s.sha256]["id"], []))
                 res.update(file=stored(s.label), skipped=True)
             else:
-                res = stored({k: v for k, v in results[first_of[s.sha256]].items() if k not in ("year_start", "year_end")})
-                row = recorded[s.sha256]
-                res.update(file=stored(s.label), unit=row["unit"], year=row["year"], version=row["version"],
+                res = stored({k: v for k, v in unpacked(results[first_of[s.sha256]]).items()
+                              if k not in ("year_start", "year_end")})
+                unit, year, version = recorded[s.sha256]
+                res.update(file=stored(s.label), unit=unit, year=year, version=version,
                            sha256=s.sha256, skipped=i != first_of[s.sha256])
-            out.results.append(res)
-            if s.sha256 not in known:
-                out.fresh.append(res)
+                out.fresh.append("refused" if res.get("refused") else "ok" if res["ok"] else "errors")
+            out.held.append(packed(res))
+        del results, known, found, recorded       # what the summary does not need: not held while it is written
         try:
             out.summary, out.summary_unchanged = summarize(ledger, output, specs, roster_rows)
         except Exception as err:
-            raise XltoolsError(f"本次 {len(new)} 份新报送已记入台账 {visible(ledger_shown(db_url))}，但{_summary_failure(err, db_url)}") from err
+            raise XltoolsError(f"本次 {len(firsts)} 份新报送已记入台账 {visible(ledger_shown(db_url))}，但{_summary_failure(err, db_url)}") from err
         if roster_rows is not None:
             out.roster = len({unit for unit, _ in roster_rows})
-            out.missing = len(compare(ledger.latest(), roster_rows)[0])
+            out.missing = len(compare(ledger.latest_heads(), roster_rows)[0])
         return out
     finally:
         for ledger in opened:
@@ -236,18 +243,25 @@ def _summary_sources() -> list[Path]:
     return [Path(m.__file__) for m in (summary, sheets, letters, roster)]
 
 
-def against_last_year(results: list[Result], ledger, registry) -> None:
-    """Each new submission against its unit's previous year, as its spec's [previous] declares
-    (rules/previous.py): the previous year's submission in this run, else the ledger's latest
-    version of it. Adds the findings and the figures with last year's (`previous`)."""
+def against_last_year(results: list, new: list[int], ledger, registry) -> None:
+    """Each new submission (`results[k]` for k in `new`, packed: record.packed) against its unit's
+    previous year, as its spec's [previous] declares (rules/previous.py): the previous year's
+    submission in this run, else the ledger's latest version of it. Adds the findings and the
+    figures with last year's (`previous`)."""
     from ..rules.previous import compare, figures_compared
     from ..spec.fingerprint import Fingerprint
     from .record import detail_of
-    in_run = {(r.get("unit"), r.get("year")): r for r in results if not r.get("refused")}
-    for res in results:
+    in_run = {}
+    for k in new:
+        res = unpacked(results[k])
+        if not res.get("refused"):
+            in_run[(res.get("unit"), res.get("year"))] = k
+    for k in new:
+        res = unpacked(results[k])
         if res.get("refused") or not res.get("unit") or not res.get("year"):
             continue
-        last = in_run.get((res["unit"], res["year"] - 1))
+        before = in_run.get((res["unit"], res["year"] - 1))
+        last = unpacked(results[before]) if before is not None else None
         if last is None:
             row = ledger.latest_of(res["unit"], res["year"] - 1)
             last = detail_of(row) if row and row["status"] != "refused" else None
@@ -258,6 +272,7 @@ def against_last_year(results: list[Result], ledger, registry) -> None:
         res["findings"] = res["findings"] + found
         res["ok"] = res["ok"] and not any(f["severity"] == "error" for f in found)
         res["previous"] = figures_compared(res.get("figures") or [], last.get("figures") or [])
+        results[k] = packed(res)
 
 
 def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) -> tuple[Path, bool]:
@@ -269,11 +284,7 @@ def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) 
     from ..build.protect import password_from
     from ..errors import unexpected
     from .summary import write_summary
-    latest = ledger.latest()
-    found = ledger.findings_of(r["id"] for r in latest)
-    for sid, items in found.items():
-        for f in items:
-            f["explanation"] = (explanations or {}).get((sid, f["position"]))
+    latest = ledger.latest_heads()
     grade_labels = [g.label for g in specs[0].grades] if specs else []
     password = password_from(None)
     state = _summary_state(latest, roster_rows, grade_labels, password, explanations)
@@ -282,7 +293,8 @@ def summarize(ledger, output: Path, specs, roster_rows=None, explanations=None) 
     if recorded_state and recorded_state[0] == state and output.is_file() \
             and hashlib.sha256(output.read_bytes()).hexdigest() == recorded_state[1]:
         return output, True               # built from exactly this: left as it is
-    write_summary(output, latest, found, roster=roster_rows, grade_labels=grade_labels, password=password, specs=specs)
+    write_summary(output, ledger, latest, explanations=explanations, roster=roster_rows, grade_labels=grade_labels,
+                  password=password, specs=specs)
     try:
         ledger.save_summary_state(where, state, hashlib.sha256(output.read_bytes()).hexdigest())
     except Exception as err:
@@ -317,8 +329,9 @@ def render_line(res: Result) -> str:
 
 def render_totals(out: Outcome) -> str:
     from .ledger import ledger_shown
-    n = {k: sum(status_of(r) == k for r in out.results) for k in STATUS_LABEL}
-    parts = ["共 {} 份：{}".format(len(out.results), "，".join(f"{STATUS_LABEL[k]} {n[k]}" for k in STATUS_LABEL)),
+    statuses = [status_of(r) for r in out.results()]
+    n = {k: statuses.count(k) for k in STATUS_LABEL}
+    parts = ["共 {} 份：{}".format(len(statuses), "，".join(f"{STATUS_LABEL[k]} {n[k]}" for k in STATUS_LABEL)),
              f"本次校验 {out.checked} 份，跳过已收录 {out.skipped} 份"]
     if out.duplicates:
         parts.append(f"重复文件 {out.duplicates} 份")

@@ -1,5 +1,10 @@
 """The summary's sheets as openpyxl writes them, laid out for a director to read and print.
 
+Written in openpyxl's write-only mode: each sheet from the top down, each row going to a temporary
+file as it is written, so a province's 7,000 units cost a row's memory, not a workbook's. What a
+sheet's head holds (column widths, frozen panes, page setup) is therefore set when the sheet is
+begun, and what its tail holds (tables, print area) when it is done.
+
 Every text goes in as a string cell through usertext.text_cell: a unit's name, a file name or a
 finding quoting a DDE formula is never a formula, whatever it starts with. Each sheet has a title
 row tall enough for its font, a line of notes, a header row whose texts wrap above the filter
@@ -51,12 +56,35 @@ def height(texts_and_widths, lines_at_least: int = 1) -> float:
     return min(409.0, lines * LINE_PT + 4)
 
 
+class Sheet:
+    """One worksheet being written, top down (SheetWriter.sheet)."""
+
+    def __init__(self, ws, printed: int):
+        self.ws, self.printed = ws, printed
+        self.last = 0                  # the last row written
+
+    @property
+    def title(self) -> str:
+        return self.ws.title
+
+    def write(self, row: int, cells: list, height: float | None = None) -> None:
+        """Row `row` (below those written; the rows between stay empty) holding `cells` from
+        column A (None: no cell there), `height` points tall (None: the default)."""
+        while self.last < row - 1:
+            self.ws.append([])
+            self.last += 1
+        if height is not None:
+            self.ws.row_dimensions[row].height = height
+        self.ws.append(cells)
+        self.ws.row_dimensions.pop(row, None)        # written: not held for the rest of the sheet
+        self.last = row
+
+
 class SheetWriter:
     def __init__(self, password):
         from openpyxl import Workbook
         from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-        self.wb = Workbook()
-        self.wb.remove(self.wb.active)
+        self.wb = Workbook(write_only=True)
         self.password = password
         self.cached: dict[str, dict[str, object]] = {}
         thin = Side(style="thin", color="999999")
@@ -71,44 +99,77 @@ class SheetWriter:
         self.unlocked = Protection(locked=False)
         self.styles: dict = {}            # (number format, wrapped) -> the style array of a body cell
 
-    def sheet(self, title: str, heading: str, note: str, cols: list[Col], printed: int | None = None):
+    def sheet(self, title: str, heading: str, note: str, cols: list[Col], printed: int | None = None,
+              freeze: str | None = "B4", fit_height: int = 0, widths: dict[int, float] | None = None) -> Sheet:
         """A sheet with its title, note and header row; `printed`: how many columns from A go on
-        paper (the title spans them)."""
+        paper (the title spans them); `freeze`: the top left cell not frozen; `fit_height`: pages
+        tall (0: as many as it takes); `widths`: of further columns, by number."""
         ws = self.wb.create_sheet(title)
         span = max(printed or len(cols), 1)
-        self.text(ws, TITLE_ROW, 1, heading).font = self.title_font
-        ws.row_dimensions[TITLE_ROW].height = 28
-        self.text(ws, NOTE_ROW, 1, note).alignment = self.wrap
+        sheet = Sheet(ws, printed or len(cols))
+        for n, width in {**{i: c.width for i, c in enumerate(cols, start=1)}, **(widths or {})}.items():
+            ws.column_dimensions[column(n)].width = width
+        self._layout(ws, freeze, fit_height)
+        title_cell = self.text(ws, heading)
+        title_cell.font = self.title_font
+        sheet.write(TITLE_ROW, [title_cell], 28)
+        note_cell = self.text(ws, note)
+        note_cell.alignment = self.wrap
         width = sum(c.width for c in cols[:span]) or 60
-        ws.row_dimensions[NOTE_ROW].height = height([(note, width)])
+        sheet.write(NOTE_ROW, [note_cell], height([(note, width)]))
         for row in (TITLE_ROW, NOTE_ROW):
-            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=span)
+            ws.merged_cells.add(f"A{row}:{column(span)}{row}")
         self.cached[title] = {}
         if cols:
-            self.header(ws, HEADER_ROW, cols)
-        return ws
+            self.header(sheet, HEADER_ROW, cols)
+        return sheet
 
-    def header(self, ws, row: int, cols: list[Col], first_col: int = 1) -> None:
+    def _layout(self, ws, freeze: str | None, fit_height: int) -> None:
+        """Frozen panes, protection and A4 landscape print, fitted to the page width."""
+        from openpyxl.worksheet.worksheet import Worksheet
+        from ..build import protect
+        ws.freeze_panes = freeze
+        if freeze:
+            ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+        ps = ws.page_setup
+        ps.paperSize = Worksheet.PAPERSIZE_A4
+        ps.orientation = "landscape"
+        ps.fitToWidth, ps.fitToHeight = 1, fit_height
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.horizontalCentered = True
+        ws.page_margins.left = ws.page_margins.right = 0.5
+        ws.page_margins.top = ws.page_margins.bottom = 0.6
+        ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+        protect.apply(ws, self.password, f"xltools-collect:{ws.title}")
+        ws.protection.autoFilter = False        # False = allowed: sorting and filtering the rows
+        ws.protection.sort = False
+        ws.protection.formatColumns = False
+        ws.protection.formatRows = False
+
+    def header(self, sheet: Sheet, row: int, cols: list[Col]) -> None:
         """Headers wrapped and top-aligned in a row one line taller than they need: the filter
         button sits in the bottom right corner, below the text."""
-        for i, c in enumerate(cols):
-            cell = self.text(ws, row, first_col + i, c.header)
+        cells = []
+        for c in cols:
+            cell = self.text(sheet.ws, c.header)
             cell.font, cell.fill, cell.alignment, cell.border = self.head_font, self.head_fill, self.head_align, self.box
-            ws.column_dimensions[column(first_col + i)].width = c.width
+            cells.append(cell)
         need = max(text_lines(c.header, c.width - 2) for c in cols) + 1      # the button takes 2 units
-        ws.row_dimensions[row].height = max(ws.row_dimensions[row].height or 0, need * LINE_PT + 4)
+        sheet.write(row, cells, need * LINE_PT + 4)
 
-    def text(self, ws, row: int, col: int, value):
+    def text(self, ws, value):
         """A cell of our own words (a title, a label): text, never a formula."""
-        cell = ws.cell(row, col)
+        from openpyxl.cell import WriteOnlyCell
+        cell = WriteOnlyCell(ws)
         text_cell(cell, value)
         return cell
 
-    def put(self, ws, row: int, col: int, value, c: Col | None = None):
+    def put(self, ws, value, c: Col | None = None):
         """A body cell. Unlocked: Excel sorts a range on a protected sheet only if none of its
         cells is locked; headers and totals stay locked (the ledger, not this copy, is the record).
         A text is a string cell whatever it starts with (usertext)."""
-        cell = ws.cell(row, col)
+        from openpyxl.cell import WriteOnlyCell
+        cell = WriteOnlyCell(ws)
         if isinstance(value, str):
             text_cell(cell, value)
         else:
@@ -125,53 +186,44 @@ class SheetWriter:
             cell._style = copy(style)
         return cell
 
-    def row(self, ws, row: int, cols: list[Col], values: list) -> list:
-        """One body row, as tall as its wrapped texts; returns its cells."""
-        cells = [self.put(ws, row, i, v, c) for i, (c, v) in enumerate(zip(cols, values), start=1)]
+    def row(self, sheet: Sheet, row: int, cols: list[Col], values: list, links: dict | None = None) -> None:
+        """One body row, as tall as its wrapped texts; `links`: column number -> a hyperlink
+        (a target, or an openpyxl Hyperlink) on that column's cell."""
+        cells = [self.put(sheet.ws, v, c) for c, v in zip(cols, values)]
+        for n, link in (links or {}).items():
+            if link is not None:
+                cells[n - 1].hyperlink = link
+                cells[n - 1].font = self.link_font
         wrapped = [(v, c.width) for c, v in zip(cols, values) if c.wrap and isinstance(v, str)]
-        if wrapped:
-            ws.row_dimensions[row].height = height(wrapped)
-        return cells
+        sheet.write(row, cells, height(wrapped) if wrapped else None)
 
-    def formula(self, ws, ref: str, formula: str, value, fmt: str | None = None, in_row: bool = False):
-        """A formula of ours with its cached value; `in_row`: one of a table's rows (sorted with it)."""
-        ws[ref] = formula
-        ws[ref].border, ws[ref].alignment = self.box, self.top
-        if in_row:
-            ws[ref].protection = self.unlocked
+    def formula(self, sheet: Sheet, ref: str, formula: str, value, fmt: str | None = None):
+        """A cell holding a formula of ours, its cached value put in when the file is finished."""
+        from openpyxl.cell import WriteOnlyCell
+        cell = WriteOnlyCell(sheet.ws, formula)
+        cell.border, cell.alignment = self.box, self.top
         if fmt:
-            ws[ref].number_format = fmt
-        self.cached[ws.title][ref] = value
+            cell.number_format = fmt
+        self.cached[sheet.title][ref] = value
+        return cell
 
-    def table(self, ws, name: str, cols: list[Col], first_row: int, last_row: int, first_col: int = 1) -> None:
-        """An Excel table over header + rows: sortable and filterable, banded."""
+    def table(self, sheet: Sheet, name: str, cols: list[Col], first_row: int, last_row: int, first_col: int = 1) -> None:
+        """An Excel table over header + rows: sortable and filterable, banded. Its columns are
+        named here (a write-only sheet cannot be read back for its headers)."""
+        import warnings
         from openpyxl.worksheet.table import Table, TableStyleInfo
         if last_row <= first_row:
             return
         t = Table(displayName=name,
                   ref=f"{column(first_col)}{first_row}:{column(first_col + len(cols) - 1)}{last_row}")
         t.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-        ws.add_table(t)
+        t._initialise_columns()
+        for col, c in zip(t.tableColumns, cols):
+            col.name = c.header
+        with warnings.catch_warnings():        # "you must add table columns manually": done above
+            warnings.simplefilter("ignore")
+            sheet.ws.add_table(t)
 
-    def finish(self, ws, printed: int, last_row: int, freeze: str | None = "B4", fit_height: int = 0) -> None:
-        """Frozen panes, protection and A4 landscape print of columns A..`printed` (fitted to the
-        page width; `fit_height` pages tall, 0: as many as it takes)."""
-        from ..build import protect
-        ws.freeze_panes = freeze
-        if freeze:
-            ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-        ws.print_area = f"A1:{column(max(printed, 1))}{max(last_row, HEADER_ROW)}"
-        ps = ws.page_setup
-        ps.paperSize = ws.PAPERSIZE_A4
-        ps.orientation = "landscape"
-        ps.fitToWidth, ps.fitToHeight = 1, fit_height
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = 0.5
-        ws.page_margins.top = ws.page_margins.bottom = 0.6
-        ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-        protect.apply(ws, self.password, f"xltools-collect:{ws.title}")
-        ws.protection.autoFilter = False        # False = allowed: sorting and filtering the rows
-        ws.protection.sort = False
-        ws.protection.formatColumns = False
-        ws.protection.formatRows = False
+    def finish(self, sheet: Sheet, last_row: int) -> None:
+        """The print area: columns A..`printed`, down to `last_row`."""
+        sheet.ws.print_area = f"A1:{column(max(sheet.printed, 1))}{max(last_row, HEADER_ROW)}"

@@ -112,32 +112,70 @@ class SheetXml:
     def render(self) -> str:
         if not self.edits and not self.heights and not self.hidden:
             return self.xml
+        return "".join(self.stream([self.xml]))
+
+    def stream(self, pieces):
+        """The part from `pieces` of its text with the pending edits applied, one piece at a time:
+        each row as it passes (a row the part lacks goes in before the first row after it), so
+        that a sheet of any size is edited holding one piece and one row (Package.rows)."""
         p = self.p
-        data = re.search(rf"<{p}sheetData\b[^>]*?(/?)>", self.xml)
-        if data is None:
-            raise ValueError("no sheetData")
-        if data.group(1):   # <sheetData/>: an empty sheet
-            head, body, tail = self.xml[:data.start()] + f"<{p}sheetData>", "", f"</{p}sheetData>" + self.xml[data.end():]
-        else:
-            end = self.xml.index(f"</{p}sheetData>", data.end())
-            head, body, tail = self.xml[:data.end()], self.xml[data.end():end], self.xml[end:]
+        data = re.compile(rf"<{p}sheetData\b[^>]*?(/?)>")
+        data_end = f"</{p}sheetData>"
         pending: dict[int, dict[int, tuple[str, object]]] = {}
         for (r, c), edit in self.edits.items():
             pending.setdefault(r, {})[c] = edit
-        rows_out, r = [], 0
-        for m in self._row.finditer(body):
-            number = _ROW_NUMBER.search(m.group(1))
-            r = int(number.group(1)) if number else r + 1       # r is optional: the next row
-            if r not in pending and r not in self.heights and r not in self.hidden:
-                rows_out.append((r, m.group(0)))     # untouched: as stored (most rows of a sheet)
-                continue
-            attrs = _attrs(m.group(1))
-            attrs["r"] = str(r)
-            rows_out.append((r, self._row_xml(r, attrs, m.group(2) or "", pending.pop(r, {}))))
-        for r in sorted(set(pending) | ((set(self.heights) | set(self.hidden)) - {r for r, _ in rows_out})):
-            rows_out.append((r, self._row_xml(r, {"r": str(r)}, "", pending.pop(r, {}))))
-        rows_out.sort(key=lambda t: t[0])
-        return head + "".join(x for _, x in rows_out) + tail
+        missing = sorted(set(pending) | set(self.heights) | set(self.hidden), reverse=True)
+        buf, among, r = "", None, 0     # among: None before the rows, True among them, False after
+
+        def new_rows(below: int | None) -> str:
+            """The edited rows the part lacks, numbered below `below` (None: all that are left)."""
+            out = []
+            while missing and (below is None or missing[-1] < below):
+                n = missing.pop()
+                out.append(self._row_xml(n, {"r": str(n)}, "", pending.pop(n, {})))
+            return "".join(out)
+
+        for piece in pieces:
+            buf += piece
+            out = []
+            if among is None:
+                m = data.search(buf)
+                if m is None:
+                    continue
+                if m.group(1):          # <sheetData/>: an empty sheet
+                    out.append(buf[:m.start()] + f"<{p}sheetData>")
+                    buf = data_end + buf[m.end():]
+                else:
+                    out.append(buf[:m.end()])
+                    buf = buf[m.end():]
+                among = True
+            if among:
+                end = buf.find(data_end)
+                rows = buf if end < 0 else buf[:end]
+                at = 0
+                for m in self._row.finditer(rows):     # complete rows only: a cut row does not match
+                    number = _ROW_NUMBER.search(m.group(1))
+                    r = int(number.group(1)) if number else r + 1       # r is optional: the next row
+                    out.append(rows[at:m.start()] + new_rows(r))
+                    if r in missing:
+                        missing.remove(r)
+                        attrs = _attrs(m.group(1))
+                        attrs["r"] = str(r)
+                        out.append(self._row_xml(r, attrs, m.group(2) or "", pending.pop(r, {})))
+                    else:
+                        out.append(m.group(0))      # untouched: as stored (most rows of a sheet)
+                    at = m.end()
+                if end < 0:
+                    buf = buf[at:]
+                else:
+                    out.append(rows[at:] + new_rows(None))
+                    buf, among = buf[end:], False
+            if among is False:
+                out.append(buf)
+                buf = ""
+            yield "".join(out)
+        if among is not False:
+            raise ValueError("no sheetData" if among is None else "sheetData not closed")
 
     def _row_xml(self, r: int, attrs: dict, inner: str, edits: dict) -> str:
         p = self.p

@@ -76,6 +76,7 @@ class Package:
         self._cells: dict[str, tuple[str, str, SheetXml]] = {}   # sheet name -> (part, BOM, cells)
         self._tails: dict[str, object] = {}           # part -> edit(prefix, tail text) -> tail text
         self._heads: dict[str, object] = {}           # part -> edit(prefix, head text) -> head text
+        self._streamed: dict[str, SheetXml] = {}      # part -> cells edited as the part streams
         root = [r for r in self.relationships("") if r.kind == "officeDocument" and not r.external]
         main = root[0].target if root else "xl/workbook.xml"
         self.workbook_part = self.member(main) or main
@@ -233,6 +234,18 @@ class Package:
                 raise self.unsupported(f"工作表「{name}」（部件 {part}）") from None
         return self._cells[name][2]
 
+    def rows(self, name: str) -> SheetXml:
+        """A worksheet's cells, to edit as its part streams when the package is written: a sheet
+        of any size (collect's summary), held one piece at a time. Not with `sheet` or a head or
+        tail edit of the same sheet."""
+        part = self.worksheet_part(name)
+        if part not in self._streamed:
+            try:
+                self._streamed[part] = SheetXml(self.head(part))
+            except ValueError:
+                raise self.unsupported(f"工作表「{name}」（部件 {part}）") from None
+        return self._streamed[part]
+
     def edit_tail(self, part: str, edit) -> None:
         """Stream the worksheet `part`, applying edit(prefix, tail text) -> tail text to what
         follows its cells (several edits apply in turn)."""
@@ -291,6 +304,7 @@ class Package:
             self.remove(rels.rels_path(part))
             self._tails.pop(part, None)
             self._heads.pop(part, None)
+            self._streamed.pop(part, None)
 
     def clone_sheet(self, source: str, new_name: str, before: str | None = None) -> str:
         """Copy a sheet as Excel's Move or Copy does: the same cells, styles, validation,
@@ -327,11 +341,12 @@ class Package:
         return f"{folder}/sheet{n}.xml"
 
     # -- writing ----------------------------------------------------------------------------------
-    def save(self, out, inputs=()) -> Path:
-        """Write the package to `out` (never one of `inputs`): all of it, or nothing."""
+    def save(self, out, inputs=(), reproducible: bool = False) -> Path:
+        """Write the package to `out` (never one of `inputs`): all of it, or nothing
+        (`reproducible`: as to_bytes)."""
         from ..files import atomic_writer
         with atomic_writer(out, inputs) as fh:
-            self._write(fh, str(out))
+            self._write(fh, str(out), reproducible)
         return Path(out)
 
     def to_bytes(self, reproducible: bool = False) -> bytes:
@@ -362,6 +377,11 @@ class Package:
                     with dst.open(zi, "w") as w:
                         if name in contents:
                             w.write(contents[name])
+                        elif name in self._streamed:
+                            decoder = codecs.getincrementaldecoder("utf-8")()
+                            text = (decoder.decode(piece) for piece in self._utf8_pieces(info))
+                            for piece in self._streamed[name].stream(text):
+                                w.write(piece.encode("utf-8"))
                         elif name in self._tails or name in self._heads:
                             for piece in self._sheet_stream(info, self._heads.get(name), self._tails.get(name)):
                                 w.write(piece)
