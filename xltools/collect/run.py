@@ -137,7 +137,7 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
         out = Outcome(temp_skipped=intake.temp_skipped, other_skipped=intake.other_skipped, db_url=db_url)
         subs = intake.submissions
         known = ledger.known({s.sha256 for s in subs})
-        results: list[bytes | None] = [None] * len(subs)     # packed (record.packed): a province's run holds 7,000
+        results = [None] * len(subs)     # bytes: packed (record.packed), a province's run holds 7,000
         first_of: dict[str, int] = {}
         todo: list[int] = []
         for i, s in enumerate(subs):
