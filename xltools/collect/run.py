@@ -194,7 +194,7 @@ def collect(paths, output, *, db_url: str | None = None, roster=None, specs_dirs
                            sha256=s.sha256, skipped=i != first_of[s.sha256])
                 out.fresh.append("refused" if res.get("refused") else "ok" if res["ok"] else "errors")
             out.held.append(packed(res))
-        del results, known, found, recorded       # what the summary does not need: not held while it is written
+        results = known = found = recorded = None    # what the summary does not need: not held while it is written
         try:
             out.summary, out.summary_unchanged = summarize(ledger, output, specs, roster_rows)
         except Exception as err:
