@@ -4,11 +4,16 @@ sentence ("基本预算总支出…，其中：基本支出…；项目支出…
 its two warnings stay; what a test adds is what the new sentence brings."""
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from helpers import write_json
 from test_check_seed import corrected_seed
 from xltools.checker import check_file
+from xltools.rules.texts import _TOTAL_THEN_AMOUNT, _sentences_stating_totals
 from xltools.spec import load_spec
 
 SPEC = load_spec()
@@ -42,3 +47,15 @@ def totals(tmp_path, sentence: str) -> list[tuple[str, str]]:
 ])
 def test_the_ways_of_writing_the_whole_departments_totals(tmp_path, sentence, expected):
     assert totals(tmp_path, sentence) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["收入", "支出", "合计", "总额", "部门", "1", "2.5", "元", "万元", " ", "\u3000",
+                                 "\t", "\n", "。", "，", "其中"]), max_size=40))
+@example(["全年", "支出", "\n", "1", "元"])       # a label and an amount on two lines: no total
+def test_the_sentences_looked_at_are_every_sentence_that_may_state_a_total(pieces):
+    """Only the sentences holding a 收入/支出 label right before an amount are read for totals
+    (found by one scan of the text): exactly those, in order, of the text's sentences."""
+    text = "".join(pieces)
+    sentences = re.findall(r"[^。\n]+", text)
+    assert list(_sentences_stating_totals(text)) == [s for s in sentences if _TOTAL_THEN_AMOUNT.search(s)]

@@ -294,6 +294,27 @@ def test_fast_path_agrees_with_elementtree(books, lo_books, which):
         assert fresh.formulas(list(slow)) == [c.formula for c in slow.values()]
 
 
+_SST = b'<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+_LO = '<si><t xml:space="preserve">{}</t></si>'
+_EXCEL = "<si><t>{}</t></si>"
+
+
+@pytest.mark.parametrize("strings", [
+    [_LO.format(t) for t in ("临湘市", " 两端有空格 ", "", "A &amp; B &lt;si&gt;", "行一&#10;行二", "_x000D_")],
+    [_EXCEL.format(t) for t in ("临湘市", "", "&quot;引号&quot;")],
+    [_EXCEL.format("Excel"), _LO.format(" 空格 "), _EXCEL.format("再一个")],      # both forms in one part
+    [_LO.format("前"), "<si><t/></si>", _LO.format("后")],                          # an empty <t/>
+    [_LO.format("前"), _LO.format("中"), "<si><t/></si>"],                          # … as the last string
+    ["<si/>", _LO.format("后")],                                                     # an empty <si/> first
+    [_LO.format("富"), '<si><r><rPr><b/></rPr><t>文</t></r><r><t xml:space="preserve">本 </t></r></si>'],
+])
+def test_shared_strings_of_every_form_read_as_elementtree_reads_them(strings):
+    """The plain path (every <si> one <t>, cut at the tags between them) and the regex paths give
+    what ElementTree gives, in order, for each way a part may be written."""
+    data = _SST + "".join(strings).encode() + b"</sst>"
+    assert xlsx_parts._parse_shared_strings(data) == xlsx_parts._parse_shared_strings_etree(data)
+
+
 def test_shared_formulas_expanded(books):
     sheet = open_book(books["shared"]).sheet("S")
     for a1, formula in SHARED_EXPECTED.items():

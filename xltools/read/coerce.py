@@ -56,9 +56,10 @@ def _number_text(value) -> str:
 
 # Numbers read without a note or an error, by (unit, field kind, type, number): a score of 5, an
 # amount of 0 recur in every workbook. (A note or an error names its field: not kept.) At most
-# 4096, emptied when full.
-_NUMBERS: dict[tuple, Coerced] = {}
-register("numbers read", lambda: (len(_NUMBERS), 300 * len(_NUMBERS)), _NUMBERS.clear)
+# 4096, emptied when full. The workbook reader looks here before it calls coerce (a call per
+# figure of every workbook).
+NUMBERS_READ: dict[tuple, Coerced] = {}
+register("numbers read", lambda: (len(NUMBERS_READ), 300 * len(NUMBERS_READ)), NUMBERS_READ.clear)
 
 
 @lru_cache(maxsize=256)
@@ -153,7 +154,7 @@ def coerce(field: Field, raw, *, year: int, from_text_ok: bool = False, bound: D
         key = (unit, field.kind, kind, raw) if bound is None and (
             kind is int or kind is float and raw and math.isfinite(raw)) else None
         if key is not None:
-            hit = _NUMBERS.get(key)
+            hit = NUMBERS_READ.get(key)
             if hit is not None:
                 return hit
         if (kind is int or (kind is float and math.isfinite(raw))) and unit != "%":
@@ -190,9 +191,9 @@ def coerce(field: Field, raw, *, year: int, from_text_ok: bool = False, bound: D
             return Coerced(value, note)
         out = Coerced(value)
         if key is not None:
-            if len(_NUMBERS) >= 4096:
-                _NUMBERS.clear()
-            _NUMBERS[key] = out
+            if len(NUMBERS_READ) >= 4096:
+                NUMBERS_READ.clear()
+            NUMBERS_READ[key] = out
         return out
     if unit == "date":
         return _as_date(field, raw, year, from_text_ok)

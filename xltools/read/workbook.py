@@ -22,7 +22,7 @@ from ..a1 import a1, column_letters
 from ..spec.model import MONEY_UNITS, Report, Spec
 from ..spec.registry import Registry
 from ..units import TEXT_MAX
-from .coerce import coerce, is_blank
+from .coerce import NUMBERS_READ, coerce, is_blank
 from ..memo import Memo, spec_key
 from ..xlsx import ExcelError, is_date_format, open_book
 from ..xlsx.sheet import Cells
@@ -122,7 +122,7 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
     values = dict.fromkeys(plan.every_name)    # most cells of a report are blank: None
     notes = []
     with_formula: list[int] = []             # fields whose cell holds a formula
-    year, raws = spec.year, ws.values(plan.refs, with_formula)
+    year, raws, read_before = spec.year, ws.values(plan.refs, with_formula), NUMBERS_READ
     for name, f, raw in zip(names, fields, raws):
         if raw is None:
             continue
@@ -134,7 +134,7 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             notes.append(catalogue.finding("unreadable", sheet, f.cell, actual=raw, variant="error-value",
                                            label=f.label, value=raw))
             continue
-        c = coerce(f, raw, year=year)
+        c = read_before.get((f.unit, f.kind, type(raw), raw)) or coerce(f, raw, year=year)   # (see NUMBERS_READ)
         values[name] = c.value
         if c.note:
             notes.append(catalogue.finding("number-text", sheet, f.cell, actual=str(raw), note=c.note))

@@ -58,7 +58,23 @@ class TextFootings(ReportRule):
 _WHOLE = ("总", "整体", "合计", "全年", "全部", "共计", "本年度", "部门")
 _TOTALS = (("income", re.compile(r"收入(?:合计|总额|总计)?$")), ("spend", re.compile(r"支出(?:合计|总额|总计)?$")))
 _PARTS = {"基本支出": "basic", "项目支出": "project"}      # listed after a whole-department 支出
-_SENTENCE = re.compile(r"[^。\n]+")
+# A label _whole_kind takes ends with 收入 or 支出 (or their 合计, 总额, 总计), and its amount
+# follows, spaces between but no line end: a sentence (up to 。 or a line end) without this is
+# passed over, unread.
+_TOTAL_THEN_AMOUNT = re.compile(r"(?:收入|支出)(?:合计|总额|总计)?[^\S\n]*\d")
+
+
+def _sentences_stating_totals(text: str):
+    """The sentences of `text` that hold a _TOTAL_THEN_AMOUNT, in order: one regex scan of the
+    text, instead of a look at each of its sentences."""
+    end = 0
+    for m in _TOTAL_THEN_AMOUNT.finditer(text):
+        if m.start() < end:
+            continue            # in the sentence given already
+        start = max(text.rfind("。", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
+        ends = [i for i in (text.find("。", m.start()), text.find("\n", m.start())) if i >= 0]
+        end = min(ends) if ends else len(text)
+        yield text[start:end]
 
 
 def _may_state_a_total(sentence: str) -> bool:
@@ -96,8 +112,7 @@ def _totals(ctx: Context, field: str, orgs: list, figures: dict) -> None:
     if type(text) is not str:
         return
     names = [o.strip() for o in orgs if isinstance(o, str) and o.strip()]
-    for m in _SENTENCE.finditer(text):
-        sentence = m.group(0)
+    for sentence in _sentences_stating_totals(text):
         if any(n in sentence for n in names) or not _may_state_a_total(sentence):
             continue
         found = amounts_in_text(sentence)

@@ -151,86 +151,33 @@ class Sheet:
         return [_value_of(c) for c in cells]
 
     def _values(self, chunks: _Chunks, refs, formulas: list[int] | None) -> list:
-        out, strings, count = [], self._strings, len(self._strings)
+        out, strings, read = [], self._strings, _CELLS_READ
         plan = _plan(chunks, refs)
-        seen, others = plan.values, plan.others
-        for i, chunk in enumerate(plan.pick(chunks._pieces)):
-            # What was read here last time (and before that, when it was another kind of cell): the
-            # cell's bytes, the bytes up to its value, their length, the kind of value, the value
-            # (a string's index), whether the cell holds a formula.
-            for last in (seen[i], others[i]):
-                if last is None:
-                    break
-                if chunk == last[0]:            # byte for byte that cell
-                    value = last[4]
-                elif chunk[:last[2]] == last[1]:    # the same cell up to its value: read the value
-                    kind, at = last[3], last[2]
-                    if kind is _BLANK:
-                        value = None
-                    else:
-                        end = chunk.find(b"</v></c>", at)
-                        if end < 0:
-                            break
-                        try:
-                            value = _number(chunk[at:end]) if kind is _NUMBER else \
-                                _index(chunk[at:end]) if kind is _TEXT else _str_value(chunk[at:end])
-                        except ValueError:
-                            break               # the general way reports it
-                    last = (chunk, last[1], at, kind, value, last[5])
-                else:
-                    continue
-                if last[3] is _TEXT:
-                    if value >= count:
-                        break                   # the general way reports it
-                    value = strings[value]      # (each workbook has its own shared strings)
-                if last is not seen[i]:
-                    if seen[i] is not None and seen[i][1] != last[1]:
-                        others[i] = seen[i]
-                    seen[i] = last
-                out.append(value)
-                if last[5] and formulas is not None:
-                    formulas.append(i)
-                break
-            else:
-                last = None
-            if len(out) > i:
-                continue
-            # The general way: is this the cell (the layout may differ), and is it a common one?
-            if not chunk.startswith(plan.openings[i]):
-                chunk = chunks.get(plan.keys[i])
+        picked = plan.pick(chunks._pieces)
+        # Each piece opens with its ref where the layout has it (else each is looked up below).
+        placed = all(map(operator.le, plan.openings, picked)) and all(map(operator.lt, picked, plan.beyond))
+        for i, chunk in enumerate(picked):
+            if not placed and not chunk.startswith(plan.openings[i]):
+                chunk = chunks.get(plan.keys[i])         # not where the layout has it
                 if chunk is None:
                     out.append(None)
                     continue
-            m = _SIMPLE_REST.match(chunk)
-            if m is not None:
-                t, f, v = m.groups()
-                try:
-                    if v is None:            # a blank <c .../>
-                        kind, value, head = (_BLANK, None, chunk[:m.end()]) if t is None or t == b"n" else (None,) * 3
-                    elif t is None or t == b"n":
-                        kind, value, head = _NUMBER, _number(v), chunk[:m.start(3)]
-                    elif t == b"s":
-                        kind, value, head = _TEXT, _index(v), chunk[:m.start(3)]
-                    elif t == b"str":        # a formula's text result
-                        kind, value, head = _STR, _str_value(v), chunk[:m.start(3)]
-                    else:
-                        kind = None
-                    if kind is not None:
-                        entry = (chunk, head, len(head), kind, value, f is not None)
-                        out.append(strings[value] if kind is _TEXT else value)
-                        if seen[i] is not None and seen[i][1] != head:
-                            others[i] = seen[i]
-                        seen[i] = entry
-                        if f is not None and formulas is not None:
-                            formulas.append(i)
-                        continue
-                except (ValueError, IndexError):
-                    pass                         # self.get below reports it
-            cell = self.get(refs[i])             # anything else, or a damaged cell, the general way
-            if self._chunks is None:             # not canonical after all: ElementTree read it all
-                raise _NotCanonical
-            out.append(_value_of(cell))
-            if cell is not None and cell.formula is not None and formulas is not None:
+            hit = read.get(chunk) or _read_value(chunk, plan.heads, i)   # these bytes read before, or now
+            if hit is not None:
+                value, text, formula = hit
+                if not text:
+                    out.append(value)
+                elif value < len(strings):
+                    out.append(strings[value])      # (each workbook has its own shared strings)
+                else:
+                    hit = None                      # the general way reports it
+            if hit is None:                         # anything else, or a damaged cell: the general way
+                cell = self.get(refs[i])
+                if self._chunks is None:            # not canonical after all: ElementTree read it all
+                    raise _NotCanonical
+                out.append(_value_of(cell))
+                formula = cell is not None and cell.formula is not None
+            if formula and formulas is not None:
                 formulas.append(i)
         return out
 
@@ -387,9 +334,52 @@ _CELL_REST = re.compile(
 # or a plain <v> with an optional formula before it (groups t, <f>, v).
 _SIMPLE_REST = re.compile(rb'"[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]+")?(?: t="([a-z]+)")?(?: (?![st]=)[\w:]+="[^"]*")*'
                           rb'(?: ?/>|>(<f(?: [\w:]+="[^"]*")*>[^<]*</f>)?<v>([^<]*)</v></c>)')
-# What Sheet.values read at a cell last time (see _Plan): a blank, a number, a shared string, a
-# formula's text result.
-_BLANK, _NUMBER, _TEXT, _STR = "blank", "number", "text", "str"
+
+# What Sheet.values read from a cell's bytes (its piece of the split: the reference is part of the
+# key), whichever workbook they came from: (value, whether it is a shared string's index, whether
+# the cell holds a formula). Workbooks of one template repeat most of these bytes (every blank
+# cell, many figures); a shared string's text is looked up in each workbook's own strings. A plain
+# dict (looked up once a cell read), emptied when full: at most 8192 entries, ~1.5 MB.
+_CELLS_READ: dict[bytes, tuple] = {}
+register("cells read", lambda: (len(_CELLS_READ), sum(len(k) + 150 for k in _CELLS_READ)), _CELLS_READ.clear)
+
+
+def _read_value(chunk: bytes, heads: list, i: int) -> tuple | None:
+    """(value, is a shared string's index, holds a formula) of a cell in the checker's common
+    forms (a blank, a number, a shared string, a formula's text result), kept in _CELLS_READ;
+    None for any other (the general way reads it). heads[i]: how the cell read at this place
+    last time began, up to its value (bytes, their length, how its value reads, formula): a cell
+    beginning alike is read from there without the regex (a figure that changed, another string)."""
+    head = heads[i]
+    if head is not None and chunk[:head[1]] == head[0]:
+        end = chunk.find(b"</v></c>", head[1])
+        parse = head[2]
+        try:
+            hit = (parse(chunk[head[1]:end]), parse is _index, head[3]) if end > 0 else None
+        except ValueError:
+            hit = None                                  # the general way reports it
+    else:
+        m = _SIMPLE_REST.match(chunk)
+        if m is None:
+            return None
+        t, f, v = m.groups()
+        parse = None if v is None else _number if t is None or t == b"n" else _index if t == b"s" else \
+            _str_value if t == b"str" else None     # (a formula's text result)
+        try:
+            if v is None:                               # a blank <c .../>
+                hit = (None, False, False) if t is None or t == b"n" else None
+            else:
+                hit = None if parse is None else (parse(v), parse is _index, f is not None)
+        except ValueError:
+            hit = None                                  # the general way reports it
+        if hit is not None and parse is not None:
+            at = m.start(3)
+            heads[i] = (chunk[:at], at, parse, f is not None)
+    if hit is not None:
+        if len(_CELLS_READ) >= 8192:
+            _CELLS_READ.clear()
+        _CELLS_READ[chunk] = hit
+    return hit
 
 
 def _number(v: bytes) -> int | float:
@@ -493,27 +483,26 @@ class Cells(tuple):
 class _Plan:
     """How one list of refs is read from one sheet layout: each ref's key (b"C5"), its opening
     (b'"C5"', what its piece of the split begins with), a getter of the pieces where the layout
-    has them, and what Sheet.values, .formulas and .styles last read at each (its bytes first:
-    a cell with the same bytes reads the same; the same bytes up to its value, the same kind of
-    value). Position 0, the text before the first cell, stands for "not known here": it never
-    opens like a cell."""
+    has them, and what Sheet.formulas and .styles last read at each (the bytes up to the end of
+    its formula, its style attribute). Position 0, the text before the first cell, stands for
+    "not known here": it never opens like a cell."""
 
-    __slots__ = ("keys", "openings", "pick", "values", "others", "formulas", "styles")
+    __slots__ = ("keys", "openings", "beyond", "pick", "heads", "formulas", "styles")
 
     def __init__(self, refs, where: dict[bytes, int]):
         self.keys = [a1.encode() for a1 in refs]
         self.openings = [b'"' + key + b'"' for key in self.keys]
+        self.beyond = [opening[:-1] + b"#" for opening in self.openings]     # see _Repeated
         at = [where.get(key, 0) for key in self.keys]
         self.pick = operator.itemgetter(*at) if len(at) > 1 else lambda pieces: tuple(pieces[i] for i in at)
-        self.values: list = [None] * len(at)
-        self.others: list = [None] * len(at)     # what values read there before, of another kind
+        self.heads: list = [None] * len(at)
         self.formulas: list = [None] * len(at)
         self.styles: list = [None] * len(at)
 
     def weight(self) -> int:
-        """Bytes held, roughly: per ref its key and opening, and what was last read there (a
-        cell's bytes, and their head, four times)."""
-        return 800 * len(self.keys)
+        """Bytes held, roughly: per ref its key, opening and their bound, and what was last read
+        there (a cell's bytes and their head, a style attribute)."""
+        return 500 * len(self.keys)
 
 
 class _Layout:
