@@ -19,7 +19,7 @@ from python_calamine import CalamineWorkbook
 from xltools import xlsx
 from xltools.ooxml import container
 from xltools.xlsx import parts as xlsx_parts
-from xltools.xlsx import sheet as xlsx_sheet
+from xltools.xlsx import chunks as xlsx_chunks, sheet as xlsx_sheet
 from xltools.errors import BookError
 from xltools.xlsx import ExcelError, open_book, shift_formula, split_cell_ref
 
@@ -283,7 +283,7 @@ def test_fast_path_agrees_with_elementtree(books, lo_books, which):
     for name in book.sheets:
         data = book._xml(book._sheet_parts[name][1])
         slow = xlsx_sheet._parse_sheet_etree(data, strings, dates)
-        index = xlsx_sheet._index_sheet(data)
+        index = xlsx_chunks.index_sheet(data)
         assert index is not None  # all these writers produce the canonical form
         assert xlsx_sheet._cells_fast(index, strings, dates) == slow
         assert list(book.sheet(name).cells.items()) == list(slow.items())
@@ -359,7 +359,7 @@ def test_non_canonical_xml_takes_the_elementtree_path(tmp_path):
         "A2": "东京 ", "B2": "<b>&amp;</b>", "C2": 44927, "A3": -5, "B3": False, "C3": "#DIV/0!"}
     assert cells["C2"].is_date and not cells["A2"].is_date  # 31 is the Chinese yyyy"年"m"月"d"日"
     assert cells["C3"].is_error and cells["C3"].formula == "1/0"
-    assert xlsx_sheet._index_sheet(book._xml("xl/worksheets/sheet1.xml")) is None
+    assert xlsx_chunks.index_sheet(book._xml("xl/worksheets/sheet1.xml")) is None
 
 
 def test_one_odd_cell_among_canonical_ones_sends_the_sheet_to_elementtree(tmp_path):

@@ -25,7 +25,7 @@ from ..units import TEXT_MAX
 from .coerce import NUMBERS_READ, coerce, is_blank
 from ..memo import Memo, spec_key
 from ..xlsx import ExcelError, is_date_format, open_book
-from ..xlsx.sheet import Cells
+from ..xlsx.chunks import Cells
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 

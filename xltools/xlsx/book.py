@@ -19,7 +19,8 @@ from ..memo import Memo
 from .parts import (_defined_names_fast, _DoctypeFound, _Malformed, _namespace, _parse_shared_strings, _parse_styles,
                     _prepare_xml)
 from .inflate import TooBig, deflated_pieces, inflate_until, without_empty_rows
-from .sheet import BadCell, Cell, Sheet, _cells_fast, _decode_cell, _index_sheet, _parse_sheet_etree
+from .chunks import index_sheet
+from .sheet import BadCell, Cell, Sheet, _cells_fast, _decode_cell, _parse_sheet_etree
 
 
 
@@ -385,7 +386,7 @@ class Book:
                 return self._xml(part, until=b"</sheetData>")
 
             def fast(data: bytes) -> Sheet | None:
-                chunks = _index_sheet(data)
+                chunks = index_sheet(data)
                 if chunks is None:
                     return None
 
