@@ -87,11 +87,12 @@ def _alive(pids: list[int]) -> list[int]:
     return alive
 
 
-@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL", "SIGKILL-group"])
 def test_an_interrupted_pack_leaves_no_office_and_the_next_run_no_temp(soffice, tmp_path, how):
-    """Ctrl-C (SIGINT to the terminal's process group), SIGTERM and kill -9 of pack while
-    LibreOffice prints: soffice.bin (83 MB), its profile and sockets lived on, and the hidden
-    folder in the output stayed after the next run."""
+    """Ctrl-C (SIGINT to the terminal's process group), SIGTERM, kill -9 of pack, and kill -9 of
+    its whole process group (a service manager, `kill -9 -PGID`), while LibreOffice prints:
+    soffice.bin (83 MB), its profile and sockets lived on, and the hidden folder in the output
+    stayed after the next run."""
     book = _book(tmp_path, "书.xlsx", "临湘市中断局")
     out = tmp_path / "out"
     run = _pack(book, "-o", out, start_new_session=True)    # its own group, as a terminal gives it
@@ -106,6 +107,8 @@ def test_an_interrupted_pack_leaves_no_office_and_the_next_run_no_temp(soffice, 
     assert [p for p in out.iterdir() if p.name.startswith(TEMP_PREFIX)]   # killed while it builds
     if how == "SIGINT":
         os.killpg(run.pid, signal.SIGINT)
+    elif how == "SIGKILL-group":
+        os.killpg(run.pid, signal.SIGKILL)
     else:
         os.kill(run.pid, getattr(signal, how))
     run.communicate(timeout=60)

@@ -11,7 +11,7 @@ Why it looks like this (LibreOffice 7.4 quirks):
 - One soffice process (private profile, named pipe) is started on first use and reused in this
   Python process; it is shut down at exit, and restarted after a crash, a timeout or every
   `BATCH` documents (its memory grows over long batches).
-- It dies with this process however this process ends (Ctrl-C, SIGTERM, kill -9): soffice is
+- It dies with this process however this process ends (Ctrl-C, SIGTERM, kill -9 of it or its group): soffice is
   started by a keeper (keeper.py) that the kernel tells when we die, and the UNO client asks the
   kernel for the same. Private folders and sockets a killed run left are removed by the next.
 """
@@ -144,6 +144,7 @@ class _Office:
              "--nolockcheck", f"-env:UserInstallation={(self.tmp / 'profile').as_uri()}",
              f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, env=env,
+            start_new_session=True,     # a kill -9 of our whole group leaves it alive to end soffice
         )
         started = self.keeper.stdout.readline().strip()       # soffice's pid (its process group)
         self.group = int(started) if started.isdigit() else None

@@ -3,11 +3,12 @@ sockets, when the Python process that needs it ends or asks, however that proces
 
 soffice cannot be told to die with us: the launcher execs oosplash, which starts soffice.bin as
 its own child, so a parent-death signal set on what we start never reaches soffice.bin. The
-keeper is our child and asks the kernel for SIGTERM when we die (PR_SET_PDEATHSIG: a kill -9, an
-OOM kill, a crash; where prctl is missing it notices within a second that its parent changed);
-on that, on SIGTERM/SIGINT/SIGHUP (Ctrl-C reaches it in our process group) and when soffice exits,
-it kills soffice's process group (oosplash and soffice.bin), removes the sockets soffice leaves
-in /tmp, and exits; when its parent is gone it removes the private folder too (a parent that
+keeper is our child, in a session of its own (a kill -9 of our whole process group, as a service
+manager or `kill -9 -PGID` sends it, must not take the keeper with us and leave soffice behind),
+and asks the kernel for SIGTERM when we die (PR_SET_PDEATHSIG: a kill -9, an OOM kill, a crash;
+where prctl is missing it notices within a second that its parent changed); on that, on
+SIGTERM/SIGINT/SIGHUP and when soffice exits, it kills soffice's process group (oosplash and
+soffice.bin), removes the sockets soffice leaves in /tmp, and exits; when its parent is gone it removes the private folder too (a parent that
 lives removes it itself, after reading the log there). The kernel sends the signal when the
 *thread* that started the keeper ends: bridge.py starts it from the thread that uses LibreOffice.
 
