@@ -26,7 +26,7 @@ class CrossReport(BookRule):
         if held is None:
             return
         held_vals = held.values
-        counted = [(p, v) for p in filled.copies if (v := filled_figure(spec, p)) is not None]
+        counted = [(p, v) for p in filled.copies if (v := _filled_figure(spec, p)) is not None]
         spent = [v for _, v in counted]
         text = value_cross(spec, held_vals.get, spent)     # the inline cell's sentence, its figures
         if not text:
@@ -45,7 +45,7 @@ class CrossReport(BookRule):
                            cents(dept), hint))
 
 
-def filled_figure(spec: Spec, copy) -> Decimal | None:
+def _filled_figure(spec: Spec, copy) -> Decimal | None:
     """A copy's figure as its template computes it from the inputs (as the cell shows it once
     recalculated: a cached total may be stale, a data file may leave it out), None while not
     filled."""

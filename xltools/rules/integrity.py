@@ -114,11 +114,11 @@ def _altered(inst: Instance, spec: Spec, earlier: bool) -> list[Finding]:
     names_by_cell = {f.cell: f for f in inst.report.computed}
     editions = [expected_formulas(spec, inst.report.id, edition) for edition in EDITIONS]
     for ref, expected in expected_formulas(spec, inst.report.id).items():
-        found = normalise_formula(inst.formulas.get(ref))
-        # (a cell the earlier editions left blank passes blank in a workbook filled from one of them)
-        if found == expected or any(found == ed.get(ref, None if earlier else expected) for ed in editions):
-            continue
         found = inst.formulas.get(ref)
+        written = normalise_formula(found)
+        # (a cell the earlier editions left blank passes blank in a workbook filled from one of them)
+        if written == expected or any(written == ed.get(ref, None if earlier else expected) for ed in editions):
+            continue
         f = names_by_cell.get(ref)
         out.append(catalogue.finding("formula-altered", inst.sheet, ref, expected=f"={expected}",
                                      actual=f"={found}" if found else inst.values.get(f.name) if f else None,
