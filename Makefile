@@ -56,8 +56,13 @@ system-packages:
 	  fi; \
 	fi
 
+# Two pytest-xdist workers (one per core here; at most 4 elsewhere), each test file whole on one
+# worker: a module's fixtures are built once and its tests/artifacts/ folder is its worker's alone.
+# Each worker starts its own LibreOffice and PostgreSQL (private folders, no ports), as one run does.
+PYTEST_WORKERS ?= -n auto --maxprocesses 4 --dist loadfile
+
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_WORKERS)
 
 demo: setup
 	@mkdir -p out

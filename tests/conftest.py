@@ -142,6 +142,16 @@ def window(artifacts):
     w.stop()
 
 
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):     # a pytest-xdist worker: the controller lists them
+        session.config.workeroutput["artifacts"] = _ARTIFACT_FOLDERS
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _ARTIFACT_FOLDERS.extend(getattr(node, "workeroutput", {}).get("artifacts", []))
+
+
 def pytest_terminal_summary(terminalreporter):
     for folder in _ARTIFACT_FOLDERS:
         files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
