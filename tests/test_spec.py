@@ -39,6 +39,7 @@ def fields_json() -> list[dict]:
 
 def test_fields_json_has_every_key_and_unique_names(fields_json):
     assert len(fields_json) > 300          # both reports, every table cell
+    runs = {n for r in load_spec().reports.values() for n in r.runs}
     for f in fields_json:
         assert set(f) == {"name", "label", "sheet", "cell", "scope", "kind", "unit"}, f
         assert all(isinstance(v, str) and v for v in f.values()), f
@@ -48,7 +49,6 @@ def test_fields_json_has_every_key_and_unique_names(fields_json):
         assert f["kind"] in ("input", "computed"), f
         # Printed columns A–H, but a long text: its name points at the cell in the hidden column J
         # that joins its rows (the rows themselves are in A–H).
-        runs = {n for r in load_spec().reports.values() for n in r.runs}
         assert re.fullmatch(r"[A-H][1-9]\d*" if f["name"] not in runs else r"J[1-9]\d*", f["cell"]), f
     names = [f["name"] for f in fields_json]
     assert len(names) == len(set(names))
