@@ -84,7 +84,27 @@ def _line_of(text: str) -> int:
     return SPEC_TEXT.splitlines().index(text) + 1
 
 
+def _line_with(text: str, nth: int = 0) -> int:
+    """The line of the nth occurrence of a piece of text (the place a message names)."""
+    at = -1
+    for _ in range(nth + 1):
+        at = SPEC_TEXT.index(text, at + 1)
+    return SPEC_TEXT.count("\n", 0, at) + 1
+
+
+def _block_line(report: int, block: int) -> int:
+    """The line of a block's [[reports.blocks]] header."""
+    return _line_with("[[reports.blocks]]", sum(len(SPEC_DOC["reports"][r]["blocks"]) for r in range(report)) + block)
+
+
 DEPT, PROJECT = SPEC_DOC["reports"][0], SPEC_DOC["reports"][1]
+# lines the messages name
+CONTACT_LINE = _line_with('field = "contact"')
+BALANCE_LINE = _line_with('{ name = "资金结余"')
+SECTION_TWO_LINE = _line_with('text = "二、部门（单位）收支情况"')
+BASIC_LINE = _line_with('指标1：基本支出')
+BASIC_RULE_LINE = _line_with('\nid = "basic"')       # the \n ends the rule's [[reports.rules]] line
+ECOLOGY_LINE = _line_with('indicators = [{ name = "殡葬改革生态化建设"')
 # Each case: one edit of specs/2022.toml, and the place the message must name. Places are looked
 # up in the parsed spec, so that inserting a block above does not break the test.
 BAD_SPECS = {
@@ -106,7 +126,41 @@ BAD_SPECS = {
         'id = "three-public"', 'id = "required"',
         f"reports[0].rules[{_index(DEPT['rules'], lambda r: r['id'] == 'three-public')}]", "required"),
     "toml-syntax": (
-        "year = 2022", "year = 2022 2023", f"line {_line_of('year = 2022')}", "TOML"),
+        "year = 2022", "year = 2022 2023", f"第 {_line_of('year = 2022')} 行第 13 列", "TOML 语法错误"),
+    # a misspelt key was ignored and the template came out wrong without a word (not required, not
+    # lower-is-better, no page break, a block dropped); now each is named with its line
+    "misspelt-required": (
+        '{ field = "contact", label = "联系人", unit = "text", required = true',
+        '{ field = "contact", label = "联系人", unit = "text", requried = true',
+        f"第 {CONTACT_LINE} 行 reports[0].blocks[{_index(DEPT['blocks'], lambda b: 'contact' in str(b))}]"
+        ".cells[1].requried", "未知的键 requried"),
+    "misspelt-lower-is-better": (
+        '{ name = "资金结余", weight = 5, lower_is_better = true }', '{ name = "资金结余", weight = 5, lower_better = true }',
+        f"第 {BALANCE_LINE} 行 reports[1].blocks[{_index(PROJECT['blocks'], lambda b: b['kind'] == 'indicators')}]"
+        ".groups[3].indicators[1].lower_better", "未知的键 lower_better"),
+    "misspelt-break-before": (
+        'text = "二、部门（单位）收支情况"\nbreak_before = true', 'text = "二、部门（单位）收支情况"\nbreak_befor = true',
+        f"第 {SECTION_TWO_LINE + 1} 行", "未知的键 break_befor"),
+    "misspelt-table-header": (
+        '[[reports.blocks]]\nkind = "section"\ntext = "二、部门（单位）收支情况"',
+        '[[reports.block]]\nkind = "section"\ntext = "二、部门（单位）收支情况"',
+        f"第 {SECTION_TWO_LINE - 2} 行 reports[0].block", "未知的键 block"),
+    "misspelt-weight": (
+        '{ name = "指标1：基本支出", weight = 10 }', '{ name = "指标1：基本支出", wieght = 10 }',
+        f"第 {BASIC_LINE} 行 reports[0].blocks[{_index(DEPT['blocks'], lambda b: b['kind'] == 'indicators')}]"
+        ".groups[1].indicators[0]", "缺少键 weight"),
+    "missing-message": (
+        'message = "基本支出应等于人员支出与公用支出之和"\n', '',
+        f"第 {BASIC_RULE_LINE} 行 reports[0].rules[{_index(DEPT['rules'], lambda r: r['id'] == 'basic')}]",
+        "缺少键 message"),
+    # a value of the wrong type was an internal error (a traceback's class name, no place)
+    "rows-as-text": (
+        'field = "narrative"\nrequired = true\nrows = 36', 'field = "narrative"\nrequired = true\nrows = "36"',
+        f"第 {_block_line(0, _index(DEPT['blocks'], lambda b: b.get('field') == 'narrative'))} 行 "
+        f"reports[0].blocks[{_index(DEPT['blocks'], lambda b: b.get('field') == 'narrative')}]", "类型或写法不对"),
+    "indicators-not-a-list": (
+        'indicators = [{ name = "殡葬改革生态化建设", weight = 10 }]', 'indicators = "殡葬改革生态化建设"',
+        f"第 {ECOLOGY_LINE - 3} 行 reports[1].blocks[{_index(PROJECT['blocks'], lambda b: b['kind'] == 'indicators')}].groups[6]", "类型或写法不对"),
     # what a workbook holds: report kinds, identity, names, summary figures (issue 15)
     "two-reports-copied": ('scope = "workbook"\ntitle', 'scope = "sheet"\ntitle', "reports", "至多一张按项目复制"),
     "spec-before-report-kinds": ('[identity]\nunit = "dept_name"\ncopy_name = "project_name"\n', '', "[identity]", "旧规格"),
@@ -146,6 +200,7 @@ def test_bad_spec_fails_naming_the_place_and_writes_nothing(tmp_path, case):
     assert message.startswith("错误：") and CJK.search(message.removeprefix("错误："))
     assert str(bad) in message
     assert place in message and detail in message, message
+    assert not re.search(r"\b(line|column|Expected|Invalid|None|True|False)\b", message), message   # no English
     assert not out.exists() and not out.parent.exists()
     assert [p.name for p in tmp_path.iterdir()] == [bad.name]
 

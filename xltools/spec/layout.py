@@ -258,6 +258,7 @@ class Layout(ScoredBlocks):
                 unit = c["unit"]
                 is_total = key == "total"
                 if unit == "signature":
+                    c.get("label")              # names the column in the spec only: the cell is left blank
                     self.put(row=self.row, col=col, cols=span, role="blank")
                 elif is_total and j == 0 and unit == "text":
                     self.put(row=self.row, col=col, cols=span, role="header", text=total)

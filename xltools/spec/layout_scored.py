@@ -41,7 +41,7 @@ class ScoredBlocks:
             for k, it in enumerate(group["indicators"]):
                 try:
                     weight = Decimal(str(it["weight"]))
-                except Exception:
+                except ArithmeticError:                 # not a number (a missing weight says so itself)
                     self.fail(f"{where}.indicators[{k}]", f"分值 {it.get('weight')!r} 不是数字")
                 inds.append(Indicator(group["level1"], group["level2"], it["name"], weight,
                                       it.get("lower_is_better", False), group.get("id", "")))

@@ -1,7 +1,8 @@
 """Read a spec file (specs/YEAR.toml), validate it, lay it out and expand its rules.
 
-Every problem raises SpecError naming the file and the place in it (e.g.
-`specs/2022.toml: reports[0].rules[3] (id=basic)：未知字段 spend.foo`); nothing is written.
+Every problem raises SpecError naming the file, the line and the place in it (e.g.
+`specs/2022.toml 第 380 行 reports[0].rules[3] (id=basic)：未知字段 spend.foo`); nothing is written.
+A key nothing reads (a misspelt `requried`) is refused too: it would change nothing without a word.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ..files import read_regular
 from ..findings import ERROR, WARNING
 from .previous import previous_of
 from .scoring import scoring_rules
+from .source import Source
 from .shipped import TEMPLATE_NAME, default_spec
 from .layout import Layout
 from .model import (Check, CopyRule, CrossCheck, Figure, Grade, Identity, Placed, PrintSetup, Quotes,
@@ -56,28 +58,63 @@ def load_spec(path: str | Path | None = None, *, year: int | None = None, region
     path = Path(path) if path else DEFAULT_SPEC
     raw = read_regular(path, MAX_SPEC_BYTES, SpecError, noun="规格文件")   # a FIFO would hang read_bytes
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        doc = tomllib.loads(text)
     except UnicodeDecodeError:
         raise SpecError(f"{path}：不是 UTF-8 编码的文本") from None
     except tomllib.TOMLDecodeError as e:
-        at = re.search(r"line (\d+), column (\d+)", str(e))
-        where = f"第 {at.group(1)} 行第 {at.group(2)} 列" if at else "某处"
-        raise SpecError(f"{path}：TOML 语法错误，在{where}（{e}）") from None
+        raise SpecError(_syntax_error(path, text, e)) from None
     where = str(path)
     if "reports" in doc and "identity" not in doc:
         # A spec written before report kinds were declared in it names no unit field
         raise SpecError(f"{where}：缺少 [identity]（填报单位名称的字段）。这是报表种类写入规格之前的旧规格："
                         "请从 specs/2022.toml 复制 [identity]、[pack]、[summary] 及各报表的 scope、data、pdf（见 README“管理员”一节）")
+    source = Source(where, text, doc)
     try:
-        return _build(doc, where, raw, year, region)
-    except KeyError as e:
-        raise SpecError(f"{where}：缺少键 {e.args[0]}") from None
+        spec = _build(source.doc, where, raw, year, region)
+    except SpecError as e:
+        raise SpecError(_with_line(source, str(e))) from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        # A value of a type or form the loader did not foresee (rows = "36", indicators = "…"): it
+        # broke in the table whose key it read last, on that key or one read a little before it
+        table, key = source.last[:-1], "".join(str(p) for p in source.last[-1:])
+        raise SpecError(source.at(table, "此处有值的类型或写法不对，请对照 specs/2022.toml 中同名的键"
+                                         f"（最后读到的是 {key}；数字不加引号，文字加引号，列表写在 [ ] 中）")) from None
+    unread = list(source.unread())
+    if unread:
+        more = f"（另有 {len(unread) - 1} 个未知的键）" if len(unread) > 1 else ""
+        raise SpecError(source.at(unread[0], f"未知的键 {unread[0][-1]}：拼写有误，或这里不用这个键（写了也不起作用）{more}"))
+    return spec
+
+
+def _syntax_error(path: Path, text: str, e: tomllib.TOMLDecodeError) -> str:
+    """tomllib's message is English: the line, the column and the line's text say it to an admin."""
+    at = re.search(r"line (\d+), column (\d+)", str(e))
+    if not at:
+        return f"{path}：TOML 语法错误（请对照 specs/2022.toml 检查引号、括号与等号）"
+    line = int(at.group(1))
+    shown = (text.splitlines()[line - 1:line] or [""])[0].strip()[:80]
+    return (f"{path} 第 {line} 行第 {at.group(2)} 列：TOML 语法错误，该行为“{shown}”"
+            "（请检查引号、括号是否成对，键与值之间是否有等号，同一个键是否写了两次）")
+
+
+def _with_line(source: Source, message: str) -> str:
+    """'{file}: reports[0].blocks[3]：…' -> '{file} 第 N 行 reports[0].blocks[3]：…' (the place's line)."""
+    m = re.match(re.escape(source.name) + r"[:：]\s*((?:[A-Za-z_]\w*(?:\[\d+\])*)(?:\.[A-Za-z_]\w*(?:\[\d+\])*)*)",
+                 message)
+    if not m:
+        return message
+    path = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[A-Za-z_]\w*|\d+", m.group(1)))
+    line = source.line_of(path)
+    return f"{source.name} 第 {line} 行 {message[m.start(1):]}" if line else message
 
 
 def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
     t = doc["template"]
-    year = int(year or t["year"])
-    region = region or t["region"]
+    t.get("any_region")          # read by registry.py: which spec a data file of any region takes
+    declared_year, declared_region = t["year"], t["region"]     # read even when --year, --region override them
+    year = int(year or declared_year)
+    region = region or declared_region
     fmt = {"year": year, "region": region, "bureau": t["bureau"].replace(t["region"], region, 1)}
 
     grades = sorted((Grade(_dec(g["min"], f"{where}: grades[{i}].min"), g["label"])
