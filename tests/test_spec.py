@@ -105,6 +105,9 @@ SECTION_TWO_LINE = _line_with('text = "二、部门（单位）收支情况"')
 BASIC_LINE = _line_with('指标1：基本支出')
 BASIC_RULE_LINE = _line_with('\nid = "basic"')       # the \n ends the rule's [[reports.rules]] line
 ECOLOGY_LINE = _line_with('indicators = [{ name = "殡葬改革生态化建设"')
+CHOICES_LINE = _line_with('choices = [')
+DEPT_SHEET_LINE = _line_with('sheet = "部门整体支出"')
+PROJECT_SHEET_LINE = _line_with('sheet = "项目支出"')
 # Each case: one edit of specs/2022.toml, and the place the message must name. Places are looked
 # up in the parsed spec, so that inserting a block above does not break the test.
 BAD_SPECS = {
@@ -161,6 +164,18 @@ BAD_SPECS = {
     "indicators-not-a-list": (
         'indicators = [{ name = "殡葬改革生态化建设", weight = 10 }]', 'indicators = "殡葬改革生态化建设"',
         f"第 {ECOLOGY_LINE - 3} 行 reports[1].blocks[{_index(PROJECT['blocks'], lambda b: b['kind'] == 'indicators')}].groups[6]", "类型或写法不对"),
+    "unknown-unit": (
+        '{ field = "contact", label = "联系人", unit = "text"', '{ field = "contact", label = "联系人", unit = "文本"',
+        f"第 {CONTACT_LINE} 行", "'文本' 不可用"),
+    "choices-not-a-list": (
+        'choices = ["项目实施过程评价", "项目完成结果评价"]', 'choices = "项目实施过程评价"',
+        f"第 {CHOICES_LINE} 行 reports[1].blocks[1].cells[1].choices", "选项文字的列表"),
+    # a sheet name Excel refuses was an internal error; a sheet named twice, a broken workbook
+    "sheet-name-excel-refuses": ('sheet = "部门整体支出"', 'sheet = "部门/整体支出"',
+                                 f"第 {DEPT_SHEET_LINE} 行 reports[0].sheet", "不可用"),
+    "sheet-name-twice": ('sheet = "项目支出"', 'sheet = "部门整体支出"',
+                         f"第 {PROJECT_SHEET_LINE} 行 reports[1].sheet", "已被"),
+    "sheet-name-of-a-bookend": ('sheet = "项目支出"', 'sheet = "项目表尾"', "reports[1].sheet", "已被"),
     # what a workbook holds: report kinds, identity, names, summary figures (issue 15)
     "two-reports-copied": ('scope = "workbook"\ntitle', 'scope = "sheet"\ntitle', "reports", "至多一张按项目复制"),
     "spec-before-report-kinds": ('[identity]\nunit = "dept_name"\ncopy_name = "project_name"\n', '', "[identity]", "旧规格"),

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .. import catalogue
+from ..a1 import BAD_SHEET_CHARS, MAX_SHEET_NAME, RESERVED_SHEET_NAMES
 from ..errors import SpecError
 from ..files import read_regular
 from ..findings import ERROR, WARNING
@@ -139,6 +140,7 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
                      rd.get("pdf", "{sheet}_{name}" if rd["scope"] == "sheet" else "{sheet}"))
         if rep.id in reports:
             raise SpecError(f"{place}：报表 id {rep.id} 重复")
+        _sheet_name(rep.sheet, [r.sheet for r in reports.values()], f"{place}.sheet")
         if rep.scope not in ("workbook", "sheet"):
             raise SpecError(f"{place}.scope：应为 workbook 或 sheet")
         if rep.data in ("year", "region") or rep.data in (r.data for r in reports.values()):
@@ -165,6 +167,20 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
                 _figures(summary.get("copy_figures", []), reports, f"{where}: summary.copy_figures", copies=True),
                 pack_name=pack_name, previous=previous_of(doc, reports, where), form=t.get("form", ""),
                 template_file=_template_file(t, where))
+
+
+def _sheet_name(name, taken: list[str], where: str) -> None:
+    """A report's sheet is named as Excel allows, and apart from the others the workbook holds."""
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_SHEET_NAME or BAD_SHEET_CHARS.search(name) \
+            or name.startswith("'") or name.endswith("'"):
+        raise SpecError(f"{where}：工作表名 {name!r} 不可用：须为 1 至 {MAX_SHEET_NAME} 个字，不含 [ ] : * ? / \\，"
+                        "不以单引号开头或结尾")
+    from ..formulas import FIRST_BOOKEND, LAST_BOOKEND    # both read specs: imported when used
+    from ..write.marks import RESULT_SHEET
+    others = (*taken, FIRST_BOOKEND, LAST_BOOKEND, RESULT_SHEET, *RESERVED_SHEET_NAMES)
+    if name.lower() in (other.lower() for other in others):
+        raise SpecError(f"{where}：工作表名 {name} 已被另一张报表或本工具的工作表（{FIRST_BOOKEND}、{LAST_BOOKEND}、"
+                        f"{RESULT_SHEET}）使用")
 
 
 def _template_file(t: dict, where: str) -> str:
