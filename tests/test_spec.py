@@ -182,6 +182,8 @@ BAD_SPECS = {
     "unknown-unit-field": ('unit = "dept_name"', 'unit = "unit_name"', "identity.unit", "unit_name"),
     "copy-name-not-on-the-copy": ('copy_name = "project_name"', 'copy_name = "contact"', "identity.copy_name", "项目支出"),
     "pack-name-unknown-part": ('name = "{year}_{unit}_绩效自评"', 'name = "{year}_{region}"', "pack.name", "{unit}"),
+    "pack-name-a-folder": ('name = "{year}_{unit}_绩效自评"', 'name = "{year}/{unit}"', "pack.name", "不能用作文件名"),
+    "pdf-name-a-folder": ('pdf = "{sheet}_{name}"', 'pdf = "项目/{name}"', "reports[1].pdf", "不能用作文件名"),
     "data-key-taken": ('data = "projects"', 'data = "year"', "reports[1].data", "year"),
     "figure-unknown-column": ('column = "spend.basic"', 'column = "spend.basics"', "summary.figures[2]", "spend.basics"),
     "figure-of-a-text": ('column = "three_public.total"', 'column = "three_public.org"', "summary.figures[4]", "不是金额"),

@@ -249,7 +249,10 @@ def _figures(declared: list, reports: dict[str, Report], where: str, copies: boo
 
 
 def _names_in(template: str, allowed: set[str], where: str) -> None:
-    """A file-name template names only what it may ({year}, {unit}…)."""
+    """A file-name template names only what it may ({year}, {unit}…), and is one file's name on
+    Windows too: a / made pack write into a folder that is not there."""
+    if not isinstance(template, str) or not template.strip(" .") or re.search(r'[\\/:*?"<>|\x00-\x1f]', template):
+        raise SpecError(f"{where}：{template!r} 不能用作文件名：不含 \\ / : * ? \" < > | 等字符（不能分出文件夹）")
     try:
         named = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError:
