@@ -13,8 +13,10 @@ import sys
 import tomllib
 from pathlib import Path
 
+import openpyxl
 import pytest
 
+from xltools import template_path
 from xltools.spec import DEFAULT_SPEC, load_spec
 
 XLTOOLS = Path(sys.executable).with_name("xltools")
@@ -40,8 +42,9 @@ def fields_json() -> list[dict]:
 def test_fields_json_has_every_key_and_unique_names(fields_json):
     assert len(fields_json) > 300          # both reports, every table cell
     for f in fields_json:
-        assert set(f) == {"name", "label", "sheet", "cell", "scope", "kind", "unit"}, f
-        assert all(isinstance(v, str) and v for v in f.values()), f
+        assert set(f) == {"name", "label", "sheet", "cell", "typed", "scope", "kind", "unit"}, f
+        assert all(isinstance(v, str) and v for k, v in f.items() if k != "typed"), f
+        assert (f["typed"] is None) == (f["kind"] == "computed"), f
         assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", f["name"]), f     # usable as an Excel defined name
         assert CJK.search(f["label"]), f
         assert f["sheet"] in SHEETS and f["scope"] == SHEETS[f["sheet"]], f
@@ -66,6 +69,23 @@ def test_fields_json_matches_the_python_api(fields_json):
     assert by_name["income_total_1"]["kind"] == "computed" and by_name["income_total_1"]["unit"] == "万元"
     assert by_name["project_name"]["scope"] == "sheet"
     assert by_name["p_score_total"]["kind"] == "computed"
+
+
+def test_every_input_is_typed_where_the_template_holds_no_formula(fields_json):
+    """A program writes a field where `typed` says (README: by name, not by cell). A long text's
+    name and `cell` are its hidden join formula: written there, the text overwrote the formula and
+    check called the workbook altered. Its rows are listed instead, and the join is left alone."""
+    wb = openpyxl.load_workbook(template_path())
+    inputs = [f for f in fields_json if f["kind"] == "input"]
+    for f in inputs:
+        cells = wb[f["sheet"]][f["typed"]]
+        cells = [c for row in cells for c in row] if isinstance(cells, tuple) else [cells]
+        assert not any(str(c.value or "").startswith("=") for c in cells), f
+    texts = {f["name"]: f for f in inputs if ":" in f["typed"]}
+    assert {"duties", "tasks", "achievements", "narrative", "p_narrative"} <= set(texts)
+    for f in texts.values():
+        assert str(wb[f["sheet"]][f["cell"]].value).startswith("=MID("), f     # the join, read only
+    assert texts["narrative"]["typed"].startswith("A") and texts["duties"]["typed"].startswith("B13:")
 
 
 def test_fields_plain_listing_names_every_field(fields_json):

@@ -98,13 +98,16 @@ def _template(sub) -> None:
 # --- spec ----------------------------------------------------------------------------------------
 def cmd_spec_fields(args) -> int:
     spec = _spec(args)
+    # `typed`: where a program writes the field (a long text: its rows, one paragraph each; its
+    # name and `cell` are the hidden formula joining them, read only)
     rows = [{"name": f.name, "label": f.label, "sheet": spec.reports[f.report].sheet, "cell": f.cell,
+             "typed": spec.reports[f.report].typed_cells(f.name) if f.kind == "input" else None,
              "scope": spec.reports[f.report].scope, "kind": f.kind, "unit": f.unit} for f in spec.fields()]
     if args.json:
         _print_json(rows)
     else:
         for r in rows:
-            print(f"{r['name']:<28} {r['sheet']}!{r['cell']:<6} {r['kind']:<8} {r['unit']:<8} {r['label']}")
+            print(f"{r['name']:<28} {r['sheet']}!{r['typed'] or r['cell']:<6} {r['kind']:<8} {r['unit']:<8} {r['label']}")
     return 0
 
 
