@@ -252,6 +252,25 @@ def test_bad_spec_leaves_an_existing_output_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([bad.name, out.name])
 
 
+def test_a_copied_spec_without_o_keeps_last_years_template(tmp_path):
+    """README's admin step is `cp specs/2022.toml specs/2023.toml`: the copy names the same default
+    file, so `xltools template --spec specs/2023.toml` without -o overwrote templates/self_eval.xlsx,
+    the 2022 template its workbooks are still checked against, without a word."""
+    shipped = template_path()
+    before = shipped.read_bytes()
+    spec = tmp_path / "2023.toml"
+    spec.write_text(SPEC_TEXT.replace("year = 2022", "year = 2023", 1), encoding="utf-8")
+    try:
+        done = run_cli("template", "--spec", str(spec))
+    finally:
+        after = shipped.read_bytes()
+        shipped.write_bytes(before)         # (the repository's template, whatever the outcome)
+    assert after == before
+    assert done.returncode == 2 and done.stdout == "", done
+    assert done.stderr.count("\n") == 1 and "临湘市2022年度模板（第2版），不覆盖" in done.stderr and "-o" in done.stderr
+    assert not [p for p in shipped.parent.iterdir() if p.name.startswith(".~xltools")]
+
+
 def test_good_spec_copy_builds(tmp_path):
     """The bad-spec cases above fail because of their one edit, not because of the copy."""
     spec = tmp_path / "2023.toml"

@@ -77,11 +77,33 @@ def cmd_template(args) -> int:
     spec = _spec(args)
     out = args.output or default_template_output(spec.template_file)
     _output(args, out)                 # before openpyxl is even imported
+    if not args.output:
+        _keep_other_template(out, spec)
     from .build import protect
     from .build.workbook import build_template
     out = build_template(spec, out, protect.password_from(args.password))
     print(f"已生成模板 {out}（{spec.describe()}，{spec.fingerprint}）")
     return 0
+
+
+def _keep_other_template(out, spec) -> None:
+    """Without -o a copied spec writes where the spec it was copied from does: 2023.toml's template
+    over templates/self_eval.xlsx, last year's, which its workbooks are still checked against.
+    Another region's, year's or form version's template there is kept; the same one is rebuilt."""
+    from pathlib import Path
+    from .build.names import FINGERPRINT_NAME
+    from .errors import XltoolsError
+    from .spec.fingerprint import Fingerprint
+    from .xlsx import open_book
+    if not Path(out).is_file():
+        return
+    try:
+        found = Fingerprint.parse(open_book(out).defined_name(FINGERPRINT_NAME))
+    except XltoolsError:
+        return
+    if found and (found.region, found.year, found.form_version) != (spec.region, spec.year, spec.form_version):
+        raise XltoolsError(f"{out} 是{found.describe()}，不覆盖：新模板请用 -o 指定文件名，"
+                           f"如 -o {spec.region}{spec.year}年度模板.xlsx（规格中 [template] file 也可写默认文件名）")
 
 
 @command
