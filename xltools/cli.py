@@ -166,8 +166,12 @@ def _fill(sub) -> None:
 def cmd_carry(args) -> int:
     from .write.carry import carry
     _output(args, args.output, args.last)
+    from .api import specs_for
+    from .spec.registry import LAST_SPEC_HINT
     spec = _spec(args) if args.spec else None
-    result = carry(args.last, args.output, spec, _specs(args) if args.spec else None)
+    # last year's file: by the spec given for it, else by its own among those xltools knows
+    readers = specs_for(args.last_spec) if args.last_spec else _specs(args)
+    result = carry(args.last, args.output, spec, readers.saying(LAST_SPEC_HINT))
     print(f"已写入 {result.path}（{result.spec.describe()}）；从上年带入 {len(result.carried)} 项：")
     for line in result.carried:
         print(f"  {line}")
@@ -182,6 +186,7 @@ def _carry(sub) -> None:
     c.add_argument("last", metavar="去年.xlsx", help="上年度的工作簿（或数据文件）")
     c.add_argument("-o", "--output", required=True, help="本年度的工作簿")
     c.add_argument("--spec", help="本年度的规格文件（默认：上年的规格，年度加一）")
+    c.add_argument("--last-spec", help="生成上年工作簿的规格文件（默认：按其模板标识从随本工具提供的规格中选）")
     c.set_defaults(func=cmd_carry)
 
 
@@ -197,7 +202,7 @@ def cmd_check(args) -> int:
         refuse_data_file_for_write(args.files[0])     # before any output
         _output(args, args.write, *args.files)
     reports = []
-    checked = [check(args.files[0], _specs(args), previous=args.previous)] if args.previous \
+    checked = [check(args.files[0], _specs(args), previous=args.previous, previous_spec=args.last_spec)] if args.previous \
         else check_many(args.files, _specs(args))
     for report in checked:
         reports.append(report)
@@ -222,6 +227,7 @@ def _check(sub) -> None:
     c.add_argument("--write", help="另存一份带“校验结果”表的工作簿")
     c.add_argument("--previous", metavar="去年.xlsx", help="上年度的工作簿或数据文件：核对上年结转等与上年报告相符，"
                                                         "并列出主要数字的上年数与增减率")
+    c.add_argument("--last-spec", help="生成上年工作簿的规格文件（默认：按其模板标识从随本工具提供的规格中选）")
     c.set_defaults(func=cmd_check)
 
 
