@@ -202,6 +202,8 @@ BAD_SPECS = {
     "unknown-unit-field": ('unit = "dept_name"', 'unit = "unit_name"', "identity.unit", "unit_name"),
     "copy-name-not-on-the-copy": ('copy_name = "project_name"', 'copy_name = "contact"', "identity.copy_name", "项目支出"),
     "pack-name-unknown-part": ('name = "{year}_{unit}_绩效自评"', 'name = "{year}_{region}"', "pack.name", "{unit}"),
+    # grades are listed from high to low: a typo's band was sorted above the top one in silence
+    "grades-out-of-order": ("min = 80", "min = 95", "grades[1].min", "“良好”的下限 95 高于上一档“优秀”的 90"),
     "pack-name-a-folder": ('name = "{year}_{unit}_绩效自评"', 'name = "{year}/{unit}"', "pack.name", "不能用作文件名"),
     "pdf-name-a-folder": ('pdf = "{sheet}_{name}"', 'pdf = "项目/{name}"', "reports[1].pdf", "不能用作文件名"),
     "data-key-taken": ('data = "projects"', 'data = "year"', "reports[1].data", "year"),
@@ -240,6 +242,28 @@ def test_bad_spec_fails_naming_the_place_and_writes_nothing(tmp_path, case):
     assert not re.search(r"\b(line|column|Expected|Invalid|None|True|False)\b", message), message   # no English
     assert not out.exists() and not out.parent.exists()
     assert [p.name for p in tmp_path.iterdir()] == [bad.name]
+
+
+NATIONAL_TEXT = (DEFAULT_SPEC.parent / "national_2022.toml").read_text(encoding="utf-8")
+NATIONAL_BAD = {   # the national form's own blocks: (edit, the message's place and words)
+    # two groups of one id: a data file fills a group by id, the second could not be reached
+    "group-id-twice": (('id = "social"', 'id = "economic"'), "groups[5].id", "指标组 id economic 重复"),
+    # the 项目资金's weight as a word: an internal error (InvalidOperation)
+    "budget-weight-a-word": (('weight = 10\ninitial', 'weight = "十"\ninitial'), "reports[0].blocks[3]", "类型或写法不对"),
+    "any-region-a-word": (("any_region = true", 'any_region = "yes"'), "template.any_region", "true 或 false"),
+}
+
+
+@pytest.mark.parametrize("case", NATIONAL_BAD)
+def test_bad_national_spec_fails_naming_the_place(tmp_path, case):
+    (old, new), place, detail = NATIONAL_BAD[case]
+    assert NATIONAL_TEXT.count(old) == 1, old
+    bad = tmp_path / "国家表式.toml"
+    bad.write_text(NATIONAL_TEXT.replace(old, new), encoding="utf-8")
+    done = run_cli("template", "--spec", str(bad), "-o", str(tmp_path / "t.xlsx"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"{bad} 第 " in done.stderr and place in done.stderr and detail in done.stderr, done.stderr
+    assert not (tmp_path / "t.xlsx").exists()
 
 
 def test_bad_spec_leaves_an_existing_output_untouched(tmp_path):

@@ -29,8 +29,13 @@ class ScoredBlocks:
 
     def _indicators(self, b, place) -> list[Indicator]:
         inds: list[Indicator] = []
+        ids: set[str] = set()
         for g, group in enumerate(b["groups"]):
             where = f"{place}.groups[{g}]"
+            if group.get("id") in ids:        # a data file fills a group by its id: the second was unreachable
+                self.fail(f"{where}.id", f"指标组 id {group['id']} 重复")
+            if "id" in group:
+                ids.add(group["id"])
             if "rows" in group:
                 n = group["rows"]
                 if not isinstance(n, int) or n < 1:

@@ -75,7 +75,7 @@ def load_spec(path: str | Path | None = None, *, year: int | None = None, region
         spec = _build(source.doc, where, raw, year, region)
     except SpecError as e:
         raise SpecError(_with_line(source, str(e))) from None
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError):
         # A value of a type or form the loader did not foresee (rows = "36", indicators = "…"): it
         # broke in the table whose key it read last, on that key or one read a little before it
         table, key = source.last[:-1], "".join(str(p) for p in source.last[-1:])
@@ -112,18 +112,22 @@ def _with_line(source: Source, message: str) -> str:
 
 def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
     t = doc["template"]
-    t.get("any_region")          # read by registry.py: which spec a data file of any region takes
+    if not isinstance(t.get("any_region", False), bool):      # registry.py reads it: a data file of any region
+        raise SpecError(f"{where}: template.any_region：应为 true 或 false")
     declared_year, declared_region = t["year"], t["region"]     # read even when --year, --region override them
     year = int(year or declared_year)
     region = region or declared_region
     fmt = {"year": year, "region": region, "bureau": t["bureau"].replace(t["region"], region, 1)}
 
-    grades = sorted((Grade(_dec(g["min"], f"{where}: grades[{i}].min"), g["label"])
-                     for i, g in enumerate(doc.get("grades", []))), key=lambda g: g.min, reverse=True)
+    grades = [Grade(_dec(g["min"], f"{where}: grades[{i}].min"), g["label"]) for i, g in enumerate(doc.get("grades", []))]
     if not grades or grades[-1].min != 0:
         raise SpecError(f"{where}: grades：评价等次须从高到低列出，且最低一档下限为 0")
     if len({g.min for g in grades}) != len(grades) or len({g.label for g in grades}) != len(grades):
         raise SpecError(f"{where}: grades：评价等次的下限或名称重复")
+    for i, (upper, lower) in enumerate(zip(grades, grades[1:]), start=1):
+        if lower.min > upper.min:      # a typo (良 95 under 优 90) would grade 96 良 and 92 优
+            raise SpecError(f"{where}: grades[{i}].min：评价等次须从高到低列出：“{lower.label}”的下限 {lower.min} "
+                            f"高于上一档“{upper.label}”的 {upper.min}")
 
     pr = doc["print"]
     printing = PrintSetup([float(w) for w in pr["widths"]], float(pr["check_width"]), pr["font"],
