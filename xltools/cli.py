@@ -136,7 +136,7 @@ def cmd_spec_fields(args) -> int:
 @command
 def _spec_command(sub) -> None:
     s = sub.add_parser("spec", help="查看规格")
-    ssub = s.add_subparsers(dest="what", required=True)
+    ssub = s.add_subparsers(dest="what", required=True, metavar="子命令")
     sf = with_spec(ssub.add_parser("fields", help="列出全部字段（名称、标签、单元格……）"))
     sf.add_argument("--json", action="store_true")
     sf.set_defaults(func=cmd_spec_fields)
@@ -156,8 +156,8 @@ def cmd_fill(args) -> int:
 @command
 def _fill(sub) -> None:
     f = with_spec(sub.add_parser("fill", help="用数据文件填写一份新工作簿"), by_file=True)
-    f.add_argument("data")
-    f.add_argument("-o", "--output", required=True)
+    f.add_argument("data", metavar="数据文件", help="数据文件（.json 或 .toml，格式见 README“数据文件”）")
+    f.add_argument("-o", "--output", required=True, help="填好的工作簿（.xlsx）")
     f.add_argument("--template", help="模板文件（默认按规格生成）")
     f.set_defaults(func=cmd_fill)
 
@@ -222,7 +222,7 @@ def cmd_check(args) -> int:
 @command
 def _check(sub) -> None:
     c = with_spec(sub.add_parser("check", help="校验工作簿或数据文件"), by_file=True)
-    c.add_argument("files", nargs="+")
+    c.add_argument("files", nargs="+", metavar="文件", help="工作簿（.xlsx）或数据文件（.json/.toml），可多个")
     c.add_argument("--json", action="store_true", help="输出 JSON 数组，每个文件一项（含无法使用的文件）")
     c.add_argument("--write", help="另存一份带“校验结果”表的工作簿")
     c.add_argument("--previous", metavar="去年.xlsx", help="上年度的工作簿或数据文件：核对上年结转等与上年报告相符，"
@@ -247,8 +247,8 @@ def cmd_score(args) -> int:
 @command
 def _score(sub) -> None:
     sc = with_spec(sub.add_parser("score", help="按指标值与实际完成值自动评分"), by_file=True)
-    sc.add_argument("book")
-    sc.add_argument("-o", "--output")
+    sc.add_argument("book", metavar="工作簿", help="填好的工作簿（.xlsx）")
+    sc.add_argument("-o", "--output", help="评分后的工作簿（或用 --in-place）")
     sc.add_argument("--in-place", action="store_true", help="写完新文件后替换原文件")
     sc.set_defaults(func=cmd_score)
 
@@ -270,7 +270,7 @@ def cmd_pack(args) -> int:
 @command
 def _pack(sub) -> None:
     pk = with_spec(sub.add_parser("pack", help="校验后打包：各报告 PDF、只含数值的工作簿、数据、清单"), by_file=True)
-    pk.add_argument("books", nargs="+")
+    pk.add_argument("books", nargs="+", metavar="工作簿", help="填好的工作簿（.xlsx），可多个")
     pk.add_argument("-o", "--output", required=True, help="输出目录")
     pk.add_argument("--zip", action="store_true", help="每个工作簿打成一个 zip")
     pk.add_argument("--force", action="store_true", help="有错误也打包（PDF 每页加“未通过校验”水印）")
@@ -309,7 +309,7 @@ def cmd_addin(args) -> int:
 @command
 def _addin(sub) -> None:
     ad = sub.add_parser("addin", help="Excel 加载项：生成 VBA 与功能区、离线安装包；构建、安装、配置（需 Windows 与 Excel）")
-    asub = ad.add_subparsers(dest="what", required=True)
+    asub = ad.add_subparsers(dest="what", required=True, metavar="子命令")
     av = asub.add_parser("vba", help="由声明表生成 macros/*.bas")
     av.add_argument("-o", "--output", default="macros", help="输出文件夹（默认 macros）")
     ar = asub.add_parser("ribbon", help="输出“绩效自评”功能区的 customUI XML，或用 --into 写入 .xlam")
@@ -413,8 +413,9 @@ def _serve(sub) -> None:
 
 # --- the parser and main -------------------------------------------------------------------------
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="xltools", description="绩效自评报告模板、填报、校验与评分工具")
-    sub = p.add_subparsers(dest="command", required=True)
+    from .cliparse import Parser
+    p = Parser(prog="xltools", description="绩效自评报告模板、填报、校验与评分工具")
+    sub = p.add_subparsers(dest="command", required=True, metavar="命令")
     for add in _COMMANDS:
         add(sub)
     return p
