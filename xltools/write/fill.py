@@ -135,25 +135,6 @@ def _scores_above_weights(inst: Instance) -> list[str]:
     return out
 
 
-def _indicators_out_of_place(inst: Instance) -> list[str]:
-    """A data file lists a form's indicators in the spec's order: one written for last year's
-    spec, with an indicator dropped or added since, puts each name, weight and score on the row of
-    another indicator. Said here where a stated name differs from the one the spec gives the row."""
-    out = []
-    for table in inst.report.indicator_tables:
-        given = [" ".join(ind.name.split()) for ind in table.indicators]
-        for i, name in enumerate(table.names("name")):
-            stated = inst.values.get(name)
-            if not isinstance(stated, str) or not stated.strip() or not given[i] or " ".join(stated.split()) == given[i]:
-                continue
-            other = " ".join(stated.split())
-            elsewhere = f"，规格中它是第 {given.index(other) + 1} 个指标" if other in given else "，规格中没有这个指标"
-            out.append(f"{inst.sheet}!{inst.cell(name)} 第 {i + 1} 个指标：数据文件写的是“{other}”{elsewhere}，"
-                       f"模板此行是“{given[i]}”：指标按规格的顺序逐行填写（名称、分值、得分都写在此行），"
-                       "请核对数据文件是否按本年规格的指标顺序")
-    return out
-
-
 def set_prompt(sheet: SheetXml, ref: str, text: str) -> None:
     """The input prompt of one cell's data validation (the template gives each input its own)."""
     from xml.sax.saxutils import quoteattr
@@ -197,7 +178,7 @@ def fill(data_path, out, spec: Spec, template=None, prompts: dict | None = None)
     for inst in filled.instances:      # the old indicator layout, written in the new columns
         moved += [legacy.describe(inst, found) for found in legacy.layouts(inst) if found.new_columns()]
         legacy.to_new_columns(inst)
-        moved += _indicators_out_of_place(inst) + _scores_above_weights(inst)
+        moved += _scores_above_weights(inst)
     book = Package(base, str(template or "模板"))
     from ..formulas import LAST_BOOKEND
     copies = filled.copies
