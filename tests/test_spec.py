@@ -295,6 +295,18 @@ def test_a_copied_spec_without_o_keeps_last_years_template(tmp_path):
     assert not [p for p in shipped.parent.iterdir() if p.name.startswith(".~xltools")]
 
 
+def test_a_spec_saved_by_windows_notepad_builds_or_says_how_to_save_it(tmp_path):
+    """Notepad saves UTF-8 with a BOM (a TOML syntax error at line 1, column 1 before), or GBK ("ANSI")."""
+    bom = tmp_path / "2023.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + SPEC_TEXT.replace("year = 2022", "year = 2023", 1).encode("utf-8"))
+    done = run_cli("template", "--spec", str(bom), "-o", str(tmp_path / "t.xlsx"))
+    assert done.returncode == 0 and "临湘市2023年度模板" in done.stdout, done.stderr
+    gbk = tmp_path / "gbk.toml"
+    gbk.write_bytes("[template]\nyear = 2023\nregion = \"华容县\"\n".encode("gbk"))
+    done = run_cli("template", "--spec", str(gbk), "-o", str(tmp_path / "g.xlsx"))
+    assert done.returncode == 2 and "不是 UTF-8 编码" in done.stderr and "编码选 UTF-8" in done.stderr, done.stderr
+
+
 def test_good_spec_copy_builds(tmp_path):
     """The bad-spec cases above fail because of their one edit, not because of the copy."""
     spec = tmp_path / "2023.toml"

@@ -59,10 +59,10 @@ def load_spec(path: str | Path | None = None, *, year: int | None = None, region
     path = Path(path) if path else DEFAULT_SPEC
     raw = read_regular(path, MAX_SPEC_BYTES, SpecError, noun="规格文件")   # a FIFO would hang read_bytes
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")        # Windows Notepad puts a BOM before UTF-8
         doc = tomllib.loads(text)
     except UnicodeDecodeError:
-        raise SpecError(f"{path}：不是 UTF-8 编码的文本") from None
+        raise SpecError(f"{path}：不是 UTF-8 编码的文本（如 GBK）：请用记事本等“另存为”，编码选 UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(_syntax_error(path, text, e)) from None
     where = str(path)
