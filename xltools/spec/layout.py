@@ -196,7 +196,8 @@ class Layout(ScoredBlocks):
 
     def block_longtext(self, b, place):
         name = b["field"]
-        rows = b.get("rows", 1)     # (form version 1 also had `shown`: its rows after those were hidden)
+        rows = b.get("rows", 1)
+        b.get("shown")              # form version 1's: its rows after those were hidden (its workbooks are read by name)
         if "section" in b:
             self.block_section({"text": b["section"]}, place)
             f = self.add_field(place, name, label=b["section"].split("、", 1)[-1], unit="text",
