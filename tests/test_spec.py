@@ -128,6 +128,7 @@ ECOLOGY_LINE = _line_with('indicators = [{ name = "殡葬改革生态化建设"'
 CHOICES_LINE = _line_with('choices = [')
 DEPT_SHEET_LINE = _line_with('sheet = "部门整体支出"')
 PROJECT_SHEET_LINE = _line_with('sheet = "项目支出"')
+DEPT_LINE = _line_with('[[reports]]')
 # Each case: one edit of specs/2022.toml, and the place the message must name. Places are looked
 # up in the parsed spec, so that inserting a block above does not break the test.
 BAD_SPECS = {
@@ -202,6 +203,9 @@ BAD_SPECS = {
     "unknown-unit-field": ('unit = "dept_name"', 'unit = "unit_name"', "identity.unit", "unit_name"),
     "copy-name-not-on-the-copy": ('copy_name = "project_name"', 'copy_name = "contact"', "identity.copy_name", "项目支出"),
     "pack-name-unknown-part": ('name = "{year}_{unit}_绩效自评"', 'name = "{year}_{region}"', "pack.name", "{unit}"),
+    # rules reading their own target (through others): no file, no line, the field's internal name only
+    "rule-cycle": ('expr = "spend.basic + spend.project"', 'expr = "spend.balance_cum + spend.project"',
+                   f"第 {DEPT_LINE} 行 reports[0]：规则 spend 循环引用：支出合计（第1行）", "用到了它自己"),
     # grades are listed from high to low: a typo's band was sorted above the top one in silence
     "grades-out-of-order": ("min = 80", "min = 95", "grades[1].min", "“良好”的下限 95 高于上一档“优秀”的 90"),
     "pack-name-a-folder": ('name = "{year}_{unit}_绩效自评"', 'name = "{year}/{unit}"', "pack.name", "不能用作文件名"),

@@ -417,8 +417,21 @@ def _check_dependencies(rep: Report, place: str):
         if f.name in producers:
             raise SpecError(f"{place}：字段 {f.name} 是填报项，却又被规则 {producers[f.name].code} 计算")
     rep.order = None
-    order = topo_order(rep)   # raises on cycles
+    try:
+        order = topo_order(rep)
+    except _Cycle as cycle:       # (a rule whose expr holds its own target: 基本支出 = 基本支出 + …)
+        rule, f = producers[cycle.field], rep.fields[cycle.field]
+        raise SpecError(f"{place}：规则 {rule.code} 循环引用：{f.label}（{f.name}）的公式经由规则用到了它自己，"
+                        "请检查各规则的 target 与 expr") from None
     assert len(order) == len(producers)
+
+
+class _Cycle(SpecError):
+    """Rules that read their own target, through one another: `field` is one of them."""
+
+    def __init__(self, field: str):
+        super().__init__(f"规则循环引用，涉及字段 {field}")
+        self.field = field
 
 
 def topo_order(rep: Report) -> list:
@@ -439,7 +452,7 @@ def _topo_order(rep: Report) -> list:
         if name in done or name not in rules:
             return
         if name in visiting:
-            raise SpecError(f"{rep.sheet}：规则循环引用，涉及字段 {name}")
+            raise _Cycle(name)
         visiting.add(name)
         for d in deps(rules[name]):
             visit(d)
