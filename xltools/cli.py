@@ -112,7 +112,7 @@ def _template(sub) -> None:
     t.add_argument("--year", type=int, help="年度（覆盖规格中的年度）")
     t.add_argument("--region", help="地区（覆盖规格中的地区）")
     t.add_argument("-o", "--output", help="输出文件（默认：规格 [template] file 所写的文件名，如 self_eval.xlsx；"
-                                          "仓库中在 templates/ 下，安装后在当前目录）")
+                                          "仓库中在 templates/ 下，安装后在当前目录；那里已有另一年度、地区或版本的模板时不覆盖）")
     t.add_argument("--password", help="工作表保护密码（也可用环境变量 XLTOOLS_PASSWORD）")
     t.set_defaults(func=cmd_template)
 
