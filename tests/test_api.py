@@ -165,6 +165,35 @@ def test_the_command_line_lists_every_command():
         assert name in done.stdout
 
 
+ENGLISH = re.compile(r"\b(usage|error|options|positional arguments|arguments?|required|invalid|choose|"
+                     r"unrecognized|expected|show this help)\b", re.I)
+
+
+@pytest.mark.parametrize("argv, said", [
+    (("fill", "数据.json"), "缺少必需的参数：-o/--output"),
+    (("template", "--yaer", "2023"), "无法识别的参数：--yaer 2023"),
+    (("chek", "a.xlsx"), "没有命令“chek”，可用的命令：template, spec"),
+    (("template", "--year", "二〇二三"), "参数 --year 应为整数，“二〇二三”不是"),
+    (("spec",), "缺少必需的参数：子命令"),
+    (("pack", "-o"), "参数 -o/--output 后面须写一个值"),
+])
+def test_a_mistyped_command_is_one_chinese_line(argv, said):
+    """argparse answered a mistyped command in English, usage first ("error: the following
+    arguments are required"): an admin at a finance bureau read it as all there was to know."""
+    done = run_cli(*argv)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("错误：") and said in done.stderr, done.stderr
+    assert "--help 查看用法" in done.stderr and not ENGLISH.search(done.stderr.replace("--help", "")), done.stderr
+
+
+@pytest.mark.parametrize("argv", [("--help",), ("fill", "--help"), ("check", "--help"), ("spec", "fields", "--help")])
+def test_help_is_in_chinese(argv):
+    done = run_cli(*argv)
+    assert done.returncode == 0 and done.stdout.startswith("用法：xltools"), done.stdout
+    assert "显示本帮助并退出" in done.stdout and "选项" in done.stdout
+    assert not ENGLISH.search(done.stdout.replace("--help", "")), done.stdout
+
+
 def test_the_readme_example_runs_as_written(book, tmp_path):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## 在 Python 脚本中使用"):]

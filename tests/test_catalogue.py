@@ -132,6 +132,7 @@ def _data_corpus(tmp_path) -> list:
         lambda d: d["dept"].__setitem__("grade", "差"),                            # grade
         lambda d: d["projects"][0].__setitem__("proj_ind_score_1", "7"),          # score-range
         lambda d: d["dept"].__setitem__("assets_org_2", d["dept"]["income_org_2"] + "（二级）"),  # copy-differs
+        lambda d: d["dept"].__setitem__("dept_ind_name_2", "指标1：政府采购执行率"),   # indicator-order
     ]
     for edit in edits:
         doc = copy.deepcopy(base)

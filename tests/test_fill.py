@@ -5,6 +5,7 @@ blanks read as DESIGN.md says, and the cached values equal to what LibreOffice c
 from __future__ import annotations
 
 import copy
+import json
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from xltools.build.workbook import build_template
 from xltools.checker import check_file
 from xltools.write.fill import fill
 from xltools.read.workbook import read_workbook
-from xltools.spec import load_spec
+from xltools.spec import DEFAULT_SPEC, load_spec
 
 SPEC = load_spec()
 DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
@@ -143,6 +144,33 @@ def test_a_consistent_stated_total_gives_no_warning(tmp_path, template):
             section.pop(k)
     result = fill(write_json(tmp_path / "d.json", doc), tmp_path / "b.xlsx", SPEC, template=template)
     assert [w for w in result.warnings if "旧版表式" not in w and "超出 0 至分值" not in w] == []
+
+
+def test_last_years_data_on_a_spec_that_dropped_an_indicator_is_said_row_by_row(tmp_path):
+    """Indicators are filled in the spec's order: the seed (2022's order) on a spec without
+    指标5：固定资产利用率 puts every later name and score one row up. fill and check say so at each
+    row (they read them in silence, and check then blamed the unit for a score above another's weight)."""
+    spec_path = tmp_path / "2023.toml"
+    text = DEFAULT_SPEC.read_text(encoding="utf-8")
+    dropped = '  { name = "指标5：固定资产利用率", weight = 5 },\n'
+    added = '  { name = "指标2：项目支出", weight = 10 },\n  { name = "指标3：政府采购节支率", weight = 5 },\n'
+    assert text.count(dropped) == 1 and text.count('  { name = "指标2：项目支出", weight = 10 },\n') == 1
+    spec_path.write_text(text.replace(dropped, "").replace('  { name = "指标2：项目支出", weight = 10 },\n', added),
+                         encoding="utf-8")
+    done = run_cli("fill", SEED, "--spec", spec_path, "-o", tmp_path / "b.xlsx")
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if "个指标：" in line]
+    assert len(said) == 3, done.stderr
+    assert said[0] == ("提示：第 5 个指标：数据文件写的是“指标5：固定资产利用率”，规格中没有这个指标，"
+                       "模板此行是“指标1：基本支出”（dept.dept_ind[4].name）"), said[0]
+    assert "数据文件写的是“指标1：基本支出”，规格中它是第 5 个指标，模板此行是“指标2：项目支出”" in said[1]
+    # check of the data file says it too, at the row's cell (a unit may send a data file)
+    report = json.loads(run_cli("check", "--json", "--spec", spec_path, SEED).stdout)[0]
+    order = [f for f in report["findings"] if f["code"] == "indicator-order"]
+    assert [(f["sheet"], f["cell"], f["severity"]) for f in order] == [("部门整体支出", c, "warning") for c in ("D70", "D71", "D72")]
+    # the seed on its own spec: every name where the spec puts it, nothing said
+    done = run_cli("fill", SEED, "-o", tmp_path / "c.xlsx")
+    assert done.returncode == 0 and "个指标：" not in done.stderr, done.stderr
 
 
 # --- several projects ------------------------------------------------------------------------------

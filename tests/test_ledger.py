@@ -13,7 +13,8 @@ from helpers import ROOT, XLTOOLS, load_seed, write_json
 from test_check_seed import corrected_seed
 from xltools.write.fill import fill
 from xltools.collect.submission import Submission
-from xltools.collect.ledger import MIGRATIONS, Ledger
+from xltools.collect.ledger import Ledger
+from xltools.collect.schema import MIGRATIONS
 from xltools.collect.record import detail_of
 from xltools.spec import load_spec
 

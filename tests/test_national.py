@@ -269,7 +269,8 @@ def test_spec_fields_lists_the_national_form(tmp_path):
     rows = json.loads(run_cli("spec", "fields", "--spec", PATH, "--json").stdout)
     by_name = {r["name"]: r for r in rows}
     assert by_name["budget_rate"] == {"name": "budget_rate", "label": "执行率", "sheet": REP.sheet,
-                                      "cell": REP.cell("budget_rate"), "scope": "sheet", "kind": "computed", "unit": "rate"}
+                                      "cell": REP.cell("budget_rate"), "typed": None, "scope": "sheet", "kind": "computed",
+                                      "unit": "rate"}
     assert by_name["ind_nature_1"]["unit"] == "choice" and by_name["impl_unit"]["kind"] == "input"
 
 

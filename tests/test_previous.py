@@ -137,6 +137,26 @@ def test_carry_on_the_command_line_without_a_spec_is_next_year_of_the_same(last_
     assert "authority = \"project_authority\"" in done.stderr
 
 
+def test_carry_and_check_previous_from_a_spec_xltools_does_not_ship(carried, tmp_path):
+    """Another bureau's spec is not among those xltools ships: its 2023 workbook carried into 2024
+    needs last year's spec as well as this year's, and --spec is this year's. carry and check
+    --previous said “use --spec” and could not be told; --last-spec names last year's."""
+    spec23 = carried["spec"].path
+    spec24 = tmp_path / "2024.toml"
+    spec24.write_text(Path(spec23).read_text(encoding="utf-8").replace("year = 2023", "year = 2024", 1), encoding="utf-8")
+    out = tmp_path / "2024.xlsx"
+    done = run_cli("carry", carried["book"], "-o", out, "--spec", spec24)
+    assert done.returncode == 2 and not out.exists()
+    assert done.stderr.count("\n") == 1 and "请用 --last-spec 指定生成上年工作簿的规格文件" in done.stderr, done.stderr
+    done = run_cli("carry", carried["book"], "-o", out, "--spec", spec24, "--last-spec", spec23)
+    assert done.returncode == 0, done.stderr
+    assert "临湘市2024年度模板" in done.stdout and "上年结转（第1行）" in done.stdout
+    done = run_cli("check", out, "--spec", spec24, "--previous", carried["book"])
+    assert done.returncode == 2 and "--last-spec" in done.stdout + done.stderr
+    done = run_cli("check", out, "--spec", spec24, "--previous", carried["book"], "--last-spec", spec23)
+    assert done.returncode == 1 and "与上年比较" in done.stdout, done.stdout + done.stderr
+
+
 # --- check --previous ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def this_year(carried, tmp_path_factory):

@@ -12,6 +12,10 @@ from .memo import register
 
 MAX_ROW = 1_048_576
 MAX_COL = 16_384
+# What Excel takes as a sheet name: at most 31 characters, none of []:*?/\, not History.
+MAX_SHEET_NAME = 31
+BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+RESERVED_SHEET_NAMES = ("History",)     # Excel keeps it for the change history of shared workbooks
 # A cell's own reference as a worksheet stores it (<c r="C5">): upper-case column A..XFD, row
 # 1..1048576, no $ and no leading zero. Anything else in r= is a damaged file to Excel.
 CELL_REF = (r"(?:[A-Z]{1,2}|[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D])"

@@ -30,7 +30,7 @@ from .checker import DATA_SUFFIXES
 from .findings import Report
 from .spec.shipped import spec_files, template_path
 from .spec.load import DEFAULT_SPEC, load_spec
-from .spec.registry import Registry, spec_at
+from .spec.registry import LAST_SPEC_HINT, Registry, spec_at
 
 if TYPE_CHECKING:
     from .write.fill import FillResult
@@ -96,7 +96,7 @@ def refused(label: str, err: BookError | DataError) -> Report:
 
 
 def check(source: Source, spec: SpecLike = None, *, name: str | None = None,
-          previous: PathLike | None = None) -> Report:
+          previous: PathLike | None = None, previous_spec: SpecLike = None) -> Report:
     """Check one workbook (.xlsx) or data file (.json/.toml).
 
     source    a path, or the file's bytes (a zip member, an upload: nothing is written to disk)
@@ -106,6 +106,7 @@ def check(source: Source, spec: SpecLike = None, *, name: str | None = None,
     previous  last year's workbook or data file of the same unit (read with its own spec): the
               spec's [previous] rules add their findings, and Report.previous the main figures
               with last year's and the change (上年数, 增减率)
+    previous_spec  the spec that made `previous` (default: its own among those xltools knows)
     Returns a Report; a file that cannot be used is a Report with ok=False, `refused` (a code
     of REFUSED_REASONS) and `message` (also when it is last year's file that cannot be used).
     Nothing is written and the file is never modified.
@@ -114,7 +115,8 @@ def check(source: Source, spec: SpecLike = None, *, name: str | None = None,
     label = name or (MEMORY_LABEL if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source))
     try:
         spec, filled = _read(source, name, specs)
-        last = None if previous is None else _read(previous, None, specs.with_packaged())
+        last_specs = (specs_for(previous_spec) if previous_spec else specs).with_packaged()
+        last = None if previous is None else _read(previous, None, last_specs.saying(LAST_SPEC_HINT))
     except (BookError, DataError) as err:
         return refused(label, err)
     from .rules import run_rules

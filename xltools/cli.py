@@ -77,11 +77,33 @@ def cmd_template(args) -> int:
     spec = _spec(args)
     out = args.output or default_template_output(spec.template_file)
     _output(args, out)                 # before openpyxl is even imported
+    if not args.output:
+        _keep_other_template(out, spec)
     from .build import protect
     from .build.workbook import build_template
     out = build_template(spec, out, protect.password_from(args.password))
     print(f"已生成模板 {out}（{spec.describe()}，{spec.fingerprint}）")
     return 0
+
+
+def _keep_other_template(out, spec) -> None:
+    """Without -o a copied spec writes where the spec it was copied from does: 2023.toml's template
+    over templates/self_eval.xlsx, last year's, which its workbooks are still checked against.
+    Another region's, year's or form version's template there is kept; the same one is rebuilt."""
+    from pathlib import Path
+    from .build.names import FINGERPRINT_NAME
+    from .errors import XltoolsError
+    from .spec.fingerprint import Fingerprint
+    from .xlsx import open_book
+    if not Path(out).is_file():
+        return
+    try:
+        found = Fingerprint.parse(open_book(out).defined_name(FINGERPRINT_NAME))
+    except XltoolsError:
+        return
+    if found and (found.region, found.year, found.form_version) != (spec.region, spec.year, spec.form_version):
+        raise XltoolsError(f"{out} 是{found.describe()}，不覆盖：新模板请用 -o 指定文件名，"
+                           f"如 -o {spec.region}{spec.year}年度模板.xlsx（规格中 [template] file 也可写默认文件名）")
 
 
 @command
@@ -90,7 +112,7 @@ def _template(sub) -> None:
     t.add_argument("--year", type=int, help="年度（覆盖规格中的年度）")
     t.add_argument("--region", help="地区（覆盖规格中的地区）")
     t.add_argument("-o", "--output", help="输出文件（默认：规格 [template] file 所写的文件名，如 self_eval.xlsx；"
-                                          "仓库中在 templates/ 下，安装后在当前目录）")
+                                          "仓库中在 templates/ 下，安装后在当前目录；那里已有另一年度、地区或版本的模板时不覆盖）")
     t.add_argument("--password", help="工作表保护密码（也可用环境变量 XLTOOLS_PASSWORD）")
     t.set_defaults(func=cmd_template)
 
@@ -98,20 +120,23 @@ def _template(sub) -> None:
 # --- spec ----------------------------------------------------------------------------------------
 def cmd_spec_fields(args) -> int:
     spec = _spec(args)
+    # `typed`: where a program writes the field (a long text: its rows, one paragraph each; its
+    # name and `cell` are the hidden formula joining them, read only)
     rows = [{"name": f.name, "label": f.label, "sheet": spec.reports[f.report].sheet, "cell": f.cell,
+             "typed": spec.reports[f.report].typed_cells(f.name) if f.kind == "input" else None,
              "scope": spec.reports[f.report].scope, "kind": f.kind, "unit": f.unit} for f in spec.fields()]
     if args.json:
         _print_json(rows)
     else:
         for r in rows:
-            print(f"{r['name']:<28} {r['sheet']}!{r['cell']:<6} {r['kind']:<8} {r['unit']:<8} {r['label']}")
+            print(f"{r['name']:<28} {r['sheet']}!{r['typed'] or r['cell']:<6} {r['kind']:<8} {r['unit']:<8} {r['label']}")
     return 0
 
 
 @command
 def _spec_command(sub) -> None:
     s = sub.add_parser("spec", help="查看规格")
-    ssub = s.add_subparsers(dest="what", required=True)
+    ssub = s.add_subparsers(dest="what", required=True, metavar="子命令")
     sf = with_spec(ssub.add_parser("fields", help="列出全部字段（名称、标签、单元格……）"))
     sf.add_argument("--json", action="store_true")
     sf.set_defaults(func=cmd_spec_fields)
@@ -131,8 +156,8 @@ def cmd_fill(args) -> int:
 @command
 def _fill(sub) -> None:
     f = with_spec(sub.add_parser("fill", help="用数据文件填写一份新工作簿"), by_file=True)
-    f.add_argument("data")
-    f.add_argument("-o", "--output", required=True)
+    f.add_argument("data", metavar="数据文件", help="数据文件（.json 或 .toml，格式见 README“数据文件”）")
+    f.add_argument("-o", "--output", required=True, help="填好的工作簿（.xlsx）")
     f.add_argument("--template", help="模板文件（默认按规格生成）")
     f.set_defaults(func=cmd_fill)
 
@@ -141,8 +166,12 @@ def _fill(sub) -> None:
 def cmd_carry(args) -> int:
     from .write.carry import carry
     _output(args, args.output, args.last)
+    from .api import specs_for
+    from .spec.registry import LAST_SPEC_HINT
     spec = _spec(args) if args.spec else None
-    result = carry(args.last, args.output, spec, _specs(args) if args.spec else None)
+    # last year's file: by the spec given for it, else by its own among those xltools knows
+    readers = specs_for(args.last_spec) if args.last_spec else _specs(args)
+    result = carry(args.last, args.output, spec, readers.saying(LAST_SPEC_HINT))
     print(f"已写入 {result.path}（{result.spec.describe()}）；从上年带入 {len(result.carried)} 项：")
     for line in result.carried:
         print(f"  {line}")
@@ -157,6 +186,7 @@ def _carry(sub) -> None:
     c.add_argument("last", metavar="去年.xlsx", help="上年度的工作簿（或数据文件）")
     c.add_argument("-o", "--output", required=True, help="本年度的工作簿")
     c.add_argument("--spec", help="本年度的规格文件（默认：上年的规格，年度加一）")
+    c.add_argument("--last-spec", help="生成上年工作簿的规格文件（默认：按其模板标识从随本工具提供的规格中选）")
     c.set_defaults(func=cmd_carry)
 
 
@@ -172,7 +202,7 @@ def cmd_check(args) -> int:
         refuse_data_file_for_write(args.files[0])     # before any output
         _output(args, args.write, *args.files)
     reports = []
-    checked = [check(args.files[0], _specs(args), previous=args.previous)] if args.previous \
+    checked = [check(args.files[0], _specs(args), previous=args.previous, previous_spec=args.last_spec)] if args.previous \
         else check_many(args.files, _specs(args))
     for report in checked:
         reports.append(report)
@@ -192,11 +222,12 @@ def cmd_check(args) -> int:
 @command
 def _check(sub) -> None:
     c = with_spec(sub.add_parser("check", help="校验工作簿或数据文件"), by_file=True)
-    c.add_argument("files", nargs="+")
+    c.add_argument("files", nargs="+", metavar="文件", help="工作簿（.xlsx）或数据文件（.json/.toml），可多个")
     c.add_argument("--json", action="store_true", help="输出 JSON 数组，每个文件一项（含无法使用的文件）")
     c.add_argument("--write", help="另存一份带“校验结果”表的工作簿")
     c.add_argument("--previous", metavar="去年.xlsx", help="上年度的工作簿或数据文件：核对上年结转等与上年报告相符，"
                                                         "并列出主要数字的上年数与增减率")
+    c.add_argument("--last-spec", help="生成上年工作簿的规格文件（默认：按其模板标识从随本工具提供的规格中选）")
     c.set_defaults(func=cmd_check)
 
 
@@ -216,8 +247,8 @@ def cmd_score(args) -> int:
 @command
 def _score(sub) -> None:
     sc = with_spec(sub.add_parser("score", help="按指标值与实际完成值自动评分"), by_file=True)
-    sc.add_argument("book")
-    sc.add_argument("-o", "--output")
+    sc.add_argument("book", metavar="工作簿", help="填好的工作簿（.xlsx）")
+    sc.add_argument("-o", "--output", help="评分后的工作簿（或用 --in-place）")
     sc.add_argument("--in-place", action="store_true", help="写完新文件后替换原文件")
     sc.set_defaults(func=cmd_score)
 
@@ -239,7 +270,7 @@ def cmd_pack(args) -> int:
 @command
 def _pack(sub) -> None:
     pk = with_spec(sub.add_parser("pack", help="校验后打包：各报告 PDF、只含数值的工作簿、数据、清单"), by_file=True)
-    pk.add_argument("books", nargs="+")
+    pk.add_argument("books", nargs="+", metavar="工作簿", help="填好的工作簿（.xlsx），可多个")
     pk.add_argument("-o", "--output", required=True, help="输出目录")
     pk.add_argument("--zip", action="store_true", help="每个工作簿打成一个 zip")
     pk.add_argument("--force", action="store_true", help="有错误也打包（PDF 每页加“未通过校验”水印）")
@@ -278,7 +309,7 @@ def cmd_addin(args) -> int:
 @command
 def _addin(sub) -> None:
     ad = sub.add_parser("addin", help="Excel 加载项：生成 VBA 与功能区、离线安装包；构建、安装、配置（需 Windows 与 Excel）")
-    asub = ad.add_subparsers(dest="what", required=True)
+    asub = ad.add_subparsers(dest="what", required=True, metavar="子命令")
     av = asub.add_parser("vba", help="由声明表生成 macros/*.bas")
     av.add_argument("-o", "--output", default="macros", help="输出文件夹（默认 macros）")
     ar = asub.add_parser("ribbon", help="输出“绩效自评”功能区的 customUI XML，或用 --into 写入 .xlam")
@@ -382,8 +413,9 @@ def _serve(sub) -> None:
 
 # --- the parser and main -------------------------------------------------------------------------
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="xltools", description="绩效自评报告模板、填报、校验与评分工具")
-    sub = p.add_subparsers(dest="command", required=True)
+    from .cliparse import Parser
+    p = Parser(prog="xltools", description="绩效自评报告模板、填报、校验与评分工具")
+    sub = p.add_subparsers(dest="command", required=True, metavar="命令")
     for add in _COMMANDS:
         add(sub)
     return p

@@ -8,20 +8,16 @@ with the spec that made it (its template's fingerprint, among the specs that com
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from .. import __version__
-from ..a1 import a1
+from ..a1 import BAD_SHEET_CHARS, MAX_SHEET_NAME, RESERVED_SHEET_NAMES, a1
 from ..catalogue import entries_by_code
 from ..errors import BookError
 from ..spec.registry import Registry
 from ..write import marks
 from .access import BookAccess
 
-MAX_SHEET_NAME = 31
-_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
-RESERVED_SHEET_NAMES = ("History",)     # Excel keeps it for the change history of shared workbooks
 
 
 def validate(book: BookAccess) -> str:
@@ -65,7 +61,7 @@ def score(book: BookAccess) -> str:
 def sheet_name_for(project: str, taken) -> str:
     """A sheet name Excel accepts (31 characters, none of []:*?/\\, no apostrophe at either end,
     not a name Excel reserves), unique in the workbook."""
-    base = _BAD_SHEET_CHARS.sub("_", project.strip())[:MAX_SHEET_NAME].strip("'").strip() or "项目"
+    base = BAD_SHEET_CHARS.sub("_", project.strip())[:MAX_SHEET_NAME].strip("'").strip() or "项目"
     if base.lower() in (r.lower() for r in RESERVED_SHEET_NAMES):
         raise BookError(f"“{base}”是 Excel 保留的工作表名，不能用作项目表名：请换一个项目名称")
     taken = {t.lower() for t in taken}

@@ -80,7 +80,7 @@ class Detail(TypedDict):
 
 
 class Row(TypedDict):
-    """A submission as the ledger keeps it (ledger.submissions)."""
+    """A submission as the ledger keeps it (schema.submissions)."""
     id: int
     sha256: str
     unit_key: str

@@ -242,7 +242,25 @@ def _instance(rep: Report, sheet: str, flat: dict, where_file: str, year: int) -
         if c.error:
             inst.notes.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), where=where,
                                                 reason=c.error))
+    inst.notes += _indicators_out_of_order(inst)
     return inst
+
+
+def _indicators_out_of_order(inst: Instance) -> list:
+    """A data file lists a form's indicators in the spec's order: one written for last year's
+    spec, with an indicator dropped or added since, puts each name, weight and score on another
+    indicator's row. Said where a stated name differs from the one the spec gives the row."""
+    out = []
+    for table in inst.report.indicator_tables:
+        given = [" ".join(ind.name.split()) for ind in table.indicators]
+        for i, name in enumerate(table.names("name")):
+            stated = " ".join(str(inst.values.get(name) or "").split())
+            if not stated or not given[i] or stated == given[i]:
+                continue
+            elsewhere = f"，规格中它是第 {given.index(stated) + 1} 个指标" if stated in given else "，规格中没有这个指标"
+            out.append(catalogue.finding("indicator-order", inst.sheet, inst.cell(name), where=inst.where[name],
+                                         row=i + 1, stated=stated, elsewhere=elsewhere, given=given[i]))
+    return out
 
 
 def load_data(path, spec: Spec, data: bytes | Mapping | None = None) -> Filled:

@@ -13,8 +13,8 @@ from ..findings import Finding
 from ..spec.model import Report
 
 # The catalogue codes of the reader's notes: a number or date written as text (read by its
-# value), a value that cannot be read.
-NOTE_CODES = ("number-text", "unreadable")
+# value), a value that cannot be read, a data file's indicator on another indicator's row.
+NOTE_CODES = ("number-text", "unreadable", "indicator-order")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The web intake's records, in the collect ledger's database (tables: collect/ledger.py).
+"""The web intake's records, in the collect ledger's database (tables: collect/schema.py).
 
 Accounts, one-time links, which account uploaded which submission, the explanations of warnings,
 the submit/return/accept decisions, the audit log and the season's settings. Every write is one
@@ -15,8 +15,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..collect.ledger import (Ledger, accounts, audit, cell_views, decisions, explanations, links, settings,
-                              submissions, uploads)
+from ..collect.ledger import Ledger
+from ..collect.schema import accounts, audit, cell_views, decisions, explanations, links, settings, submissions, uploads
 
 ROLES = {"admin": "管理员", "staff": "财政局工作人员", "unit": "报送单位"}
 LINK_DAYS = 7

@@ -10,8 +10,12 @@ import re
 
 from ..a1 import a1
 from ..errors import SpecError
+from ..units import UNITS
 from .layout_scored import ScoredBlocks
 from .model import Check, Field, Placed, Report, Run, Table
+
+# The units a spec's field may name: units.py's, and a signature column (left blank for the pen).
+SPEC_UNITS = (*UNITS, "signature")
 
 LINE_PT = 14.0        # one line of 10.5 pt 宋体 with leading
 TEXT_LINE_PT = 17.0   # one line of the 11.5 pt text font: Noto Serif CJK (LibreOffice's 仿宋) is 1.45 em
@@ -85,6 +89,8 @@ class Layout(ScoredBlocks):
             self.fail(place, f"字段名 {name!r} 须为以字母开头的 ASCII 字母、数字、下划线")
         if name in self.r.fields:
             self.fail(place, f"字段名 {name} 重复")
+        if kw["unit"] not in SPEC_UNITS and kw["unit"] != "rate":       # rate: computed only (执行率)
+            self.fail(place, f"单位 unit = {kw['unit']!r} 不可用，应为 {'、'.join(SPEC_UNITS)} 之一")
         f = Field(name=name, report=self.r.id, **kw)
         self.r.fields[name] = f
         return f
@@ -145,9 +151,12 @@ class Layout(ScoredBlocks):
         for j, c in enumerate(b["cells"]):
             span = c.get("span", 1)
             if "field" in c:
+                choices = c.get("choices", [])
+                if not isinstance(choices, list) or not all(isinstance(x, str) and x for x in choices):
+                    self.fail(f"{place}.cells[{j}].choices", "应为选项文字的列表，如 [\"项目实施过程评价\", \"项目完成结果评价\"]")
                 f = self.add_field(f"{place}.cells[{j}]", c["field"], label=c["label"], unit=c["unit"],
                                    required=c.get("required", False), default=c.get("default"),
-                                   choices=tuple(c.get("choices", ())))
+                                   choices=tuple(choices))
                 self.place_field(f, self.row, col, cols=span, border=border or None)
                 self.height(self.row, 24)
             else:
@@ -187,7 +196,8 @@ class Layout(ScoredBlocks):
 
     def block_longtext(self, b, place):
         name = b["field"]
-        rows = b.get("rows", 1)     # (form version 1 also had `shown`: its rows after those were hidden)
+        rows = b.get("rows", 1)
+        b.get("shown")              # form version 1's: its rows after those were hidden (its workbooks are read by name)
         if "section" in b:
             self.block_section({"text": b["section"]}, place)
             f = self.add_field(place, name, label=b["section"].split("、", 1)[-1], unit="text",
@@ -258,6 +268,7 @@ class Layout(ScoredBlocks):
                 unit = c["unit"]
                 is_total = key == "total"
                 if unit == "signature":
+                    c.get("label")              # names the column in the spec only: the cell is left blank
                     self.put(row=self.row, col=col, cols=span, role="blank")
                 elif is_total and j == 0 and unit == "text":
                     self.put(row=self.row, col=col, cols=span, role="header", text=total)

@@ -29,8 +29,13 @@ class ScoredBlocks:
 
     def _indicators(self, b, place) -> list[Indicator]:
         inds: list[Indicator] = []
+        ids: set[str] = set()
         for g, group in enumerate(b["groups"]):
             where = f"{place}.groups[{g}]"
+            if group.get("id") in ids:        # a data file fills a group by its id: the second was unreachable
+                self.fail(f"{where}.id", f"指标组 id {group['id']} 重复")
+            if "id" in group:
+                ids.add(group["id"])
             if "rows" in group:
                 n = group["rows"]
                 if not isinstance(n, int) or n < 1:
@@ -41,7 +46,7 @@ class ScoredBlocks:
             for k, it in enumerate(group["indicators"]):
                 try:
                     weight = Decimal(str(it["weight"]))
-                except Exception:
+                except ArithmeticError:                 # not a number (a missing weight says so itself)
                     self.fail(f"{where}.indicators[{k}]", f"分值 {it.get('weight')!r} 不是数字")
                 inds.append(Indicator(group["level1"], group["level2"], it["name"], weight,
                                       it.get("lower_is_better", False), group.get("id", "")))

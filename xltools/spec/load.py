@@ -1,7 +1,8 @@
 """Read a spec file (specs/YEAR.toml), validate it, lay it out and expand its rules.
 
-Every problem raises SpecError naming the file and the place in it (e.g.
-`specs/2022.toml: reports[0].rules[3] (id=basic)：未知字段 spend.foo`); nothing is written.
+Every problem raises SpecError naming the file, the line and the place in it (e.g.
+`specs/2022.toml 第 380 行 reports[0].rules[3] (id=basic)：未知字段 spend.foo`); nothing is written.
+A key nothing reads (a misspelt `requried`) is refused too: it would change nothing without a word.
 """
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .. import catalogue
+from ..a1 import BAD_SHEET_CHARS, MAX_SHEET_NAME, RESERVED_SHEET_NAMES
 from ..errors import SpecError
 from ..files import read_regular
 from ..findings import ERROR, WARNING
 from .previous import previous_of
 from .scoring import scoring_rules
+from .source import Source
 from .shipped import TEMPLATE_NAME, default_spec
 from .layout import Layout
 from .model import (Check, CopyRule, CrossCheck, Figure, Grade, Identity, Placed, PrintSetup, Quotes,
@@ -56,36 +59,75 @@ def load_spec(path: str | Path | None = None, *, year: int | None = None, region
     path = Path(path) if path else DEFAULT_SPEC
     raw = read_regular(path, MAX_SPEC_BYTES, SpecError, noun="规格文件")   # a FIFO would hang read_bytes
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8-sig")        # Windows Notepad puts a BOM before UTF-8
+        doc = tomllib.loads(text)
     except UnicodeDecodeError:
-        raise SpecError(f"{path}：不是 UTF-8 编码的文本") from None
+        raise SpecError(f"{path}：不是 UTF-8 编码的文本（如 GBK）：请用记事本等“另存为”，编码选 UTF-8") from None
     except tomllib.TOMLDecodeError as e:
-        at = re.search(r"line (\d+), column (\d+)", str(e))
-        where = f"第 {at.group(1)} 行第 {at.group(2)} 列" if at else "某处"
-        raise SpecError(f"{path}：TOML 语法错误，在{where}（{e}）") from None
+        raise SpecError(_syntax_error(path, text, e)) from None
     where = str(path)
     if "reports" in doc and "identity" not in doc:
         # A spec written before report kinds were declared in it names no unit field
         raise SpecError(f"{where}：缺少 [identity]（填报单位名称的字段）。这是报表种类写入规格之前的旧规格："
                         "请从 specs/2022.toml 复制 [identity]、[pack]、[summary] 及各报表的 scope、data、pdf（见 README“管理员”一节）")
+    source = Source(where, text, doc)
     try:
-        return _build(doc, where, raw, year, region)
-    except KeyError as e:
-        raise SpecError(f"{where}：缺少键 {e.args[0]}") from None
+        spec = _build(source.doc, where, raw, year, region)
+    except SpecError as e:
+        raise SpecError(_with_line(source, str(e))) from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError):
+        # A value of a type or form the loader did not foresee (rows = "36", indicators = "…"): it
+        # broke in the table whose key it read last, on that key or one read a little before it
+        table, key = source.last[:-1], "".join(str(p) for p in source.last[-1:])
+        raise SpecError(source.at(table, "此处有值的类型或写法不对，请对照 specs/2022.toml 中同名的键"
+                                         f"（最后读到的是 {key}；数字不加引号，文字加引号，列表写在 [ ] 中）")) from None
+    unread = list(source.unread())
+    if unread:
+        more = f"（另有 {len(unread) - 1} 个未知的键）" if len(unread) > 1 else ""
+        raise SpecError(source.at(unread[0], f"未知的键 {unread[0][-1]}：拼写有误，或这里不用这个键（写了也不起作用）{more}"))
+    return spec
+
+
+def _syntax_error(path: Path, text: str, e: tomllib.TOMLDecodeError) -> str:
+    """tomllib's message is English: the line, the column and the line's text say it to an admin."""
+    at = re.search(r"line (\d+), column (\d+)", str(e))
+    if not at:
+        return f"{path}：TOML 语法错误（请对照 specs/2022.toml 检查引号、括号与等号）"
+    line = int(at.group(1))
+    shown = (text.splitlines()[line - 1:line] or [""])[0].strip()[:80]
+    return (f"{path} 第 {line} 行第 {at.group(2)} 列：TOML 语法错误，该行为“{shown}”"
+            "（请检查引号、括号是否成对，键与值之间是否有等号，同一个键是否写了两次）")
+
+
+def _with_line(source: Source, message: str) -> str:
+    """'{file}: reports[0].blocks[3]：…' -> '{file} 第 N 行 reports[0].blocks[3]：…' (the place's line)."""
+    m = re.match(re.escape(source.name) + r"[:：]\s*((?:[A-Za-z_]\w*(?:\[\d+\])*)(?:\.[A-Za-z_]\w*(?:\[\d+\])*)*)",
+                 message)
+    if not m:
+        return message
+    path = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[A-Za-z_]\w*|\d+", m.group(1)))
+    line = source.line_of(path)
+    return f"{source.name} 第 {line} 行 {message[m.start(1):]}" if line else message
 
 
 def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
     t = doc["template"]
-    year = int(year or t["year"])
-    region = region or t["region"]
+    if not isinstance(t.get("any_region", False), bool):      # registry.py reads it: a data file of any region
+        raise SpecError(f"{where}: template.any_region：应为 true 或 false")
+    declared_year, declared_region = t["year"], t["region"]     # read even when --year, --region override them
+    year = int(year or declared_year)
+    region = region or declared_region
     fmt = {"year": year, "region": region, "bureau": t["bureau"].replace(t["region"], region, 1)}
 
-    grades = sorted((Grade(_dec(g["min"], f"{where}: grades[{i}].min"), g["label"])
-                     for i, g in enumerate(doc.get("grades", []))), key=lambda g: g.min, reverse=True)
+    grades = [Grade(_dec(g["min"], f"{where}: grades[{i}].min"), g["label"]) for i, g in enumerate(doc.get("grades", []))]
     if not grades or grades[-1].min != 0:
         raise SpecError(f"{where}: grades：评价等次须从高到低列出，且最低一档下限为 0")
     if len({g.min for g in grades}) != len(grades) or len({g.label for g in grades}) != len(grades):
         raise SpecError(f"{where}: grades：评价等次的下限或名称重复")
+    for i, (upper, lower) in enumerate(zip(grades, grades[1:]), start=1):
+        if lower.min > upper.min:      # a typo (良 95 under 优 90) would grade 96 良 and 92 优
+            raise SpecError(f"{where}: grades[{i}].min：评价等次须从高到低列出：“{lower.label}”的下限 {lower.min} "
+                            f"高于上一档“{upper.label}”的 {upper.min}")
 
     pr = doc["print"]
     printing = PrintSetup([float(w) for w in pr["widths"]], float(pr["check_width"]), pr["font"],
@@ -102,6 +144,7 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
                      rd.get("pdf", "{sheet}_{name}" if rd["scope"] == "sheet" else "{sheet}"))
         if rep.id in reports:
             raise SpecError(f"{place}：报表 id {rep.id} 重复")
+        _sheet_name(rep.sheet, [r.sheet for r in reports.values()], f"{place}.sheet")
         if rep.scope not in ("workbook", "sheet"):
             raise SpecError(f"{place}.scope：应为 workbook 或 sheet")
         if rep.data in ("year", "region") or rep.data in (r.data for r in reports.values()):
@@ -128,6 +171,20 @@ def _build(doc: dict, where: str, raw: bytes, year, region) -> Spec:
                 _figures(summary.get("copy_figures", []), reports, f"{where}: summary.copy_figures", copies=True),
                 pack_name=pack_name, previous=previous_of(doc, reports, where), form=t.get("form", ""),
                 template_file=_template_file(t, where))
+
+
+def _sheet_name(name, taken: list[str], where: str) -> None:
+    """A report's sheet is named as Excel allows, and apart from the others the workbook holds."""
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_SHEET_NAME or BAD_SHEET_CHARS.search(name) \
+            or name.startswith("'") or name.endswith("'"):
+        raise SpecError(f"{where}：工作表名 {name!r} 不可用：须为 1 至 {MAX_SHEET_NAME} 个字，不含 [ ] : * ? / \\，"
+                        "不以单引号开头或结尾")
+    from ..formulas import FIRST_BOOKEND, LAST_BOOKEND    # both read specs: imported when used
+    from ..write.marks import RESULT_SHEET
+    others = (*taken, FIRST_BOOKEND, LAST_BOOKEND, RESULT_SHEET, *RESERVED_SHEET_NAMES)
+    if name.lower() in (other.lower() for other in others):
+        raise SpecError(f"{where}：工作表名 {name} 已被另一张报表或本工具的工作表（{FIRST_BOOKEND}、{LAST_BOOKEND}、"
+                        f"{RESULT_SHEET}）使用")
 
 
 def _template_file(t: dict, where: str) -> str:
@@ -196,7 +253,10 @@ def _figures(declared: list, reports: dict[str, Report], where: str, copies: boo
 
 
 def _names_in(template: str, allowed: set[str], where: str) -> None:
-    """A file-name template names only what it may ({year}, {unit}…)."""
+    """A file-name template names only what it may ({year}, {unit}…), and is one file's name on
+    Windows too: a / made pack write into a folder that is not there."""
+    if not isinstance(template, str) or not template.strip(" .") or re.search(r'[\\/:*?"<>|\x00-\x1f]', template):
+        raise SpecError(f"{where}：{template!r} 不能用作文件名：不含 \\ / : * ? \" < > | 等字符（不能分出文件夹）")
     try:
         named = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError:
@@ -357,8 +417,21 @@ def _check_dependencies(rep: Report, place: str):
         if f.name in producers:
             raise SpecError(f"{place}：字段 {f.name} 是填报项，却又被规则 {producers[f.name].code} 计算")
     rep.order = None
-    order = topo_order(rep)   # raises on cycles
+    try:
+        order = topo_order(rep)
+    except _Cycle as cycle:       # (a rule whose expr holds its own target: 基本支出 = 基本支出 + …)
+        rule, f = producers[cycle.field], rep.fields[cycle.field]
+        raise SpecError(f"{place}：规则 {rule.code} 循环引用：{f.label}（{f.name}）的公式经由规则用到了它自己，"
+                        "请检查各规则的 target 与 expr") from None
     assert len(order) == len(producers)
+
+
+class _Cycle(SpecError):
+    """Rules that read their own target, through one another: `field` is one of them."""
+
+    def __init__(self, field: str):
+        super().__init__(f"规则循环引用，涉及字段 {field}")
+        self.field = field
 
 
 def topo_order(rep: Report) -> list:
@@ -379,7 +452,7 @@ def _topo_order(rep: Report) -> list:
         if name in done or name not in rules:
             return
         if name in visiting:
-            raise SpecError(f"{rep.sheet}：规则循环引用，涉及字段 {name}")
+            raise _Cycle(name)
         visiting.add(name)
         for d in deps(rules[name]):
             visit(d)

@@ -356,6 +356,12 @@ class Report:
         run = self.runs.get(name)
         return a1(run.first, run.col) if run else self.fields[name].cell
 
+    def typed_cells(self, name: str) -> str:
+        """Where a field is typed: its cell, or for a long text its rows' cells (B13:B16), one
+        paragraph each; its name points at the join formula, which a program must not write."""
+        run = self.runs.get(name)
+        return f"{a1(run.first, run.col)}:{a1(run.first + run.rows - 1, run.col)}" if run else self.fields[name].cell
+
     # Kept once asked for: the layout has placed every field before the rules are expanded, and
     # the checker asks for them for every workbook.
     @cached_property

@@ -31,6 +31,7 @@ from .model import Spec
 
 # What a refusal tells the user to do when no spec reads a file (collect says --specs).
 MORE_SPECS = "请用 --spec 指定生成该模板的规格文件"
+LAST_SPEC_HINT = "请用 --last-spec 指定生成上年工作簿的规格文件"     # carry, check --previous
 _TEMPLATE_TABLE = re.compile(rb"^\[template\][ \t]*\r?\n(.*?)(?=^[ \t]*\[)", re.M | re.S)
 
 
@@ -146,6 +147,10 @@ class Registry:
             info = spec_info(f)
             infos.setdefault(info.fingerprint, info)     # the same spec twice (a copy in --specs DIR)
         return cls(list(infos.values()), more=more)
+
+    def saying(self, more: str) -> Registry:
+        """The same specs, whose refusal tells the user `more` (carry: --last-spec, not --spec)."""
+        return Registry(self.infos, self._specs, more)
 
     def with_packaged(self) -> Registry:
         """These specs and those that come with xltools (what last year's file is read with: its
