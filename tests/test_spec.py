@@ -292,7 +292,8 @@ def test_a_copied_spec_without_o_keeps_last_years_template(tmp_path):
         done = run_cli("template", "--spec", str(spec))
     finally:
         after = shipped.read_bytes()
-        shipped.write_bytes(before)         # (the repository's template, whatever the outcome)
+        if after != before:                 # (the repository's template, whatever the outcome; left
+            shipped.write_bytes(before)     # untouched when unchanged: other test workers read it)
     assert after == before
     assert done.returncode == 2 and done.stdout == "", done
     assert done.stderr.count("\n") == 1 and "临湘市2022年度模板（第2版），不覆盖" in done.stderr and "-o" in done.stderr
