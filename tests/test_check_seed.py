@@ -269,3 +269,20 @@ def test_filled_seed_reports_what_the_template_could_not_prevent(tmp_path):
     assert {s: (r["stated_score"], r["computed_score"], r["stated_grade"], r["computed_grade"])
             for s, r in report.score.items()} == {DEPT.sheet: ("102", "102", "优秀", "优秀"),
                                                    PROJ.sheet: ("98", "98", "优秀", "优秀")}
+
+
+def test_a_workbook_a_program_saved_without_computing_checks_as_the_computed_one(tmp_path):
+    """A program that writes the template's cells by name (openpyxl, as the README's admin section
+    says) keeps each formula and drops its cached value: Excel computes it on opening. Such a
+    total states nothing, so its figure is what the template computes; read as 0 it made every
+    total, the composite and the narrative's quotes false errors."""
+    book = fill(SEED, tmp_path / "seed.xlsx", SPEC).path
+    saved = tmp_path / "saved_by_a_program.xlsx"
+    openpyxl.load_workbook(book).save(saved)
+    ws = openpyxl.load_workbook(saved, data_only=True)[DEPT.sheet]
+    assert ws[DEPT.cell("income_total_1")].value is None        # no cached value left
+    computed, saved_report = check_file(book, SPEC), check_file(saved, SPEC)
+    assert sorted(saved_report.flat()) == sorted(computed.flat())
+    assert sorted(saved_report.flat("warning")) == sorted(computed.flat("warning"))
+    # the scores are recomputed; none was stated (the composite is the template's SUM, not computed)
+    assert {s: r["computed_score"] for s, r in saved_report.score.items()} == {DEPT.sheet: "102", PROJ.sheet: "98"}

@@ -140,6 +140,12 @@ def _read_instance(book, spec: Spec, rep: Report, sheet: str, scope: str | None,
             notes.append(catalogue.finding("number-text", sheet, f.cell, actual=str(raw), note=c.note))
         if c.error:
             notes.append(catalogue.finding("unreadable", sheet, f.cell, actual=str(raw), reason=c.error))
+    # A template formula without a cached value (a program wrote the workbook without computing
+    # it, as openpyxl does; Excel computes it on opening) states nothing: its figure is what the
+    # template computes, as for a data file that leaves a total out.
+    for i in with_formula:
+        if raws[i] is None and i not in plan.inputs:
+            del values[names[i]]
     dated = _shown_as_dates(book, ws, plan, raws)
     rows: dict[str, list[tuple[str, str]]] = {}
     for name, cells in plan.runs:
