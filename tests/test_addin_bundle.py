@@ -15,7 +15,6 @@ import tomllib
 import zipfile
 from datetime import date
 from email.parser import Parser
-from pathlib import Path
 
 import pytest
 

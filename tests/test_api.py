@@ -6,7 +6,6 @@ test_bad_input.py::test_every_bad_file_is_refused_with_its_code.)
 """
 from __future__ import annotations
 
-import ast
 import importlib
 import json
 import pickle

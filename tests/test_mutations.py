@@ -37,7 +37,6 @@ from xltools.checker import check_file
 from xltools.errors import DataError
 from xltools.write.fill import fill
 from xltools.findings import ERROR
-from xltools.formulas import cross_cell
 from xltools.spec import load_spec
 
 SPEC = load_spec()

@@ -24,7 +24,7 @@ from xltools.ooxml.package import Package
 from xltools.pack import run as packer
 from xltools.read.workbook import read_workbook
 from xltools.spec import load_spec
-from xltools.write.fill import fill, write_instances
+from xltools.write.fill import write_instances
 
 SPEC = load_spec()
 DEPT, PROJ = SPEC.reports["dept"], SPEC.reports["project"]
