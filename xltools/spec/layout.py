@@ -197,7 +197,7 @@ class Layout(ScoredBlocks):
     def block_longtext(self, b, place):
         name = b["field"]
         rows = b.get("rows", 1)
-        b.get("shown")              # form version 1's: its rows after those were hidden (its workbooks are read by name)
+        b.known("shown")            # form version 1's: its rows after those were hidden (its workbooks are read by name)
         if "section" in b:
             self.block_section({"text": b["section"]}, place)
             f = self.add_field(place, name, label=b["section"].split("、", 1)[-1], unit="text",
@@ -268,7 +268,7 @@ class Layout(ScoredBlocks):
                 unit = c["unit"]
                 is_total = key == "total"
                 if unit == "signature":
-                    c.get("label")              # names the column in the spec only: the cell is left blank
+                    c.known("label")            # names the column in the spec only: the cell is left blank
                     self.put(row=self.row, col=col, cols=span, role="blank")
                 elif is_total and j == 0 and unit == "text":
                     self.put(row=self.row, col=col, cols=span, role="header", text=total)

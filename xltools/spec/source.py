@@ -43,6 +43,11 @@ class Node(dict):
             self.source.last = self.path + (key,)
         return super().get(key, default)
 
+    def known(self, *keys) -> None:
+        """Keys a spec may hold that nothing reads (an earlier edition's, a note for the admin):
+        not misspellings."""
+        self.read.update(keys)
+
     # A caller that walks every entry (a mapping of labels, prompts…) has read them all.
     def items(self):
         self.read.update(dict.keys(self))
