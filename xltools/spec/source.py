@@ -12,10 +12,10 @@ from typing import Iterator
 
 from ..errors import SpecError
 
-Path = tuple  # of str (a key) and int (an index in an array)
+Place = tuple  # where a value is in the spec: str (a key) and int (an index in an array)
 
 
-def dotted(path: Path) -> str:
+def dotted(path: Place) -> str:
     """('reports', 0, 'blocks', 3) -> 'reports[0].blocks[3]', as the spec's messages write it."""
     out = ""
     for part in path:
@@ -26,7 +26,7 @@ def dotted(path: Path) -> str:
 class Node(dict):
     """A table of the spec; reading a key marks it read, a missing key is a SpecError naming it."""
 
-    def __init__(self, items: dict, path: Path, source: "Source"):
+    def __init__(self, items: dict, path: Place, source: "Source"):
         super().__init__(items)
         self.path, self.source, self.read = path, source, set()
 
@@ -71,25 +71,25 @@ class Source:
 
     def __init__(self, name: str, text: str, doc: dict):
         self.name, self.text = name, text
-        self.last: Path = ()            # the key read last: where an unforeseen value broke the loader
+        self.last: Place = ()            # the key read last: where an unforeseen value broke the loader
         self.doc = self._wrap(doc, ())
 
-    def _wrap(self, value, path: Path):
+    def _wrap(self, value, path: Place):
         if isinstance(value, dict):
             return Node({k: self._wrap(v, path + (k,)) for k, v in value.items()}, path, self)
         if isinstance(value, list):
             return [self._wrap(v, path + (i,)) for i, v in enumerate(value)]
         return value
 
-    def at(self, path: Path, message: str) -> str:
+    def at(self, path: Place, message: str) -> str:
         """'{file} 第 N 行 reports[0].blocks[3]：{message}', the one line a spec error shows."""
         line = self.line_of(path)
         where = f"{self.name} 第 {line} 行" if line else self.name
         return f"{where} {dotted(path)}：{message}" if path else f"{where}：{message}"
 
-    def unread(self) -> Iterator[Path]:
+    def unread(self) -> Iterator[Place]:
         """The path of every key the loader never read, in the file's order."""
-        found: list[Path] = []
+        found: list[Place] = []
 
         def walk(value):
             if isinstance(value, Node):
@@ -105,7 +105,7 @@ class Source:
         return iter(sorted(found, key=lambda p: self.line_of(p) or 0))
 
     # -- where a place is in the text -----------------------------------------------------
-    def line_of(self, path: Path) -> int | None:
+    def line_of(self, path: Place) -> int | None:
         """The line a place starts on: the header of its table, then its key and array items
         within that table's text; a table written only as [[its.items]], the first of them.
         None when it cannot be found (a dotted key, say)."""
@@ -122,11 +122,11 @@ class Source:
                 break
         return None if pos is None else self.text.count("\n", 0, pos) + 1
 
-    def _headers(self) -> list[tuple[Path, int, int]]:
+    def _headers(self) -> list[tuple[Place, int, int]]:
         """Each [table] or [[array of tables]] header: its path with indices, where its text starts and ends."""
         heads, counts = [], {}
         for m in re.finditer(r'(?m)^[ \t]*(\[\[?)[ \t]*([\w"][\w.\-" ]*?)[ \t]*\]\]?[ \t]*(?:#.*)?$', self.text):
-            path: Path = ()
+            path: Place = ()
             names = [n.strip().strip('"') for n in m.group(2).split(".")]
             for name in names[:-1]:
                 path += (name,)
