@@ -91,14 +91,13 @@ def _keep_other_template(out, spec) -> None:
     over templates/self_eval.xlsx, last year's, which its workbooks are still checked against.
     Another region's, year's or form version's template there is kept; the same one is rebuilt."""
     from pathlib import Path
-    from .build.names import FINGERPRINT_NAME
     from .errors import XltoolsError
     from .spec.fingerprint import Fingerprint
     from .xlsx import open_book
     if not Path(out).is_file():
         return
     try:
-        found = Fingerprint.parse(open_book(out).defined_name(FINGERPRINT_NAME))
+        found = Fingerprint.of_book(open_book(out))
     except XltoolsError:
         return
     if found and (found.region, found.year, found.form_version) != (spec.region, spec.year, spec.form_version):

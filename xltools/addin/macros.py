@@ -118,14 +118,13 @@ def export(book: BookAccess) -> str:
 
 
 def about(book: BookAccess) -> str:
-    from ..build.names import FINGERPRINT_NAME
     from ..errors import XltoolsError
     from ..spec.fingerprint import Fingerprint
     from ..xlsx import open_book
     from .log import log_path
     known = Registry.packaged()
     try:      # the reader's own parse of the defined names (any prefix, any encoding)
-        fp = Fingerprint.parse(open_book(book.snapshot()).defined_name(FINGERPRINT_NAME))
+        fp = Fingerprint.of_book(open_book(book.snapshot()))
         info = known.by_fingerprint.get(fp) if fp else None
         found = f"{(info.describe() if info else fp.describe())}，{fp}" + ("" if info else "（没有对应的规格）") if fp \
             else "（不是本工具的模板）"

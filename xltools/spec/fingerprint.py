@@ -4,12 +4,14 @@ A template carries it in the defined name `xltools_template` (build/names.py), a
 `xltools:临湘市:2022:v1:3f2a…` (region, year, form version, the first 16 hex digits of the
 sha256 of the spec's text). It is written, parsed and described here only: the registry picks
 a workbook's spec by it (registry.py), and a refusal names the template in words
-("临湘市2022年度模板（第1版）"). No import beyond the standard library: the checker's cold
-start reads it.
+("临湘市2022年度模板（第1版）"). No import beyond the standard library and the name's declaration:
+the checker's cold start reads it.
 """
 from __future__ import annotations
 
 import re
+
+from ..build.names import FINGERPRINT_NAME
 
 PREFIX = "xltools"
 DIGEST_CHARS = 16
@@ -32,6 +34,11 @@ class Fingerprint(str):
         text is not one (absent, or written by something else)."""
         text = (text or "").strip().strip('"')
         return cls(text) if _SHAPE.fullmatch(text) else None
+
+    @classmethod
+    def of_book(cls, book) -> Fingerprint | None:
+        """The fingerprint an opened workbook (xlsx.Book: any prefix, any encoding) carries, or None."""
+        return cls.parse(book.defined_name(FINGERPRINT_NAME))
 
     def _part(self, name: str) -> str:
         m = _SHAPE.fullmatch(self)

@@ -69,11 +69,11 @@ def template_for(spec) -> Path | None:
     path = template_path(spec.template_file)
     if not path.is_file():
         return None
-    from ..build.names import FINGERPRINT_NAME
     from ..errors import XltoolsError
     from ..xlsx import open_book
+    from .fingerprint import Fingerprint
     try:
-        found = open_book(path).defined_name(FINGERPRINT_NAME)
+        found = Fingerprint.of_book(open_book(path))
     except XltoolsError:
         return None
-    return path if found and found.strip('"') == spec.fingerprint else None
+    return path if found == spec.fingerprint else None

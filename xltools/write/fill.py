@@ -25,7 +25,6 @@ from ..xlsx import open_book, read_file
 from ..a1 import a1
 from ..spec.layout import fitted_heights, run_layout
 from ..build.check_rows import check_row_heights
-from ..build.names import FINGERPRINT_NAME
 from ..spec.fingerprint import Fingerprint
 from ..spec.model import Spec
 from ..read.coerce import is_blank
@@ -167,7 +166,7 @@ def fill(data_path, out, spec: Spec, template=None, prompts: dict | None = None)
         unsafe = [f for f in package_findings(package_of(opened)) if f.severity == ERROR]
         if unsafe:                    # (a missing, damaged or hostile template: one clear BookError)
             raise DataError(f"模板 {template}：{unsafe[0].message}；未写入任何文件")
-        found = Fingerprint.parse(opened.defined_name(FINGERPRINT_NAME))     # (any prefix, any encoding)
+        found = Fingerprint.of_book(opened)
         if found != spec.fingerprint:
             raise DataError(f"模板 {template} 不是由当前规格生成的（模板标识 {found or '无'}，规格 {spec.fingerprint}）",
                             "other-template")
